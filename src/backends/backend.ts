@@ -1,0 +1,47 @@
+import type { Kernel } from '../../kernels/kernel.js';
+import type { Matrix } from '../matrix.js';
+
+/**
+ * The contract every compute backend fulfils. The solver imports only these types; each backend
+ * lives in its own folder under src/backends/ and its device code under kernels/.
+ *
+ * The main call is the fused block out = k(X, Z[j0:j1]) · α[j0:j1]: the m×n kernel matrix is
+ * never materialized. Centers Z, their norms and the weights α stay resident on the device (a
+ * `CenterSet`), and the solver changes α by row updates, so that a GPU backend reads back only the
+ * m×l result. Small blocks that the solver needs whole (K_SS, K(S, B)) come from `kernelBlock`.
+ */
+export interface Backend {
+  readonly name: string;
+  /** Puts the centers (n×d) and zero weights (n×l) on the device. */
+  createCenterSet(kernel: Kernel, centers: Matrix, outputs: number): Promise<CenterSet>;
+  /** The materialized block k(X, Y), rows(X) × rows(Y), row-major. */
+  kernelBlock(kernel: Kernel, X: Matrix, Y: Matrix): Promise<Float32Array>;
+  /** Memory this backend may use for training, and where that figure comes from. */
+  memoryBudget(): MemoryBudget;
+  /** Releases workers and device memory. */
+  dispose(): Promise<void>;
+}
+
+export interface CenterSet {
+  readonly count: number;
+  readonly dim: number;
+  readonly outputs: number;
+  /**
+   * out (rows(X)×outputs, row-major) = k(X, Z[j0:j1]) · α[j0:j1]; the whole range by default.
+   * `out` is overwritten.
+   */
+  predict(X: Matrix, out: Float32Array, j0?: number, j1?: number): Promise<void>;
+  /** α[rows[i], :] += deltas[i, :] for each i (deltas is rows.length×outputs, row-major). */
+  addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void>;
+  /** Replaces all weights (count×outputs, row-major). */
+  setWeights(alpha: Float32Array): Promise<void>;
+  /** A copy of all weights (count×outputs, row-major). */
+  readWeights(): Promise<Float32Array>;
+  dispose(): void;
+}
+
+export interface MemoryBudget {
+  readonly bytes: number;
+  /** Where the figure comes from, for the plan: e.g. "half of the 23.4 GiB free system memory". */
+  readonly source: string;
+}

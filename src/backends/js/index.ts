@@ -1,0 +1,94 @@
+/**
+ * `js`: the reference backend, plain TypeScript on one thread. Slow (≈3 GFLOP/s) but simple and
+ * exact enough to be the yardstick for every other backend.
+ */
+import os from 'node:os';
+import type { Kernel } from '../../../kernels/kernel.js';
+import { accumulateTimesWeights, packRows, squaredDistances, type PackedRows } from '../../../kernels/js/blocks.js';
+import type { Matrix } from '../../matrix.js';
+import type { Backend, CenterSet, MemoryBudget } from '../backend.js';
+
+/** Centers per distance tile: 256 rows of d floats stay in L2 while a 4-row strip of X sweeps them. */
+const CENTER_BLOCK = 256;
+
+export class JsBackend implements Backend {
+  readonly name = 'js';
+
+  async createCenterSet(kernel: Kernel, centers: Matrix, outputs: number): Promise<CenterSet> {
+    return new JsCenterSet(kernel, packRows(centers.data, centers.rows, centers.cols), outputs);
+  }
+
+  async kernelBlock(kernel: Kernel, X: Matrix, Y: Matrix): Promise<Float32Array> {
+    const px = packRows(X.data, X.rows, X.cols);
+    const py = packRows(Y.data, Y.rows, Y.cols);
+    const width = py.paddedRows;
+    const tile = new Float32Array(px.paddedRows * width);
+    squaredDistances(px, py, 0, width, tile);
+    kernel.transformSquaredDistances(tile, 0, tile.length);
+    if (width === Y.rows && px.paddedRows === X.rows) return tile;
+    const out = new Float32Array(X.rows * Y.rows);
+    for (let i = 0; i < X.rows; i++) out.set(tile.subarray(i * width, i * width + Y.rows), i * Y.rows);
+    return out;
+  }
+
+  memoryBudget(): MemoryBudget {
+    const free = os.freemem();
+    return {
+      bytes: free / 2,
+      source: `half of the ${(free / 2 ** 30).toFixed(1)} GiB of free system memory`,
+    };
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+class JsCenterSet implements CenterSet {
+  readonly count: number;
+  readonly dim: number;
+  private readonly alpha: Float32Array;
+
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly centers: PackedRows,
+    readonly outputs: number,
+  ) {
+    this.count = centers.rows;
+    this.dim = centers.dim;
+    this.alpha = new Float32Array(centers.rows * outputs);
+  }
+
+  async predict(X: Matrix, out: Float32Array, j0 = 0, j1 = this.count): Promise<void> {
+    const l = this.outputs;
+    const px = packRows(X.data, X.rows, X.cols);
+    const tile = new Float32Array(px.paddedRows * CENTER_BLOCK);
+    const acc = new Float64Array(X.rows * l);
+    // Tiles start on multiples of 4 so the 4×4 distance block never straddles a padded edge.
+    for (let start = j0 - (j0 % 4); start < j1; start += CENTER_BLOCK) {
+      const end = Math.min(start + CENTER_BLOCK, this.centers.paddedRows);
+      const width = end - start;
+      squaredDistances(px, this.centers, start, end, tile);
+      this.kernel.transformSquaredDistances(tile, 0, px.paddedRows * width);
+      const from = Math.max(start, j0);
+      accumulateTimesWeights(tile.subarray(from - start), width, X.rows, this.alpha, l, from, Math.min(end, j1), acc);
+    }
+    for (let i = 0; i < acc.length; i++) out[i] = acc[i];
+  }
+
+  async addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void> {
+    const l = this.outputs;
+    for (let i = 0; i < rows.length; i++) {
+      const a = rows[i] * l;
+      for (let c = 0; c < l; c++) this.alpha[a + c] += deltas[i * l + c];
+    }
+  }
+
+  async setWeights(alpha: Float32Array): Promise<void> {
+    this.alpha.set(alpha);
+  }
+
+  async readWeights(): Promise<Float32Array> {
+    return this.alpha.slice();
+  }
+
+  dispose(): void {}
+}

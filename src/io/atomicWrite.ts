@@ -1,0 +1,100 @@
+/**
+ * Atomic file replacement: readers of `path` see either the old file or the complete new one,
+ * never a partial write, even if the process dies or the disk fills up mid-write.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { KmfitError } from '../errors.js';
+
+/** The most bytes handed to one write call (Node refuses single I/O calls of 2 GiB or more). */
+const MAX_WRITE = 1 << 30;
+
+function errnoCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  return undefined;
+}
+
+function toKmfitError(err: unknown, path: string): KmfitError {
+  if (err instanceof KmfitError) return err;
+  const code = errnoCode(err);
+  const reason = err instanceof Error ? err.message : String(err);
+  if (code === 'ENOENT') {
+    return new KmfitError(
+      'FILE_NOT_FOUND',
+      `cannot write ${path}: the directory ${dirname(path)} does not exist; create it first`,
+      { cause: err },
+    );
+  }
+  if (code === 'EISDIR') {
+    return new KmfitError('IO_ERROR', `cannot write ${path}: it is a directory; choose a file name`, { cause: err });
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new KmfitError('IO_ERROR', `cannot write ${path}: permission denied (${reason})`, { cause: err });
+  }
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new KmfitError('IO_ERROR', `cannot write ${path}: the disk is full (${reason}); nothing was written`, {
+      cause: err,
+    });
+  }
+  return new KmfitError('IO_ERROR', `cannot write ${path}: ${reason}`, { cause: err });
+}
+
+/**
+ * Writes `bytes` (one array, or chunks written in order) to `path` atomically: the data goes to a
+ * temporary file in the same directory (`.<name>.<random>.tmp`), which is flushed to disk (fsync)
+ * and then renamed over `path`. On any failure the temporary file is removed, `path` is left as it
+ * was (absent, or the previous file intact), and a KmfitError is thrown: FILE_NOT_FOUND when the
+ * directory does not exist, IO_ERROR otherwise (a directory at `path`, permissions, a full disk).
+ *
+ * An existing file's permission bits carry over to the new one. If `path` is a symbolic link, the
+ * link itself is replaced by the new file.
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  const chunks: readonly Uint8Array[] = bytes instanceof Uint8Array ? [bytes] : bytes;
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  // Replacing a file keeps its permission bits (e.g. a model saved as 0600 stays private).
+  const previousMode = await stat(path).then(
+    (s) => (s.isFile() ? s.mode & 0o777 : undefined),
+    () => undefined,
+  );
+  let created = false;
+  try {
+    // 'wx': create exclusively, so a stale file of the same (random) name is never clobbered.
+    const handle = await open(temp, 'wx', 0o666);
+    created = true;
+    try {
+      if (previousMode !== undefined) await handle.chmod(previousMode);
+      for (const chunk of chunks) {
+        for (let offset = 0; offset < chunk.length; ) {
+          const piece = chunk.subarray(offset, Math.min(chunk.length, offset + MAX_WRITE));
+          const { bytesWritten } = await handle.write(piece, 0, piece.length);
+          if (bytesWritten <= 0) throw new Error('the write made no progress');
+          offset += bytesWritten;
+        }
+      }
+      await handle.sync();
+    } catch (err) {
+      await handle.close().catch(() => undefined); // the write error is the one to report
+      throw err;
+    }
+    await handle.close();
+    await rename(temp, path);
+    created = false;
+  } catch (err) {
+    if (created) await unlink(temp).catch(() => undefined);
+    throw toKmfitError(err, path);
+  }
+  // Make the rename itself durable. Best effort: some platforms (Windows) cannot open a directory.
+  try {
+    const dirHandle = await open(dir, 'r');
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+  } catch {
+    // the file is complete and in place; only the directory entry's durability is not forced
+  }
+}

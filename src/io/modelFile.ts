@@ -1,0 +1,294 @@
+/**
+ * The kmfit model file: a NumPy .npz archive (a zip, members stored uncompressed) holding
+ * `kmfit.json` — the model's header as UTF-8 JSON, with `format: "kmfit-model"` and
+ * `formatVersion` — and one `<name>.npy` member per array. numpy reads it with `np.load(path)`.
+ * docs/model-format.md is the specification; this module is the container only: what the header
+ * and arrays mean is the Model class's business.
+ *
+ * Error classification when reading (each a KmfitError whose message names the file and says what
+ * to do):
+ *   - FILE_NOT_FOUND: no file at the path;
+ *   - MODEL_FILE_FOREIGN: not a zip at all (a PNG, a text file, a lone .npy, ...), a zip with no
+ *     `kmfit.json` member (e.g. a plain NumPy .npz), a `kmfit.json` naming another format, or a zip
+ *     using features kmfit never writes (encryption, exotic compression);
+ *   - MODEL_FILE_TRUNCATED: anything that starts like a zip but is cut short or damaged — a missing
+ *     end record, offsets outside the file, a CRC mismatch, a member .npy shorter or longer than
+ *     its header says — and a `kmfit.json` that is not valid UTF-8 JSON describing an object with a
+ *     positive integer formatVersion. The member passed its zip CRC in that last case, so the file
+ *     was written that way; but a zip that carries a `kmfit.json` member claims to be a kmfit model,
+ *     and a broken header makes it a damaged one rather than someone else's file.
+ *     Every proper prefix of a model file (a cut at any byte, including an empty file) is
+ *     MODEL_FILE_TRUNCATED: the first bytes are the zip signature, so a cut never looks foreign;
+ *   - MODEL_FILE_VERSION: a formatVersion greater than MODEL_FORMAT_VERSION.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { KmfitError } from '../errors.js';
+import { writeFileAtomic } from './atomicWrite.js';
+import { decodeNpyPrefix, encodeNpyParts, isNpy, type NpyArray } from './npy.js';
+import { concatBytes, extractZipEntry, listZipEntries, looksLikeZip, zipParts, type ZipProblem } from './npz.js';
+
+export const MODEL_FORMAT = 'kmfit-model';
+export const MODEL_FORMAT_VERSION = 1;
+
+/** The member holding the header. */
+export const HEADER_MEMBER = 'kmfit.json';
+
+export interface ModelFileContents {
+  /** JSON-serializable header; the container adds `format` and `formatVersion` on write and checks them on read. */
+  header: Record<string, unknown>;
+  /** Named numeric arrays, e.g. centers (n×d float32), weights (n×l float32). */
+  arrays: Record<string, { data: Float32Array | Float64Array | Int32Array | Uint8Array; shape: number[] }>;
+}
+
+export type ModelFileHeader = Record<string, unknown> & { format: string; formatVersion: number };
+
+export interface DecodedModelFile {
+  header: ModelFileHeader;
+  /** The arrays by name (member name without `.npy`), in C order; see npy.ts for the typed array of each dtype. */
+  arrays: Record<string, NpyArray>;
+}
+
+/** Array names: letters, digits, '_', '-' and '.', not starting with '.'; at most 200 characters. */
+const ARRAY_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/;
+
+const SAVE_HINT = 'models are written by model.save() / kmfit --save';
+const DAMAGED_HINT = 're-save the model, or re-train it if the original is gone';
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------------
+
+function encodeError(problem: string): KmfitError {
+  return new KmfitError('IO_ERROR', `cannot encode the model file: ${problem}`);
+}
+
+/** Refuses header values JSON would silently change or drop (NaN, Infinity, BigInt, functions, cycles, ...). */
+function checkJsonValue(value: unknown, path: string, stack: Set<object>): void {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw encodeError(`${path} is ${value}, which JSON cannot hold`);
+    return;
+  }
+  if (typeof value !== 'object') throw encodeError(`${path} is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}, which JSON cannot hold`);
+  if (stack.has(value)) throw encodeError(`${path} refers back to itself (a cycle)`);
+  stack.add(value);
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => checkJsonValue(item, `${path}[${i}]`, stack));
+  } else {
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      throw encodeError(`${path} is ${Object.prototype.toString.call(value).slice(8, -1)} object, not plain JSON data`);
+    }
+    for (const [key, item] of Object.entries(value)) {
+      if (item !== undefined) checkJsonValue(item, `${path}.${key}`, stack); // undefined properties are dropped, as JSON does
+    }
+  }
+  stack.delete(value);
+}
+
+function encodeParts(contents: ModelFileContents): Uint8Array[] {
+  const { header, arrays } = contents;
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw encodeError('the header must be a plain object');
+  }
+  checkJsonValue(header, 'header', new Set());
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(header)) if (key !== 'format' && key !== 'formatVersion') rest[key] = value;
+  const json = JSON.stringify({ format: MODEL_FORMAT, formatVersion: MODEL_FORMAT_VERSION, ...rest }, null, 2);
+
+  const members: [string, Uint8Array[]][] = [[HEADER_MEMBER, [new TextEncoder().encode(json + '\n')]]];
+  for (const [name, array] of Object.entries(arrays)) {
+    if (!ARRAY_NAME.test(name)) {
+      throw encodeError(
+        `the array name ${JSON.stringify(name)} is not allowed (use letters, digits, '_', '-', '.'; not starting with '.')`,
+      );
+    }
+    let parts: Uint8Array[];
+    try {
+      parts = encodeNpyParts(array);
+    } catch (err) {
+      if (err instanceof KmfitError) {
+        throw new KmfitError(err.code, `cannot encode the model file: array "${name}": ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+    members.push([`${name}.npy`, parts]);
+  }
+  return zipParts(members);
+}
+
+/** Encodes a model file in memory. */
+export function encodeModelFile(contents: ModelFileContents): Uint8Array {
+  return concatBytes(encodeParts(contents));
+}
+
+/**
+ * Writes a model file atomically (temporary file, fsync, rename): `path` ends up holding either
+ * its previous content or the complete new model, never a partial one. The arrays are written
+ * straight from their memory, without a copy, so leave them unmodified until the promise settles
+ * (a change in between makes the file fail its checksum on load).
+ */
+export async function writeModelFile(path: string, contents: ModelFileContents): Promise<void> {
+  await writeFileAtomic(path, encodeParts(contents));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+function foreign(source: string, what: string): KmfitError {
+  return new KmfitError('MODEL_FILE_FOREIGN', `${source} is not a kmfit model file (${what}); ${SAVE_HINT}`);
+}
+
+function damaged(source: string, what: string, cause?: unknown): KmfitError {
+  return new KmfitError('MODEL_FILE_TRUNCATED', `${source} is damaged or cut short (${what}); ${DAMAGED_HINT}`, {
+    cause,
+  });
+}
+
+function fromZipProblem(source: string, p: ZipProblem): KmfitError {
+  return p.problem === 'damaged' ? damaged(source, p.message) : foreign(source, p.message);
+}
+
+/** A short guess at what a non-zip file is, for the error message. */
+function describeForeign(bytes: Uint8Array): string {
+  const startsWith = (...sig: number[]) => sig.every((b, i) => bytes[i] === b);
+  if (isNpy(bytes)) return 'it is a single NumPy .npy array';
+  if (startsWith(0x89, 0x50, 0x4e, 0x47)) return 'it is a PNG image';
+  if (startsWith(0xff, 0xd8, 0xff)) return 'it is a JPEG image';
+  if (startsWith(0x1f, 0x8b)) return 'it is gzip-compressed data';
+  if (startsWith(0x25, 0x50, 0x44, 0x46)) return 'it is a PDF document';
+  const head = bytes.subarray(0, 64);
+  let text: string | undefined;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(head);
+  } catch {
+    text = undefined; // a multi-byte character cut at byte 64 also lands here; the hex below is fine then
+  }
+  if (text !== undefined && !/[\u0000-\u0008\u000e-\u001f]/.test(text)) {
+    return `it looks like a text file starting ${JSON.stringify(text.slice(0, 40))}`;
+  }
+  const hex = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `it starts with the bytes ${hex}, not a zip signature`;
+}
+
+/**
+ * Decodes a model file held in memory. `source` (usually the path) names the file in error
+ * messages. See the module comment for the error codes.
+ */
+export function decodeModelFile(bytes: Uint8Array, source: string): DecodedModelFile {
+  if (bytes.length === 0) throw damaged(source, 'the file is empty');
+  if (!looksLikeZip(bytes)) throw foreign(source, describeForeign(bytes));
+  const listed = listZipEntries(bytes);
+  if ('problem' in listed) throw fromZipProblem(source, listed);
+  const { entries } = listed;
+
+  const headerEntry = entries.find((e) => e.name === HEADER_MEMBER);
+  if (headerEntry === undefined) {
+    const names = entries.map((e) => e.name);
+    const npz = names.length > 0 && names.every((n) => n.endsWith('.npy'));
+    const shown = names.slice(0, 5).map((n) => JSON.stringify(n)).join(', ') + (names.length > 5 ? ', ...' : '');
+    throw foreign(
+      source,
+      npz
+        ? `it is a NumPy .npz archive of arrays (${shown}) without a ${HEADER_MEMBER} member`
+        : `it is a zip archive without a ${HEADER_MEMBER} member${names.length ? ` (it holds ${shown})` : ' (it is empty)'}`,
+    );
+  }
+
+  // The header first: its format version decides whether the rest is ours to read.
+  const headerBytes = extractZipEntry(bytes, headerEntry);
+  if ('problem' in headerBytes) throw fromZipProblem(source, headerBytes);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes.data));
+  } catch (err) {
+    throw damaged(source, `its ${HEADER_MEMBER} is not valid JSON: ${(err as Error).message}`, err);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw damaged(source, `its ${HEADER_MEMBER} is not a JSON object`);
+  }
+  const header: Record<string, unknown> = { ...parsed };
+  const { format, formatVersion } = header;
+  if (format !== MODEL_FORMAT) {
+    throw foreign(
+      source,
+      `its ${HEADER_MEMBER} has format ${format === undefined ? '(missing)' : JSON.stringify(format)}, not "${MODEL_FORMAT}"`,
+    );
+  }
+  if (typeof formatVersion !== 'number' || !Number.isSafeInteger(formatVersion) || formatVersion < 1) {
+    throw damaged(source, `its formatVersion is ${formatVersion === undefined ? 'missing' : JSON.stringify(formatVersion)}, not a positive integer`);
+  }
+  if (formatVersion > MODEL_FORMAT_VERSION) {
+    throw new KmfitError(
+      'MODEL_FILE_VERSION',
+      `${source} was written by a newer kmfit (format ${formatVersion}); this kmfit reads format ≤ ${MODEL_FORMAT_VERSION}: upgrade kmfit`,
+    );
+  }
+
+  const arrays: [string, NpyArray][] = [];
+  for (const entry of entries) {
+    // Members other than the header and .npy arrays are ignored (room for additions).
+    if (!entry.name.endsWith('.npy')) continue;
+    const member = extractZipEntry(bytes, entry);
+    if ('problem' in member) throw fromZipProblem(source, member);
+    let decoded: { array: NpyArray; end: number };
+    try {
+      decoded = decodeNpyPrefix(member.data, `member ${entry.name}`);
+    } catch (err) {
+      if (err instanceof KmfitError) throw damaged(source, err.message, err);
+      throw err;
+    }
+    if (decoded.end !== member.data.length) {
+      throw damaged(source, `member ${entry.name} has ${member.data.length - decoded.end} bytes after its array data`);
+    }
+    arrays.push([entry.name.slice(0, -'.npy'.length), decoded.array]);
+  }
+  // Object.fromEntries defines own properties, so even a member named "__proto__.npy" is inert.
+  return {
+    header: { ...header, format, formatVersion },
+    arrays: Object.fromEntries(arrays),
+  };
+}
+
+/** The most bytes asked of one read call (Node refuses single I/O calls of 2 GiB or more). */
+const MAX_READ = 1 << 30;
+/** The largest file a model can be: the zip has no zip64 records, and a Uint8Array tops out at 4 GiB. */
+const MAX_MODEL_BYTES = 2 ** 32;
+
+/** Reads and decodes a model file. FILE_NOT_FOUND when nothing is at `path`; see the module comment. */
+export async function readModelFile(path: string): Promise<DecodedModelFile> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new KmfitError('FILE_NOT_FOUND', `${path}: no such file; check the path (${SAVE_HINT})`, { cause: err });
+    }
+    throw new KmfitError('IO_ERROR', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let bytes: Uint8Array;
+  try {
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw new KmfitError('IO_ERROR', `cannot read ${path}: it is a directory, not a model file`);
+    if (stat.size > MAX_MODEL_BYTES) {
+      throw foreign(path, `it is ${stat.size} bytes, more than the 4 GiB a kmfit model file can hold`);
+    }
+    // fs.readFile stops at 2 GiB; read in pieces into one buffer instead.
+    bytes = new Uint8Array(stat.size);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, filled, Math.min(MAX_READ, bytes.length - filled), filled);
+      if (bytesRead === 0) break; // the file shrank while being read; decoding reports the cut
+      filled += bytesRead;
+    }
+    bytes = bytes.subarray(0, filled);
+  } catch (err) {
+    if (err instanceof KmfitError) throw err;
+    throw new KmfitError('IO_ERROR', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await handle.close();
+  }
+  return decodeModelFile(bytes, path);
+}

@@ -1,0 +1,32 @@
+/**
+ * kmfit's one internal matrix type: dense, row-major, float32. Every input form (number[][],
+ * `{ data, shape }`, ndarray, files) is converted to this once, at the boundary.
+ */
+export interface Matrix {
+  readonly data: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+export function matrix(data: Float32Array, rows: number, cols: number): Matrix {
+  if (data.length !== rows * cols) {
+    throw new RangeError(`matrix: data length ${data.length} is not ${rows}×${cols}`);
+  }
+  return { data, rows, cols };
+}
+
+/** Rows `indices` of `m`, copied into a new matrix. */
+export function takeRows(m: Matrix, indices: ArrayLike<number>): Matrix {
+  const { cols } = m;
+  const out = new Float32Array(indices.length * cols);
+  for (let i = 0; i < indices.length; i++) {
+    const src = indices[i] * cols;
+    out.set(m.data.subarray(src, src + cols), i * cols);
+  }
+  return { data: out, rows: indices.length, cols };
+}
+
+/** Rows [start, end) of `m`, as a view sharing its storage. */
+export function rowSlice(m: Matrix, start: number, end: number): Matrix {
+  return { data: m.data.subarray(start * m.cols, end * m.cols), rows: end - start, cols: m.cols };
+}

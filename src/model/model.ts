@@ -1,0 +1,185 @@
+/**
+ * A trained kernel machine: the centers (the scaled training points), the weights α, the kernel,
+ * the scaling, the labels, and the plan and history of its training. Predictions are k(x, X)·α.
+ */
+import type { Kernel, KernelSpec } from '../../kernels/kernel.js';
+import type { Backend, CenterSet } from '../backends/backend.js';
+import { createBackend } from '../backends/select.js';
+import { toMatrix, type MatrixInput } from '../data/input.js';
+import {
+  argmaxRows,
+  decodeScores,
+  encodeScoreTargets,
+  meanSquaredError,
+  r2Score,
+  type ClassLabel,
+  type LabelInput,
+  type Predictions,
+  type Task,
+} from '../data/labels.js';
+import { applyScaling, type Scaling } from '../data/scaling.js';
+import { KmfitError } from '../errors.js';
+import type { Matrix } from '../matrix.js';
+import type { BackendName } from '../options.js';
+import { predictInChunks } from '../solver/eigenpro.js';
+import type { EpochMetrics, StopReason } from '../solver/events.js';
+import type { Plan } from '../solver/setup.js';
+import { saveModel } from './save.js';
+
+export interface ModelParts {
+  readonly kernel: Kernel;
+  readonly task: Task;
+  readonly classes?: readonly ClassLabel[];
+  readonly scaling: Scaling;
+  /** Scaled training points, n×d. */
+  readonly centers: Matrix;
+  /** α, n×l row-major. */
+  readonly weights: Float32Array;
+  readonly plan: Plan;
+  readonly history: readonly EpochMetrics[];
+  readonly stoppedBy: StopReason;
+  /** The epoch whose weights the model holds. */
+  readonly keptEpoch: number;
+  /** The backend and resident centers training used, reused for predictions. */
+  readonly backend?: Backend;
+  readonly centerSet?: CenterSet;
+}
+
+/** Raw model outputs: n×l, row-major. */
+export interface Scores {
+  readonly data: Float32Array;
+  readonly shape: [number, number];
+}
+
+export class KernelModel {
+  readonly kernel: KernelSpec;
+  readonly task: Task;
+  /** Classification: the class labels, in the order of the score columns. */
+  readonly classes?: readonly ClassLabel[];
+  readonly scaling: Scaling;
+  /** The set-up block: s, q, eigenvalues, β, critical batch sizes, m_G, batch and step size, backend. */
+  readonly plan: Plan;
+  /** Per-epoch metrics. */
+  readonly history: readonly EpochMetrics[];
+  readonly stoppedBy: StopReason;
+  readonly keptEpoch: number;
+  /** @internal */
+  readonly parts: ModelParts;
+  private backend?: Backend;
+  private centerSet?: CenterSet;
+
+  constructor(parts: ModelParts) {
+    this.parts = parts;
+    this.kernel = parts.kernel.spec;
+    this.task = parts.task;
+    if (parts.classes) this.classes = parts.classes;
+    this.scaling = parts.scaling;
+    this.plan = parts.plan;
+    this.history = parts.history;
+    this.stoppedBy = parts.stoppedBy;
+    this.keptEpoch = parts.keptEpoch;
+    this.backend = parts.backend;
+    this.centerSet = parts.centerSet;
+  }
+
+  /** d: the number of features the model takes. */
+  get features(): number {
+    return this.parts.centers.cols;
+  }
+
+  /** l: scores per row (classes, or regression outputs). */
+  get outputs(): number {
+    return this.parts.plan.outputs;
+  }
+
+  /**
+   * Raw outputs k(x, X)·α, n×l: one column per class (classification) or per output (regression).
+   * @throws KmfitError FEATURE_MISMATCH, NON_FINITE, INVALID_SHAPE, EMPTY_DATA
+   */
+  async predictScores(X: MatrixInput): Promise<Scores> {
+    const input = this.prepareInput(X, 'X');
+    const centers = await this.residentCenters();
+    const data = await predictInChunks(centers, input);
+    return { data, shape: [input.rows, this.outputs] };
+  }
+
+  /**
+   * Class labels (of the type given to fit) for classification; for regression a Float64Array
+   * (one output) or number[][] (several).
+   */
+  async predict(X: MatrixInput): Promise<Predictions> {
+    const scores = await this.predictScores(X);
+    return decodeScores({ data: scores.data, rows: scores.shape[0], cols: scores.shape[1] }, this);
+  }
+
+  /** Accuracy for classification (unseen labels count as errors), R² for regression. */
+  async score(X: MatrixInput, y: LabelInput): Promise<number> {
+    const rows = this.prepareInput(X, 'X').rows;
+    const truth = encodeScoreTargets(y, rows, this, 'y');
+    const scores = await this.predictScores(X);
+    const predicted = { data: scores.data, rows, cols: this.outputs };
+    if (truth.task === 'classification') {
+      // Unseen labels have class index −1, which no prediction equals.
+      const predictedIndex = argmaxRows(predicted);
+      let right = 0;
+      for (let i = 0; i < rows; i++) if (truth.classIndex[i] === predictedIndex[i]) right++;
+      return right / rows;
+    }
+    return r2Score(truth.values, predicted);
+  }
+
+  /** Mean squared error of the raw outputs against regression targets. */
+  async meanSquaredError(X: MatrixInput, y: LabelInput): Promise<number> {
+    const rows = this.prepareInput(X, 'X').rows;
+    const truth = encodeScoreTargets(y, rows, this, 'y');
+    if (truth.task !== 'regression') {
+      throw new KmfitError('INVALID_OPTION', 'meanSquaredError() is for regression models; use score() for accuracy.');
+    }
+    const scores = await this.predictScores(X);
+    return meanSquaredError(truth.values, { data: scores.data, rows, cols: this.outputs });
+  }
+
+  /**
+   * Saves the model to a versioned .npz file (docs/model-format.md) atomically.
+   * @throws KmfitError IO_ERROR when the file cannot be written (nothing is left behind).
+   */
+  async save(path: string): Promise<void> {
+    await saveModel(this, path);
+  }
+
+  /** Releases the backend's workers and device memory; predictions after this start a new one. */
+  async dispose(): Promise<void> {
+    this.centerSet?.dispose();
+    await this.backend?.dispose();
+    this.centerSet = undefined;
+    this.backend = undefined;
+  }
+
+  /** Switches the backend used for predictions. */
+  async useBackend(name: BackendName): Promise<void> {
+    await this.dispose();
+    this.backend = createBackend(name);
+  }
+
+  private prepareInput(X: MatrixInput, what: string): Matrix {
+    const input = toMatrix(X, what);
+    if (input.cols !== this.features) {
+      throw new KmfitError(
+        'FEATURE_MISMATCH',
+        `${what} has ${input.cols} features per row but the model was trained on ${this.features}; ` +
+          'pass rows with the same features, in the same order, as in training.',
+      );
+    }
+    return applyScaling(input, this.scaling);
+  }
+
+  private async residentCenters(): Promise<CenterSet> {
+    if (!this.centerSet) {
+      this.backend ??= createBackend(this.plan.backend === 'js' ? 'js' : 'auto');
+      const set = await this.backend.createCenterSet(this.parts.kernel, this.parts.centers, this.outputs);
+      await set.setWeights(this.parts.weights);
+      this.centerSet = set;
+    }
+    return this.centerSet;
+  }
+}

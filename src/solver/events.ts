@@ -1,0 +1,34 @@
+/** What the solver reports while it trains; the library never prints, the CLI renders these. */
+
+/** Metrics of one epoch, as kept in `model.history`. */
+export interface EpochMetrics {
+  readonly epoch: number;
+  /** Training time of the epoch, monitoring excluded. */
+  readonly seconds: number;
+  readonly iterations: number;
+  /** Mean squared error (per output) on a fixed subsample of the training data. */
+  readonly trainMse: number;
+  /** Classification error (fraction misclassified) on that subsample. */
+  readonly trainError?: number;
+  readonly validationMse?: number;
+  readonly validationError?: number;
+}
+
+export interface EpochReport extends EpochMetrics {
+  /** Epochs planned. */
+  readonly epochs: number;
+  /** Whether this epoch is the best so far (lowest validation error, or the latest without validation). */
+  readonly best: boolean;
+}
+
+export interface IterationReport {
+  readonly epoch: number;
+  /** Iterations done in this epoch. */
+  readonly iteration: number;
+  readonly iterationsPerEpoch: number;
+  readonly batchSize: number;
+  /** Mean squared residual of the batch before its update: a free, noisy view of the training loss. */
+  readonly batchMse: number;
+}
+
+export type StopReason = 'epochs' | 'early-stopping' | 'aborted';

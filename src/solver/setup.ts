@@ -1,0 +1,195 @@
+/**
+ * EigenPro's set-up: the Nyström subsample, the top eigensystem of K_SS/s, β, the device's batch
+ * limit m_G, q, and the batch and step sizes, recorded in a Plan that says where each figure came
+ * from. Pure arithmetic lives in plan.ts; this module gathers its inputs.
+ */
+import type { Kernel } from '../../kernels/kernel.js';
+import type { Backend } from '../backends/backend.js';
+import { KmfitError } from '../errors.js';
+import { takeRows, type Matrix } from '../matrix.js';
+import type { Preconditioning } from './eigenpro.js';
+import { topEigenpairs } from './eigensystem.js';
+import {
+  MAX_EIGENPAIRS,
+  analyticBatchSize,
+  analyticStepSize,
+  chooseQ,
+  criticalBatchSize,
+  defaultSubsampleSize,
+  designBatchSize,
+  eigenvalueThreshold,
+  lastUsableIndex,
+  memoryBatchLimit,
+  preconditioner,
+  type StepRegime,
+} from './plan.js';
+import type { SeededRandom } from './random.js';
+
+/** The set-up block: every analytic choice, its inputs, and where it came from. */
+export interface Plan {
+  readonly n: number;
+  readonly d: number;
+  readonly outputs: number;
+  readonly task: 'classification' | 'regression';
+  readonly kernel: string;
+  readonly bandwidth: number;
+  readonly bandwidthSource: string;
+  readonly backend: string;
+  /** s: Nyström subsample size. */
+  readonly subsampleSize: number;
+  /** q: eigen-directions flattened by the preconditioner (0: plain kernel). */
+  readonly q: number;
+  readonly qSource: 'analytic' | 'given';
+  /** λ_1, λ_q of K_SS/s and λ_new, the top eigenvalue after preconditioning (λ_1 when q = 0). */
+  readonly lambda1: number;
+  readonly lambdaQ: number;
+  readonly lambdaNew: number;
+  /** β = max k(x, x). */
+  readonly beta: number;
+  /** m* = β/λ_1, the critical batch size of the plain kernel. */
+  readonly criticalBatchPlain: number;
+  /** m* = β/λ_new, the critical batch size after preconditioning. */
+  readonly criticalBatch: number;
+  /** m_G: the largest batch the device handles in one step, and why. */
+  readonly deviceBatchLimit: number;
+  readonly deviceBatchLimitSource: string;
+  readonly batchSize: number;
+  readonly batchSizeSource: 'analytic' | 'device limit' | 'given' | 'data size';
+  readonly stepSize: number;
+  readonly stepSizeSource: 'analytic' | 'given';
+  readonly stepRegime: StepRegime;
+  readonly epochs: number;
+  readonly iterationsPerEpoch: number;
+  readonly seed: number;
+  readonly eigenSeconds: number;
+  readonly setupSeconds: number;
+}
+
+export interface SetupRequest {
+  readonly backend: Backend;
+  readonly kernel: Kernel;
+  readonly X: Matrix;
+  readonly outputs: number;
+  readonly random: SeededRandom;
+  readonly subsampleSize?: number;
+  readonly q?: number;
+  readonly batchSize?: number;
+  readonly stepSize?: number;
+}
+
+export interface Setup {
+  readonly preconditioning?: Preconditioning;
+  readonly numbers: Pick<
+    Plan,
+    | 'subsampleSize' | 'q' | 'qSource' | 'lambda1' | 'lambdaQ' | 'lambdaNew' | 'beta'
+    | 'criticalBatchPlain' | 'criticalBatch' | 'deviceBatchLimit' | 'deviceBatchLimitSource'
+    | 'batchSize' | 'batchSizeSource' | 'stepSize' | 'stepSizeSource' | 'stepRegime' | 'eigenSeconds'
+  >;
+}
+
+export async function setUp(request: SetupRequest): Promise<Setup> {
+  const { backend, kernel, X, outputs: l, random } = request;
+  const n = X.rows;
+  const s = Math.min(request.subsampleSize ?? defaultSubsampleSize(n), n);
+
+  const budget = backend.memoryBudget();
+  // The reference memory model holds for batches up to the subsample size s.
+  const deviceBatchLimit = Math.min(memoryBatchLimit(budget.bytes, n, X.cols, l, s), s);
+  if (deviceBatchLimit < 1) {
+    throw new KmfitError(
+      'INVALID_OPTION',
+      `Training ${n} points of ${X.cols} features needs more memory than the ${backend.name} backend has ` +
+        `(${budget.source}). Train on fewer points or a smaller subsampleSize.`,
+    );
+  }
+  const deviceBatchLimitSource =
+    deviceBatchLimit === s
+      ? `the subsample size s; the memory model ((d + 3l + m + 1)·n + 1000·s)·4 bytes allows more within ${budget.source}`
+      : `memory model ((d + 3l + m + 1)·n + 1000·s)·4 bytes within ${budget.source}`;
+
+  const indices = random.subsample(n, s);
+  const points = takeRows(X, indices);
+  const eigenStarted = performance.now();
+  const kSS = await backend.kernelBlock(kernel, points, points);
+  const maxBatch = designBatchSize(s, deviceBatchLimit);
+  const maxPairs = Math.max(1, Math.min(s - 1, MAX_EIGENPAIRS));
+  const eigenRequest =
+    request.q === undefined
+      ? { above: eigenvalueThreshold(maxBatch) }
+      : { count: Math.max(1, Math.min(request.q, maxPairs)) };
+  let eigen = topEigenpairs(kSS, s, { scale: 1 / s, maxCount: maxPairs, random: random.uniformStream(), ...eigenRequest });
+  let q = Math.min(request.q ?? chooseQ(eigen.values, maxBatch), maxPairs);
+  if (q > eigen.count) {
+    // The automatic minimum q can ask for more pairs than the threshold search returned.
+    eigen = topEigenpairs(kSS, s, { scale: 1 / s, maxCount: maxPairs, count: q, random: random.uniformStream() });
+  }
+  // λ_q must be clearly positive: a rank-deficient subsample caps q.
+  if (q > 0) q = Math.min(q, lastUsableIndex(eigen.values, eigen.count));
+  const eigenSeconds = (performance.now() - eigenStarted) / 1000;
+
+  const beta = kernel.diagonal;
+  const lambda1 = eigen.values[0];
+  if (!(lambda1 > 0)) {
+    throw new KmfitError(
+      'INVALID_OPTION',
+      `The kernel matrix on the subsample has no positive eigenvalue (λ_1 = ${lambda1}); ` +
+        'the bandwidth is probably far too small or too large for this data.',
+    );
+  }
+  const precond = q >= 1 ? preconditioner(eigen.values, q) : undefined;
+  const lambdaNew = precond ? precond.lambdaNew : lambda1;
+
+  let batchSize: number;
+  let batchSizeSource: Setup['numbers']['batchSizeSource'];
+  if (request.batchSize !== undefined) {
+    batchSize = Math.min(request.batchSize, n);
+    batchSizeSource = request.batchSize > n ? 'data size' : 'given';
+  } else {
+    const analytic = analyticBatchSize(beta, lambdaNew, Number.POSITIVE_INFINITY);
+    batchSize = Math.min(analytic, deviceBatchLimit, n);
+    batchSizeSource = batchSize === analytic ? 'analytic' : batchSize === deviceBatchLimit ? 'device limit' : 'data size';
+  }
+  const analyticStep = analyticStepSize(batchSize, beta, lambdaNew);
+  const stepSize = request.stepSize ?? analyticStep.eta;
+
+  const preconditioning: Preconditioning | undefined =
+    precond && q >= 2
+      ? {
+          points,
+          indices,
+          vectors: scaledVectors(eigen.vectors, s, q - 1),
+          scales: precond.scales,
+        }
+      : undefined;
+
+  return {
+    preconditioning,
+    numbers: {
+      subsampleSize: s,
+      q,
+      qSource: request.q === undefined ? 'analytic' : 'given',
+      lambda1,
+      lambdaQ: precond ? precond.lambdaQ : lambda1,
+      lambdaNew,
+      beta,
+      criticalBatchPlain: criticalBatchSize(beta, lambda1),
+      criticalBatch: criticalBatchSize(beta, lambdaNew),
+      deviceBatchLimit,
+      deviceBatchLimitSource,
+      batchSize,
+      batchSizeSource,
+      stepSize,
+      stepSizeSource: request.stepSize === undefined ? 'analytic' : 'given',
+      stepRegime: analyticStep.regime,
+      eigenSeconds,
+    },
+  };
+}
+
+/** The first `count` eigenvectors (column-major) divided by √s: V = E/√s. */
+function scaledVectors(vectors: Float64Array, s: number, count: number): Float64Array {
+  const out = vectors.slice(0, s * count);
+  const factor = 1 / Math.sqrt(s);
+  for (let i = 0; i < out.length; i++) out[i] *= factor;
+  return out;
+}

@@ -1,0 +1,101 @@
+/**
+ * Every backend against a naive float64 evaluation of the same kernel sums, on awkward shapes and
+ * for every kernel. New backends are added to BACKENDS; one that cannot start here is a failure.
+ */
+import { describe, expect, it } from 'vitest';
+import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index.js';
+import type { Backend } from '../../src/backends/backend.js';
+import { JsBackend } from '../../src/backends/js/index.js';
+import type { Matrix } from '../../src/matrix.js';
+
+const BACKENDS: [string, () => Backend][] = [['js', () => new JsBackend()]];
+
+const KERNELS: KernelOption[] = [
+  'laplacian',
+  'gaussian',
+  { name: 'exppower', gamma: 0.7 },
+  'cauchy',
+  { name: 'matern', nu: 0.5 },
+  { name: 'matern', nu: 1.5 },
+  { name: 'matern', nu: 2.5 },
+  'exp(-sqrt(r) / sigma)',
+];
+
+// m, n, d, l: not multiples of any block size, d = 1, n smaller than a block, m = 1.
+const SHAPES: [number, number, number, number][] = [
+  [7, 13, 5, 3],
+  [1, 1, 1, 1],
+  [1, 300, 3, 2],
+  [33, 517, 1, 10],
+  [5, 3, 70, 1],
+  [130, 260, 17, 4],
+];
+
+function randomMatrix(rows: number, cols: number, seed: number): Matrix {
+  let state = seed;
+  const data = new Float32Array(rows * cols);
+  for (let i = 0; i < data.length; i++) {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    data[i] = state / 2 ** 32;
+  }
+  return { data, rows, cols };
+}
+
+function naiveKernel(value: (r2: number) => number, X: Matrix, Z: Matrix, i: number, j: number): number {
+  let r2 = 0;
+  for (let k = 0; k < X.cols; k++) r2 += (X.data[i * X.cols + k] - Z.data[j * Z.cols + k]) ** 2;
+  return value(r2);
+}
+
+for (const [backendName, create] of BACKENDS) {
+  describe(`backend ${backendName}`, () => {
+    for (const option of KERNELS) {
+      const kernel = makeKernel(chooseKernel(option), 0.8);
+      it(`fused block and kernel block agree with float64 for ${kernel.describe()}`, async () => {
+        const backend = create();
+        for (const [m, n, d, l] of SHAPES) {
+          const X = randomMatrix(m, d, m * 7 + d);
+          const Z = randomMatrix(n, d, n * 13 + d);
+          const alpha = randomMatrix(n, l, n + l).data.map((a) => a - 0.5);
+          const centers = await backend.createCenterSet(kernel, Z, l);
+          await centers.setWeights(alpha);
+          const j0 = Math.min(n - 1, 5);
+          const out = new Float32Array(m * l);
+          await centers.predict(X, out, j0, n);
+          for (let i = 0; i < m; i++) {
+            for (let c = 0; c < l; c++) {
+              let sum = 0;
+              let scale = 0;
+              for (let j = j0; j < n; j++) {
+                const term = naiveKernel(kernel.value, X, Z, i, j) * alpha[j * l + c];
+                sum += term;
+                scale += Math.abs(term);
+              }
+              expect(Math.abs(out[i * l + c] - sum)).toBeLessThanOrEqual(1e-4 * scale + 1e-7);
+            }
+          }
+          const block = await backend.kernelBlock(kernel, X, Z);
+          expect(block.length).toBe(m * n);
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              const expected = naiveKernel(kernel.value, X, Z, i, j);
+              expect(Math.abs(block[i * n + j] - expected)).toBeLessThanOrEqual(1e-4 * Math.abs(expected) + 1e-6);
+            }
+          }
+          centers.dispose();
+        }
+        await backend.dispose();
+      });
+    }
+
+    it('weights: setWeights, addToWeights with repeated rows, readWeights', async () => {
+      const backend = create();
+      const kernel = makeKernel(chooseKernel('gaussian'), 1);
+      const centers = await backend.createCenterSet(kernel, randomMatrix(6, 2, 1), 2);
+      await centers.setWeights(Float32Array.from({ length: 12 }, (_, i) => i));
+      await centers.addToWeights([1, 4, 1], Float64Array.from([10, 20, 30, 40, 50, 60]));
+      expect(Array.from(await centers.readWeights())).toEqual([0, 1, 62, 83, 4, 5, 6, 7, 38, 49, 10, 11]);
+      await backend.dispose();
+    });
+  });
+}

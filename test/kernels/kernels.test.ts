@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { BUILTIN_KERNEL_NAMES, chooseKernel, defaultBandwidth, makeKernel, type KernelOption } from '../../kernels/index.js';
+import { KmfitError } from '../../src/errors.js';
+
+// Hand-computed values (Python's math module) at σ = 2 for r = 0, a small r, 1 and a large r.
+const CASES: { option: KernelOption; at: [number, number][] }[] = [
+  { option: 'laplacian', at: [[0, 1], [0.01, 0.9950124791926823], [1, 0.6065306597126334], [20, 4.5399929762484854e-5]] },
+  { option: 'gaussian', at: [[0, 1], [0.01, 0.9999875000781246], [1, 0.8824969025845955], [10, 3.726653172078671e-6]] },
+  { option: { name: 'exppower', gamma: 1.5 }, at: [[0, 1], [1, 0.6065306597126334], [4, 0.01831563888873418]] },
+  { option: 'cauchy', at: [[0, 1], [1, 0.8], [20, 0.009900990099009901]] },
+  { option: { name: 'matern', nu: 0.5 }, at: [[0, 1], [1, 0.6065306597126334], [20, 4.5399929762484854e-5]] },
+  { option: { name: 'matern', nu: 1.5 }, at: [[0, 1], [1, 0.7848876539574506], [20, 5.504735201255522e-7]] },
+  { option: { name: 'matern', nu: 2.5 }, at: [[0, 1], [1, 0.8286491424181253], [20, 3.6956962220528686e-8]] },
+  { option: 'exp(-r^1.5 / sigma)', at: [[0, 1], [1, 0.6065306597126334], [4, 0.01831563888873418]] },
+];
+
+describe('built-in and custom kernels', () => {
+  for (const { option, at } of CASES) {
+    const kernel = makeKernel(chooseKernel(option), 2);
+    it(`${kernel.describe()} matches hand-computed values`, () => {
+      for (const [r, expected] of at) {
+        expect(kernel.value(r * r)).toBeCloseTo(expected, 14);
+      }
+      expect(kernel.diagonal).toBe(1);
+    });
+    it(`${kernel.describe()} transforms float32 squared distances in place, clamping r² < 0`, () => {
+      const buf = new Float32Array([...at.map(([r]) => r * r), -1e-6]);
+      kernel.transformSquaredDistances(buf, 0, buf.length);
+      at.forEach(([, expected], i) => expect(Math.abs(buf[i] - expected)).toBeLessThanOrEqual(1e-6 * expected + 1e-12));
+      expect(buf[at.length]).toBeCloseTo(1, 7);
+    });
+  }
+
+  it('cauchy is the true 1/(1 + r²/σ²), not a scaled gaussian', () => {
+    const k = makeKernel(chooseKernel('cauchy'), 3);
+    expect(k.value(9)).toBeCloseTo(0.5, 15); // r = σ
+    expect(k.value(900)).toBeCloseTo(1 / 101, 15); // heavy tail
+  });
+
+  it('β is k(0) even for a kernel whose diagonal is not 1', () => {
+    const k = makeKernel(chooseKernel({ formula: '3 * exp(-r / sigma)' }), 1);
+    expect(k.diagonal).toBe(3);
+  });
+
+  it('custom formulas may use named parameters', () => {
+    const k = makeKernel(chooseKernel({ formula: 'exp(-r^g / sigma)', params: { g: 2 } }), 4);
+    expect(k.value(4)).toBeCloseTo(Math.exp(-1), 14);
+  });
+
+  it('data-driven default bandwidths reproduce the published MNIST choices at a median distance of 10', () => {
+    expect(defaultBandwidth(chooseKernel('laplacian'), 10)).toBe(10);
+    expect(defaultBandwidth(chooseKernel('gaussian'), 10)).toBe(5);
+    expect(defaultBandwidth(chooseKernel({ name: 'exppower', gamma: 1 }), 10)).toBeCloseTo(10, 12);
+    expect(defaultBandwidth(chooseKernel({ name: 'exppower', gamma: 2 }), 10)).toBeCloseTo(50, 12); // = 2σ² at σ = 5
+  });
+});
+
+describe('kernel errors', () => {
+  const code = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (error) {
+      expect(error).toBeInstanceOf(KmfitError);
+      return { code: (error as KmfitError).code, message: (error as KmfitError).message };
+    }
+    throw new Error('expected a KmfitError');
+  };
+
+  it('an unknown name lists the known kernels', () => {
+    const e = code(() => chooseKernel('gausian'));
+    expect(e.code).toBe('UNKNOWN_KERNEL');
+    for (const name of BUILTIN_KERNEL_NAMES) expect(e.message).toContain(name);
+  });
+
+  it.each([
+    ['exp(-r', 'does not parse'],
+    ['exp(r)', 'exceeds k(0)'],
+    ['1/r', 'at r = 0 is Infinity'],
+    ['exp(-x)', 'does not depend on the distance r'],
+    ['r + beta', 'parameter beta has no value'],
+    ['erf(r)', 'not supported'],
+    ['-exp(-r)', 'must be finite and positive'],
+  ])('formula %s is rejected (%s)', (formula, reason) => {
+    const e = code(() => makeKernel(chooseKernel({ formula }), 1));
+    expect(e.code).toBe('INVALID_KERNEL_FORMULA');
+    expect(e.message).toContain(reason);
+  });
+
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])('bandwidth %s is rejected', (bandwidth) => {
+    expect(code(() => chooseKernel('gaussian', bandwidth)).code).toBe('INVALID_OPTION');
+  });
+
+  it('kernel parameters out of range are rejected', () => {
+    expect(code(() => chooseKernel({ name: 'matern', nu: 2 })).message).toContain('nu must be one of');
+    expect(code(() => chooseKernel({ name: 'exppower', gamma: 2.5 })).message).toContain('gamma must be in (0, 2]');
+  });
+});

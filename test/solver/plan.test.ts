@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import {
+  analyticBatchSize,
+  analyticStepSize,
+  chooseQ,
+  criticalBatchSize,
+  defaultSubsampleSize,
+  designBatchSize,
+  eigenvalueThreshold,
+  memoryBatchLimit,
+  preconditioner,
+} from '../../src/solver/plan.js';
+
+// Expected numbers were computed by hand (Python) from the formulas of eigenpro.md.
+describe('EigenPro 2 analytic choices', () => {
+  it('subsample size: min(n, 2000) below 100 000 points, else 12 000', () => {
+    expect(defaultSubsampleSize(500)).toBe(500);
+    expect(defaultSubsampleSize(60_000)).toBe(2000);
+    expect(defaultSubsampleSize(99_999)).toBe(2000);
+    expect(defaultSubsampleSize(100_000)).toBe(12_000);
+  });
+
+  it('device batch limit from the memory model ((d + 3l + m + 1)·n + 1000·s)·4 bytes', () => {
+    // n = 1000, d = 10, l = 2, s = 100: 4·(1000·(17 + m) + 100 000) bytes ≤ 668 000 ⟺ m ≤ 50.
+    expect(memoryBatchLimit(668_000, 1000, 10, 2, 100)).toBe(50);
+    expect(memoryBatchLimit(667_999, 1000, 10, 2, 100)).toBe(49);
+    expect(memoryBatchLimit(4e12, 1000, 10, 2, 100)).toBe(1000); // never more than n
+    expect(memoryBatchLimit(1000, 1000, 10, 2, 100)).toBe(0); // nothing fits
+  });
+
+  it('design batch size min(max(s/5, m_G), s) and its eigenvalue threshold maxBatch^(−1/α)', () => {
+    expect(designBatchSize(2000, 100)).toBe(400);
+    expect(designBatchSize(2000, 1500)).toBe(1500);
+    expect(designBatchSize(2000, 50_000)).toBe(2000);
+    expect(eigenvalueThreshold(2000)).toBeCloseTo(0.00033514410400846666, 15);
+    expect(eigenvalueThreshold(400)).toBeCloseTo(0.0018238515340851683, 15);
+  });
+
+  it('q counts eigenvalues above the threshold, minus one, and is at least 5', () => {
+    const values = Float64Array.from([0.5, 0.1, 0.01, 0.005, 0.002, 0.0019, 0.0015, 0.001, 0.0009, 0.0008]);
+    expect(chooseQ(values, 400)).toBe(5); // six above 0.00182 → q = 5
+    expect(chooseQ(values, 2000)).toBe(9); // all ten above 0.000335 → q = 9
+    expect(chooseQ(Float64Array.from([0.5, 0.1]), 2000)).toBe(5); // the floor of 5
+  });
+
+  it('preconditioner scales D_i = (1 − (λ_q/λ_i)^α)/λ_i and λ_new = λ_1^(1−α)·λ_q^α', () => {
+    const p = preconditioner(Float64Array.from([0.5, 0.2, 0.1, 0.05, 0.01]), 4);
+    expect(p.lambdaQ).toBe(0.05);
+    expect(Array.from(p.scales)).toHaveLength(3);
+    expect(p.scales[0]).toBeCloseTo(1.7755963091396072, 13);
+    expect(p.scales[1]).toBeCloseTo(3.6602831718296334, 13);
+    expect(p.scales[2]).toBeCloseTo(4.823675380793111, 13);
+    expect(p.lambdaNew).toBeCloseTo(0.056100922715098187, 15);
+  });
+
+  it('critical batch m* = β/λ and batch size min(⌊β/λ + 1⌋, m_G), with β not assumed to be 1', () => {
+    expect(criticalBatchSize(1, 0.01)).toBeCloseTo(100, 12);
+    expect(criticalBatchSize(3, 0.01)).toBeCloseTo(300, 12);
+    expect(analyticBatchSize(1, 0.01, 1e9)).toBe(101);
+    expect(analyticBatchSize(3, 0.01, 1e9)).toBe(301);
+    expect(analyticBatchSize(1, 0.01, 64)).toBe(64);
+    expect(analyticBatchSize(1, 2, 1e9)).toBe(1); // λ > β still gives one point per batch
+  });
+
+  it('step size: m/β in the linear regime, 0.99·2m/(β + (m − 1)λ) in saturation', () => {
+    expect(analyticStepSize(50, 1, 0.01)).toEqual({ eta: 50, regime: 'linear' });
+    expect(analyticStepSize(50, 2, 0.01)).toEqual({ eta: 25, regime: 'linear' });
+    expect(analyticStepSize(100, 1, 0.01)).toEqual({ eta: 100, regime: 'linear' }); // 100 < β/λ + 1 = 101
+    const saturated = analyticStepSize(200, 1, 0.01);
+    expect(saturated.regime).toBe('saturation');
+    expect(saturated.eta).toBeCloseTo(132.44147157190633, 10);
+    // Per-coefficient move η/m: 1/β in the linear regime, smaller in saturation.
+    expect(saturated.eta / 200).toBeLessThan(1);
+  });
+});
