@@ -43,19 +43,21 @@ export interface EigenOptions {
   random?: () => number;
 }
 
-/** Which rows of the eigenvector matrix `tridiagonalEigen` accumulates. */
+/** Which rows of the eigenvector matrix `tridiagonalEigen` returns. */
 export type EigenvectorRows = 'all' | 'last' | 'none';
 
 export interface TridiagonalEigensystem {
-  /** Eigenvalues in descending order. */
+  /** All n eigenvalues, in descending order. */
   readonly values: Float64Array;
   /**
-   * The requested rows of the eigenvector matrix Z, column-major with `rowCount` entries per
-   * column: vectors[j * rowCount + r] is row r of the eigenvector for values[j] ('all': row r;
-   * 'last': rowCount is 1 and the entry is Z[n-1][j]; 'none': empty).
+   * The requested rows of the eigenvector matrix Z for the first `columnCount` values,
+   * column-major with `rowCount` entries per column: vectors[j * rowCount + r] is row r of the
+   * eigenvector for values[j] ('all': rowCount = n; 'last': rowCount = 1, the entry Z[n-1][j];
+   * 'none': empty).
    */
   readonly vectors: Float64Array;
   readonly rowCount: number;
+  readonly columnCount: number;
 }
 
 const EPSILON = Number.EPSILON;
@@ -71,14 +73,20 @@ const MAX_QL_SWEEPS = 60;
 
 /**
  * Eigen-decomposition of the symmetric tridiagonal matrix with diagonal `diag` (length n) and
- * off-diagonal `offDiag` (length n-1). Values come back in DESCENDING order. The same QL sweeps
- * update either every row of the eigenvector matrix (O(n³)) or only its last row (O(n²)), which
- * is all that Lanczos residual bounds |β_k·z_{k,j}| need.
+ * off-diagonal `offDiag` (length n-1), by implicit QL with Wilkinson shifts. Values come back in
+ * DESCENDING order, with the requested rows of the eigenvectors of the first `columns` of them.
+ *
+ * The eigenvector matrix is the product Z = G_1·G_2···G_N of the sweeps' Givens rotations. 'last'
+ * follows row n-1 of Z through the sweeps as they happen (O(n²) in all): that is what the Lanczos
+ * residual bounds |β_k·z_{k,j}| need. 'all' records the rotations and applies them in reverse
+ * to the unit vectors of the wanted columns only, so that the cost (O(n²·columns)) shrinks with
+ * the number of eigenvectors needed.
  */
 export function tridiagonalEigen(
   diag: ArrayLike<number>,
   offDiag: ArrayLike<number>,
   rows: EigenvectorRows = 'all',
+  columns: number = diag.length,
 ): TridiagonalEigensystem {
   const n = diag.length;
   if (n > 0 && offDiag.length < n - 1) {
@@ -88,8 +96,7 @@ export function tridiagonalEigen(
   // e[i] couples i and i+1; e[n-1] is a zero sentinel.
   const e = new Float64Array(n);
   for (let i = 0; i + 1 < n; i++) e[i] = offDiag[i];
-  const rowCount = rows === 'all' ? n : rows === 'last' && n > 0 ? 1 : 0;
-  const log = createRotationLog(n, rowCount);
+  const log = createRotationLog(n, rows);
   for (let l = 0; l < n; l++) {
     let sweeps = 0;
     for (let m = splitPoint(d, e, l); m !== l; m = splitPoint(d, e, l)) {
@@ -97,49 +104,54 @@ export function tridiagonalEigen(
       qlSweep(d, e, l, m, log);
     }
   }
-  applyRotations(log);
-  return sortDescending(d, log.z, rowCount);
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => d[j] - d[i]);
+  const columnCount = rows === 'none' ? 0 : Math.max(0, Math.min(columns, n));
+  const picked = order.slice(0, columnCount);
+  const vectors =
+    rows === 'all' ? eigenvectorColumns(log, picked) : Float64Array.from(picked, (j) => log.lastRow[j]);
+  return { values: Float64Array.from(order, (j) => d[j]), vectors, rowCount: rows === 'all' ? n : rows === 'last' ? 1 : 0, columnCount };
 }
 
 /**
- * The tracked rows of Z (row-major: row r is z[r·n .. r·n+n)) and the Givens rotations of recent
- * sweeps not yet applied to them. Rotations are applied in batches, a few rows at a time through
- * all the batch's sweeps, so that those rows stay in cache.
+ * Where the Givens rotations of the QL sweeps go. Sweep t consists of the rotations i = highs[t]-1
+ * down to lows[t] (rotation i mixes columns i and i+1 of Z), stored from starts[t] on. 'last'
+ * applies each sweep to `lastRow` at once and then forgets it; 'all' keeps them all.
  */
 interface RotationLog {
-  readonly z: Float64Array;
+  readonly rows: EigenvectorRows;
   readonly n: number;
-  readonly rowCount: number;
-  /** Sweep t has rotations i = highs[t]-1 down to lows[t], stored from starts[t] on. */
-  readonly cos: Float64Array;
-  readonly sin: Float64Array;
+  readonly lastRow: Float64Array;
+  cos: Float64Array;
+  sin: Float64Array;
+  used: number;
   readonly lows: number[];
   readonly highs: number[];
   readonly starts: number[];
-  used: number;
 }
 
-function createRotationLog(n: number, rowCount: number): RotationLog {
-  const capacity = rowCount > 0 ? Math.max(n, 4096) : 0;
+function createRotationLog(n: number, rows: EigenvectorRows): RotationLog {
+  const lastRow = new Float64Array(rows === 'last' ? n : 0);
+  if (rows === 'last' && n > 0) lastRow[n - 1] = 1;
+  const capacity = rows === 'none' ? 0 : rows === 'last' ? n : 4 * n;
   return {
-    z: initialRows(n, rowCount),
+    rows,
     n,
-    rowCount,
+    lastRow,
     cos: new Float64Array(capacity),
     sin: new Float64Array(capacity),
+    used: 0,
     lows: [],
     highs: [],
     starts: [],
-    used: 0,
   };
 }
 
-/** Z = I restricted to the tracked rows (all of them, or the last). */
-function initialRows(n: number, rowCount: number): Float64Array {
-  const z = new Float64Array(n * rowCount);
-  if (rowCount === n) for (let j = 0; j < n; j++) z[j * n + j] = 1;
-  else if (rowCount === 1) z[n - 1] = 1;
-  return z;
+/** Room for `count` more rotations. */
+function reserveRotations(log: RotationLog, count: number): void {
+  if (log.used + count <= log.cos.length) return;
+  const capacity = Math.max(log.used + count, 2 * log.cos.length);
+  log.cos = growTo(log.cos, capacity);
+  log.sin = growTo(log.sin, capacity);
 }
 
 /** The first m ≥ l whose coupling e[m] to the next entry is negligible (n-1 if none). */
@@ -153,11 +165,11 @@ function splitPoint(d: Float64Array, e: Float64Array, l: number): number {
 
 /**
  * One implicit QL sweep on the unreduced block l..m, shifted by the eigenvalue of the leading 2×2
- * block nearer d[l]. Its Givens rotations go to the log.
+ * block nearer d[l]. Its rotations go to the log.
  */
 function qlSweep(d: Float64Array, e: Float64Array, l: number, m: number, log: RotationLog): void {
-  const tracking = log.rowCount > 0;
-  if (tracking && log.used + (m - l) > log.cos.length) applyRotations(log);
+  const tracking = log.rows !== 'none';
+  if (tracking) reserveRotations(log, m - l);
   const start = log.used;
   let g = (d[l + 1] - d[l]) / (2 * e[l]);
   let r = Math.hypot(g, 1);
@@ -189,100 +201,111 @@ function qlSweep(d: Float64Array, e: Float64Array, l: number, m: number, log: Ro
     d[i + 1] = g + p;
     g = c * r - b;
   }
-  const low = i + 1;
   if (i < l) {
     d[l] -= p;
     e[l] = g;
     e[m] = 0;
   }
-  if (tracking && low < m) {
-    log.lows.push(low);
-    log.highs.push(m);
-    log.starts.push(start);
-    log.used = start + (m - low);
-  }
+  if (tracking && i + 1 < m) recordSweep(log, i + 1, m, start);
 }
 
-function applyRotations(log: RotationLog): void {
-  let row = 0;
-  for (; row + 3 < log.rowCount; row += 4) {
-    for (let t = 0; t < log.lows.length; t++) rotateFourRows(log, row, t);
+function recordSweep(log: RotationLog, low: number, high: number, start: number): void {
+  if (log.rows === 'last') {
+    rotateLastRow(log, low, high);
+    return;
   }
-  for (; row < log.rowCount; row++) {
-    for (let t = 0; t < log.lows.length; t++) rotateRow(log, row, t);
-  }
-  log.lows.length = 0;
-  log.highs.length = 0;
-  log.starts.length = 0;
-  log.used = 0;
+  log.lows.push(low);
+  log.highs.push(high);
+  log.starts.push(start);
+  log.used = start + (high - low);
 }
 
 /**
- * Applies sweep t to one row: rotation i turns (z_i, z_{i+1}) into (c·z_i − s·z_{i+1},
- * s·z_i + c·z_{i+1}); walking down the row keeps the freshly rotated entry in a register.
+ * z ← z·G_{high-1}···G_{low} for the last row z of Z: rotation i turns (z_i, z_{i+1}) into
+ * (c·z_i − s·z_{i+1}, s·z_i + c·z_{i+1}); the freshly rotated entry rides along in `carry`.
  */
-function rotateRow(log: RotationLog, row: number, t: number): void {
-  const { z, cos, sin } = log;
-  const base = row * log.n;
-  const low = log.lows[t];
-  const high = log.highs[t];
-  let k = log.starts[t];
-  let carry = z[base + high];
+function rotateLastRow(log: RotationLog, low: number, high: number): void {
+  const { lastRow: z, cos, sin } = log;
+  let k = 0;
+  let carry = z[high];
   for (let i = high - 1; i >= low; i--, k++) {
-    const zi = z[base + i];
-    z[base + i + 1] = sin[k] * zi + cos[k] * carry;
+    const zi = z[i];
+    z[i + 1] = sin[k] * zi + cos[k] * carry;
     carry = cos[k] * zi - sin[k] * carry;
   }
-  z[base + low] = carry;
+  z[low] = carry;
 }
 
-/** rotateRow on four rows at once, to hide the latency of the carried dependency. */
-function rotateFourRows(log: RotationLog, row: number, t: number): void {
-  const { z, cos, sin } = log;
-  const b0 = row * log.n;
-  const b1 = b0 + log.n;
-  const b2 = b1 + log.n;
-  const b3 = b2 + log.n;
+/**
+ * Columns `picked` of Z = G_1···G_N, as Z·e_j = G_1(G_2(···(G_N·e_j))): the recorded sweeps in
+ * reverse, each sweep's rotations in ascending i. Returned column-major, n entries per column.
+ */
+function eigenvectorColumns(log: RotationLog, picked: number[]): Float64Array {
+  const n = log.n;
+  const out = new Float64Array(picked.length * n);
+  picked.forEach((j, c) => (out[c * n + j] = 1));
+  let c = 0;
+  for (; c + 3 < picked.length; c += 4) {
+    for (let t = log.lows.length - 1; t >= 0; t--) rotateFourColumnsBack(log, out, c * n, t);
+  }
+  for (; c < picked.length; c++) {
+    for (let t = log.lows.length - 1; t >= 0; t--) rotateColumnBack(log, out, c * n, t);
+  }
+  return out;
+}
+
+/**
+ * x ← G_{high-1}···G_{low}·x for sweep t and one column x = out[b..b+n): rotation i (ascending)
+ * turns (x_i, x_{i+1}) into (c·x_i + s·x_{i+1}, −s·x_i + c·x_{i+1}).
+ */
+function rotateColumnBack(log: RotationLog, out: Float64Array, b: number, t: number): void {
+  const { cos, sin } = log;
   const low = log.lows[t];
   const high = log.highs[t];
-  let k = log.starts[t];
-  let c0 = z[b0 + high];
-  let c1 = z[b1 + high];
-  let c2 = z[b2 + high];
-  let c3 = z[b3 + high];
-  for (let i = high - 1; i >= low; i--, k++) {
-    const c = cos[k];
-    const s = sin[k];
-    const z0 = z[b0 + i];
-    const z1 = z[b1 + i];
-    const z2 = z[b2 + i];
-    const z3 = z[b3 + i];
-    z[b0 + i + 1] = s * z0 + c * c0;
-    z[b1 + i + 1] = s * z1 + c * c1;
-    z[b2 + i + 1] = s * z2 + c * c2;
-    z[b3 + i + 1] = s * z3 + c * c3;
-    c0 = c * z0 - s * c0;
-    c1 = c * z1 - s * c1;
-    c2 = c * z2 - s * c2;
-    c3 = c * z3 - s * c3;
+  let k = log.starts[t] + (high - 1 - low);
+  let carry = out[b + low];
+  for (let i = low; i < high; i++, k--) {
+    const next = out[b + i + 1];
+    out[b + i] = cos[k] * carry + sin[k] * next;
+    carry = cos[k] * next - sin[k] * carry;
   }
-  z[b0 + low] = c0;
-  z[b1 + low] = c1;
-  z[b2 + low] = c2;
-  z[b3 + low] = c3;
+  out[b + high] = carry;
 }
 
-/** Values descending; the eigenvector entries transposed to column-major in the same order. */
-function sortDescending(d: Float64Array, z: Float64Array, rowCount: number): TridiagonalEigensystem {
-  const n = d.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => d[b] - d[a]);
-  const values = new Float64Array(n);
-  const vectors = new Float64Array(n * rowCount);
-  order.forEach((from, to) => {
-    values[to] = d[from];
-    for (let row = 0; row < rowCount; row++) vectors[to * rowCount + row] = z[row * n + from];
-  });
-  return { values, vectors, rowCount };
+/** rotateColumnBack on four adjacent columns at once, to hide the latency of the carried value. */
+function rotateFourColumnsBack(log: RotationLog, out: Float64Array, b0: number, t: number): void {
+  const { cos, sin } = log;
+  const n = log.n;
+  const b1 = b0 + n;
+  const b2 = b1 + n;
+  const b3 = b2 + n;
+  const low = log.lows[t];
+  const high = log.highs[t];
+  let k = log.starts[t] + (high - 1 - low);
+  let c0 = out[b0 + low];
+  let c1 = out[b1 + low];
+  let c2 = out[b2 + low];
+  let c3 = out[b3 + low];
+  for (let i = low; i < high; i++, k--) {
+    const c = cos[k];
+    const s = sin[k];
+    const x0 = out[b0 + i + 1];
+    const x1 = out[b1 + i + 1];
+    const x2 = out[b2 + i + 1];
+    const x3 = out[b3 + i + 1];
+    out[b0 + i] = c * c0 + s * x0;
+    out[b1 + i] = c * c1 + s * x1;
+    out[b2 + i] = c * c2 + s * x2;
+    out[b3 + i] = c * c3 + s * x3;
+    c0 = c * x0 - s * c0;
+    c1 = c * x1 - s * c1;
+    c2 = c * x2 - s * c2;
+    c3 = c * x3 - s * c3;
+  }
+  out[b0 + high] = c0;
+  out[b1 + high] = c1;
+  out[b2 + high] = c2;
+  out[b3 + high] = c3;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -473,12 +496,15 @@ function growTo(a: Float64Array, length: number): Float64Array {
 
 /**
  * A random unit vector orthogonal to the basis rows in use, or null if none can be found (the
- * basis spans the space to working precision).
+ * basis spans the space to working precision). Should the caller's generator keep producing
+ * vectors inside the basis (a constant one, say), the built-in one takes over.
  */
 function randomOrthogonalVector(run: LanczosRun): Float64Array | null {
   const v = new Float64Array(run.op.size);
-  for (let attempt = 0; attempt < 5; attempt++) {
-    for (let i = 0; i < v.length; i++) v[i] = run.random() - 0.5;
+  const fallback = seededRandom(run.locked + run.steps + 1);
+  for (let attempt = 0; attempt < 6; attempt++) {
+    const random = attempt < 3 ? run.random : fallback;
+    for (let i = 0; i < v.length; i++) v[i] = random() - 0.5;
     const before = norm(v);
     projectOut(run.basis, rowsInUse(run), v, run.coefficients);
     projectOut(run.basis, rowsInUse(run), v, run.coefficients);
@@ -492,10 +518,10 @@ function randomOrthogonalVector(run: LanczosRun): Float64Array | null {
 }
 
 /**
- * One Lanczos step: appends the next vector v_j, then w = A v_j orthogonalized twice against the
- * whole basis (classical Gram–Schmidt, "twice is enough"). α_j is the v_j coefficient; β_j = ‖w‖,
- * set to 0 when w is negligible (invariant subspace) so that T stays exactly block diagonal.
- * Returns false when no vector can be appended because the space is exhausted.
+ * One Lanczos step: appends the next vector v_j (a fresh random one after a breakdown), then
+ * w = A v_j − α_j v_j − β_{j-1} v_{j-1}, reorthogonalized against the whole basis. β_j = ‖w‖ is
+ * set to 0 when w is negligible (an invariant subspace), so that T stays exactly block diagonal
+ * across restarts. Returns false when no vector can be appended: the space is exhausted.
  */
 function lanczosStep(run: LanczosRun): boolean {
   const n = run.op.size;
@@ -623,7 +649,7 @@ function runLanczos(run: LanczosRun, stop: StopRule, firstCheck: number): Pairs 
 function ritzPairs(run: LanczosRun, count: number): Pairs {
   const n = run.op.size;
   const k = run.steps;
-  const t = tridiagonalEigen(run.alpha.subarray(0, k), run.beta.subarray(0, k - 1), 'all');
+  const t = tridiagonalEigen(run.alpha.subarray(0, k), run.beta.subarray(0, k - 1), 'all', count);
   const vectors = combineRows(run.basis, run.locked, k, n, t.vectors, count);
   for (let j = 0; j < count; j++) normalizeSign(vectors.subarray(j * n, (j + 1) * n));
   return { values: t.values.slice(0, count), vectors, count };
@@ -785,7 +811,7 @@ export function topEigenpairs(matrix: Float32Array, size: number, options: Eigen
     const floor = pairs.values[pairs.count - 1] + missedMargin(pairs, request.tolerance);
     const search = startRun(op, random, pairs.vectors, pairs.count);
     const missed = runLanczos(search, missedAbove(floor, request.tolerance), MISSED_SEARCH_STEPS / 3);
-    steps += search.steps; if (process.env.EIGDEBUG) console.log("main", main.steps, "search", search.steps, "missed", missed.count, Array.from(missed.values));
+    steps += search.steps;
     if (missed.count === 0) break;
     const merged = mergeDescending(pairs, missed, size);
     pairs = truncate(merged, wantedCount(request, merged.values), size);
@@ -810,6 +836,10 @@ function resolveRequest(matrix: Float32Array, size: number, options: EigenOption
       `topEigenpairs: matrix has ${matrix.length} entries, not ${size}×${size}; pass the full row-major matrix`,
     );
   }
+  const bad = firstNonFinite(matrix);
+  if (bad >= 0) {
+    throw new KmfitError('NON_FINITE', `topEigenpairs: matrix entry (${Math.floor(bad / size)}, ${bad % size}) is ${matrix[bad]}`);
+  }
   const { count, above, maxCount, tolerance = 1e-9, scale = 1 } = options;
   if (count !== undefined && (!Number.isInteger(count) || count < 1)) invalid('count', count, 'a positive integer');
   if (maxCount !== undefined && (!Number.isInteger(maxCount) || maxCount < 1)) {
@@ -821,6 +851,14 @@ function resolveRequest(matrix: Float32Array, size: number, options: EigenOption
   const defaultCap = count !== undefined ? size : Math.max(1, Math.min(size - 1, 1000));
   const cap = Math.min(size, maxCount ?? defaultCap);
   return { count: count === undefined ? undefined : Math.min(count, size), above, cap, tolerance };
+}
+
+function firstNonFinite(values: Float32Array): number {
+  for (let i = 0; i < values.length; i++) {
+    // x − x is NaN exactly for NaN and ±Infinity.
+    if (values[i] - values[i] !== 0) return i;
+  }
+  return -1;
 }
 
 function invalid(name: string, value: unknown, expected: string): never {

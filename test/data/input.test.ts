@@ -1,21 +1,8 @@
 import ndarray from 'ndarray';
 import { describe, expect, it } from 'vitest';
-import { KmfitError } from '../../src/errors.js';
+import { errorOf } from '../helpers/errors.js';
 import { toMatrix, type MatrixInput } from '../../src/data/input.js';
 
-/** Runs fn, expects a KmfitError with `code`, and returns its message. */
-function errorOf(fn: () => unknown, code: string): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(KmfitError);
-    if (err instanceof KmfitError) {
-      expect(err.code).toBe(code);
-      return err.message;
-    }
-  }
-  throw new Error(`expected a KmfitError ${code}, nothing was thrown`);
-}
 
 /** Lets a test pass a value of the wrong type on purpose, as a JavaScript caller could. */
 const loose = (v: unknown): MatrixInput => v as MatrixInput;

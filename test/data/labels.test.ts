@@ -1,6 +1,6 @@
 import ndarray from 'ndarray';
 import { describe, expect, it } from 'vitest';
-import { KmfitError } from '../../src/errors.js';
+import { errorOf } from '../helpers/errors.js';
 import type { Matrix } from '../../src/matrix.js';
 import {
   accuracy,
@@ -16,18 +16,6 @@ import {
   type Task,
 } from '../../src/data/labels.js';
 
-function errorOf(fn: () => unknown, code: string): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(KmfitError);
-    if (err instanceof KmfitError) {
-      expect(err.code).toBe(code);
-      return err.message;
-    }
-  }
-  throw new Error(`expected a KmfitError ${code}, nothing was thrown`);
-}
 
 /** Lets a test pass a value of the wrong type on purpose, as a JavaScript caller could. */
 const loose = (v: unknown): LabelInput => v as LabelInput;

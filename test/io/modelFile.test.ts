@@ -15,6 +15,9 @@ import {
 } from '../../src/io/modelFile.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { readNpz, writeNpz } from '../../src/io/npz.js';
+import { PYTHON, HAVE_NUMPY, RUN_NUMPY_TESTS, runPython } from '../helpers/numpy.js';
+
+const itNumpy = it.runIf(RUN_NUMPY_TESTS);
 
 // Fault injection for the atomic-write tests: when `failAfterBytes` is set, writes to files opened
 // with 'wx' (the atomic writer's temporary file) fail with ENOSPC once that many bytes are written.
@@ -47,21 +50,6 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'npy');
 
-// numpy-dependent tests: /usr/bin/python3 with numpy (Debian's python3-numpy). Required in CI
-// (CI=true): there a missing numpy fails the tests; elsewhere they are skipped.
-const PYTHON = '/usr/bin/python3';
-const HAVE_NUMPY = spawnSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
-const REQUIRE_NUMPY = process.env.CI === 'true';
-const itNumpy = HAVE_NUMPY || REQUIRE_NUMPY ? it : it.skip;
-
-function runPython(script: string, ...args: string[]): unknown {
-  if (!HAVE_NUMPY) {
-    throw new Error(`CI=true but ${PYTHON} with numpy is missing: apt-get install -y python3-numpy`);
-  }
-  const result = spawnSync(PYTHON, ['-c', script, ...args], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`python failed (${result.status}): ${result.stderr}`);
-  return JSON.parse(result.stdout);
-}
 
 const root = mkdtempSync(join(tmpdir(), 'kmfit-model-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

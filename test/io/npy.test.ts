@@ -6,6 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { KmfitError } from '../../src/errors.js';
 import { decodeNpy, decodeNpyPrefix, encodeNpy, halfToFloat, type NpyEncodable } from '../../src/io/npy.js';
 import { crc32, crc32Portable, readNpz, writeNpz } from '../../src/io/npz.js';
+import { PYTHON, HAVE_NUMPY, RUN_NUMPY_TESTS, runPython } from '../helpers/numpy.js';
+
+const itNumpy = it.runIf(RUN_NUMPY_TESTS);
 
 // The fixtures are written by test/fixtures/npy/make_fixtures.py (numpy); the expected values
 // below recompute that script's deterministic arrays.
@@ -17,21 +20,6 @@ const SIGNED = range(12, (i) => i - 5);
 const UNSIGNED = range(12);
 const FLOATS = range(12, (i) => (i - 5) * 0.25);
 
-// numpy-dependent tests: /usr/bin/python3 with numpy (Debian's python3-numpy). Required in CI
-// (CI=true): there a missing numpy fails the tests; elsewhere they are skipped.
-const PYTHON = '/usr/bin/python3';
-const HAVE_NUMPY = spawnSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
-const REQUIRE_NUMPY = process.env.CI === 'true';
-const itNumpy = HAVE_NUMPY || REQUIRE_NUMPY ? it : it.skip;
-
-function runPython(script: string, ...args: string[]): unknown {
-  if (!HAVE_NUMPY) {
-    throw new Error(`CI=true but ${PYTHON} with numpy is missing: apt-get install -y python3-numpy`);
-  }
-  const result = spawnSync(PYTHON, ['-c', script, ...args], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`python failed (${result.status}): ${result.stderr}`);
-  return JSON.parse(result.stdout);
-}
 
 const tempDir = mkdtempSync(join(tmpdir(), 'kmfit-npy-'));
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
