@@ -255,8 +255,10 @@ describe('Fashion-MNIST loader', () => {
     }
   });
 
-  it.runIf(!existsSync(FASHION_MNIST_DIR))('not installed → DATASET_UNAVAILABLE naming the Debian package', async () => {
-    const msg = await asyncErrorOf(loadFashionMnist(), 'DATASET_UNAVAILABLE');
+  it('not installed → DATASET_UNAVAILABLE naming the Debian package', async () => {
+    const empty = await mkdtemp(path.join(tmpdir(), 'kmfit-no-fashion-'));
+    const msg = await asyncErrorOf(loadFashionMnist({ dir: empty }), 'DATASET_UNAVAILABLE');
+    await rm(empty, { recursive: true, force: true });
     expect(msg).toContain('apt-get install dataset-fashion-mnist');
   });
 
