@@ -112,11 +112,12 @@ export function makeKernel(choice: KernelChoice, bandwidth: number): Kernel {
   if (choice.formula !== undefined) return makeCustomKernel(spec, choice.formula);
   const builtin = findBuiltinKernel(choice.name);
   if (!builtin) throw unknownKernel(choice.name);
-  const { js, constants } = builtin.expression(bandwidth, spec.params);
-  const compiled = compileExpression(js, constants);
+  const expression = builtin.expression(bandwidth, spec.params);
+  const compiled = compileExpression(expression.js, expression.constants);
   const paramText = Object.entries(spec.params).map(([k, v]) => `, ${k} = ${v}`).join('');
   return {
     spec,
+    expression,
     value: compiled.value,
     diagonal: compiled.value(0),
     transformSquaredDistances: compiled.transform,
@@ -143,7 +144,8 @@ function makeCustomKernel(spec: KernelSpec, formula: string): Kernel {
     }
     constants[`p_${name}`] = value;
   }
-  const compiled = compileExpression(translated.js, constants);
+  const expression = { js: translated.js, constants };
+  const compiled = compileExpression(expression.js, expression.constants);
   const atZero = compiled.value(0);
   if (!Number.isFinite(atZero) || atZero <= 0) {
     throw invalidFormula(formula, `its value at r = 0 is ${atZero}; it must be finite and positive`);
@@ -163,6 +165,7 @@ function makeCustomKernel(spec: KernelSpec, formula: string): Kernel {
   }
   return {
     spec,
+    expression,
     value: compiled.value,
     diagonal: atZero,
     transformSquaredDistances: compiled.transform,

@@ -12,8 +12,21 @@ export interface KernelSpec {
   readonly formula?: string;
 }
 
+/**
+ * A kernel's formula as device-neutral text: a JS expression of `r2` (squared distance) and `r`
+ * (distance) using only numeric literals, + - * / and parentheses, Math.exp, Math.log, Math.sqrt,
+ * Math.abs, Math.pow, Math.sin, Math.cos, Math.tanh, Math.cosh, Math.sinh, Math.min, Math.max,
+ * Math.PI, Math.E, and the named constants. Backends compile or translate it (WGSL, wasm workers).
+ */
+export interface KernelExpression {
+  readonly js: string;
+  readonly constants: Readonly<Record<string, number>>;
+}
+
 export interface Kernel {
   readonly spec: KernelSpec;
+  /** The formula as text, for backends that generate device code from it. */
+  readonly expression: KernelExpression;
   /** k as a function of the squared distance, in float64. */
   value(r2: number): number;
   /** k(x, x) = k at r = 0. */

@@ -49,7 +49,7 @@ export async function fit(X: MatrixInput, y: LabelInput, options?: FitOptions): 
     bandwidthSource = `default for ${choice.name} from the median pairwise distance ${median.toPrecision(4)} of a subsample`;
   }
   const kernel = makeKernel(choice, bandwidth);
-  const backend = createBackend(opts.backend ?? 'auto');
+  const backend = await createBackend(opts.backend ?? 'auto');
   try {
     const l = targets.values.cols;
     const setup = await setUp({

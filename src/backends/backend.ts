@@ -18,6 +18,8 @@ export interface Backend {
   kernelBlock(kernel: Kernel, X: Matrix, Y: Matrix): Promise<Float32Array>;
   /** Memory this backend may use for training, and where that figure comes from. */
   memoryBudget(): MemoryBudget;
+  /** The device, for plans, `kmfit devices` and benchmarks. */
+  describe(): DeviceInfo;
   /** Releases workers and device memory. */
   dispose(): Promise<void>;
 }
@@ -38,6 +40,15 @@ export interface CenterSet {
   /** A copy of all weights (count×outputs, row-major). */
   readWeights(): Promise<Float32Array>;
   dispose(): void;
+}
+
+export interface DeviceInfo {
+  /** e.g. "Intel Xeon (2 threads), WebAssembly SIMD + relaxed FMA" or "NVIDIA H100 (Vulkan)". */
+  readonly device: string;
+  /** Worker threads used on the CPU, or undefined on a GPU. */
+  readonly threads?: number;
+  /** True for software renderers (llvmpipe/lavapipe): correct but slow, never chosen by 'auto'. */
+  readonly software?: boolean;
 }
 
 export interface MemoryBudget {

@@ -4,7 +4,7 @@ import { BACKEND_NAMES, type BackendName } from '../options.js';
 import type { Backend } from './backend.js';
 import { JsBackend } from './js/index.js';
 
-export function createBackend(name: BackendName = 'auto'): Backend {
+export async function createBackend(name: BackendName = 'auto'): Promise<Backend> {
   switch (name) {
     case 'auto':
     case 'js':

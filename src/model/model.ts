@@ -158,7 +158,7 @@ export class KernelModel {
   /** Switches the backend used for predictions. */
   async useBackend(name: BackendName): Promise<void> {
     await this.dispose();
-    this.backend = createBackend(name);
+    this.backend = await createBackend(name);
   }
 
   private prepareInput(X: MatrixInput, what: string): Matrix {
@@ -175,7 +175,7 @@ export class KernelModel {
 
   private async residentCenters(): Promise<CenterSet> {
     if (!this.centerSet) {
-      this.backend ??= createBackend(this.plan.backend === 'js' ? 'js' : 'auto');
+      this.backend ??= await createBackend(this.plan.backend === 'js' ? 'js' : 'auto');
       const set = await this.backend.createCenterSet(this.parts.kernel, this.parts.centers, this.outputs);
       await set.setWeights(this.parts.weights);
       this.centerSet = set;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import type { Kernel } from '../../../kernels/kernel.js';
 import { accumulateTimesWeights, packRows, squaredDistances, type PackedRows } from '../../../kernels/js/blocks.js';
 import type { Matrix } from '../../matrix.js';
-import type { Backend, CenterSet, MemoryBudget } from '../backend.js';
+import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
 
 /** Centers per distance tile: 256 rows of d floats stay in L2 while a 4-row strip of X sweeps them. */
 const CENTER_BLOCK = 256;
@@ -29,6 +29,10 @@ export class JsBackend implements Backend {
     const out = new Float32Array(X.rows * Y.rows);
     for (let i = 0; i < X.rows; i++) out.set(tile.subarray(i * width, i * width + Y.rows), i * Y.rows);
     return out;
+  }
+
+  describe(): DeviceInfo {
+    return { device: `${os.cpus()[0]?.model ?? 'CPU'}, plain JavaScript`, threads: 1 };
   }
 
   memoryBudget(): MemoryBudget {
