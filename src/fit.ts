@@ -62,6 +62,7 @@ export async function fit(X: MatrixInput, y: LabelInput, options?: FitOptions): 
       q: opts.q,
       batchSize: opts.batchSize,
       stepSize: opts.stepSize,
+      deviceBatchLimit: opts.deviceBatchLimit,
     });
     const epochs = opts.epochs ?? 5;
     const plan: Plan = {

@@ -34,6 +34,8 @@ export interface FitOptions {
   batchSize?: number;
   /** Override of the analytic step size. */
   stepSize?: number;
+  /** Override of m_G, the device's batch limit (otherwise from memory and a short calibration). */
+  deviceBatchLimit?: number;
   /** Feature scaling fitted on the training data and applied again in predict. Default 'none'. */
   scale?: ScaleKind;
   /** 'classification' or 'regression'; by default inferred from y. */
@@ -70,6 +72,7 @@ const OPTION_TABLE: Readonly<Record<keyof FitOptions, { check: Check; hint: stri
   q: { check: { kind: 'integer', min: 0, max: 999 }, hint: '0 trains the plain kernel; leave it out for the analytic choice' },
   batchSize: { check: { kind: 'integer', min: 1 }, hint: 'leave it out for the analytic choice' },
   stepSize: { check: { kind: 'number', exclusiveMin: 0 }, hint: 'leave it out for the analytic choice' },
+  deviceBatchLimit: { check: { kind: 'integer', min: 1 }, hint: 'leave it out to measure it' },
   scale: { check: { kind: 'enum', values: ['minmax', 'standard', 'none'] }, hint: '' },
   task: { check: { kind: 'enum', values: ['classification', 'regression'] }, hint: 'leave it out to infer it from y' },
   backend: { check: { kind: 'enum', values: BACKEND_NAMES }, hint: '' },

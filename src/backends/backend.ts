@@ -49,6 +49,11 @@ export interface DeviceInfo {
   readonly threads?: number;
   /** True for software renderers (llvmpipe/lavapipe): correct but slow, never chosen by 'auto'. */
   readonly software?: boolean;
+  /**
+   * Whether the device computes many points at once (SIMD lanes, threads, GPU cores). Only then is
+   * its parallel capacity measured; a one-point-at-a-time backend is bounded by memory alone.
+   */
+  readonly parallel: boolean;
 }
 
 export interface MemoryBudget {

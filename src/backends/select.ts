@@ -4,6 +4,11 @@ import { BACKEND_NAMES, type BackendName } from '../options.js';
 import type { Backend } from './backend.js';
 import { JsBackend } from './js/index.js';
 
+/** Backends that can run here, fastest first, js last. */
+export async function availableBackends(): Promise<Exclude<BackendName, 'auto'>[]> {
+  return ['js'];
+}
+
 export async function createBackend(name: BackendName = 'auto'): Promise<Backend> {
   switch (name) {
     case 'auto':

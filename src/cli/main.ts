@@ -12,6 +12,7 @@ import { fit } from '../fit.js';
 import { loadModel } from '../model/load.js';
 import { BACKEND_NAMES, closestName, type BackendName, type FitOptions } from '../options.js';
 import { version } from '../version.js';
+import { bench, type BenchArgs } from './bench.js';
 import { formatNumber, percent, renderEpoch, renderPlan } from './render.js';
 
 const DATASETS: Readonly<Record<string, (o: { trainSize?: number; testSize?: number }) => Promise<Dataset>>> = {
@@ -142,6 +143,19 @@ export async function main(argv: string[]): Promise<number> {
             .example('kmfit mnist --train-size 5000 --kernel gaussian --bandwidth 5 --epochs 3', 'MNIST, 5 000 points, 3 epochs')
             .example('kmfit fashion-mnist --kernel laplacian', 'Fashion-MNIST with the default bandwidth'),
         (a) => train(a as TrainArgs),
+      )
+      .command(
+        'bench',
+        'Time the fused kernel block on each backend, side by side with numpy/OpenBLAS',
+        (y) =>
+          y
+            .option('backends', { type: 'string', describe: 'comma-separated backends (default: all available)' })
+            .option('reps', { type: 'number', default: 5, describe: 'repetitions; the median is reported' })
+            .option('shape', { type: 'string', array: true, describe: 'm,n,d,l (repeatable); default 1024,8192,784,10 and 1024,8192,64,10' })
+            .option('json', { type: 'boolean', describe: 'print a JSON array of results' })
+            .example('kmfit bench', 'all backends, default shapes')
+            .example('kmfit bench --backends wasm,js --shape 1024,8192,784,10 --json', 'one shape, JSON'),
+        (a) => bench(a as BenchArgs),
       )
       .command(
         'info <model>',

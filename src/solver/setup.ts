@@ -5,6 +5,7 @@
  */
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend } from '../backends/backend.js';
+import { measureParallelCapacity, type CalibrationPoint } from '../backends/capacity.js';
 import { KmfitError } from '../errors.js';
 import { takeRows, type Matrix } from '../matrix.js';
 import type { Preconditioning } from './eigenpro.js';
@@ -53,6 +54,8 @@ export interface Plan {
   /** m_G: the largest batch the device handles in one step, and why. */
   readonly deviceBatchLimit: number;
   readonly deviceBatchLimitSource: string;
+  /** Seconds per iteration against batch size, when the device's parallel capacity was measured. */
+  readonly capacityCurve?: readonly CalibrationPoint[];
   readonly batchSize: number;
   readonly batchSizeSource: 'analytic' | 'device limit' | 'given' | 'data size';
   readonly stepSize: number;
@@ -75,6 +78,8 @@ export interface SetupRequest {
   readonly q?: number;
   readonly batchSize?: number;
   readonly stepSize?: number;
+  /** Override of m_G. */
+  readonly deviceBatchLimit?: number;
 }
 
 export interface Setup {
@@ -82,7 +87,7 @@ export interface Setup {
   readonly numbers: Pick<
     Plan,
     | 'subsampleSize' | 'q' | 'qSource' | 'lambda1' | 'lambdaQ' | 'lambdaNew' | 'beta'
-    | 'criticalBatchPlain' | 'criticalBatch' | 'deviceBatchLimit' | 'deviceBatchLimitSource'
+    | 'criticalBatchPlain' | 'criticalBatch' | 'deviceBatchLimit' | 'deviceBatchLimitSource' | 'capacityCurve'
     | 'batchSize' | 'batchSizeSource' | 'stepSize' | 'stepSizeSource' | 'stepRegime' | 'eigenSeconds'
   >;
 }
@@ -92,26 +97,12 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
   const n = X.rows;
   const s = Math.min(request.subsampleSize ?? defaultSubsampleSize(n), n);
 
-  const budget = backend.memoryBudget();
-  // The reference memory model holds for batches up to the subsample size s.
-  const deviceBatchLimit = Math.min(memoryBatchLimit(budget.bytes, n, X.cols, l, s), s);
-  if (deviceBatchLimit < 1) {
-    throw new KmfitError(
-      'INVALID_OPTION',
-      `Training ${n} points of ${X.cols} features needs more memory than the ${backend.name} backend has ` +
-        `(${budget.source}). Train on fewer points or a smaller subsampleSize.`,
-    );
-  }
-  const deviceBatchLimitSource =
-    deviceBatchLimit === s
-      ? `the subsample size s; the memory model ((d + 3l + m + 1)·n + 1000·s)·4 bytes allows more within ${budget.source}`
-      : `memory model ((d + 3l + m + 1)·n + 1000·s)·4 bytes within ${budget.source}`;
-
+  const limit = await deviceBatchLimit(request, s);
   const indices = random.subsample(n, s);
   const points = takeRows(X, indices);
   const eigenStarted = performance.now();
   const kSS = await backend.kernelBlock(kernel, points, points);
-  const maxBatch = designBatchSize(s, deviceBatchLimit);
+  const maxBatch = designBatchSize(s, limit.batch);
   const maxPairs = Math.max(1, Math.min(s - 1, MAX_EIGENPAIRS));
   const eigenRequest =
     request.q === undefined
@@ -146,8 +137,8 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
     batchSizeSource = request.batchSize > n ? 'data size' : 'given';
   } else {
     const analytic = analyticBatchSize(beta, lambdaNew, Number.POSITIVE_INFINITY);
-    batchSize = Math.min(analytic, deviceBatchLimit, n);
-    batchSizeSource = batchSize === analytic ? 'analytic' : batchSize === deviceBatchLimit ? 'device limit' : 'data size';
+    batchSize = Math.min(analytic, limit.batch, n);
+    batchSizeSource = batchSize === analytic ? 'analytic' : batchSize === limit.batch ? 'device limit' : 'data size';
   }
   const analyticStep = analyticStepSize(batchSize, beta, lambdaNew);
   const stepSize = request.stepSize ?? analyticStep.eta;
@@ -174,8 +165,9 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
       beta,
       criticalBatchPlain: criticalBatchSize(beta, lambda1),
       criticalBatch: criticalBatchSize(beta, lambdaNew),
-      deviceBatchLimit,
-      deviceBatchLimitSource,
+      deviceBatchLimit: limit.batch,
+      deviceBatchLimitSource: limit.source,
+      ...(limit.curve ? { capacityCurve: limit.curve } : {}),
       batchSize,
       batchSizeSource,
       stepSize,
@@ -192,4 +184,43 @@ function scaledVectors(vectors: Float64Array, s: number, count: number): Float64
   const factor = 1 / Math.sqrt(s);
   for (let i = 0; i < out.length; i++) out[i] *= factor;
   return out;
+}
+
+/**
+ * m_G: the smaller of the memory model's limit and, for parallel devices, the measured parallel
+ * capacity; never more than s (the memory model's range). A user's value wins.
+ */
+async function deviceBatchLimit(
+  request: SetupRequest,
+  s: number,
+): Promise<{ batch: number; source: string; curve?: readonly CalibrationPoint[] }> {
+  const { backend, kernel, X, outputs } = request;
+  if (request.deviceBatchLimit !== undefined) {
+    return { batch: Math.min(request.deviceBatchLimit, X.rows), source: 'given' };
+  }
+  const budget = backend.memoryBudget();
+  const byMemory = memoryBatchLimit(budget.bytes, X.rows, X.cols, outputs, s);
+  if (byMemory < 1) {
+    throw new KmfitError(
+      'INVALID_OPTION',
+      `Training ${X.rows} points of ${X.cols} features needs more memory than the ${backend.name} backend has ` +
+        `(${budget.source}). Train on fewer points, a smaller subsampleSize, or another backend.`,
+    );
+  }
+  const memoryText = `memory model ((d + 3l + m + 1)·n + 1000·s)·4 bytes within ${budget.source}`;
+  let batch = Math.min(byMemory, s);
+  let source = byMemory <= s ? memoryText : `the subsample size s (the ${memoryText} allows more)`;
+  if (!backend.describe().parallel) {
+    return { batch, source: `${source}; ${backend.name} computes one point at a time, so no parallel capacity is measured` };
+  }
+  const capacity = await measureParallelCapacity(backend, kernel, X, outputs, s);
+  if (capacity.batch < batch) {
+    batch = capacity.batch;
+    source =
+      `parallel capacity of ${backend.describe().device}: beyond m = ${capacity.batch} the seconds per point ` +
+      `stop falling (within 10 % of the best)${capacity.cached ? ', from the calibration cache' : ''}`;
+  } else {
+    source += `; the measured parallel capacity (${capacity.batch}) is not smaller`;
+  }
+  return { batch, source, curve: capacity.curve };
 }

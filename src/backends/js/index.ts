@@ -32,7 +32,7 @@ export class JsBackend implements Backend {
   }
 
   describe(): DeviceInfo {
-    return { device: `${os.cpus()[0]?.model ?? 'CPU'}, plain JavaScript`, threads: 1 };
+    return { device: `${os.cpus()[0]?.model ?? 'CPU'}, plain JavaScript`, threads: 1, parallel: false };
   }
 
   memoryBudget(): MemoryBudget {

@@ -1,0 +1,71 @@
+/** `kmfit bench`: the fused-block benchmark, rendered as a table (or JSON). */
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+import { availableBackends, createBackend } from '../backends/select.js';
+import { DEFAULT_SHAPES, benchFusedBlock, benchOpenBlas, type BenchResult, type BenchShape } from '../bench/fusedBlock.js';
+import { KmfitError } from '../errors.js';
+import type { BackendName } from '../options.js';
+import { formatNumber } from './render.js';
+
+export interface BenchArgs {
+  backends?: string;
+  reps: number;
+  shape?: string[];
+  json?: boolean;
+}
+
+function parseShape(text: string): BenchShape {
+  const parts = text.split(',').map(Number);
+  if (parts.length !== 4 || parts.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new KmfitError('INVALID_OPTION', `--shape must be four positive integers m,n,d,l; got ${JSON.stringify(text)}.`);
+  }
+  const [m, n, d, l] = parts;
+  return { m, n, d, l };
+}
+
+export async function bench(args: BenchArgs): Promise<void> {
+  const shapes = args.shape?.length ? args.shape.map(parseShape) : DEFAULT_SHAPES;
+  const names = args.backends ? (args.backends.split(',') as BackendName[]) : await availableBackends();
+  const say = (text: string) => !args.json && process.stdout.write(text + '\n');
+  say(`kmfit bench · ${os.cpus()[0]?.model ?? 'CPU'} · laplacian fused block · median of ${args.reps} repetitions`);
+
+  const results: BenchResult[] = [];
+  for (const name of names) {
+    const backend = await createBackend(name);
+    try {
+      for (const shape of shapes) results.push(await benchFusedBlock(backend, shape, args.reps));
+    } finally {
+      await backend.dispose();
+    }
+  }
+  // The baseline script sits in bench/ at the package root, two levels above this module (src/cli or dist/cli).
+  const script = fileURLToPath(new URL('../../bench/openblas_fused.py', import.meta.url));
+  const baseline = benchOpenBlas(script, shapes, args.reps);
+  if (typeof baseline === 'string') say(baseline);
+  else results.push(...baseline);
+
+  if (args.json) {
+    process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+    return;
+  }
+  const header = ['shape', 'backend', 'threads', 'GFLOP/s', 'median s', '× js', '× openblas'];
+  const rows: string[][] = [];
+  for (const shape of shapes) {
+    const same = results.filter((r) => r.m === shape.m && r.n === shape.n && r.d === shape.d && r.l === shape.l);
+    const js = same.find((r) => r.backend === 'js');
+    const blas = same.find((r) => r.backend === 'openblas');
+    same.forEach((r, i) =>
+      rows.push([
+        i === 0 ? `m=${r.m} n=${r.n} d=${r.d} l=${r.l}` : '',
+        r.backend,
+        String(r.threads ?? 'gpu'),
+        formatNumber(r.gflops, 3),
+        formatNumber(r.medianSeconds, 3),
+        js ? formatNumber(r.gflops / js.gflops, 3) : '—',
+        blas ? formatNumber(r.gflops / blas.gflops, 3) : '—',
+      ]),
+    );
+  }
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  for (const row of [header, ...rows]) say(row.map((cell, c) => cell.padEnd(widths[c])).join('  '));
+}
