@@ -82,11 +82,13 @@ async function train(args: TrainArgs): Promise<void> {
   const kept = model.history[model.keptEpoch - 1];
   const savePath = args.save ?? path.resolve(`${args.data}.kmfit`);
   await model.save(savePath);
+  // maxRSS is in KiB: the process's peak resident memory, for the benchmark's memory figure.
+  const peakBytes = process.resourceUsage().maxRSS * 1024;
   say(`test error ${percent(kept?.validationError)} after epoch ${model.keptEpoch} (${model.stoppedBy}); model saved to ${savePath}`);
+  say(`peak memory ${(peakBytes / 2 ** 30).toFixed(2)} GiB (resident)`);
   if (args.json) {
-    process.stdout.write(
-      JSON.stringify({ plan: model.plan, history: model.history, keptEpoch: model.keptEpoch, testError: kept?.validationError, model: savePath }, null, 2) + '\n',
-    );
+    const result = { plan: model.plan, history: model.history, keptEpoch: model.keptEpoch, testError: kept?.validationError, model: savePath, peakBytes };
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   }
   await model.dispose();
 }
