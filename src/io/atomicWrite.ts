@@ -3,12 +3,32 @@
  * never a partial write, even if the process dies or the disk fills up mid-write.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { KmfitError } from '../errors.js';
 
 /** The most bytes handed to one write call (Node refuses single I/O calls of 2 GiB or more). */
 const MAX_WRITE = 1 << 30;
+
+/**
+ * Test seam: a function stored on globalThis under this symbol is called, and awaited, at each
+ * stage of every write — 'partial' (after the first chunk), 'written' (flushed, not yet renamed),
+ * 'renamed' — so that a test can kill the process at a known point of a write
+ * (test/reliability/). Nothing sets it in normal use.
+ */
+export const WRITE_OBSERVER = Symbol.for('kmfit.atomicWrite.observer');
+type WriteStage = 'partial' | 'written' | 'renamed';
+
+async function observe(stage: WriteStage, path: string, temp: string): Promise<void> {
+  const observer: unknown = Reflect.get(globalThis, WRITE_OBSERVER);
+  if (typeof observer === 'function') await observer(stage, { path, temp });
+}
+
+/** The name of writeFileAtomic's temporary files for `path`: `.<name>.<12 hex digits>.tmp`. */
+function isTemporaryOf(name: string, target: string): boolean {
+  const prefix = `.${target}.`;
+  return name.startsWith(prefix) && /^[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length));
+}
 
 function errnoCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
@@ -66,13 +86,14 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly
     created = true;
     try {
       if (previousMode !== undefined) await handle.chmod(previousMode);
-      for (const chunk of chunks) {
+      for (const [index, chunk] of chunks.entries()) {
         for (let offset = 0; offset < chunk.length; ) {
           const piece = chunk.subarray(offset, Math.min(chunk.length, offset + MAX_WRITE));
           const { bytesWritten } = await handle.write(piece, 0, piece.length);
           if (bytesWritten <= 0) throw new Error('the write made no progress');
           offset += bytesWritten;
         }
+        if (index === 0) await observe('partial', path, temp);
       }
       await handle.sync();
     } catch (err) {
@@ -80,6 +101,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly
       throw err;
     }
     await handle.close();
+    await observe('written', path, temp);
     await rename(temp, path);
     created = false;
   } catch (err) {
@@ -97,4 +119,28 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly
   } catch {
     // the file is complete and in place; only the directory entry's durability is not forced
   }
+  await observe('renamed', path, temp);
+}
+
+/**
+ * Removes the temporary files that writes of `path` left behind when their process was killed
+ * (SIGKILL runs no clean-up); returns how many. Only for a file that one process writes at a
+ * time, such as a training's checkpoint: a concurrent writer's temporary would go too.
+ */
+export async function removeStaleTemporaries(path: string): Promise<number> {
+  const target = basename(path);
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch {
+    return 0; // no directory yet: the first write reports that, with its remedy
+  }
+  let removed = 0;
+  for (const name of names.filter((n) => isTemporaryOf(n, target))) {
+    await unlink(join(dirname(path), name)).then(
+      () => removed++,
+      () => undefined,
+    );
+  }
+  return removed;
 }

@@ -20,6 +20,10 @@
  *     Every proper prefix of a model file (a cut at any byte, including an empty file) is
  *     MODEL_FILE_TRUNCATED: the first bytes are the zip signature, so a cut never looks foreign;
  *   - MODEL_FILE_VERSION: a formatVersion greater than MODEL_FORMAT_VERSION.
+ *
+ * The same container holds training checkpoints (`format: "kmfit-checkpoint"`, src/checkpoint/):
+ * every function takes the FileKind it expects, the model's by default, and a file of the other
+ * kind is refused as foreign with a word on what it is.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { KmfitError } from '../errors.js';
@@ -30,6 +34,41 @@ import { concatBytes, extractZipEntry, listZipEntries, looksLikeZip, zipParts, t
 export const MODEL_FORMAT = 'kmfit-model';
 export const MODEL_FORMAT_VERSION = 1;
 
+/** A kind of kmfit file in this container: its format name and version, and how messages name it. */
+export interface FileKind {
+  readonly format: string;
+  /** The newest formatVersion this kmfit writes and reads. */
+  readonly version: number;
+  /** "model", "checkpoint". */
+  readonly noun: string;
+  /** Where files of this kind come from. */
+  readonly writtenBy: string;
+  /** What to do about a damaged one. */
+  readonly damagedHint: string;
+  /** What a file of this kind is, said when another kind was expected. */
+  readonly isInstead: string;
+}
+
+export const MODEL_FILE: FileKind = {
+  format: MODEL_FORMAT,
+  version: MODEL_FORMAT_VERSION,
+  noun: 'model',
+  writtenBy: 'models are written by model.save() / kmfit --save',
+  damagedHint: 're-save the model, or re-train it if the original is gone',
+  isInstead: 'it is a trained kmfit model: load it with loadModel() or use it with kmfit predict',
+};
+
+export const CHECKPOINT_FILE: FileKind = {
+  format: 'kmfit-checkpoint',
+  version: 1,
+  noun: 'checkpoint',
+  writtenBy: 'checkpoints are written by fit(…, { checkpoint }) / kmfit --checkpoint',
+  damagedHint: 'resume from another checkpoint, or train anew',
+  isInstead: 'it is a kmfit training checkpoint: continue it with kmfit resume or fit(…, { resumeFrom })',
+};
+
+const KNOWN_KINDS: readonly FileKind[] = [MODEL_FILE, CHECKPOINT_FILE];
+
 /** The member holding the header. */
 export const HEADER_MEMBER = 'kmfit.json';
 
@@ -37,7 +76,7 @@ export interface ModelFileContents {
   /** JSON-serializable header; the container adds `format` and `formatVersion` on write and checks them on read. */
   header: Record<string, unknown>;
   /** Named numeric arrays, e.g. centers (n×d float32), weights (n×l float32). */
-  arrays: Record<string, { data: Float32Array | Float64Array | Int32Array | Uint8Array; shape: number[] }>;
+  arrays: Record<string, { data: Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array; shape: number[] }>;
 }
 
 export type ModelFileHeader = Record<string, unknown> & { format: string; formatVersion: number };
@@ -51,56 +90,55 @@ export interface DecodedModelFile {
 /** Array names: letters, digits, '_', '-' and '.', not starting with '.'; at most 200 characters. */
 const ARRAY_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/;
 
-const SAVE_HINT = 'models are written by model.save() / kmfit --save';
-const DAMAGED_HINT = 're-save the model, or re-train it if the original is gone';
 
 // ---------------------------------------------------------------------------------------------
 // Writing
 // ---------------------------------------------------------------------------------------------
 
-function encodeError(problem: string): KmfitError {
-  return new KmfitError('IO_ERROR', `cannot encode the model file: ${problem}`);
+function encodeError(problem: string, kind: FileKind = MODEL_FILE): KmfitError {
+  return new KmfitError('IO_ERROR', `cannot encode the ${kind.noun} file: ${problem}`);
 }
 
 /** Refuses header values JSON would silently change or drop (NaN, Infinity, BigInt, functions, cycles, ...). */
-function checkJsonValue(value: unknown, path: string, stack: Set<object>): void {
+function checkJsonValue(value: unknown, path: string, stack: Set<object>, kind: FileKind): void {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw encodeError(`${path} is ${value}, which JSON cannot hold`);
+    if (!Number.isFinite(value)) throw encodeError(`${path} is ${value}, which JSON cannot hold`, kind);
     return;
   }
   if (typeof value !== 'object') throw encodeError(`${path} is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}, which JSON cannot hold`);
-  if (stack.has(value)) throw encodeError(`${path} refers back to itself (a cycle)`);
+  if (stack.has(value)) throw encodeError(`${path} refers back to itself (a cycle)`, kind);
   stack.add(value);
   if (Array.isArray(value)) {
-    value.forEach((item, i) => checkJsonValue(item, `${path}[${i}]`, stack));
+    value.forEach((item, i) => checkJsonValue(item, `${path}[${i}]`, stack, kind));
   } else {
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
-      throw encodeError(`${path} is ${Object.prototype.toString.call(value).slice(8, -1)} object, not plain JSON data`);
+      throw encodeError(`${path} is ${Object.prototype.toString.call(value).slice(8, -1)} object, not plain JSON data`, kind);
     }
     for (const [key, item] of Object.entries(value)) {
-      if (item !== undefined) checkJsonValue(item, `${path}.${key}`, stack); // undefined properties are dropped, as JSON does
+      if (item !== undefined) checkJsonValue(item, `${path}.${key}`, stack, kind); // undefined properties are dropped, as JSON does
     }
   }
   stack.delete(value);
 }
 
-function encodeParts(contents: ModelFileContents): Uint8Array[] {
+function encodeParts(contents: ModelFileContents, kind: FileKind): Uint8Array[] {
   const { header, arrays } = contents;
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw encodeError('the header must be a plain object');
+    throw encodeError('the header must be a plain object', kind);
   }
-  checkJsonValue(header, 'header', new Set());
+  checkJsonValue(header, 'header', new Set(), kind);
   const rest: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(header)) if (key !== 'format' && key !== 'formatVersion') rest[key] = value;
-  const json = JSON.stringify({ format: MODEL_FORMAT, formatVersion: MODEL_FORMAT_VERSION, ...rest }, null, 2);
+  const json = JSON.stringify({ format: kind.format, formatVersion: kind.version, ...rest }, null, 2);
 
   const members: [string, Uint8Array[]][] = [[HEADER_MEMBER, [new TextEncoder().encode(json + '\n')]]];
   for (const [name, array] of Object.entries(arrays)) {
     if (!ARRAY_NAME.test(name)) {
       throw encodeError(
         `the array name ${JSON.stringify(name)} is not allowed (use letters, digits, '_', '-', '.'; not starting with '.')`,
+        kind,
       );
     }
     let parts: Uint8Array[];
@@ -108,7 +146,7 @@ function encodeParts(contents: ModelFileContents): Uint8Array[] {
       parts = encodeNpyParts(array);
     } catch (err) {
       if (err instanceof KmfitError) {
-        throw new KmfitError(err.code, `cannot encode the model file: array "${name}": ${err.message}`, { cause: err });
+        throw new KmfitError(err.code, `cannot encode the ${kind.noun} file: array "${name}": ${err.message}`, { cause: err });
       }
       throw err;
     }
@@ -117,9 +155,9 @@ function encodeParts(contents: ModelFileContents): Uint8Array[] {
   return zipParts(members);
 }
 
-/** Encodes a model file in memory. */
-export function encodeModelFile(contents: ModelFileContents): Uint8Array {
-  return concatBytes(encodeParts(contents));
+/** Encodes a model (or another kind of kmfit) file in memory. */
+export function encodeModelFile(contents: ModelFileContents, kind: FileKind = MODEL_FILE): Uint8Array {
+  return concatBytes(encodeParts(contents, kind));
 }
 
 /**
@@ -128,26 +166,26 @@ export function encodeModelFile(contents: ModelFileContents): Uint8Array {
  * straight from their memory, without a copy, so leave them unmodified until the promise settles
  * (a change in between makes the file fail its checksum on load).
  */
-export async function writeModelFile(path: string, contents: ModelFileContents): Promise<void> {
-  await writeFileAtomic(path, encodeParts(contents));
+export async function writeModelFile(path: string, contents: ModelFileContents, kind: FileKind = MODEL_FILE): Promise<void> {
+  await writeFileAtomic(path, encodeParts(contents, kind));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-function foreign(source: string, what: string): KmfitError {
-  return new KmfitError('MODEL_FILE_FOREIGN', `${source} is not a kmfit model file (${what}); ${SAVE_HINT}`);
+function foreign(source: string, what: string, kind: FileKind): KmfitError {
+  return new KmfitError('MODEL_FILE_FOREIGN', `${source} is not a kmfit ${kind.noun} file (${what}); ${kind.writtenBy}`);
 }
 
-function damaged(source: string, what: string, cause?: unknown): KmfitError {
-  return new KmfitError('MODEL_FILE_TRUNCATED', `${source} is damaged or cut short (${what}); ${DAMAGED_HINT}`, {
+function damaged(source: string, what: string, kind: FileKind, cause?: unknown): KmfitError {
+  return new KmfitError('MODEL_FILE_TRUNCATED', `${source} is damaged or cut short (${what}); ${kind.damagedHint}`, {
     cause,
   });
 }
 
-function fromZipProblem(source: string, p: ZipProblem): KmfitError {
-  return p.problem === 'damaged' ? damaged(source, p.message) : foreign(source, p.message);
+function fromZipProblem(source: string, p: ZipProblem, kind: FileKind): KmfitError {
+  return p.problem === 'damaged' ? damaged(source, p.message, kind) : foreign(source, p.message, kind);
 }
 
 /** A short guess at what a non-zip file is, for the error message. */
@@ -176,11 +214,11 @@ function describeForeign(bytes: Uint8Array): string {
  * Decodes a model file held in memory. `source` (usually the path) names the file in error
  * messages. See the module comment for the error codes.
  */
-export function decodeModelFile(bytes: Uint8Array, source: string): DecodedModelFile {
-  if (bytes.length === 0) throw damaged(source, 'the file is empty');
-  if (!looksLikeZip(bytes)) throw foreign(source, describeForeign(bytes));
+export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKind = MODEL_FILE): DecodedModelFile {
+  if (bytes.length === 0) throw damaged(source, 'the file is empty', kind);
+  if (!looksLikeZip(bytes)) throw foreign(source, describeForeign(bytes), kind);
   const listed = listZipEntries(bytes);
-  if ('problem' in listed) throw fromZipProblem(source, listed);
+  if ('problem' in listed) throw fromZipProblem(source, listed, kind);
   const { entries } = listed;
 
   const headerEntry = entries.find((e) => e.name === HEADER_MEMBER);
@@ -193,36 +231,41 @@ export function decodeModelFile(bytes: Uint8Array, source: string): DecodedModel
       npz
         ? `it is a NumPy .npz archive of arrays (${shown}) without a ${HEADER_MEMBER} member`
         : `it is a zip archive without a ${HEADER_MEMBER} member${names.length ? ` (it holds ${shown})` : ' (it is empty)'}`,
+      kind,
     );
   }
 
   // The header first: its format version decides whether the rest is ours to read.
   const headerBytes = extractZipEntry(bytes, headerEntry);
-  if ('problem' in headerBytes) throw fromZipProblem(source, headerBytes);
+  if ('problem' in headerBytes) throw fromZipProblem(source, headerBytes, kind);
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes.data));
   } catch (err) {
-    throw damaged(source, `its ${HEADER_MEMBER} is not valid JSON: ${(err as Error).message}`, err);
+    throw damaged(source, `its ${HEADER_MEMBER} is not valid JSON: ${(err as Error).message}`, kind, err);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw damaged(source, `its ${HEADER_MEMBER} is not a JSON object`);
+    throw damaged(source, `its ${HEADER_MEMBER} is not a JSON object`, kind);
   }
   const header: Record<string, unknown> = { ...parsed };
   const { format, formatVersion } = header;
-  if (format !== MODEL_FORMAT) {
+  if (format !== kind.format) {
+    const other = KNOWN_KINDS.find((k) => k.format === format);
     throw foreign(
       source,
-      `its ${HEADER_MEMBER} has format ${format === undefined ? '(missing)' : JSON.stringify(format)}, not "${MODEL_FORMAT}"`,
+      other
+        ? other.isInstead
+        : `its ${HEADER_MEMBER} has format ${format === undefined ? '(missing)' : JSON.stringify(format)}, not "${kind.format}"`,
+      kind,
     );
   }
   if (typeof formatVersion !== 'number' || !Number.isSafeInteger(formatVersion) || formatVersion < 1) {
-    throw damaged(source, `its formatVersion is ${formatVersion === undefined ? 'missing' : JSON.stringify(formatVersion)}, not a positive integer`);
+    throw damaged(source, `its formatVersion is ${formatVersion === undefined ? 'missing' : JSON.stringify(formatVersion)}, not a positive integer`, kind);
   }
-  if (formatVersion > MODEL_FORMAT_VERSION) {
+  if (formatVersion > kind.version) {
     throw new KmfitError(
       'MODEL_FILE_VERSION',
-      `${source} was written by a newer kmfit (format ${formatVersion}); this kmfit reads format ≤ ${MODEL_FORMAT_VERSION}: upgrade kmfit`,
+      `${source} was written by a newer kmfit (format ${formatVersion}); this kmfit reads format ≤ ${kind.version}: upgrade kmfit`,
     );
   }
 
@@ -231,16 +274,16 @@ export function decodeModelFile(bytes: Uint8Array, source: string): DecodedModel
     // Members other than the header and .npy arrays are ignored (room for additions).
     if (!entry.name.endsWith('.npy')) continue;
     const member = extractZipEntry(bytes, entry);
-    if ('problem' in member) throw fromZipProblem(source, member);
+    if ('problem' in member) throw fromZipProblem(source, member, kind);
     let decoded: { array: NpyArray; end: number };
     try {
       decoded = decodeNpyPrefix(member.data, `member ${entry.name}`);
     } catch (err) {
-      if (err instanceof KmfitError) throw damaged(source, err.message, err);
+      if (err instanceof KmfitError) throw damaged(source, err.message, kind, err);
       throw err;
     }
     if (decoded.end !== member.data.length) {
-      throw damaged(source, `member ${entry.name} has ${member.data.length - decoded.end} bytes after its array data`);
+      throw damaged(source, `member ${entry.name} has ${member.data.length - decoded.end} bytes after its array data`, kind);
     }
     arrays.push([entry.name.slice(0, -'.npy'.length), decoded.array]);
   }
@@ -257,23 +300,23 @@ const MAX_READ = 1 << 30;
 const MAX_MODEL_BYTES = 2 ** 32;
 
 /** Reads and decodes a model file. FILE_NOT_FOUND when nothing is at `path`; see the module comment. */
-export async function readModelFile(path: string): Promise<DecodedModelFile> {
+export async function readModelFile(path: string, kind: FileKind = MODEL_FILE): Promise<DecodedModelFile> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (err) {
     const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new KmfitError('FILE_NOT_FOUND', `${path}: no such file; check the path (${SAVE_HINT})`, { cause: err });
+      throw new KmfitError('FILE_NOT_FOUND', `${path}: no such file; check the path (${kind.writtenBy})`, { cause: err });
     }
     throw new KmfitError('IO_ERROR', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
   let bytes: Uint8Array;
   try {
     const stat = await handle.stat();
-    if (stat.isDirectory()) throw new KmfitError('IO_ERROR', `cannot read ${path}: it is a directory, not a model file`);
+    if (stat.isDirectory()) throw new KmfitError('IO_ERROR', `cannot read ${path}: it is a directory, not a ${kind.noun} file`);
     if (stat.size > MAX_MODEL_BYTES) {
-      throw foreign(path, `it is ${stat.size} bytes, more than the 4 GiB a kmfit model file can hold`);
+      throw foreign(path, `it is ${stat.size} bytes, more than the 4 GiB a kmfit ${kind.noun} file can hold`, kind);
     }
     // fs.readFile stops at 2 GiB; read in pieces into one buffer instead.
     bytes = new Uint8Array(stat.size);
@@ -290,5 +333,5 @@ export async function readModelFile(path: string): Promise<DecodedModelFile> {
   } finally {
     await handle.close();
   }
-  return decodeModelFile(bytes, path);
+  return decodeModelFile(bytes, path, kind);
 }

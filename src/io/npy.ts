@@ -81,7 +81,7 @@ export function isNpy(bytes: Uint8Array): boolean {
 // Decoding
 // ---------------------------------------------------------------------------------------------
 
-interface DtypeInfo {
+export interface DtypeInfo {
   dtype: NpyDtype;
   kind: 'b' | 'i' | 'u' | 'f';
   itemsize: number;
@@ -119,7 +119,7 @@ function fail(name: string, problem: string): never {
 }
 
 /** The parsed pieces of a .npy header. */
-interface NpyHeader {
+export interface NpyHeader {
   info: DtypeInfo;
   littleEndian: boolean;
   fortranOrder: boolean;
@@ -141,23 +141,44 @@ export function decodeNpy(bytes: Uint8Array, name = 'the .npy data'): NpyArray {
 
 /** Like `decodeNpy`, and also returns `end`, the offset just past the array's last data byte. */
 export function decodeNpyPrefix(bytes: Uint8Array, name = 'the .npy data'): { array: NpyArray; end: number } {
-  const header = readHeader(bytes, name);
+  const header = parseNpyHeader(bytes, name);
   const { dataOffset, dataLength } = header;
-  const available = bytes.length - dataOffset;
-  if (available < dataLength) {
-    fail(
-      name,
-      `the data is cut short: the header promises ${dataLength} bytes (shape (${header.shape.join(', ')}) of ` +
-        `${header.info.dtype}) but only ${Math.max(0, available)} follow; the file is truncated or damaged`,
-    );
-  }
+  checkNpyDataLength(header, bytes.length, name);
   const raw = bytes.subarray(dataOffset, dataOffset + dataLength);
-  let data = toTypedArray(raw, header, name);
+  let data = decodeNpyElements(raw, header, name);
   if (header.fortranOrder && header.shape.length > 1) data = fortranToC(data, header.shape);
   return { array: { data, shape: header.shape, dtype: header.info.dtype }, end: dataOffset + dataLength };
 }
 
-function readHeader(bytes: Uint8Array, name: string): NpyHeader {
+/**
+ * Where the data of the .npy file starting with `bytes` begins, read from the preamble alone (the
+ * first 10 or 12 bytes); undefined when `bytes` is too short or not a .npy file. Lets a streaming
+ * reader fetch exactly the header before parsing it.
+ */
+export function npyDataOffset(bytes: Uint8Array): number | undefined {
+  if (!isNpy(bytes) || bytes.length < 10) return undefined;
+  if (bytes[6] === 1) return 10 + (bytes[8] | (bytes[9] << 8));
+  if (bytes.length < 12) return undefined;
+  return 12 + (bytes[8] | (bytes[9] << 8) | (bytes[10] << 16)) + bytes[11] * 0x1000000;
+}
+
+/** Fails unless a source of `totalBytes` bytes holds all the data the header promises. */
+export function checkNpyDataLength(header: NpyHeader, totalBytes: number, name: string): void {
+  const available = totalBytes - header.dataOffset;
+  if (available < header.dataLength) {
+    fail(
+      name,
+      `the data is cut short: the header promises ${header.dataLength} bytes (shape (${header.shape.join(', ')}) of ` +
+        `${header.info.dtype}) but only ${Math.max(0, available)} follow; the file is truncated or damaged: write it again`,
+    );
+  }
+}
+
+/**
+ * Parses the magic, version and header dict of a .npy file from its first bytes (at least up to
+ * the data offset; more is ignored). Any problem → IO_ERROR naming `name`.
+ */
+export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
   if (!isNpy(bytes)) {
     fail(name, 'not a NumPy .npy file (it does not start with the "\\x93NUMPY" magic string)');
   }
@@ -182,7 +203,7 @@ function readHeader(bytes: Uint8Array, name: string): NpyHeader {
     fail(
       name,
       `the .npy header is cut short: it declares ${headerLength} bytes but the file ends after ` +
-        `${bytes.length - headerStart}; the file is truncated or damaged`,
+        `${bytes.length - headerStart}; the file is truncated or damaged: write it again`,
     );
   }
   const headerBytes = bytes.subarray(headerStart, dataOffset);
@@ -248,13 +269,19 @@ function latin1(bytes: Uint8Array): string {
   return s;
 }
 
-/** Copies the raw element bytes into the natural typed array, fixing byte order and widening. */
-function toTypedArray(raw: Uint8Array, header: NpyHeader, name: string): NpyData {
+/**
+ * Copies raw element bytes (a whole number of elements, e.g. one chunk of a file) into the natural
+ * typed array, fixing byte order and widening. `firstElement`: the index of raw's first element in
+ * the array, for messages.
+ */
+export function decodeNpyElements(raw: Uint8Array, header: NpyHeader, name: string, firstElement = 0): NpyData {
   const { info } = header;
   const n = raw.length / info.itemsize;
   const swap = info.itemsize > 1 && header.littleEndian !== HOST_LITTLE_ENDIAN;
   // A fresh copy: aligned (typed-array views need byteOffset % itemsize == 0) and never aliasing.
-  const copy = raw.slice();
+  // Not raw.slice(): on a Node Buffer that is a view into Buffer's shared pool.
+  const copy = new Uint8Array(raw.length);
+  copy.set(raw);
   if (swap) byteSwap(copy, info.itemsize);
   const buf = copy.buffer;
   switch (info.dtype) {
@@ -286,7 +313,7 @@ function toTypedArray(raw: Uint8Array, header: NpyHeader, name: string): NpyData
     }
     case 'int64':
     case 'uint64':
-      return int64ToFloat64(new Uint32Array(buf, 0, n * 2), info.dtype === 'int64', name);
+      return int64ToFloat64(new Uint32Array(buf, 0, n * 2), info.dtype === 'int64', name, firstElement);
   }
 }
 
@@ -306,7 +333,7 @@ const TWO_POW_32 = 4294967296;
  * 64-bit integers (as host-order 32-bit word pairs) to doubles, refusing any value a double cannot
  * hold exactly.
  */
-function int64ToFloat64(words: Uint32Array, signed: boolean, name: string): Float64Array {
+function int64ToFloat64(words: Uint32Array, signed: boolean, name: string, firstElement: number): Float64Array {
   const n = words.length / 2;
   const out = new Float64Array(n);
   const loIndex = HOST_LITTLE_ENDIAN ? 0 : 1;
@@ -324,7 +351,7 @@ function int64ToFloat64(words: Uint32Array, signed: boolean, name: string): Floa
       if (BigInt(value) !== big) {
         fail(
           name,
-          `element ${i} of this ${signed ? 'int64' : 'uint64'} array, ${big}, cannot be represented exactly as a ` +
+          `element ${firstElement + i} of this ${signed ? 'int64' : 'uint64'} array, ${big}, cannot be represented exactly as a ` +
             `JavaScript number (|value| > 2^53); kmfit reads 64-bit integers as Float64Array. ` +
             `Convert the array in numpy first, e.g. to float64`,
         );

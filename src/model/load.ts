@@ -1,5 +1,5 @@
 /** Reads model files written by save.ts back into a KernelModel, checking everything it trusts. */
-import { chooseKernel, makeKernel } from '../../kernels/index.js';
+import { chooseKernel, makeKernel, type Kernel, type KernelOption } from '../../kernels/index.js';
 import { KmfitError } from '../errors.js';
 import { readModelFile } from '../io/modelFile.js';
 import type { NpyArray } from '../io/npy.js';
@@ -34,15 +34,7 @@ export async function loadModel(path: string): Promise<KernelModel> {
   if (header.task === 'classification' && (!Array.isArray(classes) || classes.length !== l)) {
     throw foreign(`it has ${l} score columns but ${Array.isArray(classes) ? classes.length : 'no'} class labels`);
   }
-  const kernelHeader = header.kernel;
-  const kernel = makeKernel(
-    chooseKernel(
-      kernelHeader.formula !== undefined
-        ? { formula: kernelHeader.formula, params: kernelHeader.params }
-        : { name: kernelHeader.name, ...kernelHeader.params },
-    ),
-    kernelHeader.bandwidth,
-  );
+  const kernel = kernelFromSpec(header.kernel);
   return new KernelModel({
     kernel,
     task: header.task,
@@ -55,6 +47,16 @@ export async function loadModel(path: string): Promise<KernelModel> {
     stoppedBy: header.stoppedBy ?? 'epochs',
     keptEpoch: header.keptEpoch ?? header.history.length,
   });
+}
+
+/** The kernel option that gives back the kernel a model or checkpoint header keeps (its bandwidth aside). */
+export function kernelOptionOf(spec: ModelHeader['kernel']): KernelOption {
+  return spec.formula !== undefined ? { formula: spec.formula, params: spec.params } : { name: spec.name, ...spec.params };
+}
+
+/** Rebuilds a kernel from the spec a model or checkpoint header keeps. */
+export function kernelFromSpec(spec: ModelHeader['kernel']): Kernel {
+  return makeKernel(chooseKernel(kernelOptionOf(spec)), spec.bandwidth);
 }
 
 function float32Array(

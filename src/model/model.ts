@@ -24,6 +24,8 @@ import type { BackendName } from '../options.js';
 import { predictInChunks } from '../solver/eigenpro.js';
 import type { EpochMetrics, StopReason } from '../solver/events.js';
 import type { Plan } from '../solver/setup.js';
+import { modelSummary } from '../notebook/html.js';
+import { outputsText } from './summary.js';
 import { saveModel } from './save.js';
 
 export interface ModelParts {
@@ -44,6 +46,15 @@ export interface ModelParts {
   readonly backend?: Backend;
   readonly centerSet?: CenterSet;
 }
+
+/**
+ * Releases the workers and device memory of a model that was dropped without dispose(): several
+ * models trained one after another in a long-lived process (a notebook) do not pile up threads.
+ * The registry holds the backend, never the model, so the model can be collected.
+ */
+const abandoned = new FinalizationRegistry<Backend>((backend) => {
+  void backend.dispose().catch(() => undefined);
+});
 
 /** Raw model outputs: n×l, row-major. */
 export interface Scores {
@@ -68,8 +79,11 @@ export class KernelModel {
   private backend?: Backend;
   private centerSet?: CenterSet;
 
+  /** @internal Models come from fit() and loadModel(). */
   constructor(parts: ModelParts) {
-    this.parts = parts;
+    // The backend is held in one place only, so that dispose() lets go of it (and its device).
+    const { backend: _backend, centerSet: _centerSet, ...data } = parts;
+    this.parts = data;
     this.kernel = parts.kernel.spec;
     this.task = parts.task;
     if (parts.classes) this.classes = parts.classes;
@@ -80,6 +94,7 @@ export class KernelModel {
     this.keptEpoch = parts.keptEpoch;
     this.backend = parts.backend;
     this.centerSet = parts.centerSet;
+    if (this.backend) abandoned.register(this, this.backend, this);
   }
 
   /** d: the number of features the model takes. */
@@ -147,8 +162,23 @@ export class KernelModel {
     await saveModel(this, path);
   }
 
+  /**
+   * An HTML summary — task, sizes, kernel, the plan and the history as tables — for notebooks:
+   * `tslab.display.html(model.toHTML())`.
+   */
+  toHTML(): string {
+    return modelSummary(this);
+  }
+
+  /** What console.log and a notebook cell's last value show: one line, not the weights. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const size = `${this.plan.n} centers × ${this.features} features → ${outputsText(this)}`;
+    return `KernelModel { ${this.task}, ${size}, kernel ${this.plan.kernel}, ${this.history.length} epochs (${this.stoppedBy}) }`;
+  }
+
   /** Releases the backend's workers and device memory; predictions after this start a new one. */
   async dispose(): Promise<void> {
+    abandoned.unregister(this);
     this.centerSet?.dispose();
     await this.backend?.dispose();
     this.centerSet = undefined;
@@ -159,6 +189,7 @@ export class KernelModel {
   async useBackend(name: BackendName): Promise<void> {
     await this.dispose();
     this.backend = await createBackend(name);
+    abandoned.register(this, this.backend, this);
   }
 
   private prepareInput(X: MatrixInput, what: string): Matrix {
@@ -175,7 +206,10 @@ export class KernelModel {
 
   private async residentCenters(): Promise<CenterSet> {
     if (!this.centerSet) {
-      this.backend ??= await createBackend(this.plan.backend === 'js' ? 'js' : 'auto');
+      if (!this.backend) {
+        this.backend = await createBackend(this.plan.backend === 'js' ? 'js' : 'auto');
+        abandoned.register(this, this.backend, this);
+      }
       const set = await this.backend.createCenterSet(this.parts.kernel, this.parts.centers, this.outputs);
       await set.setWeights(this.parts.weights);
       this.centerSet = set;

@@ -10,6 +10,8 @@
  * pairs found looks for any eigenvalue that was missed, and adds it if there is one.
  */
 import { KmfitError, describeValue } from '../errors.js';
+import { rotateRows } from './dense/js.js';
+import { denseKernels, type DenseKernels } from './dense/kernels.js';
 
 export interface Eigensystem {
   /** Eigenvalues of the (scaled) matrix in descending order. */
@@ -41,6 +43,8 @@ export interface EigenOptions {
   tolerance?: number;
   /** Source of uniform [0,1) numbers for the start vector; default a fixed-seed generator. */
   random?: () => number;
+  /** Which dense loops to run: default the fastest available ('wasm' where the engine has it). */
+  kernels?: 'wasm' | 'js';
 }
 
 /** Which rows of the eigenvector matrix `tridiagonalEigen` returns. */
@@ -87,6 +91,7 @@ export function tridiagonalEigen(
   offDiag: ArrayLike<number>,
   rows: EigenvectorRows = 'all',
   columns: number = diag.length,
+  rotate: DenseKernels['rotateRows'] = rotateRows,
 ): TridiagonalEigensystem {
   const n = diag.length;
   if (n > 0 && offDiag.length < n - 1) {
@@ -108,7 +113,7 @@ export function tridiagonalEigen(
   const columnCount = rows === 'none' ? 0 : Math.max(0, Math.min(columns, n));
   const picked = order.slice(0, columnCount);
   const vectors =
-    rows === 'all' ? eigenvectorColumns(log, picked) : Float64Array.from(picked, (j) => log.lastRow[j]);
+    rows === 'all' ? eigenvectorColumns(log, picked, rotate) : Float64Array.from(picked, (j) => log.lastRow[j]);
   return { values: Float64Array.from(order, (j) => d[j]), vectors, rowCount: rows === 'all' ? n : rows === 'last' ? 1 : 0, columnCount };
 }
 
@@ -237,121 +242,24 @@ function rotateLastRow(log: RotationLog, low: number, high: number): void {
 }
 
 /**
- * Columns `picked` of Z = G_1···G_N, as Z·e_j = G_1(G_2(···(G_N·e_j))): the recorded sweeps in
- * reverse, each sweep's rotations in ascending i. Returned column-major, n entries per column.
+ * Columns `picked` of Z = G_1···G_N, as Z·e_j = G_1(G_2(···(G_N·e_j))). The columns are rotated
+ * together, held row by row (z[r·count + c]), so that a rotation of rows i and i+1 is one pass
+ * over independent entries rather than a chain through one column; returned column-major, n
+ * entries per column.
  */
-function eigenvectorColumns(log: RotationLog, picked: number[]): Float64Array {
+function eigenvectorColumns(log: RotationLog, picked: number[], rotate: DenseKernels['rotateRows']): Float64Array {
   const n = log.n;
-  const out = new Float64Array(picked.length * n);
-  picked.forEach((j, c) => (out[c * n + j] = 1));
-  let c = 0;
-  for (; c + 3 < picked.length; c += 4) {
-    for (let t = log.lows.length - 1; t >= 0; t--) rotateFourColumnsBack(log, out, c * n, t);
-  }
-  for (; c < picked.length; c++) {
-    for (let t = log.lows.length - 1; t >= 0; t--) rotateColumnBack(log, out, c * n, t);
-  }
+  const count = picked.length;
+  const z = new Float64Array(n * count);
+  picked.forEach((j, c) => (z[j * count + c] = 1));
+  rotate(z, count, log);
+  const out = new Float64Array(count * n);
+  for (let r = 0; r < n; r++) for (let c = 0; c < count; c++) out[c * n + r] = z[r * count + c];
   return out;
 }
 
-/**
- * x ← G_{high-1}···G_{low}·x for sweep t and one column x = out[b..b+n): rotation i (ascending)
- * turns (x_i, x_{i+1}) into (c·x_i + s·x_{i+1}, −s·x_i + c·x_{i+1}).
- */
-function rotateColumnBack(log: RotationLog, out: Float64Array, b: number, t: number): void {
-  const { cos, sin } = log;
-  const low = log.lows[t];
-  const high = log.highs[t];
-  let k = log.starts[t] + (high - 1 - low);
-  let carry = out[b + low];
-  for (let i = low; i < high; i++, k--) {
-    const next = out[b + i + 1];
-    out[b + i] = cos[k] * carry + sin[k] * next;
-    carry = cos[k] * next - sin[k] * carry;
-  }
-  out[b + high] = carry;
-}
-
-/** rotateColumnBack on four adjacent columns at once, to hide the latency of the carried value. */
-function rotateFourColumnsBack(log: RotationLog, out: Float64Array, b0: number, t: number): void {
-  const { cos, sin } = log;
-  const n = log.n;
-  const b1 = b0 + n;
-  const b2 = b1 + n;
-  const b3 = b2 + n;
-  const low = log.lows[t];
-  const high = log.highs[t];
-  let k = log.starts[t] + (high - 1 - low);
-  let c0 = out[b0 + low];
-  let c1 = out[b1 + low];
-  let c2 = out[b2 + low];
-  let c3 = out[b3 + low];
-  for (let i = low; i < high; i++, k--) {
-    const c = cos[k];
-    const s = sin[k];
-    const x0 = out[b0 + i + 1];
-    const x1 = out[b1 + i + 1];
-    const x2 = out[b2 + i + 1];
-    const x3 = out[b3 + i + 1];
-    out[b0 + i] = c * c0 + s * x0;
-    out[b1 + i] = c * c1 + s * x1;
-    out[b2 + i] = c * c2 + s * x2;
-    out[b3 + i] = c * c3 + s * x3;
-    c0 = c * x0 - s * c0;
-    c1 = c * x1 - s * c1;
-    c2 = c * x2 - s * c2;
-    c3 = c * x3 - s * c3;
-  }
-  out[b0 + high] = c0;
-  out[b1 + high] = c1;
-  out[b2 + high] = c2;
-  out[b3 + high] = c3;
-}
-
 // ---------------------------------------------------------------------------------------------
-// Dense kernels. The matrix-vector product dominates the cost: four rows per pass share each
-// load of x, and two columns per iteration halve the loop overhead.
-
-/** y = scale · A x for the row-major n×n float32 matrix A, accumulated in float64. */
-function multiply(a: Float32Array, n: number, x: Float64Array, y: Float64Array, scale: number): void {
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
-    const r0 = i * n;
-    const r1 = r0 + n;
-    const r2 = r1 + n;
-    const r3 = r2 + n;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let j = 0;
-    for (; j + 1 < n; j += 2) {
-      const x0 = x[j];
-      const x1 = x[j + 1];
-      s0 += a[r0 + j] * x0 + a[r0 + j + 1] * x1;
-      s1 += a[r1 + j] * x0 + a[r1 + j + 1] * x1;
-      s2 += a[r2 + j] * x0 + a[r2 + j + 1] * x1;
-      s3 += a[r3 + j] * x0 + a[r3 + j + 1] * x1;
-    }
-    if (j < n) {
-      const xj = x[j];
-      s0 += a[r0 + j] * xj;
-      s1 += a[r1 + j] * xj;
-      s2 += a[r2 + j] * xj;
-      s3 += a[r3 + j] * xj;
-    }
-    y[i] = s0 * scale;
-    y[i + 1] = s1 * scale;
-    y[i + 2] = s2 * scale;
-    y[i + 3] = s3 * scale;
-  }
-  for (; i < n; i++) {
-    const r = i * n;
-    let s = 0;
-    for (let j = 0; j < n; j++) s += a[r + j] * x[j];
-    y[i] = s * scale;
-  }
-}
+// Small vector helpers (the heavy loops are in ./dense/).
 
 function norm(x: Float64Array): number {
   let s = 0;
@@ -363,66 +271,11 @@ function scaleInPlace(x: Float64Array, factor: number): void {
   for (let i = 0; i < x.length; i++) x[i] *= factor;
 }
 
-/**
- * One classical Gram–Schmidt pass: coefficients[i] = <b_i, w> for the first `count` rows of the
- * row-major basis, then w -= Σ coefficients[i]·b_i. Four basis rows per pass over w.
- */
-function projectOut(basis: Float64Array, count: number, w: Float64Array, coefficients: Float64Array): void {
-  const n = w.length;
-  let i = 0;
-  for (; i + 3 < count; i += 4) {
-    const b0 = i * n;
-    const b1 = b0 + n;
-    const b2 = b1 + n;
-    const b3 = b2 + n;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let j = 0; j < n; j++) {
-      const wj = w[j];
-      s0 += basis[b0 + j] * wj;
-      s1 += basis[b1 + j] * wj;
-      s2 += basis[b2 + j] * wj;
-      s3 += basis[b3 + j] * wj;
-    }
-    coefficients[i] = s0;
-    coefficients[i + 1] = s1;
-    coefficients[i + 2] = s2;
-    coefficients[i + 3] = s3;
-  }
-  for (; i < count; i++) {
-    const b = i * n;
-    let s = 0;
-    for (let j = 0; j < n; j++) s += basis[b + j] * w[j];
-    coefficients[i] = s;
-  }
-  i = 0;
-  for (; i + 3 < count; i += 4) {
-    const b0 = i * n;
-    const b1 = b0 + n;
-    const b2 = b1 + n;
-    const b3 = b2 + n;
-    const c0 = coefficients[i];
-    const c1 = coefficients[i + 1];
-    const c2 = coefficients[i + 2];
-    const c3 = coefficients[i + 3];
-    for (let j = 0; j < n; j++) {
-      w[j] -= c0 * basis[b0 + j] + c1 * basis[b1 + j] + c2 * basis[b2 + j] + c3 * basis[b3 + j];
-    }
-  }
-  for (; i < count; i++) {
-    const b = i * n;
-    const c = coefficients[i];
-    for (let j = 0; j < n; j++) w[j] -= c * basis[b + j];
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Lanczos with full reorthogonalization.
 
 interface Operator {
-  readonly matrix: Float32Array;
+  readonly kernels: DenseKernels;
   readonly size: number;
   readonly scale: number;
 }
@@ -454,7 +307,7 @@ interface LanczosRun {
 function startRun(op: Operator, random: () => number, lockedVectors: Float64Array, locked: number): LanczosRun {
   const n = op.size;
   const capacity = Math.min(n - locked, 64);
-  const basis = new Float64Array((locked + capacity) * n);
+  const basis = op.kernels.newBasis(locked + capacity);
   basis.set(lockedVectors.subarray(0, locked * n));
   return {
     op,
@@ -481,9 +334,7 @@ function reserveStep(run: LanczosRun): void {
   if (run.steps < run.alpha.length) return;
   const n = run.op.size;
   const capacity = Math.min(n - run.locked, Math.max(run.steps + 16, Math.ceil(run.steps * 1.5)));
-  const basis = new Float64Array((run.locked + capacity) * n);
-  basis.set(run.basis.subarray(0, rowsInUse(run) * n));
-  run.basis = basis;
+  run.basis = run.op.kernels.growBasis(run.basis, run.locked + capacity);
   run.alpha = growTo(run.alpha, capacity);
   run.beta = growTo(run.beta, capacity);
 }
@@ -506,8 +357,8 @@ function randomOrthogonalVector(run: LanczosRun): Float64Array | null {
     const random = attempt < 3 ? run.random : fallback;
     for (let i = 0; i < v.length; i++) v[i] = random() - 0.5;
     const before = norm(v);
-    projectOut(run.basis, rowsInUse(run), v, run.coefficients);
-    projectOut(run.basis, rowsInUse(run), v, run.coefficients);
+    run.op.kernels.projectOut(run.basis, rowsInUse(run), v, run.coefficients);
+    run.op.kernels.projectOut(run.basis, rowsInUse(run), v, run.coefficients);
     const after = norm(v);
     if (after > 1e-4 * before) {
       scaleInPlace(v, 1 / after);
@@ -537,7 +388,7 @@ function lanczosStep(run: LanczosRun): boolean {
   run.steps++;
 
   const w = run.work;
-  multiply(run.op.matrix, n, v, w, run.op.scale);
+  run.op.kernels.multiply(v, w, run.op.scale);
   run.normEstimate = Math.max(run.normEstimate, norm(w));
   const own = run.locked + j;
   const alpha = recurrence(run, j, w) + reorthogonalize(run, w, own);
@@ -581,11 +432,11 @@ function recurrence(run: LanczosRun, j: number, w: Float64Array): number {
 function reorthogonalize(run: LanczosRun, w: Float64Array, own: number): number {
   const rows = rowsInUse(run);
   const before = norm(w);
-  projectOut(run.basis, rows, w, run.coefficients);
+  run.op.kernels.projectOut(run.basis, rows, w, run.coefficients);
   let correction = run.coefficients[own];
   const once = norm(w);
   if (once >= Math.SQRT1_2 * before) return correction;
-  projectOut(run.basis, rows, w, run.coefficients);
+  run.op.kernels.projectOut(run.basis, rows, w, run.coefficients);
   correction += run.coefficients[own];
   if (norm(w) < Math.SQRT1_2 * once) w.fill(0);
   return correction;
@@ -649,63 +500,10 @@ function runLanczos(run: LanczosRun, stop: StopRule, firstCheck: number): Pairs 
 function ritzPairs(run: LanczosRun, count: number): Pairs {
   const n = run.op.size;
   const k = run.steps;
-  const t = tridiagonalEigen(run.alpha.subarray(0, k), run.beta.subarray(0, k - 1), 'all', count);
-  const vectors = combineRows(run.basis, run.locked, k, n, t.vectors, count);
+  const t = tridiagonalEigen(run.alpha.subarray(0, k), run.beta.subarray(0, k - 1), 'all', count, run.op.kernels.rotateRows);
+  const vectors = run.op.kernels.combineRows(run.basis, run.locked, k, t.vectors, count);
   for (let j = 0; j < count; j++) normalizeSign(vectors.subarray(j * n, (j + 1) * n));
   return { values: t.values.slice(0, count), vectors, count };
-}
-
-/**
- * X = Yᵀ V for the k basis rows after the first `skip`: x_j = Σ_i y_{i,j} v_i, with y column-major
- * (k entries per column). Four outputs × four basis rows per pass, so that each load of a basis
- * row feeds four outputs.
- */
-function combineRows(basis: Float64Array, skip: number, k: number, n: number, y: Float64Array, count: number): Float64Array {
-  const out = new Float64Array(count * n);
-  let j = 0;
-  for (; j + 3 < count; j += 4) {
-    for (let i = 0; i < k; i += 4) {
-      const rows = Math.min(4, k - i);
-      for (let q = 0; q < 4; q++) {
-        combineInto(out, (j + q) * n, basis, (skip + i) * n, rows, n, y, (j + q) * k + i);
-      }
-    }
-  }
-  for (; j < count; j++) {
-    for (let i = 0; i < k; i += 4) combineInto(out, j * n, basis, (skip + i) * n, Math.min(4, k - i), n, y, j * k + i);
-  }
-  return out;
-}
-
-/** out[o..o+n) += Σ_{t<rows} y[c+t] · basis[b + t·n ..) for up to four consecutive basis rows. */
-function combineInto(
-  out: Float64Array,
-  o: number,
-  basis: Float64Array,
-  b: number,
-  rows: number,
-  n: number,
-  y: Float64Array,
-  c: number,
-): void {
-  const c0 = y[c];
-  const c1 = rows > 1 ? y[c + 1] : 0;
-  const c2 = rows > 2 ? y[c + 2] : 0;
-  const c3 = rows > 3 ? y[c + 3] : 0;
-  if (rows === 4) {
-    const b1 = b + n;
-    const b2 = b1 + n;
-    const b3 = b2 + n;
-    for (let r = 0; r < n; r++) {
-      out[o + r] += c0 * basis[b + r] + c1 * basis[b1 + r] + c2 * basis[b2 + r] + c3 * basis[b3 + r];
-    }
-    return;
-  }
-  const cs = [c0, c1, c2];
-  for (let t = 0; t < rows; t++) {
-    const bt = b + t * n;
-    for (let r = 0; r < n; r++) out[o + r] += cs[t] * basis[bt + r];
-  }
 }
 
 /** Unit length, and the largest-magnitude component positive, so that results do not depend on
@@ -797,7 +595,7 @@ function truncate(pairs: Pairs, count: number, n: number): Pairs {
 /** Top eigenpairs of a symmetric matrix given as a row-major s×s Float32Array. */
 export function topEigenpairs(matrix: Float32Array, size: number, options: EigenOptions = {}): Eigensystem {
   const request = resolveRequest(matrix, size, options);
-  const op: Operator = { matrix, size, scale: options.scale ?? 1 };
+  const op: Operator = { kernels: denseKernels(matrix, size, options.kernels), size, scale: options.scale ?? 1 };
   const random = options.random ?? seededRandom(0x2545f491);
 
   const main = startRun(op, random, new Float64Array(0), 0);

@@ -12,6 +12,10 @@ export interface EpochMetrics {
   readonly trainError?: number;
   readonly validationMse?: number;
   readonly validationError?: number;
+  /** Only on an epoch replayed after a divergence: the step size it finally ran with… */
+  readonly stepSize?: number;
+  /** …and the halvings of the step size during it. */
+  readonly halvings?: number;
 }
 
 export interface EpochReport extends EpochMetrics {
@@ -32,3 +36,22 @@ export interface IterationReport {
 }
 
 export type StopReason = 'epochs' | 'early-stopping' | 'aborted';
+
+/** One halving of the step size by the divergence guard (kept in `model.plan.stepSizeHalvings`). */
+export interface StepHalving {
+  /** The epoch in progress, which is replayed from its start with the new step size. */
+  readonly epoch: number;
+  /** Iterations into that epoch when the divergence was seen (the epoch's count at its end). */
+  readonly iteration: number;
+  /** What was seen, e.g. "the batch mse is Infinity". */
+  readonly reason: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface DivergenceReport extends StepHalving {
+  /** Halvings so far, this one included. */
+  readonly halvings: number;
+  /** Halvings after which training gives up with a DIVERGED error. */
+  readonly maxHalvings: number;
+}

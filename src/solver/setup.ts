@@ -5,11 +5,13 @@
  */
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend } from '../backends/backend.js';
-import { measureParallelCapacity, type CalibrationPoint } from '../backends/capacity.js';
+import { PLATEAU, measureParallelCapacity, type CalibrationPoint } from '../backends/capacity.js';
 import { KmfitError } from '../errors.js';
 import { takeRows, type Matrix } from '../matrix.js';
 import type { Preconditioning } from './eigenpro.js';
+import type { StepHalving } from './events.js';
 import { topEigenpairs } from './eigensystem.js';
+import { checkMemory } from './memory.js';
 import {
   MAX_EIGENPAIRS,
   analyticBatchSize,
@@ -36,6 +38,8 @@ export interface Plan {
   readonly bandwidth: number;
   readonly bandwidthSource: string;
   readonly backend: string;
+  /** The backend's device, e.g. "AMD EPYC (2 threads), WebAssembly SIMD + relaxed FMA" (absent in older model files). */
+  readonly device?: string;
   /** s: Nyström subsample size. */
   readonly subsampleSize: number;
   /** q: eigen-directions flattened by the preconditioner (0: plain kernel). */
@@ -61,6 +65,8 @@ export interface Plan {
   readonly stepSize: number;
   readonly stepSizeSource: 'analytic' | 'given';
   readonly stepRegime: StepRegime;
+  /** The divergence guard's halvings of the step size during training, if any (stepSize is the planned one). */
+  readonly stepSizeHalvings?: readonly StepHalving[];
   readonly epochs: number;
   readonly iterationsPerEpoch: number;
   readonly seed: number;
@@ -80,6 +86,8 @@ export interface SetupRequest {
   readonly stepSize?: number;
   /** Override of m_G. */
   readonly deviceBatchLimit?: number;
+  /** Rows scored after each epoch (monitored training rows and validation), for the memory guard. */
+  readonly monitorRows?: number;
 }
 
 export interface Setup {
@@ -96,6 +104,9 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
   const { backend, kernel, X, outputs: l, random } = request;
   const n = X.rows;
   const s = Math.min(request.subsampleSize ?? defaultSubsampleSize(n), n);
+  const size = { n, d: X.cols, l, s, monitorRows: request.monitorRows ?? 0 };
+  // Before K_SS and the eigensolver's basis exist: with the batch size and q if given.
+  checkMemory(backend, { ...size, m: Math.min(request.batchSize ?? 1, n), q: request.q, setup: true });
 
   const limit = await deviceBatchLimit(request, s);
   const indices = random.subsample(n, s);
@@ -140,6 +151,7 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
     batchSize = Math.min(analytic, limit.batch, n);
     batchSizeSource = batchSize === analytic ? 'analytic' : batchSize === limit.batch ? 'device limit' : 'data size';
   }
+  checkMemory(backend, { ...size, m: batchSize, q, setup: false });
   const analyticStep = analyticStepSize(batchSize, beta, lambdaNew);
   const stepSize = request.stepSize ?? analyticStep.eta;
 
@@ -214,13 +226,15 @@ async function deviceBatchLimit(
     return { batch, source: `${source}; ${backend.name} computes one point at a time, so no parallel capacity is measured` };
   }
   const capacity = await measureParallelCapacity(backend, kernel, X, outputs, s);
+  const cached = capacity.cached ? ', from the calibration cache' : '';
+  const tolerance = `${Math.round((PLATEAU - 1) * 100)} %`;
   if (capacity.batch < batch) {
     batch = capacity.batch;
     source =
       `parallel capacity of ${backend.describe().device}: beyond m = ${capacity.batch} the seconds per point ` +
-      `stop falling (within 10 % of the best)${capacity.cached ? ', from the calibration cache' : ''}`;
+      `rise more than ${tolerance} above their plateau${cached}`;
   } else {
-    source += `; the measured parallel capacity (${capacity.batch}) is not smaller`;
+    source += `; the device keeps its best seconds per point (within ${tolerance}) up to that batch${cached}`;
   }
   return { batch, source, curve: capacity.curve };
 }

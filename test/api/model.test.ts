@@ -153,6 +153,16 @@ describe('the trained model', () => {
     expect(model.history.length - model.keptEpoch).toBe(2);
     expect(1 - (await model.score(validation.X, validation.y))).toBeCloseTo(best, 12);
   });
+
+  it('without early stopping, validation only reports: the model is the last epoch, even a worse one', async () => {
+    const noisy = X.map((x, i) => (i % 3 === 0 ? (label(x) + 1) % 3 : label(x)));
+    const validation = { X: Xtest, y: Xtest.map(label) };
+    const model = await fit(X, noisy, { epochs: 20, validation, kernel: 'gaussian', bandwidth: 0.1 });
+    const errors = model.history.map((h) => h.validationError!);
+    expect(Math.min(...errors)).toBeLessThan(errors[19]); // a worse last epoch, as in the test above
+    expect(model.keptEpoch).toBe(20);
+    expect(1 - (await model.score(validation.X, validation.y))).toBeCloseTo(errors[19], 12);
+  });
 });
 
 describe('loadModel() rejects files it cannot use', () => {

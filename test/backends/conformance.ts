@@ -4,88 +4,24 @@
  * backend that cannot start is a failure there, not a skip.
  */
 import { describe, expect, it } from 'vitest';
-import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index.js';
+import { chooseKernel, makeKernel } from '../../kernels/index.js';
 import type { Backend } from '../../src/backends/backend.js';
 import { JsBackend } from '../../src/backends/js/index.js';
 import { loadMnist } from '../../datasets/mnist.js';
-import type { Matrix } from '../../src/matrix.js';
-
-const KERNELS: KernelOption[] = [
-  'laplacian',
-  'gaussian',
-  { name: 'exppower', gamma: 0.7 },
-  'cauchy',
-  { name: 'matern', nu: 0.5 },
-  { name: 'matern', nu: 1.5 },
-  { name: 'matern', nu: 2.5 },
-  'exp(-sqrt(r) / sigma)',
-];
-
-// m, n, d, l: not multiples of any block size, d = 1, n smaller than a block, m = 1.
-const SHAPES: [number, number, number, number][] = [
-  [7, 13, 5, 3],
-  [1, 1, 1, 1],
-  [1, 300, 3, 2],
-  [33, 517, 1, 10],
-  [5, 3, 70, 1],
-  [130, 260, 17, 4],
-];
-
-function randomMatrix(rows: number, cols: number, seed: number): Matrix {
-  let state = seed;
-  const data = new Float32Array(rows * cols);
-  for (let i = 0; i < data.length; i++) {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    data[i] = state / 2 ** 32;
-  }
-  return { data, rows, cols };
-}
-
-function naiveKernel(value: (r2: number) => number, X: Matrix, Z: Matrix, i: number, j: number): number {
-  let r2 = 0;
-  for (let k = 0; k < X.cols; k++) r2 += (X.data[i * X.cols + k] - Z.data[j * Z.cols + k]) ** 2;
-  return value(r2);
-}
+import { randomMatrix } from '../helpers/data.js';
+import { conformanceKernels, disagreements, naiveKernel } from './agreement.js';
 
 /** Tolerances: relative to Σ|terms| for the fused block, to |k| for materialized blocks. */
 export function describeConformance(backendName: string, create: () => Backend | Promise<Backend>, tolerance = 1e-4): void {
   describe(`backend ${backendName}`, () => {
-    for (const option of KERNELS) {
-      const kernel = makeKernel(chooseKernel(option), 0.8);
+    for (const kernel of conformanceKernels()) {
       it(`fused block and kernel block agree with float64 for ${kernel.describe()}`, async () => {
         const backend = await create();
-        for (const [m, n, d, l] of SHAPES) {
-          const X = randomMatrix(m, d, m * 7 + d);
-          const Z = randomMatrix(n, d, n * 13 + d);
-          const alpha = randomMatrix(n, l, n + l).data.map((a) => a - 0.5);
-          const centers = await backend.createCenterSet(kernel, Z, l);
-          await centers.setWeights(alpha);
-          const j0 = Math.min(n - 1, 5);
-          const out = new Float32Array(m * l);
-          await centers.predict(X, out, j0, n);
-          for (let i = 0; i < m; i++) {
-            for (let c = 0; c < l; c++) {
-              let sum = 0;
-              let scale = 0;
-              for (let j = j0; j < n; j++) {
-                const term = naiveKernel(kernel.value, X, Z, i, j) * alpha[j * l + c];
-                sum += term;
-                scale += Math.abs(term);
-              }
-              expect(Math.abs(out[i * l + c] - sum)).toBeLessThanOrEqual(tolerance * scale + 1e-7);
-            }
-          }
-          const block = await backend.kernelBlock(kernel, X, Z);
-          expect(block.length).toBe(m * n);
-          for (let i = 0; i < m; i++) {
-            for (let j = 0; j < n; j++) {
-              const expected = naiveKernel(kernel.value, X, Z, i, j);
-              expect(Math.abs(block[i * n + j] - expected)).toBeLessThanOrEqual(tolerance * Math.abs(expected) + 1e-6);
-            }
-          }
-          centers.dispose();
+        try {
+          expect(await disagreements(backend, kernel, tolerance)).toEqual([]);
+        } finally {
+          await backend.dispose();
         }
-        await backend.dispose();
       });
     }
 
@@ -117,6 +53,38 @@ export function describeConformance(backendName: string, create: () => Backend |
         expect(Math.sqrt(diff / norm)).toBeLessThan(tolerance);
       }
       await backend.dispose();
+    });
+
+    it('calls that overlap run one after another', async () => {
+      const backend = await create();
+      try {
+        const kernel = makeKernel(chooseKernel('gaussian'), 1);
+        const Z = randomMatrix(40, 3, 21);
+        const set = await backend.createCenterSet(kernel, Z, 1);
+        await set.setWeights(new Float32Array(40).fill(1));
+        const small = randomMatrix(3, 3, 22);
+        const large = randomMatrix(70, 3, 23);
+        const outs = [new Float32Array(3), new Float32Array(70), new Float32Array(3)];
+        // Not awaited in between: two output shapes on the same kernels, and a weight update that
+        // must land after the first predict and before the last.
+        await Promise.all([
+          set.predict(small, outs[0]),
+          set.predict(large, outs[1]),
+          set.addToWeights([0, 0], Float64Array.from([0.5, 0.5])),
+          set.predict(small, outs[2]),
+          backend.kernelBlock(kernel, small, Z),
+        ]);
+        for (let i = 0; i < 3; i++) expect(outs[2][i] - outs[0][i]).toBeCloseTo(naiveKernel(kernel.value, small, Z, i, 0), 5);
+        const reference = await new JsBackend().createCenterSet(kernel, Z, 1);
+        await reference.setWeights(new Float32Array(40).fill(1));
+        const expected = new Float32Array(70);
+        await reference.predict(large, expected);
+        for (let i = 0; i < 70; i++) expect(outs[1][i]).toBeCloseTo(expected[i], 4);
+        expect((await set.readWeights())[0]).toBe(2);
+        set.dispose();
+      } finally {
+        await backend.dispose();
+      }
     });
 
     it('weights: setWeights, addToWeights with repeated rows, readWeights', async () => {

@@ -50,12 +50,34 @@ describe('toMatrix: accepted forms', () => {
     }
   });
 
+  it('{ data, rows, cols }, as loadMnist returns its images; a wrong count is INVALID_SHAPE', () => {
+    const m = toMatrix({ data: new Float32Array([1, 2, 3, 4, 5, 6]), rows: 2, cols: 3 }, 'X');
+    expect(rows(m)).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(() => toMatrix({ data: [1, 2, 3], rows: 2, cols: 2 }, 'X')).toThrow(
+      expect.objectContaining({ code: 'INVALID_SHAPE' }),
+    );
+  });
+
   it('{ data, shape } copies a Float32Array rather than sharing it', () => {
     const data = new Float32Array([1, 2]);
     const m = toMatrix({ data, shape: [1, 2] }, 'X');
     expect(m.data).not.toBe(data);
     data[0] = 7;
     expect(m.data[0]).toBe(1);
+  });
+
+  it('with copy: false shares a Float32Array but still checks it, and converts other arrays', () => {
+    const data = new Float32Array([1, 2, 3, 4]);
+    expect(toMatrix({ data, rows: 2, cols: 2 }, 'X', { copy: false }).data).toBe(data);
+    expect(toMatrix({ data, shape: [2, 2] }, 'X', { copy: false }).data).toBe(data);
+    const doubles = new Float64Array([0.1, 2]);
+    expect(toMatrix({ data: doubles, shape: [1, 2] }, 'X', { copy: false }).data).toEqual(new Float32Array([0.1, 2]));
+    expect(() => toMatrix({ data: new Float32Array([1, NaN]), shape: [1, 2] }, 'X', { copy: false })).toThrow(
+      expect.objectContaining({ code: 'NON_FINITE' }),
+    );
   });
 
   it('float64 values are rounded to float32', () => {

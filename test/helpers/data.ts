@@ -47,3 +47,6 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   }
   return Math.sqrt(diff / norm);
 }
+
+/** A rows × cols Float32 matrix of deterministic uniform [0, 1) values. */
+export { uniformMatrix as randomMatrix } from '../../src/bench/timing.js';

@@ -155,6 +155,14 @@ describe('decodeNpy: shapes, order and versions', () => {
     expect(decodeNpy(view).data[0]).toBe(-1.25);
   });
 
+  it("decodes a Node Buffer (whose slice() is a view into Buffer's shared pool)", () => {
+    // A small Buffer lives at an offset inside Buffer's pool; a view of it must not be mistaken for
+    // a copy.
+    const pooled = Buffer.from(fixture('f4_le.npy'));
+    expect(pooled.byteOffset).toBeGreaterThan(0);
+    expect(Array.from(decodeNpy(pooled).data)).toEqual(FLOATS);
+  });
+
   it('ignores bytes after the data (like numpy) and reports where the array ended', () => {
     const src = fixture('i4_le.npy');
     const padded = new Uint8Array(src.length + 5);

@@ -153,86 +153,89 @@ function expectSeparatedVectorsMatch(result: Eigensystem, reference: Reference, 
 
 // ---------------------------------------------------------------------------------------------
 
-describe('topEigenpairs against a dense float64 decomposition (ml-matrix)', () => {
-  const n = 400;
-  const kernel = gaussianKernel(randomPoints(n, 4, lcg(1)), 0.4);
-  const scale = 1 / n;
-  const reference = denseReference(kernel, n, scale);
-  const lambda1 = reference.values[0];
+// Both implementations of the dense loops (src/solver/dense/): WebAssembly SIMD and JavaScript.
+for (const kernels of ['wasm', 'js'] as const) {
+  describe(`topEigenpairs against a dense float64 decomposition (ml-matrix), ${kernels} dense loops`, () => {
+    const n = 400;
+    const kernel = gaussianKernel(randomPoints(n, 4, lcg(1)), 0.4);
+    const scale = 1 / n;
+    const reference = denseReference(kernel, n, scale);
+    const lambda1 = reference.values[0];
 
-  it('count mode: top-q values within 1e-6·λ_1, separated eigenvectors up to sign', () => {
-    const result = topEigenpairs(kernel, n, { scale, count: 60 });
-    expect(result.count).toBe(60);
-    expect(result.size).toBe(n);
-    expectValuesClose(result.values, reference.values, 1e-6 * lambda1);
-    expect(expectSeparatedVectorsMatch(result, reference, 1e-3 * lambda1)).toBeGreaterThan(20);
-    expectOrthonormal(result, 1e-10);
-  });
+    it('count mode: top-q values within 1e-6·λ_1, separated eigenvectors up to sign', () => {
+      const result = topEigenpairs(kernel, n, { kernels, scale, count: 60 });
+      expect(result.count).toBe(60);
+      expect(result.size).toBe(n);
+      expectValuesClose(result.values, reference.values, 1e-6 * lambda1);
+      expect(expectSeparatedVectorsMatch(result, reference, 1e-3 * lambda1)).toBeGreaterThan(20);
+      expectOrthonormal(result, 1e-10);
+    });
 
-  it('above mode: every value above the threshold plus the next one', () => {
-    const above = 1e-4 * lambda1;
-    const result = topEigenpairs(kernel, n, { scale, above });
-    const expected = reference.values.filter((v) => v > above).length + 1;
-    expect(result.count).toBe(expected);
-    expect(result.values[result.count - 2]).toBeGreaterThan(above);
-    expect(result.values[result.count - 1]).toBeLessThanOrEqual(above);
-    expectValuesClose(result.values, reference.values, 1e-6 * lambda1);
-    expect(expectSeparatedVectorsMatch(result, reference, 1e-3 * lambda1)).toBeGreaterThan(20);
-  });
+    it('above mode: every value above the threshold plus the next one', () => {
+      const above = 1e-4 * lambda1;
+      const result = topEigenpairs(kernel, n, { kernels, scale, above });
+      const expected = reference.values.filter((v) => v > above).length + 1;
+      expect(result.count).toBe(expected);
+      expect(result.values[result.count - 2]).toBeGreaterThan(above);
+      expect(result.values[result.count - 1]).toBeLessThanOrEqual(above);
+      expectValuesClose(result.values, reference.values, 1e-6 * lambda1);
+      expect(expectSeparatedVectorsMatch(result, reference, 1e-3 * lambda1)).toBeGreaterThan(20);
+    });
 
-  it('values come back in descending order with small residuals', () => {
-    const result = topEigenpairs(kernel, n, { scale, count: 30 });
-    for (let j = 1; j < result.count; j++) expect(result.values[j]).toBeLessThanOrEqual(result.values[j - 1]);
-    for (let j = 0; j < result.count; j++) {
-      expect(residual(kernel, n, scale, vectorOf(result, j), result.values[j])).toBeLessThan(1e-7 * lambda1);
-    }
-  });
-});
-
-describe('topEigenpairs on a known spectrum', () => {
-  it('finds clusters, repeats and zeros of Q·diag·Qᵀ', () => {
-    const spectrum = [10, 10, 10, 9, 9 + 1e-9, 9 - 1e-7, 8, 5, 5, 2];
-    for (let i = 0; spectrum.length < 90; i++) spectrum.push(1.5 * 0.93 ** i);
-    while (spectrum.length < 120) spectrum.push(0);
-    const a = withSpectrum(spectrum, lcg(2));
-    const sorted = [...spectrum].sort((x, y) => y - x);
-
-    const top = topEigenpairs(a, 120, { count: 12 });
-    expectValuesClose(top.values, sorted, 1e-6 * 10);
-    expectOrthonormal(top, 1e-10);
-
-    const all = topEigenpairs(a, 120, { count: 100 });
-    expectValuesClose(all.values, sorted, 1e-6 * 10);
-    for (let j = 90; j < 100; j++) expect(Math.abs(all.values[j])).toBeLessThan(1e-5);
-
-    // Nine values above 4 (10, 10, 10, 9, 9, 9, 8, 5, 5), then 2.
-    const above = topEigenpairs(a, 120, { above: 4 });
-    expect(above.count).toBe(10);
-    expectValuesClose(above.values, sorted, 1e-6 * 10);
-  });
-
-  it('finds every copy of an exactly repeated eigenvalue', () => {
-    // Three identical blocks: each eigenvalue of the block has multiplicity exactly 3, which a
-    // single Lanczos start vector sees only once.
-    const m = 50;
-    const block = gaussianKernel(randomPoints(m, 3, lcg(3)), 0.5);
-    const a = repeatedBlocks(block, m, 3, lcg(4));
-    const blockValues = denseReference(block, m).values;
-    const expected = blockValues.flatMap((v) => [v, v, v]);
-
-    for (const count of [2, 3, 7, 20]) {
-      const result = topEigenpairs(a, 3 * m, { count });
-      expectValuesClose(result.values, expected, 1e-6 * expected[0]);
-      expectOrthonormal(result, 1e-9);
-      for (let j = 0; j < count; j++) {
-        expect(residual(a, 3 * m, 1, vectorOf(result, j), result.values[j])).toBeLessThan(1e-7 * expected[0]);
+    it('values come back in descending order with small residuals', () => {
+      const result = topEigenpairs(kernel, n, { kernels, scale, count: 30 });
+      for (let j = 1; j < result.count; j++) expect(result.values[j]).toBeLessThanOrEqual(result.values[j - 1]);
+      for (let j = 0; j < result.count; j++) {
+        expect(residual(kernel, n, scale, vectorOf(result, j), result.values[j])).toBeLessThan(1e-7 * lambda1);
       }
-    }
-    const above = topEigenpairs(a, 3 * m, { above: blockValues[4] * 1.0001 });
-    expect(above.count).toBe(13);
-    expectValuesClose(above.values, expected, 1e-6 * expected[0]);
+    });
   });
-});
+
+  describe(`topEigenpairs on a known spectrum, ${kernels} dense loops`, () => {
+    it('finds clusters, repeats and zeros of Q·diag·Qᵀ', () => {
+      const spectrum = [10, 10, 10, 9, 9 + 1e-9, 9 - 1e-7, 8, 5, 5, 2];
+      for (let i = 0; spectrum.length < 90; i++) spectrum.push(1.5 * 0.93 ** i);
+      while (spectrum.length < 120) spectrum.push(0);
+      const a = withSpectrum(spectrum, lcg(2));
+      const sorted = [...spectrum].sort((x, y) => y - x);
+
+      const top = topEigenpairs(a, 120, { kernels, count: 12 });
+      expectValuesClose(top.values, sorted, 1e-6 * 10);
+      expectOrthonormal(top, 1e-10);
+
+      const all = topEigenpairs(a, 120, { kernels, count: 100 });
+      expectValuesClose(all.values, sorted, 1e-6 * 10);
+      for (let j = 90; j < 100; j++) expect(Math.abs(all.values[j])).toBeLessThan(1e-5);
+
+      // Nine values above 4 (10, 10, 10, 9, 9, 9, 8, 5, 5), then 2.
+      const above = topEigenpairs(a, 120, { kernels, above: 4 });
+      expect(above.count).toBe(10);
+      expectValuesClose(above.values, sorted, 1e-6 * 10);
+    });
+
+    it('finds every copy of an exactly repeated eigenvalue', () => {
+      // Three identical blocks: each eigenvalue of the block has multiplicity exactly 3, which a
+      // single Lanczos start vector sees only once.
+      const m = 50;
+      const block = gaussianKernel(randomPoints(m, 3, lcg(3)), 0.5);
+      const a = repeatedBlocks(block, m, 3, lcg(4));
+      const blockValues = denseReference(block, m).values;
+      const expected = blockValues.flatMap((v) => [v, v, v]);
+
+      for (const count of [2, 3, 7, 20]) {
+        const result = topEigenpairs(a, 3 * m, { kernels, count });
+        expectValuesClose(result.values, expected, 1e-6 * expected[0]);
+        expectOrthonormal(result, 1e-9);
+        for (let j = 0; j < count; j++) {
+          expect(residual(a, 3 * m, 1, vectorOf(result, j), result.values[j])).toBeLessThan(1e-7 * expected[0]);
+        }
+      }
+      const above = topEigenpairs(a, 3 * m, { kernels, above: blockValues[4] * 1.0001 });
+      expect(above.count).toBe(13);
+      expectValuesClose(above.values, expected, 1e-6 * expected[0]);
+    });
+  });
+}
 
 describe('tridiagonalEigen', () => {
   it('solves 2×2 matrices in closed form', () => {

@@ -2,11 +2,11 @@
  * `js`: the reference backend, plain TypeScript on one thread. Slow (≈3 GFLOP/s) but simple and
  * exact enough to be the yardstick for every other backend.
  */
-import os from 'node:os';
 import type { Kernel } from '../../../kernels/kernel.js';
 import { accumulateTimesWeights, packRows, squaredDistances, type PackedRows } from '../../../kernels/js/blocks.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import { cpuName, halfOfFreeMemory } from '../system.js';
 
 /** Centers per distance tile: 256 rows of d floats stay in L2 while a 4-row strip of X sweeps them. */
 const CENTER_BLOCK = 256;
@@ -32,15 +32,11 @@ export class JsBackend implements Backend {
   }
 
   describe(): DeviceInfo {
-    return { device: `${os.cpus()[0]?.model ?? 'CPU'}, plain JavaScript`, threads: 1, parallel: false };
+    return { device: `${cpuName()}, plain JavaScript`, threads: 1, parallel: false };
   }
 
   memoryBudget(): MemoryBudget {
-    const free = os.freemem();
-    return {
-      bytes: free / 2,
-      source: `half of the ${(free / 2 ** 30).toFixed(1)} GiB of free system memory`,
-    };
+    return halfOfFreeMemory();
   }
 
   async dispose(): Promise<void> {}

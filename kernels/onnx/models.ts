@@ -1,0 +1,205 @@
+/**
+ * The ONNX graphs of the onnx backend, one per kernel and shape family, and the data layouts they
+ * read.
+ *
+ * Squared distances come from one GEMM over augmented rows (d > DIRECT_MAX_DIM):
+ *   x̃ = [x, ‖x‖², 1] and z̃ = [−2z, 1, ‖z‖²], so x̃·z̃ = ‖x‖² + ‖z‖² − 2x·z = ‖x − z‖²,
+ * which folds both norms into the GEMM instead of two more passes over the m×n block (and, for
+ * kernels of r²·c, the constant c too: kernels/onnx/expression.ts). Rounding can make it slightly
+ * negative: it is clamped at 0 where the kernel's formula needs r² ≥ 0. For small d that form loses the distance of close
+ * points to cancellation (‖x‖² ≈ ‖z‖² ≈ x·z), and the GEMM is cheap anyway: there the graphs
+ * compute Σ(x − z)² directly (Sub with broadcasting, then ReduceSumSquare).
+ *
+ * The fused graph holds a range of the centers as initializers, in blocks (blockCenters): each
+ * block's GEMM → kernel transform → product with its rows of α, over a tile of rows × block, and
+ * the blocks' m×l results are summed. onnxruntime pre-packs each constant block for its GEMM once,
+ * when the session is created. α comes in as one input per block (views of the host's weights, so
+ * nothing is sliced or copied per call); the rows x as the input `x`.
+ */
+import type { KernelExpression } from '../kernel.js';
+import type { Matrix } from '../../src/matrix.js';
+import { emitKernel, onnxKernel, type OnnxKernel } from './expression.js';
+import { OnnxGraph } from './graph.js';
+
+/** Up to this d, distances are Σ(x − z)² (exact for close points); above, the augmented GEMM. */
+export const DIRECT_MAX_DIM = 16;
+
+export type DistanceForm = 'gemm' | 'direct';
+
+export function distanceForm(d: number): DistanceForm {
+  return d <= DIRECT_MAX_DIM ? 'direct' : 'gemm';
+}
+
+/**
+ * Bytes above which glibc's malloc always maps memory of its own for an allocation and gives it
+ * back on free (32 MiB, its largest dynamic mmap threshold), with a margin. Smaller blocks come
+ * from its heap, whose freed space stays resident: onnxruntime's transient copies of each
+ * initializer (parsed, then converted, then pre-packed) made ≈1.3× the centers' size stay behind
+ * with 6 MB blocks, and ≈0.1× with blocks past this size.
+ */
+const OWN_MAPPING_BYTES = 33 * 2 ** 20;
+/** The fewest centers per GEMM block: below, the GEMMs are too short to run at full speed. */
+const MIN_GEMM_BLOCK = 2048;
+/** Centers per block of the direct form, whose m × block × d differences are the largest intermediate. */
+const DIRECT_BLOCK = 512;
+
+/** Centers per block of the fused graph, for d features. */
+export function blockCenters(form: DistanceForm, d: number): number {
+  if (form === 'direct') return DIRECT_BLOCK;
+  const columns = Math.ceil(OWN_MAPPING_BYTES / ((d + 2) * 4) / 64) * 64;
+  return Math.max(MIN_GEMM_BLOCK, columns);
+}
+
+/** The shape of the rows input: m × (d+2) for the GEMM form, m × 1 × d for the direct one. */
+export function rowsShape<T extends number | string>(form: DistanceForm, rows: T, d: number): (T | number)[] {
+  return form === 'gemm' ? [rows, d + 2] : [rows, 1, d];
+}
+
+/** The shape of kernelBlock's columns input: n × (d+2) for the GEMM form, n × d for the direct one. */
+export function columnsShape<T extends number | string>(form: DistanceForm, columns: T, d: number): (T | number)[] {
+  return form === 'gemm' ? [columns, d + 2] : [columns, d];
+}
+
+function squaredNorm(data: Float32Array, start: number, d: number): number {
+  let sum = 0;
+  for (let k = 0; k < d; k++) sum += data[start + k] * data[start + k];
+  return sum;
+}
+
+/**
+ * The rows input for `form`: [x, ‖x‖², 1] per row (m × (d+2)) for the GEMM form; for the direct
+ * form the rows themselves (the graph reads them as m × 1 × d).
+ */
+export function rowsInput(form: DistanceForm, X: Matrix): Float32Array {
+  const { rows: m, cols: d } = X;
+  if (form === 'direct') return X.data.subarray(0, m * d);
+  const out = new Float32Array(m * (d + 2));
+  for (let i = 0; i < m; i++) {
+    out.set(X.data.subarray(i * d, (i + 1) * d), i * (d + 2));
+    out[i * (d + 2) + d] = squaredNorm(X.data, i * d, d);
+    out[i * (d + 2) + d + 1] = 1;
+  }
+  return out;
+}
+
+/**
+ * The other side of the distance for kernelBlock: [−2y, 1, ‖y‖²] per row (n × (d+2)) for the GEMM
+ * form, the rows themselves for the direct one.
+ */
+export function columnsInput(form: DistanceForm, Y: Matrix): Float32Array {
+  const { rows: n, cols: d } = Y;
+  if (form === 'direct') return Y.data.subarray(0, n * d);
+  const out = new Float32Array(n * (d + 2));
+  for (let j = 0; j < n; j++) {
+    for (let k = 0; k < d; k++) out[j * (d + 2) + k] = -2 * Y.data[j * d + k];
+    out[j * (d + 2) + d] = 1;
+    out[j * (d + 2) + d + 1] = squaredNorm(Y.data, j * d, d);
+  }
+  return out;
+}
+
+/**
+ * Centers j0…j1 as one GEMM block, transposed and scaled: (d+2) × w, column j =
+ * scale·[−2z_j; 1; ‖z_j‖²], so that x̃ times it is scale·r².
+ */
+function transposedBlock(Z: Matrix, j0: number, j1: number, scale: number): Float32Array {
+  const d = Z.cols;
+  const w = j1 - j0;
+  const out = new Float32Array((d + 2) * w);
+  for (let j = 0; j < w; j++) {
+    const row = (j0 + j) * d;
+    for (let k = 0; k < d; k++) out[k * w + j] = -2 * scale * Z.data[row + k];
+    out[d * w + j] = scale;
+    out[(d + 1) * w + j] = scale * squaredNorm(Z.data, row, d);
+  }
+  return out;
+}
+
+/**
+ * s = scale·r² between the rows `x` and the centers `centers`, clamped to the sign of the scale
+ * where the kernel needs it (kernels/onnx/expression.ts). In the GEMM form, centers are
+ * [−2z, 1, ‖z‖²] rows (w × (d+2); Gemm applies the scale), or their transpose with the scale
+ * applied (the layout of the initializers, which MatMul pre-packs); in the direct form, w × d
+ * rows (Σ(x − z)² ≥ 0 needs no clamp), and the scale is 1.
+ */
+function squaredDistances(graph: OnnxGraph, form: DistanceForm, x: string, centers: string, kernel: OnnxKernel, transposed = false): string {
+  if (form === 'direct') {
+    return graph.node('ReduceSumSquare', [graph.node('Sub', [x, centers])], { axes: { ints: [2] }, keepdims: { int: 0 } });
+  }
+  const product = transposed
+    ? graph.node('MatMul', [x, centers])
+    : graph.node('Gemm', [x, centers], { transB: { int: 1 }, alpha: { float: kernel.scale } });
+  if (!kernel.clamp) return product;
+  return kernel.scale > 0 ? graph.node('Relu', [product]) : graph.node('Min', [product, graph.scalar(0)]);
+}
+
+/** The input names and shapes of a fused graph. */
+export interface FusedModel {
+  readonly bytes: Uint8Array;
+  /** Center ranges [j0, j1) of the blocks, in order: input `alpha${b}` takes α's rows j0…j1. */
+  readonly blocks: readonly (readonly [number, number])[];
+  readonly form: DistanceForm;
+}
+
+/**
+ * out (m × l) = Σ_b k(x, Z[block b]) · alpha_b over the centers start…end of Z, held as
+ * initializers. Inputs: `x` (see rowsInput), `alpha0`, `alpha1`, … (w_b × l); output `out`.
+ */
+export async function fusedModel(expression: KernelExpression, Z: Matrix, start: number, end: number, outputs: number): Promise<FusedModel> {
+  const d = Z.cols;
+  const form = distanceForm(d);
+  const graph = new OnnxGraph('kmfit_fused');
+  const x = graph.input('x', rowsShape(form, 'm', d));
+  const kernel = onnxKernel(expression, form === 'gemm');
+  const blocks: [number, number][] = [];
+  const parts: string[] = [];
+  const block = blockCenters(form, d);
+  for (let j0 = start; j0 < end; j0 += block) {
+    const j1 = Math.min(end, j0 + block);
+    const w = j1 - j0;
+    const squared =
+      form === 'gemm'
+        ? squaredDistances(graph, form, x, graph.initializer([d + 2, w], transposedBlock(Z, j0, j1, kernel.scale), 'z'), kernel, true)
+        : squaredDistances(graph, form, x, graph.initializer([w, d], Z.data.subarray(j0 * d, j1 * d), 'z'), kernel);
+    const alpha = graph.input(`alpha${blocks.length}`, [w, outputs]);
+    parts.push(graph.node('MatMul', [emitKernel(graph, squared, kernel), alpha]));
+    blocks.push([j0, j1]);
+  }
+  graph.output(parts.length === 1 ? parts[0] : graph.node('Sum', parts), 'out', ['m', outputs]);
+  return { bytes: await graph.encode(), blocks, form };
+}
+
+/**
+ * Columns per run where the centers are an input rather than initializers (kernel blocks and
+ * streamed center sets), with rows chosen to keep the tile near the host's tile size.
+ */
+export const STREAMED_COLUMNS: Readonly<Record<DistanceForm, number>> = { gemm: 8192, direct: 2048 };
+
+/**
+ * out (m × l) = k(x, y) · alpha0 with the centers an input: one graph for every small center set
+ * of a kernel and feature count. Inputs: `x` (rowsInput), `y` (columnsInput), `alpha0` (n × l);
+ * output `out`.
+ */
+export async function streamedModel(expression: KernelExpression, form: DistanceForm, d: number): Promise<Uint8Array> {
+  const kernel = onnxKernel(expression, form === 'gemm');
+  const graph = new OnnxGraph('kmfit_streamed');
+  const x = graph.input('x', rowsShape(form, 'm', d));
+  const y = graph.input('y', columnsShape(form, 'n', d));
+  const alpha = graph.input('alpha0', ['n', 'l']);
+  const k = emitKernel(graph, squaredDistances(graph, form, x, y, kernel), kernel);
+  graph.output(graph.node('MatMul', [k, alpha]), 'out', ['m', 'l']);
+  return graph.encode();
+}
+
+/**
+ * k (m × n) = k(x, y), materialized, for `form`. Inputs: `x` (rowsInput) and `y` (columnsInput);
+ * output `k`.
+ */
+export async function blockModel(expression: KernelExpression, form: DistanceForm, d: number): Promise<Uint8Array> {
+  const kernel = onnxKernel(expression, form === 'gemm');
+  const graph = new OnnxGraph('kmfit_block');
+  const x = graph.input('x', rowsShape(form, 'm', d));
+  const y = graph.input('y', columnsShape(form, 'n', d));
+  graph.output(emitKernel(graph, squaredDistances(graph, form, x, y, kernel), kernel), 'k', ['m', 'n']);
+  return graph.encode();
+}

@@ -1,0 +1,535 @@
+// @ts-nocheck — AssemblyScript, compiled by kernels/wasm/build.mjs (asc), not by tsc.
+/**
+ * The `wasm` backend's device code: SIMD128 kernels over raw pointers into one shared memory that
+ * the host lays out (src/backends/wasm/heap.ts). Nothing here allocates and there is no mutable
+ * state, so every worker instantiates the module over the same memory. The only data segment (the
+ * constants of exp and log, below 64 KiB) is rewritten with the same bytes by each instantiation.
+ *
+ * Layouts (float32, 16-byte aligned):
+ * - "row panels" (the vector side: batch rows X, or Y in kernelBlock): 8 rows per panel,
+ *   panel[k·8 + r] = X[8p + r][k]; padding rows are zero.
+ * - "center panels" (the broadcast side: centers Z, or X in kernelBlock): 4 rows per panel,
+ *   panel[k·4 + c] = Z[4p + c][k].
+ * - distance / kernel tiles are column-major: tile[(center)·ldt + row], so that the 8-row × 4-center
+ *   register block stores two whole vectors per center, and the product with α reads 8 rows at once.
+ *
+ * Squared norms are accumulated with the same multiply-add, in the same order, as the dot products
+ * in the micro-kernel, so a point's distance to itself comes out exactly 0.
+ *
+ * Two builds come from this file: with relaxed SIMD (f32x4.relaxed_madd, an FMA where the CPU has
+ * one) and with plain SIMD128 (mul + add). ASC_FEATURE_RELAXED_SIMD is a compile-time constant, so
+ * each build contains only one of the branches in `madd`.
+ */
+
+/** a·b + c, lane-wise. */
+// @ts-ignore: decorator
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(f32x4.mul(a, b), c);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packing
+
+/**
+ * Packs `rows` rows of `src` (row-major, `d` floats each) into row panels of 8 at `dst` and writes
+ * the squared norm of each padded row (0 for padding) to `norms`.
+ */
+export function packRowPanels(src: usize, rows: i32, d: i32, dst: usize, norms: usize): void {
+  const panels = (rows + 7) >> 3;
+  const rowBytes = <usize>d << 2;
+  for (let p = 0; p < panels; p++) {
+    const panel = dst + ((<usize>p * <usize>d) << 5);
+    for (let r = 0; r < 8; r++) {
+      const row = (p << 3) + r;
+      let out = panel + (<usize>r << 2);
+      if (row < rows) {
+        let from = src + <usize>row * rowBytes;
+        for (let k = 0; k < d; k++) {
+          store<f32>(out, load<f32>(from));
+          from += 4;
+          out += 32;
+        }
+      } else {
+        for (let k = 0; k < d; k++) {
+          store<f32>(out, 0);
+          out += 32;
+        }
+      }
+    }
+    let lo = f32x4.splat(0);
+    let hi = f32x4.splat(0);
+    let at = panel;
+    for (let k = 0; k < d; k++) {
+      const a = v128.load(at);
+      const b = v128.load(at, 16);
+      lo = madd(a, a, lo);
+      hi = madd(b, b, hi);
+      at += 32;
+    }
+    v128.store(norms + (<usize>p << 5), lo);
+    v128.store(norms + (<usize>p << 5), hi, 16);
+  }
+}
+
+/**
+ * Packs `rows` rows of `src` into center panels of 4 at `dst` (panel index starting at 0) and
+ * writes their squared norms to `norms`.
+ */
+export function packCenterPanels(src: usize, rows: i32, d: i32, dst: usize, norms: usize): void {
+  const panels = (rows + 3) >> 2;
+  const rowBytes = <usize>d << 2;
+  for (let p = 0; p < panels; p++) {
+    const panel = dst + ((<usize>p * <usize>d) << 4);
+    for (let c = 0; c < 4; c++) {
+      const row = (p << 2) + c;
+      let out = panel + (<usize>c << 2);
+      if (row < rows) {
+        let from = src + <usize>row * rowBytes;
+        for (let k = 0; k < d; k++) {
+          store<f32>(out, load<f32>(from));
+          from += 4;
+          out += 16;
+        }
+      } else {
+        for (let k = 0; k < d; k++) {
+          store<f32>(out, 0);
+          out += 16;
+        }
+      }
+    }
+    let acc = f32x4.splat(0);
+    let at = panel;
+    for (let k = 0; k < d; k++) {
+      const a = v128.load(at);
+      acc = madd(a, a, acc);
+      at += 16;
+    }
+    v128.store(norms + (<usize>p << 4), acc);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Squared distances
+
+/**
+ * Squared distances between the row panels [0, rowPanels) at `xp` (norms `xn`) and the center
+ * panels [0, centerPanels) at `zp` (norms `zn`), written column-major to `out` with leading
+ * dimension `ldt` (floats): out[(4q + c)·ldt + 8p + r] = ‖x‖² + ‖z‖² − 2·x·z.
+ *
+ * When `direct` is non-zero the distances are summed as Σ(x − z)² instead: twice the work per
+ * element but no cancellation, for small d where the GEMM is cheap anyway and close points are
+ * common.
+ */
+export function squaredDistances(
+  xp: usize,
+  xn: usize,
+  rowPanels: i32,
+  zp: usize,
+  zn: usize,
+  centerPanels: i32,
+  d: i32,
+  out: usize,
+  ldt: i32,
+  direct: i32,
+): void {
+  const xStride = <usize>d << 5;
+  const zStride = <usize>d << 4;
+  const colBytes = <usize>ldt << 2;
+  for (let q = 0; q < centerPanels; q++) {
+    const z = zp + <usize>q * zStride;
+    const zNorms = v128.load(zn + (<usize>q << 4));
+    let o = out + ((<usize>q * colBytes) << 2);
+    for (let p = 0; p < rowPanels; p++) {
+      const x = xp + <usize>p * xStride;
+      const target = o + (<usize>p << 5);
+      if (direct) {
+        microDirect(x, z, d, target, colBytes);
+      } else {
+        micro(x, z, d, xn + (<usize>p << 5), zNorms, target, colBytes);
+      }
+    }
+  }
+}
+
+/**
+ * The 8 × 4 register block: 8 accumulators of 4 lanes, two row vectors, one broadcast (11 of V8's
+ * 16 xmm registers). Not unrolled over k: V8 then schedules the second step's loads early and
+ * spills three accumulators to the stack (measured 27 instead of 37 GFLOP/s).
+ */
+function micro(x: usize, z: usize, d: i32, xn: usize, zNorms: v128, out: usize, colBytes: usize): void {
+  let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0), b2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0), b3 = f32x4.splat(0);
+  for (let k = 0; k < d; k++) {
+    const lo = v128.load(x);
+    const hi = v128.load(x, 16);
+    let s = v128.load32_splat(z);
+    a0 = madd(lo, s, a0);
+    b0 = madd(hi, s, b0);
+    s = v128.load32_splat(z, 4);
+    a1 = madd(lo, s, a1);
+    b1 = madd(hi, s, b1);
+    s = v128.load32_splat(z, 8);
+    a2 = madd(lo, s, a2);
+    b2 = madd(hi, s, b2);
+    s = v128.load32_splat(z, 12);
+    a3 = madd(lo, s, a3);
+    b3 = madd(hi, s, b3);
+    x += 32;
+    z += 16;
+  }
+  // r² = (‖x‖² + ‖z‖²) − 2·x·z
+  const minus2 = f32x4.splat(-2);
+  const nlo = v128.load(xn);
+  const nhi = v128.load(xn, 16);
+  let zc = f32x4.splat(f32x4.extract_lane(zNorms, 0));
+  v128.store(out, madd(a0, minus2, f32x4.add(nlo, zc)));
+  v128.store(out, madd(b0, minus2, f32x4.add(nhi, zc)), 16);
+  out += colBytes;
+  zc = f32x4.splat(f32x4.extract_lane(zNorms, 1));
+  v128.store(out, madd(a1, minus2, f32x4.add(nlo, zc)));
+  v128.store(out, madd(b1, minus2, f32x4.add(nhi, zc)), 16);
+  out += colBytes;
+  zc = f32x4.splat(f32x4.extract_lane(zNorms, 2));
+  v128.store(out, madd(a2, minus2, f32x4.add(nlo, zc)));
+  v128.store(out, madd(b2, minus2, f32x4.add(nhi, zc)), 16);
+  out += colBytes;
+  zc = f32x4.splat(f32x4.extract_lane(zNorms, 3));
+  v128.store(out, madd(a3, minus2, f32x4.add(nlo, zc)));
+  v128.store(out, madd(b3, minus2, f32x4.add(nhi, zc)), 16);
+}
+
+/** The same block as Σ(x − z)². */
+function microDirect(x: usize, z: usize, d: i32, out: usize, colBytes: usize): void {
+  let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0), b2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0), b3 = f32x4.splat(0);
+  for (let k = 0; k < d; k++) {
+    const lo = v128.load(x);
+    const hi = v128.load(x, 16);
+    let s = v128.load32_splat(z);
+    let u = f32x4.sub(lo, s);
+    let v = f32x4.sub(hi, s);
+    a0 = madd(u, u, a0);
+    b0 = madd(v, v, b0);
+    s = v128.load32_splat(z, 4);
+    u = f32x4.sub(lo, s);
+    v = f32x4.sub(hi, s);
+    a1 = madd(u, u, a1);
+    b1 = madd(v, v, b1);
+    s = v128.load32_splat(z, 8);
+    u = f32x4.sub(lo, s);
+    v = f32x4.sub(hi, s);
+    a2 = madd(u, u, a2);
+    b2 = madd(v, v, b2);
+    s = v128.load32_splat(z, 12);
+    u = f32x4.sub(lo, s);
+    v = f32x4.sub(hi, s);
+    a3 = madd(u, u, a3);
+    b3 = madd(v, v, b3);
+    x += 32;
+    z += 16;
+  }
+  v128.store(out, a0);
+  v128.store(out, b0, 16);
+  out += colBytes;
+  v128.store(out, a1);
+  v128.store(out, b1, 16);
+  out += colBytes;
+  v128.store(out, a2);
+  v128.store(out, b2, 16);
+  out += colBytes;
+  v128.store(out, a3);
+  v128.store(out, b3, 16);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernel transforms: squared distances → kernel values, in place
+
+export const KERNEL_LAPLACIAN: i32 = 1; // exp(c·r)
+export const KERNEL_GAUSSIAN: i32 = 2; // exp(c·r²)
+export const KERNEL_EXPPOWER: i32 = 3; // exp(c·(r²)^h)
+export const KERNEL_CAUCHY: i32 = 4; // 1 / (1 + c·r²)
+export const KERNEL_MATERN32: i32 = 5; // (1 + a·r)·exp(−a·r)
+export const KERNEL_MATERN52: i32 = 6; // (1 + a·r + b·r²)·exp(−a·r)
+
+/**
+ * Constants of the exp and log approximations. They live in memory rather than in the code: V8
+ * rebuilds a SIMD constant from general registers at every use inside a loop (three instructions
+ * and a cross-domain move each), while a broadcast load from memory is one cheap load.
+ * Offsets in bytes: see EXP_* and LOG_* below.
+ */
+const CONSTANTS = memory.data<f32>([
+  // exp: clamp range, log2(e) with the rounding magic, ln 2 in two parts, polynomial (Cephes expf)
+  -87.33654, 88.0, 1.44269504088896341, 12583039.0, -0.693359375, 2.12194440e-4,
+  1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1,
+  5.0000001201e-1, 1.0,
+  // log: smallest normal, 2^24, √½, polynomial (Cephes logf), ln 2 in two parts, −½
+  1.17549435e-38, 16777216.0, 0.707106781186547524, 7.0376836292e-2, -1.1514610310e-1,
+  1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1,
+  -2.4999993993e-1, 3.3333331174e-1, -2.12194440e-4, 0.693359375, -0.5,
+  // exp: below this, 0
+  -69.0,
+]);
+
+/** Integer constants of the log: exponent bias − 1, 24, mantissa mask, the bits of 0.5. */
+const INT_CONSTANTS = memory.data<i32>([126, 24, 0x007fffff, 0x3f000000]);
+
+// @ts-ignore: decorator
+@inline
+function k(index: usize): v128 {
+  return v128.load32_splat(CONSTANTS + (index << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+function ki(index: usize): v128 {
+  return v128.load32_splat(INT_CONSTANTS + (index << 2));
+}
+
+/**
+ * e^x: x clamped to [−87.3, 88] (the kernels only need x ≤ 0), x = n·ln 2 + f with |f| ≤ ln2/2
+ * (Cody–Waite), a degree-6 polynomial for e^f (the Cephes expf coefficients, ≈1 ulp), and 2^n put
+ * into the exponent bits. n is rounded by adding 1.5·2^23 + 127, which leaves n + 127 in the low
+ * mantissa bits of t, ready to be shifted into an exponent.
+ * Below x = −69 the result is 0: a kernel value under 1e-30 is nothing, and its products with the
+ * weights would be denormal numbers, which many CPUs process a hundred times slower.
+ */
+// @ts-ignore: decorator
+@inline
+function vexp(x: v128): v128 {
+  const negligible = f32x4.lt(x, k(28));
+  x = f32x4.pmin(f32x4.pmax(x, k(0)), k(1));
+  const t = madd(x, k(2), k(3));
+  const n = f32x4.sub(t, k(3));
+  let f = madd(n, k(4), x);
+  f = madd(n, k(5), f);
+  let p = madd(k(6), f, k(7));
+  p = madd(p, f, k(8));
+  p = madd(p, f, k(9));
+  p = madd(p, f, k(10));
+  p = madd(p, f, k(11));
+  p = f32x4.add(madd(p, f32x4.mul(f, f), f), k(12));
+  return v128.andnot(f32x4.mul(p, i32x4.shl(t, 23)), negligible);
+}
+
+/**
+ * ln x for x > 0, denormals included: x = m·2^e with m in [√½, √2), a degree-9 polynomial in m − 1
+ * (the Cephes logf coefficients). Returns a finite garbage value for x = 0; callers mask it.
+ */
+// @ts-ignore: decorator
+@inline
+function vlog(x: v128): v128 {
+  // Denormals: scale by 2^24 and take 24 off the exponent.
+  const tiny = f32x4.lt(x, k(13));
+  x = v128.bitselect(f32x4.mul(x, k(14)), x, tiny);
+  let e = i32x4.sub(i32x4.shr_u(x, 23), ki(0));
+  e = i32x4.sub(e, v128.and(tiny, ki(1)));
+  // m in [0.5, 1); if m < √½: e −= 1, m = 2m − 1, else m = m − 1
+  let m = v128.or(v128.and(x, ki(2)), ki(3));
+  const small = f32x4.lt(m, k(15));
+  e = i32x4.add(e, small); // true lanes are −1
+  m = f32x4.sub(f32x4.add(m, v128.and(m, small)), k(12));
+  const ef = f32x4.convert_i32x4_s(e);
+  const z = f32x4.mul(m, m);
+  let y = madd(k(16), m, k(17));
+  y = madd(y, m, k(18));
+  y = madd(y, m, k(19));
+  y = madd(y, m, k(20));
+  y = madd(y, m, k(21));
+  y = madd(y, m, k(22));
+  y = madd(y, m, k(23));
+  y = madd(y, m, k(24));
+  y = f32x4.mul(f32x4.mul(y, m), z);
+  y = madd(ef, k(25), y);
+  y = madd(z, k(27), y);
+  return madd(ef, k(26), f32x4.add(m, y));
+}
+
+/** One vector of squared distances → kernel values; `kind` is a constant after inlining. */
+// @ts-ignore: decorator
+@inline
+function kernelValues(kind: i32, raw: v128, c0: v128, c1: v128): v128 {
+  const r2 = f32x4.pmax(raw, f32x4.splat(0)); // rounding can make r² slightly negative
+  if (kind == KERNEL_LAPLACIAN) return vexp(f32x4.mul(f32x4.sqrt(r2), c0));
+  if (kind == KERNEL_GAUSSIAN) return vexp(f32x4.mul(r2, c0));
+  if (kind == KERNEL_EXPPOWER) {
+    // exp(c0·(r²)^c1), (r²)^h = exp(h·ln r²), and 0^h = 0 for h > 0.
+    const power = v128.and(vexp(f32x4.mul(vlog(r2), c1)), f32x4.gt(r2, f32x4.splat(0)));
+    return vexp(f32x4.mul(power, c0));
+  }
+  if (kind == KERNEL_CAUCHY) return f32x4.div(k(12), madd(r2, c0, k(12)));
+  // Matérn: c0 = −a, so nar = −a·r and (1 + a·r) = 1 − nar.
+  const nar = f32x4.mul(f32x4.sqrt(r2), c0);
+  if (kind == KERNEL_MATERN32) return f32x4.mul(f32x4.sub(k(12), nar), vexp(nar));
+  return f32x4.mul(madd(r2, c1, f32x4.sub(k(12), nar)), vexp(nar));
+}
+
+// @ts-ignore: decorator
+@inline
+function transformLoop(kind: i32, at: usize, end: usize, c0: v128, c1: v128): void {
+  // Two independent vectors per iteration: the approximations are long dependency chains.
+  for (; at + 32 <= end; at += 32) {
+    const a = kernelValues(kind, v128.load(at), c0, c1);
+    const b = kernelValues(kind, v128.load(at, 16), c0, c1);
+    v128.store(at, a);
+    v128.store(at, b, 16);
+  }
+  if (at < end) v128.store(at, kernelValues(kind, v128.load(at), c0, c1));
+}
+
+/**
+ * Maps `count` squared distances at `ptr` (count a multiple of 4) to kernel values in place.
+ * Negative r² (rounding) counts as 0. Constants: laplacian and gaussian exp(c0·r) / exp(c0·r²);
+ * exppower exp(c0·(r²)^c1); cauchy 1/(1 + c0·r²); Matérn 3/2 (1 + a·r)·exp(−a·r) and
+ * 5/2 (1 + a·r + c1·r²)·exp(−a·r) with c0 = a.
+ */
+export function transform(ptr: usize, count: i32, kind: i32, c0: f32, c1: f32): void {
+  const end = ptr + (<usize>count << 2);
+  const v0 = f32x4.splat(c0);
+  const v1 = f32x4.splat(c1);
+  if (kind == KERNEL_LAPLACIAN) transformLoop(KERNEL_LAPLACIAN, ptr, end, v0, v1);
+  else if (kind == KERNEL_GAUSSIAN) transformLoop(KERNEL_GAUSSIAN, ptr, end, v0, v1);
+  else if (kind == KERNEL_EXPPOWER) transformLoop(KERNEL_EXPPOWER, ptr, end, v0, v1);
+  else if (kind == KERNEL_CAUCHY) transformLoop(KERNEL_CAUCHY, ptr, end, v0, v1);
+  else if (kind == KERNEL_MATERN32) transformLoop(KERNEL_MATERN32, ptr, end, f32x4.neg(v0), v1);
+  else if (kind == KERNEL_MATERN52) transformLoop(KERNEL_MATERN52, ptr, end, f32x4.neg(v0), v1);
+}
+
+/** Elementwise e^x over `count` floats (a multiple of 4), in place; for tests of the approximation. */
+export function expInPlace(ptr: usize, count: i32): void {
+  const end = ptr + (<usize>count << 2);
+  for (let at = ptr; at < end; at += 16) v128.store(at, vexp(v128.load(at)));
+}
+
+/** Elementwise ln x over `count` floats (a multiple of 4), in place; for tests of the approximation. */
+export function logInPlace(ptr: usize, count: i32): void {
+  const end = ptr + (<usize>count << 2);
+  for (let at = ptr; at < end; at += 16) v128.store(at, vlog(v128.load(at)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The product with the weights
+
+/**
+ * outT[c·ldo + i] += Σ_{j<cols} tile[j·ldt + i] · alpha[j·l + c] for the 8·rowPanels rows i and
+ * the l outputs c: the kernel tile times the weights of its centers, into a transposed (l × rows)
+ * accumulator. Register block: 8 rows × 4 outputs.
+ */
+export function timesWeights(
+  tile: usize,
+  ldt: i32,
+  rowPanels: i32,
+  cols: i32,
+  alpha: usize,
+  l: i32,
+  outT: usize,
+  ldo: i32,
+): void {
+  const colBytes = <usize>ldt << 2;
+  const alphaRow = <usize>l << 2;
+  const outBytes = <usize>ldo << 2;
+  for (let p = 0; p < rowPanels; p++) {
+    const rows = tile + (<usize>p << 5);
+    const o = outT + (<usize>p << 5);
+    let c = 0;
+    for (; c + 4 <= l; c += 4) {
+      const o0 = o + <usize>c * outBytes;
+      const o1 = o0 + outBytes;
+      const o2 = o1 + outBytes;
+      const o3 = o2 + outBytes;
+      let a0 = v128.load(o0), b0 = v128.load(o0, 16);
+      let a1 = v128.load(o1), b1 = v128.load(o1, 16);
+      let a2 = v128.load(o2), b2 = v128.load(o2, 16);
+      let a3 = v128.load(o3), b3 = v128.load(o3, 16);
+      let t = rows;
+      let w = alpha + (<usize>c << 2);
+      for (let j = 0; j < cols; j++) {
+        const lo = v128.load(t);
+        const hi = v128.load(t, 16);
+        let s = v128.load32_splat(w);
+        a0 = madd(lo, s, a0);
+        b0 = madd(hi, s, b0);
+        s = v128.load32_splat(w, 4);
+        a1 = madd(lo, s, a1);
+        b1 = madd(hi, s, b1);
+        s = v128.load32_splat(w, 8);
+        a2 = madd(lo, s, a2);
+        b2 = madd(hi, s, b2);
+        s = v128.load32_splat(w, 12);
+        a3 = madd(lo, s, a3);
+        b3 = madd(hi, s, b3);
+        t += colBytes;
+        w += alphaRow;
+      }
+      v128.store(o0, a0);
+      v128.store(o0, b0, 16);
+      v128.store(o1, a1);
+      v128.store(o1, b1, 16);
+      v128.store(o2, a2);
+      v128.store(o2, b2, 16);
+      v128.store(o3, a3);
+      v128.store(o3, b3, 16);
+    }
+    if (c + 2 <= l) {
+      const o0 = o + <usize>c * outBytes;
+      const o1 = o0 + outBytes;
+      // Two independent chains per output to hide the multiply-add latency.
+      let a0 = v128.load(o0), b0 = v128.load(o0, 16);
+      let a1 = v128.load(o1), b1 = v128.load(o1, 16);
+      let t = rows;
+      let w = alpha + (<usize>c << 2);
+      for (let j = 0; j < cols; j++) {
+        const lo = v128.load(t);
+        const hi = v128.load(t, 16);
+        let s = v128.load32_splat(w);
+        a0 = madd(lo, s, a0);
+        b0 = madd(hi, s, b0);
+        s = v128.load32_splat(w, 4);
+        a1 = madd(lo, s, a1);
+        b1 = madd(hi, s, b1);
+        t += colBytes;
+        w += alphaRow;
+      }
+      v128.store(o0, a0);
+      v128.store(o0, b0, 16);
+      v128.store(o1, a1);
+      v128.store(o1, b1, 16);
+      c += 2;
+    }
+    if (c < l) {
+      const o0 = o + <usize>c * outBytes;
+      let a0 = v128.load(o0), b0 = v128.load(o0, 16);
+      let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
+      let t = rows;
+      let w = alpha + (<usize>c << 2);
+      let j = 0;
+      for (; j + 2 <= cols; j += 2) {
+        let s = v128.load32_splat(w);
+        a0 = madd(v128.load(t), s, a0);
+        b0 = madd(v128.load(t, 16), s, b0);
+        t += colBytes;
+        w += alphaRow;
+        s = v128.load32_splat(w);
+        a1 = madd(v128.load(t), s, a1);
+        b1 = madd(v128.load(t, 16), s, b1);
+        t += colBytes;
+        w += alphaRow;
+      }
+      if (j < cols) {
+        const s = v128.load32_splat(w);
+        a0 = madd(v128.load(t), s, a0);
+        b0 = madd(v128.load(t, 16), s, b0);
+      }
+      v128.store(o0, f32x4.add(a0, a1));
+      v128.store(o0, f32x4.add(b0, b1), 16);
+    }
+  }
+}

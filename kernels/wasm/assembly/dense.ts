@@ -1,0 +1,369 @@
+// @ts-nocheck — AssemblyScript, compiled by kernels/wasm/build.mjs (asc), not by tsc.
+/**
+ * Float64 kernels for the eigensolver (src/solver/eigensystem.ts through src/solver/dense/): the
+ * Lanczos matrix-vector product, the Gram–Schmidt pass of full reorthogonalization, the
+ * eigenvectors of the projected tridiagonal matrix (its QL rotations) and the Ritz vectors. They
+ * are the loops that take nearly all of its time; in f64x2 SIMD they run 3–5×
+ * faster than the same loops in JavaScript. Pointers are byte offsets into the memory the host
+ * lays out (src/solver/dense/wasm.ts); nothing here allocates.
+ *
+ * Every sum runs in float64. The matrix is float32 (the kernel block as the backends compute it)
+ * and is widened lane by lane as it is read.
+ */
+
+/** a·b + c, lane-wise (an FMA in the relaxed build). */
+// @ts-ignore: decorator
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f64x2.relaxed_madd(a, b, c);
+  } else {
+    return f64x2.add(f64x2.mul(a, b), c);
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function sum(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+/** The upper two float32 lanes of v, moved down so that promote_low widens them. */
+// @ts-ignore: decorator
+@inline
+function high(v: v128): v128 {
+  return v128.shuffle<f32>(v, v, 2, 3, 0, 1);
+}
+
+/**
+ * y = scale · A·x for the row-major n×n float32 matrix A: four rows per pass share each load of x;
+ * two accumulators per row cover the low and high halves of four floats.
+ */
+export function multiply(a: usize, n: i32, x: usize, y: usize, scale: f64): void {
+  const rowBytes = <usize>n << 2;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    let r0 = a + <usize>i * rowBytes;
+    let r1 = r0 + rowBytes;
+    let r2 = r1 + rowBytes;
+    let r3 = r2 + rowBytes;
+    let s0 = f64x2.splat(0);
+    let s1 = f64x2.splat(0);
+    let s2 = f64x2.splat(0);
+    let s3 = f64x2.splat(0);
+    let t0 = f64x2.splat(0);
+    let t1 = f64x2.splat(0);
+    let t2 = f64x2.splat(0);
+    let t3 = f64x2.splat(0);
+    let xp = x;
+    let j = 0;
+    for (; j + 3 < n; j += 4) {
+      const xa = v128.load(xp);
+      const xb = v128.load(xp, 16);
+      const a0 = v128.load(r0);
+      const a1 = v128.load(r1);
+      const a2 = v128.load(r2);
+      const a3 = v128.load(r3);
+      s0 = madd(f64x2.promote_low_f32x4(a0), xa, s0);
+      t0 = madd(f64x2.promote_low_f32x4(high(a0)), xb, t0);
+      s1 = madd(f64x2.promote_low_f32x4(a1), xa, s1);
+      t1 = madd(f64x2.promote_low_f32x4(high(a1)), xb, t1);
+      s2 = madd(f64x2.promote_low_f32x4(a2), xa, s2);
+      t2 = madd(f64x2.promote_low_f32x4(high(a2)), xb, t2);
+      s3 = madd(f64x2.promote_low_f32x4(a3), xa, s3);
+      t3 = madd(f64x2.promote_low_f32x4(high(a3)), xb, t3);
+      xp += 32;
+      r0 += 16;
+      r1 += 16;
+      r2 += 16;
+      r3 += 16;
+    }
+    let y0 = sum(f64x2.add(s0, t0));
+    let y1 = sum(f64x2.add(s1, t1));
+    let y2 = sum(f64x2.add(s2, t2));
+    let y3 = sum(f64x2.add(s3, t3));
+    for (; j < n; j++) {
+      const xj = load<f64>(xp);
+      y0 += <f64>load<f32>(r0) * xj;
+      y1 += <f64>load<f32>(r1) * xj;
+      y2 += <f64>load<f32>(r2) * xj;
+      y3 += <f64>load<f32>(r3) * xj;
+      xp += 8;
+      r0 += 4;
+      r1 += 4;
+      r2 += 4;
+      r3 += 4;
+    }
+    const out = y + (<usize>i << 3);
+    store<f64>(out, y0 * scale);
+    store<f64>(out, y1 * scale, 8);
+    store<f64>(out, y2 * scale, 16);
+    store<f64>(out, y3 * scale, 24);
+  }
+  for (; i < n; i++) {
+    let r = a + <usize>i * rowBytes;
+    let s: f64 = 0;
+    for (let j = 0; j < n; j++) {
+      s += <f64>load<f32>(r) * load<f64>(x + (<usize>j << 3));
+      r += 4;
+    }
+    store<f64>(y + (<usize>i << 3), s * scale);
+  }
+}
+
+/** Σ_r b[r]·w[r] over n entries. */
+// @ts-ignore: decorator
+@inline
+function dot(b: usize, w: usize, n: i32): f64 {
+  let s = f64x2.splat(0);
+  let j = 0;
+  for (; j + 1 < n; j += 2) {
+    s = madd(v128.load(b), v128.load(w), s);
+    b += 16;
+    w += 16;
+  }
+  let total = sum(s);
+  if (j < n) total += load<f64>(b) * load<f64>(w);
+  return total;
+}
+
+/**
+ * One classical Gram–Schmidt pass against the first `rows` rows of the row-major basis (n
+ * entries each): coefficients[i] = <b_i, w>, then w -= Σ coefficients[i]·b_i. Four basis rows per
+ * pass over w.
+ */
+export function projectOut(basis: usize, rows: i32, n: i32, w: usize, coefficients: usize): void {
+  const rowBytes = <usize>n << 3;
+  let i = 0;
+  for (; i + 3 < rows; i += 4) {
+    let b0 = basis + <usize>i * rowBytes;
+    let b1 = b0 + rowBytes;
+    let b2 = b1 + rowBytes;
+    let b3 = b2 + rowBytes;
+    let s0 = f64x2.splat(0);
+    let s1 = f64x2.splat(0);
+    let s2 = f64x2.splat(0);
+    let s3 = f64x2.splat(0);
+    let wp = w;
+    let j = 0;
+    for (; j + 1 < n; j += 2) {
+      const wv = v128.load(wp);
+      s0 = madd(v128.load(b0), wv, s0);
+      s1 = madd(v128.load(b1), wv, s1);
+      s2 = madd(v128.load(b2), wv, s2);
+      s3 = madd(v128.load(b3), wv, s3);
+      wp += 16;
+      b0 += 16;
+      b1 += 16;
+      b2 += 16;
+      b3 += 16;
+    }
+    let c0 = sum(s0);
+    let c1 = sum(s1);
+    let c2 = sum(s2);
+    let c3 = sum(s3);
+    if (j < n) {
+      const wj = load<f64>(wp);
+      c0 += load<f64>(b0) * wj;
+      c1 += load<f64>(b1) * wj;
+      c2 += load<f64>(b2) * wj;
+      c3 += load<f64>(b3) * wj;
+    }
+    const out = coefficients + (<usize>i << 3);
+    store<f64>(out, c0);
+    store<f64>(out, c1, 8);
+    store<f64>(out, c2, 16);
+    store<f64>(out, c3, 24);
+  }
+  for (; i < rows; i++) {
+    store<f64>(coefficients + (<usize>i << 3), dot(basis + <usize>i * rowBytes, w, n));
+  }
+
+  i = 0;
+  for (; i + 3 < rows; i += 4) {
+    let b0 = basis + <usize>i * rowBytes;
+    let b1 = b0 + rowBytes;
+    let b2 = b1 + rowBytes;
+    let b3 = b2 + rowBytes;
+    const at = coefficients + (<usize>i << 3);
+    const c0 = load<f64>(at);
+    const c1 = load<f64>(at, 8);
+    const c2 = load<f64>(at, 16);
+    const c3 = load<f64>(at, 24);
+    const v0 = f64x2.splat(c0);
+    const v1 = f64x2.splat(c1);
+    const v2 = f64x2.splat(c2);
+    const v3 = f64x2.splat(c3);
+    let wp = w;
+    let j = 0;
+    for (; j + 1 < n; j += 2) {
+      let change = f64x2.mul(v0, v128.load(b0));
+      change = madd(v1, v128.load(b1), change);
+      change = madd(v2, v128.load(b2), change);
+      change = madd(v3, v128.load(b3), change);
+      v128.store(wp, f64x2.sub(v128.load(wp), change));
+      wp += 16;
+      b0 += 16;
+      b1 += 16;
+      b2 += 16;
+      b3 += 16;
+    }
+    if (j < n) {
+      const change = c0 * load<f64>(b0) + c1 * load<f64>(b1) + c2 * load<f64>(b2) + c3 * load<f64>(b3);
+      store<f64>(wp, load<f64>(wp) - change);
+    }
+  }
+  for (; i < rows; i++) {
+    let b = basis + <usize>i * rowBytes;
+    const c = load<f64>(coefficients + (<usize>i << 3));
+    let wp = w;
+    for (let j = 0; j < n; j++) {
+      store<f64>(wp, load<f64>(wp) - c * load<f64>(b));
+      wp += 8;
+      b += 8;
+    }
+  }
+}
+
+/**
+ * out (count × n, row-major) = Yᵀ·B: output row j is Σ_i y[j·k + i]·b_i over the k basis rows,
+ * with y column-major (k coefficients per output). Four outputs × four basis rows per pass, so
+ * that each load of a basis row feeds four outputs. `out` is overwritten.
+ */
+export function combineRows(basis: usize, k: i32, n: i32, y: usize, count: i32, out: usize): void {
+  const rowBytes = <usize>n << 3;
+  memory.fill(out, 0, <usize>count * rowBytes);
+  let j = 0;
+  for (; j + 3 < count; j += 4) {
+    const o0 = out + <usize>j * rowBytes;
+    const o1 = o0 + rowBytes;
+    const o2 = o1 + rowBytes;
+    const o3 = o2 + rowBytes;
+    for (let i = 0; i < k; i += 4) {
+      const rows = min(4, k - i);
+      // Coefficients of the (up to) four basis rows for each of the four outputs; absent rows 0
+      // (their pointers repeat row i, multiplied by 0).
+      let b0 = basis + <usize>i * rowBytes;
+      let b1 = rows > 1 ? b0 + rowBytes : b0;
+      let b2 = rows > 2 ? b1 + rowBytes : b0;
+      let b3 = rows > 3 ? b2 + rowBytes : b0;
+      const c00 = coefficient(y, k, j, i, 0, rows);
+      const c01 = coefficient(y, k, j, i, 1, rows);
+      const c02 = coefficient(y, k, j, i, 2, rows);
+      const c03 = coefficient(y, k, j, i, 3, rows);
+      const c10 = coefficient(y, k, j + 1, i, 0, rows);
+      const c11 = coefficient(y, k, j + 1, i, 1, rows);
+      const c12 = coefficient(y, k, j + 1, i, 2, rows);
+      const c13 = coefficient(y, k, j + 1, i, 3, rows);
+      const c20 = coefficient(y, k, j + 2, i, 0, rows);
+      const c21 = coefficient(y, k, j + 2, i, 1, rows);
+      const c22 = coefficient(y, k, j + 2, i, 2, rows);
+      const c23 = coefficient(y, k, j + 2, i, 3, rows);
+      const c30 = coefficient(y, k, j + 3, i, 0, rows);
+      const c31 = coefficient(y, k, j + 3, i, 1, rows);
+      const c32 = coefficient(y, k, j + 3, i, 2, rows);
+      const c33 = coefficient(y, k, j + 3, i, 3, rows);
+      let p0 = o0;
+      let p1 = o1;
+      let p2 = o2;
+      let p3 = o3;
+      let r = 0;
+      for (; r + 1 < n; r += 2) {
+        const x0 = v128.load(b0);
+        const x1 = v128.load(b1);
+        const x2 = v128.load(b2);
+        const x3 = v128.load(b3);
+        let q0 = madd(f64x2.splat(c00), x0, v128.load(p0));
+        q0 = madd(f64x2.splat(c01), x1, q0);
+        q0 = madd(f64x2.splat(c02), x2, q0);
+        v128.store(p0, madd(f64x2.splat(c03), x3, q0));
+        let q1 = madd(f64x2.splat(c10), x0, v128.load(p1));
+        q1 = madd(f64x2.splat(c11), x1, q1);
+        q1 = madd(f64x2.splat(c12), x2, q1);
+        v128.store(p1, madd(f64x2.splat(c13), x3, q1));
+        let q2 = madd(f64x2.splat(c20), x0, v128.load(p2));
+        q2 = madd(f64x2.splat(c21), x1, q2);
+        q2 = madd(f64x2.splat(c22), x2, q2);
+        v128.store(p2, madd(f64x2.splat(c23), x3, q2));
+        let q3 = madd(f64x2.splat(c30), x0, v128.load(p3));
+        q3 = madd(f64x2.splat(c31), x1, q3);
+        q3 = madd(f64x2.splat(c32), x2, q3);
+        v128.store(p3, madd(f64x2.splat(c33), x3, q3));
+        b0 += 16;
+        b1 += 16;
+        b2 += 16;
+        b3 += 16;
+        p0 += 16;
+        p1 += 16;
+        p2 += 16;
+        p3 += 16;
+      }
+      if (r < n) {
+        const x0 = load<f64>(b0);
+        const x1 = load<f64>(b1);
+        const x2 = load<f64>(b2);
+        const x3 = load<f64>(b3);
+        store<f64>(p0, load<f64>(p0) + c00 * x0 + c01 * x1 + c02 * x2 + c03 * x3);
+        store<f64>(p1, load<f64>(p1) + c10 * x0 + c11 * x1 + c12 * x2 + c13 * x3);
+        store<f64>(p2, load<f64>(p2) + c20 * x0 + c21 * x1 + c22 * x2 + c23 * x3);
+        store<f64>(p3, load<f64>(p3) + c30 * x0 + c31 * x1 + c32 * x2 + c33 * x3);
+      }
+    }
+  }
+  for (; j < count; j++) {
+    const o = out + <usize>j * rowBytes;
+    for (let i = 0; i < k; i++) {
+      const c = f64x2.splat(load<f64>(y + ((<usize>j * <usize>k + <usize>i) << 3)));
+      let b = basis + <usize>i * rowBytes;
+      let p = o;
+      let r = 0;
+      for (; r + 1 < n; r += 2) {
+        v128.store(p, madd(c, v128.load(b), v128.load(p)));
+        b += 16;
+        p += 16;
+      }
+      if (r < n) store<f64>(p, load<f64>(p) + f64x2.extract_lane(c, 0) * load<f64>(b));
+    }
+  }
+}
+
+/** y[(j)·k + i + t] when basis row i + t exists, else 0. */
+// @ts-ignore: decorator
+@inline
+function coefficient(y: usize, k: i32, j: i32, i: i32, t: i32, rows: i32): f64 {
+  return t < rows ? load<f64>(y + ((<usize>j * <usize>k + <usize>(i + t)) << 3)) : 0;
+}
+
+/**
+ * Applies one QL sweep's Givens rotations to the rows of the row-major matrix z (rows of `count`
+ * entries): for i = low … high−1, rotation i — stored at cos/sin[start + high − 1 − i] — turns
+ * rows (z_i, z_{i+1}) into (c·z_i + s·z_{i+1}, c·z_{i+1} − s·z_i). Each rotation is one pass over
+ * independent entries, two columns per lane pair.
+ */
+export function rotateRows(z: usize, count: i32, cos: usize, sin: usize, start: i32, low: i32, high: i32): void {
+  const rowBytes = <usize>count << 3;
+  let k = start + (high - 1 - low);
+  for (let i = low; i < high; i++, k--) {
+    const c = load<f64>(cos + (<usize>k << 3));
+    const s = load<f64>(sin + (<usize>k << 3));
+    const cv = f64x2.splat(c);
+    const sv = f64x2.splat(s);
+    let upper = z + <usize>i * rowBytes;
+    let lower = upper + rowBytes;
+    let col = 0;
+    for (; col + 1 < count; col += 2) {
+      const a = v128.load(upper);
+      const b = v128.load(lower);
+      v128.store(upper, madd(cv, a, f64x2.mul(sv, b)));
+      v128.store(lower, f64x2.sub(f64x2.mul(cv, b), f64x2.mul(sv, a)));
+      upper += 16;
+      lower += 16;
+    }
+    if (col < count) {
+      const a = load<f64>(upper);
+      const b = load<f64>(lower);
+      store<f64>(upper, c * a + s * b);
+      store<f64>(lower, c * b - s * a);
+    }
+  }
+}

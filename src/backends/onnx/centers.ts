@@ -1,0 +1,239 @@
+/**
+ * The centers of the onnx backend and their weights α. α lives in one host Float32Array that every
+ * call reads through views, so a weight update is a plain array write and nothing is copied into
+ * a session per call. The centers live in one of two ways:
+ *
+ * - Resident (most sets): shards of a few blocks (kernels/onnx/models.ts blockCenters), each an
+ *   ONNX session whose initializers hold its centers, pre-packed once for the GEMM. Shards rather
+ *   than one session: onnxruntime parses a model and copies its initializers while it creates a
+ *   session, briefly needing ≈3.5× the model's size; shard by shard (≈35 MB at d = 784) that
+ *   transient stays small next to the centers themselves. Each shard runs once right after it is
+ *   created, which is when onnxruntime lets go of the unpacked copies.
+ * - Streamed (sets up to STREAMED_BYTES, such as the batch the solver makes a set of for every
+ *   correction on the subsample): the centers are an input of one shared graph per kernel, passed
+ *   on every call. A session of its own would cost more to build than pre-packing gains in the
+ *   one or few calls such a set gets.
+ */
+import type { KernelExpression } from '../../../kernels/kernel.js';
+import {
+  STREAMED_COLUMNS,
+  blockCenters,
+  columnsInput,
+  columnsShape,
+  distanceForm,
+  fusedModel,
+  rowsInput,
+  rowsShape,
+  type DistanceForm,
+} from '../../../kernels/onnx/models.js';
+import { rowSlice, type Matrix } from '../../matrix.js';
+import type { CenterSet } from '../backend.js';
+import type { SerialQueue } from '../queue.js';
+import type { OnnxRuntime, OrtSession, OrtSessionOptions, OrtTensor } from './runtime.js';
+
+/** Blocks per resident session: one GEMM block (tens of MB), or a few small direct-form ones. */
+const SHARD_BLOCKS: Readonly<Record<DistanceForm, number>> = { gemm: 1, direct: 8 };
+/**
+ * Center sets up to this size (of their distance-form rows) are streamed by default, larger ones
+ * resident: a batch of a few thousand rows at d = 784 is streamed, a training set resident.
+ */
+export const STREAMED_BYTES = 16 * 2 ** 20;
+/**
+ * Bytes of the largest intermediate of one run (an m × block tile of distances and kernel values,
+ * or the m × block × d differences of the direct form): rows of a batch are run in chunks that
+ * keep it near this size, within the caches of the CPUs this runs on and small next to the data.
+ */
+export const TILE_BYTES = 8 * 2 ** 20;
+
+interface Shard {
+  readonly start: number;
+  readonly end: number;
+  readonly blocks: readonly (readonly [number, number])[];
+  readonly session: OrtSession;
+  /** Streamed shards: their centers (columnsInput rows), the shared graph's input `y`. */
+  readonly columns?: Float32Array;
+}
+
+/** What a center set needs from its backend. */
+export interface CenterSetContext {
+  readonly runtime: OnnxRuntime;
+  readonly options: OrtSessionOptions;
+  readonly queue: SerialQueue;
+  /** Center sets up to this many bytes are streamed. */
+  readonly streamedBytes: number;
+  /** The backend's shared graph with the centers as an input, for a kernel and feature count. */
+  streamedSession(kernel: KernelExpression, form: DistanceForm, d: number): Promise<OrtSession>;
+  /** Called when a set is released, so that the backend stops tracking it. */
+  released(set: OnnxCenterSet): void;
+}
+
+/** The output named `name` of a run, as float32 values. */
+export function outputData(result: Record<string, OrtTensor>, name: string): Float32Array {
+  const data = result[name]?.data;
+  if (!(data instanceof Float32Array)) throw new Error(`onnxruntime returned no float32 output "${name}"`);
+  return data;
+}
+
+/** Rows per run so that an intermediate of `columns` columns stays near TILE_BYTES. */
+export function rowsPerRun(form: DistanceForm, columns: number, d: number): number {
+  return Math.max(1, Math.floor(TILE_BYTES / (columns * 4 * (form === 'direct' ? d : 1))));
+}
+
+export class OnnxCenterSet implements CenterSet {
+  readonly count: number;
+  readonly dim: number;
+  private readonly alpha: Float32Array;
+  private released = false;
+  private releasing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly context: CenterSetContext,
+    private readonly form: DistanceForm,
+    private readonly shards: Shard[],
+    centers: Matrix,
+    readonly outputs: number,
+  ) {
+    this.count = centers.rows;
+    this.dim = centers.cols;
+    this.alpha = new Float32Array(centers.rows * outputs);
+  }
+
+  /** Puts the centers into sessions (resident, one shard after another) or streams them. */
+  static async create(context: CenterSetContext, kernel: KernelExpression, centers: Matrix, outputs: number): Promise<OnnxCenterSet> {
+    const { rows: n, cols: d } = centers;
+    if (!Number.isInteger(outputs) || outputs < 1) throw new RangeError(`outputs must be a positive integer; got ${outputs}`);
+    if (centers.data.length < n * d) throw new RangeError(`centers: ${centers.data.length} values for ${n} × ${d}`);
+    const form = distanceForm(d);
+    const set = new OnnxCenterSet(context, form, [], centers, outputs);
+    const width = columnsShape(form, n, d)[1];
+    if (n * width * 4 <= context.streamedBytes) {
+      const session = await context.streamedSession(kernel, form, d);
+      const columns = columnsInput(form, centers);
+      for (let start = 0; start < n; start += STREAMED_COLUMNS[form]) {
+        const end = Math.min(n, start + STREAMED_COLUMNS[form]);
+        set.shards.push({ start, end, blocks: [[start, end]], session, columns: columns.subarray(start * width, end * width) });
+      }
+      return set;
+    }
+    const shardSize = SHARD_BLOCKS[form] * blockCenters(form, d);
+    try {
+      for (let start = 0; start < n; start += shardSize) {
+        const end = Math.min(n, start + shardSize);
+        const model = await fusedModel(kernel, centers, start, end, outputs);
+        const shard = { start, end, blocks: model.blocks, session: await context.runtime.createSession(model.bytes, context.options) };
+        set.shards.push(shard);
+        await set.runShard(shard, rowsInput(form, rowSlice(centers, start, start + 1)), 1, 0, n);
+      }
+    } catch (error) {
+      await set.release();
+      throw error;
+    }
+    return set;
+  }
+
+  predict(X: Matrix, out: Float32Array, j0 = 0, j1 = this.count): Promise<void> {
+    return this.context.queue.run(async () => {
+      this.check();
+      const { dim: d, outputs: l } = this;
+      const m = X.rows;
+      if (X.cols !== d) throw new RangeError(`predict: X has ${X.cols} columns, the centers ${d}`);
+      if (out.length < m * l) throw new RangeError(`predict: out has ${out.length} elements, needs ${m}×${l}`);
+      if (!(Number.isInteger(j0) && Number.isInteger(j1) && j0 >= 0 && j1 <= this.count)) {
+        throw new RangeError(`predict: center range [${j0}, ${j1}) is not within [0, ${this.count})`);
+      }
+      out.fill(0, 0, m * l);
+      if (m === 0 || j0 >= j1) return;
+      const widest = Math.max(...this.shards.flatMap((shard) => shard.blocks.map(([b0, b1]) => b1 - b0)));
+      // Runs of equal size: a batch just past one run's rows is two half runs, not a full and a sliver.
+      const runs = Math.ceil(m / rowsPerRun(this.form, widest, d));
+      const chunk = Math.ceil(m / runs);
+      for (let r0 = 0; r0 < m; r0 += chunk) {
+        const rows = Math.min(chunk, m - r0);
+        const x = rowsInput(this.form, rowSlice(X, r0, r0 + rows));
+        const target = out.subarray(r0 * l, (r0 + rows) * l);
+        for (const shard of this.shards) {
+          if (shard.end <= j0 || shard.start >= j1) continue;
+          const part = await this.runShard(shard, x, rows, j0, j1);
+          for (let i = 0; i < target.length; i++) target[i] += part[i];
+        }
+      }
+    });
+  }
+
+  addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void> {
+    return this.context.queue.run(() => {
+      this.check();
+      const l = this.outputs;
+      if (deltas.length < rows.length * l) throw new RangeError(`addToWeights: ${deltas.length} deltas for ${rows.length} rows × ${l}`);
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i];
+        if (!(Number.isInteger(row) && row >= 0 && row < this.count)) {
+          throw new RangeError(`addToWeights: row ${row} is not a center index (0 … ${this.count - 1})`);
+        }
+        for (let c = 0; c < l; c++) this.alpha[row * l + c] += deltas[i * l + c];
+      }
+    });
+  }
+
+  setWeights(alpha: Float32Array): Promise<void> {
+    return this.context.queue.run(() => {
+      this.check();
+      if (alpha.length < this.alpha.length) throw new RangeError(`setWeights: ${alpha.length} weights for ${this.count} × ${this.outputs}`);
+      this.alpha.set(alpha.subarray(0, this.alpha.length));
+    });
+  }
+
+  readWeights(): Promise<Float32Array> {
+    return this.context.queue.run(() => {
+      this.check();
+      return this.alpha.slice();
+    });
+  }
+
+  /** Releases the sessions once the calls already queued are done. */
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    void this.context.queue.run(() => this.release()).catch(() => undefined);
+  }
+
+  /** Releases its own sessions now (inside the queue, or when the backend is disposed); once. */
+  release(): Promise<void> {
+    this.released = true;
+    if (!this.releasing) {
+      this.context.released(this);
+      const own = this.shards.filter((shard) => shard.columns === undefined);
+      this.releasing = Promise.all(own.map((shard) => shard.session.release())).then(() => undefined);
+    }
+    return this.releasing;
+  }
+
+  /** One shard's part of the fused block for `rows` rows (`x`: kernels/onnx/models.ts rowsInput). */
+  private async runShard(shard: Shard, x: Float32Array, rows: number, j0: number, j1: number): Promise<Float32Array> {
+    const { runtime } = this.context;
+    const feeds: Record<string, OrtTensor> = { x: runtime.tensor(x, rowsShape(this.form, rows, this.dim)) };
+    if (shard.columns) feeds.y = runtime.tensor(shard.columns, columnsShape(this.form, shard.end - shard.start, this.dim));
+    shard.blocks.forEach(([b0, b1], b) => {
+      feeds[`alpha${b}`] = runtime.tensor(this.weightsOf(b0, b1, j0, j1), [b1 - b0, this.outputs]);
+    });
+    return outputData(await shard.session.run(feeds), 'out');
+  }
+
+  /**
+   * α's rows b0…b1 for a block, restricted to the range j0…j1: a view when the block lies inside the
+   * range (always, for the solver's whole-range calls), else a copy with the rows outside zeroed.
+   */
+  private weightsOf(b0: number, b1: number, j0: number, j1: number): Float32Array {
+    const l = this.outputs;
+    if (j0 <= b0 && b1 <= j1) return this.alpha.subarray(b0 * l, b1 * l);
+    const weights = new Float32Array((b1 - b0) * l);
+    const from = Math.max(b0, j0);
+    const to = Math.min(b1, j1);
+    if (from < to) weights.set(this.alpha.subarray(from * l, to * l), (from - b0) * l);
+    return weights;
+  }
+
+  private check(): void {
+    if (this.released) throw new Error('this center set has been disposed');
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * onnxruntime-node, an optional peer dependency: loaded only when the onnx backend is created or
+ * probed, so that kmfit installs and runs without it. Only the few calls used here are typed (and
+ * checked on the loaded module), so that kmfit's own type declarations never mention the package.
+ */
+import { nodeBuiltin } from '../system.js';
+
+export interface OrtTensor {
+  readonly data: unknown;
+  readonly dims: readonly number[];
+}
+
+export interface OrtSession {
+  run(feeds: Readonly<Record<string, OrtTensor>>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+
+/** The session options kmfit sets (onnxruntime-common's InferenceSession.SessionOptions). */
+export interface OrtSessionOptions {
+  readonly intraOpNumThreads: number;
+  readonly interOpNumThreads: number;
+  readonly executionMode: 'sequential';
+  readonly graphOptimizationLevel: 'all';
+  readonly enableCpuMemArena: boolean;
+  readonly enableMemPattern: boolean;
+  readonly logSeverityLevel: 0 | 1 | 2 | 3 | 4;
+  /** Session configuration entries, nested by the dots of their keys. */
+  readonly extra: Readonly<Record<string, unknown>>;
+}
+
+interface OrtModule {
+  readonly InferenceSession: { create(model: Uint8Array, options: OrtSessionOptions): Promise<OrtSession> };
+  readonly Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  readonly env: { readonly versions?: Readonly<Record<string, string | undefined>> };
+}
+
+export interface OnnxRuntime {
+  createSession(model: Uint8Array, options: OrtSessionOptions): Promise<OrtSession>;
+  /** A float32 tensor over `data` (a view: onnxruntime-node reads the memory it is given). */
+  tensor(data: Float32Array, dims: readonly number[]): OrtTensor;
+  /** onnxruntime-node's version, e.g. "1.30.0". */
+  readonly version: string;
+}
+
+/** Why onnxruntime-node cannot be had here; the message says what to do. */
+export class NoOnnxRuntimeError extends Error {}
+
+/** The command that installs onnxruntime-node without the CUDA download kmfit does not need. */
+export const INSTALL_HINT = 'npm install onnxruntime-node --onnxruntime-node-install=skip';
+
+function isOrtModule(value: unknown): value is OrtModule {
+  if (typeof value !== 'object' || value === null) return false;
+  const session: unknown = Reflect.get(value, 'InferenceSession');
+  return (
+    typeof session === 'function' &&
+    typeof Reflect.get(session, 'create') === 'function' &&
+    typeof Reflect.get(value, 'Tensor') === 'function' &&
+    typeof Reflect.get(value, 'env') === 'object'
+  );
+}
+
+async function load(): Promise<OnnxRuntime> {
+  if (nodeBuiltin('node:os') === undefined) {
+    throw new NoOnnxRuntimeError('onnxruntime-node runs only in Node (in a browser, use the wasm or webgpu backend)');
+  }
+  // A specifier in a variable: bundlers leave the optional native package alone.
+  const specifier = 'onnxruntime-node';
+  let loaded: unknown;
+  try {
+    loaded = await import(specifier);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new NoOnnxRuntimeError(`the optional package onnxruntime-node could not be loaded (${reason}); install it with \`${INSTALL_HINT}\``);
+  }
+  // A CommonJS package: the ES-module namespace may carry it as `default`.
+  const ort = isOrtModule(loaded) ? loaded : typeof loaded === 'object' && loaded !== null ? Reflect.get(loaded, 'default') : undefined;
+  if (!isOrtModule(ort)) throw new NoOnnxRuntimeError('the package onnxruntime-node does not export InferenceSession, Tensor and env');
+  return {
+    createSession: (model, options) => ort.InferenceSession.create(model, options),
+    tensor: (data, dims) => new ort.Tensor('float32', data, dims),
+    version: ort.env.versions?.node ?? ort.env.versions?.common ?? 'unknown version',
+  };
+}
+
+let loading: Promise<OnnxRuntime> | undefined;
+
+/** The process's onnxruntime-node. @throws NoOnnxRuntimeError */
+export function onnxRuntime(): Promise<OnnxRuntime> {
+  loading ??= load().catch((error: unknown) => {
+    loading = undefined; // a later call may try again (e.g. after an install)
+    throw error;
+  });
+  return loading;
+}

@@ -1,0 +1,487 @@
+/**
+ * `wasm`: the default backend on CPUs. WebAssembly SIMD kernels (kernels/wasm/assembly/, compiled
+ * by AssemblyScript, embedded as base64) on a pool of worker threads sharing one WebAssembly.Memory.
+ *
+ * The fused block out = k(X, Z[j0:j1])·α[j0:j1] runs tile by tile: an 8-row × 4-center register
+ * blocked distance GEMM over packed panels (‖x‖² + ‖z‖² − 2x·z; Σ(x − z)² for d ≤ 16), the kernel
+ * transform in SIMD while the tile is in cache, then the product with α. The m×n kernel matrix is
+ * never materialized. Each worker takes a range of center panels and sums into its own l×m slot;
+ * the main thread adds the slots.
+ *
+ * Memory: the centers are packed once into panels (the unpacked copy is not kept), with their
+ * norms and the weights α (n×l) resident in the WebAssembly memory; batches, tiles and partial
+ * outputs use one scratch region that grows as needed. wasm32 caps all of it at 4 GiB.
+ *
+ * Calls are serialized: a predict, kernelBlock or weight update waits for the one before it, so the
+ * solver may issue them without awaiting each (but gains nothing from overlapping them).
+ */
+import type { Kernel } from '../../../kernels/kernel.js';
+import { KmfitError } from '../../errors.js';
+import type { Matrix } from '../../matrix.js';
+import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import { cpuName, freeMemoryBytes, threadCount } from '../system.js';
+import { webAssembly } from './engine.js';
+import { HeapFullError, MAX_BYTES, MAX_PAGES, RESERVED_BYTES, WasmHeap } from './heap.js';
+import { bindExports, compileVariant, probeSupport, variantSupported, type BlockExports, type WasmVariant } from './modules.js';
+import { WorkerPool } from './pool.js';
+import { OP_BLOCK, OP_FUSED, P } from './protocol.js';
+import { KERNEL_CUSTOM, chooseTransform, type TransformChoice } from './transforms.js';
+
+export type { WasmVariant } from './modules.js';
+
+export interface WasmBackendOptions {
+  /** Worker threads; default: one per core (os.availableParallelism(), navigator.hardwareConcurrency). */
+  readonly threads?: number;
+  /** Which build to run; default: 'relaxed' (FMA) where the engine accepts it, else 'simd'. */
+  readonly variant?: WasmVariant;
+}
+
+/** Distances as Σ(x − z)² up to this d: exact for close points, and the GEMM is cheap there. */
+const DIRECT_MAX_DIM = 16;
+/** Fused tiles: rows × centers, 64 KiB, kept in L2 between the GEMM, the transform and α. */
+const TILE_ROWS = 128;
+const TILE_COLS = 128;
+/** kernelBlock: rows of X per pass, and bytes of Y per pass (kept in L2). */
+const BLOCK_X_PANELS = 8;
+const BLOCK_Y_BYTES = 256 * 1024;
+/** Rows of centers copied into wasm memory at a time while packing. */
+const PACK_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Scratch above this is freed after the call that needed it, for center sets to reuse. */
+const KEEP_SCRATCH_BYTES = 256 * 1024 * 1024;
+
+const GIB = 2 ** 30;
+
+function gib(bytes: number): string {
+  return (bytes / GIB).toFixed(bytes < GIB / 10 ? 3 : 1);
+}
+
+/** Whether this engine can run the wasm backend, and with which build. */
+export function wasmSupport(): { available: boolean; reason?: string; variant?: string } {
+  const support = probeSupport();
+  return {
+    available: support.available,
+    ...(support.reason !== undefined ? { reason: support.reason } : {}),
+    ...(support.variant !== undefined ? { variant: support.variant } : {}),
+  };
+}
+
+/**
+ * Starts the wasm backend: compiles the kernels (once per process), creates the shared memory and
+ * one worker per thread.
+ * @throws KmfitError INVALID_OPTION for a bad `threads` or an unsupported `variant`;
+ *   UNKNOWN_BACKEND where WebAssembly SIMD or shared memory is unavailable.
+ */
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
+  const threads = threadCount(options.threads);
+  if (options.variant !== undefined && options.variant !== 'relaxed' && options.variant !== 'simd') {
+    throw new KmfitError('INVALID_OPTION', `variant must be 'relaxed' or 'simd'; got ${JSON.stringify(options.variant)}.`);
+  }
+  const support = probeSupport();
+  if (!support.available || support.variant === undefined) {
+    throw new KmfitError('UNKNOWN_BACKEND', `The wasm backend is not available here: ${support.reason}. Use backend: 'js'.`);
+  }
+  const variant = options.variant ?? support.variant;
+  if (!variantSupported(variant)) {
+    throw new KmfitError(
+      'INVALID_OPTION',
+      `This engine does not run the wasm '${variant}' build (relaxed SIMD); use variant: 'simd', or leave variant out.`,
+    );
+  }
+  const wasm = webAssembly();
+  if (!wasm) throw new KmfitError('UNKNOWN_BACKEND', "The wasm backend is not available here: no WebAssembly. Use backend: 'js'.");
+  const module = await compileVariant(variant);
+  const memory = new wasm.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
+  const instance = await wasm.instantiate(module, { env: { memory } });
+  const pool = await WorkerPool.start(module, memory, threads);
+  return new WasmBackend(new WasmHeap(memory), bindExports(instance.exports), pool, variant);
+}
+
+interface Packed {
+  /** Panels (row panels of 8, or center panels of 4) and the squared norms of their rows. */
+  readonly panels: number;
+  readonly norms: number;
+}
+
+class WasmBackend implements Backend {
+  readonly name = 'wasm';
+  private queue: Promise<unknown> = Promise.resolve();
+  private scratchStart = 0;
+  private scratchBytes = 0;
+  private disposed = false;
+  private disposal: Promise<void> | undefined;
+  private readonly centerSets = new Set<WasmCenterSet>();
+
+  constructor(
+    readonly heap: WasmHeap,
+    readonly wasm: BlockExports,
+    private readonly pool: WorkerPool,
+    private readonly variant: WasmVariant,
+  ) {}
+
+  /** Runs `task` after every call before it has finished (one job at a time on the workers). */
+  exclusive<T>(task: () => T | Promise<T>): Promise<T> {
+    const result = this.queue.then(() => {
+      if (this.disposed) throw new Error('the wasm backend has been disposed');
+      return task();
+    });
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  createCenterSet(kernel: Kernel, centers: Matrix, outputs: number): Promise<CenterSet> {
+    return this.exclusive(() => {
+      const { rows: n, cols: d } = centers;
+      if (!Number.isInteger(outputs) || outputs < 1) throw new RangeError(`outputs must be a positive integer; got ${outputs}`);
+      const transform = chooseTransform(kernel);
+      const panelRows = Math.ceil(n / 4) * 4;
+      const bytes = panelRows * d * 4 + panelRows * 4 + n * outputs * 4;
+      const others = this.heap.usedBytes - this.scratchBytes;
+      const room = MAX_BYTES - RESERVED_BYTES - others - this.scratchEstimate(d);
+      if (bytes > room) {
+        const perCenter = (d + outputs + 1) * 4;
+        throw new KmfitError(
+          'INVALID_OPTION',
+          `The wasm backend keeps the centers in one WebAssembly memory of at most 4 GiB: ${n} centers × ${d} features ` +
+            `with ${outputs} outputs need ${gib(bytes)} GiB${others > 0 ? `, besides ${gib(others)} GiB of other center sets` : ''}. ` +
+            `Use fewer centers (at most about ${Math.max(0, Math.floor(room / perCenter))} here) or another backend (backend: 'webgpu' or 'js').`,
+        );
+      }
+      if (centers.data.length < n * d) throw new RangeError(`centers: ${centers.data.length} values for ${n} × ${d}`);
+      const regions: number[] = [];
+      try {
+        const packed = this.withHeap(() => {
+          const panels = this.heap.alloc(panelRows * d * 4);
+          regions.push(panels);
+          const norms = this.heap.alloc(panelRows * 4);
+          regions.push(norms);
+          return { panels, norms };
+        }, `${n} centers × ${d} features`);
+        const alpha = this.withHeap(() => this.heap.alloc(n * outputs * 4), `the weights of ${n} centers`);
+        regions.push(alpha);
+        this.packCenters(centers, packed);
+        this.heap.f32(alpha, n * outputs).fill(0);
+        const set = new WasmCenterSet(this, transform, packed, alpha, n, d, outputs);
+        this.centerSets.add(set);
+        return set;
+      } catch (error) {
+        for (const region of regions) this.heap.free(region);
+        throw error;
+      }
+    });
+  }
+
+  kernelBlock(kernel: Kernel, X: Matrix, Y: Matrix): Promise<Float32Array> {
+    return this.exclusive(async () => {
+      const m = X.rows;
+      const n = Y.rows;
+      const d = X.cols;
+      if (Y.cols !== d) throw new RangeError(`kernelBlock: X has ${d} columns, Y has ${Y.cols}`);
+      const result = new Float32Array(m * n);
+      if (m === 0 || n === 0) return result;
+      const transform = chooseTransform(kernel);
+      const xPanels = Math.ceil(m / 4);
+      const yPanels = Math.ceil(n / 8);
+      const ldo = yPanels * 8;
+      // Scratch: raw rows (X, then Y), X as center panels, Y as row panels, the output.
+      const layout = new ScratchLayout();
+      const raw = layout.take(Math.max(m, n) * d * 4);
+      const xp = layout.take(xPanels * 4 * d * 4);
+      const xn = layout.take(xPanels * 4 * 4);
+      const yp = layout.take(yPanels * 8 * d * 4);
+      const yn = layout.take(yPanels * 8 * 4);
+      const out = layout.take(xPanels * 4 * ldo * 4);
+      const base = this.scratch(layout.bytes, `a ${m} × ${n} kernel block of ${d} features`);
+      this.heap.f32(base + raw, m * d).set(X.data.subarray(0, m * d));
+      this.wasm.packCenterPanels(base + raw, m, d, base + xp, base + xn);
+      this.heap.f32(base + raw, n * d).set(Y.data.subarray(0, n * d));
+      this.wasm.packRowPanels(base + raw, n, d, base + yp, base + yn);
+
+      const active = Math.min(this.pool.size, xPanels);
+      const share = Math.ceil(xPanels / active);
+      for (let w = 0; w < active; w++) {
+        const p = this.pool.paramsOf(w);
+        this.setCommon(p, OP_BLOCK, transform, d);
+        p[P.YP] = base + yp;
+        p[P.YN] = base + yn;
+        p[P.Y_PANELS] = yPanels;
+        p[P.XP4] = base + xp;
+        p[P.XN4] = base + xn;
+        p[P.Q0] = Math.min(w * share, xPanels);
+        p[P.Q1] = Math.min((w + 1) * share, xPanels);
+        p[P.OUT] = base + out;
+        p[P.OUT_LD] = ldo;
+        p[P.Y_BLOCK] = Math.max(1, Math.floor(BLOCK_Y_BYTES / (32 * d)));
+        p[P.Q_BLOCK] = BLOCK_X_PANELS;
+      }
+      await this.pool.run(active);
+      const view = this.heap.f32(base + out, m * ldo);
+      if (ldo === n) result.set(view.subarray(0, m * n));
+      else for (let i = 0; i < m; i++) result.set(view.subarray(i * ldo, i * ldo + n), i * n);
+      this.trimScratch();
+      return result;
+    });
+  }
+
+  /** out = k(X, Z[j0:j1])·α[j0:j1] for a center set (inside `exclusive`). */
+  async fused(set: WasmCenterSet, X: Matrix, out: Float32Array, j0: number, j1: number): Promise<void> {
+    const m = X.rows;
+    const { dim: d, outputs: l } = set;
+    if (X.cols !== d) throw new RangeError(`predict: X has ${X.cols} columns, the centers ${d}`);
+    if (out.length < m * l) throw new RangeError(`predict: out has ${out.length} elements, needs ${m}×${l}`);
+    if (!(Number.isInteger(j0) && Number.isInteger(j1) && j0 >= 0 && j1 <= set.count)) {
+      throw new RangeError(`predict: center range [${j0}, ${j1}) is not within [0, ${set.count})`);
+    }
+    out.fill(0, 0, m * l);
+    if (m === 0 || j0 >= j1) return;
+    const rowPanels = Math.ceil(m / 8);
+    const ldo = rowPanels * 8;
+    const q0 = Math.floor(j0 / 4);
+    const q1 = Math.ceil(j1 / 4);
+    const active = Math.min(this.pool.size, q1 - q0);
+    const layout = new ScratchLayout();
+    const raw = layout.take(m * d * 4);
+    const xp = layout.take(ldo * d * 4);
+    const xn = layout.take(ldo * 4);
+    const tiles = layout.take(active * TILE_ROWS * TILE_COLS * 4);
+    const partial = layout.take(active * l * ldo * 4);
+    const base = this.scratch(layout.bytes, `a batch of ${m} rows of ${d} features`);
+    this.heap.f32(base + raw, m * d).set(X.data.subarray(0, m * d));
+    this.wasm.packRowPanels(base + raw, m, d, base + xp, base + xn);
+
+    const share = Math.ceil((q1 - q0) / active);
+    for (let w = 0; w < active; w++) {
+      const p = this.pool.paramsOf(w);
+      this.setCommon(p, OP_FUSED, set.transform, d);
+      p[P.XP] = base + xp;
+      p[P.XN] = base + xn;
+      p[P.ROW_PANELS] = rowPanels;
+      p[P.ZP] = set.packed.panels;
+      p[P.ZN] = set.packed.norms;
+      p[P.Q0] = Math.min(q0 + w * share, q1);
+      p[P.Q1] = Math.min(q0 + (w + 1) * share, q1);
+      p[P.J0] = j0;
+      p[P.J1] = j1;
+      p[P.ALPHA] = set.alpha;
+      p[P.L] = l;
+      p[P.OUT_T] = base + partial + w * l * ldo * 4;
+      p[P.LDO] = ldo;
+      p[P.TILE] = base + tiles + w * TILE_ROWS * TILE_COLS * 4;
+      p[P.TILE_ROWS] = TILE_ROWS;
+      p[P.TILE_COLS] = TILE_COLS;
+    }
+    await this.pool.run(active);
+    const sums = this.heap.f32(base + partial, active * l * ldo);
+    for (let w = 0; w < active; w++) {
+      for (let c = 0; c < l; c++) {
+        const from = (w * l + c) * ldo;
+        for (let i = 0; i < m; i++) out[i * l + c] += sums[from + i];
+      }
+    }
+    this.trimScratch();
+  }
+
+  memoryBudget(): MemoryBudget {
+    const free = freeMemoryBytes();
+    const inUse = this.heap.usedBytes - this.scratchBytes;
+    const wasmRoom = MAX_BYTES - RESERVED_BYTES - inUse;
+    if (free === undefined) {
+      // A browser does not say how much memory is free: the wasm32 limit is the only figure.
+      return { bytes: wasmRoom, source: `the 4 GiB limit of WebAssembly memory${inUse > 0 ? `, less ${gib(inUse)} GiB in use` : ''}` };
+    }
+    if (wasmRoom < free / 2) {
+      return {
+        bytes: wasmRoom,
+        source: `the 4 GiB limit of WebAssembly memory${inUse > 0 ? `, less ${gib(inUse)} GiB in use` : ''} (half of the ${gib(free)} GiB of free system memory would be more)`,
+      };
+    }
+    return { bytes: free / 2, source: `half of the ${gib(free)} GiB of free system memory (within the 4 GiB WebAssembly limit)` };
+  }
+
+  describe(): DeviceInfo {
+    const cpu = cpuName();
+    const simd = this.variant === 'relaxed' ? 'WebAssembly SIMD + relaxed FMA' : 'WebAssembly SIMD128';
+    const threads = this.pool.size;
+    return { device: `${cpu} (${threads} thread${threads === 1 ? '' : 's'}), ${simd}`, threads, parallel: true };
+  }
+
+  /** Waits for the calls already made, then stops the workers; later calls throw. */
+  dispose(): Promise<void> {
+    if (!this.disposal) {
+      this.disposal = this.queue.then(async () => {
+        this.disposed = true;
+        for (const set of this.centerSets) set.release();
+        this.centerSets.clear();
+        await this.pool.terminate();
+      });
+      this.queue = this.disposal.catch(() => undefined);
+    }
+    return this.disposal;
+  }
+
+  /** Frees a center set's regions (inside `exclusive`, or after dispose). */
+  releaseCenterSet(set: WasmCenterSet, regions: readonly number[]): void {
+    if (!this.centerSets.delete(set)) return;
+    for (const region of regions) this.heap.free(region);
+  }
+
+  isDisposed(): boolean {
+    return this.disposed || this.disposal !== undefined;
+  }
+
+  private setCommon(p: Float64Array, op: number, transform: TransformChoice, d: number): void {
+    p.fill(0);
+    p[P.OP] = op;
+    p[P.KIND] = transform.kind;
+    p[P.C0] = transform.c0;
+    p[P.C1] = transform.c1;
+    p[P.CUSTOM_ID] =
+      transform.kind === KERNEL_CUSTOM && transform.custom
+        ? this.pool.customId(transform.custom.key, transform.custom.js, transform.custom.constants)
+        : 0;
+    p[P.D] = d;
+    p[P.DIRECT] = d <= DIRECT_MAX_DIM ? 1 : 0;
+  }
+
+  /** Packs centers into 4-row panels chunk by chunk, through a small raw copy in scratch. */
+  private packCenters(centers: Matrix, packed: Packed): void {
+    const { rows: n, cols: d } = centers;
+    const chunk = Math.max(4, Math.floor(PACK_CHUNK_BYTES / (d * 4 * 4)) * 4);
+    const raw = this.scratch(Math.min(chunk, n) * d * 4, `packing ${n} centers × ${d} features`);
+    for (let start = 0; start < n; start += chunk) {
+      const rows = Math.min(chunk, n - start);
+      this.heap.f32(raw, rows * d).set(centers.data.subarray(start * d, (start + rows) * d));
+      this.wasm.packCenterPanels(raw, rows, d, packed.panels + start * d * 4, packed.norms + start * 4);
+    }
+  }
+
+  /** Scratch a typical call needs besides the centers: a 1024-row batch and the tiles. */
+  private scratchEstimate(d: number): number {
+    return 2 * 1024 * d * 4 + this.pool.size * (TILE_ROWS * TILE_COLS + 16 * 1024) * 4;
+  }
+
+  /** The scratch region, grown to at least `bytes`; its contents are not kept across calls. */
+  private scratch(bytes: number, what: string): number {
+    if (bytes <= this.scratchBytes) return this.scratchStart;
+    if (this.scratchBytes > 0) this.heap.free(this.scratchStart);
+    this.scratchBytes = 0;
+    const size = Math.ceil(bytes / (1 << 20)) * (1 << 20);
+    this.scratchStart = this.withHeap(() => this.heap.alloc(size), what);
+    this.scratchBytes = size;
+    return this.scratchStart;
+  }
+
+  /** Frees a scratch region grown past KEEP_SCRATCH_BYTES (e.g. by a large kernelBlock). */
+  private trimScratch(): void {
+    if (this.scratchBytes <= KEEP_SCRATCH_BYTES) return;
+    this.heap.free(this.scratchStart);
+    this.scratchBytes = 0;
+  }
+
+  /** Runs an allocation, turning a full heap into a KmfitError that says what to change. */
+  private withHeap<T>(allocate: () => T, what: string): T {
+    try {
+      return allocate();
+    } catch (error) {
+      if (!(error instanceof HeapFullError)) throw error;
+      if (error.systemRefused) {
+        throw new KmfitError(
+          'INVALID_OPTION',
+          `The system could not give the wasm backend ${gib(error.requested)} GiB more memory for ${what} ` +
+            `(${gib(freeMemoryBytes() ?? 0)} GiB free). Use fewer centers or a smaller batch, or another backend.`,
+          { cause: error },
+        );
+      }
+      const centers = this.heap.usedBytes - this.scratchBytes;
+      throw new KmfitError(
+        'INVALID_OPTION',
+        `${what[0].toUpperCase()}${what.slice(1)} needs ${gib(error.requested)} GiB of WebAssembly memory besides the ` +
+          `${gib(centers)} GiB of centers and weights already there, past the 4 GiB wasm32 limit. ` +
+          `Use a smaller batch or fewer centers, or another backend (backend: 'webgpu' or 'js').`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/** Byte offsets of consecutive 64-byte-aligned parts of one scratch region. */
+class ScratchLayout {
+  bytes = 0;
+
+  take(size: number): number {
+    const start = this.bytes;
+    this.bytes += Math.ceil(size / 64) * 64;
+    return start;
+  }
+}
+
+class WasmCenterSet implements CenterSet {
+  private released = false;
+
+  constructor(
+    private readonly backend: WasmBackend,
+    readonly transform: TransformChoice,
+    readonly packed: Packed,
+    readonly alpha: number,
+    readonly count: number,
+    readonly dim: number,
+    readonly outputs: number,
+  ) {}
+
+  predict(X: Matrix, out: Float32Array, j0 = 0, j1 = this.count): Promise<void> {
+    return this.backend.exclusive(() => {
+      this.check();
+      return this.backend.fused(this, X, out, j0, j1);
+    });
+  }
+
+  addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void> {
+    return this.backend.exclusive(() => {
+      this.check();
+      const l = this.outputs;
+      if (deltas.length < rows.length * l) throw new RangeError(`addToWeights: ${deltas.length} deltas for ${rows.length} rows × ${l}`);
+      const alpha = this.backend.heap.f32(this.alpha, this.count * l);
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i];
+        if (!(Number.isInteger(row) && row >= 0 && row < this.count)) {
+          throw new RangeError(`addToWeights: row ${row} is not a center index (0 … ${this.count - 1})`);
+        }
+        const a = row * l;
+        for (let c = 0; c < l; c++) alpha[a + c] += deltas[i * l + c];
+      }
+    });
+  }
+
+  setWeights(alpha: Float32Array): Promise<void> {
+    return this.backend.exclusive(() => {
+      this.check();
+      const size = this.count * this.outputs;
+      if (alpha.length < size) throw new RangeError(`setWeights: ${alpha.length} weights for ${this.count} × ${this.outputs}`);
+      this.backend.heap.f32(this.alpha, size).set(alpha.subarray(0, size));
+    });
+  }
+
+  readWeights(): Promise<Float32Array> {
+    return this.backend.exclusive(() => {
+      this.check();
+      return this.backend.heap.f32(this.alpha, this.count * this.outputs).slice();
+    });
+  }
+
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    // Frees after calls already queued (which may still read these regions).
+    if (this.backend.isDisposed()) return;
+    void this.backend.exclusive(() => this.release()).catch(() => undefined);
+  }
+
+  /** Returns the regions to the heap. */
+  release(): void {
+    this.released = true;
+    this.backend.releaseCenterSet(this, [this.packed.panels, this.packed.norms, this.alpha]);
+  }
+
+  private check(): void {
+    if (this.released) throw new Error('this center set has been disposed');
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * When a run writes its checkpoint, and the writing itself: every N iterations, every S seconds,
+ * or (by default) after each epoch — and once more when the run stops, finished or aborted, if
+ * anything happened since the last write. Writes happen between iterations, so a checkpoint is
+ * always a consistent state; each replaces the last atomically (src/io/atomicWrite.ts).
+ */
+import { removeStaleTemporaries } from '../io/atomicWrite.js';
+import type { Training } from '../solver/training.js';
+import { writeCheckpoint, type Checkpoint } from './file.js';
+
+export interface CheckpointOptions {
+  /** The file, rewritten atomically at each checkpoint. */
+  readonly path: string;
+  /** Write after every this many iterations. */
+  readonly everyIterations?: number;
+  /** Write when this many seconds have passed since the last write. */
+  readonly everySeconds?: number;
+  /** JSON kept in the checkpoint as is (the CLI keeps its arguments there, for `kmfit resume`). */
+  readonly context?: unknown;
+}
+
+/** A checkpoint was written. */
+export interface CheckpointReport {
+  readonly path: string;
+  /** Epochs completed and iterations into the next one at the time of the checkpoint. */
+  readonly epoch: number;
+  readonly iteration: number;
+  readonly totalIterations: number;
+  /** True for the checkpoint written when the run stopped. */
+  readonly final: boolean;
+}
+
+export class CheckpointSchedule {
+  private lastTime: number;
+  private lastIterations: number;
+  private lastEpochs: number;
+
+  constructor(
+    private readonly options: CheckpointOptions,
+    /** The iteration count the run starts from (a resumed run's), which needs no new checkpoint. */
+    startIterations: number,
+    startEpochs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.lastTime = now();
+    this.lastIterations = startIterations;
+    this.lastEpochs = startEpochs;
+  }
+
+  due(training: Training, final: boolean): boolean {
+    if (training.totalIterations === this.lastIterations) return false; // nothing new since the last one
+    if (final) return true;
+    const { everyIterations, everySeconds } = this.options;
+    if (everyIterations !== undefined && training.totalIterations - this.lastIterations >= everyIterations) return true;
+    if (everySeconds !== undefined && this.now() - this.lastTime >= everySeconds * 1000) return true;
+    const perEpoch = everyIterations === undefined && everySeconds === undefined;
+    return perEpoch && !training.inEpoch && training.completedEpochs > this.lastEpochs;
+  }
+
+  written(training: Training): void {
+    this.lastTime = this.now();
+    this.lastIterations = training.totalIterations;
+    this.lastEpochs = training.completedEpochs;
+  }
+}
+
+/**
+ * The `afterIteration` hook of a run that checkpoints: writes `fixed` plus the current state when
+ * the schedule says so. Temporary files a killed process left beside `path` are removed first.
+ */
+export async function checkpointWriter(
+  options: CheckpointOptions,
+  fixed: Omit<Checkpoint, 'state'>,
+  start: { totalIterations: number; epochsDone: number },
+  onCheckpoint?: (report: CheckpointReport) => void,
+): Promise<(training: Training, final: boolean) => Promise<void>> {
+  await removeStaleTemporaries(options.path);
+  const schedule = new CheckpointSchedule(options, start.totalIterations, start.epochsDone);
+  return async (training, final) => {
+    if (!schedule.due(training, final)) return;
+    const state = await training.snapshot();
+    await writeCheckpoint(options.path, { ...fixed, state });
+    schedule.written(training);
+    onCheckpoint?.({
+      path: options.path,
+      epoch: state.epochsDone,
+      iteration: state.epochIterations,
+      totalIterations: state.totalIterations,
+      final,
+    });
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * The command line's vocabulary: each command's options (for yargs, --help and "did you mean"),
+ * and usage errors as one line that says what is wrong and what to type instead.
+ */
+import { existsSync } from 'node:fs';
+import type { Options } from 'yargs';
+import { BUILTIN_KERNEL_NAMES } from '../../kernels/index.js';
+import { KmfitError } from '../errors.js';
+import { BACKEND_NAMES, closestName } from '../options.js';
+
+/** The training command's options. */
+export const TRAIN_OPTIONS = {
+  labels: { type: 'string', describe: 'a separate labels file (1-D .npy or IDX labels)' },
+  label: { type: 'string', describe: 'the label column: a 0-based index, or a CSV header name (default: the last column)' },
+  test: { type: 'string', describe: 'a test file (same layout as the data); scored after each epoch' },
+  'test-split': { type: 'number', describe: 'hold out this fraction of the data as the test set (seeded)' },
+  kernel: { type: 'string', describe: `${BUILTIN_KERNEL_NAMES.join(', ')}, or a formula of r such as 'exp(-r^1.5/sigma)'` },
+  bandwidth: { type: 'number', describe: 'kernel bandwidth σ (default: from the median pairwise distance)' },
+  epochs: { type: 'number', describe: 'passes over the training data (default 5)' },
+  'train-size': { type: 'number', describe: 'use the first N training points (a .npy or CSV file is read no further)' },
+  'test-size': { type: 'number', describe: 'use the first N test points' },
+  'early-stopping': { type: 'number', describe: 'stop after N epochs without a better test error' },
+  backend: { type: 'string', choices: BACKEND_NAMES, describe: "compute backend (default 'auto': webgpu on a hardware GPU, else onnx when onnxruntime-node is installed, else wasm)" },
+  threads: { type: 'number', describe: 'CPU threads of the wasm and onnx backends (default: one per core)' },
+  'device-batch-limit': { type: 'number', describe: "override m_G, the device's batch limit (default: measured)" },
+  'batch-size': { type: 'number', describe: 'override the analytic batch size' },
+  'step-size': { type: 'number', describe: 'override the analytic step size (halved, with a warning, if training diverges)' },
+  q: { type: 'number', describe: 'override the preconditioner level (0: plain kernel)' },
+  subsample: { type: 'number', describe: 'Nyström subsample size s' },
+  seed: { type: 'number', describe: 'random seed (default 0)' },
+  scale: { type: 'string', choices: ['minmax', 'standard', 'none'], describe: 'feature scaling' },
+  save: { type: 'string', describe: 'model path (default: next to the data file, named after it; ./<dataset>.kmfit for a built-in one)' },
+  checkpoint: { type: 'string', describe: 'keep a checkpoint at PATH to resume from (kmfit resume PATH); by default one is kept beside the model only until the run ends' },
+  'checkpoint-every': { type: 'number', describe: 'checkpoint every N iterations (default: after each epoch)' },
+  json: { type: 'boolean', describe: 'print one JSON object instead of text' },
+  quiet: { type: 'boolean', describe: 'print nothing but errors' },
+} as const satisfies Record<string, Options>;
+
+/** What `kmfit resume` may change; everything else comes from the checkpoint. */
+export const RESUME_OPTIONS = {
+  epochs: { type: 'number', describe: 'train for this many epochs in all (more extends a finished run)' },
+  backend: TRAIN_OPTIONS.backend,
+  threads: TRAIN_OPTIONS.threads,
+  'checkpoint-every': TRAIN_OPTIONS['checkpoint-every'],
+  json: TRAIN_OPTIONS.json,
+  quiet: TRAIN_OPTIONS.quiet,
+} as const satisfies Record<string, Options>;
+
+/** The scaling study's options: the data options of training, the shared training options, its own. */
+export const SCALING_OPTIONS = {
+  labels: TRAIN_OPTIONS.labels,
+  label: TRAIN_OPTIONS.label,
+  test: { type: 'string', describe: 'validation data for --target-error (same layout as the data)' },
+  'test-split': { type: 'number', describe: 'hold out this fraction as validation data for --target-error (seeded)' },
+  'train-size': TRAIN_OPTIONS['train-size'],
+  'test-size': TRAIN_OPTIONS['test-size'],
+  kernel: TRAIN_OPTIONS.kernel,
+  bandwidth: TRAIN_OPTIONS.bandwidth,
+  backend: TRAIN_OPTIONS.backend,
+  threads: TRAIN_OPTIONS.threads,
+  'device-batch-limit': TRAIN_OPTIONS['device-batch-limit'],
+  q: { type: 'number', describe: 'the preconditioned setting’s level (default: the analytic q); the plain one is q = 0' },
+  subsample: TRAIN_OPTIONS.subsample,
+  seed: TRAIN_OPTIONS.seed,
+  scale: TRAIN_OPTIONS.scale,
+  'batch-sizes': { type: 'string', describe: 'comma-separated batch sizes (default 1, 2, 4, … up to the memory limit)' },
+  'target-mse': { type: 'number', describe: 'target: train mse below this fraction of its initial value (default 0.05)' },
+  'target-error': { type: 'number', describe: 'target instead: validation error at or below this fraction (needs --test or --test-split)' },
+  'max-iterations': { type: 'number', describe: 'cap on the iterations of each run (default 100000)' },
+  'max-seconds': { type: 'number', describe: 'cap on the training seconds of each run (default 120)' },
+  'monitor-size': { type: 'number', describe: 'training points the mse target is checked on (default 1000)' },
+  out: { type: 'string', describe: 'a directory for scaling.json, scaling.csv and the figure' },
+  json: { type: 'boolean', describe: 'print the report as one JSON object' },
+  quiet: TRAIN_OPTIONS.quiet,
+} as const satisfies Record<string, Options>;
+
+export const PREDICT_OPTIONS = {
+  label: { type: 'string', describe: 'the label column, if not the last' },
+  out: { type: 'string', describe: 'write the predictions to FILE.npy or FILE.csv (default: stdout, one per line)' },
+  json: { type: 'boolean', describe: 'print one JSON object' },
+} as const satisfies Record<string, Options>;
+
+export const BENCH_OPTIONS = {
+  backends: { type: 'string', describe: 'comma-separated backends (default: all available)' },
+  reps: { type: 'number', default: 5, describe: 'repetitions; the median is reported' },
+  shape: { type: 'string', array: true, describe: 'm,n,d,l (repeatable); default 1024,8192,784,10 and 1024,8192,64,10' },
+  json: { type: 'boolean', describe: 'print a JSON array of results' },
+} as const satisfies Record<string, Options>;
+
+export const DEVICES_OPTIONS = { json: { type: 'boolean', describe: 'print one JSON object' } } as const satisfies Record<string, Options>;
+
+export const INFO_OPTIONS = { json: { type: 'boolean', describe: 'print one JSON object' } } as const satisfies Record<string, Options>;
+
+export const DEBUG_OPTION = { type: 'boolean', describe: 'print the stack trace of an unexpected error' } as const satisfies Options;
+
+/** Each command's options; '' is training (`kmfit <data>`). */
+const COMMAND_OPTIONS: Readonly<Record<string, Readonly<Record<string, Options>>>> = {
+  '': TRAIN_OPTIONS,
+  resume: RESUME_OPTIONS,
+  predict: PREDICT_OPTIONS,
+  scaling: SCALING_OPTIONS,
+  bench: BENCH_OPTIONS,
+  devices: DEVICES_OPTIONS,
+  info: INFO_OPTIONS,
+};
+
+/** The named commands (training has none). */
+export const COMMAND_NAMES = Object.keys(COMMAND_OPTIONS).filter((c) => c !== '');
+
+const GLOBAL_OPTIONS = ['help', 'h', 'version', 'debug'];
+
+/** Words of argv before a `--`, which ends the options. */
+function words(argv: readonly string[]): readonly string[] {
+  const end = argv.indexOf('--');
+  return end < 0 ? argv : argv.slice(0, end);
+}
+
+/** The command argv runs: its first word when that names one, else training (''). */
+export function commandOf(argv: readonly string[]): string {
+  const first = words(argv).find((w) => !w.startsWith('-'));
+  return first !== undefined && COMMAND_NAMES.includes(first) ? first : '';
+}
+
+/** The first option in argv that `command` does not have, with the closest one it does. */
+export function unknownOption(argv: readonly string[], command: string): { option: string; guess?: string } | undefined {
+  const known = [...Object.keys(COMMAND_OPTIONS[command]), ...GLOBAL_OPTIONS];
+  for (const word of words(argv)) {
+    if (!word.startsWith('-') || /^-\d/.test(word) || word === '-') continue;
+    const name = word.replace(/^--?/, '').split('=')[0];
+    // yargs also takes --camelCase for --kebab-case, and --no-flag for a boolean.
+    const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    if (known.includes(kebab) || (kebab.startsWith('no-') && known.includes(kebab.slice(3)))) continue;
+    return { option: word.split('=')[0], guess: closestName(name, known.filter((k) => k.length > 1)) };
+  }
+  return undefined;
+}
+
+const helpHint = (command: string) => `kmfit ${command ? `${command} ` : ''}--help lists the options, with examples`;
+
+/** A yargs failure message as one line that names the problem and the fix. */
+export function usageError(message: string, argv: readonly string[]): KmfitError {
+  const command = commandOf(argv);
+  const unknown = unknownOption(argv, command);
+  if (unknown) {
+    const guess = unknown.guess ? `; did you mean --${unknown.guess}?` : '.';
+    return new KmfitError('UNKNOWN_OPTION', `unknown option ${unknown.option}${guess} (${helpHint(command)})`);
+  }
+  // `kmfit predcit m d`: a mistyped command reads as a data file followed by stray words.
+  const first = words(argv).find((w) => !w.startsWith('-'));
+  const commandGuess = command === '' && first !== undefined && !existsSync(first) ? closestName(first, COMMAND_NAMES) : undefined;
+  if (commandGuess) {
+    return new KmfitError('INVALID_OPTION', `${first} is neither a command nor a file; did you mean kmfit ${commandGuess}? (kmfit --help lists the commands)`);
+  }
+  const choice = /Argument: (\S+), Given: "([^"]*)", Choices: (.*)$/m.exec(message);
+  if (choice) {
+    const [, option, given, choices] = choice;
+    const names = choices.split(', ').map((c) => c.replace(/^"|"$/g, ''));
+    const guess = closestName(given, names);
+    return new KmfitError(
+      'INVALID_OPTION',
+      `--${option} ${given} is not one of ${names.join(', ')}${guess ? `; did you mean --${option} ${guess}?` : '.'}`,
+    );
+  }
+  return new KmfitError('INVALID_OPTION', `${message.replace(/\s*\n\s*/g, ' ')} (${helpHint(command)})`);
+}

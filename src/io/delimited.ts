@@ -1,0 +1,110 @@
+/**
+ * CSV/TSV tables, parsed by csv-parse as a stream into a growing Float32Array (growable.ts; never
+ * an array of JS numbers): delimiter sniffed from the first line (comma, tab or semicolon), a header row
+ * detected (a first row with non-numeric cells), quoted fields. Features must be numbers; labels
+ * may be numbers or strings.
+ */
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse';
+import { KmfitError } from '../errors.js';
+import type { Matrix } from '../matrix.js';
+import { Growable } from './growable.js';
+
+export interface DelimitedTable {
+  readonly X: Matrix;
+  readonly y?: Float64Array | string[];
+  readonly header?: readonly string[];
+}
+
+const MISSING = new Set(['', 'na', 'nan', 'null', '?']);
+
+/** The delimiter that splits the first line into the most fields (quotes aside). */
+export function sniffDelimiter(firstLine: string): string {
+  const unquoted = firstLine.replace(/"[^"]*"/g, '');
+  const counts = [',', '\t', ';'].map((d) => [d, unquoted.split(d).length - 1] as const);
+  const best = counts.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return best[1] > 0 ? best[0] : ',';
+}
+
+function isNumber(cell: string): boolean {
+  return cell !== '' && Number.isFinite(Number(cell));
+}
+
+/**
+ * Reads a CSV/TSV file. `label`: a header name or 0-based index; default the last column; 'none':
+ * all columns are features. `rowLimit`: stop after that many data rows.
+ */
+export async function readDelimited(
+  file: string,
+  firstLine: string,
+  label: string | number | undefined,
+  rowLimit = Infinity,
+): Promise<DelimitedTable> {
+  const name = path.basename(file);
+  const fail = (line: number, problem: string): never => {
+    throw new KmfitError('INVALID_FILE', `${name}, line ${line}: ${problem}`);
+  };
+  const input = createReadStream(file);
+  // bom: a byte-order mark (as spreadsheet programs write) is not part of the first cell.
+  const parser = input.pipe(
+    parse({ bom: true, delimiter: sniffDelimiter(firstLine), info: true, skip_empty_lines: true, trim: true, relax_column_count: true }),
+  );
+  let header: string[] | undefined;
+  let width = 0;
+  let labelColumn = -1;
+  let rows = 0;
+  const data = new Growable((n) => new Float32Array(n));
+  const labels: string[] = [];
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const line = info.lines;
+      if (width === 0) {
+        width = record.length;
+        if (label === 'none') labelColumn = -1;
+        else if (typeof label === 'string') labelColumn = record.indexOf(label);
+        else labelColumn = label ?? width - 1;
+        const firstIsHeader = record.some((cell, j) => j !== labelColumn && !isNumber(cell)) || (typeof label === 'string' && labelColumn >= 0);
+        if (firstIsHeader) {
+          header = record;
+          if (typeof label === 'string' && label !== 'none' && labelColumn < 0) {
+            throw new KmfitError('INVALID_OPTION', `${name} has no column named ${JSON.stringify(label)}; its columns are ${record.join(', ')}.`);
+          }
+          continue;
+        }
+        if (typeof label === 'string' && label !== 'none') {
+          throw new KmfitError('INVALID_OPTION', `${name} has no header row, so --label ${label} names no column; give a 0-based index.`);
+        }
+        if (labelColumn >= width || labelColumn < -1) {
+          throw new KmfitError('INVALID_OPTION', `${name} has columns 0…${width - 1}; --label ${String(label)} is not one of them.`);
+        }
+      }
+      if (record.length !== width) fail(line, `${record.length} fields where the first row has ${width}; every row needs the same columns.`);
+      const row = data.reserve(labelColumn >= 0 ? width - 1 : width);
+      for (let j = 0; j < width; j++) {
+        const cell = record[j];
+        if (MISSING.has(cell.toLowerCase())) fail(line, `column ${j + 1} is missing (${JSON.stringify(cell)}); fill or drop that row.`);
+        if (j === labelColumn) {
+          labels.push(cell);
+          continue;
+        }
+        const value = Number(cell);
+        if (!Number.isFinite(value)) fail(line, `column ${j + 1} holds ${JSON.stringify(cell)}, not a number; features must be numeric.`);
+        row[data.length++] = value;
+      }
+      if (++rows >= rowLimit) break;
+    }
+  } catch (error) {
+    if (error instanceof KmfitError) throw error;
+    throw new KmfitError('INVALID_FILE', `${name} is not a well-formed CSV/TSV file: ${(error as Error).message}; check its quoting.`, { cause: error });
+  } finally {
+    input.destroy();
+  }
+  if (rows === 0) throw new KmfitError('EMPTY_DATA', `${name} has no data rows; give a file with data.`);
+  const cols = labelColumn >= 0 ? width - 1 : width;
+  if (cols < 1) throw new KmfitError('EMPTY_DATA', `${name} has no feature columns besides the label; give a table with features.`);
+  const X = { data: data.trimmed(), rows, cols };
+  if (labelColumn < 0) return { X, header };
+  const y = labels.every(isNumber) ? Float64Array.from(labels, Number) : labels;
+  return { X, y, header };
+}

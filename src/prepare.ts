@@ -1,0 +1,107 @@
+/**
+ * What every training entry point (fit(), the scaling study) does before the solver starts:
+ * convert and check the inputs, encode the targets, fit the feature scaling, choose the kernel
+ * and its bandwidth, and pick the data scored after each epoch. One place, so that the study
+ * measures exactly the training that fit() runs.
+ */
+import { chooseKernel, defaultBandwidth, makeKernel, type KernelOption } from '../kernels/index.js';
+import type { Kernel } from '../kernels/kernel.js';
+import { toMatrix, type MatrixInput } from './data/input.js';
+import { argmaxRows, encodeScoreTargets, encodeTargets, type LabelInput, type Targets, type Task } from './data/labels.js';
+import { applyScaling, fitScaling, type ScaleKind, type Scaling } from './data/scaling.js';
+import { KmfitError } from './errors.js';
+import { takeRows, type Matrix } from './matrix.js';
+import { medianPairwiseDistance } from './solver/bandwidth.js';
+import type { MonitorSet } from './solver/eigenpro.js';
+import { SeededRandom } from './solver/random.js';
+
+/** Training points scored after each epoch to report train mse and error. */
+export const MONITOR_POINTS = 5000;
+
+export interface PrepareOptions {
+  readonly kernel?: KernelOption;
+  readonly bandwidth?: number;
+  readonly task?: Task;
+  readonly scale?: ScaleKind;
+  readonly seed?: number;
+  readonly validation?: { X: MatrixInput; y: LabelInput };
+  /** false: X's own Float32Array is the training data, not a copy (fit's copyX). */
+  readonly copyX?: boolean;
+  /** A scaling fitted before (a resumed run's), applied instead of fitting one on X. */
+  readonly scaling?: Scaling;
+}
+
+export interface Prepared {
+  /** The training features as given (before scaling). */
+  readonly raw: Matrix;
+  /** The training features after scaling. */
+  readonly train: Matrix;
+  readonly targets: Targets;
+  readonly scaling: Scaling;
+  /** Validation data in the training's feature space and target encoding. */
+  readonly validation?: MonitorSet;
+  /** The run's random source: the bandwidth's subsample has been drawn from it. */
+  readonly random: SeededRandom;
+  readonly kernel: Kernel;
+  readonly bandwidthSource: string;
+}
+
+export function prepareTraining(X: MatrixInput, y: LabelInput, options: PrepareOptions): Prepared {
+  const choice = chooseKernel(options.kernel, options.bandwidth);
+  const raw = toMatrix(X, 'X', { copy: options.copyX ?? true });
+  const targets = encodeTargets(y, raw.rows, options.task, 'y');
+  const scaling = options.scaling ?? fitScaling(raw, options.scale ?? 'none');
+  const train = applyScaling(raw, scaling);
+  const validation = options.validation && monitorValidation(options.validation, raw.cols, targets, scaling);
+  const random = new SeededRandom(options.seed ?? 0);
+
+  let bandwidth = choice.bandwidth;
+  let bandwidthSource = 'given';
+  if (bandwidth === undefined) {
+    const median = medianPairwiseDistance(train, random);
+    bandwidth = defaultBandwidth(choice, median);
+    bandwidthSource = `default for ${choice.name} from the median pairwise distance ${median.toPrecision(4)} of a subsample`;
+  }
+  return { raw, train, targets, scaling, validation, random, kernel: makeKernel(choice, bandwidth), bandwidthSource };
+}
+
+/** Monitored training rows, and which rows they are. */
+export type MonitoredRows = MonitorSet & { readonly rows: Int32Array };
+
+/** A fixed, seeded subsample of (at most `size` of) the training data, scored after each epoch. */
+export function monitorTrainingSubset(X: Matrix, targets: Targets, random: SeededRandom, size = MONITOR_POINTS): MonitoredRows {
+  return monitorRows(X, targets, random.subsample(X.rows, Math.min(X.rows, size)));
+}
+
+/** The monitored set of the training rows `picked` (which a checkpoint keeps). */
+export function monitorRows(X: Matrix, targets: Targets, picked: Int32Array): MonitoredRows {
+  const Y = takeRows(targets.values, picked);
+  return { X: takeRows(X, picked), Y, rows: picked, ...(targets.classes ? { labels: argmaxRows(Y) } : {}) };
+}
+
+/** Validation data in the training's feature space and target encoding. */
+function monitorValidation(
+  validation: { X: MatrixInput; y: LabelInput },
+  features: number,
+  targets: Targets,
+  scaling: Scaling,
+): MonitorSet {
+  const raw = toMatrix(validation.X, 'validation.X');
+  if (raw.cols !== features) {
+    throw new KmfitError(
+      'FEATURE_MISMATCH',
+      `validation.X has ${raw.cols} features per row but X has ${features}; they must have the same columns.`,
+    );
+  }
+  const X = applyScaling(raw, scaling);
+  const model = { task: targets.task, classes: targets.classes, outputs: targets.values.cols };
+  const truth = encodeScoreTargets(validation.y, raw.rows, model, 'validation.y');
+  if (truth.task === 'regression') return { X, Y: truth.values };
+  // One-hot rows; a label unseen in training gets an all-zero row and always counts as an error.
+  const l = targets.values.cols;
+  const Y = new Float32Array(raw.rows * l);
+  truth.classIndex.forEach((c, i) => {
+    if (c >= 0) Y[i * l + c] = 1;
+  });
+  return { X, Y: { data: Y, rows: raw.rows, cols: l }, labels: truth.classIndex };
+}

@@ -1,0 +1,151 @@
+/**
+ * The eigensolver's dense loops in WebAssembly f64x2 SIMD (kernels/wasm/assembly/dense.ts), over
+ * a memory of their own that holds the matrix, three scratch vectors, the Lanczos basis and,
+ * after the basis in use, the temporaries of a call:
+ *
+ *   [reserved 64 KiB][A: n×n float32][x][y][w][basis …][temporaries]
+ *
+ * so that the basis grows in place. The memory is shared (a SharedArrayBuffer) because growing a
+ * shared memory never detaches the views already handed out; where shared memory is unavailable
+ * (a browser page that is not cross-origin isolated) the JavaScript loops serve instead. Vector
+ * arguments are copied in and out of the scratch (O(n) per call, against O(n²) or O(n·rows) of
+ * work), so that callers keep plain arrays everywhere but in the basis.
+ */
+import { DENSE_RELAXED_WASM, DENSE_SIMD_WASM } from '../../../kernels/wasm/generated/modules.js';
+import { webAssembly, type WasmMemory } from '../../backends/wasm/engine.js';
+import { decodeBase64, engineAccepts, type WasmVariant } from '../../backends/wasm/modules.js';
+import { KmfitError } from '../../errors.js';
+import type { DenseKernels } from './kernels.js';
+
+interface DenseExports {
+  multiply(a: number, n: number, x: number, y: number, scale: number): void;
+  projectOut(basis: number, rows: number, n: number, w: number, coefficients: number): void;
+  combineRows(basis: number, k: number, n: number, y: number, count: number, out: number): void;
+  rotateRows(z: number, count: number, cos: number, sin: number, start: number, low: number, high: number): void;
+}
+
+const PAGE = 65536;
+/** Below this the module's static data would live (it has none); allocations start above. */
+const RESERVED_BYTES = PAGE;
+/** wasm32's 4 GiB. */
+const MAX_PAGES = 65536;
+
+let module: { compiled: object; variant: WasmVariant } | null | undefined;
+
+/** The compiled module of the best build this engine runs, or null (compiled once per process). */
+function denseModule(): { compiled: object; variant: WasmVariant } | null {
+  if (module !== undefined) return module;
+  module = null;
+  const wasm = webAssembly();
+  if (!wasm || typeof SharedArrayBuffer === 'undefined') return module;
+  for (const [variant, base64] of [['relaxed', DENSE_RELAXED_WASM], ['simd', DENSE_SIMD_WASM]] as const) {
+    const bytes = decodeBase64(base64);
+    if (!engineAccepts(bytes, variant)) continue;
+    try {
+      module = { compiled: new wasm.Module(bytes), variant };
+      break;
+    } catch {
+      // A browser may refuse synchronous compilation on its main thread: JavaScript loops then.
+    }
+  }
+  return module;
+}
+
+/** The wasm kernels for this matrix, or undefined where this engine cannot run them. */
+export function wasmDenseKernels(matrix: Float32Array, n: number): DenseKernels | undefined {
+  const compiled = denseModule();
+  const wasm = webAssembly();
+  if (!compiled || !wasm) return undefined;
+  let memory: WasmMemory;
+  try {
+    memory = new wasm.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+  } catch {
+    return undefined;
+  }
+  const exports = new wasm.Instance(compiled.compiled, { env: { memory } }).exports as unknown as DenseExports;
+
+  const align = (bytes: number): number => Math.ceil(bytes / 16) * 16;
+  const vectorBytes = align(n * 8);
+  const matrixAt = RESERVED_BYTES;
+  const xAt = matrixAt + align(n * n * 4);
+  const yAt = xAt + vectorBytes;
+  const wAt = yAt + vectorBytes;
+  const basisAt = wAt + vectorBytes;
+  /** Bytes of the basis last handed out: temporaries go after it. */
+  let basisBytes = 0;
+  const temporaries = (): number => align(basisAt + basisBytes);
+
+  /** Grows the memory to hold `end` bytes. */
+  const reserve = (end: number): void => {
+    const pages = Math.ceil(end / PAGE);
+    const have = memory.buffer.byteLength / PAGE;
+    if (pages <= have) return;
+    if (pages > MAX_PAGES) {
+      throw new KmfitError(
+        'INVALID_OPTION',
+        `The eigensystem of a subsample of ${n} points needs ${(end / 2 ** 30).toFixed(1)} GiB, more than ` +
+          "WebAssembly's 4 GiB; choose a smaller subsampleSize.",
+      );
+    }
+    memory.grow(pages - have);
+  };
+  const f64 = (at: number, length: number): Float64Array => new Float64Array(memory.buffer, at, length);
+
+  reserve(basisAt);
+  new Float32Array(memory.buffer, matrixAt, n * n).set(matrix);
+  const x = f64(xAt, n);
+  const y = f64(yAt, n);
+  const w = f64(wAt, n);
+
+  return {
+    engine: 'wasm',
+    multiply(input, output, scale) {
+      x.set(input);
+      exports.multiply(matrixAt, n, xAt, yAt, scale);
+      output.set(y);
+    },
+    newBasis(rows) {
+      basisBytes = rows * n * 8;
+      reserve(basisAt + basisBytes);
+      const basis = f64(basisAt, rows * n);
+      basis.fill(0);
+      return basis;
+    },
+    growBasis(basis, rows) {
+      if (basis.length >= rows * n) return basis;
+      basisBytes = rows * n * 8;
+      reserve(basisAt + basisBytes);
+      return f64(basisAt, rows * n); // the same memory, a longer view: nothing to copy
+    },
+    projectOut(basis, rows, vector, out) {
+      const coefficientsAt = temporaries();
+      reserve(coefficientsAt + rows * 8);
+      w.set(vector);
+      exports.projectOut(basis.byteOffset, rows, n, wAt, coefficientsAt);
+      vector.set(w);
+      out.set(f64(coefficientsAt, rows));
+    },
+    combineRows(basis, skip, k, weights, count) {
+      const yTemp = temporaries();
+      const outTemp = align(yTemp + k * count * 8);
+      reserve(outTemp + count * n * 8);
+      f64(yTemp, k * count).set(weights.subarray(0, k * count));
+      exports.combineRows(basis.byteOffset + skip * n * 8, k, n, yTemp, count, outTemp);
+      return f64(outTemp, count * n).slice();
+    },
+    rotateRows(z, count, sweeps) {
+      const zAt = temporaries();
+      const cosAt = align(zAt + z.length * 8);
+      const sinAt = align(cosAt + sweeps.used * 8);
+      reserve(sinAt + sweeps.used * 8);
+      const zView = f64(zAt, z.length);
+      zView.set(z);
+      f64(cosAt, sweeps.used).set(sweeps.cos.subarray(0, sweeps.used));
+      f64(sinAt, sweeps.used).set(sweeps.sin.subarray(0, sweeps.used));
+      for (let t = sweeps.lows.length - 1; t >= 0; t--) {
+        exports.rotateRows(zAt, count, cosAt, sinAt, sweeps.starts[t], sweeps.lows[t], sweeps.highs[t]);
+      }
+      z.set(zView);
+    },
+  };
+}

@@ -1,0 +1,326 @@
+/**
+ * The onnx backend (onnxruntime-node): the conformance suite, the translation of kernel
+ * expressions to ONNX operators, centers split into several sessions and batches into several
+ * runs, weight ranges, calls on what was disposed, a clean exit after dispose, and what happens where
+ * onnxruntime-node is not installed.
+ *
+ * onnxruntime-node is optional: without it the device tests are skipped with the reason, except
+ * in CI (CI=true), where they run and fail on the backend's error.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index.js';
+import type { Kernel, KernelExpression } from '../../kernels/kernel.js';
+import { onnxKernel } from '../../kernels/onnx/expression.js';
+import { blockCenters, blockModel, distanceForm, fusedModel } from '../../kernels/onnx/models.js';
+import type { Backend } from '../../src/backends/backend.js';
+import { createOnnxBackend, onnxSupport } from '../../src/backends/onnx/index.js';
+import { createBackend } from '../../src/backends/select.js';
+import type { Matrix } from '../../src/matrix.js';
+import { asyncErrorOf } from '../helpers/errors.js';
+import { randomMatrix } from '../helpers/data.js';
+import { naiveKernel, TRANSLATED_KERNELS } from './agreement.js';
+import { describeConformance } from './conformance.js';
+
+const support = await onnxSupport();
+const IN_CI = process.env.CI === 'true';
+/** In CI the device tests always run, so that a missing onnxruntime-node fails them instead of skipping. */
+const RUN_DEVICE = support.available || IN_CI;
+const SKIPPED = RUN_DEVICE ? '' : ` (skipped: ${support.reason})`;
+
+describe('kernel expressions as ONNX graphs', () => {
+  const REJECTED: [KernelExpression, RegExp][] = [
+    [{ js: 'Math.foo(r)', constants: {} }, /Math\.foo is not supported/],
+    [{ js: 'process.exit(1) + r', constants: {} }, /unknown function or object "process"/],
+    [{ js: 'r2 + q', constants: { c: 1 } }, /unknown name "q"/],
+    [{ js: 'Math.exp(c) * r', constants: { c: 1000 } }, /not a finite float32/],
+    [{ js: 'Math.pow(2, 3)', constants: {} }, /does not depend on r/],
+  ];
+  for (const [expression, reason] of REJECTED) {
+    it(`rejects ${JSON.stringify(expression.js)} with INVALID_KERNEL_FORMULA`, async () => {
+      expect(await asyncErrorOf(blockModel(expression, 'gemm', 3), 'INVALID_KERNEL_FORMULA')).toMatch(reason);
+    });
+  }
+
+  it('moves a constant factor of r² into the distance GEMM, and nothing else', () => {
+    const scaleOf = (option: KernelOption, scaled = true) => onnxKernel(makeKernel(chooseKernel(option), 2).expression, scaled).scale;
+    expect(scaleOf('gaussian')).toBe(-1 / 8);
+    expect(scaleOf('cauchy')).toBe(1 / 4);
+    expect(scaleOf('gaussian', false)).toBe(1); // the direct form has no GEMM
+    for (const option of ['laplacian', { name: 'matern', nu: 2.5 }, { name: 'exppower', gamma: 0.7 }] as KernelOption[]) {
+      expect(scaleOf(option)).toBe(1);
+    }
+    // Two different factors of r², or r² on its own: nothing to move.
+    expect(onnxKernel({ js: 'Math.exp(r2 * a) * (1 + b * r2)', constants: { a: -1, b: 0.5 } }, true).scale).toBe(1);
+    expect(onnxKernel({ js: 'Math.exp(r2 * a) / (1 + r2)', constants: { a: -1 } }, true).scale).toBe(1);
+    expect(onnxKernel({ js: 'Math.exp(a * r2) / (1 + r2 * a)', constants: { a: -1 } }, true).scale).toBe(-1);
+  });
+
+  it('clamps r² at 0 only for formulas that need it (r, sqrt, log, pow)', () => {
+    const clampOf = (option: KernelOption) => onnxKernel(makeKernel(chooseKernel(option), 2).expression, true).clamp;
+    expect(clampOf('gaussian')).toBe(false);
+    expect(clampOf('cauchy')).toBe(false);
+    for (const option of ['laplacian', { name: 'exppower', gamma: 0.7 }, 'exp(-sqrt(r) / sigma)', 'matern'] as KernelOption[]) {
+      expect(clampOf(option)).toBe(true);
+    }
+    expect(onnxKernel({ js: 'Math.exp(r2 * c) * Math.log(2 + r2)', constants: { c: -1 } }, true).clamp).toBe(true);
+  });
+
+  it('splits centers into blocks of the graph, with the direct distance form for small d', async () => {
+    const kernel = makeKernel(chooseKernel('gaussian'), 1).expression;
+    const direct = await fusedModel(kernel, randomMatrix(1300, 3, 1), 100, 1300, 3);
+    expect(direct.form).toBe('direct');
+    expect(direct.blocks).toEqual([[100, 612], [612, 1124], [1124, 1300]]);
+    expect(await fusedModel(kernel, randomMatrix(600, 17, 2), 0, 600, 1)).toMatchObject({ form: 'gemm', blocks: [[0, 600]] });
+    // GEMM blocks of more than 32 MiB (glibc maps those apart and returns them on free), at least 2 048 centers.
+    expect(blockCenters('gemm', 784)).toBe(11008);
+    expect(blockCenters('gemm', 784) * 786 * 4).toBeGreaterThan(32 * 2 ** 20);
+    expect(blockCenters('gemm', 100_000)).toBe(2048);
+    expect(distanceForm(16)).toBe('direct');
+    expect(distanceForm(17)).toBe('gemm');
+  });
+});
+
+describe(`onnx runtime${SKIPPED}`, () => {
+  it.runIf(IN_CI)('loads in CI (onnxruntime-node is a devDependency)', () => {
+    expect(support.reason).toBeUndefined();
+    expect(support.available).toBe(true);
+  });
+});
+
+/** The fused block in float64 from the coordinates: Σ_{j0 ≤ j < j1} k(X[i], Z[j]) α[j, c]. */
+function naiveFused(kernel: Kernel, X: Matrix, Z: Matrix, alpha: Float32Array, l: number, j0: number, j1: number) {
+  const sums = new Float64Array(X.rows * l);
+  const scales = new Float64Array(X.rows * l);
+  for (let i = 0; i < X.rows; i++) {
+    for (let j = j0; j < j1; j++) {
+      const k = naiveKernel(kernel.value, X, Z, i, j);
+      for (let c = 0; c < l; c++) {
+        sums[i * l + c] += k * alpha[j * l + c];
+        scales[i * l + c] += Math.abs(k * alpha[j * l + c]);
+      }
+    }
+  }
+  return { sums, scales };
+}
+
+/** Entries of `out` farther than 1e-4 · Σ|terms| from the float64 sums. */
+function fusedMisses(out: Float32Array, expected: { sums: Float64Array; scales: Float64Array }): string[] {
+  const misses: string[] = [];
+  for (let i = 0; i < out.length; i++) {
+    if (!(Math.abs(out[i] - expected.sums[i]) <= 1e-4 * expected.scales[i] + 1e-7)) misses.push(`[${i}] ${out[i]} vs ${expected.sums[i]}`);
+  }
+  return misses.slice(0, 5);
+}
+
+describe.runIf(RUN_DEVICE)('onnx backend', () => {
+  // The suite's sets are small, hence streamed; 0 bytes makes them resident (initializers).
+  describeConformance('onnx', () => createOnnxBackend());
+  describeConformance('onnx, resident centers', () => createOnnxBackend({ streamedBytes: 0 }));
+  describeConformance('onnx, one thread', () => createOnnxBackend({ threads: 1 }));
+
+  it('reports its device, threads and memory budget', async () => {
+    const backend = await createOnnxBackend({ threads: 1 });
+    expect(backend.name).toBe('onnx');
+    const info = backend.describe();
+    expect(info.device).toContain(`onnxruntime-node ${support.version}`);
+    expect(info).toMatchObject({ threads: 1, parallel: true });
+    expect(backend.memoryBudget().bytes).toBeGreaterThan(0);
+    await backend.dispose();
+    await expect(createOnnxBackend({ threads: 0 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(createOnnxBackend({ streamedBytes: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+  });
+
+  it("is what 'auto' takes on a CPU, and createBackend('onnx') names it", async () => {
+    for (const name of ['auto', 'onnx'] as const) {
+      const backend = await createBackend(name, { threads: 1 });
+      // A hardware GPU comes first; there is none on this project's machines.
+      if (name === 'onnx' || backend.name !== 'webgpu') expect(backend.name).toBe('onnx');
+      await backend.dispose();
+    }
+  });
+
+  for (const option of TRANSLATED_KERNELS) {
+    const kernel = makeKernel(chooseKernel(option), 1.7);
+    it(`translates ${kernel.describe()} faithfully, in both distance forms`, async () => {
+      const backend = await createOnnxBackend({ threads: 1 });
+      // Points on a line at distances r from the origin, embedded in d = 1 (direct) and d = 20 (GEMM).
+      const distances = [0, 1e-3, 0.3, 1, 2.5, 9];
+      for (const d of [1, 20]) {
+        const origin: Matrix = { data: new Float32Array(d), rows: 1, cols: d };
+        const points = new Float32Array(distances.length * d);
+        distances.forEach((r, j) => (points[j * d] = r));
+        const block = await backend.kernelBlock(kernel, origin, { data: points, rows: distances.length, cols: d });
+        distances.forEach((r, j) => {
+          const expected = kernel.value(Math.fround(r) ** 2);
+          expect(Math.abs(block[j] - expected), `d=${d} r=${r}`).toBeLessThanOrEqual(1e-5 * Math.abs(expected) + 1e-6);
+        });
+      }
+      await backend.dispose();
+    });
+  }
+
+  it('gives k(0) up to float32 rounding for duplicate points in the GEMM form, clamped or not', async () => {
+    const backend = await createOnnxBackend({ threads: 1 });
+    // Rows with ‖x‖² ≈ 260, each row also a center: r² is 0 up to the rounding of ‖x‖² + ‖z‖² − 2x·z
+    // (≈1e-4 here), which the unclamped formulas (gaussian, cauchy) take as it is.
+    const X = randomMatrix(40, 784, 5);
+    const cases: [KernelOption, number][] = [['gaussian', 1e-5], ['cauchy', 1e-5], ['laplacian', 1e-2], [{ name: 'matern', nu: 2.5 }, 1e-4]];
+    for (const [option, tolerance] of cases) {
+      const kernel = makeKernel(chooseKernel(option), 5);
+      const block = await backend.kernelBlock(kernel, X, X);
+      const set = await backend.createCenterSet(kernel, X, 1);
+      await set.setWeights(Float32Array.from({ length: 40 }, (_, j) => (j === 7 ? 1 : 0)));
+      const out = new Float32Array(40);
+      await set.predict(X, out);
+      set.dispose();
+      for (const k of [out[7], ...Array.from({ length: 40 }, (_, i) => block[i * 40 + i])]) {
+        expect(Math.abs(k - kernel.diagonal), kernel.describe()).toBeLessThanOrEqual(tolerance);
+      }
+    }
+    await backend.dispose();
+  });
+
+  it('computes k(0) exactly where r² = 0, for kernels with pow and sqrt', async () => {
+    const backend = await createOnnxBackend({ threads: 1 });
+    for (const d of [4, 30]) {
+      const zeros: Matrix = { data: new Float32Array(3 * d), rows: 3, cols: d };
+      for (const option of [{ name: 'exppower', gamma: 0.7 }, 'exp(-sqrt(r) / sigma)', 'exp(-(r / sigma)^1.5)', 'matern'] as KernelOption[]) {
+        const kernel = makeKernel(chooseKernel(option), 1);
+        expect(Array.from(await backend.kernelBlock(kernel, zeros, zeros))).toEqual(new Array(9).fill(kernel.diagonal));
+      }
+    }
+    await backend.dispose();
+  });
+
+  // Sizes past one session of resident centers (11 008 at d = 784 in the GEMM form, 4 096 in the
+  // direct one), one run of streamed centers (8 192 / 2 048), one run of rows (190 / 2 048, resident)
+  // and one run of kernel-block columns (8 192 / 2 048): every split is crossed, in both ways.
+  const SPLITS: { d: number; n: number; m: number; ranges: [number, number][] }[] = [
+    { d: 2, n: 4500, m: 2050, ranges: [[0, 4500], [2000, 2100], [2047, 2049], [4095, 4097], [4400, 4500], [100, 4300]] },
+    { d: 784, n: 11100, m: 200, ranges: [[0, 11100], [11000, 11100], [8191, 8193], [11007, 11009], [3, 5]] },
+  ];
+  for (const { d, n, m, ranges } of SPLITS) {
+    for (const [held, streamedBytes] of [['resident', 0], ['streamed', Infinity]] as const) {
+      it(`d=${d}, ${held}: centers in several sessions or runs, rows in several runs, ranges across them`, async () => {
+        const backend = await createOnnxBackend({ streamedBytes });
+        const l = 3;
+        const kernel = makeKernel(chooseKernel('laplacian'), 0.5 * Math.sqrt(d));
+        const Z = randomMatrix(n, d, 31);
+        const X = randomMatrix(m, d, 32);
+        const alpha = randomMatrix(n, l, 33).data.map((a) => a - 0.5);
+        const set = await backend.createCenterSet(kernel, Z, l);
+        await set.setWeights(alpha);
+        for (const [j0, j1] of ranges) {
+          // Few rows per range (the float64 reference is slow), then all rows once.
+          const rows = j0 === 0 && j1 === n ? X : { data: X.data.subarray(0, 5 * d), rows: 5, cols: d };
+          const out = new Float32Array(rows.rows * l).fill(7);
+          await set.predict(rows, out, j0, j1);
+          expect(fusedMisses(out, naiveFused(kernel, rows, Z, alpha, l, j0, j1)), `[${j0}, ${j1})`).toEqual([]);
+        }
+        set.dispose();
+        await backend.dispose();
+      });
+    }
+    it(`d=${d}: kernel blocks in several runs of rows and columns`, async () => {
+      const backend = await createOnnxBackend();
+      const kernel = makeKernel(chooseKernel('laplacian'), 0.5 * Math.sqrt(d));
+      const [xRows, yRows] = d === 2 ? [600, 2100] : [300, 8200];
+      const X = randomMatrix(xRows, d, 34);
+      const Y = randomMatrix(yRows, d, 35);
+      const block = await backend.kernelBlock(kernel, X, Y);
+      // Entries on both sides of each split of rows (256, 512) and columns (2 048, 8 192).
+      for (const [i, j] of [[0, 0], [xRows - 1, yRows - 1], [255, 2047], [256, 2048], [511, 8191], [512, 8192], [1, 4097]]) {
+        if (i < xRows && j < yRows) expect(block[i * yRows + j]).toBeCloseTo(naiveKernel(kernel.value, X, Y, i, j), 5);
+      }
+      await backend.dispose();
+    });
+  }
+
+  it('rejects a row outside the centers, and calls on a disposed set or backend', async () => {
+    const backend: Backend = await createOnnxBackend();
+    const kernel = makeKernel(chooseKernel('gaussian'), 1);
+    const Z = randomMatrix(40, 3, 21);
+    const small = randomMatrix(3, 3, 22);
+    const set = await backend.createCenterSet(kernel, Z, 1);
+    await expect(set.addToWeights([40], new Float32Array(1))).rejects.toThrow(/not a center index/);
+    set.dispose();
+    await expect(set.predict(small, new Float32Array(3))).rejects.toThrow(/disposed/);
+    await backend.dispose();
+    await expect(backend.kernelBlock(kernel, small, Z)).rejects.toThrow(/disposed/);
+  });
+
+  it('lets a Node process exit after dispose', () => {
+    const child = runChild(`
+      import { createOnnxBackend } from ${JSON.stringify(moduleUrl('src/backends/onnx/index.ts'))};
+      import { chooseKernel, makeKernel } from ${JSON.stringify(moduleUrl('kernels/index.ts'))};
+      const backend = await createOnnxBackend();
+      const set = await backend.createCenterSet(makeKernel(chooseKernel('laplacian'), 1), { data: new Float32Array(40).fill(0.5), rows: 10, cols: 4 }, 2);
+      await set.addToWeights([1, 1], new Float64Array(4).fill(1));
+      const out = new Float32Array(6);
+      await set.predict({ data: new Float32Array(12), rows: 3, cols: 4 }, out);
+      set.dispose();
+      await backend.dispose();
+      console.log('disposed', out[0].toFixed(4));
+    `);
+    expect(child.stdout).toContain(`disposed ${(2 * Math.exp(-1)).toFixed(4)}`);
+    expect(child.status).toBe(0);
+  });
+});
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function moduleUrl(file: string): string {
+  return pathToFileURL(path.join(root, file)).href;
+}
+
+/** Runs an ES module (TypeScript through tsx) in a fresh Node process; fails on a hang. */
+function runChild(source: string): { stdout: string; status: number | null } {
+  const directory = mkdtempSync(path.join(os.tmpdir(), 'kmfit-onnx-'));
+  try {
+    const script = path.join(directory, 'child.mts');
+    writeFileSync(script, source);
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(child.error, child.stderr).toBeUndefined();
+    expect(child.signal, child.stderr).toBeNull();
+    return { stdout: child.stdout, status: child.status };
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+// Whether or not onnxruntime-node is installed here: a Node where it cannot be resolved.
+describe('onnx backend without onnxruntime-node', () => {
+  it("throws UNKNOWN_BACKEND saying how to install it, and 'auto' falls back to wasm", () => {
+    const child = runChild(`
+      import { register } from 'node:module';
+      const hooks = 'export async function resolve(specifier, context, next) {' +
+        ' if (specifier === "onnxruntime-node") { const e = new Error("Cannot find package onnxruntime-node"); e.code = "ERR_MODULE_NOT_FOUND"; throw e; }' +
+        ' return next(specifier, context); }';
+      register('data:text/javascript,' + encodeURIComponent(hooks));
+      const { createOnnxBackend, onnxSupport } = await import(${JSON.stringify(moduleUrl('src/backends/onnx/index.ts'))});
+      const { createBackend } = await import(${JSON.stringify(moduleUrl('src/backends/select.ts'))});
+      const support = await onnxSupport();
+      const auto = await createBackend('auto', { threads: 1 });
+      const fallback = auto.name;
+      await auto.dispose();
+      try {
+        await createOnnxBackend();
+        console.log('created');
+      } catch (error) {
+        console.log(JSON.stringify({ code: error.code, name: error.name, message: error.message, support, fallback }));
+      }
+    `);
+    expect(child.status).toBe(0);
+    const report = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}');
+    expect(report).toMatchObject({ code: 'UNKNOWN_BACKEND', name: 'KmfitError', support: { available: false } });
+    expect(report.message).toContain('npm install onnxruntime-node --onnxruntime-node-install=skip');
+    expect(report.message).toContain("backend: 'wasm'");
+    expect(report.support.reason).toMatch(/onnxruntime-node could not be loaded/);
+    expect(['webgpu', 'wasm']).toContain(report.fallback);
+  });
+});

@@ -1,0 +1,69 @@
+/** Backend selection: what 'auto' may pick, named backends, and clear errors. */
+import { describe, expect, it } from 'vitest';
+import { createBackend, explainAuto, probeBackends, type BackendAvailability, type ConcreteBackendName } from '../../src/backends/select.js';
+import { onnxSupport } from '../../src/backends/onnx/index.js';
+import { hardwareGpuPossible } from '../../src/backends/webgpu/gpu.js';
+import { wasmSupport } from '../../src/backends/wasm/index.js';
+import { fit, KmfitError } from '../../src/index.js';
+import { randomPoints } from '../helpers/data.js';
+
+describe('backend selection', () => {
+  it("'auto' picks a hardware GPU, else onnx, else wasm, else js — never a software adapter nor gpu.js", async () => {
+    const backend = await createBackend('auto');
+    try {
+      const found = await probeBackends();
+      const gpu = found.find((b) => b.name === 'webgpu')!;
+      if (backend.name === 'webgpu') {
+        expect(backend.describe().software).not.toBe(true);
+      } else {
+        // Without a hardware adapter the CPU path: onnx where onnxruntime-node loads, else wasm
+        // wherever WebAssembly SIMD and threads exist.
+        expect(gpu.fast && (await hardwareGpuPossible())).toBe(false);
+        const cpu = (await onnxSupport()).available ? 'onnx' : wasmSupport().available ? 'wasm' : 'js';
+        expect(backend.name).toBe(cpu);
+        expect(explainAuto(found)).toMatchObject({ name: cpu });
+      }
+      expect(found.find((b) => b.name === 'gpujs')!.fast).toBe(false);
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  it('a named backend is that backend', async () => {
+    for (const name of ['wasm', 'js'] as const) {
+      const backend = await createBackend(name, { threads: 1 });
+      expect(backend.name).toBe(name);
+      if (name === 'wasm') expect(backend.describe().threads).toBe(1);
+      await backend.dispose();
+    }
+  });
+
+  it('an unknown name or a bad thread count is a KmfitError that says what to pass', async () => {
+    await expect(createBackend('cuda' as never)).rejects.toMatchObject({ code: 'UNKNOWN_BACKEND', message: expect.stringContaining('webgpu, onnx, wasm, gpujs, js') });
+    const X = randomPoints(20, 2, 1);
+    const y = X.map((x) => x[0]);
+    const error = await fit(X, y, { backend: 'wasm', threads: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KmfitError);
+    expect((error as KmfitError).code).toBe('INVALID_OPTION');
+    expect((error as KmfitError).message).toContain('threads');
+  });
+
+  it('explains its choice from what runs here', () => {
+    const entry = (name: ConcreteBackendName, available: boolean, fast: boolean, detail: string): BackendAvailability => ({ name, available, fast, detail });
+    const cpuOnly = [
+      entry('webgpu', false, false, 'no adapter'),
+      entry('onnx', false, false, 'the optional package onnxruntime-node could not be loaded'),
+      entry('wasm', true, true, 'WebAssembly SIMD'),
+      entry('js', true, true, 'plain JavaScript'),
+    ];
+    expect(explainAuto(cpuOnly)).toEqual({
+      name: 'wasm',
+      reason: 'no hardware GPU; onnxruntime-node does not load here (see the onnx entry); WebAssembly SIMD on every core',
+    });
+    const withOnnx = cpuOnly.map((b) => (b.name === 'onnx' ? entry('onnx', true, true, 'onnxruntime-node 1.30.0') : b));
+    expect(explainAuto(withOnnx).name).toBe('onnx');
+    expect(explainAuto(withOnnx).reason).toContain('faster than wasm');
+    const withGpu = [entry('webgpu', true, true, 'NVIDIA H200'), ...withOnnx.slice(1)];
+    expect(explainAuto(withGpu)).toEqual({ name: 'webgpu', reason: 'a hardware GPU: NVIDIA H200' });
+  });
+});

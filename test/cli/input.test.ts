@@ -1,0 +1,130 @@
+/**
+ * The command line on bad input and bad usage, as a user meets it (dist/cli/main.js in a child
+ * process): each case of issue 4's "Bad input" list exits with 2 and one line that names the file,
+ * the problem and the fix, with no stack trace and no output file left behind; every command has
+ * examples in its --help and answers an unknown option with the closest one it has.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeNpy } from '../../src/io/npy.js';
+import { writeNpz } from '../../src/io/npz.js';
+
+const cli = path.resolve(__dirname, '../../dist/cli/main.js');
+const FIXTURES = path.resolve(__dirname, '../fixtures/npy');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-cli-input-'));
+const file = (name: string) => path.join(dir, name);
+const write = (name: string, bytes: Uint8Array | string) => writeFileSync(file(name), bytes);
+
+function kmfit(...args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8' });
+}
+
+/** Exit code 2, and stderr exactly one line: "kmfit: …" containing every fragment, no stack trace. */
+function expectOneLine(run: ReturnType<typeof kmfit>, ...fragments: string[]): void {
+  expect(run.status, run.stderr).toBe(2);
+  expect(run.stderr).toMatch(/^kmfit: [^\n]+\n$/);
+  expect(run.stderr).not.toMatch(/\n\s+at /);
+  for (const fragment of fragments) expect(run.stderr).toContain(fragment);
+}
+
+// A good 4 × 3 table (2 features and a label).
+const good = encodeNpy({ data: Float32Array.from([0, 0, 0, 1, 1, 1, 0, 1, 0, 1, 0, 1]), shape: [4, 3] });
+
+describe('bad input: exit 2, one line naming the file, the problem and the fix, nothing written', () => {
+  write('good.npy', good);
+  mkdirSync(file('folder'));
+  write('empty.npy', '');
+  write('truncated.npy', good.subarray(0, good.length - 8));
+  const corrupt = good.slice();
+  corrupt.set(new TextEncoder().encode("{'descr': <f4"), 10);
+  write('corrupt.npy', corrupt);
+  copyFileSync(path.join(FIXTURES, 'object.npy'), file('object.npy'));
+  copyFileSync(path.join(FIXTURES, 'structured.npy'), file('structured.npy'));
+  write('keys.npz', writeNpz({ 'images.npy': good }));
+  write('magic.idx', Uint8Array.from([0, 0, 0x07, 2, 0, 0, 0, 1, 0, 0, 0, 1, 5]));
+  write('ragged.csv', 'a,b,label\n1,2,0\n3,4\n');
+  write('words.csv', 'a,b,label\n1,2,0\n3,four,1\n');
+  write('labels.npy', encodeNpy({ data: Int32Array.from([0, 1, 0]), shape: [3] }));
+  write('nan.npy', encodeNpy({ data: Float32Array.from([0, 0, 0, 1, Number.POSITIVE_INFINITY, 1]), shape: [2, 3] }));
+  write('zero.svm', '1 0:1 2:3\n');
+  write('wide-test.svm', '1 1:1 9:1\n');
+  write('narrow.svm', '1 1:1 2:1\n0 2:1\n1 1:1\n0 1:0.5\n');
+  write('wide.npy', encodeNpy({ data: Float32Array.from([0, 0, 0, 0, 1, 1, 1, 1]), shape: [2, 4] }));
+
+  const cases: [string, string[], string[]][] = [
+    ['a missing file', ['nope.npy'], ['nope.npy: no such file', 'Give the path of a .npy']],
+    ['a directory', ['folder'], ['folder is a directory; give a data file']],
+    ['an empty file', ['empty.npy'], ['empty.npy is empty; give a file with data']],
+    ['a truncated .npy', ['truncated.npy'], ['truncated.npy: the data is cut short', 'write it again']],
+    ['a corrupt header', ['corrupt.npy'], ['corrupt.npy: the .npy header is not valid']],
+    ['an object dtype', ['object.npy'], ["object.npy: unsupported dtype '|O'", 'kmfit reads bool, int8–64']],
+    ['a structured dtype', ['structured.npy'], ['structured.npy: unsupported dtype: a structured (record) dtype']],
+    ['a .npz without the expected keys', ['keys.npz'], ['keys.npz holds images; expected x_train, y_train', 'save it with those names']],
+    ['an IDX file with the wrong magic', ['magic.idx'], ['magic.idx is not an IDX file: it starts with 0x00 0x00 0x07 0x02']],
+    ['CSV with ragged rows', ['ragged.csv'], ['ragged.csv, line 3: 2 fields where the first row has 3']],
+    ['CSV with non-numeric features', ['words.csv'], ['words.csv, line 3: column 2 holds "four", not a number']],
+    ['labels of the wrong length', ['good.npy', '--labels', 'labels.npy'], ['labels.npy has 3 labels but good.npy has 4 rows; they must match']],
+    ['NaN/Inf', ['nan.npy'], ['nan.npy has a non-finite value', 'row 1, feature 1', 'clean or drop that row']],
+    ['a libsvm index 0', ['zero.svm'], ['zero.svm, line 1: feature index 0', 'add 1 to every index']],
+    ['a libsvm test file wider than the training data', ['narrow.svm', '--test', 'wide-test.svm'], ['wide-test.svm, line 1: feature index 9 is beyond the 2 features']],
+    ['a test file with more features', ['good.npy', '--test', 'wide.npy'], ['wide.npy has 3 features but good.npy has 2; the test data needs the training data\'s columns']],
+    ['a bad option value', ['good.npy', '--train-size', '-3'], ['--train-size must be a whole number']],
+  ];
+  for (const [what, args, fragments] of cases) {
+    it(what, () => {
+      const run = kmfit(...args, '--save', 'out.kmfit', '--epochs', '1');
+      expectOneLine(run, ...fragments);
+      expect(run.stdout).not.toContain('plan');
+      expect(existsSync(file('out.kmfit'))).toBe(false);
+    });
+  }
+
+  it('a model file that is not one, and bad data for predict: no predictions file', () => {
+    expectOneLine(kmfit('predict', 'good.npy', 'good.npy', '--out', 'p.csv'), 'good.npy is not a kmfit model file');
+    expect(existsSync(file('p.csv'))).toBe(false);
+    const trained = kmfit('good.npy', '--epochs', '1', '--save', 'good.kmfit', '--quiet');
+    expect(trained.status, trained.stderr).toBe(0);
+    expect(trained.stdout).toBe(''); // --quiet
+    expectOneLine(kmfit('predict', 'good.kmfit', 'nan.npy', '--out', 'p.csv'), 'nan.npy has a non-finite value');
+    expectOneLine(kmfit('predict', 'good.kmfit', 'words.csv', '--out', 'p.csv'), 'words.csv, line 3');
+    expect(existsSync(file('p.csv'))).toBe(false);
+  });
+});
+
+describe('usage', () => {
+  const commands = ['', 'resume', 'predict', 'bench', 'devices', 'info'];
+
+  for (const command of commands) {
+    it(`kmfit ${command ? `${command} ` : ''}--help has examples`, () => {
+      const run = kmfit(...(command ? [command] : []), '--help');
+      expect(run.status, command).toBe(0);
+      expect(run.stdout, command).toMatch(/\nExamples:\n {2}kmfit /);
+    });
+  }
+
+  it('--version prints the version', () => {
+    const { version } = JSON.parse(readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8'));
+    expect(kmfit('--version').stdout).toBe(`${version}\n`);
+  });
+
+  describe('unknown options and typos, for every command: one line with the closest name', () => {
+    const cases: [string[], string][] = [
+      [['good.npy', '--epoch', '2'], 'unknown option --epoch; did you mean --epochs? (kmfit --help lists the options, with examples)'],
+      [['good.npy', '--testSplit', '0.5', '--jsno'], 'unknown option --jsno; did you mean --json?'],
+      [['predict', 'm.kmfit', 'd.npy', '--ot', 'p.csv'], 'unknown option --ot; did you mean --out? (kmfit predict --help'],
+      [['bench', '--rep', '2'], 'unknown option --rep; did you mean --reps? (kmfit bench --help'],
+      [['resume', 'run.checkpoint', '--epoch', '9'], 'unknown option --epoch; did you mean --epochs? (kmfit resume --help'],
+      [['devices', '--jsn'], 'unknown option --jsn; did you mean --json? (kmfit devices --help'],
+      [['info', 'm.kmfit', '--jsn'], 'unknown option --jsn; did you mean --json? (kmfit info --help'],
+      [['--versoin'], 'unknown option --versoin; did you mean --version?'],
+      [['predcit', 'm.kmfit', 'd.npy'], 'predcit is neither a command nor a file; did you mean kmfit predict?'],
+      [['devicse'], 'devicse: no such file, and not a built-in dataset (mnist, fashion-mnist). Did you mean kmfit devices?'],
+      [['good.npy', '--backend', 'wasn'], '--backend wasn is not one of auto, webgpu, onnx, wasm, gpujs, js; did you mean --backend wasm?'],
+      [['predict', 'm.kmfit'], 'Not enough non-option arguments: got 1, need at least 2 (kmfit predict --help'],
+    ];
+    for (const [args, message] of cases) it(`kmfit ${args.join(' ')}`, () => expectOneLine(kmfit(...args), message));
+  });
+});
