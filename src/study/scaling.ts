@@ -78,6 +78,12 @@ const DEFAULT_MONITOR_SIZE = 1000;
 const CHECK_RATIO = 4;
 /** A run whose train mse exceeds this multiple of the initial one has diverged. */
 const DIVERGED = 100;
+/**
+ * Fewest steps behind a run's median seconds per iteration. A run that reaches the target sooner
+ * (the preconditioned setting at large m: ≈ 5 iterations) is timed for a few more steps, so that
+ * one busy moment of a shared machine does not set its figure.
+ */
+const MIN_TIMED_STEPS = 25;
 
 export interface ScalingRun {
   /** Batch size. */
@@ -89,7 +95,10 @@ export interface ScalingRun {
   readonly iterations: number;
   /** iterations · m / n. */
   readonly epochs: number;
-  /** Median seconds of one iteration (the checks excluded). */
+  /**
+   * Median seconds of one iteration (the checks excluded), over at least MIN_TIMED_STEPS steps:
+   * a run that reaches the target sooner is timed for a few steps more.
+   */
   readonly secondsPerIteration: number;
   /** iterations · secondsPerIteration. */
   readonly timeToTarget: number;
@@ -295,13 +304,12 @@ async function runToTarget(
         stoppedBy = 'aborted';
         break;
       }
-      const begun = performance.now();
-      await step(context, order.subarray(b0, Math.min(b0 + m, n)), rate, l);
-      const took = (performance.now() - begun) / 1000;
-      times.push(took);
-      seconds += took;
+      seconds += await timedStep(context, order.subarray(b0, Math.min(b0 + m, n)), rate, times);
       iterations++;
-      if (iterations % checkEvery === 0) {
+      const capped = iterations >= maxIterations ? 'iterations' : seconds >= maxSeconds ? 'seconds' : undefined;
+      // Checked on schedule, and once more when a cap ends the run, so that a capped run's
+      // iterations are a true lower bound.
+      if (iterations % checkEvery === 0 || capped) {
         const value = await measure(centers, target);
         if (!(value <= DIVERGED * target.initial)) {
           stoppedBy = 'diverged'; // NaN lands here too
@@ -309,23 +317,12 @@ async function runToTarget(
           reachedAt = crossing(last, { iteration: iterations, value }, target);
         }
         last = { iteration: iterations, value };
-        if (reachedAt !== undefined || stoppedBy) break;
       }
-      if (iterations >= maxIterations) stoppedBy = 'iterations';
-      else if (seconds >= maxSeconds) stoppedBy = 'seconds';
-      if (stoppedBy) break;
+      if (reachedAt === undefined && stoppedBy === undefined) stoppedBy = capped;
+      if (reachedAt !== undefined || stoppedBy) break;
     }
   }
-  // A run stopped by a cap between two checks may have crossed the target since the last one:
-  // look once more, so that a capped run's iterations are a true lower bound.
-  if ((stoppedBy === 'seconds' || stoppedBy === 'iterations') && iterations > last.iteration) {
-    const value = await measure(centers, target);
-    if (value <= target.value) {
-      reachedAt = crossing(last, { iteration: iterations, value }, target);
-      stoppedBy = undefined;
-    }
-    last = { iteration: iterations, value };
-  }
+  if (reachedAt !== undefined) await timeMoreSteps(context, random, m, rate, times, maxSeconds - seconds);
   const secondsPerIteration = median(times);
   const counted = reachedAt ?? iterations;
   return {
@@ -340,6 +337,27 @@ async function runToTarget(
     ...(reachedAt === undefined ? { stoppedBy } : {}),
     finalValue: last.value,
   };
+}
+
+/** One SGD step on `batch`; its seconds are returned and added to `times`. */
+async function timedStep(context: StepContext, batch: Int32Array, rate: number, times: number[]): Promise<number> {
+  const begun = performance.now();
+  await step(context, batch, rate, context.Y.cols);
+  const took = (performance.now() - begun) / 1000;
+  times.push(took);
+  return took;
+}
+
+/** Steps on (the run's outcome is already recorded) until `times` has MIN_TIMED_STEPS entries. */
+async function timeMoreSteps(context: StepContext, random: SeededRandom, m: number, rate: number, times: number[], secondsLeft: number): Promise<void> {
+  const n = context.X.rows;
+  let spent = 0;
+  while (times.length < MIN_TIMED_STEPS && spent < secondsLeft) {
+    const order = random.permutation(n);
+    for (let b0 = 0; b0 < n && times.length < MIN_TIMED_STEPS; b0 += m) {
+      spent += await timedStep(context, order.subarray(b0, Math.min(b0 + m, n)), rate, times);
+    }
+  }
 }
 
 /**
