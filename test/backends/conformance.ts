@@ -9,7 +9,7 @@ import type { Backend } from '../../src/backends/backend.js';
 import { JsBackend } from '../../src/backends/js/index.js';
 import { loadMnist } from '../../datasets/mnist.js';
 import { randomMatrix } from '../helpers/data.js';
-import { conformanceKernels, disagreements, naiveKernel } from './agreement.js';
+import { conformanceKernels, disagreements, naiveKernel, SUITE_BANDWIDTH } from './agreement.js';
 
 /** Tolerances: relative to Σ|terms| for the fused block, to |k| for materialized blocks. */
 export function describeConformance(backendName: string, create: () => Backend | Promise<Backend>, tolerance = 1e-4): void {
@@ -58,7 +58,7 @@ export function describeConformance(backendName: string, create: () => Backend |
     it('calls that overlap run one after another', async () => {
       const backend = await create();
       try {
-        const kernel = makeKernel(chooseKernel('gaussian'), 1);
+        const kernel = makeKernel(chooseKernel('gaussian'), SUITE_BANDWIDTH);
         const Z = randomMatrix(40, 3, 21);
         const set = await backend.createCenterSet(kernel, Z, 1);
         await set.setWeights(new Float32Array(40).fill(1));

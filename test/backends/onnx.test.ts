@@ -7,11 +7,6 @@
  * onnxruntime-node is optional: without it the device tests are skipped with the reason, except
  * in CI (CI=true), where they run and fail on the backend's error.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index.js';
 import type { Kernel, KernelExpression } from '../../kernels/kernel.js';
@@ -23,6 +18,7 @@ import { createBackend } from '../../src/backends/select.js';
 import type { Matrix } from '../../src/matrix.js';
 import { asyncErrorOf } from '../helpers/errors.js';
 import { randomMatrix } from '../helpers/data.js';
+import { BACKEND_LIFE_OUTPUT, backendLifeScript, moduleUrl, runChild } from '../helpers/child.js';
 import { naiveKernel, TRANSLATED_KERNELS } from './agreement.js';
 import { describeConformance } from './conformance.js';
 
@@ -255,43 +251,11 @@ describe.runIf(RUN_DEVICE)('onnx backend', () => {
   });
 
   it('lets a Node process exit after dispose', () => {
-    const child = runChild(`
-      import { createOnnxBackend } from ${JSON.stringify(moduleUrl('src/backends/onnx/index.ts'))};
-      import { chooseKernel, makeKernel } from ${JSON.stringify(moduleUrl('kernels/index.ts'))};
-      const backend = await createOnnxBackend();
-      const set = await backend.createCenterSet(makeKernel(chooseKernel('laplacian'), 1), { data: new Float32Array(40).fill(0.5), rows: 10, cols: 4 }, 2);
-      await set.addToWeights([1, 1], new Float64Array(4).fill(1));
-      const out = new Float32Array(6);
-      await set.predict({ data: new Float32Array(12), rows: 3, cols: 4 }, out);
-      set.dispose();
-      await backend.dispose();
-      console.log('disposed', out[0].toFixed(4));
-    `);
-    expect(child.stdout).toContain(`disposed ${(2 * Math.exp(-1)).toFixed(4)}`);
+    const child = runChild(backendLifeScript('src/backends/onnx/index.ts', 'createOnnxBackend', 'createOnnxBackend()'));
+    expect(child.stdout).toContain(BACKEND_LIFE_OUTPUT);
     expect(child.status).toBe(0);
   });
 });
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-function moduleUrl(file: string): string {
-  return pathToFileURL(path.join(root, file)).href;
-}
-
-/** Runs an ES module (TypeScript through tsx) in a fresh Node process; fails on a hang. */
-function runChild(source: string): { stdout: string; status: number | null } {
-  const directory = mkdtempSync(path.join(os.tmpdir(), 'kmfit-onnx-'));
-  try {
-    const script = path.join(directory, 'child.mts');
-    writeFileSync(script, source);
-    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-    expect(child.error, child.stderr).toBeUndefined();
-    expect(child.signal, child.stderr).toBeNull();
-    return { stdout: child.stdout, status: child.status };
-  } finally {
-    rmSync(directory, { recursive: true, force: true });
-  }
-}
 
 // Whether or not onnxruntime-node is installed here: a Node where it cannot be resolved.
 describe('onnx backend without onnxruntime-node', () => {
@@ -302,8 +266,8 @@ describe('onnx backend without onnxruntime-node', () => {
         ' if (specifier === "onnxruntime-node") { const e = new Error("Cannot find package onnxruntime-node"); e.code = "ERR_MODULE_NOT_FOUND"; throw e; }' +
         ' return next(specifier, context); }';
       register('data:text/javascript,' + encodeURIComponent(hooks));
-      const { createOnnxBackend, onnxSupport } = await import(${JSON.stringify(moduleUrl('src/backends/onnx/index.ts'))});
-      const { createBackend } = await import(${JSON.stringify(moduleUrl('src/backends/select.ts'))});
+      const { createOnnxBackend, onnxSupport } = await import(${moduleUrl('src/backends/onnx/index.ts')});
+      const { createBackend } = await import(${moduleUrl('src/backends/select.ts')});
       const support = await onnxSupport();
       const auto = await createBackend('auto', { threads: 1 });
       const fallback = auto.name;

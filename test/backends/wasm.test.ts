@@ -1,7 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SOURCE_FILES, SOURCE_HASH } from '../../kernels/wasm/generated/modules.js';
@@ -17,9 +15,9 @@ import {
 import type { Matrix } from '../../src/matrix.js';
 import { lcg, relativeError } from '../helpers/data.js';
 import { asyncErrorOf } from '../helpers/errors.js';
+import { BACKEND_LIFE_OUTPUT, backendLifeScript, ROOT, runChild } from '../helpers/child.js';
 import { describeConformance } from './conformance.js';
 
-const root = path.resolve(__dirname, '../..');
 const TRANSFORM_IDS = {
   KERNEL_LAPLACIAN, KERNEL_GAUSSIAN, KERNEL_EXPPOWER, KERNEL_CAUCHY, KERNEL_MATERN32, KERNEL_MATERN52,
 };
@@ -52,13 +50,13 @@ describe('wasm backend', () => {
     const hash = createHash('sha256');
     for (const file of SOURCE_FILES) {
       hash.update(`${file}\0`);
-      hash.update(readFileSync(path.join(root, file)));
+      hash.update(readFileSync(path.join(ROOT, file)));
       hash.update('\0');
     }
     expect(hash.digest('hex')).toBe(SOURCE_HASH);
     const listed = new Set(SOURCE_FILES);
-    const assembly = path.join(root, 'kernels/wasm/assembly');
-    for (const name of ['blocks.ts']) expect(listed.has(path.relative(root, path.join(assembly, name)))).toBe(true);
+    const assembly = path.join(ROOT, 'kernels/wasm/assembly');
+    for (const name of ['blocks.ts']) expect(listed.has(path.relative(ROOT, path.join(assembly, name)))).toBe(true);
   });
 
   for (const variant of ['relaxed', 'simd'] as const) {
@@ -209,29 +207,11 @@ describe('wasm backend', () => {
   });
 
   it('lets the process exit after dispose (and without it: idle workers are unref’d)', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-wasm-'));
-    const script = path.join(dir, 'exit.mts');
-    const entry = path.join(root, 'src/backends/wasm/index.ts');
-    const kernels = path.join(root, 'kernels/index.ts');
-    const source = (dispose: boolean) => `
-      import { createWasmBackend } from ${JSON.stringify(entry)};
-      import { chooseKernel, makeKernel } from ${JSON.stringify(kernels)};
-      const backend = await createWasmBackend({ threads: 2 });
-      const Z = { data: new Float32Array(64 * 5).fill(0.5), rows: 64, cols: 5 };
-      const set = await backend.createCenterSet(makeKernel(chooseKernel('laplacian'), 1), Z, 2);
-      const out = new Float32Array(6);
-      await set.predict({ data: new Float32Array(15), rows: 3, cols: 5 }, out);
-      ${dispose ? 'await backend.dispose();' : ''}
-      console.log('done', out.length);
-    `;
     for (const dispose of [true, false]) {
-      writeFileSync(script, source(dispose));
-      const started = Date.now();
-      const run = spawnSync(path.join(root, 'node_modules/.bin/tsx'), [script], { encoding: 'utf8', timeout: 20_000 });
-      expect(run.stderr).toBe('');
-      expect(run.stdout.trim()).toBe('done 6');
-      expect(run.status).toBe(0);
-      expect(Date.now() - started).toBeLessThan(15_000);
+      const child = runChild(backendLifeScript('src/backends/wasm/index.ts', 'createWasmBackend', 'createWasmBackend({ threads: 2 })', dispose));
+      expect(child.stderr).toBe('');
+      expect(child.stdout.trim()).toBe(BACKEND_LIFE_OUTPUT);
+      expect(child.status).toBe(0);
     }
   });
 });

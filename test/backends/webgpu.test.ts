@@ -7,9 +7,7 @@
  * In CI (CI=true) a missing adapter fails the tests; elsewhere the device tests are skipped with
  * the reason.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index.js';
 import type { KernelExpression } from '../../kernels/kernel.js';
@@ -21,9 +19,10 @@ import { WebGpuCenterSet } from '../../src/backends/webgpu/centers.js';
 import { createWebGpuBackend, webGpuSupport } from '../../src/backends/webgpu/index.js';
 import type { Matrix } from '../../src/matrix.js';
 import { asyncErrorOf, errorOf } from '../helpers/errors.js';
-import { TRANSLATED_KERNELS } from './agreement.js';
+import { SUITE_BANDWIDTH, TRANSLATED_KERNELS } from './agreement.js';
 import { describeConformance } from './conformance.js';
 import { randomMatrix } from '../helpers/data.js';
+import { BACKEND_LIFE_OUTPUT, backendLifeScript, runChild } from '../helpers/child.js';
 
 const support = await webGpuSupport();
 const IN_CI = process.env.CI === 'true';
@@ -141,7 +140,7 @@ describe.runIf(RUN_DEVICE)('webgpu backend', () => {
   it('splits centers across buffers and agrees with the js backend across block edges', async () => {
     const backend = await createWebGpuBackend({ allowSoftware: true, maxBindingBytes: 4096 });
     const reference = new JsBackend();
-    const kernel = makeKernel(chooseKernel('laplacian'), 2);
+    const kernel = makeKernel(chooseKernel('laplacian'), SUITE_BANDWIDTH);
     const [m, n, d, l] = [70, 517, 17, 3];
     const Z = randomMatrix(n, d, 5);
     const X = randomMatrix(m, d, 6);
@@ -174,7 +173,7 @@ describe.runIf(RUN_DEVICE)('webgpu backend', () => {
   it('adds repeated rows correctly at scale (many repeats of few rows)', async () => {
     const backend = await createWebGpuBackend({ allowSoftware: true });
     const l = 10;
-    const set = await backend.createCenterSet(makeKernel(chooseKernel('gaussian'), 1), randomMatrix(50, 4, 9), l);
+    const set = await backend.createCenterSet(makeKernel(chooseKernel('gaussian'), SUITE_BANDWIDTH), randomMatrix(50, 4, 9), l);
     const rows = Array.from({ length: 4000 }, (_, i) => (i * 7) % 13);
     const deltas = new Float32Array(rows.length * l).fill(0.25);
     await set.addToWeights(rows, deltas);
@@ -197,7 +196,7 @@ describe.runIf(RUN_DEVICE)('webgpu backend', () => {
     const zeros: Matrix = { data: new Float32Array(12), rows: 3, cols: 4 };
     const options: KernelOption[] = [{ name: 'exppower', gamma: 0.7 }, 'exp(-sqrt(r) / sigma)', 'exp(-(r / sigma)^1.5)', 'matern'];
     for (const option of options) {
-      const kernel = makeKernel(chooseKernel(option), 1);
+      const kernel = makeKernel(chooseKernel(option), SUITE_BANDWIDTH);
       const block = await backend.kernelBlock(kernel, zeros, zeros);
       expect(Array.from(block)).toEqual(new Array(9).fill(kernel.diagonal));
     }
@@ -207,39 +206,20 @@ describe.runIf(RUN_DEVICE)('webgpu backend', () => {
   it('prints the final WGSL through the debug flag', async () => {
     const seen: string[] = [];
     const backend = await createWebGpuBackend({ allowSoftware: true, debugWgsl: (label, code) => seen.push(`${label}\n${code}`) });
-    const kernel = makeKernel(chooseKernel('cauchy'), 2);
+    const kernel = makeKernel(chooseKernel('cauchy'), SUITE_BANDWIDTH);
     const set = await backend.createCenterSet(kernel, randomMatrix(5, 3, 1), 1);
     await set.predict(randomMatrix(2, 3, 2), new Float32Array(2));
     await set.predict(randomMatrix(2, 3, 3), new Float32Array(2)); // cached: no second print
     expect(seen.filter((s) => s.startsWith('fused\n'))).toHaveLength(1);
-    expect(seen.find((s) => s.startsWith('fused\n'))).toContain(`(1.0f / (1.0f + (r2 * ${f32Literal(0.25)})))`);
+    expect(seen.find((s) => s.startsWith('fused\n'))).toContain(`(1.0f / (1.0f + (r2 * ${f32Literal(1 / (SUITE_BANDWIDTH * SUITE_BANDWIDTH))})))`);
     set.dispose();
     await backend.dispose();
   });
 
   it('lets a Node process exit after dispose', () => {
-    const entry = fileURLToPath(new URL('../../src/backends/webgpu/index.ts', import.meta.url));
-    const kernels = fileURLToPath(new URL('../../kernels/index.ts', import.meta.url));
-    const script = `
-      import { createWebGpuBackend } from ${JSON.stringify(entry)};
-      import { chooseKernel, makeKernel } from ${JSON.stringify(kernels)};
-      const backend = await createWebGpuBackend({ allowSoftware: true });
-      const set = await backend.createCenterSet(makeKernel(chooseKernel('laplacian'), 1), { data: new Float32Array(40).fill(0.5), rows: 10, cols: 4 }, 2);
-      await set.addToWeights([1, 1], new Float64Array(4).fill(1));
-      const out = new Float32Array(6);
-      await set.predict({ data: new Float32Array(12), rows: 3, cols: 4 }, out);
-      set.dispose();
-      await backend.dispose();
-      console.log('disposed', out[0].toFixed(4));
-    `;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
-    });
-    expect(child.error).toBeUndefined(); // a timeout shows here
-    expect(child.signal).toBeNull();
+    const script = backendLifeScript('src/backends/webgpu/index.ts', 'createWebGpuBackend', 'createWebGpuBackend({ allowSoftware: true })');
+    const child = runChild(script, { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' });
     expect(child.status, child.stderr).toBe(0);
-    expect(child.stdout).toContain(`disposed ${(2 * Math.exp(-1)).toFixed(4)}`);
+    expect(child.stdout).toContain(BACKEND_LIFE_OUTPUT);
   });
 });
