@@ -2,7 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { availableBackends, createBackend } from '../backends/select.js';
-import { DEFAULT_SHAPES, benchFusedBlock, benchOpenBlas, type BenchResult, type BenchShape } from '../bench/fusedBlock.js';
+import type { Backend } from '../backends/backend.js';
+import { DEFAULT_SHAPES, OpenBlasBaseline, backendBlock, benchInterleaved, type BenchResult, type BenchShape, type TimedBlock } from '../bench/fusedBlock.js';
 import { KmfitError } from '../errors.js';
 import type { BackendName } from '../options.js';
 import { formatNumber } from './render.js';
@@ -27,22 +28,29 @@ export async function bench(args: BenchArgs): Promise<void> {
   const shapes = args.shape?.length ? args.shape.map(parseShape) : DEFAULT_SHAPES;
   const names = args.backends ? (args.backends.split(',') as BackendName[]) : await availableBackends();
   const say = (text: string) => !args.json && process.stdout.write(text + '\n');
-  say(`kmfit bench · ${os.cpus()[0]?.model ?? 'CPU'} · laplacian fused block · median of ${args.reps} repetitions`);
+  say(`kmfit bench · ${os.cpus()[0]?.model ?? 'CPU'} · laplacian fused block · median of ${args.reps} interleaved repetitions`);
 
-  const results: BenchResult[] = [];
-  for (const name of names) {
-    const backend = await createBackend(name);
-    try {
-      for (const shape of shapes) results.push(await benchFusedBlock(backend, shape, args.reps));
-    } finally {
-      await backend.dispose();
-    }
-  }
+  const backends: Backend[] = [];
   // The baseline script sits in bench/ at the package root, two levels above this module (src/cli or dist/cli).
-  const script = fileURLToPath(new URL('../../bench/openblas_fused.py', import.meta.url));
-  const baseline = benchOpenBlas(script, shapes, args.reps);
+  const baseline = OpenBlasBaseline.start(fileURLToPath(new URL('../../bench/openblas_fused.py', import.meta.url)));
   if (typeof baseline === 'string') say(baseline);
-  else results.push(...baseline);
+  const results: BenchResult[] = [];
+  try {
+    for (const name of names) backends.push(await createBackend(name));
+    for (const shape of shapes) {
+      const blocks: TimedBlock[] = [];
+      try {
+        for (const backend of backends) blocks.push(await backendBlock(backend, shape));
+        if (typeof baseline !== 'string') blocks.push(await baseline.block(shape));
+        results.push(...(await benchInterleaved(blocks, shape, args.reps)));
+      } finally {
+        for (const block of blocks) block.dispose();
+      }
+    }
+  } finally {
+    if (typeof baseline !== 'string') baseline.close();
+    for (const backend of backends) await backend.dispose();
+  }
 
   if (args.json) {
     process.stdout.write(JSON.stringify(results, null, 2) + '\n');
