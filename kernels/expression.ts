@@ -16,11 +16,13 @@
  */
 import type { KernelExpression } from './kernel.js';
 
+type BinaryOp = '+' | '-' | '*' | '/';
+
 export type ExpressionNode =
   | { readonly kind: 'number'; readonly value: number }
   | { readonly kind: 'variable'; readonly name: 'r' | 'r2' }
   | { readonly kind: 'negate'; readonly operand: ExpressionNode }
-  | { readonly kind: 'binary'; readonly op: '+' | '-' | '*' | '/'; readonly left: ExpressionNode; readonly right: ExpressionNode }
+  | { readonly kind: 'binary'; readonly op: BinaryOp; readonly left: ExpressionNode; readonly right: ExpressionNode }
   | { readonly kind: 'call'; readonly fn: MathFunction; readonly args: readonly ExpressionNode[] };
 
 /** Math functions of the vocabulary and their float64 meaning (for folding). */
@@ -93,22 +95,17 @@ function parse(expression: KernelExpression, fail: (reason: string) => never): E
     if (found !== text) fail(`expected "${text}" but found "${found}"`);
   };
 
-  const sum = (): ExpressionNode => {
-    let node = product();
-    for (let op = peek(); op === '+' || op === '-'; op = peek()) {
+  /** One precedence level: `operand`s joined left to right by the operators `ops`. */
+  const level = (ops: readonly BinaryOp[], operand: () => ExpressionNode) => (): ExpressionNode => {
+    let node = operand();
+    for (let op = peek(); ops.includes(op as BinaryOp); op = peek()) {
       position++;
-      node = { kind: 'binary', op, left: node, right: product() };
+      node = { kind: 'binary', op: op as BinaryOp, left: node, right: operand() };
     }
     return node;
   };
-  const product = (): ExpressionNode => {
-    let node = unary();
-    for (let op = peek(); op === '*' || op === '/'; op = peek()) {
-      position++;
-      node = { kind: 'binary', op, left: node, right: unary() };
-    }
-    return node;
-  };
+  const product = level(['*', '/'], () => unary());
+  const sum = level(['+', '-'], product);
   const unary = (): ExpressionNode => {
     const op = peek();
     if (op === '-') {
