@@ -7,6 +7,8 @@ import { defineConfig } from 'tsup';
 const noExternal = [/^@stdlib\//, /^mathjs$/];
 const esmRequire = "import { createRequire as __kmfitCreateRequire } from 'node:module';\nconst require = __kmfitCreateRequire(import.meta.url);";
 
+// No source maps: dist/ is what the package ships, and maps of the bundles (mostly of the inlined
+// @stdlib and mathjs) would triple its size.
 // The library ships as ES modules and CommonJS (tslab notebooks load packages through `require`),
 // each with its own declarations. The CLI is ES-module only: it is started by node, never required.
 const LIBRARY_ENTRIES = { index: 'src/index.ts', notebook: 'src/notebook/index.ts', plot: 'src/plot/index.ts' };
@@ -21,7 +23,6 @@ export default defineConfig([
     entry: LIBRARY_ENTRIES,
     format: ['esm'],
     dts: true,
-    sourcemap: true,
     clean: true,
     target: 'node20',
     outDir: 'dist',
@@ -33,7 +34,6 @@ export default defineConfig([
     format: ['cjs'],
     splitting: false,
     dts: true,
-    sourcemap: true,
     target: 'node20',
     outDir: 'dist',
     noExternal,
@@ -41,7 +41,6 @@ export default defineConfig([
   {
     entry: { 'cli/main': 'src/cli/main.ts' },
     format: ['esm'],
-    sourcemap: true,
     target: 'node20',
     outDir: 'dist',
     noExternal,
