@@ -23,6 +23,7 @@ export type KmfitErrorCode =
   | 'FILE_NOT_FOUND'
   | 'IO_ERROR'
   | 'DATASET_UNAVAILABLE' // a built-in dataset whose files are not installed
+  | 'MISSING_PACKAGE' // an optional package the call needs (the chart libraries) is not installed
   | 'ABORTED' // training cancelled through an AbortSignal before anything could be kept
   | 'DIVERGED' // the training loss kept growing after several halvings of the step size
   | 'INSUFFICIENT_MEMORY' // a plan that does not fit the memory of the backend or the process

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { KmfitError } from '../errors.js';
 import { ownLocation } from '../location.js';
+import { missingPackageReason } from '../optionalPackages.js';
 
 /** Common sans-serif fonts: Debian/Ubuntu (fonts-dejavu-core, fonts-liberation), macOS, Windows. */
 const FONT_CANDIDATES = [
@@ -23,12 +24,23 @@ type Resvg = typeof import('@resvg/resvg-wasm');
 let resvg: Promise<Resvg> | undefined;
 
 function loadResvg(): Promise<Resvg> {
-  resvg ??= import('@resvg/resvg-wasm').then(async (module) => {
-    const require = createRequire(ownLocation() ?? `${process.cwd()}/noop.js`);
-    await module.initWasm(readFileSync(require.resolve('@resvg/resvg-wasm/index_bg.wasm')));
-    return module;
-  });
+  resvg ??= import('@resvg/resvg-wasm').then(
+    async (module) => {
+      const require = createRequire(ownLocation() ?? `${process.cwd()}/noop.js`);
+      await module.initWasm(readFileSync(require.resolve('@resvg/resvg-wasm/index_bg.wasm')));
+      return module;
+    },
+    (error: unknown) => {
+      resvg = undefined; // a later call may try again (e.g. after an install)
+      throw missingChartPackages(error);
+    },
+  );
   return resvg;
+}
+
+/** The error for a chart drawn without vega, vega-lite or resvg installed (optional peers). */
+export function missingChartPackages(error: unknown): KmfitError {
+  return new KmfitError('MISSING_PACKAGE', `Cannot draw the chart: ${missingPackageReason('charts', error)}.`, { cause: error });
 }
 
 function systemFonts(): Uint8Array[] {

@@ -2,11 +2,12 @@
  * Vega-Lite charts rendered to SVG text in Node, without a browser or a canvas: vega-lite compiles
  * the spec to Vega, and vega's headless View (renderer 'none') draws its scene graph as SVG, with
  * text widths estimated; resvg (raster.ts) turns that into PNG. The packages are ES modules loaded on first use, so importing kmfit, or
- * kmfit/notebook for HTML alone, does not pay for them (≈0.2 s and a few MB).
+ * kmfit/notebook for HTML alone, does not pay for them (≈0.2 s), and optional peers (26 MB, which
+ * would more than double kmfit's install): the first chart without them throws MISSING_PACKAGE.
  */
 import { KmfitError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
-import { svgToPng, type PngOptions } from './raster.js';
+import { missingChartPackages, svgToPng, type PngOptions } from './raster.js';
 
 /**
  * A Vega-Lite specification (https://vega.github.io/vega-lite/docs/spec.html), as a plain object.
@@ -24,11 +25,17 @@ interface VegaModules {
 let modules: Promise<VegaModules> | undefined;
 
 function loadVega(): Promise<VegaModules> {
-  modules ??= Promise.all([import('vega'), import('vega-lite')]).then(([vega, vegaLite]) => ({
-    compile: (spec) => vegaLite.compile(spec as never),
-    parse: (spec) => vega.parse(spec as never),
-    View: vega.View as unknown as VegaModules['View'],
-  }));
+  modules ??= Promise.all([import('vega'), import('vega-lite')]).then(
+    ([vega, vegaLite]) => ({
+      compile: (spec) => vegaLite.compile(spec as never),
+      parse: (spec) => vega.parse(spec as never),
+      View: vega.View as unknown as VegaModules['View'],
+    }),
+    (error: unknown) => {
+      modules = undefined; // a later call may try again (e.g. after an install)
+      throw missingChartPackages(error);
+    },
+  );
   return modules;
 }
 

@@ -284,7 +284,7 @@ describe('onnx backend without onnxruntime-node', () => {
     expect(report).toMatchObject({ code: 'UNKNOWN_BACKEND', name: 'KmfitError', support: { available: false } });
     expect(report.message).toContain('npm install onnxruntime-node --onnxruntime-node-install=skip');
     expect(report.message).toContain("backend: 'wasm'");
-    expect(report.support.reason).toMatch(/onnxruntime-node could not be loaded/);
+    expect(report.support.reason).toBe("the optional package onnxruntime-node is not installed; install it with `npm install onnxruntime-node --onnxruntime-node-install=skip`");
     expect(['webgpu', 'wasm']).toContain(report.fallback);
   });
 });

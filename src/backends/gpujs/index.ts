@@ -30,6 +30,7 @@ import { blockSource, distanceTileSource, productSource, transformSource } from 
 import type { Kernel } from '../../../kernels/kernel.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
+import { missingPackageReason } from '../../optionalPackages.js';
 import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
 import { probeAdapter, type AdapterSummary } from './webgpu.js';
 
@@ -67,11 +68,7 @@ async function loadApi(): Promise<GpuJsModule> {
   try {
     return await loadGpuJs();
   } catch (error) {
-    throw unavailable(
-      `the optional package gpu.js is not installed or does not load (${(error as Error).message}). ` +
-        'Install it with `npm install gpu.js`, or choose another backend.',
-      error,
-    );
+    throw unavailable(`${missingPackageReason('gpujs', error)}, or choose another backend.`, error);
   }
 }
 

@@ -3,6 +3,7 @@
  * probed, so that kmfit installs and runs without it. Only the few calls used here are typed (and
  * checked on the loaded module), so that kmfit's own type declarations never mention the package.
  */
+import { missingPackageReason } from '../../optionalPackages.js';
 import { nodeBuiltin } from '../system.js';
 
 export interface OrtTensor {
@@ -45,9 +46,6 @@ export interface OnnxRuntime {
 /** Why onnxruntime-node cannot be had here; the message says what to do. */
 export class NoOnnxRuntimeError extends Error {}
 
-/** The command that installs onnxruntime-node without the CUDA download kmfit does not need. */
-export const INSTALL_HINT = 'npm install onnxruntime-node --onnxruntime-node-install=skip';
-
 function isOrtModule(value: unknown): value is OrtModule {
   if (typeof value !== 'object' || value === null) return false;
   const session: unknown = Reflect.get(value, 'InferenceSession');
@@ -69,8 +67,7 @@ async function load(): Promise<OnnxRuntime> {
   try {
     loaded = await import(specifier);
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new NoOnnxRuntimeError(`the optional package onnxruntime-node could not be loaded (${reason}); install it with \`${INSTALL_HINT}\``);
+    throw new NoOnnxRuntimeError(missingPackageReason('onnx', error));
   }
   // A CommonJS package: the ES-module namespace may carry it as `default`.
   const ort = isOrtModule(loaded) ? loaded : typeof loaded === 'object' && loaded !== null ? Reflect.get(loaded, 'default') : undefined;

@@ -5,6 +5,7 @@
  * so that kmfit works where it is missing.
  */
 
+import { missingPackageReason } from '../../optionalPackages.js';
 import { nodeBuiltin } from '../system.js';
 
 /** The part of the `webgpu` package (Dawn for Node) used here. */
@@ -43,10 +44,7 @@ async function loadDawn(): Promise<GPU> {
   try {
     loaded = await import(specifier);
   } catch (error) {
-    throw new NoWebGpuError(
-      `the optional package "webgpu" (Dawn for Node) could not be loaded (${error instanceof Error ? error.message : String(error)}); ` +
-        'install it with `npm install webgpu`',
-    );
+    throw new NoWebGpuError(missingPackageReason('webgpu', error));
   }
   if (!isDawn(loaded)) throw new NoWebGpuError('the "webgpu" package does not export create() and globals');
   // GPUBufferUsage, GPUMapMode and the classes the API hands out; entries a runtime already
