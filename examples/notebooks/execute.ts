@@ -3,14 +3,16 @@
  *
  *   npm run notebooks [-- name.ipynb …]   re-run them (all by default) and write their outputs back
  *
- * Each notebook runs in a fresh folder whose node_modules/kmfit links to this checkout, so it
- * imports kmfit exactly as a user's project does (tslab resolves modules the pre-`exports` way and
- * cannot see a package's own name from inside it). Jupyter comes from Debian (/usr/bin/python3 with
- * python3-nbconvert, python3-jupyter-client, python3-ipython); tslab is a development dependency whose
- * kernel spec is installed into node_modules/.cache/kmfit-jupyter on first use.
+ * They run where they are, as when opened from a clone: `npm ci` links node_modules/kmfit to the
+ * clone (the devDependency kmfit: file:.), so `import … from 'kmfit'` resolves to this checkout's
+ * dist/ (tslab resolves modules the pre-`exports` way and cannot see a package's own name from
+ * inside it). test/notebooks/ runs them in a project where the packed kmfit is installed instead.
+ * Jupyter comes from Debian (/usr/bin/python3 with python3-nbconvert, python3-jupyter-client,
+ * python3-ipython); tslab is a development dependency whose kernel spec is installed into
+ * node_modules/.cache/kmfit-jupyter of the project on first use.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +20,17 @@ import { fileURLToPath } from 'node:url';
 export const NOTEBOOK_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(NOTEBOOK_DIR, '../..');
 const PYTHON = '/usr/bin/python3';
-const KERNELS = path.join(ROOT, 'node_modules/.cache/kmfit-jupyter');
+
+/** Where a notebook runs: the project whose node_modules has tslab (and kmfit), and its working folder. */
+export interface NotebookProject {
+  /** The project folder, holding node_modules/.bin/tslab. */
+  readonly root: string;
+  /** The folder the notebook is in and runs in (the project or a folder below it). */
+  readonly folder: string;
+}
+
+/** This clone: the notebooks in place, with the clone's tslab. */
+export const CLONE: NotebookProject = { root: ROOT, folder: NOTEBOOK_DIR };
 
 /** The notebooks CI runs: every .ipynb in examples/notebooks/. */
 export function notebookNames(): string[] {
@@ -27,24 +39,25 @@ export function notebookNames(): string[] {
     .sort();
 }
 
-/** Why notebooks cannot run here, or undefined when Jupyter and tslab are both present. */
-export function jupyterMissing(): string | undefined {
+/** Why notebooks cannot run here, or undefined when Jupyter is present (and tslab, in `project`). */
+export function jupyterMissing(project: NotebookProject = CLONE): string | undefined {
   const probe = spawnSync(PYTHON, ['-c', 'import nbconvert, nbclient, jupyter_client, IPython'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     return `${PYTHON} has no Jupyter: apt-get install python3-nbconvert python3-jupyter-client python3-ipython`;
   }
-  if (!existsSync(path.join(ROOT, 'node_modules/.bin/tslab'))) return 'tslab is not installed: npm ci';
+  if (!existsSync(path.join(project.root, 'node_modules/.bin/tslab'))) return 'tslab is not installed: npm ci';
   return undefined;
 }
 
-/** Installs the tslab kernel spec once; returns the JUPYTER_PATH that finds it. */
-function kernelPath(): string {
-  const share = path.join(KERNELS, 'share/jupyter');
+/** Installs the project's tslab kernel spec once; returns the JUPYTER_PATH that finds it. */
+function kernelPath(project: NotebookProject): string {
+  const prefix = path.join(project.root, 'node_modules/.cache/kmfit-jupyter');
+  const share = path.join(prefix, 'share/jupyter');
   const spec = path.join(share, 'kernels/tslab/kernel.json');
-  const tslab = path.join(ROOT, 'node_modules/.bin/tslab');
+  const tslab = path.join(project.root, 'node_modules/.bin/tslab');
   // The spec names the tslab binary by absolute path: install it again if the checkout moved.
   if (!existsSync(spec) || (JSON.parse(readFileSync(spec, 'utf8')) as { argv: string[] }).argv[0] !== tslab) {
-    const run = spawnSync(tslab, ['install', `--python=${PYTHON}`, `--binary=${tslab}`, `--prefix=${KERNELS}`], { encoding: 'utf8' });
+    const run = spawnSync(tslab, ['install', `--python=${PYTHON}`, `--binary=${tslab}`, `--prefix=${prefix}`], { encoding: 'utf8' });
     if (run.status !== 0 || !existsSync(spec)) {
       throw new Error(`tslab install failed:\n${run.stdout}${run.stderr}`);
     }
@@ -77,27 +90,27 @@ export interface Execution {
   readonly seconds: number;
 }
 
-/** Executes examples/notebooks/<name> in a scratch project; the checkout is not touched. */
-export function executeNotebook(name: string): Execution {
-  const work = mkdtempSync(path.join(os.tmpdir(), 'kmfit-notebook-'));
+/**
+ * Executes `name` (a notebook in project.folder) in that folder, as Jupyter runs a notebook it
+ * opened there; the executed copy goes to a scratch folder, the notebook is not touched.
+ */
+export function executeNotebook(name: string, project: NotebookProject = CLONE): Execution {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'kmfit-notebook-'));
   try {
-    mkdirSync(path.join(work, 'node_modules'));
-    symlinkSync(ROOT, path.join(work, 'node_modules/kmfit'), 'dir');
-    writeFileSync(path.join(work, name), readFileSync(path.join(NOTEBOOK_DIR, name)));
     const started = performance.now();
     const run = spawnSync(
       PYTHON,
-      ['-m', 'nbconvert', '--to', 'notebook', '--execute', name, '--output', `executed-${name}`,
+      ['-m', 'nbconvert', '--to', 'notebook', '--execute', name, '--output-dir', scratch, '--output', name,
         '--ExecutePreprocessor.timeout=600', '--ExecutePreprocessor.record_timing=False'],
-      { cwd: work, encoding: 'utf8', env: { ...process.env, JUPYTER_PATH: kernelPath() } },
+      { cwd: project.folder, encoding: 'utf8', env: { ...process.env, JUPYTER_PATH: kernelPath(project) } },
     );
     const seconds = (performance.now() - started) / 1000;
-    const out = path.join(work, `executed-${name}`);
+    const out = path.join(scratch, name);
     const text = existsSync(out) ? readFileSync(out, 'utf8') : undefined;
     const notebook = text === undefined ? undefined : (JSON.parse(text) as Notebook);
     return { status: run.status, log: `${run.stdout}${run.stderr}`, notebook, text, seconds };
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 

