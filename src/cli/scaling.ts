@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { KmfitError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
-import { writeFigure } from '../plot/vega.js';
+import { requireChartPackages, writeFigure } from '../plot/vega.js';
 import type { BackendName, FitOptions } from '../options.js';
 import { scalingFigure } from '../study/figure.js';
 import { scalingStudy, type ScalingReport, type ScalingRun, type ScalingSetting } from '../study/scaling.js';
@@ -111,6 +111,8 @@ export async function scaling(args: ScalingArgs): Promise<void> {
   if (args['target-error'] !== undefined && args.test === undefined && args['test-split'] === undefined) {
     throw new KmfitError('INVALID_OPTION', '--target-error is an error on validation data: give --test FILE or --test-split FRACTION too.');
   }
+  // --out ends with the figure: without the chart packages, say so now rather than after the study.
+  if (args.out !== undefined) await requireChartPackages();
   const data = await resolveSplits(args);
   const { train, test } = data;
   say(`kmfit ${version} scaling · ${data.name}: ${train.X.rows} training points, ${train.X.cols} features`);

@@ -23,7 +23,7 @@ const FONT_CANDIDATES = [
 type Resvg = typeof import('@resvg/resvg-wasm');
 let resvg: Promise<Resvg> | undefined;
 
-function loadResvg(): Promise<Resvg> {
+export function loadResvg(): Promise<Resvg> {
   resvg ??= import('@resvg/resvg-wasm').then(
     async (module) => {
       const require = createRequire(ownLocation() ?? `${process.cwd()}/noop.js`);

@@ -7,7 +7,7 @@
  */
 import { KmfitError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
-import { missingChartPackages, svgToPng, type PngOptions } from './raster.js';
+import { loadResvg, missingChartPackages, svgToPng, type PngOptions } from './raster.js';
 
 /**
  * A Vega-Lite specification (https://vega.github.io/vega-lite/docs/spec.html), as a plain object.
@@ -37,6 +37,15 @@ function loadVega(): Promise<VegaModules> {
     },
   );
   return modules;
+}
+
+/**
+ * Loads the chart packages now, for work whose result ends in a figure: their absence is then
+ * reported before the work, and before any other output is written.
+ * @throws KmfitError MISSING_PACKAGE naming the packages and the command that installs them
+ */
+export async function requireChartPackages(): Promise<void> {
+  await Promise.all([loadVega(), loadResvg()]);
 }
 
 /** The chart as a standalone SVG document (white background unless the spec sets one). */

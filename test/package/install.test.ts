@@ -163,7 +163,7 @@ describe('npm install kmfit', () => {
     for (const command of [INSTALL.onnx, INSTALL.webgpu, INSTALL.gpujs]) expect(text.stdout).toContain(command);
   });
 
-  it('npx kmfit data.csv trains on wasm and scores the test file', () => {
+  it('npx kmfit data.csv trains on wasm and scores the test file; kmfit scaling --out asks for the chart packages first', () => {
     // The label is 'big' exactly when size > 0.5, with no point between 0.4 and 0.6: a threshold
     // classifies every test row right, and so must the kernel machine.
     const rows = (n: number, offset: number) =>
@@ -181,5 +181,11 @@ describe('npm install kmfit', () => {
     expect(result.plan).toMatchObject({ n: 200, d: 2, task: 'classification', backend: 'wasm' });
     expect(result.test.error).toBe(0);
     expect(existsSync(path.join(project.dir, 'data.kmfit'))).toBe(true);
+    // A figure needs the chart packages: kmfit scaling --out says so at once and writes nothing.
+    const scaling = project.run('npx', ['kmfit', 'scaling', 'data.csv', '--out', 'figures']);
+    expect(scaling.status).toBe(2);
+    expect(scaling.stderr).toContain(INSTALL.charts);
+    expect(scaling.stderr).not.toContain('    at ');
+    expect(existsSync(path.join(project.dir, 'figures'))).toBe(false);
   });
 });
