@@ -29,7 +29,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { KmfitError } from '../errors.js';
 import { writeFileAtomic } from './atomicWrite.js';
 import { decodeNpyPrefix, encodeNpyParts, isNpy, type NpyArray } from './npy.js';
-import { concatBytes, extractZipEntry, listZipEntries, looksLikeZip, zipParts, type ZipProblem } from './npz.js';
+import { concatBytes, looksLikeZip, zipParts, ZipArchive, type ZipProblem } from './npz.js';
 
 export const MODEL_FORMAT = 'kmfit-model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -212,18 +212,17 @@ function describeForeign(bytes: Uint8Array): string {
 
 /**
  * Decodes a model file held in memory. `source` (usually the path) names the file in error
- * messages. See the module comment for the error codes.
+ * messages. `arrayNames`: the arrays to decode (default every one); the members of others are not
+ * inflated or checked. See the module comment for the error codes.
  */
-export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKind = MODEL_FILE): DecodedModelFile {
+export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKind = MODEL_FILE, arrayNames?: readonly string[]): DecodedModelFile {
   if (bytes.length === 0) throw damaged(source, 'the file is empty', kind);
   if (!looksLikeZip(bytes)) throw foreign(source, describeForeign(bytes), kind);
-  const listed = listZipEntries(bytes);
-  if ('problem' in listed) throw fromZipProblem(source, listed, kind);
-  const { entries } = listed;
+  const archive = ZipArchive.open(bytes);
+  if ('problem' in archive) throw fromZipProblem(source, archive, kind);
+  const { names } = archive;
 
-  const headerEntry = entries.find((e) => e.name === HEADER_MEMBER);
-  if (headerEntry === undefined) {
-    const names = entries.map((e) => e.name);
+  if (archive.entry(HEADER_MEMBER) === undefined) {
     const npz = names.length > 0 && names.every((n) => n.endsWith('.npy'));
     const shown = names.slice(0, 5).map((n) => JSON.stringify(n)).join(', ') + (names.length > 5 ? ', ...' : '');
     throw foreign(
@@ -236,7 +235,7 @@ export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKin
   }
 
   // The header first: its format version decides whether the rest is ours to read.
-  const headerBytes = extractZipEntry(bytes, headerEntry);
+  const headerBytes = archive.read(HEADER_MEMBER);
   if ('problem' in headerBytes) throw fromZipProblem(source, headerBytes, kind);
   let parsed: unknown;
   try {
@@ -270,22 +269,28 @@ export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKin
   }
 
   const arrays: [string, NpyArray][] = [];
-  for (const entry of entries) {
-    // Members other than the header and .npy arrays are ignored (room for additions).
-    if (!entry.name.endsWith('.npy')) continue;
-    const member = extractZipEntry(bytes, entry);
-    if ('problem' in member) throw fromZipProblem(source, member, kind);
+  for (const memberName of names) {
+    // Members other than the header and .npy arrays are ignored (room for additions), and so are
+    // arrays the caller does not use.
+    if (!memberName.endsWith('.npy')) continue;
+    const arrayName = memberName.slice(0, -'.npy'.length);
+    if (arrayNames && !arrayNames.includes(arrayName)) continue;
     let decoded: { array: NpyArray; end: number };
+    let member: { data: Uint8Array } | ZipProblem;
     try {
-      decoded = decodeNpyPrefix(member.data, `member ${entry.name}`);
+      member = archive.read(memberName);
+      if ('problem' in member) throw fromZipProblem(source, member, kind);
+      decoded = decodeNpyPrefix(member.data, `member ${memberName}`);
     } catch (err) {
-      if (err instanceof KmfitError) throw damaged(source, err.message, kind, err);
+      // A .npy header or body that does not decode: the member passed its CRC, so the file was
+      // written that way, but a kmfit file never holds one.
+      if (err instanceof KmfitError && err.code === 'IO_ERROR') throw damaged(source, err.message, kind, err);
       throw err;
     }
     if (decoded.end !== member.data.length) {
-      throw damaged(source, `member ${entry.name} has ${member.data.length - decoded.end} bytes after its array data`, kind);
+      throw damaged(source, `member ${memberName} has ${member.data.length - decoded.end} bytes after its array data`, kind);
     }
-    arrays.push([entry.name.slice(0, -'.npy'.length), decoded.array]);
+    arrays.push([arrayName, decoded.array]);
   }
   // Object.fromEntries defines own properties, so even a member named "__proto__.npy" is inert.
   return {
@@ -299,8 +304,11 @@ const MAX_READ = 1 << 30;
 /** The largest file a model can be: the zip has no zip64 records, and a Uint8Array tops out at 4 GiB. */
 const MAX_MODEL_BYTES = 2 ** 32;
 
-/** Reads and decodes a model file. FILE_NOT_FOUND when nothing is at `path`; see the module comment. */
-export async function readModelFile(path: string, kind: FileKind = MODEL_FILE): Promise<DecodedModelFile> {
+/**
+ * Reads and decodes a model file (only the arrays `arrayNames`, when given). FILE_NOT_FOUND when
+ * nothing is at `path`; see the module comment.
+ */
+export async function readModelFile(path: string, kind: FileKind = MODEL_FILE, arrayNames?: readonly string[]): Promise<DecodedModelFile> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -333,5 +341,5 @@ export async function readModelFile(path: string, kind: FileKind = MODEL_FILE): 
   } finally {
     await handle.close();
   }
-  return decodeModelFile(bytes, path, kind);
+  return decodeModelFile(bytes, path, kind, arrayNames);
 }
