@@ -72,6 +72,7 @@ function gunzipIdx(bytes: Uint8Array, source: string): Uint8Array {
           `${member.deflated.length} compressed bytes can hold`,
       );
     }
+    inflater.bound(size + 1); // one byte more shows an overlong stream
     const data = inflater.head(size + 1);
     if (data.length === size) {
       if (data.length % 2 ** 32 !== member.sizeMod32) throw damaged(`its gzip trailer declares ${member.sizeMod32} bytes (mod 2^32), not the ${size} it inflates to`);
