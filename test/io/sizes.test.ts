@@ -7,12 +7,13 @@
  * a member nobody reads must not be inflated at all.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/io/crc32.js';
 import { ROOT } from '../helpers/child.js';
+import { runMain } from '../helpers/cli.js';
 import { lcg } from '../helpers/data.js';
 import { concat, deflate, deflateBomb, gzip, idxHeader, npyHeader, zip, type ZipMember } from '../helpers/lyingFiles.js';
 import type { ReadCase, ReadOutcome } from '../helpers/readPeak.mjs';
@@ -134,4 +135,22 @@ describe('files that lie about their sizes', () => {
     // Each refusal is one line naming the problem.
     for (const o of outcomes) if (o.message) expect(o.message).not.toContain('\n');
   }, 300_000);
+
+  it('kmfit refuses them with exit 2 and one line, and writes nothing', async () => {
+    const first = (prefix: string) => cases.find((c) => c.name.startsWith(prefix))!.file;
+    const model = path.join(dir, 'never.kmfit');
+    const runs = [
+      await runMain([first('npz: bomb behind a small .npy header'), '--save', model, '--epochs', '1']),
+      await runMain([first('IDX gzip: CRC lies'), '--save', model, '--epochs', '1']),
+      await runMain([first('libsvm: huge index'), '--save', model, '--epochs', '1']),
+      await runMain(['info', first('model: zip64 size on the weights')]),
+      await runMain(['predict', first('model: bomb behind the centers header'), first('npz: bomb in an unused member')]),
+    ];
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(/^kmfit: [^\n]+\n$/);
+      expect(run.stdout).toBe('');
+    }
+    expect(existsSync(model)).toBe(false);
+  });
 });

@@ -6,11 +6,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/commands.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { KmfitError } from '../../src/errors.js';
 import { loadModel } from '../../src/index.js';
 import { MODEL_FILE, decodeModelFile, encodeModelFile, type ModelFileContents } from '../../src/io/modelFile.js';
+import { runMain as cli } from '../helpers/cli.js';
 import { lcg } from '../helpers/data.js';
 import { asyncErrorOf } from '../helpers/errors.js';
 
@@ -30,21 +30,6 @@ function write(name: string, contents: ModelFileContents | Uint8Array): string {
   const file = path.join(dir, name);
   writeFileSync(file, contents instanceof Uint8Array ? contents : encodeModelFile(contents));
   return file;
-}
-
-/** Runs `kmfit …args` in-process: its exit code and what it wrote. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
 }
 
 describe('model files checked as strictly as checkpoints', () => {
