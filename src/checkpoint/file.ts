@@ -110,24 +110,9 @@ export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Pro
  *   kmfit cannot use), MODEL_FILE_TRUNCATED, MODEL_FILE_VERSION (from a newer kmfit).
  */
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
-  const file = await readModelFile(path, CHECKPOINT_FILE, CHECKPOINT_ARRAYS);
+  const file = await readModelFile(path, CHECKPOINT_FILE);
   return new CheckpointReader(path, file.header, file.arrays).read();
 }
-
-/** The arrays a checkpoint may hold (writeCheckpoint's); others, a newer kmfit's additions, are not read. */
-const CHECKPOINT_ARRAYS = [
-  'weights',
-  'random_state',
-  'monitor_indices',
-  'scaling_offset',
-  'scaling_factor',
-  'order',
-  'epoch_start_weights',
-  'best_weights',
-  'subsample_indices',
-  'eigenvectors',
-  'eigen_scales',
-];
 
 /** Field-by-field checks of a decoded checkpoint, each failure naming the field. */
 class CheckpointReader extends HeaderFields {

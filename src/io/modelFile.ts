@@ -83,7 +83,10 @@ export type ModelFileHeader = Record<string, unknown> & { format: string; format
 
 export interface DecodedModelFile {
   header: ModelFileHeader;
-  /** The arrays by name (member name without `.npy`), in C order; see npy.ts for the typed array of each dtype. */
+  /**
+   * The arrays by name (member name without `.npy`), in C order; see npy.ts for the typed array of
+   * each dtype. Each is decoded when first read, and reading a damaged one throws its KmfitError.
+   */
   arrays: Record<string, NpyArray>;
 }
 
@@ -211,11 +214,11 @@ function describeForeign(bytes: Uint8Array): string {
 }
 
 /**
- * Decodes a model file held in memory. `source` (usually the path) names the file in error
- * messages. `arrayNames`: the arrays to decode (default every one); the members of others are not
- * inflated or checked. See the module comment for the error codes.
+ * Decodes a model file held in memory: its header now, each array when it is first read from
+ * `arrays` (a damaged member then throws there). `source` (usually the path) names the file in
+ * error messages. See the module comment for the error codes.
  */
-export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKind = MODEL_FILE, arrayNames?: readonly string[]): DecodedModelFile {
+export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKind = MODEL_FILE): DecodedModelFile {
   if (bytes.length === 0) throw damaged(source, 'the file is empty', kind);
   if (!looksLikeZip(bytes)) throw foreign(source, describeForeign(bytes), kind);
   const archive = ZipArchive.open(bytes);
@@ -268,35 +271,39 @@ export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKin
     );
   }
 
-  const arrays: [string, NpyArray][] = [];
+  // Arrays are decoded (inflated, CRC-checked) when first read, so a reader pays only for those
+  // it uses; members other than the header and .npy arrays are ignored (room for additions).
+  const arrays: Record<string, NpyArray> = {};
   for (const memberName of names) {
-    // Members other than the header and .npy arrays are ignored (room for additions), and so are
-    // arrays the caller does not use.
     if (!memberName.endsWith('.npy')) continue;
-    const arrayName = memberName.slice(0, -'.npy'.length);
-    if (arrayNames && !arrayNames.includes(arrayName)) continue;
-    let decoded: { array: NpyArray; end: number };
-    let member: { data: Uint8Array } | ZipProblem;
-    try {
-      member = archive.read(memberName);
-      if ('problem' in member) throw fromZipProblem(source, member, kind);
-      decoded = decodeNpyPrefix(member.data, `member ${memberName}`);
-    } catch (err) {
-      // A .npy header or body that does not decode: the member passed its CRC, so the file was
-      // written that way, but a kmfit file never holds one.
-      if (err instanceof KmfitError && err.code === 'IO_ERROR') throw damaged(source, err.message, kind, err);
-      throw err;
-    }
-    if (decoded.end !== member.data.length) {
-      throw damaged(source, `member ${memberName} has ${member.data.length - decoded.end} bytes after its array data`, kind);
-    }
-    arrays.push([arrayName, decoded.array]);
+    let decoded: NpyArray | undefined;
+    // An own property even for a member named "__proto__.npy".
+    Object.defineProperty(arrays, memberName.slice(0, -'.npy'.length), {
+      enumerable: true,
+      get: () => (decoded ??= decodeArrayMember(archive, memberName, source, kind)),
+    });
   }
-  // Object.fromEntries defines own properties, so even a member named "__proto__.npy" is inert.
-  return {
-    header: { ...header, format, formatVersion },
-    arrays: Object.fromEntries(arrays),
-  };
+  return { header: { ...header, format, formatVersion }, arrays };
+}
+
+/** One .npy member of the archive, decoded; any problem → the file's KmfitError. */
+function decodeArrayMember(archive: ZipArchive, memberName: string, source: string, kind: FileKind): NpyArray {
+  let decoded: { array: NpyArray; end: number };
+  let member: { data: Uint8Array } | ZipProblem;
+  try {
+    member = archive.read(memberName);
+    if ('problem' in member) throw fromZipProblem(source, member, kind);
+    decoded = decodeNpyPrefix(member.data, `member ${memberName}`);
+  } catch (err) {
+    // A .npy header or body that does not decode: the member passed its CRC, so the file was
+    // written that way, but a kmfit file never holds one.
+    if (err instanceof KmfitError && err.code === 'IO_ERROR') throw damaged(source, err.message, kind, err);
+    throw err;
+  }
+  if (decoded.end !== member.data.length) {
+    throw damaged(source, `member ${memberName} has ${member.data.length - decoded.end} bytes after its array data`, kind);
+  }
+  return decoded.array;
 }
 
 /** The most bytes asked of one read call (Node refuses single I/O calls of 2 GiB or more). */
@@ -305,10 +312,10 @@ const MAX_READ = 1 << 30;
 const MAX_MODEL_BYTES = 2 ** 32;
 
 /**
- * Reads and decodes a model file (only the arrays `arrayNames`, when given). FILE_NOT_FOUND when
- * nothing is at `path`; see the module comment.
+ * Reads and decodes a model file (arrays decoded when first read, as decodeModelFile). FILE_NOT_FOUND
+ * when nothing is at `path`; see the module comment.
  */
-export async function readModelFile(path: string, kind: FileKind = MODEL_FILE, arrayNames?: readonly string[]): Promise<DecodedModelFile> {
+export async function readModelFile(path: string, kind: FileKind = MODEL_FILE): Promise<DecodedModelFile> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -341,5 +348,5 @@ export async function readModelFile(path: string, kind: FileKind = MODEL_FILE, a
   } finally {
     await handle.close();
   }
-  return decodeModelFile(bytes, path, kind, arrayNames);
+  return decodeModelFile(bytes, path, kind);
 }

@@ -2,12 +2,9 @@
 import { chooseKernel, makeKernel, type Kernel, type KernelOption } from '../../kernels/index.js';
 import { KmfitError } from '../errors.js';
 import { HeaderFields } from '../io/headerFields.js';
-import { MODEL_FILE, readModelFile } from '../io/modelFile.js';
+import { readModelFile } from '../io/modelFile.js';
 import { KernelModel } from './model.js';
 import type { ModelHeader } from './save.js';
-
-/** The arrays a model file holds; others (a newer kmfit's additions) are not read. */
-const MODEL_ARRAYS = ['centers', 'weights', 'scaling_offset', 'scaling_factor'];
 
 /**
  * Reads a model written by `model.save()`, checking every field it uses (with the checkpoint
@@ -16,7 +13,7 @@ const MODEL_ARRAYS = ['centers', 'weights', 'scaling_offset', 'scaling_factor'];
  * @throws KmfitError FILE_NOT_FOUND, MODEL_FILE_FOREIGN, MODEL_FILE_TRUNCATED, MODEL_FILE_VERSION
  */
 export async function loadModel(path: string): Promise<KernelModel> {
-  const file = await readModelFile(path, MODEL_FILE, MODEL_ARRAYS);
+  const file = await readModelFile(path);
   const fields = new HeaderFields(file.header, file.arrays, (what) =>
     new KmfitError('MODEL_FILE_FOREIGN', `${path} is not a model this kmfit can use: ${what}. Re-save it with model.save() or retrain it.`),
   );
