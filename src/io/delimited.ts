@@ -1,8 +1,8 @@
 /**
  * CSV/TSV tables, parsed by csv-parse as a stream into a growing Float32Array (growable.ts; never
- * an array of JS numbers): delimiter sniffed from the first line (comma, tab or semicolon), a header row
- * detected (a first row with a cell that is neither a number nor a missing value), quoted fields. Features must be numbers; labels
- * may be numbers or strings.
+ * an array of JS numbers): delimiter sniffed from the first line (comma, tab or semicolon), a
+ * header row detected (a first row with a cell that is neither a number nor a missing value),
+ * quoted fields. Features must be numbers; labels may be numbers or strings.
  */
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
