@@ -259,7 +259,7 @@ export function extractZipEntry(
  * The size a .npy member must have, from its first bytes: the header's length and its shape times
  * the item size. A header that does not parse throws its KmfitError (IO_ERROR).
  */
-export function npyMemberSize(head: (n: number) => Uint8Array, name: string): number {
+function npyMemberSize(head: (n: number) => Uint8Array, name: string): number {
   const dataOffset = npyDataOffset(head(12));
   if (dataOffset === undefined) return parseNpyHeader(head(12), name).dataOffset; // throws, naming the problem
   const header = parseNpyHeader(head(dataOffset), name);
