@@ -190,17 +190,10 @@ export async function readIdxFile(file: string, first?: number, optionName?: str
     const k = itemsToTake(parsed.shape, first, file, optionName);
     const count = k * itemSize(parsed.shape);
     const need = count * parsed.elementBytes;
-    const body = new Uint8Array(need);
-    let got = 0;
-    while (got < need) {
-      const r = await handle.read(body, got, need - got, parsed.headerBytes + got);
-      if (r.bytesRead === 0) break;
-      got += r.bytesRead;
-    }
-    bytesRead += got;
     const declared = parsed.count * parsed.elementBytes;
+    // The header's sizes against the file's before allocating what they ask for.
     const size = (await handle.stat()).size;
-    if (got < need) {
+    if (parsed.headerBytes + need > size) {
       throw new KmfitError(
         'IO_ERROR',
         `${file} is cut short: its IDX header declares shape [${parsed.shape.join(', ')}] of ${parsed.type} ` +
@@ -213,6 +206,17 @@ export async function readIdxFile(file: string, first?: number, optionName?: str
         `${file} is ${size} bytes, but its IDX header declares ${parsed.headerBytes + declared} ` +
           `(shape [${parsed.shape.join(', ')}] of ${parsed.type}); the file is damaged or not IDX — obtain it again.`,
       );
+    }
+    const body = new Uint8Array(need);
+    let got = 0;
+    while (got < need) {
+      const r = await handle.read(body, got, need - got, parsed.headerBytes + got);
+      if (r.bytesRead === 0) break;
+      got += r.bytesRead;
+    }
+    bytesRead += got;
+    if (got < need) {
+      throw new KmfitError('IO_ERROR', `${file} became shorter while it was read (another program is writing it?); read it again when it is complete.`);
     }
     const data = decodeIdxElements(body, parsed.type, count);
     return { data, shape: [k, ...parsed.shape.slice(1)], fileShape: parsed.shape, type: parsed.type, bytesRead };

@@ -55,6 +55,14 @@ const BINARY: Readonly<Record<string, string>> = {
 
 const NAMED_CONSTANTS: Readonly<Record<string, string>> = { pi: 'Math.PI', e: 'Math.E' };
 
+/**
+ * The table's own entry for a name from the formula, never an inherited one: with `in` or `[]`,
+ * `toString`, `valueOf` or `constructor` would find Object.prototype's members.
+ */
+function own<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 export interface TranslatedFormula {
   /** JS expression of r (and r2), with parameters as `p_<name>` identifiers. */
   js: string;
@@ -86,7 +94,8 @@ export function translateFormula(formula: string): TranslatedFormula {
         usesR = true;
         return 'r';
       }
-      if (node.name in NAMED_CONSTANTS) return NAMED_CONSTANTS[node.name];
+      const constant = own(NAMED_CONSTANTS, node.name);
+      if (constant !== undefined) return constant;
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(node.name)) {
         throw new FormulaError(`the name ${JSON.stringify(node.name)} is not usable`);
       }
@@ -100,20 +109,21 @@ export function translateFormula(formula: string): TranslatedFormula {
       if (parts.length === 1 && fn === 'unaryMinus') return `(-${parts[0]})`;
       if (parts.length === 1 && fn === 'unaryPlus') return `(+${parts[0]})`;
       if (parts.length === 2 && fn === 'pow') return `Math.pow(${parts[0]}, ${parts[1]})`;
-      if (parts.length === 2 && fn in BINARY) return `(${parts[0]} ${BINARY[fn]} ${parts[1]})`;
+      const binary = own(BINARY, fn);
+      if (parts.length === 2 && binary !== undefined) return `(${parts[0]} ${binary} ${parts[1]})`;
       throw new FormulaError(
         `the operator ${JSON.stringify(node.op)} is not supported (use + - * / ^ and parentheses)`,
       );
     }
     if (isFunctionNode(node)) {
       const name = node.fn.name;
-      const build = FUNCTIONS[name];
+      const build = own(FUNCTIONS, name);
       if (!build) {
         throw new FormulaError(
           `the function ${name}() is not supported; use ${Object.keys(FUNCTIONS).join(', ')}`,
         );
       }
-      const expected = ARITY[name] ?? (name === 'min' || name === 'max' ? -1 : 1);
+      const expected = own(ARITY, name) ?? (name === 'min' || name === 'max' ? -1 : 1);
       if (expected >= 0 && node.args.length !== expected) {
         throw new FormulaError(`${name}() takes ${expected} argument(s), got ${node.args.length}`);
       }

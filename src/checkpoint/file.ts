@@ -11,11 +11,11 @@
  */
 import type { KernelSpec } from '../../kernels/index.js';
 import type { ClassLabel, Task } from '../data/labels.js';
-import type { ScaleKind, Scaling } from '../data/scaling.js';
+import type { Scaling } from '../data/scaling.js';
 import { KmfitError, describeValue } from '../errors.js';
+import { HeaderFields } from '../io/headerFields.js';
 import { CHECKPOINT_FILE, readModelFile, writeModelFile, type ModelFileContents } from '../io/modelFile.js';
 import type { NpyArray } from '../io/npy.js';
-import type { EpochMetrics, StepHalving } from '../solver/events.js';
 import type { Plan } from '../solver/setup.js';
 import type { TrainingState } from '../solver/training.js';
 import { FIT_OPTION_RULES, checkOptions, type OptionRule } from '../options.js';
@@ -115,25 +115,22 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
 }
 
 /** Field-by-field checks of a decoded checkpoint, each failure naming the field. */
-class CheckpointReader {
-  constructor(
-    private readonly path: string,
-    private readonly header: Record<string, unknown>,
-    private readonly arrays: Record<string, NpyArray>,
-  ) {}
+class CheckpointReader extends HeaderFields {
+  constructor(path: string, header: Record<string, unknown>, arrays: Record<string, NpyArray>) {
+    super(header, arrays, (what) =>
+      new KmfitError('MODEL_FILE_FOREIGN', `${path} is not a checkpoint this kmfit can use: ${what}. Resume from another checkpoint, or train anew.`),
+    );
+  }
 
   read(): Checkpoint {
     const h = this.header;
-    const task = h.task;
-    if (task !== 'classification' && task !== 'regression') throw this.unusable(`its task is ${describeValue(task)}`);
+    const task = this.task(h.task);
     const plan = this.plan(h.plan);
     const { n, d, outputs: l } = plan;
     const classes = this.classes(h.classes, task, l);
     const kernel = this.kernel(h.kernel);
-    const scaleKind = h.scaling;
-    if (scaleKind !== 'none' && scaleKind !== 'minmax' && scaleKind !== 'standard') throw this.unusable(`its scaling is ${describeValue(scaleKind)}`);
     const scaling: Scaling = {
-      kind: scaleKind as ScaleKind,
+      kind: this.scaling(h.scaling),
       offset: this.array('scaling_offset', Float32Array, [d]),
       factor: this.array('scaling_factor', Float32Array, [d]),
     };
@@ -156,29 +153,6 @@ class CheckpointReader {
     };
   }
 
-  private unusable(what: string): KmfitError {
-    return new KmfitError('MODEL_FILE_FOREIGN', `${this.path} is not a checkpoint this kmfit can use: ${what}. Resume from another checkpoint, or train anew.`);
-  }
-
-  private object(value: unknown, name: string): Record<string, unknown> {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw this.unusable(`its ${name} is ${describeValue(value)}, not an object`);
-    return value as Record<string, unknown>;
-  }
-
-  private integer(value: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw this.unusable(`its ${name} is ${describeValue(value)}, not an integer in [${min}, ${max}]`);
-    }
-    return value;
-  }
-
-  private number(value: unknown, name: string, positive = false): number {
-    if (typeof value !== 'number' || !Number.isFinite(value) || (positive ? value <= 0 : value < 0)) {
-      throw this.unusable(`its ${name} is ${describeValue(value)}, not a ${positive ? 'positive' : 'non-negative'} number`);
-    }
-    return value;
-  }
-
   /** The training options it keeps, held to fit()'s own rules. */
   private options(value: unknown): Record<string, unknown> {
     const options = this.object(value, 'options');
@@ -190,37 +164,6 @@ class CheckpointReader {
       throw this.unusable(`its options are not valid (${(error as Error).message})`);
     }
     return options;
-  }
-
-  private plan(value: unknown): Plan {
-    const plan = this.object(value, 'plan');
-    for (const key of ['n', 'd', 'outputs', 'subsampleSize', 'batchSize', 'epochs', 'iterationsPerEpoch'] as const) {
-      this.integer(plan[key], `plan.${key}`, 1);
-    }
-    this.integer(plan.q, 'plan.q', 0);
-    this.integer(plan.seed, 'plan.seed', 0);
-    this.number(plan.stepSize, 'plan.stepSize', true);
-    this.number(plan.bandwidth, 'plan.bandwidth', true);
-    if (plan.task !== 'classification' && plan.task !== 'regression') throw this.unusable(`its plan.task is ${describeValue(plan.task)}`);
-    return plan as unknown as Plan;
-  }
-
-  private classes(value: unknown, task: Task, l: number): ClassLabel[] | undefined {
-    if (task === 'regression') return undefined;
-    if (!Array.isArray(value) || value.length !== l || !value.every((c) => typeof c === 'string' || (typeof c === 'number' && Number.isFinite(c)))) {
-      throw this.unusable(`it has ${l} score columns but its classes are ${describeValue(value)}`);
-    }
-    return value as ClassLabel[];
-  }
-
-  private kernel(value: unknown): KernelSpec {
-    const kernel = this.object(value, 'kernel');
-    if (typeof kernel.name !== 'string') throw this.unusable(`its kernel.name is ${describeValue(kernel.name)}`);
-    this.number(kernel.bandwidth, 'kernel.bandwidth', true);
-    const params = this.object(kernel.params, 'kernel.params');
-    for (const [key, v] of Object.entries(params)) if (typeof v !== 'number') throw this.unusable(`its kernel.params.${key} is ${describeValue(v)}`);
-    if (kernel.formula !== undefined && typeof kernel.formula !== 'string') throw this.unusable(`its kernel.formula is ${describeValue(kernel.formula)}`);
-    return kernel as unknown as KernelSpec;
   }
 
   private fingerprint(value: Record<string, unknown>, n: number, d: number, l: number): DataFingerprint {
@@ -249,7 +192,7 @@ class CheckpointReader {
 
   private state(state: Record<string, unknown>, n: number, l: number): TrainingState {
     const epochsDone = this.integer(state.epochsDone, 'state.epochsDone', 0);
-    const history = this.history(state.history, epochsDone);
+    const history = this.history(state.history, 'state.history', epochsDone);
     const order = this.arrays.order ? this.indices('order', n, n) : undefined;
     const cursor = this.integer(state.cursor, 'state.cursor', 0, order ? n : 0);
     const best = state.best === null || state.best === undefined ? undefined : this.object(state.best, 'state.best');
@@ -267,7 +210,7 @@ class CheckpointReader {
       epochSeconds: this.number(state.epochSeconds, 'state.epochSeconds'),
       trainingSeconds: this.number(state.trainingSeconds, 'state.trainingSeconds'),
       stepSize: this.number(state.stepSize, 'state.stepSize', true),
-      halvings: this.halvings(state.halvings),
+      halvings: this.halvings(state.halvings, 'state.halvings'),
       epochHalvings: this.integer(state.epochHalvings, 'state.epochHalvings', 0),
       history,
       ...(best
@@ -286,26 +229,6 @@ class CheckpointReader {
     };
   }
 
-  private history(value: unknown, epochs: number): EpochMetrics[] {
-    if (!Array.isArray(value) || value.length !== epochs) throw this.unusable(`its state.history is not a list of ${epochs} epochs`);
-    value.forEach((entry, i) => {
-      const epoch = this.object(entry, `state.history[${i}]`);
-      this.integer(epoch.epoch, `state.history[${i}].epoch`, i + 1, i + 1);
-      this.number(epoch.trainMse, `state.history[${i}].trainMse`);
-    });
-    return value as EpochMetrics[];
-  }
-
-  private halvings(value: unknown): StepHalving[] {
-    if (!Array.isArray(value)) throw this.unusable(`its state.halvings is ${describeValue(value)}, not a list`);
-    value.forEach((entry, i) => {
-      const halving = this.object(entry, `state.halvings[${i}]`);
-      this.number(halving.from, `state.halvings[${i}].from`, true);
-      this.number(halving.to, `state.halvings[${i}].to`, true);
-    });
-    return value as StepHalving[];
-  }
-
   /** An int32 array of indices into n rows (of length `length` when given). */
   private indices(name: string, n: number, length?: number): Int32Array {
     const indices = this.array(name, Int32Array, length === undefined ? undefined : [length]);
@@ -313,20 +236,5 @@ class CheckpointReader {
       if (indices[i] < 0 || indices[i] >= n) throw this.unusable(`its ${name} array holds ${indices[i]}, not a row index below ${n}`);
     }
     return indices;
-  }
-
-  private array<T extends Float32Array | Float64Array | Int32Array | Uint32Array>(
-    name: string,
-    type: new (length: number) => T,
-    shape?: readonly number[],
-  ): T {
-    const array = this.arrays[name];
-    if (!array) throw this.unusable(`it has no ${name} array`);
-    if (!(array.data instanceof type)) throw this.unusable(`its ${name} array is ${array.dtype}, not ${type.name}`);
-    const expected = shape ?? [array.data.length];
-    if (array.shape.length !== expected.length || array.shape.some((size, i) => size !== expected[i])) {
-      throw this.unusable(`its ${name} array has shape [${array.shape.join(', ')}], not [${expected.join(', ')}]`);
-    }
-    return array.data as T;
   }
 }

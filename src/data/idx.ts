@@ -1,5 +1,5 @@
-import { gunzipSync } from 'fflate';
 import { KmfitError } from '../errors.js';
+import { BoundedInflater, InflateProblem, checkCrc, gzipMember, maxInflatedSize } from '../io/inflate.js';
 
 /**
  * IDX, the file format of the original MNIST distribution:
@@ -50,18 +50,38 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** Decompresses gzip data; damaged or truncated streams → IO_ERROR naming `source`. */
-export function gunzip(bytes: Uint8Array, source: string): Uint8Array {
+/**
+ * The decompressed bytes of a gzip IDX file, inflated no further than one byte past the size its
+ * IDX header declares (readIdx then reports a cut or an overlong file), and, when complete,
+ * checked against the gzip trailer's CRC-32 and size. Memory follows the data actually inflated,
+ * never the size the trailer or the header claims. A damaged stream → IO_ERROR naming `source`.
+ */
+function gunzipIdx(bytes: Uint8Array, source: string): Uint8Array {
+  const damaged = (why: string) =>
+    new KmfitError('IO_ERROR', `${source} looks gzip-compressed but ${why}; the file is probably truncated or damaged — obtain it again.`);
   try {
-    return gunzipSync(bytes);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new KmfitError(
-      'IO_ERROR',
-      `${source} looks gzip-compressed but could not be decompressed (${why}); the file is probably truncated or ` +
-        `damaged — obtain it again.`,
-      { cause: err },
-    );
+    const member = gzipMember(bytes);
+    const limit = maxInflatedSize(member.deflated.length);
+    const inflater = new BoundedInflater(member.deflated, limit);
+    const start = inflater.head(4);
+    const header = parseIdxHeader(inflater.head(4 + 4 * (start.length === 4 ? start[3] : 0)), source);
+    const size = header.headerBytes + header.count * header.elementBytes;
+    if (size > limit) {
+      throw damaged(
+        `its IDX header declares shape [${header.shape.join(', ')}] of ${header.type} (${size} bytes), more than its ` +
+          `${member.deflated.length} compressed bytes can hold`,
+      );
+    }
+    inflater.bound(size + 1); // one byte more shows an overlong stream
+    const data = inflater.head(size + 1);
+    if (data.length === size) {
+      if (data.length % 2 ** 32 !== member.sizeMod32) throw damaged(`its gzip trailer declares ${member.sizeMod32} bytes (mod 2^32), not the ${size} it inflates to`);
+      checkCrc(data, member.crc);
+    }
+    return data;
+  } catch (error) {
+    if (error instanceof InflateProblem) throw damaged(`it ${error.message}`);
+    throw error;
   }
 }
 
@@ -162,7 +182,8 @@ export function decodeIdxElements(body: Uint8Array, type: IdxTypeName, count: nu
  * that only looks like IDX).
  */
 export function readIdx(bytes: Uint8Array, source: string): IdxArray {
-  const raw = isGzip(bytes) ? gunzip(bytes, source) : bytes;
+  const gzipped = isGzip(bytes);
+  const raw = gzipped ? gunzipIdx(bytes, source) : bytes;
   const header = parseIdxHeader(raw, source);
   const need = header.count * header.elementBytes;
   const have = raw.length - header.headerBytes;
@@ -176,7 +197,7 @@ export function readIdx(bytes: Uint8Array, source: string): IdxArray {
   if (have > need) {
     throw new KmfitError(
       'IO_ERROR',
-      `${source} has ${have - need} bytes after the data its IDX header declares (shape [${header.shape.join(', ')}] ` +
+      `${source} has ${have - need}${gzipped ? ' or more' : ''} bytes after the data its IDX header declares (shape [${header.shape.join(', ')}] ` +
         `of ${header.type}, ${need} bytes); it is not a well-formed IDX file — check the path or obtain the file again.`,
     );
   }

@@ -13,7 +13,7 @@ import { readDelimited } from './delimited.js';
 import { looksLikeLibsvm, readLibsvm } from './libsvm.js';
 import { isNpy } from './npy.js';
 import { readNpyLabels, readNpyTable } from './npyTable.js';
-import { looksLikeZip, readNpz } from './npz.js';
+import { looksLikeZip, openNpz } from './npz.js';
 
 export interface LabeledData {
   /** Features, Float32 row-major, n × d. */
@@ -98,25 +98,29 @@ async function npyPart(source: ByteSource, name: string, label: number | 'none' 
   return { data: { X: table.X, y: table.y, source: name }, totalRows: table.totalRows };
 }
 
-/** Keras layout (x_train, y_train[, x_test, y_test]) or X, y; members decoded straight to Float32. */
-async function fromNpz(members: Map<string, Uint8Array>, file: string, rows: number | undefined): Promise<{ train: Part; test?: Part }> {
-  const arrays = new Map<string, Uint8Array>();
-  for (const [member, bytes] of members) arrays.set(member.replace(/\.npy$/, ''), bytes);
-  const pick = (...keys: string[]) => keys.find((k) => arrays.has(k));
+/**
+ * Keras layout (x_train, y_train[, x_test, y_test]) or X, y; members decoded straight to Float32.
+ * Only those members are inflated: others in the archive are never read.
+ */
+async function fromNpz(archive: ReturnType<typeof openNpz>, file: string, rows: number | undefined): Promise<{ train: Part; test?: Part }> {
+  const members = new Map<string, string>(); // array name → member name
+  for (const member of archive.names) members.set(member.replace(/\.npy$/, ''), member);
+  const pick = (...keys: string[]) => keys.find((k) => members.has(k));
+  const source = (array: string) => memorySource(archive.read(members.get(array)!));
   const part = async (x: string, y: string | undefined, limit: number | undefined): Promise<Part> => {
-    const features = await npyPart(memorySource(arrays.get(x)!), `${file}: ${x}`, 'none', limit);
+    const features = await npyPart(source(x), `${file}: ${x}`, 'none', limit);
     if (y === undefined) return features;
-    return attachLabels(features, await readNpyLabels(memorySource(arrays.get(y)!), `${file}: ${y}`, { rows: limit }), `${file}: ${y}`);
+    return attachLabels(features, await readNpyLabels(source(y), `${file}: ${y}`, { rows: limit }), `${file}: ${y}`);
   };
   const xTrain = pick('x_train', 'X', 'x');
   if (!xTrain) {
     throw new KmfitError(
       'INVALID_FILE',
-      `${file} holds ${[...arrays.keys()].join(', ') || 'no arrays'}; expected x_train, y_train[, x_test, y_test] (Keras) or X, y: save it with those names.`,
+      `${file} holds ${[...members.keys()].join(', ') || 'no arrays'}; expected x_train, y_train[, x_test, y_test] (Keras) or X, y: save it with those names.`,
     );
   }
   const train = await part(xTrain, pick('y_train', 'y', 'Y'), rows);
-  return arrays.has('x_test') ? { train, test: await part('x_test', pick('y_test'), undefined) } : { train };
+  return members.has('x_test') ? { train, test: await part('x_test', pick('y_test'), undefined) } : { train };
 }
 
 /** IDX images or vectors: each row flattened to features. */
@@ -183,7 +187,7 @@ export async function readDataFile(file: string, options: ReadOptions = {}): Pro
     } else if (looksLikeZip(head)) {
       // A zip's directory is at its end and its members may be deflated: read it whole (the
       // source is closed right after, so the bytes it returns stay ours).
-      ({ train, test } = await fromNpz(readNpz(await source.read(0, source.size), name), name, options.rows));
+      ({ train, test } = await fromNpz(openNpz(await source.read(0, source.size), name), name, options.rows));
     } else if (looksLikeIdx(head)) {
       train = fromIdx(await source.read(0, source.size), name);
     } else if (looksLikeText(head)) {

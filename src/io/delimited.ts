@@ -1,8 +1,8 @@
 /**
  * CSV/TSV tables, parsed by csv-parse as a stream into a growing Float32Array (growable.ts; never
- * an array of JS numbers): delimiter sniffed from the first line (comma, tab or semicolon), a header row
- * detected (a first row with non-numeric cells), quoted fields. Features must be numbers; labels
- * may be numbers or strings.
+ * an array of JS numbers): delimiter sniffed from the first line (comma, tab or semicolon), a
+ * header row detected (a first row with a cell that is neither a number nor a missing value),
+ * quoted fields. Features must be numbers; labels may be numbers or strings.
  */
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
@@ -29,6 +29,31 @@ export function sniffDelimiter(firstLine: string): string {
 
 function isNumber(cell: string): boolean {
   return cell !== '' && Number.isFinite(Number(cell));
+}
+
+/** inf, -Infinity, …: how numpy, R and spreadsheets write an infinite value. */
+const INFINITE = /^[+-]?inf(inity)?$/i;
+
+/**
+ * Whether a cell could stand in a data row: a number, an infinite value, or a missing-value
+ * marker ("", nan, ?, …). A first row with any other cell (outside the label column) is a header;
+ * one of only such cells is data, so that a missing or bad value there is reported as in any
+ * other row instead of the row silently becoming a header.
+ */
+function couldBeData(cell: string): boolean {
+  return MISSING.has(cell.toLowerCase()) || INFINITE.test(cell) || isNumber(cell);
+}
+
+/** The 0-based label column, from --label as a name (in a header row), an index, or 'none' (-1). */
+function labelColumnOf(label: string | number | undefined, firstRow: readonly string[], name: string): number {
+  const width = firstRow.length;
+  if (label === 'none') return -1;
+  if (typeof label === 'string') return firstRow.indexOf(label); // -1: not a header name (checked by the caller)
+  const column = label ?? width - 1;
+  if (!Number.isInteger(column) || column < 0 || column >= width) {
+    throw new KmfitError('INVALID_OPTION', `${name} has columns 0…${width - 1}; --label ${String(label)} is not one of them.`);
+  }
+  return column;
 }
 
 /**
@@ -61,22 +86,20 @@ export async function readDelimited(
       const line = info.lines;
       if (width === 0) {
         width = record.length;
-        if (label === 'none') labelColumn = -1;
-        else if (typeof label === 'string') labelColumn = record.indexOf(label);
-        else labelColumn = label ?? width - 1;
-        const firstIsHeader = record.some((cell, j) => j !== labelColumn && !isNumber(cell)) || (typeof label === 'string' && labelColumn >= 0);
+        labelColumn = labelColumnOf(label, record, name);
+        const named = typeof label === 'string' && label !== 'none';
+        const firstIsHeader = (named && labelColumn >= 0) || record.some((cell, j) => j !== labelColumn && !couldBeData(cell));
+        if (named && labelColumn < 0) {
+          throw new KmfitError(
+            'INVALID_OPTION',
+            firstIsHeader
+              ? `${name} has no column named ${JSON.stringify(label)}; its columns are ${record.join(', ')}.`
+              : `${name} has no header row, so --label ${label} names no column; give a 0-based index.`,
+          );
+        }
         if (firstIsHeader) {
           header = record;
-          if (typeof label === 'string' && label !== 'none' && labelColumn < 0) {
-            throw new KmfitError('INVALID_OPTION', `${name} has no column named ${JSON.stringify(label)}; its columns are ${record.join(', ')}.`);
-          }
           continue;
-        }
-        if (typeof label === 'string' && label !== 'none') {
-          throw new KmfitError('INVALID_OPTION', `${name} has no header row, so --label ${label} names no column; give a 0-based index.`);
-        }
-        if (labelColumn >= width || labelColumn < -1) {
-          throw new KmfitError('INVALID_OPTION', `${name} has columns 0…${width - 1}; --label ${String(label)} is not one of them.`);
         }
       }
       if (record.length !== width) fail(line, `${record.length} fields where the first row has ${width}; every row needs the same columns.`);
@@ -87,6 +110,9 @@ export async function readDelimited(
         if (j === labelColumn) {
           labels.push(cell);
           continue;
+        }
+        if (INFINITE.test(cell)) {
+          throw new KmfitError('NON_FINITE', `${name}, line ${line}: column ${j + 1} holds ${JSON.stringify(cell)}, an infinite value; clean or drop that row.`);
         }
         const value = Number(cell);
         if (!Number.isFinite(value)) fail(line, `column ${j + 1} holds ${JSON.stringify(cell)}, not a number; features must be numeric.`);

@@ -12,9 +12,11 @@
  * Float32Array at the end, when the width is known.
  */
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { KmfitError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
+import { hostMemory } from '../solver/memory.js';
 import { Growable } from './growable.js';
 
 export interface LibsvmTable {
@@ -30,6 +32,16 @@ export interface LibsvmOptions {
 /** A decimal number as libsvm files write them (no hex, no 'nan' or 'inf'). */
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const MAX_INDEX = 2 ** 31 - 1;
+
+/**
+ * How much larger than the file its dense float32 form may be. A feature index costs a line a few
+ * bytes but every row 4: `1 2147483647:1` asks for 8 GiB. Text data in libsvm form (rcv1, 0.16 %
+ * non-zero) densifies to a few hundred times its size; beyond 1000 the file is mostly columns that
+ * no row uses, which a dense kernel machine cannot afford. Small files may always densify to
+ * DENSE_FLOOR_BYTES.
+ */
+const DENSE_PER_FILE_BYTE = 1000;
+const DENSE_FLOOR_BYTES = 64 * 2 ** 20;
 
 /** The whitespace-separated tokens of a line, comment removed; [] for a blank or comment line. */
 function tokensOf(line: string): string[] {
@@ -74,6 +86,7 @@ export async function readLibsvm(file: string, name: string, options: LibsvmOpti
   const columns = new Growable((n) => new Int32Array(n), 4096);
   const values = new Growable((n) => new Float32Array(n), 4096);
   let widest = 0;
+  let widestLine = 0;
   let lineNumber = 0;
   const input = createReadStream(file);
   try {
@@ -123,7 +136,7 @@ export async function readLibsvm(file: string, name: string, options: LibsvmOpti
         columns.push(index - 1);
         values.push(value);
       }
-      if (previous > widest) widest = previous;
+      if (previous > widest) [widest, widestLine] = [previous, lineNumber];
       labels.push(Number(label));
       rowEnds.push(values.length);
     }
@@ -137,7 +150,34 @@ export async function readLibsvm(file: string, name: string, options: LibsvmOpti
   if (rows === 0) throw new KmfitError('EMPTY_DATA', `${name} has no data lines (only blank lines or comments); give a file with data.`);
   const cols = options.features ?? widest;
   if (cols < 1) throw new KmfitError('EMPTY_DATA', `${name} has no features (no index:value pairs on any line); give a file with features.`);
+  checkDenseSize(rows, cols, (await stat(file)).size, options.features === undefined ? widestLine : undefined, name);
   return { X: densify(rows, cols, rowEnds.view(), columns.view(), values.view(), name), y: labels.trimmed() };
+}
+
+/**
+ * Refuses, before allocating, a dense matrix out of proportion to the file (see
+ * DENSE_PER_FILE_BYTE) or larger than the memory available. `widestLine`: where the largest index
+ * is (when the file's own indices set the width).
+ */
+function checkDenseSize(rows: number, cols: number, fileBytes: number, widestLine: number | undefined, name: string): void {
+  const bytes = rows * cols * 4;
+  const gib = (b: number) => (b / 2 ** 30).toFixed(b < 2 ** 30 / 10 ? 3 : 1);
+  const shape = `${rows} rows × ${cols} features${widestLine ? ` (feature index ${cols} on line ${widestLine})` : ''}`;
+  if (bytes > Math.max(DENSE_FLOOR_BYTES, DENSE_PER_FILE_BYTE * fileBytes)) {
+    throw new KmfitError(
+      'INVALID_FILE',
+      `${name}: ${shape} take ${gib(bytes)} GiB as dense float32, more than ${DENSE_PER_FILE_BYTE} times the file's ` +
+        `${fileBytes} bytes: almost every column is unused. Renumber the features that occur as 1, 2, 3, … (or drop the rare ones).`,
+    );
+  }
+  const memory = hostMemory();
+  if (memory && bytes > memory.bytes) {
+    throw new KmfitError(
+      'INSUFFICIENT_MEMORY',
+      `${name}: ${shape} take ${gib(bytes)} GiB as dense float32, more than ${memory.source}; ` +
+        'kmfit trains on dense data: reduce the features (the largest index) or the rows.',
+    );
+  }
 }
 
 function densify(rows: number, cols: number, rowEnds: Float64Array, columns: Int32Array, values: Float32Array, name: string): Matrix {

@@ -29,7 +29,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { KmfitError } from '../errors.js';
 import { writeFileAtomic } from './atomicWrite.js';
 import { decodeNpyPrefix, encodeNpyParts, isNpy, type NpyArray } from './npy.js';
-import { concatBytes, extractZipEntry, listZipEntries, looksLikeZip, zipParts, type ZipProblem } from './npz.js';
+import { concatBytes, looksLikeZip, zipParts, ZipArchive, type ZipProblem } from './npz.js';
 
 export const MODEL_FORMAT = 'kmfit-model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -83,7 +83,10 @@ export type ModelFileHeader = Record<string, unknown> & { format: string; format
 
 export interface DecodedModelFile {
   header: ModelFileHeader;
-  /** The arrays by name (member name without `.npy`), in C order; see npy.ts for the typed array of each dtype. */
+  /**
+   * The arrays by name (member name without `.npy`), in C order; see npy.ts for the typed array of
+   * each dtype. Each is decoded when first read, and reading a damaged one throws its KmfitError.
+   */
   arrays: Record<string, NpyArray>;
 }
 
@@ -211,19 +214,18 @@ function describeForeign(bytes: Uint8Array): string {
 }
 
 /**
- * Decodes a model file held in memory. `source` (usually the path) names the file in error
- * messages. See the module comment for the error codes.
+ * Decodes a model file held in memory: its header now, each array when it is first read from
+ * `arrays` (a damaged member then throws there). `source` (usually the path) names the file in
+ * error messages. See the module comment for the error codes.
  */
 export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKind = MODEL_FILE): DecodedModelFile {
   if (bytes.length === 0) throw damaged(source, 'the file is empty', kind);
   if (!looksLikeZip(bytes)) throw foreign(source, describeForeign(bytes), kind);
-  const listed = listZipEntries(bytes);
-  if ('problem' in listed) throw fromZipProblem(source, listed, kind);
-  const { entries } = listed;
+  const archive = ZipArchive.open(bytes);
+  if ('problem' in archive) throw fromZipProblem(source, archive, kind);
+  const { names } = archive;
 
-  const headerEntry = entries.find((e) => e.name === HEADER_MEMBER);
-  if (headerEntry === undefined) {
-    const names = entries.map((e) => e.name);
+  if (archive.entry(HEADER_MEMBER) === undefined) {
     const npz = names.length > 0 && names.every((n) => n.endsWith('.npy'));
     const shown = names.slice(0, 5).map((n) => JSON.stringify(n)).join(', ') + (names.length > 5 ? ', ...' : '');
     throw foreign(
@@ -236,7 +238,7 @@ export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKin
   }
 
   // The header first: its format version decides whether the rest is ours to read.
-  const headerBytes = extractZipEntry(bytes, headerEntry);
+  const headerBytes = archive.read(HEADER_MEMBER);
   if ('problem' in headerBytes) throw fromZipProblem(source, headerBytes, kind);
   let parsed: unknown;
   try {
@@ -269,29 +271,39 @@ export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKin
     );
   }
 
-  const arrays: [string, NpyArray][] = [];
-  for (const entry of entries) {
-    // Members other than the header and .npy arrays are ignored (room for additions).
-    if (!entry.name.endsWith('.npy')) continue;
-    const member = extractZipEntry(bytes, entry);
-    if ('problem' in member) throw fromZipProblem(source, member, kind);
-    let decoded: { array: NpyArray; end: number };
-    try {
-      decoded = decodeNpyPrefix(member.data, `member ${entry.name}`);
-    } catch (err) {
-      if (err instanceof KmfitError) throw damaged(source, err.message, kind, err);
-      throw err;
-    }
-    if (decoded.end !== member.data.length) {
-      throw damaged(source, `member ${entry.name} has ${member.data.length - decoded.end} bytes after its array data`, kind);
-    }
-    arrays.push([entry.name.slice(0, -'.npy'.length), decoded.array]);
+  // Arrays are decoded (inflated, CRC-checked) when first read, so a reader pays only for those
+  // it uses; members other than the header and .npy arrays are ignored (room for additions).
+  const arrays: Record<string, NpyArray> = {};
+  for (const memberName of names) {
+    if (!memberName.endsWith('.npy')) continue;
+    let decoded: NpyArray | undefined;
+    // An own property even for a member named "__proto__.npy".
+    Object.defineProperty(arrays, memberName.slice(0, -'.npy'.length), {
+      enumerable: true,
+      get: () => (decoded ??= decodeArrayMember(archive, memberName, source, kind)),
+    });
   }
-  // Object.fromEntries defines own properties, so even a member named "__proto__.npy" is inert.
-  return {
-    header: { ...header, format, formatVersion },
-    arrays: Object.fromEntries(arrays),
-  };
+  return { header: { ...header, format, formatVersion }, arrays };
+}
+
+/** One .npy member of the archive, decoded; any problem → the file's KmfitError. */
+function decodeArrayMember(archive: ZipArchive, memberName: string, source: string, kind: FileKind): NpyArray {
+  let decoded: { array: NpyArray; end: number };
+  let member: { data: Uint8Array } | ZipProblem;
+  try {
+    member = archive.read(memberName);
+    if ('problem' in member) throw fromZipProblem(source, member, kind);
+    decoded = decodeNpyPrefix(member.data, `member ${memberName}`);
+  } catch (err) {
+    // A .npy header or body that does not decode: the member passed its CRC, so the file was
+    // written that way, but a kmfit file never holds one.
+    if (err instanceof KmfitError && err.code === 'IO_ERROR') throw damaged(source, err.message, kind, err);
+    throw err;
+  }
+  if (decoded.end !== member.data.length) {
+    throw damaged(source, `member ${memberName} has ${member.data.length - decoded.end} bytes after its array data`, kind);
+  }
+  return decoded.array;
 }
 
 /** The most bytes asked of one read call (Node refuses single I/O calls of 2 GiB or more). */
@@ -299,7 +311,10 @@ const MAX_READ = 1 << 30;
 /** The largest file a model can be: the zip has no zip64 records, and a Uint8Array tops out at 4 GiB. */
 const MAX_MODEL_BYTES = 2 ** 32;
 
-/** Reads and decodes a model file. FILE_NOT_FOUND when nothing is at `path`; see the module comment. */
+/**
+ * Reads and decodes a model file (arrays decoded when first read, as decodeModelFile). FILE_NOT_FOUND
+ * when nothing is at `path`; see the module comment.
+ */
 export async function readModelFile(path: string, kind: FileKind = MODEL_FILE): Promise<DecodedModelFile> {
   let handle: FileHandle;
   try {

@@ -159,8 +159,16 @@ export function npyDataOffset(bytes: Uint8Array): number | undefined {
   if (!isNpy(bytes) || bytes.length < 10) return undefined;
   if (bytes[6] === 1) return 10 + (bytes[8] | (bytes[9] << 8));
   if (bytes.length < 12) return undefined;
-  return 12 + (bytes[8] | (bytes[9] << 8) | (bytes[10] << 16)) + bytes[11] * 0x1000000;
+  // A longer header is refused by parseNpyHeader from its first bytes: never fetch more.
+  return 12 + Math.min(MAX_HEADER_BYTES + 1, (bytes[8] | (bytes[9] << 8) | (bytes[10] << 16)) + bytes[11] * 0x1000000);
 }
+
+/**
+ * The longest header read: numpy's own reader refuses headers over 10 000 bytes by default; a
+ * header of thousands of dimensions fits, a 4 GiB one (which the format's uint32 allows) is a
+ * damaged or hostile file.
+ */
+const MAX_HEADER_BYTES = 1 << 20;
 
 /** Fails unless a source of `totalBytes` bytes holds all the data the header promises. */
 export function checkNpyDataLength(header: NpyHeader, totalBytes: number, name: string): void {
@@ -197,6 +205,9 @@ export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
     if (bytes.length < 12) fail(name, `the .npy header is cut short (the file has only ${bytes.length} bytes)`);
     headerLength = (bytes[8] | (bytes[9] << 8) | (bytes[10] << 16)) + bytes[11] * 0x1000000;
     headerStart = 12;
+  }
+  if (headerLength > MAX_HEADER_BYTES) {
+    fail(name, `the .npy header declares ${headerLength} bytes, more than the ${MAX_HEADER_BYTES} kmfit reads; the file is damaged or not a .npy file`);
   }
   const dataOffset = headerStart + headerLength;
   if (bytes.length < dataOffset) {

@@ -21,66 +21,12 @@
  * loading at the speed of the disk matters more than disk space, so kmfit stores.
  * (Readers accept both; a user may recompress a model with any zip tool and kmfit still reads it.)
  */
-import * as zlib from 'node:zlib';
-import { inflateSync } from 'fflate';
 import { KmfitError } from '../errors.js';
+import { crc32 } from './crc32.js';
+import { BoundedInflater, InflateProblem, maxInflatedSize } from './inflate.js';
+import { npyDataOffset, parseNpyHeader } from './npy.js';
 
-// ---------------------------------------------------------------------------------------------
-// CRC-32 (the zip / IEEE 802.3 polynomial, reflected: 0xEDB88320), slicing-by-8 tables.
-// ---------------------------------------------------------------------------------------------
-
-const CRC_TABLES: Uint32Array[] = (() => {
-  const tables: Uint32Array[] = [];
-  const t0 = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t0[n] = c >>> 0;
-  }
-  tables.push(t0);
-  for (let t = 1; t < 8; t++) {
-    const prev = tables[t - 1];
-    const table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) table[n] = (prev[n] >>> 8) ^ t0[prev[n] & 0xff];
-    tables.push(table);
-  }
-  return tables;
-})();
-
-/**
- * CRC-32 of `bytes`, continuing from `previous`: start with `crc32(bytes)` and feed later chunks
- * with `crc32(next, previous)`; the result is the unsigned CRC as zip stores it. Uses Node's native
- * zlib.crc32 (Node ≥ 20.15; ~5 GB/s) when present, else the portable version (~0.8 GB/s).
- */
-export function crc32(bytes: Uint8Array, previous = 0): number {
-  return NATIVE_CRC32 ? NATIVE_CRC32(bytes, previous) >>> 0 : crc32Portable(bytes, previous);
-}
-
-const NATIVE_CRC32: ((data: Uint8Array, value?: number) => number) | undefined =
-  typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
-
-/** The same CRC-32 in plain JavaScript (slicing-by-8). */
-export function crc32Portable(bytes: Uint8Array, previous = 0): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES;
-  let c = ~previous >>> 0;
-  let i = 0;
-  const n = bytes.length;
-  const end8 = n - (n % 8);
-  for (; i < end8; i += 8) {
-    const a = (c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24))) >>> 0;
-    c =
-      t7[a & 0xff] ^
-      t6[(a >>> 8) & 0xff] ^
-      t5[(a >>> 16) & 0xff] ^
-      t4[a >>> 24] ^
-      t3[bytes[i + 4]] ^
-      t2[bytes[i + 5]] ^
-      t1[bytes[i + 6]] ^
-      t0[bytes[i + 7]];
-  }
-  for (; i < n; i++) c = t0[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
-}
+export { crc32, crc32Portable } from './crc32.js';
 
 // ---------------------------------------------------------------------------------------------
 // Reading
@@ -268,21 +214,34 @@ export function listZipEntries(bytes: Uint8Array): { entries: ZipEntry[] } | Zip
 
 /**
  * The uncompressed bytes of one member listed by `listZipEntries`, CRC-checked. Stored members
- * are views into `bytes` (no copy); deflated ones are inflated into a new array.
+ * are views into `bytes` (no copy); deflated ones are inflated into a new array, never larger than
+ * the size the archive declares, which is refused unless the compressed data could hold it.
+ * `expectedSize` (optional) reads the member's first bytes and returns the size its own header
+ * says the member has (a .npy header's shape): a deflated member is then checked against it before
+ * the rest is inflated.
  */
-export function extractZipEntry(bytes: Uint8Array, entry: ZipEntry): { data: Uint8Array } | ZipProblem {
+export function extractZipEntry(
+  bytes: Uint8Array,
+  entry: ZipEntry,
+  expectedSize?: (head: (n: number) => Uint8Array) => number,
+): { data: Uint8Array } | ZipProblem {
+  const damaged = (message: string): ZipProblem => ({ problem: 'damaged', message: `member "${entry.name}" ${message}` });
   const raw = bytes.subarray(entry.dataStart, entry.dataStart + entry.compressedSize);
   let data: Uint8Array;
   if (entry.method === 0) {
     data = raw;
   } else if (entry.method === 8) {
-    try {
-      data = inflateSync(raw, { out: new Uint8Array(entry.size) });
-    } catch (err) {
-      return { problem: 'damaged', message: `member "${entry.name}" does not inflate (${(err as Error).message})` };
+    if (entry.size > maxInflatedSize(raw.length)) {
+      return damaged(`declares ${entry.size} bytes uncompressed, more than its ${raw.length} compressed bytes can hold`);
     }
-    if (data.length !== entry.size) {
-      return { problem: 'damaged', message: `member "${entry.name}" inflates to ${data.length} bytes, not ${entry.size}` };
+    try {
+      const inflater = new BoundedInflater(raw, entry.size);
+      const expected = expectedSize?.((n) => inflater.head(n)) ?? entry.size;
+      if (expected !== entry.size) return damaged(`declares ${entry.size} bytes uncompressed but its contents say ${expected}`);
+      data = inflater.all(entry.size);
+    } catch (error) {
+      if (error instanceof InflateProblem) return damaged(error.message);
+      throw error;
     }
   } else {
     return {
@@ -297,26 +256,92 @@ export function extractZipEntry(bytes: Uint8Array, entry: ZipEntry): { data: Uin
 }
 
 /**
- * Reads a zip / .npz archive held in memory into its members, keyed by the names as stored (e.g.
- * 'weights.npy'), in archive order. Stored members are views into `bytes` (no copy); deflated ones
- * are inflated. Throws a KmfitError (IO_ERROR) naming `name` and the problem when the archive is
- * not a zip, is cut short or damaged (any offset or size outside the file, a CRC mismatch), or uses
- * a feature outside what numpy writes (encryption, multi-disk, methods other than store/deflate).
+ * The size a .npy member must have, from its first bytes: the header's length and its shape times
+ * the item size. A header that does not parse throws its KmfitError (IO_ERROR).
+ */
+function npyMemberSize(head: (n: number) => Uint8Array, name: string): number {
+  const dataOffset = npyDataOffset(head(12));
+  if (dataOffset === undefined) return parseNpyHeader(head(12), name).dataOffset; // throws, naming the problem
+  const header = parseNpyHeader(head(dataOffset), name);
+  return header.dataOffset + header.dataLength;
+}
+
+/**
+ * A zip / .npz archive held in memory whose members are extracted only when asked for: its
+ * structure is checked on opening, each member's data (inflation and CRC) when it is read.
+ */
+export class ZipArchive {
+  private readonly entries: Map<string, ZipEntry>;
+
+  /** Member names, in archive order. */
+  readonly names: readonly string[];
+
+  private constructor(
+    private readonly bytes: Uint8Array,
+    entries: readonly ZipEntry[],
+  ) {
+    this.entries = new Map(entries.map((e) => [e.name, e]));
+    this.names = entries.map((e) => e.name);
+  }
+
+  static open(bytes: Uint8Array): ZipArchive | ZipProblem {
+    const listed = listZipEntries(bytes);
+    return 'problem' in listed ? listed : new ZipArchive(bytes, listed.entries);
+  }
+
+  /** The entry of `name`, if the archive has it. */
+  entry(name: string): ZipEntry | undefined {
+    return this.entries.get(name);
+  }
+
+  /** The bytes of member `name` (see extractZipEntry); a `.npy` member is checked against its header as it inflates. */
+  read(name: string): { data: Uint8Array } | ZipProblem {
+    const entry = this.entries.get(name);
+    if (!entry) return { problem: 'damaged', message: `there is no member "${name}"` };
+    return extractZipEntry(this.bytes, entry, name.endsWith('.npy') ? (head) => npyMemberSize(head, `member ${name}`) : undefined);
+  }
+}
+
+/** The KmfitError (IO_ERROR) for a problem with the .npz `name`. */
+function npzError(p: ZipProblem, name: string): KmfitError {
+  const what = p.problem === 'damaged' ? `the zip archive is damaged or cut short: ${p.message}` : p.message;
+  return new KmfitError('IO_ERROR', `${name}: ${what}`);
+}
+
+/**
+ * A .npz archive held in memory, opened for reading members on demand: `names` lists them,
+ * `read(member)` extracts one. Throws (now or on reading) a KmfitError (IO_ERROR) naming `name`
+ * and the problem when the archive is not a zip, is cut short or damaged (any offset or size
+ * outside the file, a size its data cannot have, a CRC mismatch), or uses a feature outside what
+ * numpy writes (encryption, multi-disk, methods other than store/deflate).
+ */
+export function openNpz(bytes: Uint8Array, name = 'the .npz data'): { names: readonly string[]; read(member: string): Uint8Array } {
+  const archive = ZipArchive.open(bytes);
+  if ('problem' in archive) throw npzError(archive, name);
+  return {
+    names: archive.names,
+    read(member) {
+      let extracted;
+      try {
+        extracted = archive.read(member);
+      } catch (error) {
+        // A .npy header that does not parse, met while inflating: name the archive too.
+        if (error instanceof KmfitError) throw new KmfitError(error.code, `${name}: ${error.message}`, { cause: error });
+        throw error;
+      }
+      if ('problem' in extracted) throw npzError(extracted, name);
+      return extracted.data;
+    },
+  };
+}
+
+/**
+ * Reads every member of a zip / .npz archive held in memory, keyed by the names as stored (e.g.
+ * 'weights.npy'), in archive order; see openNpz (which reads only the members asked for).
  */
 export function readNpz(bytes: Uint8Array, name = 'the .npz data'): Map<string, Uint8Array> {
-  const fail = (p: ZipProblem): never => {
-    const what = p.problem === 'damaged' ? `the zip archive is damaged or cut short: ${p.message}` : p.message;
-    throw new KmfitError('IO_ERROR', `${name}: ${what}`);
-  };
-  const listed = listZipEntries(bytes);
-  if ('problem' in listed) return fail(listed);
-  const members = new Map<string, Uint8Array>();
-  for (const entry of listed.entries) {
-    const extracted = extractZipEntry(bytes, entry);
-    if ('problem' in extracted) return fail(extracted);
-    members.set(entry.name, extracted.data);
-  }
-  return members;
+  const archive = openNpz(bytes, name);
+  return new Map(archive.names.map((member) => [member, archive.read(member)]));
 }
 
 // ---------------------------------------------------------------------------------------------

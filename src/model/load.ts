@@ -1,51 +1,54 @@
 /** Reads model files written by save.ts back into a KernelModel, checking everything it trusts. */
 import { chooseKernel, makeKernel, type Kernel, type KernelOption } from '../../kernels/index.js';
 import { KmfitError } from '../errors.js';
+import { HeaderFields } from '../io/headerFields.js';
 import { readModelFile } from '../io/modelFile.js';
-import type { NpyArray } from '../io/npy.js';
 import { KernelModel } from './model.js';
 import type { ModelHeader } from './save.js';
 
 /**
- * Reads a model written by `model.save()`.
+ * Reads a model written by `model.save()`, checking every field it uses (with the checkpoint
+ * reader's checks, src/io/headerFields.ts): a damaged or hand-edited file is one KmfitError naming
+ * the field, never a model that predicts NaN or a summary that fails to print.
  * @throws KmfitError FILE_NOT_FOUND, MODEL_FILE_FOREIGN, MODEL_FILE_TRUNCATED, MODEL_FILE_VERSION
  */
 export async function loadModel(path: string): Promise<KernelModel> {
   const file = await readModelFile(path);
-  const header = file.header as Partial<ModelHeader>;
-  const foreign = (what: string) =>
-    new KmfitError(
-      'MODEL_FILE_FOREIGN',
-      `${path} is not a model this kmfit can use: ${what}. Re-save it with model.save() or retrain it.`,
-    );
-  if (header.task !== 'classification' && header.task !== 'regression') throw foreign('its task is missing');
-  if (!header.kernel || typeof header.kernel.name !== 'string') throw foreign('its kernel is missing');
-  if (!header.plan || !Array.isArray(header.history)) throw foreign('its plan or history is missing');
-  const centers = float32Array(file.arrays.centers, 2, 'centers', foreign);
-  const weights = float32Array(file.arrays.weights, 2, 'weights', foreign);
-  const offset = float32Array(file.arrays.scaling_offset, 1, 'scaling_offset', foreign);
-  const factor = float32Array(file.arrays.scaling_factor, 1, 'scaling_factor', foreign);
-  const [n, d] = centers.shape;
-  const l = weights.shape[1];
-  if (weights.shape[0] !== n || offset.shape[0] !== d || factor.shape[0] !== d) {
-    throw foreign(`its arrays disagree in shape (centers ${n}×${d}, weights ${weights.shape.join('×')})`);
+  const fields = new HeaderFields(file.header, file.arrays, (what) =>
+    new KmfitError('MODEL_FILE_FOREIGN', `${path} is not a model this kmfit can use: ${what}. Re-save it with model.save() or retrain it.`),
+  );
+  const h = file.header;
+  const task = fields.task(h.task);
+  const plan = fields.plan(h.plan);
+  const { n, d, outputs: l } = plan;
+  if (plan.task !== task) throw fields.unusable(`its plan.task is ${plan.task} but its task is ${task}`);
+  const classes = fields.classes(h.classes, task, l);
+  const history = fields.history(h.history, 'history');
+  const keptEpoch = fields.integer(h.keptEpoch, 'keptEpoch', 0, history.length);
+  const stoppedBy = fields.oneOf(h.stoppedBy, 'stoppedBy', ['epochs', 'early-stopping', 'aborted'] as const);
+  const spec = fields.kernel(h.kernel);
+  let kernel: Kernel;
+  try {
+    kernel = kernelFromSpec(spec);
+  } catch (error) {
+    if (error instanceof KmfitError) throw fields.unusable(`its kernel is not usable (${error.message})`);
+    throw error;
   }
-  const classes = header.classes ?? undefined;
-  if (header.task === 'classification' && (!Array.isArray(classes) || classes.length !== l)) {
-    throw foreign(`it has ${l} score columns but ${Array.isArray(classes) ? classes.length : 'no'} class labels`);
-  }
-  const kernel = kernelFromSpec(header.kernel);
   return new KernelModel({
     kernel,
-    task: header.task,
+    task,
     ...(classes ? { classes } : {}),
-    scaling: { kind: header.scaling ?? 'none', offset: offset.data, factor: factor.data },
-    centers: { data: centers.data, rows: n, cols: d },
-    weights: weights.data,
-    plan: { ...header.plan, outputs: l },
-    history: header.history,
-    stoppedBy: header.stoppedBy ?? 'epochs',
-    keptEpoch: header.keptEpoch ?? header.history.length,
+    scaling: {
+      kind: fields.scaling(h.scaling),
+      offset: fields.finiteArray('scaling_offset', Float32Array, [d]),
+      factor: fields.finiteArray('scaling_factor', Float32Array, [d]),
+    },
+    centers: { data: fields.finiteArray('centers', Float32Array, [n, d]), rows: n, cols: d },
+    weights: fields.finiteArray('weights', Float32Array, [n, l]),
+    plan,
+    history,
+    stoppedBy,
+    keptEpoch,
   });
 }
 
@@ -57,17 +60,4 @@ export function kernelOptionOf(spec: ModelHeader['kernel']): KernelOption {
 /** Rebuilds a kernel from the spec a model or checkpoint header keeps. */
 export function kernelFromSpec(spec: ModelHeader['kernel']): Kernel {
   return makeKernel(chooseKernel(kernelOptionOf(spec)), spec.bandwidth);
-}
-
-function float32Array(
-  array: NpyArray | undefined,
-  rank: number,
-  name: string,
-  foreign: (what: string) => KmfitError,
-): { data: Float32Array; shape: number[] } {
-  if (!array) throw foreign(`it has no ${name} array`);
-  if (!(array.data instanceof Float32Array) || array.shape.length !== rank) {
-    throw foreign(`its ${name} array is ${array.dtype} of rank ${array.shape.length}, not float32 of rank ${rank}`);
-  }
-  return { data: array.data, shape: array.shape };
 }

@@ -104,6 +104,32 @@ describe('readDataFile', () => {
     expect([Array.from(withFile.X.data), labelsOf(withFile)]).toEqual([[1, 2, 7, 3, 4, 8], [5, 6]]);
   });
 
+  it('CSV: a first row of numbers and missing values is data, a numeric --label is range-checked with a header too', async () => {
+    // A missing value in the first row is reported like one in any other row, not taken for a header.
+    for (const [cell, shown] of [['', '""'], ['nan', '"nan"'], ['?', '"?"'], ['NA', '"NA"']]) {
+      expect(await codeOf(readDataFile(file('first.csv', `1,${cell},0\n3,4,1\n`)))).toBe(
+        `INVALID_FILE: first.csv, line 1: column 2 is missing (${shown}); fill or drop that row.`,
+      );
+    }
+    expect(await codeOf(readDataFile(file('inf.csv', '-inf,2,0\n3,4,1\n')))).toBe(
+      'NON_FINITE: inf.csv, line 1: column 1 holds "-inf", an infinite value; clean or drop that row.',
+    );
+    // A header whose first cell is empty (pandas' index column) is still a header.
+    const pandas = (await readDataFile(file('pandas.csv', ',x,y\n0,1.5,2\n1,2.5,3\n'))).train;
+    expect([Array.from(pandas.X.data), labelsOf(pandas)]).toEqual([[0, 1.5, 1, 2.5], [2, 3]]);
+    // --label out of range, with and without a header row; a negative or fractional index.
+    for (const text of ['a,b,c\n1,2,3\n', '1,2,3\n4,5,6\n']) {
+      file('range.csv', text);
+      for (const label of [3, 7, -1, 1.5]) {
+        expect(await codeOf(readDataFile(file('range.csv'), { label }))).toBe(
+          `INVALID_OPTION: range.csv has columns 0…2; --label ${label} is not one of them.`,
+        );
+      }
+    }
+    const byIndex = (await readDataFile(file('range.csv', 'a,b,c\n1,2,3\n4,5,6\n'), { label: 0 })).train;
+    expect([Array.from(byIndex.X.data), labelsOf(byIndex)]).toEqual([[2, 3, 5, 6], [1, 4]]);
+  });
+
   it('bad files: one KmfitError naming the file and the fix', async () => {
     expect(await codeOf(readDataFile(file('missing.npy')))).toMatch(/^FILE_NOT_FOUND: .*missing\.npy: no such file/);
     mkdirSync(file('folder'), { recursive: true });

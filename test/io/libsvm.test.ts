@@ -92,6 +92,21 @@ describe('libsvm files', () => {
     expect(first.dense).toEqual([[1, 0, 0], [0, 2, 0]]);
   });
 
+  it('a width out of proportion to the file is refused before the dense matrix exists', async () => {
+    const before = process.memoryUsage().arrayBuffers;
+    const huge = await asyncErrorOf(readDataFile(write('huge.svm', '1 2147483647:1\n')), 'INVALID_FILE');
+    expect(huge).toBe(
+      'huge.svm: 1 rows × 2147483647 features (feature index 2147483647 on line 1) take 8.0 GiB as dense float32, ' +
+        "more than 1000 times the file's 15 bytes: almost every column is unused. Renumber the features that occur as 1, 2, 3, … (or drop the rare ones).",
+    );
+    // 2 rows × 10^7 features: 80 MB, over the 64 MiB any file may densify to.
+    expect(await asyncErrorOf(readDataFile(write('wide.svm', '1 1:1\n0 10000000:1\n')), 'INVALID_FILE')).toContain('(feature index 10000000 on line 2) take 0.075 GiB');
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 2 ** 20);
+    // Sparse but in proportion: 3 rows × 100 000 features (1.2 MB) from a 40-byte file.
+    const wide = (await readDataFile(write('ok.svm', '1 1:1\n0 100000:2\n1 5:3 99999:4\n'))).train;
+    expect([wide.X.rows, wide.X.cols, wide.X.data[100000 + 99999], wide.X.data[2 * 100000 + 99998]]).toEqual([3, 100000, 2, 4]);
+  });
+
   it('bad lines: one error naming the file, the line and the fix', async () => {
     const cases: [string, string][] = [
       ['1 1:1\n0 0:2\n', 'line 2: feature index 0, but libsvm indices start at 1'],

@@ -270,14 +270,17 @@ describe('damaged and foreign files', () => {
     expect(caught(() => decodeModelFile(new Uint8Array(), 'empty.kmfit')).message).toContain('the file is empty');
   });
 
-  it('a flipped byte anywhere in array data fails the CRC: MODEL_FILE_TRUNCATED', () => {
+  it('a flipped byte anywhere in array data fails the CRC when the array is read: MODEL_FILE_TRUNCATED', () => {
     const bytes = encodeModelFile(sampleContents());
     const members = readNpz(bytes);
     const centers = members.get('centers.npy') ?? new Uint8Array();
     const at = centers.byteOffset + centers.length - 3;
     const flipped = bytes.slice();
     flipped[at] ^= 0x10;
-    const err = caught(() => decodeModelFile(flipped, 'flip.kmfit'));
+    // Arrays are decoded when read: the header decodes, reading the arrays throws.
+    const decoded = decodeModelFile(flipped, 'flip.kmfit');
+    expect(decoded.header.format).toBe(MODEL_FORMAT);
+    const err = caught(() => Object.values(decoded.arrays));
     expect(err.code).toBe('MODEL_FILE_TRUNCATED');
     expect(err.message).toContain('CRC-32');
     expect(err.message).toContain('centers.npy');
@@ -353,18 +356,19 @@ describe('damaged and foreign files', () => {
     expect(caught(() => decodeModelFile(latin1, 'h.kmfit')).code).toBe('MODEL_FILE_TRUNCATED');
   });
 
-  it('an array member shorter or longer than its .npy header says is MODEL_FILE_TRUNCATED', () => {
+  it('an array member shorter or longer than its .npy header says is MODEL_FILE_TRUNCATED (when read)', () => {
+    const decodeArrays = (bytes: Uint8Array, source: string) => Object.values(decodeModelFile(bytes, source).arrays);
     const npy = encodeNpy({ data: new Float32Array([1, 2, 3, 4]), shape: [4] });
     const json = JSON.stringify({ format: MODEL_FORMAT, formatVersion: 1 });
-    const short = caught(() => decodeModelFile(craft(json, { 'w.npy': npy.subarray(0, npy.length - 4) }), 's.kmfit'));
+    const short = caught(() => decodeArrays(craft(json, { 'w.npy': npy.subarray(0, npy.length - 4) }), 's.kmfit'));
     expect(short.code).toBe('MODEL_FILE_TRUNCATED');
     expect(short.message).toContain('member w.npy: the data is cut short');
     const long = new Uint8Array(npy.length + 2);
     long.set(npy);
-    const extra = caught(() => decodeModelFile(craft(json, { 'w.npy': long }), 'l.kmfit'));
+    const extra = caught(() => decodeArrays(craft(json, { 'w.npy': long }), 'l.kmfit'));
     expect(extra.code).toBe('MODEL_FILE_TRUNCATED');
     expect(extra.message).toContain('member w.npy has 2 bytes after its array data');
-    const notNpy = caught(() => decodeModelFile(craft(json, { 'w.npy': new TextEncoder().encode('hello') }), 'n.kmfit'));
+    const notNpy = caught(() => decodeArrays(craft(json, { 'w.npy': new TextEncoder().encode('hello') }), 'n.kmfit'));
     expect(notNpy.code).toBe('MODEL_FILE_TRUNCATED');
   });
 

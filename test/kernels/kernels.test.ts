@@ -80,6 +80,11 @@ describe('kernel errors', () => {
     ['r + beta', 'parameter beta has no value'],
     ['erf(r)', 'not supported'],
     ['-exp(-r)', 'must be finite and positive'],
+    // Names of Object.prototype's members, which a plain-object lookup would find.
+    ['toString(r)', 'the function toString() is not supported'],
+    ['valueOf(r)', 'the function valueOf() is not supported'],
+    ['constructor(r)', 'the function constructor() is not supported'],
+    ['exp(-r) * constructor', 'parameter constructor has no value'],
   ])('formula %s is rejected (%s)', (formula, reason) => {
     const e = code(() => makeKernel(chooseKernel({ formula }), 1));
     expect(e.code).toBe('INVALID_KERNEL_FORMULA');

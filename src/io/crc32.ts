@@ -1,0 +1,59 @@
+/**
+ * CRC-32 (the zip, gzip and PNG checksum: IEEE 802.3 polynomial, reflected, 0xEDB88320), shared
+ * by the zip container (npz.ts), gzip streams (inflate.ts) and PNG writing.
+ */
+import * as zlib from 'node:zlib';
+
+const CRC_TABLES: Uint32Array[] = (() => {
+  const tables: Uint32Array[] = [];
+  const t0 = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t0[n] = c >>> 0;
+  }
+  tables.push(t0);
+  for (let t = 1; t < 8; t++) {
+    const prev = tables[t - 1];
+    const table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) table[n] = (prev[n] >>> 8) ^ t0[prev[n] & 0xff];
+    tables.push(table);
+  }
+  return tables;
+})();
+
+/**
+ * CRC-32 of `bytes`, continuing from `previous`: start with `crc32(bytes)` and feed later chunks
+ * with `crc32(next, previous)`; the result is the unsigned CRC as zip stores it. Uses Node's native
+ * zlib.crc32 (Node ≥ 20.15; ~5 GB/s) when present, else the portable version (~0.8 GB/s).
+ */
+export function crc32(bytes: Uint8Array, previous = 0): number {
+  return NATIVE_CRC32 ? NATIVE_CRC32(bytes, previous) >>> 0 : crc32Portable(bytes, previous);
+}
+
+const NATIVE_CRC32: ((data: Uint8Array, value?: number) => number) | undefined =
+  typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
+
+/** The same CRC-32 in plain JavaScript (slicing-by-8). */
+export function crc32Portable(bytes: Uint8Array, previous = 0): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES;
+  let c = ~previous >>> 0;
+  let i = 0;
+  const n = bytes.length;
+  const end8 = n - (n % 8);
+  for (; i < end8; i += 8) {
+    const a = (c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24))) >>> 0;
+    c =
+      t7[a & 0xff] ^
+      t6[(a >>> 8) & 0xff] ^
+      t5[(a >>> 16) & 0xff] ^
+      t4[a >>> 24] ^
+      t3[bytes[i + 4]] ^
+      t2[bytes[i + 5]] ^
+      t1[bytes[i + 6]] ^
+      t0[bytes[i + 7]];
+  }
+  for (; i < n; i++) c = t0[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
