@@ -1,8 +1,10 @@
 /**
  * `kmfit <data>`: read the data (a file or a built-in dataset), train, report, save. Training
  * checkpoints to a file as it goes (kept when asked for with --checkpoint, removed after a
- * successful run otherwise), so that a killed run can be resumed (resume.ts); Ctrl-C stops after
- * the current iteration, saves the checkpoint and the best model so far, and exits with 130.
+ * successful run otherwise), so that a killed run can be resumed (resume.ts); Ctrl-C, SIGTERM and
+ * SIGHUP stop it after the current iteration, save the checkpoint and the best model so far, and
+ * exit with the signal's code (interrupt.ts). A checkpoint that cannot be written is a warning; a
+ * model that cannot be saved is an error that says where the run can still be found.
  */
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
@@ -10,15 +12,17 @@ import path from 'node:path';
 import { loadFashionMnist, loadMnist, type Dataset } from '../../datasets/mnist.js';
 import { KmfitError } from '../errors.js';
 import { fit } from '../fit.js';
+import type { CheckpointReport } from '../checkpoint/schedule.js';
 import type { KernelModel } from '../model/model.js';
 import { firstRows, readDataFile, type DataFile, type LabeledData } from '../io/dataFile.js';
 import { takeRows } from '../matrix.js';
 import { closestName, type BackendName, type FitOptions } from '../options.js';
 import { SeededRandom } from '../solver/random.js';
 import { version } from '../version.js';
+import { exitCodeOf, interruptOnSignals, stoppingNote } from './interrupt.js';
 import { progressOnStderr } from './progress.js';
 import { formatNumber, percent, renderDivergence, renderEpoch, renderHalvings, renderPlan } from './render.js';
-import { COMMAND_NAMES } from './usage.js';
+import { COMMAND_NAMES, TRAIN_OPTIONS } from './usage.js';
 
 export const BUILTIN_DATASETS: Readonly<Record<string, (o: { trainSize?: number; testSize?: number }) => Promise<Dataset>>> = {
   mnist: loadMnist,
@@ -61,9 +65,6 @@ export interface CommandContext {
   /** Whether the checkpoint was asked for (--checkpoint or --checkpoint-every): it stays after success. */
   readonly keep: boolean;
 }
-
-/** The exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
-export const INTERRUPTED = 130;
 
 /** A resumed run: the checkpoint, and a line saying where it stood. */
 export interface Resuming {
@@ -188,29 +189,56 @@ export async function resolveSplits(args: DataArgs): Promise<TrainingData> {
 
 export const shaped = (data: LabeledData) => ({ data: data.X.data, shape: [data.X.rows, data.X.cols] as [number, number] });
 
-/** The arguments as a later `kmfit resume` needs them: files by absolute path. */
+/**
+ * The arguments as a later `kmfit resume` needs them: the training options as typed (yargs'
+ * camelCase twins and bookkeeping left out), files by absolute path.
+ */
 function resumableArgs(args: TrainArgs, modelPath: string): TrainArgs {
   const absolute = (file: string | undefined) => (file !== undefined && existsSync(file) ? path.resolve(file) : file);
-  const { json: _json, quiet: _quiet, ...kept } = args;
+  const kept = Object.fromEntries(
+    Object.keys(TRAIN_OPTIONS)
+      .filter((name) => name !== 'json' && name !== 'quiet' && args[name as keyof TrainArgs] !== undefined)
+      .map((name) => [name, args[name as keyof TrainArgs]]),
+  );
   return { ...kept, data: absolute(args.data)!, labels: absolute(args.labels), test: absolute(args.test), save: modelPath };
+}
+
+/** The model and the checkpoint must not land on the files the run reads, nor on each other. */
+function checkOutputPaths(args: TrainArgs, modelPath: string, checkpointPath: string): void {
+  const inputs = (['data', 'labels', 'test'] as const).filter((o) => args[o] !== undefined && existsSync(args[o]!));
+  for (const [output, file] of [['--save', modelPath], ['the checkpoint', checkpointPath]] as const) {
+    const clash = inputs.find((input) => path.resolve(args[input]!) === file);
+    if (clash) throw new KmfitError('INVALID_OPTION', `${output} ${file} is also the ${clash} file the run reads; give the ${output === '--save' ? 'model' : 'checkpoint'} a path of its own.`);
+  }
+  if (modelPath === checkpointPath) {
+    throw new KmfitError('INVALID_OPTION', `--save ${modelPath} is also the checkpoint's path; give the model a path of its own (e.g. ending in .kmfit).`);
+  }
+}
+
+/** What the checkpoint file holds at the end of a run: all of it, up to an earlier iteration, or nothing. */
+interface CheckpointOutcome {
+  readonly path: string;
+  /** The last write failed with this message (the file, if any, holds an earlier state). */
+  readonly failure?: string;
+  /** The last write that succeeded. */
+  readonly last?: CheckpointReport;
+}
+
+/** A failed save of the model, with where the run can still be found. */
+function modelNotSaved(error: KmfitError, checkpoint: CheckpointOutcome): KmfitError {
+  const { path: file, failure, last } = checkpoint;
+  const holds = failure === undefined ? 'as it ended' : last && `up to iteration ${last.totalIterations}`;
+  const where = holds
+    ? `The checkpoint ${file} holds the run ${holds}: free some space, or write the model to another disk with: ` +
+      `kmfit resume ${file} --save OTHER/PATH.kmfit`
+    : 'No checkpoint could be written either: free some space, or train again with --save and --checkpoint on another disk.';
+  return new KmfitError(error.code, `the model was not saved: ${error.message}. ${where}`, { cause: error });
 }
 
 /** Beside the model: digits.kmfit → digits.checkpoint. */
 function defaultCheckpointPath(modelPath: string): string {
   const parsed = path.parse(modelPath);
   return path.join(parsed.dir, `${parsed.ext === '.kmfit' ? parsed.name : parsed.base}.checkpoint`);
-}
-
-/** Ctrl-C: the first stops training after the current iteration, a second one quits at once. */
-function interruptOnSigint(onFirst: () => void): { signal: AbortSignal; remove: () => void } {
-  const controller = new AbortController();
-  const handler = () => {
-    if (controller.signal.aborted) process.exit(INTERRUPTED);
-    controller.abort();
-    onFirst();
-  };
-  process.on('SIGINT', handler);
-  return { signal: controller.signal, remove: () => process.off('SIGINT', handler) };
 }
 
 export async function train(args: TrainArgs, resuming?: Resuming): Promise<number> {
@@ -234,13 +262,17 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const modelPath = path.resolve(args.save ?? data.defaultSave);
   const checkpointPath = resuming?.from ?? path.resolve(args.checkpoint ?? defaultCheckpointPath(modelPath));
   const keepCheckpoint = resuming?.keep ?? (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined);
+  checkOutputPaths(args, modelPath, checkpointPath);
   const context: CommandContext = { command: 'kmfit', args: resumableArgs(args, modelPath), keep: keepCheckpoint };
-  let lastCheckpoint: string | undefined;
+  /** The last checkpoint written, and the message of the last write that failed since then. */
+  let lastCheckpoint: CheckpointReport | undefined;
+  let checkpointFailure: string | undefined;
   if (resuming) say(resuming.note);
-  const interrupt = interruptOnSigint(() => {
+  const interrupt = interruptOnSignals((signal) => {
     progress.clear();
-    say('interrupted: stopping after the current iteration (Ctrl-C again quits at once)');
+    say(stoppingNote(signal));
   });
+  const interruptedCode = () => exitCodeOf(interrupt.received() ?? 'SIGINT');
   const options: FitOptions = {
     kernel: args.kernel,
     copyX: false, // the data read from the file is ours: no second copy of n·d floats
@@ -271,7 +303,14 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       if (report.halvings === 1) warn(renderDivergence(report));
     },
     onCheckpoint: (report) => {
-      lastCheckpoint = report.path;
+      if (!report.error) {
+        lastCheckpoint = report;
+        checkpointFailure = undefined;
+        return;
+      }
+      // Once per cause: a full disk stays full for many checkpoints.
+      if (report.error.message !== checkpointFailure) warn(`checkpoint not written: ${report.error.message}; training goes on`);
+      checkpointFailure = report.error.message;
     },
   };
   let model: KernelModel;
@@ -280,7 +319,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   } catch (error) {
     if (error instanceof KmfitError && error.code === 'ABORTED' && interrupt.signal.aborted) {
       say('interrupted before the first iteration: nothing to save.');
-      return INTERRUPTED;
+      return interruptedCode();
     }
     throw error;
   } finally {
@@ -292,7 +331,13 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     mse: kept?.validationMse,
     ...(model.task === 'classification' ? { error: kept?.validationError } : { r2: await model.score(shaped(test), test.y!) }),
   };
-  await model.save(modelPath);
+  try {
+    await model.save(modelPath);
+  } catch (error) {
+    await model.dispose();
+    // The checkpoint stays (it is not removed below): it is where the run can still be found.
+    throw error instanceof KmfitError ? modelNotSaved(error, { path: checkpointPath, failure: checkpointFailure, last: lastCheckpoint }) : error;
+  }
   await model.dispose();
   const interrupted = model.stoppedBy === 'aborted';
   // A checkpoint nobody asked for served only while the run could be killed.
@@ -321,7 +366,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       peakBytes,
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    return interrupted ? INTERRUPTED : 0;
+    return interrupted ? interruptedCode() : 0;
   }
   if (testResult) {
     const score = 'error' in testResult ? `test error ${percent(testResult.error)}` : `test R² ${formatNumber(testResult.r2)}`;
@@ -330,11 +375,12 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const halvings = model.plan.stepSizeHalvings;
   if (halvings) say(renderHalvings(halvings));
   if (interrupted) {
-    const where = lastCheckpoint ?? checkpointPath;
     const which = test && model.keptEpoch > 0 ? `the best model so far (epoch ${model.keptEpoch}, by test error)` : 'the model as it stood';
-    say(`interrupted in epoch ${model.history.length + 1}: checkpoint saved to ${where}; ${which} saved to ${modelPath}.`);
-    say(`Continue with: kmfit resume ${where}`);
-    return INTERRUPTED;
+    const saved = checkpointFailure === undefined ? `checkpoint saved to ${checkpointPath}` : `the checkpoint could not be saved (${checkpointFailure})`;
+    say(`interrupted in epoch ${model.history.length + 1}: ${saved}; ${which} saved to ${modelPath}.`);
+    if (checkpointFailure === undefined) say(`Continue with: kmfit resume ${checkpointPath}`);
+    else if (lastCheckpoint) say(`Continue from iteration ${lastCheckpoint.totalIterations} with: kmfit resume ${checkpointPath}`);
+    return interruptedCode();
   }
   say(`${totalSeconds.toFixed(1)} s in all · peak memory ${(peakBytes / 2 ** 30).toFixed(2)} GiB (resident) · model saved to ${modelPath}`);
   if (keepCheckpoint) say(`checkpoint at ${checkpointPath}`);
