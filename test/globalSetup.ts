@@ -8,6 +8,12 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+/**
+ * onnxruntime-node's own telemetry writes these into TMPDIR in every process that loads it (the
+ * onnx backend): a session id `.ses` and an empty `mat-debug-<pid>.log`. Not the tests' doing.
+ */
+const WRITTEN_BY_ONNXRUNTIME = /^(\.ses|mat-debug-\d+\.log)$/;
+
 export default function setup(): () => void {
   // Each vitest project runs the global set-up; the first one's folder serves them all.
   if (process.env.KMFIT_TEST_TMPDIR !== undefined) return () => undefined;
@@ -19,7 +25,7 @@ export default function setup(): () => void {
   process.env.TMPDIR = process.env.KMFIT_TEST_TMPDIR = temporary;
   process.env.XDG_CACHE_HOME = cache;
   return () => {
-    const left = readdirSync(temporary);
+    const left = readdirSync(temporary).filter((name) => !WRITTEN_BY_ONNXRUNTIME.test(name));
     rmSync(root, { recursive: true, force: true });
     if (left.length > 0) {
       // A teardown's exception is only logged by vitest: the exit code is what CI sees.

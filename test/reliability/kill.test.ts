@@ -4,8 +4,7 @@
  * Ctrl-C, SIGTERM and SIGHUP. Each time, `kmfit resume` must finish with the model of an uninterrupted run of the same
  * command and seed, bit for bit (js backend), and the checkpoint path must never hold a broken file.
  */
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../src/checkpoint/file.js';
@@ -15,8 +14,9 @@ import { encodeNpy } from '../../src/io/npy.js';
 import { lcg } from '../helpers/data.js';
 import { expectSameModel } from './helpers/runs.js';
 import { runKmfit, startKmfit } from './helpers/process.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-kill-'));
+const dir = temporaryDirectory('kill');
 const file = (name: string) => path.join(dir, name);
 // 1500 points in batches of 10: 150 iterations per epoch, 600 in all, a checkpoint every 10.
 const TRAIN = ['toy.npy', '--backend', 'js', '--batch-size', '10', '--subsample', '300', '--q', '20', '--epochs', '4', '--seed', '5'];
