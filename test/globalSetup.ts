@@ -9,10 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 
 /**
- * onnxruntime-node's own telemetry writes these into TMPDIR in every process that loads it (the
- * onnx backend): a session id `.ses` and an empty `mat-debug-<pid>.log`. Not the tests' doing.
+ * What tools write into TMPDIR on their own, not the tests: onnxruntime-node's telemetry in every
+ * process that loads it (the onnx backend; a session id `.ses` and an empty
+ * `mat-debug-<pid>.log`), and tsx's compile cache (`tsx-<uid>`, for scripts run with tsx).
  */
-const WRITTEN_BY_ONNXRUNTIME = /^(\.ses|mat-debug-\d+\.log)$/;
+const WRITTEN_BY_TOOLS = /^(\.ses|mat-debug-\d+\.log|tsx-\d+)$/;
 
 export default function setup(): () => void {
   // Each vitest project runs the global set-up; the first one's folder serves them all.
@@ -25,7 +26,7 @@ export default function setup(): () => void {
   process.env.TMPDIR = process.env.KMFIT_TEST_TMPDIR = temporary;
   process.env.XDG_CACHE_HOME = cache;
   return () => {
-    const left = readdirSync(temporary).filter((name) => !WRITTEN_BY_ONNXRUNTIME.test(name));
+    const left = readdirSync(temporary).filter((name) => !WRITTEN_BY_TOOLS.test(name));
     rmSync(root, { recursive: true, force: true });
     if (left.length > 0) {
       // A teardown's exception is only logged by vitest: the exit code is what CI sees.

@@ -17,11 +17,19 @@ import {
 } from './protocol.js';
 
 type WaitAsyncResult = { async: false; value: string } | { async: true; value: Promise<string> };
-type WaitAsync = (array: Int32Array, index: number, value: number) => WaitAsyncResult;
+type WaitAsync = (array: Int32Array, index: number, value: number, timeoutMs?: number) => WaitAsyncResult;
 
 const waitAsyncFunction: unknown = Reflect.get(Atomics, 'waitAsync');
 const waitAsync: WaitAsync | undefined =
   typeof waitAsyncFunction === 'function' ? (waitAsyncFunction as WaitAsync).bind(Atomics) : undefined;
+
+/**
+ * How long one wait for the workers lasts before the value is read again. A notification is
+ * normally what ends it; the timeout only bounds the stall if one is ever lost: a load test
+ * (test/reliability/load.test.ts) once stopped for good with every worker done and idle, on a
+ * heavily loaded machine.
+ */
+const RECHECK_MS = 100;
 
 /** Resolves when i32[index] is 0. */
 async function untilZero(i32: Int32Array, index: number): Promise<void> {
@@ -29,7 +37,7 @@ async function untilZero(i32: Int32Array, index: number): Promise<void> {
     const value = Atomics.load(i32, index);
     if (value === 0) return;
     if (waitAsync) {
-      const result = waitAsync(i32, index, value);
+      const result = waitAsync(i32, index, value, RECHECK_MS);
       if (result.async) await result.value;
     } else {
       await new Promise((resolve) => setTimeout(resolve, 0));
