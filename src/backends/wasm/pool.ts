@@ -17,7 +17,7 @@ import {
 } from './protocol.js';
 
 type WaitAsyncResult = { async: false; value: string } | { async: true; value: Promise<string> };
-type WaitAsync = (array: Int32Array, index: number, value: number, timeoutMs?: number) => WaitAsyncResult;
+type WaitAsync = (array: Int32Array, index: number, value: number) => WaitAsyncResult;
 
 const waitAsyncFunction: unknown = Reflect.get(Atomics, 'waitAsync');
 const waitAsync: WaitAsync | undefined =
@@ -25,9 +25,9 @@ const waitAsync: WaitAsync | undefined =
 
 /**
  * How long one wait for the workers lasts before the value is read again. A notification is
- * normally what ends it; the timeout only bounds the stall if one is ever lost: a load test
- * (test/reliability/load.test.ts) once stopped for good with every worker done and idle, on a
- * heavily loaded machine.
+ * normally what ends it (and clears the timer); the timer only bounds the stall if one is ever
+ * lost: the load test (test/reliability/load.test.ts) once stopped for good with every worker
+ * done and idle, on a heavily loaded machine.
  */
 const RECHECK_MS = 100;
 
@@ -37,8 +37,12 @@ async function untilZero(i32: Int32Array, index: number): Promise<void> {
     const value = Atomics.load(i32, index);
     if (value === 0) return;
     if (waitAsync) {
-      const result = waitAsync(i32, index, value, RECHECK_MS);
-      if (result.async) await result.value;
+      const result = waitAsync(i32, index, value);
+      if (result.async) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([result.value, new Promise((resolve) => (timer = setTimeout(resolve, RECHECK_MS)))]);
+        clearTimeout(timer);
+      }
     } else {
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
