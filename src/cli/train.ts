@@ -12,7 +12,6 @@ import path from 'node:path';
 import { loadFashionMnist, loadMnist, type Dataset } from '../../datasets/mnist.js';
 import { KmfitError } from '../errors.js';
 import { fit } from '../fit.js';
-import type { CheckpointReport } from '../checkpoint/schedule.js';
 import type { KernelModel } from '../model/model.js';
 import { firstRows, readDataFile, type DataFile, type LabeledData } from '../io/dataFile.js';
 import { takeRows } from '../matrix.js';
@@ -20,6 +19,7 @@ import { closestName, type BackendName, type FitOptions } from '../options.js';
 import { SeededRandom } from '../solver/random.js';
 import { version } from '../version.js';
 import { exitCodeOf, interruptOnSignals, stoppingNote } from './interrupt.js';
+import { CheckpointLog, checkOutputPaths } from './outputs.js';
 import { progressOnStderr } from './progress.js';
 import { formatNumber, percent, renderDivergence, renderEpoch, renderHalvings, renderPlan } from './render.js';
 import { COMMAND_NAMES, TRAIN_OPTIONS } from './usage.js';
@@ -203,38 +203,6 @@ function resumableArgs(args: TrainArgs, modelPath: string): TrainArgs {
   return { ...kept, data: absolute(args.data)!, labels: absolute(args.labels), test: absolute(args.test), save: modelPath };
 }
 
-/** The model and the checkpoint must not land on the files the run reads, nor on each other. */
-function checkOutputPaths(args: TrainArgs, modelPath: string, checkpointPath: string): void {
-  const inputs = (['data', 'labels', 'test'] as const).filter((o) => args[o] !== undefined && existsSync(args[o]!));
-  for (const [output, file] of [['--save', modelPath], ['the checkpoint', checkpointPath]] as const) {
-    const clash = inputs.find((input) => path.resolve(args[input]!) === file);
-    if (clash) throw new KmfitError('INVALID_OPTION', `${output} ${file} is also the ${clash} file the run reads; give the ${output === '--save' ? 'model' : 'checkpoint'} a path of its own.`);
-  }
-  if (modelPath === checkpointPath) {
-    throw new KmfitError('INVALID_OPTION', `--save ${modelPath} is also the checkpoint's path; give the model a path of its own (e.g. ending in .kmfit).`);
-  }
-}
-
-/** What the checkpoint file holds at the end of a run: all of it, up to an earlier iteration, or nothing. */
-interface CheckpointOutcome {
-  readonly path: string;
-  /** The last write failed with this message (the file, if any, holds an earlier state). */
-  readonly failure?: string;
-  /** The last write that succeeded. */
-  readonly last?: CheckpointReport;
-}
-
-/** A failed save of the model, with where the run can still be found. */
-function modelNotSaved(error: KmfitError, checkpoint: CheckpointOutcome): KmfitError {
-  const { path: file, failure, last } = checkpoint;
-  const holds = failure === undefined ? 'as it ended' : last && `up to iteration ${last.totalIterations}`;
-  const where = holds
-    ? `The checkpoint ${file} holds the run ${holds}: free some space, or write the model to another disk with: ` +
-      `kmfit resume ${file} --save OTHER/PATH.kmfit`
-    : 'No checkpoint could be written either: free some space, or train again with --save and --checkpoint on another disk.';
-  return new KmfitError(error.code, `the model was not saved: ${error.message}. ${where}`, { cause: error });
-}
-
 /** Beside the model: digits.kmfit → digits.checkpoint. */
 function defaultCheckpointPath(modelPath: string): string {
   const parsed = path.parse(modelPath);
@@ -262,11 +230,9 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const modelPath = path.resolve(args.save ?? data.defaultSave);
   const checkpointPath = resuming?.from ?? path.resolve(args.checkpoint ?? defaultCheckpointPath(modelPath));
   const keepCheckpoint = resuming?.keep ?? (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined);
-  checkOutputPaths(args, modelPath, checkpointPath);
+  checkOutputPaths([['data', args.data], ['labels', args.labels], ['test', args.test]], modelPath, checkpointPath);
   const context: CommandContext = { command: 'kmfit', args: resumableArgs(args, modelPath), keep: keepCheckpoint };
-  /** The last checkpoint written, and the message of the last write that failed since then. */
-  let lastCheckpoint: CheckpointReport | undefined;
-  let checkpointFailure: string | undefined;
+  const checkpoints = new CheckpointLog(checkpointPath, warn);
   if (resuming) say(resuming.note);
   const interrupt = interruptOnSignals((signal) => {
     progress.clear();
@@ -302,16 +268,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       // Once: later halvings are in the plan (kmfit info) and the closing line.
       if (report.halvings === 1) warn(renderDivergence(report));
     },
-    onCheckpoint: (report) => {
-      if (!report.error) {
-        lastCheckpoint = report;
-        checkpointFailure = undefined;
-        return;
-      }
-      // Once per cause: a full disk stays full for many checkpoints.
-      if (report.error.message !== checkpointFailure) warn(`checkpoint not written: ${report.error.message}; training goes on`);
-      checkpointFailure = report.error.message;
-    },
+    onCheckpoint: checkpoints.record,
   };
   let model: KernelModel;
   try {
@@ -336,7 +293,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   } catch (error) {
     await model.dispose();
     // The checkpoint stays (it is not removed below): it is where the run can still be found.
-    throw error instanceof KmfitError ? modelNotSaved(error, { path: checkpointPath, failure: checkpointFailure, last: lastCheckpoint }) : error;
+    throw error instanceof KmfitError ? checkpoints.modelNotSaved(error) : error;
   }
   await model.dispose();
   const interrupted = model.stoppedBy === 'aborted';
@@ -376,10 +333,9 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   if (halvings) say(renderHalvings(halvings));
   if (interrupted) {
     const which = test && model.keptEpoch > 0 ? `the best model so far (epoch ${model.keptEpoch}, by test error)` : 'the model as it stood';
-    const saved = checkpointFailure === undefined ? `checkpoint saved to ${checkpointPath}` : `the checkpoint could not be saved (${checkpointFailure})`;
+    const { saved, resume } = checkpoints.interrupted();
     say(`interrupted in epoch ${model.history.length + 1}: ${saved}; ${which} saved to ${modelPath}.`);
-    if (checkpointFailure === undefined) say(`Continue with: kmfit resume ${checkpointPath}`);
-    else if (lastCheckpoint) say(`Continue from iteration ${lastCheckpoint.totalIterations} with: kmfit resume ${checkpointPath}`);
+    if (resume) say(resume);
     return interruptedCode();
   }
   say(`${totalSeconds.toFixed(1)} s in all · peak memory ${(peakBytes / 2 ** 30).toFixed(2)} GiB (resident) · model saved to ${modelPath}`);
