@@ -33,5 +33,4 @@ describe('standard output that fails', () => {
     expect(status).toBe(1);
     expect(stderr).toMatch(/^kmfit: cannot write the output: ENOSPC: no space left on device, write\nError: ENOSPC[^\n]*\n\s+at /);
   });
-
 });

@@ -1,10 +1,10 @@
 /**
  * Full disks and the files writes leave behind, on a real full disk (a small tmpfs, filled up):
- * periodic checkpoints that fail are reported and training goes on to the model an uninterrupted
+ * periodic checkpoints that fail (ENOSPC, or EROFS on a read-only mount) are reported and training goes on to the model an uninterrupted
  * run gives; a model save that fails leaves nothing and keeps the model usable (library), or says
  * where the run can still be found (CLI); the temporaries of killed writes go on the next write.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +74,21 @@ describe.skipIf(skipReason)(`a full disk${skipReason ? ` (skipped: ${skipReason}
     expect(onDisk()).toEqual([]);
     await model.dispose();
     rmSync(filler);
+  });
+
+  it('a disk that refuses writes (read-only: EROFS, as EACCES is for root) is reported the same way', async () => {
+    execFileSync('mount', ['-o', 'remount,ro', diskPath]);
+    try {
+      const reports: CheckpointReport[] = [];
+      const model = await fit(X, y, { ...OPTIONS, checkpoint: { path: path.join(diskPath, 'ro.checkpoint') }, onCheckpoint: (r) => reports.push(r) });
+      expectSameModel(model, reference);
+      expect(reports.map((r) => r.error?.code)).toEqual(['IO_ERROR', 'IO_ERROR', 'IO_ERROR']);
+      expect(reports[0].error!.message).toMatch(/ro\.checkpoint: permission denied \(EROFS/);
+      await model.dispose();
+    } finally {
+      execFileSync('mount', ['-o', 'remount,rw', diskPath]);
+    }
+    expect(onDisk()).toEqual([]);
   });
 
   it('a model save on a full disk rejects with IO_ERROR, leaves no file, and the model saves elsewhere', async () => {
