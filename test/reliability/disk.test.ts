@@ -1,8 +1,9 @@
 /**
  * Full disks and the files writes leave behind, on a real full disk (a small tmpfs, filled up):
- * periodic checkpoints that fail (ENOSPC, or EROFS on a read-only mount) are reported and training goes on to the model an uninterrupted
- * run gives; a model save that fails leaves nothing and keeps the model usable (library), or says
- * where the run can still be found (CLI); the temporaries of killed writes go on the next write.
+ * periodic checkpoints that fail (ENOSPC, or EROFS on a read-only mount) are reported and training
+ * goes on to the model an uninterrupted run gives; a model save that fails leaves nothing and keeps
+ * the model usable (library), or says where the run can still be found (CLI); the temporaries of
+ * killed writes go on the next write.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
