@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -16,8 +13,8 @@ export default defineConfig({
     // The solver tests are CPU-bound; two workers match this machine's two cores.
     pool: 'forks',
     maxWorkers: 2,
-    // Capacity calibrations taken under the test load must not land in the user's cache.
-    env: { XDG_CACHE_HOME: mkdtempSync(path.join(os.tmpdir(), 'kmfit-test-cache-')) },
+    // The suite's own TMPDIR and cache, checked for leftovers at the end.
+    globalSetup: ['test/globalSetup.ts'],
     projects: [
       { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: TIMED, sequence: { groupOrder: 0 } } },
       { extends: true, test: { name: 'timed', include: TIMED, fileParallelism: false, sequence: { groupOrder: 1 } } },

@@ -73,7 +73,7 @@ export interface FitOptions {
   copyX?: boolean;
   /** Called when the divergence guard rolls back and halves the step size. */
   onDivergence?: (report: DivergenceReport) => void;
-  /** Called after each checkpoint is written. */
+  /** Called after each checkpoint is written, or could not be (report.error: training goes on). */
   onCheckpoint?: (report: CheckpointReport) => void;
 }
 

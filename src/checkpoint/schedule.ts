@@ -2,9 +2,11 @@
  * When a run writes its checkpoint, and the writing itself: every N iterations, every S seconds,
  * or (by default) after each epoch — and once more when the run stops, finished or aborted, if
  * anything happened since the last write. Writes happen between iterations, so a checkpoint is
- * always a consistent state; each replaces the last atomically (src/io/atomicWrite.ts).
+ * always a consistent state; each replaces the last atomically (src/io/atomicWrite.ts). A write
+ * that fails (a full disk, a permission) is reported and training goes on: the model in memory
+ * is worth more than one checkpoint.
  */
-import { removeStaleTemporaries } from '../io/atomicWrite.js';
+import { KmfitError } from '../errors.js';
 import type { Training } from '../solver/training.js';
 import { writeCheckpoint, type Checkpoint } from './file.js';
 
@@ -19,7 +21,7 @@ export interface CheckpointOptions {
   readonly context?: unknown;
 }
 
-/** A checkpoint was written. */
+/** A checkpoint was written, or its write failed (`error`). */
 export interface CheckpointReport {
   readonly path: string;
   /** Epochs completed and iterations into the next one at the time of the checkpoint. */
@@ -28,6 +30,12 @@ export interface CheckpointReport {
   readonly totalIterations: number;
   /** True for the checkpoint written when the run stopped. */
   readonly final: boolean;
+  /**
+   * Set when this checkpoint could not be written (IO_ERROR: a full disk, no permission;
+   * FILE_NOT_FOUND: its directory is gone): `path` still holds the previous checkpoint, if any,
+   * intact, and training goes on; the next one is tried on schedule.
+   */
+  readonly error?: KmfitError;
 }
 
 export class CheckpointSchedule {
@@ -66,7 +74,7 @@ export class CheckpointSchedule {
 
 /**
  * The `afterIteration` hook of a run that checkpoints: writes `fixed` plus the current state when
- * the schedule says so. Temporary files a killed process left beside `path` are removed first.
+ * the schedule says so, and reports each write, or its failure, to `onCheckpoint`.
  */
 export async function checkpointWriter(
   options: CheckpointOptions,
@@ -74,12 +82,18 @@ export async function checkpointWriter(
   start: { totalIterations: number; epochsDone: number },
   onCheckpoint?: (report: CheckpointReport) => void,
 ): Promise<(training: Training, final: boolean) => Promise<void>> {
-  await removeStaleTemporaries(options.path);
   const schedule = new CheckpointSchedule(options, start.totalIterations, start.epochsDone);
   return async (training, final) => {
     if (!schedule.due(training, final)) return;
     const state = await training.snapshot();
-    await writeCheckpoint(options.path, { ...fixed, state });
+    let error: KmfitError | undefined;
+    try {
+      await writeCheckpoint(options.path, { ...fixed, state });
+    } catch (failure) {
+      if (!(failure instanceof KmfitError)) throw failure;
+      error = failure;
+    }
+    // A failed write waits for the next due point too: retrying each iteration would stall on a full disk.
     schedule.written(training);
     onCheckpoint?.({
       path: options.path,
@@ -87,6 +101,7 @@ export async function checkpointWriter(
       iteration: state.epochIterations,
       totalIterations: state.totalIterations,
       final,
+      ...(error ? { error } : {}),
     });
   };
 }

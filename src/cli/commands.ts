@@ -2,7 +2,7 @@
  * The `kmfit` command's commands and options: yargs wiring only. Training and file formats live in
  * the library; the rendering of its reports lives in render.ts; main.ts runs it as a process.
  */
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { KmfitError } from '../errors.js';
 import { version } from '../version.js';
 import { bench, type BenchArgs } from './bench.js';
@@ -16,7 +16,38 @@ import {
   BENCH_OPTIONS, DEBUG_OPTION, DEVICES_OPTIONS, INFO_OPTIONS, PREDICT_OPTIONS, RESUME_OPTIONS, SCALING_OPTIONS, TRAIN_OPTIONS, usageError,
 } from './usage.js';
 
-/** Exit codes: 0 success, 2 bad usage or bad input (a KmfitError), 130 interrupted by Ctrl-C, 1 anything else. */
+/** `kmfit <data> [options]`: its positional and options (also what a checkpoint's command line is held to). */
+function trainingCommand(y: Argv) {
+  return y
+    .positional('data', {
+      describe: `a .npy, .npz, IDX, libsvm or CSV/TSV file, or a built-in dataset: ${Object.keys(BUILTIN_DATASETS).join(', ')}`,
+      type: 'string',
+      demandOption: true,
+    })
+    .options(TRAIN_OPTIONS);
+}
+
+/**
+ * Parses a training command line exactly as `kmfit <data> …` parses it (types, choices, unknown
+ * options), without running it: `kmfit resume` holds a checkpoint's stored command line to it.
+ * @throws KmfitError UNKNOWN_OPTION or INVALID_OPTION, as the typed command would.
+ */
+async function parseTrainingCommand(argv: readonly string[]): Promise<TrainArgs> {
+  const parsed = await yargs([...argv])
+    .command('$0 <data>', '', trainingCommand)
+    .option('debug', DEBUG_OPTION)
+    .strict()
+    .help(false)
+    .version(false)
+    .fail((message, error) => {
+      if (error) throw error;
+      throw usageError(message, argv);
+    })
+    .parseAsync();
+  return parsed as unknown as TrainArgs;
+}
+
+/** Exit codes: 0 success, 2 bad usage or bad input (a KmfitError), 128 + the signal's number when a signal stopped training (Ctrl-C 130, SIGTERM 143, SIGHUP 129), 1 anything else. */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   try {
@@ -27,13 +58,7 @@ export async function main(argv: string[]): Promise<number> {
         '$0 <data>',
         'Train a kernel machine on a dataset and save it',
         (y) =>
-          y
-            .positional('data', {
-              describe: `a .npy, .npz, IDX, libsvm or CSV/TSV file, or a built-in dataset: ${Object.keys(BUILTIN_DATASETS).join(', ')}`,
-              type: 'string',
-              demandOption: true,
-            })
-            .options(TRAIN_OPTIONS)
+          trainingCommand(y)
             .example('kmfit datasets/mnist.npy --test datasets/mnist-test.npy', 'features with the label in the last column (npm run datasets writes these)')
             .example('kmfit iris.csv --label species --test-split 0.2', 'a CSV with a header; 20 % held out (seeded)')
             .example('kmfit a9a.svm --test a9a-test.svm', 'libsvm text (densified; the test file takes the training width)')
@@ -52,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
             .example('kmfit resume digits.checkpoint', 'continue where the interrupted run stopped')
             .example('kmfit resume digits.checkpoint --epochs 10', 'train a finished run for more epochs'),
         async (a) => {
-          code = await resume(a as ResumeArgs);
+          code = await resume(a as ResumeArgs, parseTrainingCommand);
         },
       )
       .command(

@@ -1,8 +1,10 @@
 /**
  * `kmfit <data>`: read the data (a file or a built-in dataset), train, report, save. Training
  * checkpoints to a file as it goes (kept when asked for with --checkpoint, removed after a
- * successful run otherwise), so that a killed run can be resumed (resume.ts); Ctrl-C stops after
- * the current iteration, saves the checkpoint and the best model so far, and exits with 130.
+ * successful run otherwise), so that a killed run can be resumed (resume.ts); Ctrl-C, SIGTERM and
+ * SIGHUP stop it after the current iteration, save the checkpoint and the best model so far, and
+ * exit with the signal's code (interrupt.ts). A checkpoint that cannot be written is a warning; a
+ * model that cannot be saved is an error that says where the run can still be found.
  */
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
@@ -16,9 +18,11 @@ import { takeRows } from '../matrix.js';
 import { closestName, type BackendName, type FitOptions } from '../options.js';
 import { SeededRandom } from '../solver/random.js';
 import { version } from '../version.js';
+import { exitCodeOf, interruptOnSignals, stoppingNote } from './interrupt.js';
+import { CheckpointLog, checkOutputPaths } from './outputs.js';
 import { progressOnStderr } from './progress.js';
 import { formatNumber, percent, renderDivergence, renderEpoch, renderHalvings, renderPlan } from './render.js';
-import { COMMAND_NAMES } from './usage.js';
+import { COMMAND_NAMES, TRAIN_OPTIONS } from './usage.js';
 
 export const BUILTIN_DATASETS: Readonly<Record<string, (o: { trainSize?: number; testSize?: number }) => Promise<Dataset>>> = {
   mnist: loadMnist,
@@ -61,9 +65,6 @@ export interface CommandContext {
   /** Whether the checkpoint was asked for (--checkpoint or --checkpoint-every): it stays after success. */
   readonly keep: boolean;
 }
-
-/** The exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
-export const INTERRUPTED = 130;
 
 /** A resumed run: the checkpoint, and a line saying where it stood. */
 export interface Resuming {
@@ -188,10 +189,17 @@ export async function resolveSplits(args: DataArgs): Promise<TrainingData> {
 
 export const shaped = (data: LabeledData) => ({ data: data.X.data, shape: [data.X.rows, data.X.cols] as [number, number] });
 
-/** The arguments as a later `kmfit resume` needs them: files by absolute path. */
+/**
+ * The arguments as a later `kmfit resume` needs them: the training options as typed (yargs'
+ * camelCase twins and bookkeeping left out), files by absolute path.
+ */
 function resumableArgs(args: TrainArgs, modelPath: string): TrainArgs {
   const absolute = (file: string | undefined) => (file !== undefined && existsSync(file) ? path.resolve(file) : file);
-  const { json: _json, quiet: _quiet, ...kept } = args;
+  const kept = Object.fromEntries(
+    Object.keys(TRAIN_OPTIONS)
+      .filter((name) => name !== 'json' && name !== 'quiet' && args[name as keyof TrainArgs] !== undefined)
+      .map((name) => [name, args[name as keyof TrainArgs]]),
+  );
   return { ...kept, data: absolute(args.data)!, labels: absolute(args.labels), test: absolute(args.test), save: modelPath };
 }
 
@@ -199,18 +207,6 @@ function resumableArgs(args: TrainArgs, modelPath: string): TrainArgs {
 function defaultCheckpointPath(modelPath: string): string {
   const parsed = path.parse(modelPath);
   return path.join(parsed.dir, `${parsed.ext === '.kmfit' ? parsed.name : parsed.base}.checkpoint`);
-}
-
-/** Ctrl-C: the first stops training after the current iteration, a second one quits at once. */
-function interruptOnSigint(onFirst: () => void): { signal: AbortSignal; remove: () => void } {
-  const controller = new AbortController();
-  const handler = () => {
-    if (controller.signal.aborted) process.exit(INTERRUPTED);
-    controller.abort();
-    onFirst();
-  };
-  process.on('SIGINT', handler);
-  return { signal: controller.signal, remove: () => process.off('SIGINT', handler) };
 }
 
 export async function train(args: TrainArgs, resuming?: Resuming): Promise<number> {
@@ -234,13 +230,15 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const modelPath = path.resolve(args.save ?? data.defaultSave);
   const checkpointPath = resuming?.from ?? path.resolve(args.checkpoint ?? defaultCheckpointPath(modelPath));
   const keepCheckpoint = resuming?.keep ?? (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined);
+  checkOutputPaths([['data', args.data], ['labels', args.labels], ['test', args.test]], modelPath, checkpointPath);
   const context: CommandContext = { command: 'kmfit', args: resumableArgs(args, modelPath), keep: keepCheckpoint };
-  let lastCheckpoint: string | undefined;
+  const checkpoints = new CheckpointLog(checkpointPath, warn);
   if (resuming) say(resuming.note);
-  const interrupt = interruptOnSigint(() => {
+  const interrupt = interruptOnSignals((signal) => {
     progress.clear();
-    say('interrupted: stopping after the current iteration (Ctrl-C again quits at once)');
+    say(stoppingNote(signal));
   });
+  const interruptedCode = () => exitCodeOf(interrupt.received() ?? 'SIGINT');
   const options: FitOptions = {
     kernel: args.kernel,
     copyX: false, // the data read from the file is ours: no second copy of n·d floats
@@ -270,9 +268,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       // Once: later halvings are in the plan (kmfit info) and the closing line.
       if (report.halvings === 1) warn(renderDivergence(report));
     },
-    onCheckpoint: (report) => {
-      lastCheckpoint = report.path;
-    },
+    onCheckpoint: checkpoints.record,
   };
   let model: KernelModel;
   try {
@@ -280,7 +276,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   } catch (error) {
     if (error instanceof KmfitError && error.code === 'ABORTED' && interrupt.signal.aborted) {
       say('interrupted before the first iteration: nothing to save.');
-      return INTERRUPTED;
+      return interruptedCode();
     }
     throw error;
   } finally {
@@ -292,7 +288,13 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     mse: kept?.validationMse,
     ...(model.task === 'classification' ? { error: kept?.validationError } : { r2: await model.score(shaped(test), test.y!) }),
   };
-  await model.save(modelPath);
+  try {
+    await model.save(modelPath);
+  } catch (error) {
+    await model.dispose();
+    // The checkpoint stays (it is not removed below): it is where the run can still be found.
+    throw error instanceof KmfitError ? checkpoints.modelNotSaved(error) : error;
+  }
   await model.dispose();
   const interrupted = model.stoppedBy === 'aborted';
   // A checkpoint nobody asked for served only while the run could be killed.
@@ -321,7 +323,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       peakBytes,
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    return interrupted ? INTERRUPTED : 0;
+    return interrupted ? interruptedCode() : 0;
   }
   if (testResult) {
     const score = 'error' in testResult ? `test error ${percent(testResult.error)}` : `test R² ${formatNumber(testResult.r2)}`;
@@ -330,11 +332,11 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const halvings = model.plan.stepSizeHalvings;
   if (halvings) say(renderHalvings(halvings));
   if (interrupted) {
-    const where = lastCheckpoint ?? checkpointPath;
     const which = test && model.keptEpoch > 0 ? `the best model so far (epoch ${model.keptEpoch}, by test error)` : 'the model as it stood';
-    say(`interrupted in epoch ${model.history.length + 1}: checkpoint saved to ${where}; ${which} saved to ${modelPath}.`);
-    say(`Continue with: kmfit resume ${where}`);
-    return INTERRUPTED;
+    const { saved, resume } = checkpoints.interrupted();
+    say(`interrupted in epoch ${model.history.length + 1}: ${saved}; ${which} saved to ${modelPath}.`);
+    if (resume) say(resume);
+    return interruptedCode();
   }
   say(`${totalSeconds.toFixed(1)} s in all · peak memory ${(peakBytes / 2 ** 30).toFixed(2)} GiB (resident) · model saved to ${modelPath}`);
   if (keepCheckpoint) say(`checkpoint at ${checkpointPath}`);

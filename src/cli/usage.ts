@@ -36,9 +36,16 @@ export const TRAIN_OPTIONS = {
   quiet: { type: 'boolean', describe: 'print nothing but errors' },
 } as const satisfies Record<string, Options>;
 
-/** What `kmfit resume` may change; everything else comes from the checkpoint. */
+/**
+ * What `kmfit resume` may change; everything else comes from the checkpoint. The files can be given
+ * again: resume reads and writes the files the checkpoint names only in the checkpoint's folder.
+ */
 export const RESUME_OPTIONS = {
   epochs: { type: 'number', describe: 'train for this many epochs in all (more extends a finished run)' },
+  save: { type: 'string', describe: "model path (default: the run's own, when it is in the checkpoint's folder)" },
+  data: { type: 'string', describe: "the training data file, when it is not in the checkpoint's folder (the same data: it is checked)" },
+  labels: { type: 'string', describe: "the separate labels file, when it is not in the checkpoint's folder" },
+  test: { type: 'string', describe: "the test file, when it is not in the checkpoint's folder" },
   backend: TRAIN_OPTIONS.backend,
   threads: TRAIN_OPTIONS.threads,
   'checkpoint-every': TRAIN_OPTIONS['checkpoint-every'],

@@ -24,10 +24,37 @@ async function observe(stage: WriteStage, path: string, temp: string): Promise<v
   if (typeof observer === 'function') await observer(stage, { path, temp });
 }
 
-/** The name of writeFileAtomic's temporary files for `path`: `.<name>.<12 hex digits>.tmp`. */
-function isTemporaryOf(name: string, target: string): boolean {
+/**
+ * writeFileAtomic's temporary files for a target name: `.<name>.<writer's pid>-<8 hex digits>.tmp`.
+ * The pid tells a leftover of a dead process from the temporary of a write still under way.
+ */
+function temporaryName(target: string): string {
+  return `.${target}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+}
+
+/** The temporaries this process is writing now: not leftovers, though their pid is alive. */
+const inFlight = new Set<string>();
+
+/** Whether `name` is a temporary of `target` whose write is over (its process died or gave up). */
+function isStaleTemporaryOf(name: string, target: string, dir: string): boolean {
   const prefix = `.${target}.`;
-  return name.startsWith(prefix) && /^[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length));
+  if (!name.startsWith(prefix)) return false;
+  const rest = name.slice(prefix.length);
+  if (/^[0-9a-f]{12}\.tmp$/.test(rest)) return true; // kmfit 0.1's names, without a pid: from a dead process
+  const match = /^(\d+)-[0-9a-f]{8}\.tmp$/.exec(rest);
+  if (!match) return false;
+  const pid = Number(match[1]);
+  if (pid === process.pid) return !inFlight.has(join(dir, name));
+  return !isRunning(pid);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: only asks whether the process exists
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM'; // it exists, under another user
+  }
 }
 
 function errnoCode(err: unknown): string | undefined {
@@ -66,6 +93,7 @@ function toKmfitError(err: unknown, path: string): KmfitError {
  * and then renamed over `path`. On any failure the temporary file is removed, `path` is left as it
  * was (absent, or the previous file intact), and a KmfitError is thrown: FILE_NOT_FOUND when the
  * directory does not exist, IO_ERROR otherwise (a directory at `path`, permissions, a full disk).
+ * Temporaries of `path` that killed processes left behind are removed first.
  *
  * An existing file's permission bits carry over to the new one. If `path` is a symbolic link, the
  * link itself is replaced by the new file.
@@ -73,7 +101,10 @@ function toKmfitError(err: unknown, path: string): KmfitError {
 export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
   const chunks: readonly Uint8Array[] = bytes instanceof Uint8Array ? [bytes] : bytes;
   const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  // What an earlier write killed mid-way (SIGKILL runs no clean-up) left beside `path` goes now.
+  await removeStaleTemporaries(path);
+  const temp = join(dir, temporaryName(basename(path)));
+  inFlight.add(temp);
   // Replacing a file keeps its permission bits (e.g. a model saved as 0600 stays private).
   const previousMode = await stat(path).then(
     (s) => (s.isFile() ? s.mode & 0o777 : undefined),
@@ -107,6 +138,8 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly
   } catch (err) {
     if (created) await unlink(temp).catch(() => undefined);
     throw toKmfitError(err, path);
+  } finally {
+    inFlight.delete(temp);
   }
   // Make the rename itself durable. Best effort: some platforms (Windows) cannot open a directory.
   try {
@@ -124,8 +157,8 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly
 
 /**
  * Removes the temporary files that writes of `path` left behind when their process was killed
- * (SIGKILL runs no clean-up); returns how many. Only for a file that one process writes at a
- * time, such as a training's checkpoint: a concurrent writer's temporary would go too.
+ * (SIGKILL runs no clean-up); returns how many. The temporaries of writes under way, in this
+ * process or another one that is still running, stay.
  */
 export async function removeStaleTemporaries(path: string): Promise<number> {
   const target = basename(path);
@@ -136,7 +169,7 @@ export async function removeStaleTemporaries(path: string): Promise<number> {
     return 0; // no directory yet: the first write reports that, with its remedy
   }
   let removed = 0;
-  for (const name of names.filter((n) => isTemporaryOf(n, target))) {
+  for (const name of names.filter((n) => isStaleTemporaryOf(n, target, dirname(path)))) {
     await unlink(join(dirname(path), name)).then(
       () => removed++,
       () => undefined,

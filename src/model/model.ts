@@ -156,7 +156,9 @@ export class KernelModel {
 
   /**
    * Saves the model to a versioned .npz file (docs/model-format.md) atomically.
-   * @throws KmfitError IO_ERROR when the file cannot be written (nothing is left behind).
+   * @throws KmfitError IO_ERROR when the file cannot be written (a full disk, permissions: nothing
+   *   is left behind, and the model is unchanged: save it to another path), FILE_NOT_FOUND when its
+   *   directory does not exist.
    */
   async save(path: string): Promise<void> {
     await saveModel(this, path);

@@ -1,11 +1,11 @@
 /** Each bad input gives one KmfitError with its code and a message that says what to do. */
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import ndarray from 'ndarray';
 import { describe, expect, it } from 'vitest';
 import { fit, KmfitError, type KmfitErrorCode } from '../../src/index.js';
 import { randomPoints } from '../helpers/data.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 const X = randomPoints(40, 3, 1);
 const y = X.map((x) => (x[0] > 0.5 ? 1 : 0));
@@ -84,7 +84,7 @@ describe('fit() rejects bad input with a clear KmfitError', () => {
   });
 
   it('nothing is written when saving fails', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-'));
+    const dir = temporaryDirectory('errors');
     const model = await fit(X, y, { epochs: 1 });
     const target = path.join(dir, 'missing-dir', 'model.kmfit');
     const error = await failure(model.save(target));

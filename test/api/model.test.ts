@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fit, KmfitError, loadModel } from '../../src/index.js';
 import { writeModelFile } from '../../src/io/modelFile.js';
 import { randomPoints } from '../helpers/data.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-model-'));
+const dir = temporaryDirectory('model');
 const X = randomPoints(200, 3, 5);
 const Xtest = randomPoints(50, 3, 6);
 const names = ['setosa', 'versicolor', 'virginica'];

@@ -67,8 +67,9 @@ async function runPage(browser: string, backend: string, flags: string[] = []): 
       '--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--no-first-run', `--user-data-dir=${profile}`, ...flags,
       `http://127.0.0.1:${port}/?backend=${backend}`,
     ],
-    // Its own process group, so that its helper processes (GPU, renderers) can be killed with it.
-    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
+    // Its own process group, so that its helper processes (GPU, renderers) can be killed with it;
+    // its temporaries (org.chromium.Chromium.*, which a SIGKILL leaves) go with the profile.
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, TMPDIR: profile } },
   );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));

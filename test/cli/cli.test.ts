@@ -4,16 +4,16 @@
  * labels, and exit codes. The answers come from the data itself (MNIST rows and their labels).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadMnist } from '../../datasets/mnist.js';
 import { decodeNpy, encodeNpy } from '../../src/io/npy.js';
 import type { Matrix } from '../../src/matrix.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 const cli = path.resolve(__dirname, '../../dist/cli/main.js');
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-cli-files-'));
+const dir = temporaryDirectory('cli-files');
 const file = (name: string) => path.join(dir, name);
 
 function kmfit(...args: string[]) {

@@ -5,16 +5,16 @@
  * examples in its --help and answers an unknown option with the closest one it has.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/io/npy.js';
 import { writeNpz } from '../../src/io/npz.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 const cli = path.resolve(__dirname, '../../dist/cli/main.js');
 const FIXTURES = path.resolve(__dirname, '../fixtures/npy');
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-cli-input-'));
+const dir = temporaryDirectory('cli-input');
 const file = (name: string) => path.join(dir, name);
 const write = (name: string, bytes: Uint8Array | string) => writeFileSync(file(name), bytes);
 

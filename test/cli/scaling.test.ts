@@ -3,15 +3,15 @@
  * the JSON report's shape and its internal arithmetic, the files --out writes, and bad usage.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadMnist } from '../../datasets/mnist.js';
 import { encodeNpy } from '../../src/io/npy.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 const cli = path.resolve(__dirname, '../../dist/cli/main.js');
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-cli-scaling-'));
+const dir = temporaryDirectory('cli-scaling');
 
 function kmfit(...args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8', timeout: 110_000 });

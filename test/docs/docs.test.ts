@@ -6,11 +6,11 @@
  * is what `kmfit --help` prints now; and the API reference builds without a warning.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { anchor, CLI_REFERENCE, cliReference } from '../../docs/cli-reference.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'node_modules/.bin');
@@ -86,7 +86,7 @@ const blocks: Block[] = documents.flatMap(({ file, text }) =>
 
 /** A scratch project with kmfit installed (linked to this checkout) and its `kmfit` command. */
 function project(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-docs-'));
+  const dir = temporaryDirectory('docs');
   mkdirSync(path.join(dir, 'node_modules/.bin'), { recursive: true });
   symlinkSync(ROOT, path.join(dir, 'node_modules/kmfit'), 'dir');
   symlinkSync(path.join(ROOT, 'dist/cli/main.js'), path.join(dir, 'node_modules/.bin/kmfit'));
@@ -146,7 +146,7 @@ describe('documentation', () => {
   });
 
   it('the API reference builds from the doc comments without a warning (npm run docs)', { timeout: 300_000 }, () => {
-    const out = mkdtempSync(path.join(os.tmpdir(), 'kmfit-api-'));
+    const out = temporaryDirectory('api');
     const run = spawnSync(path.join(BIN, 'typedoc'), ['--out', out, '--treatWarningsAsErrors', '--logLevel', 'Warn'], { cwd: ROOT, encoding: 'utf8' });
     expect(`${run.stdout}${run.stderr}`).toBe('');
     expect(run.status).toBe(0);

@@ -1,6 +1,5 @@
 /** readDataFile: each format gives the rows, features and labels written into it; bad files give one clear error. */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
@@ -8,8 +7,9 @@ import { KmfitError } from '../../src/errors.js';
 import { readDataFile } from '../../src/io/dataFile.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { writeNpz } from '../../src/io/npz.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-datafile-'));
+const dir = temporaryDirectory('datafile');
 const file = (name: string, bytes?: Uint8Array | string) => {
   const at = path.join(dir, name);
   if (bytes !== undefined) writeFileSync(at, bytes);

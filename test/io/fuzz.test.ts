@@ -3,8 +3,7 @@
  * .npy, .npz, IDX, CSV/TSV and libsvm files (seeded). Every read must either succeed with consistent shapes or throw
  * a KmfitError — never another error, never a hang.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
@@ -13,8 +12,9 @@ import { readDataFile } from '../../src/io/dataFile.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { writeNpz } from '../../src/io/npz.js';
 import { lcg } from '../helpers/data.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-fuzz-'));
+const dir = temporaryDirectory('fuzz');
 const table = Float64Array.from({ length: 5 * 4 }, (_, i) => (i % 4 === 3 ? i % 3 : i / 7));
 
 function idxImages(): Uint8Array {

@@ -3,15 +3,15 @@
  * writer, and by scikit-learn's dump_svmlight_file: test/fixtures/libsvm/make_fixtures.py) read back
  * as that matrix; bad lines give one error naming the file, the line and the fix.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readDataFile, type ReadOptions } from '../../src/io/dataFile.js';
 import { lcg } from '../helpers/data.js';
 import { asyncErrorOf } from '../helpers/errors.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-libsvm-'));
+const dir = temporaryDirectory('libsvm');
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'libsvm');
 
 function write(name: string, text: string): string {

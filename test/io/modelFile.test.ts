@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { KmfitError } from '../../src/errors.js';
 import {
   decodeModelFile,
@@ -16,6 +15,7 @@ import {
 import { encodeNpy } from '../../src/io/npy.js';
 import { readNpz, writeNpz } from '../../src/io/npz.js';
 import { PYTHON, HAVE_NUMPY, RUN_NUMPY_TESTS, runPython } from '../helpers/numpy.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 const itNumpy = it.runIf(RUN_NUMPY_TESTS);
 
@@ -51,8 +51,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'npy');
 
 
-const root = mkdtempSync(join(tmpdir(), 'kmfit-model-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = temporaryDirectory('model');
 let dirCount = 0;
 /** A fresh empty directory per test. */
 const freshDir = (): string => {

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KmfitError } from '../../src/errors.js';
 import { decodeNpy, decodeNpyPrefix, encodeNpy, halfToFloat, type NpyEncodable } from '../../src/io/npy.js';
 import { crc32, crc32Portable, readNpz, writeNpz } from '../../src/io/npz.js';
 import { PYTHON, HAVE_NUMPY, RUN_NUMPY_TESTS, runPython } from '../helpers/numpy.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 const itNumpy = it.runIf(RUN_NUMPY_TESTS);
 
@@ -21,8 +21,7 @@ const UNSIGNED = range(12);
 const FLOATS = range(12, (i) => (i - 5) * 0.25);
 
 
-const tempDir = mkdtempSync(join(tmpdir(), 'kmfit-npy-'));
-afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
+const tempDir = temporaryDirectory('npy');
 
 function expectKmfitError(f: () => unknown, code: string, ...fragments: string[]): void {
   let caught: unknown;

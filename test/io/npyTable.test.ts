@@ -3,8 +3,6 @@
  * here) read as the values their generator computed, across chunk boundaries, in C and Fortran
  * order, with the label column anywhere; only the rows asked for are read.
  */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memorySource, type ByteSource } from '../../src/io/byteSource.js';
@@ -12,6 +10,7 @@ import { readDataFile } from '../../src/io/dataFile.js';
 import { readNpyTable } from '../../src/io/npyTable.js';
 import { asyncErrorOf } from '../helpers/errors.js';
 import { RUN_NUMPY_TESTS, runPython } from '../helpers/numpy.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'npy');
 const fixture = (name: string) => path.join(FIXTURES, name);
@@ -179,7 +178,7 @@ describe('streaming', () => {
   });
 
   it.runIf(RUN_NUMPY_TESTS)('numpy-written C and Fortran arrays, first rows only', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-npytable-'));
+    const dir = temporaryDirectory('npytable');
     runPython(
       `import sys, json, numpy as np
 i, j = np.meshgrid(np.arange(5000), np.arange(7), indexing='ij')

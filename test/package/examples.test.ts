@@ -3,17 +3,16 @@
  * it promises, checked against answers found independently of the example.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 const root = path.resolve(__dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
 
 /** Runs examples/<name>.ts in a scratch folder; fails on any stderr output or a non-zero exit. */
 function runExample(name: string, ...args: string[]): { stdout: string; cwd: string } {
-  const cwd = mkdtempSync(path.join(os.tmpdir(), 'kmfit-example-'));
+  const cwd = temporaryDirectory('example');
   const run = spawnSync(tsx, [path.join(root, `examples/${name}.ts`), ...args], { cwd, encoding: 'utf8' });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);

@@ -3,10 +3,10 @@
  * require), the `kmfit` command, and its error handling. `npm test` builds dist/ first.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 const root = path.resolve(__dirname, '../..');
 const cli = path.join(root, 'dist/cli/main.js');
@@ -76,7 +76,7 @@ describe('the built package', () => {
   });
 
   it('kmfit trains on MNIST, saves the model, and describes it', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-cli-'));
+    const dir = temporaryDirectory('cli');
     const model = path.join(dir, 'small.kmfit');
     const train = run(cli, ['mnist', '--train-size', '600', '--test-size', '300', '--epochs', '1', '--save', model, '--json']);
     expect(train.stderr).toBe('');

@@ -1,6 +1,5 @@
 /** kmfit/plot: Vega-Lite to SVG and PNG, and the grey-image PNG encoder, decoded independently. */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { encodeGreyPng } from '../../src/plot/png.js';
 import { svgToPng } from '../../src/plot/raster.js';
 import { renderPng, renderSvg, writeFigure } from '../../src/plot/vega.js';
 import { asyncErrorOf, errorOf } from '../helpers/errors.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 const scatter = {
   width: 100,
@@ -76,7 +76,7 @@ describe('PNG', () => {
 
 describe('writeFigure', () => {
   it('writes .svg and .png by the name, and nothing else', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-plot-'));
+    const dir = temporaryDirectory('plot');
     await writeFigure(scatter, path.join(dir, 'f.svg'));
     expect(readFileSync(path.join(dir, 'f.svg'), 'utf8')).toBe(await renderSvg(scatter));
     await writeFigure(scatter, path.join(dir, 'f.PNG'));

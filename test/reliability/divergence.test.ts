@@ -3,8 +3,7 @@
  * loss blow up; training must roll back, halve the step size, say so, record it, and still reach
  * the exact kernel interpolant (float64 Cholesky, ml-matrix) — while ordinary runs never trip it.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index.js';
@@ -15,6 +14,7 @@ import { exactInterpolant, randomPoints, relativeError } from '../helpers/data.j
 import { abortAfter, cutPoints, expectSameModel, regression } from './helpers/runs.js';
 import { runKmfit } from './helpers/process.js';
 import { encodeNpy } from '../../src/io/npy.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 const { X, Y } = regression();
 const Xnew = randomPoints(60, 4, 12);
@@ -97,7 +97,7 @@ describe('giving up', () => {
 
 describe('divergence and checkpoints', () => {
   it('a run resumed around its rollbacks replays them exactly', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-divergence-'));
+    const dir = temporaryDirectory('divergence');
     const options: FitOptions = { ...common, kernel: 'laplacian', bandwidth: 1, batchSize: 30, epochs: 3 };
     const given = 10 * (await analyticStep(options));
     const diverging = { ...options, stepSize: given };
@@ -117,7 +117,7 @@ describe('divergence and checkpoints', () => {
 
 describe('the command line', () => {
   it('warns once, says how often the step size was halved, and kmfit info lists it', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-divergence-cli-'));
+    const dir = temporaryDirectory('divergence-cli');
     // One regression target in the last column.
     const table = Float32Array.from(X.flatMap((x, i) => [...x, Y[i][0]]));
     writeFileSync(path.join(dir, 'data.npy'), encodeNpy({ data: table, shape: [X.length, 5] }));

@@ -5,8 +5,7 @@
  * newer format version is refused with MODEL_FILE_VERSION. And a fuzz: damaged or edited
  * checkpoints are read, and resumed, either cleanly or with one KmfitError — never another error.
  */
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chooseKernel, makeKernel } from '../../kernels/index.js';
@@ -17,9 +16,10 @@ import { CHECKPOINT_FILE, MODEL_FILE, decodeModelFile, encodeModelFile, type Fil
 import { CHECKPOINT_AFTER, CHECKPOINT_OPTIONS, checkpointProblem, modelProblem } from '../fixtures/formats/problems.js';
 import { asyncErrorOf } from '../helpers/errors.js';
 import { exactInterpolant, lcg, relativeError } from '../helpers/data.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 const fixtures = path.resolve(__dirname, '../fixtures/formats');
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-formats-'));
+const dir = temporaryDirectory('formats');
 /** Every released version of each format; add the new one here when a version is released. */
 const MODEL_VERSIONS = [1];
 const CHECKPOINT_VERSIONS = [1];

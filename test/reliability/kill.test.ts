@@ -1,11 +1,10 @@
 /**
  * The kmfit command killed: SIGKILL in the middle of training, SIGKILL in the middle of writing a
  * checkpoint (paused there deterministically by a preloaded observer of the atomic writes), and
- * Ctrl-C. Each time, `kmfit resume` must finish with the model of an uninterrupted run of the same
+ * Ctrl-C, SIGTERM and SIGHUP. Each time, `kmfit resume` must finish with the model of an uninterrupted run of the same
  * command and seed, bit for bit (js backend), and the checkpoint path must never hold a broken file.
  */
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../src/checkpoint/file.js';
@@ -15,8 +14,9 @@ import { encodeNpy } from '../../src/io/npy.js';
 import { lcg } from '../helpers/data.js';
 import { expectSameModel } from './helpers/runs.js';
 import { runKmfit, startKmfit } from './helpers/process.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-kill-'));
+const dir = temporaryDirectory('kill');
 const file = (name: string) => path.join(dir, name);
 // 1500 points in batches of 10: 150 iterations per epoch, 600 in all, a checkpoint every 10.
 const TRAIN = ['toy.npy', '--backend', 'js', '--batch-size', '10', '--subsample', '300', '--q', '20', '--epochs', '4', '--seed', '5'];
@@ -103,18 +103,26 @@ describe('SIGKILL while a checkpoint is being written', () => {
   });
 });
 
-describe('Ctrl-C', () => {
-  it('stops after the current iteration, saves a checkpoint and the model so far, exits 130; resume finishes the run', async () => {
-    const checkpoint = file('sigint.checkpoint'); // the default one, beside the model
-    const run = startKmfit(dir, [...TRAIN, '--save', 'sigint.kmfit'], checkpoint);
+// Ctrl-C, what batch schedulers and `docker stop` send, and a closed terminal: the same stop.
+describe.each([
+  { signal: 'SIGINT', code: 130, note: 'interrupted: stopping after the current iteration (Ctrl-C again quits at once)' },
+  { signal: 'SIGTERM', code: 143, note: 'SIGTERM received: stopping after the current iteration (a second SIGTERM quits at once)' },
+  { signal: 'SIGHUP', code: 129, note: 'SIGHUP received: stopping after the current iteration (a second SIGHUP quits at once)' },
+] as const)('$signal', ({ signal, code, note }) => {
+  it(`stops after the current iteration, saves a checkpoint and the model so far, exits ${code}; resume finishes the run`, async () => {
+    const name = signal.toLowerCase();
+    const checkpoint = file(`${name}.checkpoint`); // the default one, beside the model
+    const run = startKmfit(dir, [...TRAIN, '--save', `${name}.kmfit`], checkpoint);
     await run.waitFor(/^kmfit-test: renamed 1 /); // the end of epoch 1
-    run.kill('SIGINT');
-    const { code, stdout } = await run.exited;
-    expect(code).toBe(130);
+    run.kill(signal);
+    const { code: exitCode, signal: killedBy, stdout } = await run.exited;
+    expect(killedBy).toBeNull();
+    expect(exitCode).toBe(code);
+    expect(stdout).toContain(note);
     expect(stdout).toContain(`checkpoint saved to ${checkpoint}`);
-    expect(stdout).toContain(`saved to ${file('sigint.kmfit')}`);
+    expect(stdout).toContain(`saved to ${file(`${name}.kmfit`)}`);
     expect(stdout).toContain(`kmfit resume ${checkpoint}`);
-    const partial = await loadModel(file('sigint.kmfit'));
+    const partial = await loadModel(file(`${name}.kmfit`));
     expect(partial.stoppedBy).toBe('aborted');
     const saved = await readCheckpoint(checkpoint);
     expect(saved.state.totalIterations).toBeGreaterThan(150);
@@ -123,7 +131,7 @@ describe('Ctrl-C', () => {
     const resumed = runKmfit(dir, ['resume', checkpoint]);
     expect(resumed.status).toBe(0);
     expect(resumed.stdout).toContain(`resuming ${checkpoint}: 1 of 4 epochs done, `);
-    expectSameModel(await loadModel(file('sigint.kmfit')), await loadModel(file('reference.kmfit')));
+    expectSameModel(await loadModel(file(`${name}.kmfit`)), await loadModel(file('reference.kmfit')));
     expect(existsSync(checkpoint)).toBe(false); // not asked for: removed once the run is complete
   });
 });

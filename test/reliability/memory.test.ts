@@ -4,7 +4,7 @@
  * address-space limit the guard cannot see) ends as one INSUFFICIENT_MEMORY error, not a crash.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { fit, type FitOptions } from '../../src/index.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { asyncErrorOf } from '../helpers/errors.js';
 import { CLI } from './helpers/process.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
 /** n points on a line with a smooth target: a few MB, whatever n the plan is made to need. */
 function line(n: number): { X: { data: Float32Array; shape: [number, number] }; y: Float64Array } {
@@ -67,7 +68,7 @@ describe('plans that cannot fit are refused before allocating', () => {
 });
 
 describe('an allocation that fails anyway', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-memory-'));
+  const dir = temporaryDirectory('memory');
   const n = 30_000;
   const { X, y } = line(n);
   const table = new Float32Array(n * 2);

@@ -5,15 +5,15 @@
  * bit for bit on the js backend and single-threaded wasm, within 1e-6 with two wasm threads.
  * The answer each resumed run is checked against is that uninterrupted run, never a stored output.
  */
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fit, type FitOptions, type KernelModel } from '../../src/index.js';
 import { asyncErrorOf } from '../helpers/errors.js';
 import { abortAfter, cutPoints, expectSameModel, relativeDifference, threeClasses, weightsOf, withoutTimes } from './helpers/runs.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-resume-'));
+const dir = temporaryDirectory('resume');
 const { X, y, Xv, yv } = threeClasses();
 // 240 points in batches of 16: 15 iterations per epoch, 60 in all.
 const base: FitOptions = { backend: 'js', kernel: 'laplacian', bandwidth: 1, epochs: 4, batchSize: 16, q: 12, seed: 7 };

@@ -23,6 +23,14 @@ const waitAsyncFunction: unknown = Reflect.get(Atomics, 'waitAsync');
 const waitAsync: WaitAsync | undefined =
   typeof waitAsyncFunction === 'function' ? (waitAsyncFunction as WaitAsync).bind(Atomics) : undefined;
 
+/**
+ * How long one wait for the workers lasts before the value is read again. A notification is
+ * normally what ends it (and clears the timer); the timer only bounds the stall if one is ever
+ * lost: the load test (test/reliability/load.test.ts) once stopped for good with every worker
+ * done and idle, on a heavily loaded machine.
+ */
+const RECHECK_MS = 100;
+
 /** Resolves when i32[index] is 0. */
 async function untilZero(i32: Int32Array, index: number): Promise<void> {
   for (;;) {
@@ -30,7 +38,11 @@ async function untilZero(i32: Int32Array, index: number): Promise<void> {
     if (value === 0) return;
     if (waitAsync) {
       const result = waitAsync(i32, index, value);
-      if (result.async) await result.value;
+      if (result.async) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([result.value, new Promise((resolve) => (timer = setTimeout(resolve, RECHECK_MS)))]);
+        clearTimeout(timer);
+      }
     } else {
       await new Promise((resolve) => setTimeout(resolve, 0));
     }

@@ -1,0 +1,63 @@
+/**
+ * The files a training command writes, the model and its checkpoint: that they land on none of
+ * the files it reads, and what it says when they cannot be written. A checkpoint that fails is a
+ * warning (training goes on); a model that cannot be saved is an error that says where the run
+ * can still be found.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { CheckpointReport } from '../checkpoint/schedule.js';
+import { KmfitError } from '../errors.js';
+
+/** The model and the checkpoint must not land on the files the run reads, nor on each other. */
+export function checkOutputPaths(inputs: readonly (readonly [role: string, file: string | undefined])[], modelPath: string, checkpointPath: string): void {
+  const read = inputs.filter(([, file]) => file !== undefined && existsSync(file));
+  for (const [output, file, noun] of [['--save', modelPath, 'model'], ['the checkpoint', checkpointPath, 'checkpoint']] as const) {
+    const clash = read.find(([, input]) => path.resolve(input!) === file);
+    if (clash) throw new KmfitError('INVALID_OPTION', `${output} ${file} is also the ${clash[0]} file the run reads; give the ${noun} a path of its own.`);
+  }
+  if (modelPath === checkpointPath) {
+    throw new KmfitError('INVALID_OPTION', `--save ${modelPath} is also the checkpoint's path; give the model a path of its own (e.g. ending in .kmfit).`);
+  }
+}
+
+/** Follows a run's checkpoint writes: the last one written, and whether a later one failed. */
+export class CheckpointLog {
+  private last: CheckpointReport | undefined;
+  /** The message of the last write that failed since the last one written. */
+  private failure: string | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly warn: (text: string) => void,
+  ) {}
+
+  /** For fit()'s onCheckpoint. */
+  readonly record = (report: CheckpointReport): void => {
+    if (!report.error) {
+      this.last = report;
+      this.failure = undefined;
+      return;
+    }
+    // Once per cause: a full disk stays full for many checkpoints.
+    if (report.error.message !== this.failure) this.warn(`checkpoint not written: ${report.error.message}; training goes on`);
+    this.failure = report.error.message;
+  };
+
+  /** What an interrupted run says about its checkpoint, and how to continue, if it can. */
+  interrupted(): { saved: string; resume?: string } {
+    if (this.failure === undefined) return { saved: `checkpoint saved to ${this.path}`, resume: `Continue with: kmfit resume ${this.path}` };
+    const saved = `the checkpoint could not be saved (${this.failure})`;
+    return this.last ? { saved, resume: `Continue from iteration ${this.last.totalIterations} with: kmfit resume ${this.path}` } : { saved };
+  }
+
+  /** A failed save of the model, with where the run can still be found. */
+  modelNotSaved(error: KmfitError): KmfitError {
+    const holds = this.failure === undefined ? 'as it ended' : this.last && `up to iteration ${this.last.totalIterations}`;
+    const where = holds
+      ? `The checkpoint ${this.path} holds the run ${holds}: free some space, or write the model to another disk with: ` +
+        `kmfit resume ${this.path} --save OTHER/PATH.kmfit`
+      : 'No checkpoint could be written either: free some space, or train again with --save and --checkpoint on another disk.';
+    return new KmfitError(error.code, `the model was not saved: ${error.message}. ${where}`, { cause: error });
+  }
+}

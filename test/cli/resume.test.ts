@@ -1,0 +1,165 @@
+/**
+ * `kmfit resume` with hand-edited checkpoints: the command line a checkpoint keeps is held to the
+ * training command's own rules, and the files it names are written or read only in the
+ * checkpoint's folder unless this invocation names them (--save, --data, --labels, --test).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadModel } from '../../src/index.js';
+import { CHECKPOINT_FILE, readModelFile, writeModelFile, type ModelFileContents } from '../../src/io/modelFile.js';
+import { encodeNpy } from '../../src/io/npy.js';
+import { lcg } from '../helpers/data.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
+import { runKmfit } from '../reliability/helpers/process.js';
+
+const root = temporaryDirectory('resume-files');
+const run = path.join(root, 'run'); // the training's folder: data, checkpoint, model
+const other = path.join(root, 'other'); // somewhere else
+const original = path.join(run, 'run.checkpoint');
+const TRAIN = ['toy.npy', '--backend', 'js', '--batch-size', '20', '--subsample', '100', '--q', '8', '--epochs', '1', '--seed', '2'];
+
+beforeAll(() => {
+  mkdirSync(run);
+  mkdirSync(other);
+  const next = lcg(4);
+  const data = new Float32Array(200 * 4);
+  for (let i = 0; i < 200; i++) {
+    for (let j = 0; j < 3; j++) data[i * 4 + j] = next();
+    data[i * 4 + 3] = data[i * 4] > 0.5 ? 1 : 0;
+  }
+  writeFileSync(path.join(run, 'toy.npy'), encodeNpy({ data, shape: [200, 4] }));
+  const trained = runKmfit(run, [...TRAIN, '--checkpoint', 'run.checkpoint', '--save', 'run.kmfit', '--quiet']);
+  expect(trained.stderr).toBe('');
+  expect(trained.status).toBe(0);
+});
+
+/** A copy of the checkpoint at `file` with its stored arguments edited by hand. */
+async function edited(file: string, edit: (args: Record<string, unknown>) => void): Promise<string> {
+  const decoded = await readModelFile(original, CHECKPOINT_FILE);
+  const { format: _format, formatVersion: _version, ...header } = structuredClone(decoded.header);
+  edit((header.context as { args: Record<string, unknown> }).args);
+  const arrays: ModelFileContents['arrays'] = {};
+  for (const [name, array] of Object.entries(decoded.arrays)) arrays[name] = { data: array.data as Float32Array, shape: array.shape };
+  await writeModelFile(file, { header, arrays }, CHECKPOINT_FILE);
+  return file;
+}
+
+/** `kmfit resume …` run for at most 60 s: a read of a FIFO would hang it. */
+function resume(...args: string[]): { status: number | null; stderr: string; line: string } {
+  const out = runKmfit(root, ['resume', ...args, '--quiet', '--epochs', '2']);
+  return { status: out.status, stderr: out.stderr, line: out.stderr.trim() };
+}
+
+describe('files a checkpoint names', () => {
+  it('a model path outside its folder: refused with how to pass --save; the file is untouched; with --save it resumes', async () => {
+    const victim = path.join(other, 'notes.txt');
+    writeFileSync(victim, 'precious');
+    const checkpoint = await edited(path.join(run, 'save-outside.checkpoint'), (args) => (args.save = victim));
+    const refused = resume(checkpoint);
+    expect(refused.status).toBe(2);
+    expect(refused.line.split('\n')).toHaveLength(1);
+    expect(refused.line).toBe(
+      `kmfit: ${checkpoint} names its model "${victim}" outside the checkpoint's folder ${run}; kmfit resume reads and writes ` +
+        `only the files there and the ones you name. Name them yourself: kmfit resume ${checkpoint} --save MODEL.kmfit`,
+    );
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+    expect(readdirSync(other)).toEqual(['notes.txt']);
+
+    const chosen = path.join(other, 'chosen.kmfit');
+    const resumed = resume(checkpoint, '--save', chosen);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.status).toBe(0);
+    expect((await loadModel(chosen)).history).toHaveLength(2);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+  });
+
+  it('the original model path, in the checkpoint’s folder, is used as before', async () => {
+    const checkpoint = await edited(path.join(run, 'same-folder.checkpoint'), (args) => (args.save = path.join(run, 'same-folder.kmfit')));
+    const resumed = resume(checkpoint);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.status).toBe(0);
+    expect(existsSync(path.join(run, 'same-folder.kmfit'))).toBe(true);
+  });
+
+  it('data and test files outside its folder are not read (a FIFO there would hang it); named again, they are', async () => {
+    const fifo = path.join(other, 'pipe.npy');
+    execFileSync('mkfifo', [fifo]);
+    const checkpoint = await edited(path.join(run, 'data-outside.checkpoint'), (args) => {
+      args.data = fifo;
+      args.test = fifo;
+    });
+    const refused = resume(checkpoint);
+    expect(refused.status).toBe(2);
+    expect(refused.line).toContain(`names its training data "${fifo}" and test file "${fifo}" outside the checkpoint's folder ${run}`);
+    expect(refused.line).toContain(`kmfit resume ${checkpoint} --data ${fifo} --test ${fifo}`);
+
+    // Named in this invocation, the real file is read (and the fingerprint checks that it is the same data).
+    const dataOnly = await edited(path.join(run, 'data-named.checkpoint'), (args) => {
+      args.data = fifo;
+      args.save = path.join(run, 'data-named.kmfit');
+    });
+    const resumed = resume(dataOnly, '--data', path.join(run, 'toy.npy'));
+    expect(resumed.stderr).toBe('');
+    expect(resumed.status).toBe(0);
+    expect((await loadModel(path.join(run, 'data-named.kmfit'))).history).toHaveLength(2);
+  });
+
+  it('a model path that is the data file, in the same folder: refused, the data untouched', async () => {
+    const toy = path.join(run, 'toy.npy');
+    const before = readFileSync(toy);
+    const checkpoint = await edited(path.join(run, 'save-data.checkpoint'), (args) => (args.save = toy));
+    const refused = resume(checkpoint);
+    expect(refused.status).toBe(2);
+    expect(refused.line).toBe(`kmfit: --save ${toy} is also the data file the run reads; give the model a path of its own.`);
+    expect(readFileSync(toy).equals(before)).toBe(true);
+  });
+});
+
+describe('the command line a checkpoint keeps is held to the training command’s rules', () => {
+  const cases: [string, (args: Record<string, unknown>) => void, string][] = [
+    ['an option kmfit does not have', (a) => (a.frobnicate = 1), 'unknown option --frobnicate'],
+    ['a value outside the choices', (a) => (a.backend = 'nope'), '--backend nope is not one of'],
+    ['a value no command line gives', (a) => (a.kernel = { name: 'gaussian' }), 'its --kernel is an object (Object), which no command line gives'],
+    ['data that reads as an option', (a) => (a.data = '--save=/tmp/x.kmfit'), 'its data is "--save=/tmp/x.kmfit"'],
+    ['extra words', (a) => (a._ = ['more.npy']), 'its command line has extra words'],
+  ];
+  it.each(cases)('%s: one line, exit 2, nothing written', async (_what, edit, message) => {
+    const folder = temporaryDirectory('edited');
+    const checkpoint = await edited(path.join(folder, 'edited.checkpoint'), (args) => {
+      args.save = path.join(folder, 'edited.kmfit');
+      edit(args);
+    });
+    const refused = resume(checkpoint, '--data', path.join(run, 'toy.npy'));
+    expect(refused.status).toBe(2);
+    expect(refused.line.split('\n')).toHaveLength(1);
+    expect(refused.line).toContain(`kmfit: ${checkpoint} is not a checkpoint this kmfit can use: `);
+    expect(refused.line).toContain(message);
+    expect(readdirSync(folder)).toEqual(['edited.checkpoint']);
+  });
+
+  it('a value that looks like another option stays the value it is', async () => {
+    const folder = temporaryDirectory('smuggled');
+    const target = path.join(other, 'smuggled.kmfit');
+    const checkpoint = await edited(path.join(folder, 'smuggled.checkpoint'), (args) => {
+      args.save = path.join(folder, 'smuggled-model.kmfit');
+      args.kernel = `--save=${target}`;
+    });
+    const refused = resume(checkpoint, '--data', path.join(run, 'toy.npy'));
+    expect(refused.status).toBe(2);
+    expect(refused.line).toContain(`"--save=${target}"`); // taken for a kernel (formula) and refused as one
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('a checkpoint of kmfit 0.1, with yargs’ bookkeeping among its arguments, still resumes', async () => {
+    const checkpoint = await edited(path.join(run, 'old.checkpoint'), (args) => {
+      Object.assign(args, { _: [], $0: 'kmfit', batchSize: args['batch-size'], debug: false });
+      args.save = path.join(run, 'old.kmfit');
+    });
+    const resumed = resume(checkpoint);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.status).toBe(0);
+    expect((await loadModel(path.join(run, 'old.kmfit'))).history).toHaveLength(2);
+  });
+});
