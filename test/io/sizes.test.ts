@@ -7,20 +7,19 @@
  * a member nobody reads must not be inflated at all.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/io/crc32.js';
 import { ROOT } from '../helpers/child.js';
 import { runMain } from '../helpers/cli.js';
 import { lcg } from '../helpers/data.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 import { concat, deflate, deflateBomb, gzip, idxHeader, npyHeader, zip, type ZipMember } from '../helpers/lyingFiles.js';
 import type { ReadCase, ReadOutcome } from '../helpers/readPeak.mjs';
 
 const PEAK_LIMIT = 256 * 2 ** 20;
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-sizes-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = temporaryDirectory('sizes');
 
 const next = lcg(15);
 const between = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));

@@ -3,21 +3,20 @@
  * the committed version-1 fixture) are refused by loadModel with one KmfitError every time — never
  * a TypeError, never a model that predicts NaN — and `kmfit info` on them exits 2 with one line.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KmfitError } from '../../src/errors.js';
 import { loadModel } from '../../src/index.js';
 import { MODEL_FILE, decodeModelFile, encodeModelFile, type ModelFileContents } from '../../src/io/modelFile.js';
 import { runMain as cli } from '../helpers/cli.js';
 import { lcg } from '../helpers/data.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 import { asyncErrorOf } from '../helpers/errors.js';
 
 const fixture = path.resolve(__dirname, '../fixtures/formats/model-v1.kmfit');
 const bytes = new Uint8Array(readFileSync(fixture));
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kmfit-model-files-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = temporaryDirectory('model-files');
 
 function original(): ModelFileContents {
   const decoded = decodeModelFile(bytes, 'fixture');
