@@ -1,6 +1,6 @@
 /**
  * What a plan and a training history say, as labelled fields: one source for the terminal's text
- * (cli/render.ts) and the notebook's HTML (notebook/html.ts), so the two cannot disagree.
+ * (cli/render.ts) and the HTML (model/html.ts), so the two cannot disagree.
  */
 import type { EpochMetrics, StepHalving } from '../solver/events.js';
 import type { Plan } from '../solver/setup.js';
