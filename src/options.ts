@@ -3,6 +3,7 @@
  * and writes the error messages (what is wrong, the value found, what to do).
  */
 import type { KernelOption } from '../kernels/index.js';
+import { BACKEND_NAMES, type BackendName } from './backends/select.js';
 import type { MatrixInput } from './data/input.js';
 import type { LabelInput, Task } from './data/labels.js';
 import type { ScaleKind } from './data/scaling.js';
@@ -10,9 +11,6 @@ import { KmfitError, describeValue } from './errors.js';
 import type { CheckpointOptions, CheckpointReport } from './checkpoint/schedule.js';
 import type { DivergenceReport, EpochReport, IterationReport } from './solver/events.js';
 import type { Plan } from './solver/setup.js';
-
-export const BACKEND_NAMES = ['auto', 'webgpu', 'onnx', 'wasm', 'gpujs', 'js'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface FitOptions {
   /** A built-in name, `{ name, bandwidth, gamma, nu }`, or a formula of r such as 'exp(-r^1.5 / sigma)'. Default 'laplacian'. */

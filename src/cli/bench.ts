@@ -5,7 +5,7 @@ import { availableBackends, createBackend } from '../backends/select.js';
 import type { Backend } from '../backends/backend.js';
 import { DEFAULT_SHAPES, OpenBlasBaseline, backendBlock, benchInterleaved, type BenchResult, type BenchShape, type TimedBlock } from '../bench/fusedBlock.js';
 import { KmfitError } from '../errors.js';
-import type { BackendName } from '../options.js';
+import type { BackendName } from '../backends/select.js';
 import { formatNumber } from './render.js';
 
 export interface BenchArgs {

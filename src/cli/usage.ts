@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import type { Options } from 'yargs';
 import { BUILTIN_KERNEL_NAMES } from '../../kernels/index.js';
 import { KmfitError } from '../errors.js';
-import { BACKEND_NAMES, closestName } from '../options.js';
+import { BACKEND_NAMES } from '../backends/select.js';
+import { closestName } from '../options.js';
 
 /** The training command's options. */
 export const TRAIN_OPTIONS = {

@@ -4,7 +4,7 @@
  */
 import type { KernelSpec } from '../../kernels/kernel.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
-import { createBackend } from '../backends/select.js';
+import { createBackend, type BackendName } from '../backends/select.js';
 import { toMatrix, type MatrixInput } from '../data/input.js';
 import {
   argmaxRows,
@@ -20,7 +20,6 @@ import {
 import { applyScaling, type Scaling } from '../data/scaling.js';
 import { KmfitError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
-import type { BackendName } from '../options.js';
 import { predictInChunks } from '../solver/eigenpro.js';
 import type { EpochMetrics, StopReason } from '../solver/events.js';
 import type { Plan } from '../solver/setup.js';

@@ -31,6 +31,7 @@ import type { Kernel } from '../../../kernels/kernel.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import { SerialQueue } from '../queue.js';
 import { probeAdapter, type AdapterSummary } from './webgpu.js';
 
 /** Centers per tile: one kernel call computes rows × CENTER_BLOCK kernel values. */
@@ -170,8 +171,8 @@ class GpuJsBackend implements Backend {
   private closing = false;
   /** Set once gpu.destroy() has run: every kernel is gone. */
   released = false;
-  /** The end of the queue of calls: gpu.js kernels keep one output each and are not reentrant. */
-  private tail: Promise<void> = Promise.resolve();
+  /** Calls run one at a time: gpu.js kernels keep one output each and are not reentrant. */
+  private readonly queue = new SerialQueue();
 
   constructor(resolved: ResolvedMode) {
     this.api = resolved.api;
@@ -210,18 +211,8 @@ class GpuJsBackend implements Backend {
   }
 
   /** Runs `work` after every call queued before it has finished. */
-  async exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const previous = this.tail;
-    let release = (): void => {};
-    this.tail = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await previous;
-    try {
-      return await work();
-    } finally {
-      release();
-    }
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.queue.run(work);
   }
 
   /**

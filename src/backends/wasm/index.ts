@@ -19,6 +19,7 @@ import type { Kernel } from '../../../kernels/kernel.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import { SerialQueue } from '../queue.js';
 import { cpuName, freeMemoryBytes, threadCount } from '../system.js';
 import { webAssembly } from './engine.js';
 import { HeapFullError, MAX_BYTES, MAX_PAGES, RESERVED_BYTES, WasmHeap } from './heap.js';
@@ -104,7 +105,7 @@ interface Packed {
 
 class WasmBackend implements Backend {
   readonly name = 'wasm';
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private scratchStart = 0;
   private scratchBytes = 0;
   private disposed = false;
@@ -120,12 +121,10 @@ class WasmBackend implements Backend {
 
   /** Runs `task` after every call before it has finished (one job at a time on the workers). */
   exclusive<T>(task: () => T | Promise<T>): Promise<T> {
-    const result = this.queue.then(() => {
+    return this.queue.run(() => {
       if (this.disposed) throw new Error('the wasm backend has been disposed');
       return task();
     });
-    this.queue = result.catch(() => undefined);
-    return result;
   }
 
   createCenterSet(kernel: Kernel, centers: Matrix, outputs: number): Promise<CenterSet> {
@@ -307,13 +306,12 @@ class WasmBackend implements Backend {
   /** Waits for the calls already made, then stops the workers; later calls throw. */
   dispose(): Promise<void> {
     if (!this.disposal) {
-      this.disposal = this.queue.then(async () => {
+      this.disposal = this.queue.run(async () => {
         this.disposed = true;
         for (const set of this.centerSets) set.release();
         this.centerSets.clear();
         await this.pool.terminate();
       });
-      this.queue = this.disposal.catch(() => undefined);
     }
     return this.disposal;
   }
