@@ -15,7 +15,7 @@ import type { MatrixInput } from './data/input.js';
 import type { LabelInput } from './data/labels.js';
 import { takeRows } from './matrix.js';
 import { KernelModel } from './model/model.js';
-import { validateOptions, type FitOptions } from './options.js';
+import { validateOptions, withDefaults, type FitOptions, type WithDefaults } from './options.js';
 import { kernelOptionOf } from './model/load.js';
 import { MONITOR_POINTS, monitorRows, monitorTrainingSubset, prepareTraining, type MonitoredRows, type Prepared } from './prepare.js';
 import type { Preconditioning } from './solver/eigenpro.js';
@@ -51,7 +51,8 @@ export async function fit(X: MatrixInput, y: LabelInput, options?: FitOptions): 
   const started = performance.now();
   const given = validateOptions(options);
   const checkpoint = given.resumeFrom === undefined ? undefined : await readCheckpoint(given.resumeFrom);
-  const opts = checkpoint ? resumedOptions(checkpoint, given, given.resumeFrom!) : given;
+  const chosen = checkpoint ? resumedOptions(checkpoint, given, given.resumeFrom!) : given;
+  const opts = withDefaults(chosen);
   const prepared = prepareTraining(
     X,
     y,
@@ -64,7 +65,7 @@ export async function fit(X: MatrixInput, y: LabelInput, options?: FitOptions): 
   const fingerprint = checkpoint || opts.checkpoint ? dataFingerprint(prepared.raw, targets.values, validation) : undefined;
   if (checkpoint) checkSameData(checkpoint, fingerprint!, targets.classes, given.resumeFrom!);
 
-  const backendName = opts.backend ?? 'auto';
+  const backendName = opts.backend;
   const backend = await createBackend(backendName, { threads: opts.threads }).catch((error: unknown) => {
     throw memoryFailure(error, backendName) ?? error; // e.g. no address space left for a wasm memory
   });
@@ -78,7 +79,7 @@ export async function fit(X: MatrixInput, y: LabelInput, options?: FitOptions): 
         opts.checkpoint,
         {
           kmfitVersion: version,
-          options: definingOptions(opts),
+          options: definingOptions(chosen),
           plan,
           task: targets.task,
           ...(targets.classes ? { classes: targets.classes } : {}),
@@ -138,7 +139,7 @@ export async function fit(X: MatrixInput, y: LabelInput, options?: FitOptions): 
 }
 
 /** Set-up from scratch: the plan and the preconditioner, then the monitored rows. */
-async function freshStart(backend: Backend, prepared: Prepared, opts: FitOptions, started: number): Promise<Start> {
+async function freshStart(backend: Backend, prepared: Prepared, opts: WithDefaults<FitOptions>, started: number): Promise<Start> {
   const { train, targets, random, kernel, validation } = prepared;
   const l = targets.values.cols;
   const setup = await setUp({
@@ -154,7 +155,7 @@ async function freshStart(backend: Backend, prepared: Prepared, opts: FitOptions
     deviceBatchLimit: opts.deviceBatchLimit,
     monitorRows: Math.min(train.rows, MONITOR_POINTS) + (validation?.X.rows ?? 0),
   });
-  const epochs = opts.epochs ?? 5;
+  const epochs = opts.epochs;
   const plan: Plan = {
     n: train.rows,
     d: train.cols,
@@ -168,14 +169,14 @@ async function freshStart(backend: Backend, prepared: Prepared, opts: FitOptions
     ...setup.numbers,
     epochs,
     iterationsPerEpoch: Math.ceil(train.rows / setup.numbers.batchSize),
-    seed: opts.seed ?? 0,
+    seed: opts.seed,
     setupSeconds: (performance.now() - started) / 1000,
   };
   return { plan, preconditioning: setup.preconditioning, random, monitorTrain: monitorTrainingSubset(train, targets, random) };
 }
 
 /** Everything from the checkpoint; the plan keeps its numbers and names the backend of this run. */
-function resumeStart(checkpoint: Checkpoint, backend: Backend, prepared: Prepared, opts: FitOptions): Start {
+function resumeStart(checkpoint: Checkpoint, backend: Backend, prepared: Prepared, opts: WithDefaults<FitOptions>): Start {
   const saved = checkpoint.plan;
   const plan: Plan = { ...saved, epochs: opts.epochs ?? saved.epochs, backend: backend.name, device: backend.describe().device };
   checkMemory(backend, {

@@ -22,11 +22,11 @@ export interface PrepareOptions {
   readonly kernel?: KernelOption;
   readonly bandwidth?: number;
   readonly task?: Task;
-  readonly scale?: ScaleKind;
-  readonly seed?: number;
+  readonly scale: ScaleKind;
+  readonly seed: number;
   readonly validation?: { X: MatrixInput; y: LabelInput };
   /** false: X's own Float32Array is the training data, not a copy (fit's copyX). */
-  readonly copyX?: boolean;
+  readonly copyX: boolean;
   /** A scaling fitted before (a resumed run's), applied instead of fitting one on X. */
   readonly scaling?: Scaling;
 }
@@ -48,12 +48,12 @@ export interface Prepared {
 
 export function prepareTraining(X: MatrixInput, y: LabelInput, options: PrepareOptions): Prepared {
   const choice = chooseKernel(options.kernel, options.bandwidth);
-  const raw = toMatrix(X, 'X', { copy: options.copyX ?? true });
+  const raw = toMatrix(X, 'X', { copy: options.copyX });
   const targets = encodeTargets(y, raw.rows, options.task, 'y');
-  const scaling = options.scaling ?? fitScaling(raw, options.scale ?? 'none');
+  const scaling = options.scaling ?? fitScaling(raw, options.scale);
   const train = applyScaling(raw, scaling);
   const validation = options.validation && monitorValidation(options.validation, raw.cols, targets, scaling);
-  const random = new SeededRandom(options.seed ?? 0);
+  const random = new SeededRandom(options.seed);
 
   let bandwidth = choice.bandwidth;
   let bandwidthSource = 'given';

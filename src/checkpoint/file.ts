@@ -18,8 +18,7 @@ import type { NpyArray } from '../io/npy.js';
 import type { EpochMetrics, StepHalving } from '../solver/events.js';
 import type { Plan } from '../solver/setup.js';
 import type { TrainingState } from '../solver/training.js';
-import { FIT_OPTION_RULES, checkOptions, type OptionRule } from '../options.js';
-import { DEFINING_OPTIONS } from './resume.js';
+import { DEFINING_OPTIONS, checkOptions, rulesOf } from '../options.js';
 
 /** What identifies the training data: sizes and CRC-32s of the float32 values (before scaling). */
 export interface DataFingerprint {
@@ -182,10 +181,8 @@ class CheckpointReader {
   /** The training options it keeps, held to fit()'s own rules. */
   private options(value: unknown): Record<string, unknown> {
     const options = this.object(value, 'options');
-    const rules: Record<string, OptionRule> = {};
-    for (const key of DEFINING_OPTIONS) rules[key] = FIT_OPTION_RULES[key];
     try {
-      checkOptions(options, rules, 'the checkpoint');
+      checkOptions(options, rulesOf(DEFINING_OPTIONS), 'the checkpoint');
     } catch (error) {
       throw this.unusable(`its options are not valid (${(error as Error).message})`);
     }

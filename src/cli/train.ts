@@ -13,40 +13,27 @@ import { fit } from '../fit.js';
 import type { KernelModel } from '../model/model.js';
 import { firstRows, readDataFile, type DataFile, type LabeledData } from '../io/dataFile.js';
 import { takeRows } from '../matrix.js';
-import type { BackendName } from '../backends/select.js';
-import { closestName, type FitOptions } from '../options.js';
+import { FIT_OPTIONS, closestName, type FitOptions } from '../options.js';
 import { SeededRandom } from '../solver/random.js';
 import { version } from '../version.js';
 import { progressOnStderr } from './progress.js';
 import { formatNumber, percent, renderDivergence, renderEpoch, renderHalvings, renderPlan } from './render.js';
-import { COMMAND_NAMES } from './usage.js';
+import { COMMAND_NAMES, fitOptionsOf, type FitFlags } from './usage.js';
 
 export const BUILTIN_DATASETS: Readonly<Record<string, (o: { trainSize?: number; testSize?: number }) => Promise<Dataset>>> = {
   mnist: loadMnist,
   'fashion-mnist': loadFashionMnist,
 };
 
-export interface TrainArgs {
+/** The training command's arguments: its data, fit()'s flags, what to write and print. */
+export interface TrainArgs extends FitFlags {
   data: string;
   labels?: string;
   label?: string;
   test?: string;
   'test-split'?: number;
-  kernel?: string;
-  bandwidth?: number;
-  epochs?: number;
   'train-size'?: number;
   'test-size'?: number;
-  'early-stopping'?: number;
-  backend?: string;
-  threads?: number;
-  'device-batch-limit'?: number;
-  'batch-size'?: number;
-  'step-size'?: number;
-  q?: number;
-  subsample?: number;
-  seed?: number;
-  scale?: string;
   save?: string;
   checkpoint?: string;
   'checkpoint-every'?: number;
@@ -175,7 +162,7 @@ export async function resolveSplits(args: DataArgs): Promise<TrainingData> {
     const read = { label: columnOption(args.label), rows: args['test-size'], features: train.X.cols };
     test = (await readDataFile(args.test, read)).train;
   } else if (args['test-split'] !== undefined) {
-    ({ train, test } = splitOff(train, args['test-split'], args.seed ?? 0));
+    ({ train, test } = splitOff(train, args['test-split'], args.seed ?? FIT_OPTIONS.seed.default));
   }
   if (test && !test.y) throw new KmfitError('INVALID_LABELS', `${test.source} has no labels to score against: name the label column with --label.`);
   if (test && test.X.cols !== train.X.cols) {
@@ -243,20 +230,8 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     say('interrupted: stopping after the current iteration (Ctrl-C again quits at once)');
   });
   const options: FitOptions = {
-    kernel: args.kernel,
+    ...fitOptionsOf(args),
     copyX: false, // the data read from the file is ours: no second copy of n·d floats
-    bandwidth: args.bandwidth,
-    epochs: args.epochs,
-    earlyStopping: args['early-stopping'],
-    backend: args.backend as BackendName | undefined,
-    threads: args.threads,
-    deviceBatchLimit: args['device-batch-limit'],
-    batchSize: args['batch-size'],
-    stepSize: args['step-size'],
-    q: args.q,
-    subsampleSize: args.subsample,
-    seed: args.seed,
-    scale: args.scale as FitOptions['scale'],
     validation: test && { X: shaped(test), y: test.y! },
     checkpoint: { path: checkpointPath, everyIterations: args['checkpoint-every'], context },
     resumeFrom: resuming?.from,

@@ -17,7 +17,7 @@ import { createBackend } from '../backends/select.js';
 import type { MatrixInput } from '../data/input.js';
 import type { LabelInput } from '../data/labels.js';
 import { KmfitError } from '../errors.js';
-import { FIT_OPTION_RULES, checkOptions, checkValidationShape, type FitOptions, type OptionRule } from '../options.js';
+import { checkOptions, checkValidationShape, rulesOf, withDefaults, type FitOptions, type OptionRule, type WithDefaults } from '../options.js';
 import { monitorTrainingSubset, prepareTraining } from '../prepare.js';
 import { evaluate, step, type MonitorSet, type StepContext } from '../solver/eigenpro.js';
 import { analyticStepSize, memoryBatchLimit, type StepRegime } from '../solver/plan.js';
@@ -25,11 +25,10 @@ import { SeededRandom } from '../solver/random.js';
 import { setUp, type Setup } from '../solver/setup.js';
 
 /** The fit() options the study takes: the training is fit()'s, so they mean the same. */
-type SharedOptions = Pick<
-  FitOptions,
-  | 'kernel' | 'bandwidth' | 'seed' | 'subsampleSize' | 'q' | 'deviceBatchLimit' | 'scale' | 'task' | 'backend'
-  | 'threads' | 'validation' | 'signal'
->;
+const SHARED_OPTIONS = [
+  'kernel', 'bandwidth', 'seed', 'subsampleSize', 'q', 'deviceBatchLimit', 'scale', 'task', 'backend', 'threads', 'validation', 'signal',
+] as const;
+type SharedOptions = Pick<FitOptions, (typeof SHARED_OPTIONS)[number]>;
 
 export interface ScalingOptions extends SharedOptions {
   /** Batch sizes to try. Default 1, 2, 4, … up to the memory model's limit (at most n). */
@@ -49,18 +48,8 @@ export interface ScalingOptions extends SharedOptions {
 }
 
 const STUDY_RULES: Readonly<Record<keyof ScalingOptions, OptionRule>> = {
-  kernel: FIT_OPTION_RULES.kernel,
-  bandwidth: FIT_OPTION_RULES.bandwidth,
-  seed: FIT_OPTION_RULES.seed,
-  subsampleSize: FIT_OPTION_RULES.subsampleSize,
+  ...rulesOf(SHARED_OPTIONS),
   q: { check: { kind: 'integer', min: 1, max: 999 }, hint: 'the level of the preconditioned setting; the plain one is always q = 0' },
-  deviceBatchLimit: FIT_OPTION_RULES.deviceBatchLimit,
-  scale: FIT_OPTION_RULES.scale,
-  task: FIT_OPTION_RULES.task,
-  backend: FIT_OPTION_RULES.backend,
-  threads: FIT_OPTION_RULES.threads,
-  validation: FIT_OPTION_RULES.validation,
-  signal: FIT_OPTION_RULES.signal,
   batchSizes: { check: { kind: 'integers', min: 1 }, hint: 'for instance [1, 2, 4, 8]' },
   targetMse: { check: { kind: 'number', exclusiveMin: 0, exclusiveMax: 1 }, hint: 'a fraction of the initial train mse, e.g. 0.05' },
   targetError: { check: { kind: 'number', exclusiveMin: 0, exclusiveMax: 1 }, hint: 'a classification error on the validation data, e.g. 0.05' },
@@ -152,9 +141,10 @@ export interface ScalingReport {
  *
  * @throws KmfitError on bad input or options, as fit() does.
  */
-export async function scalingStudy(X: MatrixInput, y: LabelInput, options: ScalingOptions = {}): Promise<ScalingReport> {
+export async function scalingStudy(X: MatrixInput, y: LabelInput, given: ScalingOptions = {}): Promise<ScalingReport> {
   const started = performance.now();
-  checkOptions(options, STUDY_RULES, 'scalingStudy()');
+  checkOptions(given, STUDY_RULES, 'scalingStudy()');
+  const options = withDefaults(given);
   checkValidationShape(options.validation);
   if (options.targetError !== undefined && options.validation === undefined) {
     throw new KmfitError('INVALID_OPTION', "The 'targetError' option needs validation data: pass validation: { X, y } as well.");
@@ -169,12 +159,12 @@ export async function scalingStudy(X: MatrixInput, y: LabelInput, options: Scali
   }
   const n = train.rows;
   const l = targets.values.cols;
-  const backend = await createBackend(options.backend ?? 'auto', { threads: options.threads });
+  const backend = await createBackend(options.backend, { threads: options.threads });
   try {
     // One after the other: the first plan measures the device's capacity, which timing must not share.
     const plain = await planFor(backend, kernel, prepared, l, 0, options);
     const plans = [plain, await planFor(backend, kernel, prepared, l, options.q, options)];
-    const monitor = monitorTrainingSubset(train, targets, new SeededRandom(options.seed ?? 0), options.monitorSize ?? DEFAULT_MONITOR_SIZE);
+    const monitor = monitorTrainingSubset(train, targets, new SeededRandom(options.seed), options.monitorSize ?? DEFAULT_MONITOR_SIZE);
     const target = chooseTarget(options, monitor, prepared.validation);
     const batchSizes = options.batchSizes ?? defaultBatchSizes(backend, n, train.cols, l, plans[1].numbers.subsampleSize);
     const centers = await backend.createCenterSet(kernel, train, l);
@@ -220,14 +210,14 @@ function planFor(
   prepared: ReturnType<typeof prepareTraining>,
   l: number,
   q: number | undefined,
-  options: ScalingOptions,
+  options: WithDefaults<ScalingOptions>,
 ): Promise<Setup> {
   return setUp({
     backend,
     kernel,
     X: prepared.train,
     outputs: l,
-    random: new SeededRandom(options.seed ?? 0),
+    random: new SeededRandom(options.seed),
     subsampleSize: options.subsampleSize,
     q,
     deviceBatchLimit: options.deviceBatchLimit,
@@ -277,7 +267,7 @@ async function runToTarget(
   setting: ScalingSetting,
   m: number,
   target: Target,
-  options: ScalingOptions,
+  options: WithDefaults<ScalingOptions>,
 ): Promise<ScalingRun> {
   const { centers, X } = context;
   const n = X.rows;
@@ -288,7 +278,7 @@ async function runToTarget(
   const maxIterations = options.maxIterations ?? DEFAULT_MAX_ITERATIONS;
   const maxSeconds = options.maxSeconds ?? DEFAULT_MAX_SECONDS;
   const checkEvery = Math.max(1, Math.ceil((CHECK_RATIO * target.set.X.rows) / m));
-  const random = new SeededRandom(options.seed ?? 0);
+  const random = new SeededRandom(options.seed);
 
   const times: number[] = [];
   let seconds = 0;
