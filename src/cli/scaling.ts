@@ -13,7 +13,7 @@ import { scalingStudy, type ScalingReport, type ScalingRun, type ScalingSetting 
 import { version } from '../version.js';
 import { formatNumber } from './render.js';
 import { fitOptionsOf, type FitFlags } from './usage.js';
-import { resolveSplits, shaped, type DataArgs } from './train.js';
+import { resolveSplits, shaped, type DataArgs } from './data.js';
 
 export interface ScalingArgs extends DataArgs, FitFlags {
   'batch-sizes'?: string;
