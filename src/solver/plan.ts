@@ -1,6 +1,6 @@
 /**
  * The analytic choices of EigenPro 2 as pure functions (Ma & Belkin 2019; see
- * ../shared/design/eigenpro.md and docs/how-it-works.md). Symbols follow the paper:
+ * docs/how-it-works.md and docs/notation.md). Symbols follow the paper:
  * n points, d features, l outputs, s subsample size, q preconditioner level, λ_i the eigenvalues of
  * K_SS / s in descending order, β = max k(x, x), m batch size, η step size, m_G the device's limit.
  */

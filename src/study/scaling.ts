@@ -2,7 +2,7 @@
  * The linear-scaling study: for the plain kernel (q = 0) and the preconditioned one, train at
  * batch sizes m = 1, 2, 4, … with the analytic step size η(m) and no tuning per batch size, until
  * a target is reached, and record iterations, epochs, seconds per iteration and time to target.
- * The theory (../shared/design/eigenpro.md, docs/scaling.md) predicts iterations ∝ 1/m up to
+ * The theory (docs/how-it-works.md, docs/scaling.md) predicts iterations ∝ 1/m up to
  * m* = β/λ and flat beyond; preconditioning moves m* from β/λ_1 out to β/λ_new.
  *
  * Training is exactly fit()'s (the same preparation, plan and iteration); only the stopping rule
