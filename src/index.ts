@@ -12,7 +12,7 @@
 export { fit } from './fit.js';
 export { loadModel } from './model/load.js';
 export { KernelModel, type Scores } from './model/model.js';
-export { KmfitError, type KmfitErrorCode } from './errors.js';
+export { KMFIT_ERROR_CODES, KmfitError, type KmfitErrorCode } from './errors.js';
 export { FIT_OPTIONS, type FitOptions, type FitOptionName, type OptionSpec, type OptionRule, type OptionCheck, type TypedOption } from './options.js';
 export type { BackendName, ConcreteBackendName } from './backends/select.js';
 export { BACKEND_NAMES } from './backends/select.js';

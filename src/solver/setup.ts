@@ -214,7 +214,7 @@ async function deviceBatchLimit(
   const byMemory = memoryBatchLimit(budget.bytes, X.rows, X.cols, outputs, s);
   if (byMemory < 1) {
     throw new KmfitError(
-      'INVALID_OPTION',
+      'INSUFFICIENT_MEMORY',
       `Training ${X.rows} points of ${X.cols} features needs more memory than the ${backend.name} backend has ` +
         `(${budget.source}). Train on fewer points, a smaller subsampleSize, or another backend.`,
     );

@@ -31,6 +31,7 @@ import type { Kernel } from '../../../kernels/kernel.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import { checkBlock, checkDeltas, checkPredict, checkWeights } from '../misuse.js';
 import { SerialQueue } from '../queue.js';
 import { probeAdapter, type AdapterSummary } from './webgpu.js';
 
@@ -275,7 +276,7 @@ class GpuJsBackend implements Backend {
     const m = X.rows;
     const n = Y.rows;
     const d = X.cols;
-    if (Y.cols !== d) throw new RangeError(`kernelBlock: X has ${d} columns, Y has ${Y.cols}`);
+    checkBlock(X, Y);
     const out = new Float32Array(m * n);
     if (m === 0 || n === 0) return out;
     const k = this.blockKernel(kernel, d);
@@ -435,7 +436,7 @@ class GpuJsCenterSet implements CenterSet {
     const m = X.rows;
     const d = this.dim;
     const l = this.outputs;
-    if (X.cols !== d) throw new RangeError(`gpujs predict: X has ${X.cols} columns, the centers ${d}`);
+    checkPredict(this, X, out, j0, j1);
     if (m === 0) return;
     if (j1 <= j0) {
       out.fill(0, 0, m * l);
@@ -467,6 +468,7 @@ class GpuJsCenterSet implements CenterSet {
   // Weight changes queue behind a predict in flight, which reads α tile by tile.
   addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void> {
     return this.backend.exclusive(async () => {
+      checkDeltas(this, rows, deltas);
       const l = this.outputs;
       for (let i = 0; i < rows.length; i++) {
         const a = rows[i] * l;
@@ -477,6 +479,7 @@ class GpuJsCenterSet implements CenterSet {
 
   setWeights(alpha: Float32Array): Promise<void> {
     return this.backend.exclusive(async () => {
+      checkWeights(this, alpha);
       this.alpha.set(alpha.subarray(0, this.alpha.length));
     });
   }
