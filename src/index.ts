@@ -16,8 +16,7 @@ export { KMFIT_ERROR_CODES, KmfitError, type KmfitErrorCode } from './errors.js'
 export { FIT_OPTIONS, type FitOptions, type FitOptionName, type OptionSpec, type OptionRule, type OptionCheck, type TypedOption } from './options.js';
 export type { BackendName, ConcreteBackendName } from './backends/select.js';
 export { BACKEND_NAMES } from './backends/select.js';
-export type { Plan } from './solver/setup.js';
-export type { StepRegime } from './solver/plan.js';
+export type { Plan, StepRegime } from './solver/plan.js';
 export type { CalibrationPoint } from './backends/capacity.js';
 export type { DivergenceReport, EpochMetrics, EpochReport, IterationReport, StepHalving, StopReason } from './solver/events.js';
 export type { CheckpointOptions, CheckpointReport } from './options.js';

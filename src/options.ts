@@ -14,7 +14,7 @@ import type { LabelInput, Task } from './data/labels.js';
 import type { ScaleKind } from './data/scaling.js';
 import { KmfitError, describeValue } from './errors.js';
 import type { DivergenceReport, EpochReport, IterationReport } from './solver/events.js';
-import type { Plan } from './solver/setup.js';
+import type { Plan } from './solver/plan.js';
 
 /** The checkpoint option: where and how often a run saves what it needs to continue. */
 export interface CheckpointOptions {

@@ -4,7 +4,7 @@
  */
 import { historyColumns, outputsText, planRows } from './summary.js';
 import type { EpochMetrics, StopReason } from '../solver/events.js';
-import type { Plan } from '../solver/setup.js';
+import type { Plan } from '../solver/plan.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 

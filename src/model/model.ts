@@ -22,7 +22,7 @@ import { KmfitError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import { predictInChunks } from '../solver/eigenpro.js';
 import type { EpochMetrics, StopReason } from '../solver/events.js';
-import type { Plan } from '../solver/setup.js';
+import type { Plan } from '../solver/plan.js';
 import { modelSummary } from './html.js';
 import { outputsText } from './summary.js';
 import type { ModelParts } from './parts.js';

@@ -8,7 +8,7 @@ import type { ClassLabel, Task } from '../data/labels.js';
 import type { Scaling } from '../data/scaling.js';
 import type { Matrix } from '../matrix.js';
 import type { EpochMetrics, StopReason } from '../solver/events.js';
-import type { Plan } from '../solver/setup.js';
+import type { Plan } from '../solver/plan.js';
 
 export interface ModelParts {
   readonly kernel: Kernel;

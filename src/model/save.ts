@@ -7,7 +7,7 @@ import type { ClassLabel, Task } from '../data/labels.js';
 import type { ScaleKind } from '../data/scaling.js';
 import { writeModelFile } from '../io/modelFile.js';
 import type { EpochMetrics, StopReason } from '../solver/events.js';
-import type { Plan } from '../solver/setup.js';
+import type { Plan } from '../solver/plan.js';
 import { version } from '../version.js';
 import type { ModelParts } from './parts.js';
 

@@ -3,7 +3,7 @@
  * (cli/render.ts) and the HTML (model/html.ts), so the two cannot disagree.
  */
 import type { EpochMetrics, StepHalving } from '../solver/events.js';
-import type { Plan } from '../solver/setup.js';
+import type { Plan } from '../solver/plan.js';
 
 /** 4 significant digits; exponent form outside [1e-3, 1e6). */
 export function formatNumber(x: number, digits = 4): string {

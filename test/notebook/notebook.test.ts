@@ -6,7 +6,7 @@ import { confusionMatrix, misclassified } from '../../src/notebook/confusion.js'
 import { escapeHtml, historyTable, planTable } from '../../src/model/html.js';
 import { trainingProgress } from '../../src/notebook/progress.js';
 import type { EpochReport } from '../../src/solver/events.js';
-import type { Plan } from '../../src/solver/setup.js';
+import type { Plan } from '../../src/solver/plan.js';
 import { errorOf } from '../helpers/errors.js';
 
 const plan = {
