@@ -30,6 +30,11 @@ export interface EigenProRun extends StepContext {
   readonly onEpoch?: (report: EpochReport) => void;
   readonly onIteration?: (report: IterationReport) => void;
   readonly onDivergence?: (report: DivergenceReport) => void;
+  /**
+   * false: no divergence guard, so no rollback point is kept and the step size never changes —
+   * the scaling study measures the plain iteration and judges divergence itself. Default true.
+   */
+  readonly divergenceGuard?: boolean;
   readonly signal?: AbortSignal;
   /**
    * Called after every iteration (`final` false) and once when the run stops, finished or aborted
@@ -109,6 +114,8 @@ function freshState(stepSize: number): Omit<TrainingState, 'weights' | 'random'>
 export class Training {
   /** Mutable while the run advances; snapshot() hands out a copy. */
   private readonly p: { -readonly [K in keyof Progress]: Progress[K] };
+  private readonly guarded: boolean;
+  private stepSeconds = 0;
 
   private constructor(
     private readonly run: EigenProRun,
@@ -117,6 +124,7 @@ export class Training {
     private readonly scale: LossScale,
   ) {
     this.p = { ...state, history: [...state.history], halvings: [...state.halvings] };
+    this.guarded = run.divergenceGuard !== false;
     // A run that ended after its last epoch goes on when it is given more epochs.
     if (state.finished === 'epochs' && this.p.epochsDone < run.epochs) this.p.finished = undefined;
     if (!this.p.finished && !this.p.order && this.p.epochsDone >= run.epochs) this.p.finished = 'epochs';
@@ -173,6 +181,11 @@ export class Training {
     return this.p.order !== undefined;
   }
 
+  /** Seconds of the last iteration's step alone (no epoch start or end). */
+  get lastStepSeconds(): number {
+    return this.stepSeconds;
+  }
+
   get stepSize(): number {
     return this.p.stepSize;
   }
@@ -190,7 +203,9 @@ export class Training {
     const started = performance.now();
     const order = this.p.order ?? (await this.beginEpoch());
     const batch = order.subarray(this.p.cursor, Math.min(this.p.cursor + m, n));
+    const stepStarted = performance.now();
     const batchMse = await step(run, batch, this.p.stepSize / m, run.Y.cols);
+    this.stepSeconds = (performance.now() - stepStarted) / 1000;
     this.p.cursor += batch.length;
     this.p.epochIterations++;
     this.p.totalIterations++;
@@ -202,7 +217,7 @@ export class Training {
       batchSize: batch.length,
       batchMse,
     });
-    const problem = batchDivergence(batchMse, this.scale);
+    const problem = this.guarded ? batchDivergence(batchMse, this.scale) : undefined;
     if (problem) await this.rollBack(problem);
     else if (this.p.cursor >= n) await this.endEpoch();
   }
@@ -255,7 +270,8 @@ export class Training {
 
   private async beginEpoch(): Promise<Int32Array> {
     const order = this.run.random.permutation(this.run.X.rows);
-    this.p.epochStart = await this.run.centers.readWeights();
+    // The guard's rollback point.
+    this.p.epochStart = this.guarded ? await this.run.centers.readWeights() : undefined;
     this.p.order = order;
     this.p.cursor = 0;
     this.p.epochIterations = 0;
@@ -267,7 +283,7 @@ export class Training {
     const { run } = this;
     const train = await evaluate(run.centers, run.monitorTrain);
     const earlier = this.p.history.map((h) => h.trainMse);
-    const problem = epochDivergence(train.mse, earlier.length > 0 ? Math.min(...earlier) : undefined, this.scale);
+    const problem = this.guarded ? epochDivergence(train.mse, earlier.length > 0 ? Math.min(...earlier) : undefined, this.scale) : undefined;
     if (problem) return this.rollBack(problem);
 
     const validation = run.validation ? await evaluate(run.centers, run.validation) : undefined;

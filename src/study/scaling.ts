@@ -5,7 +5,8 @@
  * The theory (docs/how-it-works.md, docs/scaling.md) predicts iterations ∝ 1/m up to
  * m* = β/λ and flat beyond; preconditioning moves m* from β/λ_1 out to β/λ_new.
  *
- * Training is exactly fit()'s (the same preparation, plan and iteration); only the stopping rule
+ * Training is exactly fit()'s (the same preparation, plan, and Training advanced iteration by
+ * iteration, without the divergence guard); only the stopping rule
  * differs. The target is checked on a fixed monitor subsample, at an interval chosen so that the
  * checks cost at most a quarter of the training they interrupt, and the iteration at which it was
  * crossed is interpolated between the last two checks (log-linearly for the mse, which falls
@@ -19,10 +20,11 @@ import type { LabelInput } from '../data/labels.js';
 import { KmfitError } from '../errors.js';
 import { checkOptions, checkValidationShape, rulesOf, withDefaults, type FitOptions, type OptionRule, type WithDefaults } from '../options.js';
 import { monitorTrainingSubset, prepareTraining } from '../prepare.js';
-import { evaluate, step, type MonitorSet, type StepContext } from '../solver/eigenpro.js';
+import { evaluate, type MonitorSet, type StepContext } from '../solver/eigenpro.js';
 import { analyticStepSize, memoryBatchLimit, type StepRegime } from '../solver/plan.js';
 import { SeededRandom } from '../solver/random.js';
 import { setUp, type Setup } from '../solver/setup.js';
+import { Training } from '../solver/training.js';
 
 /** The fit() options the study takes: the training is fit()'s, so they mean the same. */
 const SHARED_OPTIONS = [
@@ -174,7 +176,7 @@ export async function scalingStudy(X: MatrixInput, y: LabelInput, given: Scaling
         const setting = describeSetting(index === 0 ? 'plain' : 'preconditioned', setup);
         const context: StepContext = { backend, kernel, X: train, Y: targets.values, centers, preconditioning: setup.preconditioning };
         for (const m of [...batchSizes].sort((a, b) => a - b)) {
-          const run = await runToTarget(context, setting, Math.min(m, n), target, options);
+          const run = await runToTarget(context, setting, Math.min(m, n), target, monitor, options);
           setting.runs.push(run);
           options.onRun?.(setting, run);
           if (run.stoppedBy === 'aborted') break;
@@ -267,6 +269,7 @@ async function runToTarget(
   setting: ScalingSetting,
   m: number,
   target: Target,
+  monitor: MonitorSet,
   options: WithDefaults<ScalingOptions>,
 ): Promise<ScalingRun> {
   const { centers, X } = context;
@@ -274,45 +277,52 @@ async function runToTarget(
   const l = context.Y.cols;
   await centers.setWeights(new Float32Array(n * l));
   const { eta, regime } = analyticStepSize(m, setting.beta, setting.lambda);
-  const rate = eta / m;
   const maxIterations = options.maxIterations ?? DEFAULT_MAX_ITERATIONS;
   const maxSeconds = options.maxSeconds ?? DEFAULT_MAX_SECONDS;
   const checkEvery = Math.max(1, Math.ceil((CHECK_RATIO * target.set.X.rows) / m));
-  const random = new SeededRandom(options.seed);
+  // fit()'s training, at this batch size and its analytic step size, until the stop condition
+  // below: no epoch limit, and no divergence guard (a diverging run is recorded as such).
+  const training = Training.start({
+    ...context,
+    batchSize: m,
+    stepSize: eta,
+    epochs: Number.POSITIVE_INFINITY,
+    random: new SeededRandom(options.seed),
+    monitorTrain: monitor,
+    divergenceGuard: false,
+  });
 
   const times: number[] = [];
   let seconds = 0;
-  let iterations = 0;
   let last = { iteration: 0, value: target.kind === 'trainMse' ? target.initial : await measure(centers, target) };
   let stoppedBy: ScalingRun['stoppedBy'];
   let reachedAt: number | undefined = last.value <= target.value ? 0 : undefined;
 
   while (reachedAt === undefined && stoppedBy === undefined) {
-    const order = random.permutation(n);
-    for (let b0 = 0; b0 < n; b0 += m) {
-      if (options.signal?.aborted) {
-        stoppedBy = 'aborted';
-        break;
-      }
-      seconds += await timedStep(context, order.subarray(b0, Math.min(b0 + m, n)), rate, times);
-      iterations++;
-      const capped = iterations >= maxIterations ? 'iterations' : seconds >= maxSeconds ? 'seconds' : undefined;
-      // Checked on schedule, and once more when a cap ends the run, so that a capped run's
-      // iterations are a true lower bound.
-      if (iterations % checkEvery === 0 || capped) {
-        const value = await measure(centers, target);
-        if (!(value <= DIVERGED * target.initial)) {
-          stoppedBy = 'diverged'; // NaN lands here too
-        } else if (value <= target.value) {
-          reachedAt = crossing(last, { iteration: iterations, value }, target);
-        }
-        last = { iteration: iterations, value };
-      }
-      if (reachedAt === undefined && stoppedBy === undefined) stoppedBy = capped;
-      if (reachedAt !== undefined || stoppedBy) break;
+    if (options.signal?.aborted) {
+      stoppedBy = 'aborted';
+      break;
     }
+    seconds += await timedStep(training, times);
+    const iterations = training.totalIterations;
+    const capped = iterations >= maxIterations ? 'iterations' : seconds >= maxSeconds ? 'seconds' : undefined;
+    // Checked on schedule, and once more when a cap ends the run, so that a capped run's
+    // iterations are a true lower bound.
+    if (iterations % checkEvery === 0 || capped) {
+      const value = await measure(centers, target);
+      if (!(value <= DIVERGED * target.initial)) {
+        stoppedBy = 'diverged'; // NaN lands here too
+      } else if (value <= target.value) {
+        reachedAt = crossing(last, { iteration: iterations, value }, target);
+      }
+      last = { iteration: iterations, value };
+    }
+    if (reachedAt === undefined && stoppedBy === undefined) stoppedBy = capped;
   }
-  if (reachedAt !== undefined) await timeMoreSteps(context, random, m, rate, times, maxSeconds - seconds);
+  const iterations = training.totalIterations;
+  // The run's outcome is recorded; a run that reached the target soon is timed for a few steps more.
+  let extra = 0;
+  while (reachedAt !== undefined && times.length < MIN_TIMED_STEPS && extra < maxSeconds - seconds) extra += await timedStep(training, times);
   const secondsPerIteration = median(times);
   const counted = reachedAt ?? iterations;
   return {
@@ -329,25 +339,11 @@ async function runToTarget(
   };
 }
 
-/** One SGD step on `batch`; its seconds are returned and added to `times`. */
-async function timedStep(context: StepContext, batch: Int32Array, rate: number, times: number[]): Promise<number> {
-  const begun = performance.now();
-  await step(context, batch, rate, context.Y.cols);
-  const took = (performance.now() - begun) / 1000;
-  times.push(took);
-  return took;
-}
-
-/** Steps on (the run's outcome is already recorded) until `times` has MIN_TIMED_STEPS entries. */
-async function timeMoreSteps(context: StepContext, random: SeededRandom, m: number, rate: number, times: number[], secondsLeft: number): Promise<void> {
-  const n = context.X.rows;
-  let spent = 0;
-  while (times.length < MIN_TIMED_STEPS && spent < secondsLeft) {
-    const order = random.permutation(n);
-    for (let b0 = 0; b0 < n && times.length < MIN_TIMED_STEPS; b0 += m) {
-      spent += await timedStep(context, order.subarray(b0, Math.min(b0 + m, n)), rate, times);
-    }
-  }
+/** One iteration; the seconds of its step are returned and added to `times`. */
+async function timedStep(training: Training, times: number[]): Promise<number> {
+  await training.advance();
+  times.push(training.lastStepSeconds);
+  return training.lastStepSeconds;
 }
 
 /**
