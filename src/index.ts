@@ -17,7 +17,7 @@ export { FIT_OPTIONS, type FitOptions, type FitOptionName, type OptionSpec, type
 export type { BackendName, ConcreteBackendName } from './backends/select.js';
 export { BACKEND_NAMES } from './backends/select.js';
 export type { Plan, StepRegime } from './solver/plan.js';
-export type { CalibrationPoint } from './backends/capacity.js';
+export type { CalibrationPoint } from './solver/capacity.js';
 export type { DivergenceReport, EpochMetrics, EpochReport, IterationReport, StepHalving, StopReason } from './solver/events.js';
 export type { CheckpointOptions, CheckpointReport } from './options.js';
 export type { MatrixInput, ShapedInput, RowsColsInput, NdArrayLike, GenericStorage } from './data/input.js';

@@ -4,7 +4,7 @@
  * n points, d features, l outputs, s subsample size, q preconditioner level, λ_i the eigenvalues of
  * K_SS / s in descending order, β = max k(x, x), m batch size, η step size, m_G the device's limit.
  */
-import type { CalibrationPoint } from '../backends/capacity.js';
+import type { CalibrationPoint } from './capacity.js';
 import type { StepHalving } from './events.js';
 
 /** The damping exponent of the preconditioner (α in the paper's reference code). */

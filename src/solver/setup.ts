@@ -5,7 +5,7 @@
  */
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend } from '../backends/backend.js';
-import { PLATEAU, measureParallelCapacity, type CalibrationPoint } from '../backends/capacity.js';
+import { PLATEAU, measureParallelCapacity, type CalibrationPoint } from './capacity.js';
 import { KmfitError } from '../errors.js';
 import { takeRows, type Matrix } from '../matrix.js';
 import type { Preconditioning } from './eigenpro.js';
