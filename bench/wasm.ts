@@ -13,8 +13,8 @@ import os from 'node:os';
 import type { Backend } from '../src/backends/backend.js';
 import { JsBackend } from '../src/backends/js/index.js';
 import { createWasmBackend, type WasmBackendOptions } from '../src/backends/wasm/index.js';
-import { benchFusedBlock, type BenchShape } from '../src/bench/fusedBlock.js';
-import { benchKernel, timeKernelBlock, timeMedian, uniformMatrix as uniform } from '../src/bench/timing.js';
+import { benchFusedBlock, type BenchShape } from './fusedBlock.js';
+import { benchKernel, timeKernelBlock, timeMedian, uniformMatrix as uniform } from './timing.js';
 
 const args = process.argv.slice(2);
 const repetitions = Math.max(1, Number(args.find((a) => /^\d+$/.test(a)) ?? 7));

@@ -14,8 +14,8 @@
 import type { Backend } from '../src/backends/backend.js';
 import { JsBackend } from '../src/backends/js/index.js';
 import { createWebGpuBackend } from '../src/backends/webgpu/index.js';
-import { benchFusedBlock, DEFAULT_SHAPES, type BenchShape } from '../src/bench/fusedBlock.js';
-import { timeKernelBlock } from '../src/bench/timing.js';
+import { benchFusedBlock, DEFAULT_SHAPES, type BenchShape } from './fusedBlock.js';
+import { timeKernelBlock } from './timing.js';
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(name);

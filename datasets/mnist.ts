@@ -11,7 +11,7 @@ import {
   readIdx,
   type IdxData,
   type IdxTypeName,
-} from '../src/data/idx.js';
+} from '../src/io/idx.js';
 
 export interface Dataset {
   readonly name: string;

@@ -1,33 +1,38 @@
 /**
  * The one error type kmfit throws on bad input or an impossible request. `code` is a closed set so
  * that callers (and the CLI) can branch on it; `message` says what is wrong, the value found, and
- * what to do about it.
+ * what to do about it. A broken internal invariant (a bug in kmfit, not in the input) is a plain
+ * Error instead.
  */
-export type KmfitErrorCode =
-  | 'EMPTY_DATA' // no rows, or no columns
-  | 'INVALID_SHAPE' // ragged rows, wrong rank, data length that does not match the shape
-  | 'LENGTH_MISMATCH' // X and y of different lengths
-  | 'NON_FINITE' // NaN or ±Inf in the input
-  | 'INVALID_LABELS' // labels of mixed or unsupported types
-  | 'SINGLE_CLASS' // classification with one class
-  | 'FEATURE_MISMATCH' // predict input with a different number of features than training
-  | 'INVALID_OPTION' // an option with a value out of range or of the wrong type
-  | 'UNKNOWN_OPTION' // an option kmfit does not have
-  | 'UNKNOWN_KERNEL' // a kernel name kmfit does not know
-  | 'INVALID_KERNEL_FORMULA' // a custom kernel formula that does not parse or is not a valid kernel
-  | 'UNKNOWN_BACKEND' // a backend name kmfit does not know, or one that is not available here
-  | 'MODEL_FILE_FOREIGN' // a file that is not a kmfit model
-  | 'MODEL_FILE_TRUNCATED' // a kmfit model file that is cut short or damaged
-  | 'MODEL_FILE_VERSION' // a kmfit model file from a newer, unknown format version
-  | 'INVALID_FILE' // a data file in a format kmfit does not read, or without the expected arrays
-  | 'FILE_NOT_FOUND'
-  | 'IO_ERROR'
-  | 'DATASET_UNAVAILABLE' // a built-in dataset whose files are not installed
-  | 'MISSING_PACKAGE' // an optional package the call needs (the chart libraries) is not installed
-  | 'ABORTED' // training cancelled through an AbortSignal before anything could be kept
-  | 'DIVERGED' // the training loss kept growing after several halvings of the step size
-  | 'INSUFFICIENT_MEMORY' // a plan that does not fit the memory of the backend or the process
-  | 'CHECKPOINT_MISMATCH'; // resuming a checkpoint with other data or other training options
+/** Every code a KmfitError carries. docs/errors.md is the table of what each means, when it is thrown and what to do. */
+export const KMFIT_ERROR_CODES = [
+  'EMPTY_DATA',
+  'INVALID_SHAPE',
+  'LENGTH_MISMATCH',
+  'NON_FINITE',
+  'INVALID_LABELS',
+  'SINGLE_CLASS',
+  'FEATURE_MISMATCH',
+  'INVALID_OPTION',
+  'UNKNOWN_OPTION',
+  'UNKNOWN_KERNEL',
+  'INVALID_KERNEL_FORMULA',
+  'UNKNOWN_BACKEND',
+  'MODEL_FILE_FOREIGN',
+  'MODEL_FILE_TRUNCATED',
+  'MODEL_FILE_VERSION',
+  'INVALID_FILE',
+  'FILE_NOT_FOUND',
+  'IO_ERROR',
+  'DATASET_UNAVAILABLE',
+  'MISSING_PACKAGE',
+  'ABORTED',
+  'DIVERGED',
+  'INSUFFICIENT_MEMORY',
+  'CHECKPOINT_MISMATCH',
+] as const;
+
+export type KmfitErrorCode = (typeof KMFIT_ERROR_CODES)[number];
 
 const BRAND = Symbol.for('kmfit.KmfitError');
 

@@ -1,83 +1,52 @@
 /**
- * fit()'s options: their types, defaults, and one table of constraints that both validates them
- * and writes the error messages (what is wrong, the value found, what to do).
+ * fit()'s options, declared once: FIT_OPTIONS holds each option's type, constraint, default,
+ * one-line description, whether it defines a training (kept in a checkpoint, fixed on resume)
+ * and its command-line flag. FitOptions, validation and its messages, the applied defaults, the
+ * CLI's flags and help (cli/usage.ts), the checkpoint's defining list and the scaling study's
+ * rules all derive from it.
+ *
+ * Adding an option is one entry here plus its use.
  */
-import type { KernelOption } from '../kernels/index.js';
+import { BUILTIN_KERNEL_NAMES, type KernelOption } from '../kernels/index.js';
+import { BACKEND_NAMES, type BackendName } from './backends/select.js';
 import type { MatrixInput } from './data/input.js';
 import type { LabelInput, Task } from './data/labels.js';
 import type { ScaleKind } from './data/scaling.js';
 import { KmfitError, describeValue } from './errors.js';
-import type { CheckpointOptions, CheckpointReport } from './checkpoint/schedule.js';
 import type { DivergenceReport, EpochReport, IterationReport } from './solver/events.js';
-import type { Plan } from './solver/setup.js';
+import type { Plan } from './solver/plan.js';
 
-export const BACKEND_NAMES = ['auto', 'webgpu', 'onnx', 'wasm', 'gpujs', 'js'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-
-export interface FitOptions {
-  /** A built-in name, `{ name, bandwidth, gamma, nu }`, or a formula of r such as 'exp(-r^1.5 / sigma)'. Default 'laplacian'. */
-  kernel?: KernelOption;
-  /** Kernel bandwidth σ. Default: from the median pairwise distance of a subsample (see the plan). */
-  bandwidth?: number;
-  /** Passes over the training data. Default 5. */
-  epochs?: number;
-  /** Held-out data, evaluated after each epoch; it picks the kept epoch under earlyStopping or on abort. */
-  validation?: { X: MatrixInput; y: LabelInput };
-  /** Stop when the validation error has not improved for this many epochs; keep the best model. */
-  earlyStopping?: number;
-  /** Seed for the subsample and the batch order. Default 0: the same data and options give the same model. */
-  seed?: number;
-  /** s, the Nyström subsample size. Default min(n, 2000) below 100 000 points, else 12 000. */
-  subsampleSize?: number;
-  /** q, the number of eigen-directions the preconditioner flattens; 0 trains the plain kernel. Default: from the device's batch limit. */
-  q?: number;
-  /** Override of the analytic batch size. */
-  batchSize?: number;
-  /** Override of the analytic step size. */
-  stepSize?: number;
-  /** Override of m_G, the device's batch limit (otherwise from memory and a short calibration). */
-  deviceBatchLimit?: number;
-  /** Feature scaling fitted on the training data and applied again in predict. Default 'none'. */
-  scale?: ScaleKind;
-  /** 'classification' or 'regression'; by default inferred from y. */
-  task?: Task;
-  /** Compute backend. Default 'auto': webgpu on a hardware GPU, else onnx (in Node, with onnxruntime-node installed), else wasm, else js. */
-  backend?: BackendName;
-  /** CPU threads of the wasm and onnx backends. Default: one per core. */
-  threads?: number;
-  /** Called once, when set-up is done and before the first iteration, with the plan. */
-  onPlan?: (plan: Plan) => void;
-  /** Called after each epoch with its metrics. */
-  onEpoch?: (report: EpochReport) => void;
-  /** Called after each iteration (cheap: no metrics are computed for it). */
-  onIteration?: (report: IterationReport) => void;
-  /** Stops training within one iteration; the best model so far is kept. */
-  signal?: AbortSignal;
-  /**
-   * Saves what training needs to continue (weights, position, permutation and random state,
-   * plan, history) to `path`, atomically: every `everyIterations` iterations or `everySeconds`
-   * seconds, by default after each epoch, and when training stops (finished or aborted).
-   */
-  checkpoint?: CheckpointOptions;
-  /**
-   * Continues the training saved in this checkpoint file, where it stopped: X, y and validation
-   * must be the data it was trained on; options that decide what is trained come from it.
-   */
-  resumeFrom?: string;
-  /**
-   * false: train on X's own Float32Array (X given as { data, shape } or { data, rows, cols })
-   * instead of a copy, as scikit-learn's copy_X=False does: it saves n·d·4 bytes, and the model
-   * keeps that array as its centers, so leave it unchanged. Other inputs are converted anyway.
-   * Default true.
-   */
-  copyX?: boolean;
-  /** Called when the divergence guard rolls back and halves the step size. */
-  onDivergence?: (report: DivergenceReport) => void;
-  /** Called after each checkpoint is written, or could not be (report.error: training goes on). */
-  onCheckpoint?: (report: CheckpointReport) => void;
+/** The checkpoint option: where and how often a run saves what it needs to continue. */
+export interface CheckpointOptions {
+  /** The file, rewritten atomically at each checkpoint. */
+  readonly path: string;
+  /** Write after every this many iterations. */
+  readonly everyIterations?: number;
+  /** Write when this many seconds have passed since the last write. */
+  readonly everySeconds?: number;
+  /** JSON kept in the checkpoint as is (the CLI keeps its arguments there, for `kmfit resume`). */
+  readonly context?: unknown;
 }
 
-type Check =
+/** A checkpoint was written, or its write failed (`error`). */
+export interface CheckpointReport {
+  readonly path: string;
+  /** Epochs completed and iterations into the next one at the time of the checkpoint. */
+  readonly epoch: number;
+  readonly iteration: number;
+  readonly totalIterations: number;
+  /** True for the checkpoint written when the run stopped. */
+  readonly final: boolean;
+  /**
+   * Set when this checkpoint could not be written (IO_ERROR: a full disk, no permission;
+   * FILE_NOT_FOUND: its directory is gone): `path` still holds the previous checkpoint, if any,
+   * intact, and training goes on; the next one is tried on schedule.
+   */
+  readonly error?: KmfitError;
+}
+
+/** A constraint on an option's value; it also words the error message. */
+export type OptionCheck =
   | { kind: 'integer'; min: number; max?: number }
   | { kind: 'integers'; min: number }
   | { kind: 'number'; exclusiveMin: number; exclusiveMax?: number }
@@ -90,41 +59,229 @@ type Check =
 
 /** An option's constraint, and a hint on what to pass instead. */
 export interface OptionRule {
-  readonly check: Check;
+  readonly check: OptionCheck;
   readonly hint: string;
 }
 
-/** Every option of fit(), its constraint, and a hint on what to pass instead. */
-export const FIT_OPTION_RULES: Readonly<Record<keyof FitOptions, OptionRule>> = {
-  kernel: { check: { kind: 'any' }, hint: '' }, // checked by the kernel module, which knows the names
-  bandwidth: { check: { kind: 'number', exclusiveMin: 0 }, hint: 'leave it out for the data-driven default' },
-  epochs: { check: { kind: 'integer', min: 1 }, hint: 'one epoch is one pass over the data' },
-  validation: { check: { kind: 'any' }, hint: '' },
-  earlyStopping: { check: { kind: 'integer', min: 1 }, hint: 'it counts epochs without improvement' },
-  seed: { check: { kind: 'integer', min: 0, max: 2 ** 32 - 1 }, hint: 'use a whole number' },
-  subsampleSize: { check: { kind: 'integer', min: 1 }, hint: 'the default is min(n, 2000)' },
-  q: { check: { kind: 'integer', min: 0, max: 999 }, hint: '0 trains the plain kernel; leave it out for the analytic choice' },
-  batchSize: { check: { kind: 'integer', min: 1 }, hint: 'leave it out for the analytic choice' },
-  stepSize: { check: { kind: 'number', exclusiveMin: 0 }, hint: 'leave it out for the analytic choice' },
-  deviceBatchLimit: { check: { kind: 'integer', min: 1 }, hint: 'leave it out to measure it' },
-  scale: { check: { kind: 'enum', values: ['minmax', 'standard', 'none'] }, hint: '' },
-  task: { check: { kind: 'enum', values: ['classification', 'regression'] }, hint: 'leave it out to infer it from y' },
-  backend: { check: { kind: 'enum', values: BACKEND_NAMES }, hint: '' },
-  threads: { check: { kind: 'integer', min: 1, max: 256 }, hint: 'leave it out for one per core' },
-  onPlan: { check: { kind: 'function' }, hint: '' },
-  onEpoch: { check: { kind: 'function' }, hint: '' },
-  onIteration: { check: { kind: 'function' }, hint: '' },
-  signal: { check: { kind: 'signal' }, hint: 'pass an AbortController’s signal' },
-  checkpoint: { check: { kind: 'any' }, hint: '' }, // { path, everyIterations, everySeconds }: checked below
-  resumeFrom: { check: { kind: 'path' }, hint: 'the path of a checkpoint written with the checkpoint option' },
-  copyX: { check: { kind: 'boolean' }, hint: 'false trains on X’s own Float32Array' },
-  onDivergence: { check: { kind: 'function' }, hint: '' },
-  onCheckpoint: { check: { kind: 'function' }, hint: '' },
-};
+/** One entry of FIT_OPTIONS. */
+export interface OptionSpec extends OptionRule {
+  /** What it does, in one line (also the command line's help, with the default appended). */
+  readonly describe: string;
+  /** The value fit() applies when the option is left out. */
+  readonly default?: string | number | boolean;
+  /** What decides the value when it is left out and no fixed default applies (or what the default means). */
+  readonly defaultNote?: string;
+  /** It decides what is trained: kept in a checkpoint and not to be changed on resume. */
+  readonly defines?: true;
+  /** Its command-line flag, and help where the command line words it otherwise. */
+  readonly cli?: { readonly flag: string; readonly help?: string };
+}
 
-export const OPTION_NAMES = Object.keys(FIT_OPTION_RULES) as (keyof FitOptions)[];
+/** Carries an option's TypeScript type (never set at run time). */
+export interface TypedOption<T> {
+  readonly type?: T;
+}
+const option = <T>() => <const S extends OptionSpec>(spec: S): S & TypedOption<T> => spec;
 
-function describeCheck(check: Check): string {
+/** Every option of fit(), in the order messages list them. */
+export const FIT_OPTIONS = {
+  kernel: option<KernelOption>()({
+    check: { kind: 'any' }, // checked by the kernel module, which knows the names
+    hint: '',
+    describe: "a built-in name, `{ name, bandwidth, gamma, nu }`, or a formula of r such as 'exp(-r^1.5 / sigma)' (default 'laplacian')",
+    defines: true,
+    cli: { flag: 'kernel', help: `${BUILTIN_KERNEL_NAMES.join(', ')}, or a formula of r such as 'exp(-r^1.5/sigma)'` },
+  }),
+  bandwidth: option<number>()({
+    check: { kind: 'number', exclusiveMin: 0 },
+    hint: 'leave it out for the data-driven default',
+    describe: 'kernel bandwidth σ',
+    defaultNote: 'from the median pairwise distance',
+    defines: true,
+    cli: { flag: 'bandwidth' },
+  }),
+  epochs: option<number>()({
+    check: { kind: 'integer', min: 1 },
+    hint: 'one epoch is one pass over the data',
+    describe: 'passes over the training data',
+    default: 5,
+    cli: { flag: 'epochs' },
+  }),
+  validation: option<{ X: MatrixInput; y: LabelInput }>()({
+    check: { kind: 'any' }, // { X, y }: checkValidationShape; the contents on conversion
+    hint: '',
+    describe: 'held-out data, evaluated after each epoch; it picks the kept epoch under earlyStopping or on abort',
+  }),
+  earlyStopping: option<number>()({
+    check: { kind: 'integer', min: 1 },
+    hint: 'it counts epochs without improvement',
+    describe: 'stop when the validation error has not improved for this many epochs; keep the best model',
+    defines: true,
+    cli: { flag: 'early-stopping', help: 'stop after N epochs without a better test error' },
+  }),
+  seed: option<number>()({
+    check: { kind: 'integer', min: 0, max: 2 ** 32 - 1 },
+    hint: 'use a whole number',
+    describe: 'random seed',
+    default: 0,
+    defines: true,
+    cli: { flag: 'seed' },
+  }),
+  subsampleSize: option<number>()({
+    check: { kind: 'integer', min: 1 },
+    hint: 'the default is min(n, 2000)',
+    describe: 'Nyström subsample size s',
+    defines: true,
+    cli: { flag: 'subsample' },
+  }),
+  q: option<number>()({
+    check: { kind: 'integer', min: 0, max: 999 },
+    hint: '0 trains the plain kernel; leave it out for the analytic choice',
+    describe: 'override the preconditioner level (0: plain kernel)',
+    defines: true,
+    cli: { flag: 'q' },
+  }),
+  batchSize: option<number>()({
+    check: { kind: 'integer', min: 1 },
+    hint: 'leave it out for the analytic choice',
+    describe: 'override the analytic batch size',
+    defines: true,
+    cli: { flag: 'batch-size' },
+  }),
+  stepSize: option<number>()({
+    check: { kind: 'number', exclusiveMin: 0 },
+    hint: 'leave it out for the analytic choice',
+    describe: 'override the analytic step size (halved, with a warning, if training diverges)',
+    defines: true,
+    cli: { flag: 'step-size' },
+  }),
+  deviceBatchLimit: option<number>()({
+    check: { kind: 'integer', min: 1 },
+    hint: 'leave it out to measure it',
+    describe: "override m_G, the device's batch limit",
+    defaultNote: 'measured',
+    defines: true,
+    cli: { flag: 'device-batch-limit' },
+  }),
+  scale: option<ScaleKind>()({
+    check: { kind: 'enum', values: ['minmax', 'standard', 'none'] },
+    hint: '',
+    describe: 'feature scaling, fitted on the training data and applied again in predict',
+    default: 'none',
+    defines: true,
+    cli: { flag: 'scale', help: 'feature scaling' },
+  }),
+  task: option<Task>()({
+    check: { kind: 'enum', values: ['classification', 'regression'] },
+    hint: 'leave it out to infer it from y',
+    describe: "'classification' or 'regression'",
+    defaultNote: 'inferred from y',
+    defines: true,
+  }),
+  backend: option<BackendName>()({
+    check: { kind: 'enum', values: BACKEND_NAMES },
+    hint: '',
+    describe: 'compute backend',
+    default: 'auto',
+    defaultNote: 'webgpu on a hardware GPU, else onnx when onnxruntime-node is installed, else wasm',
+    cli: { flag: 'backend' },
+  }),
+  threads: option<number>()({
+    check: { kind: 'integer', min: 1, max: 256 },
+    hint: 'leave it out for one per core',
+    describe: 'CPU threads of the wasm and onnx backends',
+    defaultNote: 'one per core',
+    cli: { flag: 'threads' },
+  }),
+  onPlan: option<(plan: Plan) => void>()({
+    check: { kind: 'function' },
+    hint: '',
+    describe: 'called once, when set-up is done and before the first iteration, with the plan',
+  }),
+  onEpoch: option<(report: EpochReport) => void>()({ check: { kind: 'function' }, hint: '', describe: 'called after each epoch with its metrics' }),
+  onIteration: option<(report: IterationReport) => void>()({
+    check: { kind: 'function' },
+    hint: '',
+    describe: 'called after each iteration (cheap: no metrics are computed for it)',
+  }),
+  signal: option<AbortSignal>()({
+    check: { kind: 'signal' },
+    hint: 'pass an AbortController’s signal',
+    describe: 'stops training within one iteration; the best model so far is kept',
+  }),
+  checkpoint: option<CheckpointOptions>()({
+    check: { kind: 'any' }, // { path, everyIterations, everySeconds }: checkCheckpointOption
+    hint: '',
+    describe:
+      'saves what training needs to continue (weights, position, random state, plan, history) to `path`, atomically: ' +
+      'every `everyIterations` iterations or `everySeconds` seconds, by default after each epoch, and when training stops',
+  }),
+  resumeFrom: option<string>()({
+    check: { kind: 'path' },
+    hint: 'the path of a checkpoint written with the checkpoint option',
+    describe:
+      'continues the training saved in this checkpoint file where it stopped: X, y and validation must be the data it ' +
+      'was trained on; the options that define the training come from it',
+  }),
+  copyX: option<boolean>()({
+    check: { kind: 'boolean' },
+    hint: 'false trains on X’s own Float32Array',
+    describe:
+      "false: train on X's own Float32Array (X given as { data, shape } or { data, rows, cols }) instead of a copy, " +
+      'as scikit-learn’s copy_X=False does; the model keeps that array as its centers, so leave it unchanged',
+    default: true,
+  }),
+  onDivergence: option<(report: DivergenceReport) => void>()({
+    check: { kind: 'function' },
+    hint: '',
+    describe: 'called when the divergence guard rolls back and halves the step size',
+  }),
+  onCheckpoint: option<(report: CheckpointReport) => void>()({ check: { kind: 'function' }, hint: '', describe: 'called after each checkpoint is written, or could not be (report.error: training goes on)' }),
+} as const;
+
+export type FitOptionName = keyof typeof FIT_OPTIONS;
+
+/** fit()'s options: FIT_OPTIONS says what each is, its constraint and its default. */
+export type FitOptions = { [K in FitOptionName]?: NonNullable<(typeof FIT_OPTIONS)[K]['type']> };
+
+type NamesWhere<P> = { [K in FitOptionName]: (typeof FIT_OPTIONS)[K] extends P ? K : never }[FitOptionName];
+/** Options with a fixed default, which withDefaults fills in. */
+export type DefaultedOption = NamesWhere<{ default: unknown }>;
+/** Options that define the training (see OptionSpec.defines). */
+export type DefiningOption = NamesWhere<{ defines: true }>;
+/** Options with a command-line flag. */
+export type FlaggedOption = NamesWhere<{ cli: object }>;
+
+const NAMES = Object.keys(FIT_OPTIONS) as FitOptionName[];
+const spec = (name: FitOptionName): OptionSpec => FIT_OPTIONS[name];
+
+/** Options that change what is trained: kept in a checkpoint, and not to be changed on resume. */
+export const DEFINING_OPTIONS = NAMES.filter((name) => spec(name).defines) as readonly DefiningOption[];
+
+/** Options with a command-line flag, in table order. */
+export const FLAGGED_OPTIONS = NAMES.filter((name) => spec(name).cli) as readonly FlaggedOption[];
+
+/** Options as fit() runs them: every fixed default filled in. */
+export type WithDefaults<O extends FitOptions> = O & { [K in DefaultedOption]-?: NonNullable<FitOptions[K]> };
+
+/** `options` with the table's default for each option left out (or given as undefined). */
+export function withDefaults<O extends FitOptions>(options: O): WithDefaults<O> {
+  const filled: Record<string, unknown> = { ...options };
+  for (const name of NAMES) {
+    const value = spec(name).default;
+    if (value !== undefined && filled[name] === undefined) filled[name] = value;
+  }
+  return filled as WithDefaults<O>;
+}
+
+/** The rules of the named options, for a caller (the scaling study) that takes some of fit()'s. */
+export function rulesOf<K extends FitOptionName>(names: readonly K[]): Record<K, OptionRule> {
+  const rules = {} as Record<K, OptionRule>;
+  for (const name of names) rules[name] = spec(name);
+  return rules;
+}
+
+function describeCheck(check: OptionCheck): string {
   switch (check.kind) {
     case 'integer':
       return check.max === undefined ? `an integer ≥ ${check.min}` : `an integer in [${check.min}, ${check.max}]`;
@@ -149,7 +306,7 @@ function describeCheck(check: Check): string {
   }
 }
 
-function satisfies(check: Check, value: unknown): boolean {
+function satisfies(check: OptionCheck, value: unknown): boolean {
   switch (check.kind) {
     case 'integer':
       return (
@@ -250,7 +407,7 @@ export function checkValidationShape(validation: unknown): void {
 /** Checks fit()'s options against the table and with each other; throws the first problem. */
 export function validateOptions(options: unknown): FitOptions {
   if (options === undefined || options === null) return {};
-  checkOptions(options, FIT_OPTION_RULES, 'fit()');
+  checkOptions(options, FIT_OPTIONS, 'fit()');
   const result = options as FitOptions;
   checkValidationShape(result.validation);
   if (result.checkpoint !== undefined) checkCheckpointOption(result.checkpoint);

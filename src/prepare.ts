@@ -1,10 +1,11 @@
 /**
  * What every training entry point (fit(), the scaling study) does before the solver starts:
  * convert and check the inputs, encode the targets, fit the feature scaling, choose the kernel
- * and its bandwidth, and pick the data scored after each epoch. One place, so that the study
- * measures exactly the training that fit() runs.
+ * and its bandwidth, and pick the data scored after each epoch; and a fresh run's start (set-up
+ * and plan). One place, so that the study measures exactly the training that fit() runs.
  */
 import { chooseKernel, defaultBandwidth, makeKernel, type KernelOption } from '../kernels/index.js';
+import type { Backend } from './backends/backend.js';
 import type { Kernel } from '../kernels/kernel.js';
 import { toMatrix, type MatrixInput } from './data/input.js';
 import { argmaxRows, encodeScoreTargets, encodeTargets, type LabelInput, type Targets, type Task } from './data/labels.js';
@@ -12,8 +13,11 @@ import { applyScaling, fitScaling, type ScaleKind, type Scaling } from './data/s
 import { KmfitError } from './errors.js';
 import { takeRows, type Matrix } from './matrix.js';
 import { medianPairwiseDistance } from './solver/bandwidth.js';
-import type { MonitorSet } from './solver/eigenpro.js';
+import type { MonitorSet, Preconditioning } from './solver/eigenpro.js';
+import { assemblePlan, type Plan } from './solver/plan.js';
 import { SeededRandom } from './solver/random.js';
+import { setUp } from './solver/setup.js';
+import type { TrainingState } from './solver/training.js';
 
 /** Training points scored after each epoch to report train mse and error. */
 export const MONITOR_POINTS = 5000;
@@ -22,11 +26,11 @@ export interface PrepareOptions {
   readonly kernel?: KernelOption;
   readonly bandwidth?: number;
   readonly task?: Task;
-  readonly scale?: ScaleKind;
-  readonly seed?: number;
+  readonly scale: ScaleKind;
+  readonly seed: number;
   readonly validation?: { X: MatrixInput; y: LabelInput };
   /** false: X's own Float32Array is the training data, not a copy (fit's copyX). */
-  readonly copyX?: boolean;
+  readonly copyX: boolean;
   /** A scaling fitted before (a resumed run's), applied instead of fitting one on X. */
   readonly scaling?: Scaling;
 }
@@ -48,12 +52,12 @@ export interface Prepared {
 
 export function prepareTraining(X: MatrixInput, y: LabelInput, options: PrepareOptions): Prepared {
   const choice = chooseKernel(options.kernel, options.bandwidth);
-  const raw = toMatrix(X, 'X', { copy: options.copyX ?? true });
+  const raw = toMatrix(X, 'X', { copy: options.copyX });
   const targets = encodeTargets(y, raw.rows, options.task, 'y');
-  const scaling = options.scaling ?? fitScaling(raw, options.scale ?? 'none');
+  const scaling = options.scaling ?? fitScaling(raw, options.scale);
   const train = applyScaling(raw, scaling);
   const validation = options.validation && monitorValidation(options.validation, raw.cols, targets, scaling);
-  const random = new SeededRandom(options.seed ?? 0);
+  const random = new SeededRandom(options.seed);
 
   let bandwidth = choice.bandwidth;
   let bandwidthSource = 'given';
@@ -104,4 +108,56 @@ function monitorValidation(
     if (c >= 0) Y[i * l + c] = 1;
   });
   return { X, Y: { data: Y, rows: raw.rows, cols: l }, labels: truth.classIndex };
+}
+
+/** Where the iterations start from: what set-up or a checkpoint provides. */
+export interface Start {
+  readonly plan: Plan;
+  readonly preconditioning?: Preconditioning;
+  readonly random: SeededRandom;
+  readonly monitorTrain: MonitoredRows;
+  /** The training state to continue (absent: from α = 0). */
+  readonly state?: TrainingState;
+}
+
+/** Set-up from scratch: the plan and the preconditioner, then the monitored rows. */
+export async function freshStart(
+  backend: Backend,
+  prepared: Prepared,
+  options: Pick<PrepareOptions, 'seed'> & { subsampleSize?: number; q?: number; batchSize?: number; stepSize?: number; deviceBatchLimit?: number; epochs: number },
+  started: number,
+): Promise<Start> {
+  const { train, targets, random, kernel, validation } = prepared;
+  const l = targets.values.cols;
+  const setup = await setUp({
+    backend,
+    kernel,
+    X: train,
+    outputs: l,
+    random,
+    subsampleSize: options.subsampleSize,
+    q: options.q,
+    batchSize: options.batchSize,
+    stepSize: options.stepSize,
+    deviceBatchLimit: options.deviceBatchLimit,
+    monitorRows: Math.min(train.rows, MONITOR_POINTS) + (validation?.X.rows ?? 0),
+  });
+  const plan = assemblePlan(
+    {
+      n: train.rows,
+      d: train.cols,
+      outputs: l,
+      task: targets.task,
+      kernel: kernel.describe(),
+      bandwidth: kernel.spec.bandwidth,
+      bandwidthSource: prepared.bandwidthSource,
+      backend: backend.name,
+      device: backend.describe().device,
+      epochs: options.epochs,
+      seed: options.seed,
+      setupSeconds: (performance.now() - started) / 1000,
+    },
+    setup.numbers,
+  );
+  return { plan, preconditioning: setup.preconditioning, random, monitorTrain: monitorTrainingSubset(train, targets, random) };
 }

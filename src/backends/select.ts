@@ -3,9 +3,10 @@
  * adapter, else onnx (native CPU kernels, where onnxruntime-node is installed: Node only), else
  * wasm, else js. A software GPU (lavapipe, SwiftShader) and gpu.js are never chosen by 'auto' —
  * both are slower than wasm (docs/benchmarks.md) — but run when named.
+ *
+ * Every backend is one entry of BACKENDS, in 'auto' order; each function below is a loop over it.
  */
 import { KmfitError } from '../errors.js';
-import { BACKEND_NAMES, type BackendName } from '../options.js';
 import type { Backend } from './backend.js';
 import { createGpuJsBackend, gpuJsSupport } from './gpujs/index.js';
 import { JsBackend } from './js/index.js';
@@ -14,71 +15,38 @@ import { createWasmBackend, wasmSupport } from './wasm/index.js';
 import { hardwareGpuPossible } from './webgpu/gpu.js';
 import { createWebGpuBackend, webGpuSupport } from './webgpu/index.js';
 
-export type ConcreteBackendName = Exclude<BackendName, 'auto'>;
-
 export interface BackendOptions {
   /** CPU threads of the wasm and onnx backends; default one per core. */
   readonly threads?: number;
 }
 
-export interface BackendAvailability {
-  readonly name: ConcreteBackendName;
+/** What a backend would run on here, or why it cannot run. */
+interface Probe {
   readonly available: boolean;
-  /** Whether 'auto' would consider it (hardware GPU, onnx, wasm, js). */
+  /** Whether 'auto' would consider it. */
   readonly fast: boolean;
   /** The device, or why it is not available. */
   readonly detail: string;
 }
 
-/** What each backend would run on here, or why it cannot run. Loads the optional GPU packages. */
-export async function probeBackends(): Promise<BackendAvailability[]> {
-  const gpu = await webGpuSupport();
-  const onnx = await onnxSupport();
-  const wasm = wasmSupport();
-  const gpujs = await gpuJsSupport();
-  return [
-    {
-      name: 'webgpu',
-      available: gpu.available,
-      fast: gpu.available && gpu.software !== true,
-      detail: gpu.available ? `${gpu.device ?? 'adapter'}${gpu.software ? ' (software: slower than wasm)' : ''}` : gpu.reason ?? 'no adapter',
-    },
-    {
-      name: 'onnx',
-      available: onnx.available,
-      fast: onnx.available,
-      detail: onnx.available ? `onnxruntime-node ${onnx.version}: native CPU kernels (MLAS)` : onnx.reason ?? 'unavailable',
-    },
-    {
-      name: 'wasm',
-      available: wasm.available,
-      fast: wasm.available,
-      detail: wasm.available ? `WebAssembly ${wasm.variant === 'relaxed' ? 'relaxed SIMD (FMA)' : 'SIMD'}` : wasm.reason ?? 'unavailable',
-    },
-    {
-      name: 'gpujs',
-      available: gpujs.available,
-      fast: false,
-      detail: gpujs.available ? `gpu.js mode ${gpujs.mode}` : gpujs.reason ?? 'unavailable',
-    },
-    { name: 'js', available: true, fast: true, detail: 'plain JavaScript, one thread (the reference)' },
-  ];
-}
-
-/** Which backend 'auto' takes given a probe (probeBackends), and why, in one sentence. */
-export function explainAuto(found: readonly BackendAvailability[]): { name: ConcreteBackendName; reason: string } {
-  const entry = (name: ConcreteBackendName) => found.find((b) => b.name === name);
-  const gpu = entry('webgpu');
-  const onnx = entry('onnx');
-  const noGpu = gpu?.available ? 'the only WebGPU adapter is a software one' : 'no hardware GPU';
-  if (gpu?.fast) return { name: 'webgpu', reason: `a hardware GPU: ${gpu.detail}` };
-  if (onnx?.available) {
-    return { name: 'onnx', reason: `${noGpu}; onnxruntime-node is installed, whose native CPU kernels are faster than wasm` };
-  }
-  // The onnx and wasm entries' details say why they do not run; the reason only points there.
-  const noOnnx = 'onnxruntime-node does not load here (see the onnx entry)';
-  if (entry('wasm')?.available) return { name: 'wasm', reason: `${noGpu}; ${noOnnx}; WebAssembly SIMD on every core` };
-  return { name: 'js', reason: `${noGpu}; ${noOnnx}; no WebAssembly SIMD with threads here (see the wasm entry)` };
+interface BackendEntry {
+  readonly name: string;
+  /** What it runs on here; may load the optional GPU packages. */
+  probe(): Promise<Probe>;
+  /**
+   * How 'auto' sees it: `usable` checks, cheaply, whether 'auto' takes it here; `chosen` and
+   * `passedOver` are the clauses of explainAuto's sentence. Absent: 'auto' never takes it.
+   */
+  readonly auto?: {
+    usable(): Promise<boolean>;
+    /** Why it was taken (absent: the clauses of those passed over say it all). */
+    readonly chosen?: (detail: string) => string;
+    /** Absent for the last resort, which is never passed over. */
+    readonly passedOver?: (probe: Probe | undefined) => string;
+    /** A failure to start makes 'auto' go on to the next entry instead of failing. */
+    readonly fallsThrough?: boolean;
+  };
+  create(options: BackendOptions, by: 'auto' | 'name'): Promise<Backend>;
 }
 
 /** The WebGPU adapter if it is hardware; on Linux without GPU device nodes Dawn is not even loaded. */
@@ -88,29 +56,133 @@ async function hardwareGpu(): Promise<boolean> {
   return gpu.available && gpu.software !== true;
 }
 
+/** Every backend, fastest first: the order 'auto' tries them in. */
+const BACKENDS = [
+  {
+    name: 'webgpu',
+    async probe() {
+      const gpu = await webGpuSupport();
+      return {
+        available: gpu.available,
+        fast: gpu.available && gpu.software !== true,
+        detail: gpu.available ? `${gpu.device ?? 'adapter'}${gpu.software ? ' (software: slower than wasm)' : ''}` : gpu.reason ?? 'no adapter',
+      };
+    },
+    auto: {
+      usable: hardwareGpu,
+      chosen: (detail) => `a hardware GPU: ${detail}`,
+      passedOver: (probe) => (probe?.available ? 'the only WebGPU adapter is a software one' : 'no hardware GPU'),
+      // The adapter was there but no device opened (lost, out of memory): the CPU still works.
+      fallsThrough: true,
+    },
+    // Named explicitly, a software adapter is accepted: correct, only slow.
+    create: (_options, by) => createWebGpuBackend(by === 'name' ? { allowSoftware: true } : {}),
+  },
+  {
+    name: 'onnx',
+    async probe() {
+      const onnx = await onnxSupport();
+      return {
+        available: onnx.available,
+        fast: onnx.available,
+        detail: onnx.available ? `onnxruntime-node ${onnx.version}: native CPU kernels (MLAS)` : onnx.reason ?? 'unavailable',
+      };
+    },
+    auto: {
+      usable: async () => (await onnxSupport()).available,
+      chosen: () => 'onnxruntime-node is installed, whose native CPU kernels are faster than wasm',
+      // The entry's detail says why it does not run; the reason only points there.
+      passedOver: () => 'onnxruntime-node does not load here (see the onnx entry)',
+    },
+    // onnxruntime-node loaded means the backend starts (it opens no device): a bad thread count
+    // is the caller's to hear about, as with wasm.
+    create: (options) => createOnnxBackend(options),
+  },
+  {
+    name: 'wasm',
+    async probe() {
+      const wasm = wasmSupport();
+      return {
+        available: wasm.available,
+        fast: wasm.available,
+        detail: wasm.available ? `WebAssembly ${wasm.variant === 'relaxed' ? 'relaxed SIMD (FMA)' : 'SIMD'}` : wasm.reason ?? 'unavailable',
+      };
+    },
+    auto: {
+      usable: async () => wasmSupport().available,
+      chosen: () => 'WebAssembly SIMD on every core',
+      passedOver: () => 'no WebAssembly SIMD with threads here (see the wasm entry)',
+    },
+    create: (options) => createWasmBackend(options),
+  },
+  {
+    name: 'gpujs',
+    async probe() {
+      const gpujs = await gpuJsSupport();
+      return { available: gpujs.available, fast: false, detail: gpujs.available ? `gpu.js mode ${gpujs.mode}` : gpujs.reason ?? 'unavailable' };
+    },
+    create: () => createGpuJsBackend(),
+  },
+  {
+    name: 'js',
+    probe: async () => ({ available: true, fast: true, detail: 'plain JavaScript, one thread (the reference)' }),
+    auto: { usable: async () => true },
+    create: async () => new JsBackend(),
+  },
+] as const satisfies readonly BackendEntry[];
+
+export type ConcreteBackendName = (typeof BACKENDS)[number]['name'];
+export type BackendName = 'auto' | ConcreteBackendName;
+/** 'auto', then every backend in the order 'auto' tries them. */
+export const BACKEND_NAMES: readonly BackendName[] = ['auto', ...BACKENDS.map((b) => b.name)];
+
+export interface BackendAvailability extends Probe {
+  readonly name: ConcreteBackendName;
+}
+
+type AutoEntry = Extract<(typeof BACKENDS)[number], { auto: object }>;
+/** The backends 'auto' tries, in order; the last (js) always runs. */
+const AUTO_ORDER: readonly AutoEntry[] = BACKENDS.filter((b): b is AutoEntry => 'auto' in b);
+
+/** What each backend would run on here, or why it cannot run. Loads the optional GPU packages. */
+export async function probeBackends(): Promise<BackendAvailability[]> {
+  const found: BackendAvailability[] = [];
+  for (const entry of BACKENDS) found.push({ name: entry.name, ...(await entry.probe()) });
+  return found;
+}
+
+/** Which backend 'auto' takes given a probe (probeBackends), and why, in one sentence. */
+export function explainAuto(found: readonly BackendAvailability[]): { name: ConcreteBackendName; reason: string } {
+  const passed: string[] = [];
+  for (const entry of AUTO_ORDER) {
+    const probe = found.find((b) => b.name === entry.name);
+    const passedOver = 'passedOver' in entry.auto ? entry.auto.passedOver : undefined;
+    if (!passedOver || (probe?.available && probe.fast)) {
+      const chosen = 'chosen' in entry.auto ? entry.auto.chosen(probe?.detail ?? '') : undefined;
+      return { name: entry.name, reason: [...passed, ...(chosen ? [chosen] : [])].join('; ') };
+    }
+    passed.push(passedOver(probe));
+  }
+  throw new Error('the last backend of the auto order must be one that is never passed over');
+}
+
 /** Backends 'auto' would consider here, fastest first, js last. */
 export async function availableBackends(): Promise<ConcreteBackendName[]> {
   const names: ConcreteBackendName[] = [];
-  if (await hardwareGpu()) names.push('webgpu');
-  if ((await onnxSupport()).available) names.push('onnx');
-  if (wasmSupport().available) names.push('wasm');
-  names.push('js');
+  for (const entry of AUTO_ORDER) if (await entry.auto.usable()) names.push(entry.name);
   return names;
 }
 
 async function createAuto(options: BackendOptions): Promise<Backend> {
-  if (await hardwareGpu()) {
+  for (const entry of AUTO_ORDER) {
+    if (!(await entry.auto.usable())) continue;
     try {
-      return await createWebGpuBackend();
-    } catch {
-      // The adapter was there but no device opened (lost, out of memory): the CPU still works.
+      return await entry.create(options, 'auto');
+    } catch (error) {
+      if (!('fallsThrough' in entry.auto)) throw error;
     }
   }
-  // onnxruntime-node loaded means the backend starts (it opens no device): a bad thread count
-  // is the caller's to hear about, as with wasm.
-  if ((await onnxSupport()).available) return createOnnxBackend(options);
-  if (wasmSupport().available) return createWasmBackend(options);
-  return new JsBackend();
+  throw new Error('the last backend of the auto order must always be usable');
 }
 
 /**
@@ -118,24 +190,10 @@ async function createAuto(options: BackendOptions): Promise<Backend> {
  *   cannot run here (with the reason).
  */
 export async function createBackend(name: BackendName = 'auto', options: BackendOptions = {}): Promise<Backend> {
-  switch (name) {
-    case 'auto':
-      return createAuto(options);
-    case 'webgpu':
-      // Named explicitly, a software adapter is accepted: correct, only slow.
-      return createWebGpuBackend({ allowSoftware: true });
-    case 'onnx':
-      return createOnnxBackend(options);
-    case 'wasm':
-      return createWasmBackend(options);
-    case 'gpujs':
-      return createGpuJsBackend();
-    case 'js':
-      return new JsBackend();
-    default:
-      throw new KmfitError(
-        'UNKNOWN_BACKEND',
-        `Unknown backend ${JSON.stringify(name)}; the backends are ${BACKEND_NAMES.join(', ')}.`,
-      );
+  if (name === 'auto') return createAuto(options);
+  const entry = BACKENDS.find((b) => b.name === name);
+  if (!entry) {
+    throw new KmfitError('UNKNOWN_BACKEND', `Unknown backend ${JSON.stringify(name)}; the backends are ${BACKEND_NAMES.join(', ')}.`);
   }
+  return entry.create(options, 'name');
 }

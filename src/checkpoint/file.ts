@@ -16,10 +16,12 @@ import { KmfitError, describeValue } from '../errors.js';
 import { HeaderFields } from '../io/headerFields.js';
 import { CHECKPOINT_FILE, readModelFile, writeModelFile, type ModelFileContents } from '../io/modelFile.js';
 import type { NpyArray } from '../io/npy.js';
-import type { Plan } from '../solver/setup.js';
+import type { EpochMetrics, StepHalving } from '../solver/events.js';
+import type { Plan } from '../solver/plan.js';
 import type { TrainingState } from '../solver/training.js';
-import { FIT_OPTION_RULES, checkOptions, type OptionRule } from '../options.js';
-import { DEFINING_OPTIONS } from './resume.js';
+import { DEFINING_OPTIONS, checkOptions, rulesOf } from '../options.js';
+import type { Prepared, Start } from '../prepare.js';
+import { version } from '../version.js';
 
 /** What identifies the training data: sizes and CRC-32s of the float32 values (before scaling). */
 export interface DataFingerprint {
@@ -48,6 +50,31 @@ export interface Checkpoint {
   readonly state: TrainingState;
   /** JSON the writer attached (the CLI keeps its arguments here). */
   readonly context?: unknown;
+}
+
+/** What a run's checkpoints hold besides the training state: fixed when the run starts. */
+export function checkpointContents(run: {
+  readonly options: Record<string, unknown>;
+  readonly start: Start;
+  readonly prepared: Prepared;
+  readonly fingerprint: DataFingerprint;
+  readonly context?: unknown;
+}): Omit<Checkpoint, 'state'> {
+  const { start, prepared } = run;
+  const { targets } = prepared;
+  return {
+    kmfitVersion: version,
+    options: run.options,
+    plan: start.plan,
+    task: targets.task,
+    ...(targets.classes ? { classes: targets.classes } : {}),
+    kernel: prepared.kernel.spec,
+    scaling: prepared.scaling,
+    fingerprint: run.fingerprint,
+    monitorIndices: start.monitorTrain.rows,
+    ...(start.preconditioning ? { preconditioning: start.preconditioning } : {}),
+    ...(run.context !== undefined ? { context: run.context } : {}),
+  };
 }
 
 type Arrays = ModelFileContents['arrays'];
@@ -156,10 +183,8 @@ class CheckpointReader extends HeaderFields {
   /** The training options it keeps, held to fit()'s own rules. */
   private options(value: unknown): Record<string, unknown> {
     const options = this.object(value, 'options');
-    const rules: Record<string, OptionRule> = {};
-    for (const key of DEFINING_OPTIONS) rules[key] = FIT_OPTION_RULES[key];
     try {
-      checkOptions(options, rules, 'the checkpoint');
+      checkOptions(options, rulesOf(DEFINING_OPTIONS), 'the checkpoint');
     } catch (error) {
       throw this.unusable(`its options are not valid (${(error as Error).message})`);
     }

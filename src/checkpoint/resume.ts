@@ -11,13 +11,8 @@ import { crc32 } from '../io/npz.js';
 import type { ClassLabel } from '../data/labels.js';
 import { KmfitError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
-import type { FitOptions } from '../options.js';
+import { DEFINING_OPTIONS, type FitOptions } from '../options.js';
 import type { Checkpoint, DataFingerprint } from './file.js';
-
-/** Options that change what is trained: kept in the checkpoint, and not to be changed on resume. */
-export const DEFINING_OPTIONS = [
-  'kernel', 'bandwidth', 'seed', 'subsampleSize', 'q', 'batchSize', 'stepSize', 'deviceBatchLimit', 'scale', 'task', 'earlyStopping',
-] as const satisfies readonly (keyof FitOptions)[];
 
 /** The defining options that were given, as JSON data. */
 export function definingOptions(options: FitOptions): Record<string, unknown> {

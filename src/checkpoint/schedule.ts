@@ -8,35 +8,8 @@
  */
 import { KmfitError } from '../errors.js';
 import type { Training } from '../solver/training.js';
+import type { CheckpointOptions, CheckpointReport } from '../options.js';
 import { writeCheckpoint, type Checkpoint } from './file.js';
-
-export interface CheckpointOptions {
-  /** The file, rewritten atomically at each checkpoint. */
-  readonly path: string;
-  /** Write after every this many iterations. */
-  readonly everyIterations?: number;
-  /** Write when this many seconds have passed since the last write. */
-  readonly everySeconds?: number;
-  /** JSON kept in the checkpoint as is (the CLI keeps its arguments there, for `kmfit resume`). */
-  readonly context?: unknown;
-}
-
-/** A checkpoint was written, or its write failed (`error`). */
-export interface CheckpointReport {
-  readonly path: string;
-  /** Epochs completed and iterations into the next one at the time of the checkpoint. */
-  readonly epoch: number;
-  readonly iteration: number;
-  readonly totalIterations: number;
-  /** True for the checkpoint written when the run stopped. */
-  readonly final: boolean;
-  /**
-   * Set when this checkpoint could not be written (IO_ERROR: a full disk, no permission;
-   * FILE_NOT_FOUND: its directory is gone): `path` still holds the previous checkpoint, if any,
-   * intact, and training goes on; the next one is tried on schedule.
-   */
-  readonly error?: KmfitError;
-}
 
 export class CheckpointSchedule {
   private lastTime: number;

@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { availableBackends, createBackend } from '../backends/select.js';
 import type { Backend } from '../backends/backend.js';
-import { DEFAULT_SHAPES, OpenBlasBaseline, backendBlock, benchInterleaved, type BenchResult, type BenchShape, type TimedBlock } from '../bench/fusedBlock.js';
+import { DEFAULT_SHAPES, OpenBlasBaseline, backendBlock, benchInterleaved, type BenchResult, type BenchShape, type TimedBlock } from '../../bench/fusedBlock.js';
 import { KmfitError } from '../errors.js';
-import type { BackendName } from '../options.js';
+import type { BackendName } from '../backends/select.js';
 import { formatNumber } from './render.js';
 
 export interface BenchArgs {
@@ -31,7 +31,7 @@ export async function bench(args: BenchArgs): Promise<void> {
   say(`kmfit bench · ${os.cpus()[0]?.model ?? 'CPU'} · laplacian fused block · median of ${args.reps} interleaved repetitions`);
 
   const backends: Backend[] = [];
-  // The baseline script sits in bench/ at the package root, two levels above this module (src/cli or dist/cli).
+  // The baseline script sits in bench/ at the package root (with the code above), two levels above this module (src/cli or dist/cli).
   const baseline = OpenBlasBaseline.start(fileURLToPath(new URL('../../bench/openblas_fused.py', import.meta.url)));
   if (typeof baseline === 'string') say(baseline);
   const results: BenchResult[] = [];

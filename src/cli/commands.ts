@@ -11,7 +11,8 @@ import { info } from './info.js';
 import { predict, type PredictArgs } from './predict.js';
 import { resume, type ResumeArgs } from './resume.js';
 import { scaling, type ScalingArgs } from './scaling.js';
-import { BUILTIN_DATASETS, train, type TrainArgs } from './train.js';
+import { BUILTIN_DATASETS } from './data.js';
+import { train, type TrainArgs } from './train.js';
 import {
   BENCH_OPTIONS, DEBUG_OPTION, DEVICES_OPTIONS, INFO_OPTIONS, PREDICT_OPTIONS, RESUME_OPTIONS, SCALING_OPTIONS, TRAIN_OPTIONS, usageError,
 } from './usage.js';

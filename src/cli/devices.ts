@@ -3,7 +3,7 @@
  * measured parallel capacities, and which one 'auto' picks and why.
  */
 import type { MemoryBudget } from '../backends/backend.js';
-import { cachedCapacities, type CachedCapacity } from '../backends/capacity.js';
+import { cachedCapacities, type CachedCapacity } from '../solver/capacity.js';
 import { createBackend, explainAuto, probeBackends, type BackendAvailability } from '../backends/select.js';
 
 interface DeviceReport extends BackendAvailability {

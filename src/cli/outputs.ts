@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { CheckpointReport } from '../checkpoint/schedule.js';
+import type { CheckpointReport } from '../options.js';
 import { KmfitError } from '../errors.js';
 
 /** The model and the checkpoint must not land on the files the run reads, nor on each other. */

@@ -8,7 +8,7 @@ import { encodeNpy } from '../io/npy.js';
 import { loadModel } from '../model/load.js';
 import type { KernelModel } from '../model/model.js';
 import { formatNumber, percent } from './render.js';
-import { BUILTIN_DATASETS, columnOption } from './train.js';
+import { BUILTIN_DATASETS, columnOption } from './data.js';
 
 export interface PredictArgs {
   model: string;

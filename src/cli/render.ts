@@ -1,6 +1,6 @@
 /** Text rendering of plans, epochs and results for the terminal. No math here, only formatting. */
 import type { DivergenceReport, EpochReport, StepHalving } from '../solver/events.js';
-import type { Plan } from '../solver/setup.js';
+import type { Plan } from '../solver/plan.js';
 import { formatNumber, halvingsText, percent, planRows } from '../model/summary.js';
 
 export { formatNumber, percent } from '../model/summary.js';

@@ -12,7 +12,8 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { readCheckpoint } from '../checkpoint/file.js';
 import { KmfitError, describeValue } from '../errors.js';
-import { BUILTIN_DATASETS, train, type CommandContext, type TrainArgs } from './train.js';
+import { BUILTIN_DATASETS } from './data.js';
+import { train, type CommandContext, type TrainArgs } from './train.js';
 import { RESUME_OPTIONS } from './usage.js';
 
 export interface ResumeArgs {

@@ -8,22 +8,14 @@ import path from 'node:path';
 import { KmfitError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
 import { requireChartPackages, writeFigure } from '../plot/vega.js';
-import type { BackendName, FitOptions } from '../options.js';
 import { scalingFigure } from '../study/figure.js';
 import { scalingStudy, type ScalingReport, type ScalingRun, type ScalingSetting } from '../study/scaling.js';
 import { version } from '../version.js';
 import { formatNumber } from './render.js';
-import { resolveSplits, shaped, type DataArgs } from './train.js';
+import { fitOptionsOf, type FitFlags } from './usage.js';
+import { resolveSplits, shaped, type DataArgs } from './data.js';
 
-export interface ScalingArgs extends DataArgs {
-  kernel?: string;
-  bandwidth?: number;
-  backend?: string;
-  threads?: number;
-  'device-batch-limit'?: number;
-  q?: number;
-  subsample?: number;
-  scale?: string;
+export interface ScalingArgs extends DataArgs, FitFlags {
   'batch-sizes'?: string;
   'target-mse'?: number;
   'target-error'?: number;
@@ -117,15 +109,7 @@ export async function scaling(args: ScalingArgs): Promise<void> {
   const { train, test } = data;
   say(`kmfit ${version} scaling · ${data.name}: ${train.X.rows} training points, ${train.X.cols} features`);
   const report = await scalingStudy(shaped(train), train.y!, {
-    kernel: args.kernel,
-    bandwidth: args.bandwidth,
-    backend: args.backend as BackendName | undefined,
-    threads: args.threads,
-    deviceBatchLimit: args['device-batch-limit'],
-    q: args.q,
-    subsampleSize: args.subsample,
-    seed: args.seed,
-    scale: args.scale as FitOptions['scale'],
+    ...fitOptionsOf(args),
     batchSizes,
     targetMse: args['target-mse'],
     targetError: args['target-error'],

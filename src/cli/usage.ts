@@ -4,31 +4,55 @@
  */
 import { existsSync } from 'node:fs';
 import type { Options } from 'yargs';
-import { BUILTIN_KERNEL_NAMES } from '../../kernels/index.js';
 import { KmfitError } from '../errors.js';
-import { BACKEND_NAMES, closestName } from '../options.js';
+import { FIT_OPTIONS, FLAGGED_OPTIONS, closestName, type FitOptions, type FlaggedOption, type OptionSpec } from '../options.js';
 
-/** The training command's options. */
+type FlagOf<K extends FlaggedOption> = (typeof FIT_OPTIONS)[K]['cli']['flag'];
+/** fit()'s options as their command-line flags carry them: numbers, and words that fit() checks. */
+export type FitFlags = { [K in FlaggedOption as FlagOf<K>]?: NonNullable<FitOptions[K]> extends number ? number : string };
+
+/** The help of an option's flag: its description and default, unless the table words it for the command line. */
+function flagHelp(spec: OptionSpec): string {
+  if (spec.cli?.help !== undefined) return spec.cli.help;
+  const value = spec.default === undefined ? '' : ` ${typeof spec.default === 'string' ? `'${spec.default}'` : spec.default}`;
+  const note = spec.defaultNote === undefined ? '' : `: ${spec.defaultNote}`;
+  return value || note ? `${spec.describe} (default${value}${note})` : spec.describe;
+}
+
+/** fit()'s flags for yargs, from the option table: type, choices and help. */
+function fitFlags(): Record<FlagOf<FlaggedOption>, Options> {
+  const flags = {} as Record<FlagOf<FlaggedOption>, Options>;
+  for (const name of FLAGGED_OPTIONS) {
+    const spec: OptionSpec = FIT_OPTIONS[name];
+    const { check } = spec;
+    flags[FIT_OPTIONS[name].cli.flag] = {
+      type: check.kind === 'integer' || check.kind === 'number' ? 'number' : 'string',
+      ...(check.kind === 'enum' ? { choices: check.values } : {}),
+      describe: flagHelp(spec),
+    };
+  }
+  return flags;
+}
+
+/** fit()'s options from the flags that were given. */
+export function fitOptionsOf(args: FitFlags): FitOptions {
+  const options: Record<string, unknown> = {};
+  for (const name of FLAGGED_OPTIONS) {
+    const value = (args as Record<string, unknown>)[FIT_OPTIONS[name].cli.flag];
+    if (value !== undefined) options[name] = value;
+  }
+  return options as FitOptions;
+}
+
+/** The training command's options: the data to read, fit()'s options, what to write and print. */
 export const TRAIN_OPTIONS = {
   labels: { type: 'string', describe: 'a separate labels file (1-D .npy or IDX labels)' },
   label: { type: 'string', describe: 'the label column: a 0-based index, or a CSV header name (default: the last column)' },
   test: { type: 'string', describe: 'a test file (same layout as the data); scored after each epoch' },
   'test-split': { type: 'number', describe: 'hold out this fraction of the data as the test set (seeded)' },
-  kernel: { type: 'string', describe: `${BUILTIN_KERNEL_NAMES.join(', ')}, or a formula of r such as 'exp(-r^1.5/sigma)'` },
-  bandwidth: { type: 'number', describe: 'kernel bandwidth σ (default: from the median pairwise distance)' },
-  epochs: { type: 'number', describe: 'passes over the training data (default 5)' },
   'train-size': { type: 'number', describe: 'use the first N training points (a .npy or CSV file is read no further)' },
   'test-size': { type: 'number', describe: 'use the first N test points' },
-  'early-stopping': { type: 'number', describe: 'stop after N epochs without a better test error' },
-  backend: { type: 'string', choices: BACKEND_NAMES, describe: "compute backend (default 'auto': webgpu on a hardware GPU, else onnx when onnxruntime-node is installed, else wasm)" },
-  threads: { type: 'number', describe: 'CPU threads of the wasm and onnx backends (default: one per core)' },
-  'device-batch-limit': { type: 'number', describe: "override m_G, the device's batch limit (default: measured)" },
-  'batch-size': { type: 'number', describe: 'override the analytic batch size' },
-  'step-size': { type: 'number', describe: 'override the analytic step size (halved, with a warning, if training diverges)' },
-  q: { type: 'number', describe: 'override the preconditioner level (0: plain kernel)' },
-  subsample: { type: 'number', describe: 'Nyström subsample size s' },
-  seed: { type: 'number', describe: 'random seed (default 0)' },
-  scale: { type: 'string', choices: ['minmax', 'standard', 'none'], describe: 'feature scaling' },
+  ...fitFlags(),
   save: { type: 'string', describe: 'model path (default: next to the data file, named after it; ./<dataset>.kmfit for a built-in one)' },
   checkpoint: { type: 'string', describe: 'keep a checkpoint at PATH to resume from (kmfit resume PATH); by default one is kept beside the model only until the run ends' },
   'checkpoint-every': { type: 'number', describe: 'checkpoint every N iterations (default: after each epoch)' },

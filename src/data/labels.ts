@@ -153,7 +153,7 @@ export function decodeScores(
 ): Predictions {
   if (target.task === 'classification') {
     if (!target.classes) {
-      throw new KmfitError('INVALID_OPTION', 'decodeScores: a classification target needs its classes.');
+      throw new Error('decodeScores: a classification target needs its classes.');
     }
     return decodeLabels(scores, target.classes);
   }
@@ -267,7 +267,7 @@ export function encodeScoreTargets(
 
   const classes = model.classes;
   if (!classes || classes.length === 0) {
-    throw new KmfitError('INVALID_OPTION', 'encodeScoreTargets: a classification model needs its classes.');
+    throw new Error('encodeScoreTargets: a classification model needs its classes.');
   }
   let values: ArrayLike<unknown>;
   if (parsed.kind === 'matrix') {

@@ -4,7 +4,7 @@
  * CSV/TSV (delimited.ts).
  */
 import path from 'node:path';
-import { isGzip, readIdx } from '../data/idx.js';
+import { isGzip, readIdx } from './idx.js';
 import { KmfitError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import { memorySource, openFileSource, type ByteSource } from './byteSource.js';

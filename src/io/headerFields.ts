@@ -9,7 +9,7 @@ import type { ClassLabel, Task } from '../data/labels.js';
 import type { ScaleKind } from '../data/scaling.js';
 import { KmfitError, describeValue } from '../errors.js';
 import type { EpochMetrics, StepHalving } from '../solver/events.js';
-import type { Plan } from '../solver/setup.js';
+import type { Plan } from '../solver/plan.js';
 import type { NpyArray } from './npy.js';
 
 type NumericArray = Float32Array | Float64Array | Int32Array | Uint32Array;

@@ -2,9 +2,9 @@
  * A trained kernel machine: the centers (the scaled training points), the weights α, the kernel,
  * the scaling, the labels, and the plan and history of its training. Predictions are k(x, X)·α.
  */
-import type { Kernel, KernelSpec } from '../../kernels/kernel.js';
+import type { KernelSpec } from '../../kernels/kernel.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
-import { createBackend } from '../backends/select.js';
+import { createBackend, type BackendName } from '../backends/select.js';
 import { toMatrix, type MatrixInput } from '../data/input.js';
 import {
   argmaxRows,
@@ -20,32 +20,16 @@ import {
 import { applyScaling, type Scaling } from '../data/scaling.js';
 import { KmfitError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
-import type { BackendName } from '../options.js';
 import { predictInChunks } from '../solver/eigenpro.js';
 import type { EpochMetrics, StopReason } from '../solver/events.js';
-import type { Plan } from '../solver/setup.js';
-import { modelSummary } from '../notebook/html.js';
+import type { Plan } from '../solver/plan.js';
+import { modelSummary } from './html.js';
 import { outputsText } from './summary.js';
+import type { ModelParts } from './parts.js';
 import { saveModel } from './save.js';
 
-export interface ModelParts {
-  readonly kernel: Kernel;
-  readonly task: Task;
-  readonly classes?: readonly ClassLabel[];
-  readonly scaling: Scaling;
-  /** Scaled training points, n×d. */
-  readonly centers: Matrix;
-  /** α, n×l row-major. */
-  readonly weights: Float32Array;
-  readonly plan: Plan;
-  readonly history: readonly EpochMetrics[];
-  readonly stoppedBy: StopReason;
-  /** The epoch whose weights the model holds. */
-  readonly keptEpoch: number;
-  /** The backend and resident centers training used, reused for predictions. */
-  readonly backend?: Backend;
-  readonly centerSet?: CenterSet;
-}
+export type { ModelParts } from './parts.js';
+
 
 /**
  * Releases the workers and device memory of a model that was dropped without dispose(): several
@@ -161,7 +145,7 @@ export class KernelModel {
    *   directory does not exist.
    */
   async save(path: string): Promise<void> {
-    await saveModel(this, path);
+    await saveModel(this.parts, path);
   }
 
   /**

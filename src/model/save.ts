@@ -7,9 +7,9 @@ import type { ClassLabel, Task } from '../data/labels.js';
 import type { ScaleKind } from '../data/scaling.js';
 import { writeModelFile } from '../io/modelFile.js';
 import type { EpochMetrics, StopReason } from '../solver/events.js';
-import type { Plan } from '../solver/setup.js';
+import type { Plan } from '../solver/plan.js';
 import { version } from '../version.js';
-import type { KernelModel } from './model.js';
+import type { ModelParts } from './parts.js';
 
 export interface ModelHeader {
   kmfitVersion: string;
@@ -24,8 +24,8 @@ export interface ModelHeader {
 }
 
 /** Writes the model atomically: a failed save leaves no partial file. */
-export async function saveModel(model: KernelModel, path: string): Promise<void> {
-  const { centers, weights, scaling, kernel } = model.parts;
+export async function saveModel(model: ModelParts, path: string): Promise<void> {
+  const { centers, weights, scaling, kernel } = model;
   const header: ModelHeader = {
     kmfitVersion: version,
     task: model.task,
@@ -41,7 +41,7 @@ export async function saveModel(model: KernelModel, path: string): Promise<void>
     header: { ...header },
     arrays: {
       centers: { data: centers.data, shape: [centers.rows, centers.cols] },
-      weights: { data: weights, shape: [centers.rows, model.outputs] },
+      weights: { data: weights, shape: [centers.rows, model.plan.outputs] },
       scaling_offset: { data: scaling.offset, shape: [centers.cols] },
       scaling_factor: { data: scaling.factor, shape: [centers.cols] },
     },

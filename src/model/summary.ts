@@ -1,9 +1,9 @@
 /**
  * What a plan and a training history say, as labelled fields: one source for the terminal's text
- * (cli/render.ts) and the notebook's HTML (notebook/html.ts), so the two cannot disagree.
+ * (cli/render.ts) and the HTML (model/html.ts), so the two cannot disagree.
  */
 import type { EpochMetrics, StepHalving } from '../solver/events.js';
-import type { Plan } from '../solver/setup.js';
+import type { Plan } from '../solver/plan.js';
 
 /** 4 significant digits; exponent form outside [1e-3, 1e6). */
 export function formatNumber(x: number, digits = 4): string {

@@ -1,6 +1,6 @@
 /** Small grey images (digits, filters) as an HTML strip of <img> tags with captions. */
 import { encodeGreyPng } from '../plot/png.js';
-import { escapeHtml } from './html.js';
+import { escapeHtml } from '../model/html.js';
 
 export interface GreyImage {
   /** width·height values in [0, 1], row-major. */

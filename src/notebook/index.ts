@@ -15,7 +15,7 @@
  *
  * @module kmfit/notebook
  */
-export { escapeHtml, historyTable, htmlTable, modelSummary, planTable } from './html.js';
+export { escapeHtml, historyTable, htmlTable, modelSummary, planTable, type SummarizedModel } from '../model/html.js';
 export { trainingProgress, type HtmlDisplay, type ProgressCallbacks } from './progress.js';
 export { confusionMatrix, misclassified, type ConfusionMatrix } from './confusion.js';
 export { confusionMatrixSpec, predictedVsTrueSpec, type PredictionSeries } from './charts.js';

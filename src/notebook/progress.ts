@@ -5,8 +5,8 @@
  */
 import { formatNumber } from '../model/summary.js';
 import type { EpochReport, IterationReport } from '../solver/events.js';
-import type { Plan } from '../solver/setup.js';
-import { escapeHtml, historyTable } from './html.js';
+import type { Plan } from '../solver/plan.js';
+import { escapeHtml, historyTable } from '../model/html.js';
 
 /** Anything that shows HTML, replacing what it showed before: tslab's `newDisplay()` is one. */
 export interface HtmlDisplay {

@@ -11,7 +11,8 @@
  */
 import { KmfitError, describeValue } from '../errors.js';
 import { rotateRows } from './dense/js.js';
-import { denseKernels, type DenseKernels } from './dense/kernels.js';
+import { denseKernels } from './dense/choose.js';
+import type { DenseKernels } from './dense/kernels.js';
 
 export interface Eigensystem {
   /** Eigenvalues of the (scaled) matrix in descending order. */

@@ -1,9 +1,11 @@
 /**
  * The analytic choices of EigenPro 2 as pure functions (Ma & Belkin 2019; see
- * ../shared/design/eigenpro.md and docs/how-it-works.md). Symbols follow the paper:
+ * docs/how-it-works.md and docs/notation.md). Symbols follow the paper:
  * n points, d features, l outputs, s subsample size, q preconditioner level, λ_i the eigenvalues of
  * K_SS / s in descending order, β = max k(x, x), m batch size, η step size, m_G the device's limit.
  */
+import type { CalibrationPoint } from './capacity.js';
+import type { StepHalving } from './events.js';
 
 /** The damping exponent of the preconditioner (α in the paper's reference code). */
 export const PRECONDITIONER_EXPONENT = 0.95;
@@ -91,4 +93,70 @@ export type StepRegime = 'linear' | 'saturation';
 export function analyticStepSize(m: number, beta: number, lambda: number): { eta: number; regime: StepRegime } {
   if (m < beta / lambda + 1) return { eta: m / beta, regime: 'linear' };
   return { eta: (0.99 * 2 * m) / (beta + (m - 1) * lambda), regime: 'saturation' };
+}
+
+/** The set-up block: every analytic choice, its inputs, and where it came from. */
+export interface Plan {
+  readonly n: number;
+  readonly d: number;
+  readonly outputs: number;
+  readonly task: 'classification' | 'regression';
+  readonly kernel: string;
+  readonly bandwidth: number;
+  readonly bandwidthSource: string;
+  readonly backend: string;
+  /** The backend's device, e.g. "AMD EPYC (2 threads), WebAssembly SIMD + relaxed FMA" (absent in older model files). */
+  readonly device?: string;
+  /** s: Nyström subsample size. */
+  readonly subsampleSize: number;
+  /** q: eigen-directions flattened by the preconditioner (0: plain kernel). */
+  readonly q: number;
+  readonly qSource: 'analytic' | 'given';
+  /** λ_1, λ_q of K_SS/s and λ_new, the top eigenvalue after preconditioning (λ_1 when q = 0). */
+  readonly lambda1: number;
+  readonly lambdaQ: number;
+  readonly lambdaNew: number;
+  /** β = max k(x, x). */
+  readonly beta: number;
+  /** m* = β/λ_1, the critical batch size of the plain kernel. */
+  readonly criticalBatchPlain: number;
+  /** m* = β/λ_new, the critical batch size after preconditioning. */
+  readonly criticalBatch: number;
+  /** m_G: the largest batch the device handles in one step, and why. */
+  readonly deviceBatchLimit: number;
+  readonly deviceBatchLimitSource: string;
+  /** Seconds per iteration against batch size, when the device's parallel capacity was measured. */
+  readonly capacityCurve?: readonly CalibrationPoint[];
+  readonly batchSize: number;
+  readonly batchSizeSource: 'analytic' | 'device limit' | 'given' | 'data size';
+  readonly stepSize: number;
+  readonly stepSizeSource: 'analytic' | 'given';
+  readonly stepRegime: StepRegime;
+  /** The divergence guard's halvings of the step size during training, if any (stepSize is the planned one). */
+  readonly stepSizeHalvings?: readonly StepHalving[];
+  readonly epochs: number;
+  readonly iterationsPerEpoch: number;
+  readonly seed: number;
+  readonly eigenSeconds: number;
+  readonly setupSeconds: number;
+}
+
+/** The set-up's figures (setup.ts computes them from the subsample, the device and these formulas). */
+export type SetupNumbers = Pick<
+  Plan,
+  | 'subsampleSize' | 'q' | 'qSource' | 'lambda1' | 'lambdaQ' | 'lambdaNew' | 'beta'
+  | 'criticalBatchPlain' | 'criticalBatch' | 'deviceBatchLimit' | 'deviceBatchLimitSource' | 'capacityCurve'
+  | 'batchSize' | 'batchSizeSource' | 'stepSize' | 'stepSizeSource' | 'stepRegime' | 'eigenSeconds'
+>;
+
+/** What the plan says of the run besides the set-up's figures. */
+export type PlanContext = Pick<
+  Plan,
+  'n' | 'd' | 'outputs' | 'task' | 'kernel' | 'bandwidth' | 'bandwidthSource' | 'backend' | 'device' | 'epochs' | 'seed' | 'setupSeconds'
+>;
+
+/** The plan of a run: its context, the set-up's figures, and the iterations an epoch takes. */
+export function assemblePlan(context: PlanContext, numbers: SetupNumbers): Plan {
+  const { epochs, seed, setupSeconds, ...facts } = context;
+  return { ...facts, ...numbers, epochs, iterationsPerEpoch: Math.ceil(context.n / numbers.batchSize), seed, setupSeconds };
 }

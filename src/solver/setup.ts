@@ -1,15 +1,14 @@
 /**
  * EigenPro's set-up: the Nyström subsample, the top eigensystem of K_SS/s, β, the device's batch
- * limit m_G, q, and the batch and step sizes, recorded in a Plan that says where each figure came
- * from. Pure arithmetic lives in plan.ts; this module gathers its inputs.
+ * limit m_G, q, and the batch and step sizes, with where each figure came from. Pure arithmetic,
+ * the Plan and its assembly live in plan.ts; this module gathers their inputs.
  */
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend } from '../backends/backend.js';
-import { PLATEAU, measureParallelCapacity, type CalibrationPoint } from '../backends/capacity.js';
+import { PLATEAU, measureParallelCapacity, type CalibrationPoint } from './capacity.js';
 import { KmfitError } from '../errors.js';
 import { takeRows, type Matrix } from '../matrix.js';
 import type { Preconditioning } from './eigenpro.js';
-import type { StepHalving } from './events.js';
 import { topEigenpairs } from './eigensystem.js';
 import { checkMemory } from './memory.js';
 import {
@@ -24,55 +23,9 @@ import {
   lastUsableIndex,
   memoryBatchLimit,
   preconditioner,
-  type StepRegime,
+  type SetupNumbers,
 } from './plan.js';
 import type { SeededRandom } from './random.js';
-
-/** The set-up block: every analytic choice, its inputs, and where it came from. */
-export interface Plan {
-  readonly n: number;
-  readonly d: number;
-  readonly outputs: number;
-  readonly task: 'classification' | 'regression';
-  readonly kernel: string;
-  readonly bandwidth: number;
-  readonly bandwidthSource: string;
-  readonly backend: string;
-  /** The backend's device, e.g. "AMD EPYC (2 threads), WebAssembly SIMD + relaxed FMA" (absent in older model files). */
-  readonly device?: string;
-  /** s: Nyström subsample size. */
-  readonly subsampleSize: number;
-  /** q: eigen-directions flattened by the preconditioner (0: plain kernel). */
-  readonly q: number;
-  readonly qSource: 'analytic' | 'given';
-  /** λ_1, λ_q of K_SS/s and λ_new, the top eigenvalue after preconditioning (λ_1 when q = 0). */
-  readonly lambda1: number;
-  readonly lambdaQ: number;
-  readonly lambdaNew: number;
-  /** β = max k(x, x). */
-  readonly beta: number;
-  /** m* = β/λ_1, the critical batch size of the plain kernel. */
-  readonly criticalBatchPlain: number;
-  /** m* = β/λ_new, the critical batch size after preconditioning. */
-  readonly criticalBatch: number;
-  /** m_G: the largest batch the device handles in one step, and why. */
-  readonly deviceBatchLimit: number;
-  readonly deviceBatchLimitSource: string;
-  /** Seconds per iteration against batch size, when the device's parallel capacity was measured. */
-  readonly capacityCurve?: readonly CalibrationPoint[];
-  readonly batchSize: number;
-  readonly batchSizeSource: 'analytic' | 'device limit' | 'given' | 'data size';
-  readonly stepSize: number;
-  readonly stepSizeSource: 'analytic' | 'given';
-  readonly stepRegime: StepRegime;
-  /** The divergence guard's halvings of the step size during training, if any (stepSize is the planned one). */
-  readonly stepSizeHalvings?: readonly StepHalving[];
-  readonly epochs: number;
-  readonly iterationsPerEpoch: number;
-  readonly seed: number;
-  readonly eigenSeconds: number;
-  readonly setupSeconds: number;
-}
 
 export interface SetupRequest {
   readonly backend: Backend;
@@ -92,12 +45,7 @@ export interface SetupRequest {
 
 export interface Setup {
   readonly preconditioning?: Preconditioning;
-  readonly numbers: Pick<
-    Plan,
-    | 'subsampleSize' | 'q' | 'qSource' | 'lambda1' | 'lambdaQ' | 'lambdaNew' | 'beta'
-    | 'criticalBatchPlain' | 'criticalBatch' | 'deviceBatchLimit' | 'deviceBatchLimitSource' | 'capacityCurve'
-    | 'batchSize' | 'batchSizeSource' | 'stepSize' | 'stepSizeSource' | 'stepRegime' | 'eigenSeconds'
-  >;
+  readonly numbers: SetupNumbers;
 }
 
 export async function setUp(request: SetupRequest): Promise<Setup> {
@@ -214,7 +162,7 @@ async function deviceBatchLimit(
   const byMemory = memoryBatchLimit(budget.bytes, X.rows, X.cols, outputs, s);
   if (byMemory < 1) {
     throw new KmfitError(
-      'INVALID_OPTION',
+      'INSUFFICIENT_MEMORY',
       `Training ${X.rows} points of ${X.cols} features needs more memory than the ${backend.name} backend has ` +
         `(${budget.source}). Train on fewer points, a smaller subsampleSize, or another backend.`,
     );

@@ -30,6 +30,11 @@ export interface EigenProRun extends StepContext {
   readonly onEpoch?: (report: EpochReport) => void;
   readonly onIteration?: (report: IterationReport) => void;
   readonly onDivergence?: (report: DivergenceReport) => void;
+  /**
+   * false: no divergence guard, so no rollback point is kept and the step size never changes —
+   * the scaling study measures the plain iteration and judges divergence itself. Default true.
+   */
+  readonly divergenceGuard?: boolean;
   readonly signal?: AbortSignal;
   /**
    * Called after every iteration (`final` false) and once when the run stops, finished or aborted
@@ -95,22 +100,22 @@ function mismatch(what: string): KmfitError {
   );
 }
 
+/** The loop's own part of TrainingState (weights and random state live on the centers and in the random source). */
+type Progress = Omit<TrainingState, 'weights' | 'random' | 'history' | 'halvings'> & {
+  history: EpochMetrics[];
+  halvings: StepHalving[];
+};
+
+/** Where a run from α = 0 stands. */
+function freshState(stepSize: number): Omit<TrainingState, 'weights' | 'random'> {
+  return { epochsDone: 0, cursor: 0, epochIterations: 0, totalIterations: 0, epochSeconds: 0, trainingSeconds: 0, stepSize, halvings: [], epochHalvings: 0, history: [], keptEpoch: 0 };
+}
+
 export class Training {
-  private readonly history: EpochMetrics[];
-  private readonly halvings: StepHalving[];
-  private epochsDone: number;
-  private order: Int32Array | undefined;
-  private cursor: number;
-  private epochIterations: number;
-  private totalIterationsDone: number;
-  private epochSeconds: number;
-  private trainingSeconds: number;
-  private currentStepSize: number;
-  private epochHalvings: number;
-  private best: TrainingState['best'];
-  private keptEpoch: number;
-  private finishedBy: TrainingState['finished'];
-  private epochStart: Float32Array | undefined;
+  /** Mutable while the run advances; snapshot() hands out a copy. */
+  private readonly p: { -readonly [K in keyof Progress]: Progress[K] };
+  private readonly guarded: boolean;
+  private stepSeconds = 0;
 
   private constructor(
     private readonly run: EigenProRun,
@@ -118,41 +123,16 @@ export class Training {
     /** The zero model's losses, the yardsticks of the divergence guard. */
     private readonly scale: LossScale,
   ) {
-    this.history = [...state.history];
-    this.halvings = [...state.halvings];
-    this.epochsDone = state.epochsDone;
-    this.order = state.order;
-    this.cursor = state.cursor;
-    this.epochIterations = state.epochIterations;
-    this.totalIterationsDone = state.totalIterations;
-    this.epochSeconds = state.epochSeconds;
-    this.trainingSeconds = state.trainingSeconds;
-    this.currentStepSize = state.stepSize;
-    this.epochHalvings = state.epochHalvings;
-    this.best = state.best;
-    this.keptEpoch = state.keptEpoch;
-    this.epochStart = state.epochStart;
+    this.p = { ...state, history: [...state.history], halvings: [...state.halvings] };
+    this.guarded = run.divergenceGuard !== false;
     // A run that ended after its last epoch goes on when it is given more epochs.
-    this.finishedBy = state.finished === 'epochs' && this.epochsDone < run.epochs ? undefined : state.finished;
-    if (!this.finishedBy && !this.order && this.epochsDone >= run.epochs) this.finishedBy = 'epochs';
+    if (state.finished === 'epochs' && this.p.epochsDone < run.epochs) this.p.finished = undefined;
+    if (!this.p.finished && !this.p.order && this.p.epochsDone >= run.epochs) this.p.finished = 'epochs';
   }
 
   /** A run from α = 0 (the centers' weights as created). */
   static start(run: EigenProRun): Training {
-    const fresh = {
-      epochsDone: 0,
-      cursor: 0,
-      epochIterations: 0,
-      totalIterations: 0,
-      epochSeconds: 0,
-      trainingSeconds: 0,
-      stepSize: run.stepSize,
-      halvings: [],
-      epochHalvings: 0,
-      history: [],
-      keptEpoch: 0,
-    };
-    return new Training(run, fresh, lossScale(run.Y, run.monitorTrain.Y));
+    return new Training(run, freshState(run.stepSize), lossScale(run.Y, run.monitorTrain.Y));
   }
 
   /**
@@ -178,30 +158,36 @@ export class Training {
     if (actual.length !== expected.length || actual.some((word, i) => word !== expected[i])) {
       throw new Error('runEigenPro: run.random must continue the saved random state (SeededRandom.fromState)');
     }
-    await run.centers.setWeights(state.weights);
-    return new Training(run, state, lossScale(run.Y, run.monitorTrain.Y));
+    const { weights, random: _random, ...progress } = state;
+    await run.centers.setWeights(weights);
+    return new Training(run, progress, lossScale(run.Y, run.monitorTrain.Y));
   }
 
   /** How the run ended by itself, or undefined while it has iterations left. */
   get finished(): 'epochs' | 'early-stopping' | undefined {
-    return this.finishedBy;
+    return this.p.finished;
   }
 
   get totalIterations(): number {
-    return this.totalIterationsDone;
+    return this.p.totalIterations;
   }
 
   get completedEpochs(): number {
-    return this.epochsDone;
+    return this.p.epochsDone;
   }
 
   /** Whether an epoch is in progress (false right after an epoch's end). */
   get inEpoch(): boolean {
-    return this.order !== undefined;
+    return this.p.order !== undefined;
+  }
+
+  /** Seconds of the last iteration's step alone (no epoch start or end). */
+  get lastStepSeconds(): number {
+    return this.stepSeconds;
   }
 
   get stepSize(): number {
-    return this.currentStepSize;
+    return this.p.stepSize;
   }
 
   /**
@@ -210,51 +196,45 @@ export class Training {
    * @throws KmfitError DIVERGED when the loss still grows after MAX_HALVINGS halvings.
    */
   async advance(): Promise<void> {
-    if (this.finishedBy) throw new Error('Training.advance: the run has finished');
+    if (this.p.finished) throw new Error('Training.advance: the run has finished');
     const { run } = this;
     const n = run.X.rows;
     const m = run.batchSize;
     const started = performance.now();
-    const order = this.order ?? (await this.beginEpoch());
-    const batch = order.subarray(this.cursor, Math.min(this.cursor + m, n));
-    const batchMse = await step(run, batch, this.currentStepSize / m, run.Y.cols);
-    this.cursor += batch.length;
-    this.epochIterations++;
-    this.totalIterationsDone++;
-    this.epochSeconds += (performance.now() - started) / 1000;
+    const order = this.p.order ?? (await this.beginEpoch());
+    const batch = order.subarray(this.p.cursor, Math.min(this.p.cursor + m, n));
+    const stepStarted = performance.now();
+    const batchMse = await step(run, batch, this.p.stepSize / m, run.Y.cols);
+    this.stepSeconds = (performance.now() - stepStarted) / 1000;
+    this.p.cursor += batch.length;
+    this.p.epochIterations++;
+    this.p.totalIterations++;
+    this.p.epochSeconds += (performance.now() - started) / 1000;
     run.onIteration?.({
-      epoch: this.epochsDone + 1,
-      iteration: this.epochIterations,
+      epoch: this.p.epochsDone + 1,
+      iteration: this.p.epochIterations,
       iterationsPerEpoch: Math.ceil(n / m),
       batchSize: batch.length,
       batchMse,
     });
-    const problem = batchDivergence(batchMse, this.scale);
+    const problem = this.guarded ? batchDivergence(batchMse, this.scale) : undefined;
     if (problem) await this.rollBack(problem);
-    else if (this.cursor >= n) await this.endEpoch();
+    else if (this.p.cursor >= n) await this.endEpoch();
   }
 
   /** The state to continue from (the weights are read back from the centers). */
   async snapshot(): Promise<TrainingState> {
-    return {
-      epochsDone: this.epochsDone,
-      ...(this.order ? { order: this.order } : {}),
-      cursor: this.cursor,
-      epochIterations: this.epochIterations,
-      totalIterations: this.totalIterationsDone,
-      epochSeconds: this.epochSeconds,
-      trainingSeconds: this.trainingSeconds,
-      stepSize: this.currentStepSize,
-      halvings: [...this.halvings],
-      epochHalvings: this.epochHalvings,
-      history: [...this.history],
-      ...(this.best ? { best: this.best } : {}),
-      keptEpoch: this.keptEpoch,
-      ...(this.finishedBy ? { finished: this.finishedBy } : {}),
+    const { history, halvings, ...rest } = this.p;
+    const state: TrainingState = {
+      ...rest,
+      history: [...history],
+      halvings: [...halvings],
       weights: await this.run.centers.readWeights(),
-      ...(this.epochStart ? { epochStart: this.epochStart } : {}),
       random: this.run.random.state(),
     };
+    // Optional parts that are unset are absent, not undefined.
+    for (const key of Object.keys(state) as (keyof TrainingState)[]) if (state[key] === undefined) delete state[key];
+    return state;
   }
 
   /**
@@ -263,94 +243,95 @@ export class Training {
    * @throws KmfitError ABORTED when aborted before any iteration.
    */
   async finish(aborted: boolean): Promise<EigenProResult> {
-    if (aborted && this.totalIterationsDone === 0) {
+    if (aborted && this.p.totalIterations === 0) {
       throw new KmfitError('ABORTED', 'Training was aborted before its first iteration; there is no model to keep.');
     }
-    const stoppedBy: StopReason = aborted ? 'aborted' : this.finishedBy ?? 'epochs';
+    const stoppedBy: StopReason = aborted ? 'aborted' : this.p.finished ?? 'epochs';
     // Validation chooses the kept epoch under early stopping, and on abort (the best model so far);
     // after a full run the model is the last epoch's: choosing by validation there would make a
     // validation-as-test figure optimistic.
     const selecting = this.run.earlyStopping !== undefined;
-    let keptEpoch = this.keptEpoch;
-    if (this.best !== undefined && ((selecting && this.best.epoch !== keptEpoch) || aborted)) {
-      await this.run.centers.setWeights(this.best.weights);
-      keptEpoch = this.best.epoch;
+    let keptEpoch = this.p.keptEpoch;
+    if (this.p.best !== undefined && ((selecting && this.p.best.epoch !== keptEpoch) || aborted)) {
+      await this.run.centers.setWeights(this.p.best.weights);
+      keptEpoch = this.p.best.epoch;
     } else if (aborted) {
-      keptEpoch = this.history.length; // the latest weights, including the interrupted epoch's iterations
+      keptEpoch = this.p.history.length; // the latest weights, including the interrupted epoch's iterations
     }
     return {
-      history: [...this.history],
+      history: [...this.p.history],
       stoppedBy,
       keptEpoch,
-      trainingSeconds: this.trainingSeconds + (this.order ? this.epochSeconds : 0),
-      stepSize: this.currentStepSize,
-      halvings: [...this.halvings],
+      trainingSeconds: this.p.trainingSeconds + (this.p.order ? this.p.epochSeconds : 0),
+      stepSize: this.p.stepSize,
+      halvings: [...this.p.halvings],
     };
   }
 
   private async beginEpoch(): Promise<Int32Array> {
     const order = this.run.random.permutation(this.run.X.rows);
-    this.epochStart = await this.run.centers.readWeights();
-    this.order = order;
-    this.cursor = 0;
-    this.epochIterations = 0;
-    this.epochHalvings = 0;
+    // The guard's rollback point.
+    this.p.epochStart = this.guarded ? await this.run.centers.readWeights() : undefined;
+    this.p.order = order;
+    this.p.cursor = 0;
+    this.p.epochIterations = 0;
+    this.p.epochHalvings = 0;
     return order;
   }
 
   private async endEpoch(): Promise<void> {
     const { run } = this;
     const train = await evaluate(run.centers, run.monitorTrain);
-    const earlier = this.history.map((h) => h.trainMse);
-    const problem = epochDivergence(train.mse, earlier.length > 0 ? Math.min(...earlier) : undefined, this.scale);
+    const earlier = this.p.history.map((h) => h.trainMse);
+    const problem = this.guarded ? epochDivergence(train.mse, earlier.length > 0 ? Math.min(...earlier) : undefined, this.scale) : undefined;
     if (problem) return this.rollBack(problem);
 
     const validation = run.validation ? await evaluate(run.centers, run.validation) : undefined;
-    const epoch = this.epochsDone + 1;
+    const epoch = this.p.epochsDone + 1;
     const metrics: EpochMetrics = {
       epoch,
-      seconds: this.epochSeconds,
-      iterations: this.epochIterations,
+      seconds: this.p.epochSeconds,
+      iterations: this.p.epochIterations,
       trainMse: train.mse,
       ...(train.error !== undefined ? { trainError: train.error } : {}),
       ...(validation ? { validationMse: validation.mse } : {}),
       ...(validation?.error !== undefined ? { validationError: validation.error } : {}),
-      ...(this.epochHalvings > 0 ? { stepSize: this.currentStepSize, halvings: this.epochHalvings } : {}),
+      ...(this.p.epochHalvings > 0 ? { stepSize: this.p.stepSize, halvings: this.p.epochHalvings } : {}),
     };
-    this.history.push(metrics);
-    this.epochsDone = epoch;
-    this.keptEpoch = epoch;
-    this.trainingSeconds += this.epochSeconds;
-    this.epochSeconds = 0;
-    this.order = undefined;
-    this.epochStart = undefined;
-    this.cursor = 0;
-    this.epochIterations = 0;
-    this.epochHalvings = 0;
+    this.p.history.push(metrics);
+    this.p.epochsDone = epoch;
+    this.p.keptEpoch = epoch;
+    this.p.trainingSeconds += this.p.epochSeconds;
+    this.p.epochSeconds = 0;
+    this.p.order = undefined;
+    this.p.epochStart = undefined;
+    this.p.cursor = 0;
+    this.p.epochIterations = 0;
+    this.p.epochHalvings = 0;
 
     const score = validationScore(metrics);
-    const isBest = score === undefined || this.best === undefined || score < this.best.score;
-    if (score !== undefined && isBest) this.best = { score, epoch, weights: await run.centers.readWeights() };
+    const isBest = score === undefined || this.p.best === undefined || score < this.p.best.score;
+    if (score !== undefined && isBest) this.p.best = { score, epoch, weights: await run.centers.readWeights() };
     run.onEpoch?.({ ...metrics, epochs: run.epochs, best: isBest });
-    if (run.earlyStopping !== undefined && this.best !== undefined && epoch - this.best.epoch >= run.earlyStopping) {
-      this.finishedBy = 'early-stopping';
+    if (run.earlyStopping !== undefined && this.p.best !== undefined && epoch - this.p.best.epoch >= run.earlyStopping) {
+      this.p.finished = 'early-stopping';
     } else if (epoch >= run.epochs) {
-      this.finishedBy = 'epochs';
+      this.p.finished = 'epochs';
     }
   }
 
   /** Back to the start of the epoch in progress, with half the step size. */
   private async rollBack(reason: string): Promise<void> {
-    const at = { epoch: this.epochsDone + 1, iteration: this.epochIterations, reason };
-    if (this.halvings.length >= MAX_HALVINGS) throw divergedError(this.halvings, at, this.run.stepSizeGiven ?? false);
-    const halving: StepHalving = { ...at, from: this.currentStepSize, to: this.currentStepSize / 2 };
-    this.halvings.push(halving);
-    this.currentStepSize = halving.to;
-    this.epochHalvings++;
-    await this.run.centers.setWeights(this.epochStart!);
-    this.cursor = 0;
-    this.epochIterations = 0;
-    this.run.onDivergence?.({ ...halving, halvings: this.halvings.length, maxHalvings: MAX_HALVINGS });
+    const at = { epoch: this.p.epochsDone + 1, iteration: this.p.epochIterations, reason };
+    if (this.p.halvings.length >= MAX_HALVINGS) throw divergedError(this.p.halvings, at, this.run.stepSizeGiven ?? false);
+    const halving: StepHalving = { ...at, from: this.p.stepSize, to: this.p.stepSize / 2 };
+    this.p.halvings.push(halving);
+    this.p.stepSize = halving.to;
+    this.p.epochHalvings++;
+    await this.run.centers.setWeights(this.p.epochStart!);
+    this.p.cursor = 0;
+    this.p.epochIterations = 0;
+    this.run.onDivergence?.({ ...halving, halvings: this.p.halvings.length, maxHalvings: MAX_HALVINGS });
   }
 }
 

@@ -2,10 +2,11 @@
  * The linear-scaling study: for the plain kernel (q = 0) and the preconditioned one, train at
  * batch sizes m = 1, 2, 4, … with the analytic step size η(m) and no tuning per batch size, until
  * a target is reached, and record iterations, epochs, seconds per iteration and time to target.
- * The theory (../shared/design/eigenpro.md, docs/scaling.md) predicts iterations ∝ 1/m up to
+ * The theory (docs/how-it-works.md, docs/scaling.md) predicts iterations ∝ 1/m up to
  * m* = β/λ and flat beyond; preconditioning moves m* from β/λ_1 out to β/λ_new.
  *
- * Training is exactly fit()'s (the same preparation, plan and iteration); only the stopping rule
+ * Training is exactly fit()'s (the same preparation, plan, and Training advanced iteration by
+ * iteration, without the divergence guard); only the stopping rule
  * differs. The target is checked on a fixed monitor subsample, at an interval chosen so that the
  * checks cost at most a quarter of the training they interrupt, and the iteration at which it was
  * crossed is interpolated between the last two checks (log-linearly for the mse, which falls
@@ -17,19 +18,19 @@ import { createBackend } from '../backends/select.js';
 import type { MatrixInput } from '../data/input.js';
 import type { LabelInput } from '../data/labels.js';
 import { KmfitError } from '../errors.js';
-import { FIT_OPTION_RULES, checkOptions, checkValidationShape, type FitOptions, type OptionRule } from '../options.js';
+import { checkOptions, checkValidationShape, rulesOf, withDefaults, type FitOptions, type OptionRule, type WithDefaults } from '../options.js';
 import { monitorTrainingSubset, prepareTraining } from '../prepare.js';
-import { evaluate, step, type MonitorSet, type StepContext } from '../solver/eigenpro.js';
+import { evaluate, type MonitorSet, type StepContext } from '../solver/eigenpro.js';
 import { analyticStepSize, memoryBatchLimit, type StepRegime } from '../solver/plan.js';
 import { SeededRandom } from '../solver/random.js';
 import { setUp, type Setup } from '../solver/setup.js';
+import { Training } from '../solver/training.js';
 
 /** The fit() options the study takes: the training is fit()'s, so they mean the same. */
-type SharedOptions = Pick<
-  FitOptions,
-  | 'kernel' | 'bandwidth' | 'seed' | 'subsampleSize' | 'q' | 'deviceBatchLimit' | 'scale' | 'task' | 'backend'
-  | 'threads' | 'validation' | 'signal'
->;
+const SHARED_OPTIONS = [
+  'kernel', 'bandwidth', 'seed', 'subsampleSize', 'q', 'deviceBatchLimit', 'scale', 'task', 'backend', 'threads', 'validation', 'signal',
+] as const;
+type SharedOptions = Pick<FitOptions, (typeof SHARED_OPTIONS)[number]>;
 
 export interface ScalingOptions extends SharedOptions {
   /** Batch sizes to try. Default 1, 2, 4, … up to the memory model's limit (at most n). */
@@ -49,18 +50,8 @@ export interface ScalingOptions extends SharedOptions {
 }
 
 const STUDY_RULES: Readonly<Record<keyof ScalingOptions, OptionRule>> = {
-  kernel: FIT_OPTION_RULES.kernel,
-  bandwidth: FIT_OPTION_RULES.bandwidth,
-  seed: FIT_OPTION_RULES.seed,
-  subsampleSize: FIT_OPTION_RULES.subsampleSize,
+  ...rulesOf(SHARED_OPTIONS),
   q: { check: { kind: 'integer', min: 1, max: 999 }, hint: 'the level of the preconditioned setting; the plain one is always q = 0' },
-  deviceBatchLimit: FIT_OPTION_RULES.deviceBatchLimit,
-  scale: FIT_OPTION_RULES.scale,
-  task: FIT_OPTION_RULES.task,
-  backend: FIT_OPTION_RULES.backend,
-  threads: FIT_OPTION_RULES.threads,
-  validation: FIT_OPTION_RULES.validation,
-  signal: FIT_OPTION_RULES.signal,
   batchSizes: { check: { kind: 'integers', min: 1 }, hint: 'for instance [1, 2, 4, 8]' },
   targetMse: { check: { kind: 'number', exclusiveMin: 0, exclusiveMax: 1 }, hint: 'a fraction of the initial train mse, e.g. 0.05' },
   targetError: { check: { kind: 'number', exclusiveMin: 0, exclusiveMax: 1 }, hint: 'a classification error on the validation data, e.g. 0.05' },
@@ -152,9 +143,10 @@ export interface ScalingReport {
  *
  * @throws KmfitError on bad input or options, as fit() does.
  */
-export async function scalingStudy(X: MatrixInput, y: LabelInput, options: ScalingOptions = {}): Promise<ScalingReport> {
+export async function scalingStudy(X: MatrixInput, y: LabelInput, given: ScalingOptions = {}): Promise<ScalingReport> {
   const started = performance.now();
-  checkOptions(options, STUDY_RULES, 'scalingStudy()');
+  checkOptions(given, STUDY_RULES, 'scalingStudy()');
+  const options = withDefaults(given);
   checkValidationShape(options.validation);
   if (options.targetError !== undefined && options.validation === undefined) {
     throw new KmfitError('INVALID_OPTION', "The 'targetError' option needs validation data: pass validation: { X, y } as well.");
@@ -169,12 +161,12 @@ export async function scalingStudy(X: MatrixInput, y: LabelInput, options: Scali
   }
   const n = train.rows;
   const l = targets.values.cols;
-  const backend = await createBackend(options.backend ?? 'auto', { threads: options.threads });
+  const backend = await createBackend(options.backend, { threads: options.threads });
   try {
     // One after the other: the first plan measures the device's capacity, which timing must not share.
     const plain = await planFor(backend, kernel, prepared, l, 0, options);
     const plans = [plain, await planFor(backend, kernel, prepared, l, options.q, options)];
-    const monitor = monitorTrainingSubset(train, targets, new SeededRandom(options.seed ?? 0), options.monitorSize ?? DEFAULT_MONITOR_SIZE);
+    const monitor = monitorTrainingSubset(train, targets, new SeededRandom(options.seed), options.monitorSize ?? DEFAULT_MONITOR_SIZE);
     const target = chooseTarget(options, monitor, prepared.validation);
     const batchSizes = options.batchSizes ?? defaultBatchSizes(backend, n, train.cols, l, plans[1].numbers.subsampleSize);
     const centers = await backend.createCenterSet(kernel, train, l);
@@ -184,7 +176,7 @@ export async function scalingStudy(X: MatrixInput, y: LabelInput, options: Scali
         const setting = describeSetting(index === 0 ? 'plain' : 'preconditioned', setup);
         const context: StepContext = { backend, kernel, X: train, Y: targets.values, centers, preconditioning: setup.preconditioning };
         for (const m of [...batchSizes].sort((a, b) => a - b)) {
-          const run = await runToTarget(context, setting, Math.min(m, n), target, options);
+          const run = await runToTarget(context, setting, Math.min(m, n), target, monitor, options);
           setting.runs.push(run);
           options.onRun?.(setting, run);
           if (run.stoppedBy === 'aborted') break;
@@ -220,14 +212,14 @@ function planFor(
   prepared: ReturnType<typeof prepareTraining>,
   l: number,
   q: number | undefined,
-  options: ScalingOptions,
+  options: WithDefaults<ScalingOptions>,
 ): Promise<Setup> {
   return setUp({
     backend,
     kernel,
     X: prepared.train,
     outputs: l,
-    random: new SeededRandom(options.seed ?? 0),
+    random: new SeededRandom(options.seed),
     subsampleSize: options.subsampleSize,
     q,
     deviceBatchLimit: options.deviceBatchLimit,
@@ -277,52 +269,60 @@ async function runToTarget(
   setting: ScalingSetting,
   m: number,
   target: Target,
-  options: ScalingOptions,
+  monitor: MonitorSet,
+  options: WithDefaults<ScalingOptions>,
 ): Promise<ScalingRun> {
   const { centers, X } = context;
   const n = X.rows;
   const l = context.Y.cols;
   await centers.setWeights(new Float32Array(n * l));
   const { eta, regime } = analyticStepSize(m, setting.beta, setting.lambda);
-  const rate = eta / m;
   const maxIterations = options.maxIterations ?? DEFAULT_MAX_ITERATIONS;
   const maxSeconds = options.maxSeconds ?? DEFAULT_MAX_SECONDS;
   const checkEvery = Math.max(1, Math.ceil((CHECK_RATIO * target.set.X.rows) / m));
-  const random = new SeededRandom(options.seed ?? 0);
+  // fit()'s training, at this batch size and its analytic step size, until the stop condition
+  // below: no epoch limit, and no divergence guard (a diverging run is recorded as such).
+  const training = Training.start({
+    ...context,
+    batchSize: m,
+    stepSize: eta,
+    epochs: Number.POSITIVE_INFINITY,
+    random: new SeededRandom(options.seed),
+    monitorTrain: monitor,
+    divergenceGuard: false,
+  });
 
   const times: number[] = [];
   let seconds = 0;
-  let iterations = 0;
   let last = { iteration: 0, value: target.kind === 'trainMse' ? target.initial : await measure(centers, target) };
   let stoppedBy: ScalingRun['stoppedBy'];
   let reachedAt: number | undefined = last.value <= target.value ? 0 : undefined;
 
   while (reachedAt === undefined && stoppedBy === undefined) {
-    const order = random.permutation(n);
-    for (let b0 = 0; b0 < n; b0 += m) {
-      if (options.signal?.aborted) {
-        stoppedBy = 'aborted';
-        break;
-      }
-      seconds += await timedStep(context, order.subarray(b0, Math.min(b0 + m, n)), rate, times);
-      iterations++;
-      const capped = iterations >= maxIterations ? 'iterations' : seconds >= maxSeconds ? 'seconds' : undefined;
-      // Checked on schedule, and once more when a cap ends the run, so that a capped run's
-      // iterations are a true lower bound.
-      if (iterations % checkEvery === 0 || capped) {
-        const value = await measure(centers, target);
-        if (!(value <= DIVERGED * target.initial)) {
-          stoppedBy = 'diverged'; // NaN lands here too
-        } else if (value <= target.value) {
-          reachedAt = crossing(last, { iteration: iterations, value }, target);
-        }
-        last = { iteration: iterations, value };
-      }
-      if (reachedAt === undefined && stoppedBy === undefined) stoppedBy = capped;
-      if (reachedAt !== undefined || stoppedBy) break;
+    if (options.signal?.aborted) {
+      stoppedBy = 'aborted';
+      break;
     }
+    seconds += await timedStep(training, times);
+    const iterations = training.totalIterations;
+    const capped = iterations >= maxIterations ? 'iterations' : seconds >= maxSeconds ? 'seconds' : undefined;
+    // Checked on schedule, and once more when a cap ends the run, so that a capped run's
+    // iterations are a true lower bound.
+    if (iterations % checkEvery === 0 || capped) {
+      const value = await measure(centers, target);
+      if (!(value <= DIVERGED * target.initial)) {
+        stoppedBy = 'diverged'; // NaN lands here too
+      } else if (value <= target.value) {
+        reachedAt = crossing(last, { iteration: iterations, value }, target);
+      }
+      last = { iteration: iterations, value };
+    }
+    if (reachedAt === undefined && stoppedBy === undefined) stoppedBy = capped;
   }
-  if (reachedAt !== undefined) await timeMoreSteps(context, random, m, rate, times, maxSeconds - seconds);
+  const iterations = training.totalIterations;
+  // The run's outcome is recorded; a run that reached the target soon is timed for a few steps more.
+  let extra = 0;
+  while (reachedAt !== undefined && times.length < MIN_TIMED_STEPS && extra < maxSeconds - seconds) extra += await timedStep(training, times);
   const secondsPerIteration = median(times);
   const counted = reachedAt ?? iterations;
   return {
@@ -339,25 +339,11 @@ async function runToTarget(
   };
 }
 
-/** One SGD step on `batch`; its seconds are returned and added to `times`. */
-async function timedStep(context: StepContext, batch: Int32Array, rate: number, times: number[]): Promise<number> {
-  const begun = performance.now();
-  await step(context, batch, rate, context.Y.cols);
-  const took = (performance.now() - begun) / 1000;
-  times.push(took);
-  return took;
-}
-
-/** Steps on (the run's outcome is already recorded) until `times` has MIN_TIMED_STEPS entries. */
-async function timeMoreSteps(context: StepContext, random: SeededRandom, m: number, rate: number, times: number[], secondsLeft: number): Promise<void> {
-  const n = context.X.rows;
-  let spent = 0;
-  while (times.length < MIN_TIMED_STEPS && spent < secondsLeft) {
-    const order = random.permutation(n);
-    for (let b0 = 0; b0 < n && times.length < MIN_TIMED_STEPS; b0 += m) {
-      spent += await timedStep(context, order.subarray(b0, Math.min(b0 + m, n)), rate, times);
-    }
-  }
+/** One iteration; the seconds of its step are returned and added to `times`. */
+async function timedStep(training: Training, times: number[]): Promise<number> {
+  await training.advance();
+  times.push(training.lastStepSeconds);
+  return training.lastStepSeconds;
 }
 
 /**

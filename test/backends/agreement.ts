@@ -5,7 +5,7 @@
 import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index.js';
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend } from '../../src/backends/backend.js';
-import { uniformMatrix as randomMatrix } from '../../src/bench/timing.js';
+import { uniformMatrix as randomMatrix } from '../../bench/timing.js';
 import type { Matrix } from '../../src/matrix.js';
 
 export const KERNELS: KernelOption[] = [

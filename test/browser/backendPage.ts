@@ -6,7 +6,7 @@
 import type { Backend } from '../../src/backends/backend.js';
 import { createWasmBackend } from '../../src/backends/wasm/index.js';
 import { createWebGpuBackend } from '../../src/backends/webgpu/index.js';
-import { benchKernel, timeMedian, uniformMatrix } from '../../src/bench/timing.js';
+import { benchKernel, timeMedian, uniformMatrix } from '../../bench/timing.js';
 import { conformanceKernels, disagreements } from '../backends/agreement.js';
 
 /** The page's report; the test reads the same shape. */

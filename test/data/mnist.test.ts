@@ -5,7 +5,7 @@ import path from 'node:path';
 import { gzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf, asyncErrorOf } from '../helpers/errors.js';
-import { readIdx } from '../../src/data/idx.js';
+import { readIdx } from '../../src/io/idx.js';
 import {
   FASHION_MNIST_DIR,
   loadFashionMnist,

@@ -49,4 +49,4 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
 }
 
 /** A rows × cols Float32 matrix of deterministic uniform [0, 1) values. */
-export { uniformMatrix as randomMatrix } from '../../src/bench/timing.js';
+export { uniformMatrix as randomMatrix } from '../../bench/timing.js';

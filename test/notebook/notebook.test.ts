@@ -3,10 +3,10 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { fit } from '../../src/fit.js';
 import { confusionMatrix, misclassified } from '../../src/notebook/confusion.js';
-import { escapeHtml, historyTable, planTable } from '../../src/notebook/html.js';
+import { escapeHtml, historyTable, planTable } from '../../src/model/html.js';
 import { trainingProgress } from '../../src/notebook/progress.js';
 import type { EpochReport } from '../../src/solver/events.js';
-import type { Plan } from '../../src/solver/setup.js';
+import type { Plan } from '../../src/solver/plan.js';
 import { errorOf } from '../helpers/errors.js';
 
 const plan = {

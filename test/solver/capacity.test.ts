@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { capacityFromCurve, plateauLevel } from '../../src/backends/capacity.js';
+import { capacityFromCurve, plateauLevel } from '../../src/solver/capacity.js';
 
 const batches = [16, 32, 64, 128, 256, 512, 1024, 2048];
 const curve = (time: (m: number) => number) => batches.map((batch) => ({ batch, seconds: time(batch) }));

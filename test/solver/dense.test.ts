@@ -4,7 +4,8 @@
  * counts not a multiple of 4), and through a basis that grows.
  */
 import { describe, expect, it } from 'vitest';
-import { denseKernels, type RotationSweeps } from '../../src/solver/dense/kernels.js';
+import { denseKernels } from '../../src/solver/dense/choose.js';
+import type { RotationSweeps } from '../../src/solver/dense/kernels.js';
 import { lcg } from '../helpers/data.js';
 
 function randomArray<T extends Float32Array | Float64Array>(make: new (n: number) => T, length: number, seed: number): T {

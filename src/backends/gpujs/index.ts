@@ -32,6 +32,8 @@ import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
 import { missingPackageReason } from '../../optionalPackages.js';
 import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import { checkBlock, checkDeltas, checkPredict, checkWeights } from '../misuse.js';
+import { SerialQueue } from '../queue.js';
 import { probeAdapter, type AdapterSummary } from './webgpu.js';
 
 /** Centers per tile: one kernel call computes rows × CENTER_BLOCK kernel values. */
@@ -167,8 +169,8 @@ class GpuJsBackend implements Backend {
   private closing = false;
   /** Set once gpu.destroy() has run: every kernel is gone. */
   released = false;
-  /** The end of the queue of calls: gpu.js kernels keep one output each and are not reentrant. */
-  private tail: Promise<void> = Promise.resolve();
+  /** Calls run one at a time: gpu.js kernels keep one output each and are not reentrant. */
+  private readonly queue = new SerialQueue();
 
   constructor(resolved: ResolvedMode) {
     this.api = resolved.api;
@@ -207,18 +209,8 @@ class GpuJsBackend implements Backend {
   }
 
   /** Runs `work` after every call queued before it has finished. */
-  async exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const previous = this.tail;
-    let release = (): void => {};
-    this.tail = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await previous;
-    try {
-      return await work();
-    } finally {
-      release();
-    }
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.queue.run(work);
   }
 
   /**
@@ -281,7 +273,7 @@ class GpuJsBackend implements Backend {
     const m = X.rows;
     const n = Y.rows;
     const d = X.cols;
-    if (Y.cols !== d) throw new RangeError(`kernelBlock: X has ${d} columns, Y has ${Y.cols}`);
+    checkBlock(X, Y);
     const out = new Float32Array(m * n);
     if (m === 0 || n === 0) return out;
     const k = this.blockKernel(kernel, d);
@@ -441,7 +433,7 @@ class GpuJsCenterSet implements CenterSet {
     const m = X.rows;
     const d = this.dim;
     const l = this.outputs;
-    if (X.cols !== d) throw new RangeError(`gpujs predict: X has ${X.cols} columns, the centers ${d}`);
+    checkPredict(this, X, out, j0, j1);
     if (m === 0) return;
     if (j1 <= j0) {
       out.fill(0, 0, m * l);
@@ -473,6 +465,7 @@ class GpuJsCenterSet implements CenterSet {
   // Weight changes queue behind a predict in flight, which reads α tile by tile.
   addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void> {
     return this.backend.exclusive(async () => {
+      checkDeltas(this, rows, deltas);
       const l = this.outputs;
       for (let i = 0; i < rows.length; i++) {
         const a = rows[i] * l;
@@ -483,6 +476,7 @@ class GpuJsCenterSet implements CenterSet {
 
   setWeights(alpha: Float32Array): Promise<void> {
     return this.backend.exclusive(async () => {
+      checkWeights(this, alpha);
       this.alpha.set(alpha.subarray(0, this.alpha.length));
     });
   }

@@ -6,6 +6,7 @@ import type { Kernel } from '../../../kernels/kernel.js';
 import { accumulateTimesWeights, packRows, squaredDistances, type PackedRows } from '../../../kernels/js/blocks.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import { checkBlock, checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights } from '../misuse.js';
 import { cpuName, halfOfFreeMemory } from '../system.js';
 
 /** Centers per distance tile: 256 rows of d floats stay in L2 while a 4-row strip of X sweeps them. */
@@ -15,10 +16,13 @@ export class JsBackend implements Backend {
   readonly name = 'js';
 
   async createCenterSet(kernel: Kernel, centers: Matrix, outputs: number): Promise<CenterSet> {
+    checkOutputs(outputs);
+    checkCenters(centers);
     return new JsCenterSet(kernel, packRows(centers.data, centers.rows, centers.cols), outputs);
   }
 
   async kernelBlock(kernel: Kernel, X: Matrix, Y: Matrix): Promise<Float32Array> {
+    checkBlock(X, Y);
     const px = packRows(X.data, X.rows, X.cols);
     const py = packRows(Y.data, Y.rows, Y.cols);
     const width = py.paddedRows;
@@ -58,6 +62,7 @@ class JsCenterSet implements CenterSet {
   }
 
   async predict(X: Matrix, out: Float32Array, j0 = 0, j1 = this.count): Promise<void> {
+    checkPredict(this, X, out, j0, j1);
     const l = this.outputs;
     const px = packRows(X.data, X.rows, X.cols);
     const tile = new Float32Array(px.paddedRows * CENTER_BLOCK);
@@ -75,6 +80,7 @@ class JsCenterSet implements CenterSet {
   }
 
   async addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void> {
+    checkDeltas(this, rows, deltas);
     const l = this.outputs;
     for (let i = 0; i < rows.length; i++) {
       const a = rows[i] * l;
@@ -83,7 +89,8 @@ class JsCenterSet implements CenterSet {
   }
 
   async setWeights(alpha: Float32Array): Promise<void> {
-    this.alpha.set(alpha);
+    checkWeights(this, alpha);
+    this.alpha.set(alpha.subarray(0, this.alpha.length));
   }
 
   async readWeights(): Promise<Float32Array> {

@@ -28,6 +28,7 @@ import {
 } from '../../../kernels/onnx/models.js';
 import { rowSlice, type Matrix } from '../../matrix.js';
 import type { CenterSet } from '../backend.js';
+import { checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights } from '../misuse.js';
 import type { SerialQueue } from '../queue.js';
 import type { OnnxRuntime, OrtSession, OrtSessionOptions, OrtTensor } from './runtime.js';
 
@@ -101,8 +102,8 @@ export class OnnxCenterSet implements CenterSet {
   /** Puts the centers into sessions (resident, one shard after another) or streams them. */
   static async create(context: CenterSetContext, kernel: KernelExpression, centers: Matrix, outputs: number): Promise<OnnxCenterSet> {
     const { rows: n, cols: d } = centers;
-    if (!Number.isInteger(outputs) || outputs < 1) throw new RangeError(`outputs must be a positive integer; got ${outputs}`);
-    if (centers.data.length < n * d) throw new RangeError(`centers: ${centers.data.length} values for ${n} × ${d}`);
+    checkOutputs(outputs);
+    checkCenters(centers);
     const form = distanceForm(d);
     const set = new OnnxCenterSet(context, form, [], centers, outputs);
     const width = columnsShape(form, n, d)[1];
@@ -136,11 +137,7 @@ export class OnnxCenterSet implements CenterSet {
       this.check();
       const { dim: d, outputs: l } = this;
       const m = X.rows;
-      if (X.cols !== d) throw new RangeError(`predict: X has ${X.cols} columns, the centers ${d}`);
-      if (out.length < m * l) throw new RangeError(`predict: out has ${out.length} elements, needs ${m}×${l}`);
-      if (!(Number.isInteger(j0) && Number.isInteger(j1) && j0 >= 0 && j1 <= this.count)) {
-        throw new RangeError(`predict: center range [${j0}, ${j1}) is not within [0, ${this.count})`);
-      }
+      checkPredict(this, X, out, j0, j1);
       out.fill(0, 0, m * l);
       if (m === 0 || j0 >= j1) return;
       const widest = Math.max(...this.shards.flatMap((shard) => shard.blocks.map(([b0, b1]) => b1 - b0)));
@@ -164,12 +161,9 @@ export class OnnxCenterSet implements CenterSet {
     return this.context.queue.run(() => {
       this.check();
       const l = this.outputs;
-      if (deltas.length < rows.length * l) throw new RangeError(`addToWeights: ${deltas.length} deltas for ${rows.length} rows × ${l}`);
+      checkDeltas(this, rows, deltas);
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i];
-        if (!(Number.isInteger(row) && row >= 0 && row < this.count)) {
-          throw new RangeError(`addToWeights: row ${row} is not a center index (0 … ${this.count - 1})`);
-        }
         for (let c = 0; c < l; c++) this.alpha[row * l + c] += deltas[i * l + c];
       }
     });
@@ -178,7 +172,7 @@ export class OnnxCenterSet implements CenterSet {
   setWeights(alpha: Float32Array): Promise<void> {
     return this.context.queue.run(() => {
       this.check();
-      if (alpha.length < this.alpha.length) throw new RangeError(`setWeights: ${alpha.length} weights for ${this.count} × ${this.outputs}`);
+      checkWeights(this, alpha);
       this.alpha.set(alpha.subarray(0, this.alpha.length));
     });
   }

@@ -25,6 +25,7 @@ import {
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import { checkBlock } from '../misuse.js';
 import { SerialQueue } from '../queue.js';
 import { cpuName, halfOfFreeMemory, threadCount } from '../system.js';
 import { OnnxCenterSet, STREAMED_BYTES, outputData, rowsPerRun, type CenterSetContext } from './centers.js';
@@ -131,7 +132,7 @@ class OnnxBackend implements Backend {
       this.check();
       const { rows: m, cols: d } = X;
       const n = Y.rows;
-      if (Y.cols !== d) throw new RangeError(`kernelBlock: X has ${d} columns, Y has ${Y.cols}`);
+      checkBlock(X, Y);
       const result = new Float32Array(m * n);
       if (m === 0 || n === 0) return result;
       const form = distanceForm(d);

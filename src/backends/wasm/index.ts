@@ -19,6 +19,8 @@ import type { Kernel } from '../../../kernels/kernel.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import { checkBlock, checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights } from '../misuse.js';
+import { SerialQueue } from '../queue.js';
 import { cpuName, freeMemoryBytes, threadCount } from '../system.js';
 import { webAssembly } from './engine.js';
 import { HeapFullError, MAX_BYTES, MAX_PAGES, RESERVED_BYTES, WasmHeap } from './heap.js';
@@ -104,7 +106,7 @@ interface Packed {
 
 class WasmBackend implements Backend {
   readonly name = 'wasm';
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private scratchStart = 0;
   private scratchBytes = 0;
   private disposed = false;
@@ -120,18 +122,16 @@ class WasmBackend implements Backend {
 
   /** Runs `task` after every call before it has finished (one job at a time on the workers). */
   exclusive<T>(task: () => T | Promise<T>): Promise<T> {
-    const result = this.queue.then(() => {
+    return this.queue.run(() => {
       if (this.disposed) throw new Error('the wasm backend has been disposed');
       return task();
     });
-    this.queue = result.catch(() => undefined);
-    return result;
   }
 
   createCenterSet(kernel: Kernel, centers: Matrix, outputs: number): Promise<CenterSet> {
     return this.exclusive(() => {
       const { rows: n, cols: d } = centers;
-      if (!Number.isInteger(outputs) || outputs < 1) throw new RangeError(`outputs must be a positive integer; got ${outputs}`);
+      checkOutputs(outputs);
       const transform = chooseTransform(kernel);
       const panelRows = Math.ceil(n / 4) * 4;
       const bytes = panelRows * d * 4 + panelRows * 4 + n * outputs * 4;
@@ -146,7 +146,7 @@ class WasmBackend implements Backend {
             `Use fewer centers (at most about ${Math.max(0, Math.floor(room / perCenter))} here) or another backend (backend: 'webgpu' or 'js').`,
         );
       }
-      if (centers.data.length < n * d) throw new RangeError(`centers: ${centers.data.length} values for ${n} × ${d}`);
+      checkCenters(centers);
       const regions: number[] = [];
       try {
         const packed = this.withHeap(() => {
@@ -175,7 +175,7 @@ class WasmBackend implements Backend {
       const m = X.rows;
       const n = Y.rows;
       const d = X.cols;
-      if (Y.cols !== d) throw new RangeError(`kernelBlock: X has ${d} columns, Y has ${Y.cols}`);
+      checkBlock(X, Y);
       const result = new Float32Array(m * n);
       if (m === 0 || n === 0) return result;
       const transform = chooseTransform(kernel);
@@ -226,11 +226,7 @@ class WasmBackend implements Backend {
   async fused(set: WasmCenterSet, X: Matrix, out: Float32Array, j0: number, j1: number): Promise<void> {
     const m = X.rows;
     const { dim: d, outputs: l } = set;
-    if (X.cols !== d) throw new RangeError(`predict: X has ${X.cols} columns, the centers ${d}`);
-    if (out.length < m * l) throw new RangeError(`predict: out has ${out.length} elements, needs ${m}×${l}`);
-    if (!(Number.isInteger(j0) && Number.isInteger(j1) && j0 >= 0 && j1 <= set.count)) {
-      throw new RangeError(`predict: center range [${j0}, ${j1}) is not within [0, ${set.count})`);
-    }
+    checkPredict(set, X, out, j0, j1);
     out.fill(0, 0, m * l);
     if (m === 0 || j0 >= j1) return;
     const rowPanels = Math.ceil(m / 8);
@@ -307,13 +303,12 @@ class WasmBackend implements Backend {
   /** Waits for the calls already made, then stops the workers; later calls throw. */
   dispose(): Promise<void> {
     if (!this.disposal) {
-      this.disposal = this.queue.then(async () => {
+      this.disposal = this.queue.run(async () => {
         this.disposed = true;
         for (const set of this.centerSets) set.release();
         this.centerSets.clear();
         await this.pool.terminate();
       });
-      this.queue = this.disposal.catch(() => undefined);
     }
     return this.disposal;
   }
@@ -385,7 +380,7 @@ class WasmBackend implements Backend {
       if (!(error instanceof HeapFullError)) throw error;
       if (error.systemRefused) {
         throw new KmfitError(
-          'INVALID_OPTION',
+          'INSUFFICIENT_MEMORY',
           `The system could not give the wasm backend ${gib(error.requested)} GiB more memory for ${what} ` +
             `(${gib(freeMemoryBytes() ?? 0)} GiB free). Use fewer centers or a smaller batch, or another backend.`,
           { cause: error },
@@ -393,7 +388,7 @@ class WasmBackend implements Backend {
       }
       const centers = this.heap.usedBytes - this.scratchBytes;
       throw new KmfitError(
-        'INVALID_OPTION',
+        'INSUFFICIENT_MEMORY',
         `${what[0].toUpperCase()}${what.slice(1)} needs ${gib(error.requested)} GiB of WebAssembly memory besides the ` +
           `${gib(centers)} GiB of centers and weights already there, past the 4 GiB wasm32 limit. ` +
           `Use a smaller batch or fewer centers, or another backend (backend: 'webgpu' or 'js').`,
@@ -438,14 +433,10 @@ class WasmCenterSet implements CenterSet {
     return this.backend.exclusive(() => {
       this.check();
       const l = this.outputs;
-      if (deltas.length < rows.length * l) throw new RangeError(`addToWeights: ${deltas.length} deltas for ${rows.length} rows × ${l}`);
+      checkDeltas(this, rows, deltas);
       const alpha = this.backend.heap.f32(this.alpha, this.count * l);
       for (let i = 0; i < rows.length; i++) {
-        const row = rows[i];
-        if (!(Number.isInteger(row) && row >= 0 && row < this.count)) {
-          throw new RangeError(`addToWeights: row ${row} is not a center index (0 … ${this.count - 1})`);
-        }
-        const a = row * l;
+        const a = rows[i] * l;
         for (let c = 0; c < l; c++) alpha[a + c] += deltas[i * l + c];
       }
     });
@@ -455,7 +446,7 @@ class WasmCenterSet implements CenterSet {
     return this.backend.exclusive(() => {
       this.check();
       const size = this.count * this.outputs;
-      if (alpha.length < size) throw new RangeError(`setWeights: ${alpha.length} weights for ${this.count} × ${this.outputs}`);
+      checkWeights(this, alpha);
       this.backend.heap.f32(this.alpha, size).set(alpha.subarray(0, size));
     });
   }

@@ -22,6 +22,7 @@ import { fusedShader, NORMS_SHADER, REDUCE_SHADER, SCATTER_SHADER, type ShaderSo
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
 import type { CenterSet } from '../backend.js';
+import { checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights } from '../misuse.js';
 import { align, bufferUsage, type GpuContext } from './context.js';
 
 /** Rows and centers per workgroup tile (TILE in tile.wgsl). */
@@ -66,16 +67,15 @@ export class WebGpuCenterSet implements CenterSet {
   /** Uploads the centers in blocks and computes their norms; α starts at 0. */
   static async create(context: GpuContext, kernel: Kernel, centers: Matrix, outputs: number, software: boolean): Promise<WebGpuCenterSet> {
     const { rows: n, cols: d } = centers;
-    if (!Number.isInteger(outputs) || outputs < 1) {
-      throw new KmfitError('INVALID_SHAPE', `outputs must be a positive integer; got ${outputs}.`);
-    }
+    checkOutputs(outputs);
+    checkCenters(centers);
     // Every block's centers (rows × d) and padded weights must fit one binding.
     const paddedOutputs = align(outputs, 4);
     const weightRows = Math.floor(context.bindingLimit / (4 * paddedOutputs * TILE)) * TILE;
     const blockRows = Math.min(Math.floor(context.bindingLimit / (4 * d)), weightRows);
     if (blockRows < 1) {
       throw new KmfitError(
-        'INVALID_SHAPE',
+        'INSUFFICIENT_MEMORY',
         `Centers of ${d} features with ${outputs} outputs do not fit the device's storage binding limit of ${context.bindingLimit} bytes; ` +
           'use fewer features or outputs, or another backend.',
       );
@@ -115,13 +115,7 @@ export class WebGpuCenterSet implements CenterSet {
     this.checkAlive();
     const { rows: m, cols: d } = X;
     const l = this.outputs;
-    if (d !== this.dim) {
-      throw new KmfitError('FEATURE_MISMATCH', `predict: X has ${d} features, the centers have ${this.dim}.`);
-    }
-    if (out.length < m * l) throw new KmfitError('INVALID_SHAPE', `predict: out holds ${out.length} floats, ${m}×${l} needed.`);
-    if (!(Number.isInteger(j0) && Number.isInteger(j1) && 0 <= j0 && j0 <= j1 && j1 <= this.count)) {
-      throw new KmfitError('INVALID_SHAPE', `predict: the center range [${j0}, ${j1}) is not within [0, ${this.count}].`);
-    }
+    checkPredict(this, X, out, j0, j1);
     if (m === 0) return;
     if (j0 === j1) {
       out.fill(0, 0, m * l);
@@ -186,17 +180,12 @@ export class WebGpuCenterSet implements CenterSet {
   async addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void> {
     this.checkAlive();
     const l = this.outputs;
-    if (deltas.length !== rows.length * l) {
-      throw new KmfitError('INVALID_SHAPE', `addToWeights: ${rows.length} rows need ${rows.length * l} deltas; got ${deltas.length}.`);
-    }
+    checkDeltas(this, rows, deltas);
     // Repeated rows are summed here (in float64), so the device sees each row once.
     const slotOf = new Map<number, number>();
     const sums = new Float64Array(rows.length * l);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];
-      if (!(Number.isInteger(row) && row >= 0 && row < this.count)) {
-        throw new KmfitError('INVALID_SHAPE', `addToWeights: row ${row} is not a center index in [0, ${this.count}).`);
-      }
       let slot = slotOf.get(row);
       if (slot === undefined) {
         slot = slotOf.size;
@@ -250,9 +239,7 @@ export class WebGpuCenterSet implements CenterSet {
   async setWeights(alpha: Float32Array): Promise<void> {
     this.checkAlive();
     const l = this.outputs;
-    if (alpha.length !== this.count * l) {
-      throw new KmfitError('INVALID_SHAPE', `setWeights: ${this.count}×${l} = ${this.count * l} weights needed; got ${alpha.length}.`);
-    }
+    checkWeights(this, alpha);
     await this.context.run('setWeights', async () => {
       for (const block of this.blocks) {
         const stride = block.paddedRows;

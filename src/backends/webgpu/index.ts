@@ -12,6 +12,7 @@ import { blockShader, NORMS_SHADER } from '../../../kernels/webgpu/shaders.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import { checkBlock } from '../misuse.js';
 import { TILE, WebGpuCenterSet } from './centers.js';
 import { bufferUsage, GpuContext, type ContextOptions } from './context.js';
 import { adapterName, isSoftwareAdapter, NoWebGpuError, requestAdapter } from './gpu.js';
@@ -39,7 +40,7 @@ class WebGpuBackend implements Backend {
   async kernelBlock(kernel: Kernel, X: Matrix, Y: Matrix): Promise<Float32Array> {
     const { rows: m, cols: d } = X;
     const n = Y.rows;
-    if (Y.cols !== d) throw new KmfitError('FEATURE_MISMATCH', `kernelBlock: X has ${d} features, Y has ${Y.cols}.`);
+    checkBlock(X, Y);
     const result = new Float32Array(m * n);
     if (m === 0 || n === 0) return result;
     const source = blockShader(kernel.expression);
@@ -49,7 +50,7 @@ class WebGpuBackend implements Backend {
     const colsPerBlock = Math.min(n, Math.floor(limitFloats / d), MAX_GROUPS * TILE);
     const rowsPerBlock = Math.min(m, Math.floor(limitFloats / d), Math.floor(limitFloats / colsPerBlock), MAX_GROUPS * TILE);
     if (colsPerBlock < 1 || rowsPerBlock < 1) {
-      throw new KmfitError('INVALID_SHAPE', `kernelBlock: a row of ${d} features does not fit the binding limit of ${context.bindingLimit} bytes.`);
+      throw new KmfitError('INSUFFICIENT_MEMORY', `kernelBlock: a row of ${d} features does not fit the binding limit of ${context.bindingLimit} bytes.`);
     }
     await context.run('kernelBlock', async () => {
       const [block, norms] = await Promise.all([context.pipeline(source), context.pipeline(NORMS_SHADER)]);

@@ -2,16 +2,14 @@
  * The loops that take nearly all of the eigensolver's time, behind one small interface: the
  * Lanczos matrix-vector product, the Gram–Schmidt pass of full reorthogonalization, the rotations
  * that form the projected matrix's eigenvectors, and the Ritz vectors. Two implementations: WebAssembly f64x2 SIMD (./wasm.ts, device code in
- * kernels/wasm/assembly/dense.ts) where the engine has it, plain JavaScript (./js.ts) elsewhere.
+ * kernels/wasm/assembly/dense.ts) where the engine has it, plain JavaScript (./js.ts) elsewhere;
+ * ./choose.ts picks one.
  * Both compute every sum in float64.
  *
  * The Lanczos basis is the one large array these loops share with the eigensolver's own code, so
  * it is allocated here (in the WebAssembly memory, for the wasm kernels); only one basis is in use
  * at a time.
  */
-import { jsDenseKernels } from './js.js';
-import { wasmDenseKernels } from './wasm.js';
-
 export interface DenseKernels {
   /** 'wasm' or 'js', for benchmarks and tests. */
   readonly engine: 'wasm' | 'js';
@@ -52,17 +50,4 @@ export interface RotationSweeps {
   readonly lows: readonly number[];
   readonly highs: readonly number[];
   readonly starts: readonly number[];
-}
-
-/**
- * The fastest kernels this engine runs for the row-major n×n float32 matrix; `engine` forces one
- * (tests and benchmarks compare them).
- */
-export function denseKernels(matrix: Float32Array, n: number, engine?: 'wasm' | 'js'): DenseKernels {
-  if (engine !== 'js') {
-    const wasm = wasmDenseKernels(matrix, n);
-    if (wasm) return wasm;
-    if (engine === 'wasm') throw new Error('the WebAssembly dense kernels do not run in this engine');
-  }
-  return jsDenseKernels(matrix, n);
 }

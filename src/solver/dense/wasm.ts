@@ -82,7 +82,7 @@ export function wasmDenseKernels(matrix: Float32Array, n: number): DenseKernels 
     if (pages <= have) return;
     if (pages > MAX_PAGES) {
       throw new KmfitError(
-        'INVALID_OPTION',
+        'INSUFFICIENT_MEMORY',
         `The eigensystem of a subsample of ${n} points needs ${(end / 2 ** 30).toFixed(1)} GiB, more than ` +
           "WebAssembly's 4 GiB; choose a smaller subsampleSize.",
       );

@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kernel } from '../../kernels/kernel.js';
 import { rowSlice, takeRows, type Matrix } from '../matrix.js';
-import type { Backend } from './backend.js';
+import type { Backend } from '../backends/backend.js';
 
 /**
  * At most this many training rows are the calibration's centers. Each step streams all n centers,

@@ -1,7 +1,7 @@
 /** Shared by the benchmarks: deterministic inputs and the median of timed repetitions. */
-import { chooseKernel, makeKernel } from '../../kernels/index.js';
-import type { Backend } from '../backends/backend.js';
-import type { Matrix } from '../matrix.js';
+import { chooseKernel, makeKernel } from '../kernels/index.js';
+import type { Backend } from '../src/backends/backend.js';
+import type { Matrix } from '../src/matrix.js';
 
 /** Deterministic uniform [0, 1) data, so every backend and the baseline see the same kind of input. */
 export function uniformMatrix(rows: number, cols: number, seed: number): Matrix {

@@ -1,11 +1,10 @@
 /**
- * HTML for notebooks (tslab's display.html, Jupyter, any page): the plan block, the training
+ * HTML for notebooks and a model's toHTML() (tslab's display.html, Jupyter, any page): the plan block, the training
  * history and a model summary, as small self-contained tables with no scripts and no external CSS.
  */
-import type { KernelModel } from '../model/model.js';
-import { historyColumns, outputsText, planRows } from '../model/summary.js';
-import type { EpochMetrics } from '../solver/events.js';
-import type { Plan } from '../solver/setup.js';
+import { historyColumns, outputsText, planRows } from './summary.js';
+import type { EpochMetrics, StopReason } from '../solver/events.js';
+import type { Plan } from '../solver/plan.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -43,8 +42,20 @@ export function historyTable(history: readonly EpochMetrics[], keptEpoch?: numbe
   );
 }
 
+/** What a model's summary shows (a KernelModel has all of it). */
+export interface SummarizedModel {
+  readonly task: string;
+  readonly features: number;
+  readonly outputs: number;
+  readonly classes?: readonly unknown[];
+  readonly plan: Plan;
+  readonly history: readonly EpochMetrics[];
+  readonly stoppedBy: StopReason;
+  readonly keptEpoch: number;
+}
+
 /** A model's summary: task, sizes, kernel, then its plan and history tables. */
-export function modelSummary(model: KernelModel): string {
+export function modelSummary(model: SummarizedModel): string {
   const { plan } = model;
   const classes = model.classes ? `: ${model.classes.slice(0, 20).join(', ')}${model.classes.length > 20 ? ', …' : ''}` : '';
   const kept =

@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
-import type { Backend } from '../backends/backend.js';
+import type { Backend } from '../src/backends/backend.js';
 import { benchKernel, median, uniformMatrix } from './timing.js';
 
 export interface BenchShape {

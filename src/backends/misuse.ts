@@ -1,0 +1,49 @@
+/**
+ * The argument checks of the Backend contract (backend.ts), shared by every backend so that the
+ * same misuse fails the same way everywhere. The solver is the only caller, so a failure here is
+ * a bug in kmfit, not in the user's input: a RangeError, never a KmfitError.
+ */
+import type { Matrix } from '../matrix.js';
+
+/** Weights per center: a positive integer. */
+export function checkOutputs(outputs: number): void {
+  if (!Number.isInteger(outputs) || outputs < 1) throw new RangeError(`outputs must be a positive integer; got ${outputs}`);
+}
+
+/** Centers given as n × d: at least n·d values. */
+export function checkCenters(centers: Matrix): void {
+  const { rows: n, cols: d } = centers;
+  if (centers.data.length < n * d) throw new RangeError(`centers: ${centers.data.length} values for ${n} × ${d}`);
+}
+
+/** kernelBlock(X, Y): the same feature count. */
+export function checkBlock(X: Matrix, Y: Matrix): void {
+  if (Y.cols !== X.cols) throw new RangeError(`kernelBlock: X has ${X.cols} columns, Y has ${Y.cols}`);
+}
+
+/** predict(X, out, j0, j1) on a set of `count` centers of `dim` features and `outputs` weights each. */
+export function checkPredict(set: { count: number; dim: number; outputs: number }, X: Matrix, out: Float32Array, j0: number, j1: number): void {
+  if (X.cols !== set.dim) throw new RangeError(`predict: X has ${X.cols} columns, the centers ${set.dim}`);
+  if (out.length < X.rows * set.outputs) throw new RangeError(`predict: out has ${out.length} elements, needs ${X.rows}×${set.outputs}`);
+  if (!(Number.isInteger(j0) && Number.isInteger(j1) && 0 <= j0 && j0 <= j1 && j1 <= set.count)) {
+    throw new RangeError(`predict: center range [${j0}, ${j1}) is not within [0, ${set.count})`);
+  }
+}
+
+/** addToWeights(rows, deltas): one row of deltas per row index, each a center's. */
+export function checkDeltas(set: { count: number; outputs: number }, rows: ArrayLike<number>, deltas: ArrayLike<number>): void {
+  if (deltas.length < rows.length * set.outputs) {
+    throw new RangeError(`addToWeights: ${deltas.length} deltas for ${rows.length} rows × ${set.outputs}`);
+  }
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    if (!(Number.isInteger(row) && row >= 0 && row < set.count)) {
+      throw new RangeError(`addToWeights: row ${row} is not a center index (0 … ${set.count - 1})`);
+    }
+  }
+}
+
+/** setWeights(alpha): count × outputs weights. */
+export function checkWeights(set: { count: number; outputs: number }, alpha: ArrayLike<number>): void {
+  if (alpha.length < set.count * set.outputs) throw new RangeError(`setWeights: ${alpha.length} weights for ${set.count} × ${set.outputs}`);
+}

@@ -1,0 +1,72 @@
+/**
+ * How a run begins, as one value: from scratch (set-up computes the plan and the preconditioner)
+ * or from the checkpoint that `resumeFrom` names (the plan, preconditioner, random state and
+ * training state come from the file; the data is given again and checked against the file's
+ * fingerprint of it). fit() asks it the same questions either way.
+ */
+import type { Backend } from '../backends/backend.js';
+import { takeRows } from '../matrix.js';
+import { kernelOptionOf } from '../model/load.js';
+import type { FitOptions, WithDefaults } from '../options.js';
+import { freshStart, monitorRows, type PrepareOptions, type Prepared, type Start } from '../prepare.js';
+import { checkMemory } from '../solver/memory.js';
+import { SeededRandom } from '../solver/random.js';
+import { readCheckpoint, type Checkpoint, type DataFingerprint } from './file.js';
+import { checkSameData, resumedOptions } from './resume.js';
+
+export interface Beginning {
+  /** The run's options: the given ones, under a checkpoint's defining options when resuming. */
+  readonly options: FitOptions;
+  /** What preparing the data takes over from the checkpoint: its kernel, bandwidth and scaling. */
+  readonly preparation: Partial<PrepareOptions>;
+  /** Whether the data's fingerprint is needed to check it. */
+  readonly checksData: boolean;
+  /** @throws KmfitError CHECKPOINT_MISMATCH when the data is not the checkpoint's. */
+  checkData(prepared: Prepared, fingerprint: DataFingerprint): void;
+  /** Where the iterations start: a fresh set-up, or the checkpoint's plan and state. */
+  start(backend: Backend, prepared: Prepared, options: WithDefaults<FitOptions>, started: number): Promise<Start>;
+}
+
+/**
+ * @throws KmfitError from reading the checkpoint, and CHECKPOINT_MISMATCH for options that
+ *   contradict it.
+ */
+export async function beginRun(given: FitOptions): Promise<Beginning> {
+  if (given.resumeFrom === undefined) {
+    return { options: given, preparation: {}, checksData: false, checkData: () => undefined, start: freshStart };
+  }
+  const path = given.resumeFrom;
+  const checkpoint = await readCheckpoint(path);
+  return {
+    options: resumedOptions(checkpoint, given, path),
+    // Nothing is drawn or fitted again.
+    preparation: { kernel: kernelOptionOf(checkpoint.kernel), bandwidth: checkpoint.kernel.bandwidth, scaling: checkpoint.scaling },
+    checksData: true,
+    checkData: (prepared, fingerprint) => checkSameData(checkpoint, fingerprint, prepared.targets.classes, path),
+    start: async (backend, prepared, options) => resumeStart(checkpoint, backend, prepared, options.epochs),
+  };
+}
+
+/** Everything from the checkpoint; the plan keeps its numbers and names the backend of this run. */
+function resumeStart(checkpoint: Checkpoint, backend: Backend, prepared: Prepared, epochs: number): Start {
+  const saved = checkpoint.plan;
+  const plan = { ...saved, epochs, backend: backend.name, device: backend.describe().device };
+  checkMemory(backend, {
+    n: plan.n,
+    d: plan.d,
+    l: plan.outputs,
+    s: plan.subsampleSize,
+    q: plan.q,
+    m: plan.batchSize,
+    monitorRows: checkpoint.monitorIndices.length + (prepared.validation?.X.rows ?? 0),
+    setup: false,
+  });
+  const p = checkpoint.preconditioning;
+  return {
+    plan,
+    ...(p ? { preconditioning: { ...p, points: takeRows(prepared.train, p.indices) } } : {}),
+    random: SeededRandom.fromState(checkpoint.state.random),
+    monitorTrain: monitorRows(prepared.train, prepared.targets, checkpoint.monitorIndices),
+    state: checkpoint.state,
+  };
+}

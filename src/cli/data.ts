@@ -1,0 +1,143 @@
+/**
+ * The data of a training command (`kmfit <data>`, `kmfit scaling`) and of predict: a file or a
+ * built-in dataset, its labels, the test file or a seeded test split, and the row limits.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { loadFashionMnist, loadMnist, type Dataset } from '../../datasets/mnist.js';
+import { KmfitError } from '../errors.js';
+import { firstRows, readDataFile, type DataFile, type LabeledData } from '../io/dataFile.js';
+import { takeRows } from '../matrix.js';
+import { FIT_OPTIONS, closestName } from '../options.js';
+import { SeededRandom } from '../solver/random.js';
+import { COMMAND_NAMES } from './usage.js';
+
+export const BUILTIN_DATASETS: Readonly<Record<string, (o: { trainSize?: number; testSize?: number }) => Promise<Dataset>>> = {
+  mnist: loadMnist,
+  'fashion-mnist': loadFashionMnist,
+};
+
+export interface TrainingData {
+  readonly name: string;
+  readonly train: LabeledData;
+  readonly test?: LabeledData;
+  /** Where the model goes unless --save says otherwise. */
+  readonly defaultSave: string;
+}
+
+/** A column option: a 0-based index when it is a whole number, else a header name. */
+export function columnOption(value: string | undefined): string | number | undefined {
+  if (value === undefined) return undefined;
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+function fromDataset(data: Dataset): TrainingData {
+  const part = (X: Dataset['train']['X'], y: Uint8Array | Int32Array, which: string): LabeledData => ({
+    X,
+    y: Float64Array.from(y),
+    source: `${data.name} ${which}`,
+  });
+  return {
+    name: data.name,
+    train: part(data.train.X, data.train.y, 'training set'),
+    test: part(data.test.X, data.test.y, 'test set'),
+    defaultSave: path.resolve(`${data.name.toLowerCase()}.kmfit`),
+  };
+}
+
+async function readTrainingData(args: DataArgs): Promise<TrainingData> {
+  const builtin = BUILTIN_DATASETS[args.data];
+  if (builtin && !existsSync(args.data)) {
+    return fromDataset(await builtin({ trainSize: args['train-size'], testSize: args['test-size'] }));
+  }
+  if (!existsSync(args.data)) {
+    const command = closestName(args.data, COMMAND_NAMES);
+    throw new KmfitError(
+      'FILE_NOT_FOUND',
+      `${args.data}: no such file, and not a built-in dataset (${Object.keys(BUILTIN_DATASETS).join(', ')}). ` +
+        (command ? `Did you mean kmfit ${command}? ` : '') +
+        'Give the path of a .npy, .npz, IDX, libsvm or CSV/TSV file.',
+    );
+  }
+  // With a seeded split, every row is read (the split draws from all of them).
+  const rows = args['test-split'] === undefined ? args['train-size'] : undefined;
+  const file: DataFile = await readDataFile(args.data, { labels: args.labels, label: columnOption(args.label), rows });
+  const parsed = path.parse(path.resolve(args.data));
+  return { name: parsed.base, train: file.train, test: file.test, defaultSave: path.join(parsed.dir, `${parsed.name}.kmfit`) };
+}
+
+function pickLabels(y: LabeledData['y'], rows: Int32Array): LabeledData['y'] {
+  if (y === undefined) return undefined;
+  return y instanceof Float64Array ? Float64Array.from(rows, (i) => y[i]) : Array.from(rows, (i) => y[i]);
+}
+
+function pickRows(data: LabeledData, rows: Int32Array, source: string): LabeledData {
+  return { X: takeRows(data.X, rows), y: pickLabels(data.y, rows), source };
+}
+
+/** A seeded split: the same seed, the same test rows. */
+function splitOff(data: LabeledData, fraction: number, seed: number): { train: LabeledData; test: LabeledData } {
+  if (!(fraction > 0 && fraction < 1)) {
+    throw new KmfitError('INVALID_OPTION', `--test-split must be a fraction between 0 and 1 (e.g. 0.2); got ${fraction}.`);
+  }
+  const order = new SeededRandom(seed).permutation(data.X.rows);
+  const testCount = Math.round(fraction * data.X.rows);
+  if (testCount < 1 || testCount >= data.X.rows) {
+    throw new KmfitError('INVALID_OPTION', `--test-split ${fraction} of ${data.X.rows} rows leaves no test or no training rows; use a fraction nearer 0.2.`);
+  }
+  return {
+    train: pickRows(data, order.subarray(testCount), `${data.source} (${data.X.rows - testCount} rows)`),
+    test: pickRows(data, order.subarray(0, testCount), `${data.source} (a seeded ${testCount}-row split)`),
+  };
+}
+
+/** --train-size and --test-size: whole numbers of at least 1. */
+function checkCounts(args: DataArgs): void {
+  for (const option of ['train-size', 'test-size'] as const) {
+    const value = args[option];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+      throw new KmfitError('INVALID_OPTION', `--${option} must be a whole number of points, at least 1; got ${value}.`);
+    }
+  }
+}
+
+/** The data of a training command: the file or dataset, its labels, the test split, the row limits. */
+export interface DataArgs {
+  data: string;
+  labels?: string;
+  label?: string;
+  test?: string;
+  'test-split'?: number;
+  'train-size'?: number;
+  'test-size'?: number;
+  seed?: number;
+}
+
+export async function resolveSplits(args: DataArgs): Promise<TrainingData> {
+  checkCounts(args);
+  const data = await readTrainingData(args);
+  if (args.test !== undefined && args['test-split'] !== undefined) {
+    throw new KmfitError('INVALID_OPTION', 'Give either --test FILE or --test-split FRACTION, not both.');
+  }
+  let { train, test } = data;
+  if (!train.y) {
+    throw new KmfitError('INVALID_LABELS', `${train.source} has no labels to train on: name the label column with --label, or pass --labels FILE.`);
+  }
+  if (args.test !== undefined) {
+    // A sparse (libsvm) test file is densified to the training width.
+    const read = { label: columnOption(args.label), rows: args['test-size'], features: train.X.cols };
+    test = (await readDataFile(args.test, read)).train;
+  } else if (args['test-split'] !== undefined) {
+    ({ train, test } = splitOff(train, args['test-split'], args.seed ?? FIT_OPTIONS.seed.default));
+  }
+  if (test && !test.y) throw new KmfitError('INVALID_LABELS', `${test.source} has no labels to score against: name the label column with --label.`);
+  if (test && test.X.cols !== train.X.cols) {
+    throw new KmfitError(
+      'FEATURE_MISMATCH',
+      `${test.source} has ${test.X.cols} features but ${train.source} has ${train.X.cols}; the test data needs the training data's columns, in the same order.`,
+    );
+  }
+  return { ...data, train: firstRows(train, args['train-size']), test: test && firstRows(test, args['test-size']) };
+}
+
+export const shaped = (data: LabeledData) => ({ data: data.X.data, shape: [data.X.rows, data.X.cols] as [number, number] });

@@ -1,0 +1,29 @@
+/**
+ * What derives from the option table (src/options.ts FIT_OPTIONS): the checkpoint's defining
+ * list as docs/checkpoint-format.md documents it, the command line's flags-to-options mapping,
+ * and the defaults fit() applies.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fitOptionsOf } from '../../src/cli/usage.js';
+import { DEFINING_OPTIONS, withDefaults } from '../../src/options.js';
+
+describe('the option table', () => {
+  it('defines the options that docs/checkpoint-format.md lists as kept in a checkpoint', () => {
+    const doc = readFileSync(path.resolve(__dirname, '../../docs/checkpoint-format.md'), 'utf8');
+    const row = doc.split('\n').find((line) => line.startsWith('| `options` |'))!;
+    const listed = row.split('as given:')[1].split('.')[0].match(/`(\w+)`/g)!.map((name) => name.slice(1, -1));
+    expect([...DEFINING_OPTIONS].sort()).toEqual(listed.sort());
+  });
+
+  it('turns command-line flags into fit() options, leaving out those not given', () => {
+    const args = { 'batch-size': 8, subsample: 100, seed: 3, 'early-stopping': 2, q: 0, backend: 'js', epochs: undefined, save: 'm.kmfit' };
+    expect(fitOptionsOf(args)).toEqual({ batchSize: 8, subsampleSize: 100, seed: 3, earlyStopping: 2, q: 0, backend: 'js' });
+  });
+
+  it('fills in the documented defaults and keeps what was given', () => {
+    expect(withDefaults({})).toEqual({ epochs: 5, seed: 0, scale: 'none', backend: 'auto', copyX: true });
+    expect(withDefaults({ epochs: 2, seed: undefined, bandwidth: 3 })).toEqual({ epochs: 2, seed: 0, scale: 'none', backend: 'auto', copyX: true, bandwidth: 3 });
+  });
+});
