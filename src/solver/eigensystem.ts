@@ -630,10 +630,7 @@ function missedMargin(pairs: Pairs, tolerance: number): number {
 function resolveRequest(matrix: Float32Array, size: number, options: EigenOptions): Request {
   if (!Number.isInteger(size) || size < 1) invalid('size', size, 'a positive integer');
   if (matrix.length !== size * size) {
-    throw new KmfitError(
-      'INVALID_SHAPE',
-      `topEigenpairs: matrix has ${matrix.length} entries, not ${size}×${size}; pass the full row-major matrix`,
-    );
+    throw new RangeError(`topEigenpairs: matrix has ${matrix.length} entries, not ${size}×${size}; pass the full row-major matrix`);
   }
   const bad = firstNonFinite(matrix);
   if (bad >= 0) {
@@ -660,8 +657,9 @@ function firstNonFinite(values: Float32Array): number {
   return -1;
 }
 
+/** A bad argument is a bug in the caller (kmfit's own solver), not in the user's input: a plain Error. */
 function invalid(name: string, value: unknown, expected: string): never {
-  throw new KmfitError('INVALID_OPTION', `topEigenpairs: ${name} must be ${expected}, got ${describeValue(value)}`);
+  throw new RangeError(`topEigenpairs: ${name} must be ${expected}, got ${describeValue(value)}`);
 }
 
 /** A small deterministic generator (xorshift32) for the default start vectors. */

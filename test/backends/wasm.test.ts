@@ -179,7 +179,7 @@ describe('wasm backend', () => {
     const kernel = makeKernel(chooseKernel('laplacian'), 10);
     // The size is checked before the data is read: a matrix that only claims 2 000 000 × 784.
     const huge: Matrix = { data: new Float32Array(0), rows: 2_000_000, cols: 784 };
-    const message = await asyncErrorOf(backend.createCenterSet(kernel, huge, 10), 'INVALID_OPTION');
+    const message = await asyncErrorOf(backend.createCenterSet(kernel, huge, 10), 'INSUFFICIENT_MEMORY');
     expect(message).toContain('4 GiB');
     expect(message).toContain('2000000 centers × 784 features');
     expect(message).toMatch(/fewer centers \(at most about \d+ here\) or another backend/);

@@ -395,14 +395,15 @@ describe('topEigenpairs edge cases', () => {
     expectValuesClose(result.values, denseReference(kernel, 30).values, 1e-9);
   });
 
-  it('rejects bad input', () => {
+  it('rejects bad arguments (a bug in the caller: RangeError) and a non-finite matrix (the data: NON_FINITE)', () => {
     const a = new Float32Array(4);
-    expect(() => topEigenpairs(a, 3)).toThrow(KmfitError);
-    expect(() => topEigenpairs(a, 0)).toThrow(KmfitError);
-    expect(() => topEigenpairs(a, 2, { count: 0 })).toThrow(KmfitError);
-    expect(() => topEigenpairs(a, 2, { maxCount: 1.5 })).toThrow(KmfitError);
-    expect(() => topEigenpairs(a, 2, { tolerance: 0 })).toThrow(KmfitError);
-    expect(() => topEigenpairs(a, 2, { scale: Number.NaN })).toThrow(KmfitError);
+    expect(() => topEigenpairs(a, 3)).toThrow(RangeError);
+    expect(() => topEigenpairs(a, 0)).toThrow(RangeError);
+    expect(() => topEigenpairs(a, 2, { count: 0 })).toThrow(RangeError);
+    expect(() => topEigenpairs(a, 2, { maxCount: 1.5 })).toThrow(RangeError);
+    expect(() => topEigenpairs(a, 2, { tolerance: 0 })).toThrow(RangeError);
+    expect(() => topEigenpairs(a, 2, { scale: Number.NaN })).toThrow(RangeError);
     expect(() => topEigenpairs(Float32Array.of(1, Number.NaN, Number.NaN, 1), 2)).toThrow(/NaN/);
+    expect(() => topEigenpairs(Float32Array.of(1, Number.NaN, Number.NaN, 1), 2)).toThrow(KmfitError);
   });
 });

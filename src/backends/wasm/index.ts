@@ -140,7 +140,7 @@ class WasmBackend implements Backend {
       if (bytes > room) {
         const perCenter = (d + outputs + 1) * 4;
         throw new KmfitError(
-          'INVALID_OPTION',
+          'INSUFFICIENT_MEMORY',
           `The wasm backend keeps the centers in one WebAssembly memory of at most 4 GiB: ${n} centers × ${d} features ` +
             `with ${outputs} outputs need ${gib(bytes)} GiB${others > 0 ? `, besides ${gib(others)} GiB of other center sets` : ''}. ` +
             `Use fewer centers (at most about ${Math.max(0, Math.floor(room / perCenter))} here) or another backend (backend: 'webgpu' or 'js').`,
