@@ -94,14 +94,14 @@ export interface Execution {
  * Executes `name` (a notebook in project.folder) in that folder, as Jupyter runs a notebook it
  * opened there; the executed copy goes to a scratch folder, the notebook is not touched.
  */
-export function executeNotebook(name: string, project: NotebookProject = CLONE): Execution {
+export function executeNotebook(name: string, project: NotebookProject = CLONE, cellTimeoutSeconds = 600): Execution {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'kmfit-notebook-'));
   try {
     const started = performance.now();
     const run = spawnSync(
       PYTHON,
       ['-m', 'nbconvert', '--to', 'notebook', '--execute', name, '--output-dir', scratch, '--output', name,
-        '--ExecutePreprocessor.timeout=600', '--ExecutePreprocessor.record_timing=False'],
+        `--ExecutePreprocessor.timeout=${cellTimeoutSeconds}`, '--ExecutePreprocessor.record_timing=False'],
       { cwd: project.folder, encoding: 'utf8', env: { ...process.env, JUPYTER_PATH: kernelPath(project) } },
     );
     const seconds = (performance.now() - started) / 1000;
@@ -112,6 +112,11 @@ export function executeNotebook(name: string, project: NotebookProject = CLONE):
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** True when nbconvert gave up on a cell that ran past its timeout (the kernel stopped answering). */
+export function cellTimedOut(run: Execution): boolean {
+  return run.status !== 0 && /CellTimeoutError|A cell timed out while it was being executed/.test(run.log);
 }
 
 /** A cell's source or a stream's text as one string. */

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLONE, executeNotebook, joined, jupyterMissing, NOTEBOOK_DIR, notebookNames, type Notebook, type NotebookProject } from '../../examples/notebooks/execute.js';
+import { cellTimedOut, CLONE, executeNotebook, joined, jupyterMissing, NOTEBOOK_DIR, notebookNames, type Execution, type Notebook, type NotebookProject } from '../../examples/notebooks/execute.js';
 import { ROOT } from '../helpers/child.js';
 import { lockedVersion, packAndInstall, type InstalledProject } from '../helpers/installed.js';
 
@@ -101,6 +101,22 @@ beforeAll(() => {
 
 afterAll(() => installed?.remove());
 
+/**
+ * A known intermittent defect, not yet understood: now and then (more often on a loaded machine) the
+ * tslab kernel stops answering early in scaling.ipynb, idle, with its wasm workers idle too. Stop 10's
+ * CI failure fits it. A cell that runs past 240 s (the slowest takes ≈ 90 s here) is that hang, not
+ * slowness: it is reported on stderr and the notebook runs once more; a second hang, or any other
+ * failure, fails the test.
+ */
+const HANG_SECONDS = 240;
+
+function executeWithOneRerunOnHang(name: string, where: NotebookProject): Execution {
+  const first = executeNotebook(name, where, HANG_SECONDS);
+  if (!cellTimedOut(first)) return first;
+  process.stderr.write(`${name}: a cell ran past ${HANG_SECONDS} s (the kernel hung); running the notebook once more\n`);
+  return executeNotebook(name, where, HANG_SECONDS);
+}
+
 describe('notebooks', () => {
   const names = notebookNames();
 
@@ -117,9 +133,9 @@ describe('notebooks', () => {
       checkOutputs(committed, EXPECTATIONS[name]);
     });
 
-    it.runIf(runs)(`${name} runs under Jupyter + tslab where kmfit is installed, and prints the same kinds of output`, { timeout: 600_000 }, () => {
+    it.runIf(runs)(`${name} runs under Jupyter + tslab where kmfit is installed, and prints the same kinds of output`, { timeout: 900_000 }, () => {
       if (missing) throw new Error(`CI=true but notebooks cannot run: ${missing}`);
-      const run = executeNotebook(name, project);
+      const run = executeWithOneRerunOnHang(name, project);
       expect(run.status, run.log).toBe(0);
       checkOutputs(run.notebook!, EXPECTATIONS[name]);
       expect(outputKinds(run.notebook!)).toEqual(outputKinds(committed));
@@ -142,9 +158,9 @@ describe('notebooks in a clone', () => {
     }
   });
 
-  it.runIf(runs)('regression.ipynb runs in place, as opened from the clone', { timeout: 600_000 }, () => {
+  it.runIf(runs)('regression.ipynb runs in place, as opened from the clone', { timeout: 900_000 }, () => {
     if (missing) throw new Error(`CI=true but notebooks cannot run: ${missing}`);
-    const run = executeNotebook('regression.ipynb', CLONE);
+    const run = executeWithOneRerunOnHang('regression.ipynb', CLONE);
     expect(run.status, run.log).toBe(0);
     checkOutputs(run.notebook!, EXPECTATIONS['regression.ipynb']);
   });
