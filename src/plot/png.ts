@@ -6,7 +6,8 @@
  */
 import { zlibSync } from 'fflate';
 import { KmfitError } from '../errors.js';
-import { crc32 } from '../io/npz.js';
+import { crc32 } from '../io/crc32.js';
+import { concatBytes } from '../io/npz.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -42,11 +43,5 @@ export function encodeGreyPng(pixels: ArrayLike<number>, width: number, height: 
   view.setUint32(4, height);
   header.set([8, 0, 0, 0, 0], 8); // bit depth 8, colour type 0 (grey), deflate, filter 0, no interlace
   const parts = [Uint8Array.from(SIGNATURE), chunk('IHDR', header), chunk('IDAT', zlibSync(rows)), chunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
