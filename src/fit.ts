@@ -17,7 +17,10 @@ import { KernelModel } from './model/model.js';
 import { validateOptions, withDefaults, type FitOptions } from './options.js';
 import { prepareTraining } from './prepare.js';
 import { memoryFailure } from './solver/memory.js';
+import { eigenPro2Stepper, type Stepper } from './solver/eigenpro.js';
+import { CentersStepper } from './solver/eigenpro3.js';
 import { runEigenPro } from './solver/training.js';
+import { takeRows } from './matrix.js';
 
 /**
  * Trains a kernel machine with EigenPro 2.
@@ -57,15 +60,31 @@ export async function fit(X: MatrixInput, y: LabelInput, options?: FitOptions): 
         { totalIterations: start.state?.totalIterations ?? 0, epochsDone: start.state?.epochsDone ?? 0 },
         opts.onCheckpoint,
       ));
-    const centers = await backend.createCenterSet(kernel, train, plan.outputs);
-    const result = await runEigenPro(
-      {
+    // EigenPro 2: the centers are the training points; EigenPro 3: the chosen centers.
+    const centerPoints = start.centers?.points ?? train;
+    const centers = await backend.createCenterSet(kernel, centerPoints, plan.outputs);
+    let stepper: Stepper & { dispose?: () => void };
+    if (start.centers && plan.centers) {
+      stepper = new CentersStepper({
         backend,
         kernel,
-        X: train,
+        data: { rows: train.rows, cols: train.cols, take: (indices) => takeRows(train, indices) },
         Y: targets.values,
+        points: centerPoints,
         centers,
         preconditioning: start.preconditioning,
+        projection: start.centers.projection,
+        interval: plan.centers.projection.interval,
+        random: start.random,
+      });
+    } else {
+      stepper = eigenPro2Stepper({ backend, kernel, X: train, Y: targets.values, centers, preconditioning: start.preconditioning });
+    }
+    const result = await runEigenPro(
+      {
+        Y: targets.values,
+        centers,
+        stepper,
         batchSize: plan.batchSize,
         stepSize: plan.stepSize,
         stepSizeGiven: plan.stepSizeSource === 'given',
@@ -81,13 +100,13 @@ export async function fit(X: MatrixInput, y: LabelInput, options?: FitOptions): 
         afterIteration,
       },
       start.state,
-    );
+    ).finally(() => stepper.dispose?.());
     return new KernelModel({
       kernel,
       task: targets.task,
       classes: targets.classes,
       scaling,
-      centers: train,
+      centers: centerPoints,
       weights: await centers.readWeights(),
       plan: result.halvings.length > 0 ? { ...plan, stepSizeHalvings: result.halvings } : plan,
       history: result.history,

@@ -14,7 +14,7 @@ import type { LabelInput, Task } from './data/labels.js';
 import type { ScaleKind } from './data/scaling.js';
 import { KmfitError, describeValue } from './errors.js';
 import type { DivergenceReport, EpochReport, IterationReport } from './solver/events.js';
-import type { Plan } from './solver/plan.js';
+import { PROJECTION_PASSES, type Plan } from './solver/plan.js';
 
 /** The checkpoint option: where and how often a run saves what it needs to continue. */
 export interface CheckpointOptions {
@@ -74,7 +74,7 @@ export interface OptionSpec extends OptionRule {
   /** It decides what is trained: kept in a checkpoint and not to be changed on resume. */
   readonly defines?: true;
   /** Its command-line flag, and help where the command line words it otherwise. */
-  readonly cli?: { readonly flag: string; readonly help?: string };
+  readonly cli?: { readonly flag: string; readonly help?: string; /** The flag's type where the check does not say (a count, on the command line). */ readonly type?: 'number' };
 }
 
 /** Carries an option's TypeScript type (never set at run time). */
@@ -126,6 +126,31 @@ export const FIT_OPTIONS = {
     default: 0,
     defines: true,
     cli: { flag: 'seed' },
+  }),
+  centers: option<number | MatrixInput>()({
+    check: { kind: 'any' }, // a count or a matrix: checkCentersOption; a matrix's contents on conversion
+    hint: '',
+    describe:
+      'train an EigenPro 3 model on p centers apart from the data: a count p (a seeded random subset of X) or a p×d matrix; ' +
+      'memory and cost per epoch then grow with p, not with n (default: the centers are all of X, EigenPro 2)',
+    defines: true,
+    cli: { flag: 'centers', type: 'number', help: 'train an EigenPro 3 model on this many centers, a seeded random subset of the data' },
+  }),
+  projectionInterval: option<number>()({
+    check: { kind: 'integer', min: 1 },
+    hint: '1 projects after every batch (EigenPro 3); leave it out for about p pending centers (EigenPro 4)',
+    describe: 'with centers: batches between projections onto the centers',
+    defaultNote: 'about p / m: as many pending temporary centers as centers',
+    defines: true,
+    cli: { flag: 'projection-interval' },
+  }),
+  projectionPasses: option<number>()({
+    check: { kind: 'integer', min: 1 },
+    hint: 'more passes project more exactly, at p²·d per pass',
+    describe: 'with centers: passes of EigenPro iterations over the centers per projection',
+    default: PROJECTION_PASSES,
+    defines: true,
+    cli: { flag: 'projection-passes' },
   }),
   subsampleSize: option<number>()({
     check: { kind: 'integer', min: 1 },
@@ -410,6 +435,12 @@ export function validateOptions(options: unknown): FitOptions {
   checkOptions(options, FIT_OPTIONS, 'fit()');
   const result = options as FitOptions;
   checkValidationShape(result.validation);
+  checkCentersOption(result.centers);
+  for (const name of ['projectionInterval', 'projectionPasses'] as const) {
+    if (result[name] !== undefined && result.centers === undefined) {
+      throw new KmfitError('INVALID_OPTION', `The '${name}' option is for models with separate centers: pass centers as well.`);
+    }
+  }
   if (result.checkpoint !== undefined) checkCheckpointOption(result.checkpoint);
   if (result.earlyStopping !== undefined && result.validation === undefined) {
     throw new KmfitError(
@@ -418,6 +449,16 @@ export function validateOptions(options: unknown): FitOptions {
     );
   }
   return result;
+}
+
+/** The 'centers' option, when given, is a count ≥ 1 or a matrix (whose contents are checked on conversion). */
+function checkCentersOption(value: unknown): void {
+  if (value === undefined || typeof value === 'object') return;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1) return;
+  throw new KmfitError(
+    'INVALID_OPTION',
+    `The 'centers' option must be a whole number of centers ≥ 1 or a p×d matrix of centers; got ${describeValue(value)}.`,
+  );
 }
 
 function checkCheckpointOption(value: unknown): void {

@@ -16,7 +16,8 @@ import { medianPairwiseDistance } from './solver/bandwidth.js';
 import type { MonitorSet, Preconditioning } from './solver/eigenpro.js';
 import { assemblePlan, type Plan } from './solver/plan.js';
 import { SeededRandom } from './solver/random.js';
-import { setUp } from './solver/setup.js';
+import { setUp, setUpCenters } from './solver/setup.js';
+import type { ProjectionSetup } from './solver/eigenpro3.js';
 import type { TrainingState } from './solver/training.js';
 
 /** Training points scored after each epoch to report train mse and error. */
@@ -118,21 +119,64 @@ export interface Start {
   readonly monitorTrain: MonitoredRows;
   /** The training state to continue (absent: from α = 0). */
   readonly state?: TrainingState;
+  /** EigenPro 3: the model's centers, apart from the training points, and the projection onto them. */
+  readonly centers?: CentersStart;
+}
+
+export interface CentersStart {
+  /** Z, p×d, in the training's feature space. */
+  readonly points: Matrix;
+  /** The training rows they are, when drawn from the data. */
+  readonly indices?: Int32Array;
+  readonly projection: ProjectionSetup;
+}
+
+/** EigenPro 3's centers: a seeded random subset of the training points, or a given matrix. */
+function chooseCenters(prepared: Prepared, centers: number | MatrixInput): { points: Matrix; indices?: Int32Array; source: string } {
+  const { train, random, scaling } = prepared;
+  const n = train.rows;
+  if (typeof centers === 'number') {
+    if (centers >= n) {
+      return { points: train, indices: Int32Array.from({ length: n }, (_, i) => i), source: `all ${n} training points (${centers} asked for)` };
+    }
+    const indices = random.subsample(n, centers);
+    return { points: takeRows(train, indices), indices, source: `a seeded random subset of the ${n} training points` };
+  }
+  const raw = toMatrix(centers, 'centers');
+  if (raw.cols !== train.cols) {
+    throw new KmfitError(
+      'FEATURE_MISMATCH',
+      `centers has ${raw.cols} features per row but X has ${train.cols}; give centers in the same columns as X (before scaling).`,
+    );
+  }
+  if (raw.rows === 0) throw new KmfitError('EMPTY_DATA', 'centers has no rows; give at least one center, or a count.');
+  return { points: applyScaling(raw, scaling), source: `given (${raw.rows} rows)` };
 }
 
 /** Set-up from scratch: the plan and the preconditioner, then the monitored rows. */
 export async function freshStart(
   backend: Backend,
   prepared: Prepared,
-  options: Pick<PrepareOptions, 'seed'> & { subsampleSize?: number; q?: number; batchSize?: number; stepSize?: number; deviceBatchLimit?: number; epochs: number },
+  options: Pick<PrepareOptions, 'seed'> & {
+    subsampleSize?: number;
+    q?: number;
+    batchSize?: number;
+    stepSize?: number;
+    deviceBatchLimit?: number;
+    epochs: number;
+    centers?: number | MatrixInput;
+    projectionInterval?: number;
+    projectionPasses?: number;
+  },
   started: number,
 ): Promise<Start> {
   const { train, targets, random, kernel, validation } = prepared;
   const l = targets.values.cols;
-  const setup = await setUp({
+  const chosen = options.centers === undefined ? undefined : chooseCenters(prepared, options.centers);
+  const request = {
     backend,
     kernel,
-    X: train,
+    X: chosen?.points ?? train,
     outputs: l,
     random,
     subsampleSize: options.subsampleSize,
@@ -141,7 +185,12 @@ export async function freshStart(
     stepSize: options.stepSize,
     deviceBatchLimit: options.deviceBatchLimit,
     monitorRows: Math.min(train.rows, MONITOR_POINTS) + (validation?.X.rows ?? 0),
-  });
+  };
+  const centersSetup = chosen
+    ? await setUpCenters({ ...request, dataRows: train.rows, projectionInterval: options.projectionInterval, projectionPasses: options.projectionPasses, source: chosen.source })
+    : undefined;
+  const setup = centersSetup ?? (await setUp(request));
+  const numbers = centersSetup ? { ...setup.numbers, centers: centersSetup.centersPlan } : setup.numbers;
   const plan = assemblePlan(
     {
       n: train.rows,
@@ -157,7 +206,15 @@ export async function freshStart(
       seed: options.seed,
       setupSeconds: (performance.now() - started) / 1000,
     },
-    setup.numbers,
+    numbers,
   );
-  return { plan, preconditioning: setup.preconditioning, random, monitorTrain: monitorTrainingSubset(train, targets, random) };
+  return {
+    plan,
+    preconditioning: setup.preconditioning,
+    random,
+    monitorTrain: monitorTrainingSubset(train, targets, random),
+    ...(chosen && centersSetup
+      ? { centers: { points: chosen.points, ...(chosen.indices ? { indices: chosen.indices } : {}), projection: centersSetup.projection } }
+      : {}),
+  };
 }

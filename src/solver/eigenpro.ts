@@ -42,6 +42,25 @@ export interface StepContext {
   readonly preconditioning?: Preconditioning;
 }
 
+/** One iteration's update on a batch, as the training loop (training.ts) calls it. */
+export interface Stepper {
+  /** Updates the weights for the batch (rows of the training data) at per-coefficient rate η/m; returns the batch's mse before it. */
+  step(batch: Int32Array, rate: number): Promise<number>;
+  /** Puts any pending update into the centers' weights (before they are read, scored or saved). */
+  settle(): Promise<void>;
+  /** Drops any pending update (the weights are about to be replaced). */
+  discard(): void;
+}
+
+/** EigenPro 2's iteration, which has nothing pending. */
+export function eigenPro2Stepper(context: StepContext): Stepper {
+  return {
+    step: (batch, rate) => step(context, batch, rate, context.Y.cols),
+    settle: async () => undefined,
+    discard: () => undefined,
+  };
+}
+
 /** Rows per predict call when scoring, to bound the memory of one block. */
 const SCORE_ROWS = 4096;
 

@@ -134,6 +134,11 @@ export interface Plan {
   readonly stepRegime: StepRegime;
   /** The divergence guard's halvings of the step size during training, if any (stepSize is the planned one). */
   readonly stepSizeHalvings?: readonly StepHalving[];
+  /**
+   * EigenPro 3: the model's p centers are not the n training points (the figures above are then the
+   * data level's, from a subsample of the centers), and the projection onto them has its own plan.
+   */
+  readonly centers?: CentersPlan;
   readonly epochs: number;
   readonly iterationsPerEpoch: number;
   readonly seed: number;
@@ -156,7 +161,61 @@ export type PlanContext = Pick<
 >;
 
 /** The plan of a run: its context, the set-up's figures, and the iterations an epoch takes. */
-export function assemblePlan(context: PlanContext, numbers: SetupNumbers): Plan {
+export function assemblePlan(context: PlanContext, numbers: SetupNumbers & Pick<Plan, 'centers'>): Plan {
   const { epochs, seed, setupSeconds, ...facts } = context;
   return { ...facts, ...numbers, epochs, iterationsPerEpoch: Math.ceil(context.n / numbers.batchSize), seed, setupSeconds };
+}
+
+/**
+ * Passes over the centers per projection. The projection is solved inexactly, and its error goes
+ * into every step: with one pass (EigenPro 4's reference) training on small problems stalled or
+ * diverged here; two passes (EigenPro 3's reference) converged to the exact solutions.
+ */
+export const PROJECTION_PASSES = 2;
+
+/** The projection's inner iterations: `passes` passes over the p centers. */
+export function projectionIterations(p: number, innerBatch: number, passes = PROJECTION_PASSES): number {
+  return Math.ceil((passes * p) / innerBatch);
+}
+
+/**
+ * Batches between projections when not given: the pending temporary centers reach about p before
+ * they are projected (EigenPro 4's default of as many temporary centers as centers). Projection
+ * costs about one pass over K_ZZ (p²·d), the pending centers m·(pending)·d per batch: with about p
+ * pending, the two together cost about as much per epoch as the predictions on the centers.
+ */
+export function defaultProjectionInterval(p: number, batchSize: number): number {
+  return Math.max(1, Math.round(p / batchSize));
+}
+
+/** EigenPro 3's second level: the projection onto the centers, EigenPro 2 on K_ZZ. */
+export interface ProjectionPlan {
+  readonly subsampleSize: number;
+  readonly q: number;
+  readonly lambda1: number;
+  readonly lambdaQ: number;
+  readonly lambdaNew: number;
+  readonly beta: number;
+  readonly criticalBatch: number;
+  readonly batchSize: number;
+  readonly stepSize: number;
+  readonly stepRegime: StepRegime;
+  /** Passes over the centers per projection, and the inner iterations they take. */
+  readonly passes: number;
+  readonly iterations: number;
+  /** Data batches between projections (1: EigenPro 3's projection after every step). */
+  readonly interval: number;
+  readonly intervalSource: 'analytic' | 'given';
+  readonly eigenSeconds: number;
+}
+
+/** A model whose centers are not the training points (EigenPro 3): the plan's second part. */
+export interface CentersPlan {
+  /** p: the model's centers. */
+  readonly count: number;
+  readonly source: string;
+  readonly projection: ProjectionPlan;
+  /** What training holds in memory, whatever n is: centers, batch, pending centers, subsamples. */
+  readonly memoryBytes: number;
+  readonly memoryNote: string;
 }

@@ -23,8 +23,13 @@ import {
   lastUsableIndex,
   memoryBatchLimit,
   preconditioner,
+  defaultProjectionInterval,
+  projectionIterations,
+  PROJECTION_PASSES,
+  type CentersPlan,
   type SetupNumbers,
 } from './plan.js';
+import type { ProjectionSetup } from './eigenpro3.js';
 import type { SeededRandom } from './random.js';
 
 export interface SetupRequest {
@@ -41,6 +46,8 @@ export interface SetupRequest {
   readonly deviceBatchLimit?: number;
   /** Rows scored after each epoch (monitored training rows and validation), for the memory guard. */
   readonly monitorRows?: number;
+  /** The training points a batch is drawn from, when they are not X (EigenPro 3: X is the centers). */
+  readonly dataRows?: number;
 }
 
 export interface Setup {
@@ -89,14 +96,15 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
   const precond = q >= 1 ? preconditioner(eigen.values, q) : undefined;
   const lambdaNew = precond ? precond.lambdaNew : lambda1;
 
+  const dataRows = request.dataRows ?? n;
   let batchSize: number;
   let batchSizeSource: Setup['numbers']['batchSizeSource'];
   if (request.batchSize !== undefined) {
-    batchSize = Math.min(request.batchSize, n);
-    batchSizeSource = request.batchSize > n ? 'data size' : 'given';
+    batchSize = Math.min(request.batchSize, dataRows);
+    batchSizeSource = request.batchSize > dataRows ? 'data size' : 'given';
   } else {
     const analytic = analyticBatchSize(beta, lambdaNew, Number.POSITIVE_INFINITY);
-    batchSize = Math.min(analytic, limit.batch, n);
+    batchSize = Math.min(analytic, limit.batch, dataRows);
     batchSizeSource = batchSize === analytic ? 'analytic' : batchSize === limit.batch ? 'device limit' : 'data size';
   }
   checkMemory(backend, { ...size, m: batchSize, q, setup: false });
@@ -185,4 +193,88 @@ async function deviceBatchLimit(
     source += `; the device keeps its best seconds per point (within ${tolerance}) up to that batch${cached}`;
   }
   return { batch, source, curve: capacity.curve };
+}
+
+/** EigenPro 3's set-up: the data level's and the projection's, both from subsamples of the centers. */
+export interface CentersSetup extends Setup {
+  readonly projection: ProjectionSetup;
+  readonly centersPlan: CentersPlan;
+}
+
+/**
+ * Set-up for a model on the centers `request.X` (p×d) trained on `dataRows` points: the data
+ * level is EigenPro 2's set-up with its subsample drawn from the centers (see eigenpro3.ts for
+ * why), and the projection, EigenPro 2 on K_ZZ, gets a set-up of its own (its own subsample; the
+ * device limit measured once, for the data level).
+ */
+export async function setUpCenters(
+  request: SetupRequest & { readonly dataRows: number; readonly projectionInterval?: number; readonly projectionPasses?: number; readonly source: string },
+): Promise<CentersSetup> {
+  const outer = await setUp(request);
+  const innerRequest: SetupRequest = {
+    dataRows: undefined,
+    backend: request.backend,
+    kernel: request.kernel,
+    X: request.X,
+    outputs: request.outputs,
+    random: request.random,
+    subsampleSize: request.subsampleSize,
+    deviceBatchLimit: outer.numbers.deviceBatchLimit,
+    monitorRows: request.monitorRows,
+  };
+  const inner = await setUp(innerRequest);
+  const p = request.X.rows;
+  const d = request.X.cols;
+  const l = request.outputs;
+  const numbers = inner.numbers;
+  const passes = request.projectionPasses ?? PROJECTION_PASSES;
+  const iterations = projectionIterations(p, numbers.batchSize, passes);
+  const interval = request.projectionInterval ?? defaultProjectionInterval(p, outer.numbers.batchSize);
+  const m = outer.numbers.batchSize;
+  const memory = centersMemory({ p, d, l, m, interval, s: outer.numbers.subsampleSize, q: outer.numbers.q, innerS: numbers.subsampleSize, innerQ: numbers.q });
+  return {
+    ...outer,
+    projection: { preconditioning: inner.preconditioning, batchSize: numbers.batchSize, stepSize: numbers.stepSize, iterations },
+    centersPlan: {
+      count: p,
+      source: request.source,
+      projection: {
+        subsampleSize: numbers.subsampleSize,
+        q: numbers.q,
+        lambda1: numbers.lambda1,
+        lambdaQ: numbers.lambdaQ,
+        lambdaNew: numbers.lambdaNew,
+        beta: numbers.beta,
+        criticalBatch: numbers.criticalBatch,
+        batchSize: numbers.batchSize,
+        stepSize: numbers.stepSize,
+        stepRegime: numbers.stepRegime,
+        passes,
+        iterations,
+        interval,
+        intervalSource: request.projectionInterval === undefined ? 'analytic' : 'given',
+        eigenSeconds: numbers.eigenSeconds,
+      },
+      memoryBytes: memory.bytes,
+      memoryNote: memory.note,
+    },
+  };
+}
+
+/**
+ * What EigenPro 3's training holds, whatever the number of data points: the centers twice (the
+ * model's weights and the projection's), the pending temporary centers, a batch, and the two
+ * preconditioners (float64 vectors and their points).
+ */
+function centersMemory(size: { p: number; d: number; l: number; m: number; interval: number; s: number; q: number; innerS: number; innerQ: number }): { bytes: number; note: string } {
+  const { p, d, l, m, interval, s, q, innerS, innerQ } = size;
+  const centers = 2 * p * (d + l + 2) * 4 + p * l * 8;
+  const pending = interval * m * (d + l + 2) * 4;
+  const batch = 2 * m * (d + 2 * l) * 4;
+  const preconditioners = (s * q + innerS * innerQ) * 8 + (s + innerS) * d * 4;
+  const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+  return {
+    bytes: centers + pending + batch + preconditioners,
+    note: `centers ${mb(centers)} + pending ${mb(pending)} + batch ${mb(batch)} + preconditioners ${mb(preconditioners)}, independent of n`,
+  };
 }

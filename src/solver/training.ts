@@ -10,12 +10,20 @@
  * start of the epoch in progress).
  */
 import { KmfitError } from '../errors.js';
-import { evaluate, step, type StepContext, type MonitorSet } from './eigenpro.js';
+import type { CenterSet } from '../backends/backend.js';
+import type { Matrix } from '../matrix.js';
+import { evaluate, type MonitorSet, type Stepper } from './eigenpro.js';
 import { MAX_HALVINGS, batchDivergence, divergedError, epochDivergence, lossScale, type LossScale } from './divergence.js';
 import type { DivergenceReport, EpochMetrics, EpochReport, IterationReport, StepHalving, StopReason } from './events.js';
 import type { SeededRandom } from './random.js';
 
-export interface EigenProRun extends StepContext {
+export interface EigenProRun {
+  /** The training targets, n×l: their rows are the points an epoch permutes. */
+  readonly Y: Matrix;
+  /** The model's centers and weights. */
+  readonly centers: CenterSet;
+  /** One iteration's update: EigenPro 2's (eigenPro2Stepper) or EigenPro 3's (CentersStepper). */
+  readonly stepper: Stepper;
   readonly batchSize: number;
   /** The planned step size η; the divergence guard may halve it. */
   readonly stepSize: number;
@@ -140,15 +148,15 @@ export class Training {
    * @throws KmfitError CHECKPOINT_MISMATCH when the state does not fit the run's data.
    */
   static async resume(run: EigenProRun, state: TrainingState): Promise<Training> {
-    const n = run.X.rows;
-    const size = n * run.Y.cols;
+    const n = run.Y.rows;
+    const size = run.centers.count * run.Y.cols;
     const weightArrays: [string, Float32Array | undefined][] = [
       ['weights', state.weights],
       ['epoch start weights', state.epochStart],
       ['best weights', state.best?.weights],
     ];
     for (const [what, weights] of weightArrays) {
-      if (weights && weights.length !== size) throw mismatch(`its ${what} are ${weights.length} values, not ${n} × ${run.Y.cols}`);
+      if (weights && weights.length !== size) throw mismatch(`its ${what} are ${weights.length} values, not ${run.centers.count} × ${run.Y.cols}`);
     }
     if (state.order && state.order.length !== n) throw mismatch(`its permutation covers ${state.order.length} points, not ${n}`);
     if (state.history.length !== state.epochsDone) throw mismatch(`it has ${state.history.length} epochs of history for ${state.epochsDone} epochs done`);
@@ -198,13 +206,13 @@ export class Training {
   async advance(): Promise<void> {
     if (this.p.finished) throw new Error('Training.advance: the run has finished');
     const { run } = this;
-    const n = run.X.rows;
+    const n = run.Y.rows;
     const m = run.batchSize;
     const started = performance.now();
     const order = this.p.order ?? (await this.beginEpoch());
     const batch = order.subarray(this.p.cursor, Math.min(this.p.cursor + m, n));
     const stepStarted = performance.now();
-    const batchMse = await step(run, batch, this.p.stepSize / m, run.Y.cols);
+    const batchMse = await run.stepper.step(batch, this.p.stepSize / m);
     this.stepSeconds = (performance.now() - stepStarted) / 1000;
     this.p.cursor += batch.length;
     this.p.epochIterations++;
@@ -224,6 +232,8 @@ export class Training {
 
   /** The state to continue from (the weights are read back from the centers). */
   async snapshot(): Promise<TrainingState> {
+    // A pending update (delayed projection) goes into the weights first: the state is weights only.
+    await this.run.stepper.settle();
     const { history, halvings, ...rest } = this.p;
     const state: TrainingState = {
       ...rest,
@@ -246,6 +256,7 @@ export class Training {
     if (aborted && this.p.totalIterations === 0) {
       throw new KmfitError('ABORTED', 'Training was aborted before its first iteration; there is no model to keep.');
     }
+    await this.run.stepper.settle();
     const stoppedBy: StopReason = aborted ? 'aborted' : this.p.finished ?? 'epochs';
     // Validation chooses the kept epoch under early stopping, and on abort (the best model so far);
     // after a full run the model is the last epoch's: choosing by validation there would make a
@@ -269,7 +280,7 @@ export class Training {
   }
 
   private async beginEpoch(): Promise<Int32Array> {
-    const order = this.run.random.permutation(this.run.X.rows);
+    const order = this.run.random.permutation(this.run.Y.rows);
     // The guard's rollback point.
     this.p.epochStart = this.guarded ? await this.run.centers.readWeights() : undefined;
     this.p.order = order;
@@ -281,6 +292,7 @@ export class Training {
 
   private async endEpoch(): Promise<void> {
     const { run } = this;
+    await run.stepper.settle();
     const train = await evaluate(run.centers, run.monitorTrain);
     const earlier = this.p.history.map((h) => h.trainMse);
     const problem = this.guarded ? epochDivergence(train.mse, earlier.length > 0 ? Math.min(...earlier) : undefined, this.scale) : undefined;
@@ -328,6 +340,7 @@ export class Training {
     this.p.halvings.push(halving);
     this.p.stepSize = halving.to;
     this.p.epochHalvings++;
+    this.run.stepper.discard();
     await this.run.centers.setWeights(this.p.epochStart!);
     this.p.cursor = 0;
     this.p.epochIterations = 0;

@@ -20,7 +20,7 @@ import type { LabelInput } from '../data/labels.js';
 import { KmfitError } from '../errors.js';
 import { checkOptions, checkValidationShape, rulesOf, withDefaults, type FitOptions, type OptionRule, type WithDefaults } from '../options.js';
 import { monitorTrainingSubset, prepareTraining } from '../prepare.js';
-import { evaluate, type MonitorSet, type StepContext } from '../solver/eigenpro.js';
+import { eigenPro2Stepper, evaluate, type MonitorSet, type StepContext } from '../solver/eigenpro.js';
 import { analyticStepSize, memoryBatchLimit, type StepRegime } from '../solver/plan.js';
 import { SeededRandom } from '../solver/random.js';
 import { setUp, type Setup } from '../solver/setup.js';
@@ -283,7 +283,9 @@ async function runToTarget(
   // fit()'s training, at this batch size and its analytic step size, until the stop condition
   // below: no epoch limit, and no divergence guard (a diverging run is recorded as such).
   const training = Training.start({
-    ...context,
+    Y: context.Y,
+    centers: context.centers,
+    stepper: eigenPro2Stepper(context),
     batchSize: m,
     stepSize: eta,
     epochs: Number.POSITIVE_INFINITY,

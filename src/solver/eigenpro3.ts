@@ -1,0 +1,215 @@
+/**
+ * EigenPro 3 (Abedsoltan, Belkin & Pandit, "Toward large kernel models", ICML 2023) with EigenPro
+ * 4's delayed projection (Abedsoltan, Ma, Pandit & Belkin, NeurIPS 2025): a model on p centers Z,
+ * f = k(·, Z)·α, trained on n data points with the preconditioned stochastic gradient projected
+ * onto the centers' span. Per batch B, with the data level's rate η/m:
+ *
+ *   G        = f(X_B) − Y_B                          (f includes the pending part, below)
+ *   pending += k(·, X_B)·(−η/m · G)                  the batch's gradient, as temporary centers
+ *   h       += k(Z, X_B)·(−η/m · G)                  its values at the centers
+ *   c       += η/m · V·diag(D)·Vᵀ·k(Q, X_B)·G         the preconditioner's correction on Q ⊂ Z,
+ *   α[Q]    += that batch's part of c                 held in α until the projection
+ *
+ * and every `interval` batches (and before the weights are read) the pending function, correction
+ * included, is projected onto span k(·, Z): θ solves K_ZZ·θ = h + K_ZQ·c approximately, by EigenPro
+ * 2 iterations on the centers (their own subsample and plan); α += θ − c on Q; pending = 0.
+ * interval = 1 is EigenPro 3's projection after every step.
+ *
+ * The Nyström subsample Q of the data level is drawn from the centers (EigenPro 3's reference code
+ * draws it from the data): with the projection P̃ applied to the whole preconditioned gradient,
+ * correction included, the update is P̃·K_ZX·M·G with M the (invertible) preconditioner, and its
+ * fixed point is exactly the least-squares solution over the centers' span, K_ZX·(K_XZ·α − Y) = 0,
+ * however inexact P̃ is. (Keeping the correction out of the projection, though it lies in the span,
+ * leaves an operator that an inexact P̃ can make indefinite: training diverged that way here.)
+ */
+import type { Kernel } from '../../kernels/kernel.js';
+import type { Backend, CenterSet } from '../backends/backend.js';
+import type { Matrix } from '../matrix.js';
+import { projectOntoVectors, combineVectors, step, type Preconditioning } from './eigenpro.js';
+import type { SeededRandom } from './random.js';
+
+/** Where the training rows come from: rows of a matrix in memory, or read from disk per batch. */
+export interface TrainingRows {
+  readonly rows: number;
+  readonly cols: number;
+  /** The rows `indices`, as float32 features in the training's space (scaled). */
+  take(indices: ArrayLike<number>): Matrix;
+}
+
+/** The projection's set-up: EigenPro 2 on the centers, interpolating the pending function's values. */
+export interface ProjectionSetup {
+  readonly preconditioning?: Preconditioning;
+  readonly batchSize: number;
+  readonly stepSize: number;
+  /** Inner iterations per projection. */
+  readonly iterations: number;
+}
+
+export interface CentersStepContext {
+  readonly backend: Backend;
+  readonly kernel: Kernel;
+  readonly data: TrainingRows;
+  /** Targets, n×l. */
+  readonly Y: Matrix;
+  /** The centers Z (p×d) and their weights α. */
+  readonly points: Matrix;
+  readonly centers: CenterSet;
+  /** The data level's preconditioner; its indices are rows of the centers. */
+  readonly preconditioning?: Preconditioning;
+  readonly projection: ProjectionSetup;
+  /** Batches between projections. */
+  readonly interval: number;
+  /** Draws the projection's batches. */
+  readonly random: SeededRandom;
+}
+
+/** EigenPro 3's iteration, with the pending (not yet projected) part of the model. */
+export class CentersStepper {
+  /** The batches since the last projection, each a center set holding −η/m·G. */
+  private pending: CenterSet[] = [];
+  /** k(Z, pending)·weights: the pending function's values at the centers, p×l. */
+  private atCenters: Float64Array;
+  /** The corrections on the subsample since the last projection, s×l (also added to α[Q]). */
+  private corrections: Float64Array;
+  /** The projection's own weights θ on the centers. */
+  private theta: CenterSet | undefined;
+  /** Seconds spent projecting, for the report. */
+  projectionSeconds = 0;
+  projections = 0;
+
+  constructor(private readonly run: CentersStepContext) {
+    this.atCenters = new Float64Array(run.points.rows * run.centers.outputs);
+    this.corrections = new Float64Array((run.preconditioning?.indices.length ?? 0) * run.centers.outputs);
+  }
+
+  /** Whether a part of the model waits to be projected. */
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /** One batch (rows of the data); returns its mean squared residual before the update. */
+  async step(batch: Int32Array, rate: number): Promise<number> {
+    const { run } = this;
+    const l = run.centers.outputs;
+    const XB = run.data.take(batch);
+    const residual = new Float32Array(batch.length * l);
+    await run.centers.predict(XB, residual);
+    if (this.pending.length > 0) {
+      const part = new Float32Array(residual.length);
+      for (const set of this.pending) {
+        await set.predict(XB, part);
+        for (let i = 0; i < residual.length; i++) residual[i] += part[i];
+      }
+    }
+    let squared = 0;
+    const moves = new Float32Array(residual.length);
+    for (let i = 0; i < batch.length; i++) {
+      const y = batch[i] * l;
+      for (let c = 0; c < l; c++) {
+        const g = residual[i * l + c] - run.Y.data[y + c];
+        squared += g * g;
+        moves[i * l + c] = -rate * g;
+      }
+    }
+    // The batch as temporary centers with weights −η/m·G; their values at Z, k(Z, X_B)·(−η/m·G).
+    const set = await run.backend.createCenterSet(run.kernel, XB, l);
+    this.pending.push(set);
+    await set.setWeights(moves);
+    const values = new Float32Array(run.points.rows * l);
+    await set.predict(run.points, values);
+    for (let i = 0; i < values.length; i++) this.atCenters[i] += values[i];
+    if (run.preconditioning) await this.correct(run.preconditioning, values);
+    if (this.pending.length >= run.interval) await this.settle();
+    return squared / residual.length;
+  }
+
+  /** Projects the pending part onto the centers' span: α += θ, θ ≈ K_ZZ⁻¹·h. */
+  async settle(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const started = performance.now();
+    const { run } = this;
+    const l = run.centers.outputs;
+    const p = run.points.rows;
+    const target: Matrix = { data: Float32Array.from(this.atCenters), rows: p, cols: l };
+    const precond = run.preconditioning;
+    if (precond) {
+      // + K_ZQ·c: the corrections' values at the centers.
+      const onQ = await run.backend.createCenterSet(run.kernel, precond.points, l);
+      try {
+        await onQ.setWeights(Float32Array.from(this.corrections));
+        const values = new Float32Array(p * l);
+        await onQ.predict(run.points, values);
+        for (let i = 0; i < values.length; i++) target.data[i] += values[i];
+      } finally {
+        onQ.dispose();
+      }
+      // α[Q] −= c: the projection puts the corrections back, with the rest.
+      const undo = new Float64Array(this.corrections.length);
+      for (let i = 0; i < undo.length; i++) undo[i] = -this.corrections[i];
+      await run.centers.addToWeights(precond.indices, undo);
+    }
+    this.theta ??= await run.backend.createCenterSet(run.kernel, run.points, l);
+    const theta = this.theta;
+    await theta.setWeights(new Float32Array(p * l));
+    const { projection } = run;
+    const inner = { backend: run.backend, kernel: run.kernel, X: run.points, Y: target, centers: theta, preconditioning: projection.preconditioning };
+    const m = projection.batchSize;
+    let order = run.random.permutation(p);
+    let cursor = 0;
+    for (let it = 0; it < projection.iterations; it++) {
+      if (cursor >= p) {
+        order = run.random.permutation(p);
+        cursor = 0;
+      }
+      const batch = order.subarray(cursor, Math.min(cursor + m, p));
+      cursor += batch.length;
+      await step(inner, batch, projection.stepSize / m, l);
+    }
+    const all = await theta.readWeights();
+    await run.centers.addToWeights(allRows(p), all);
+    this.discard();
+    this.projections++;
+    this.projectionSeconds += (performance.now() - started) / 1000;
+  }
+
+  /** Drops the pending part (a rollback to weights read before it). */
+  discard(): void {
+    for (const set of this.pending) set.dispose();
+    this.pending = [];
+    this.atCenters.fill(0);
+    this.corrections.fill(0);
+  }
+
+  /** Releases the device memory of the pending part and of θ. */
+  dispose(): void {
+    this.discard();
+    this.theta?.dispose();
+    this.theta = undefined;
+  }
+
+  /**
+   * α[Q] += η/m·V·diag(D)·Vᵀ·k(Q, X_B)·G, where k(Q, X_B)·(−η/m·G) is rows Q of `values` (Q ⊂ Z):
+   * so α[Q] −= V·diag(D)·Vᵀ·values[Q].
+   */
+  private async correct(p: Preconditioning, values: Float32Array): Promise<void> {
+    const l = this.run.centers.outputs;
+    const s = p.indices.length;
+    const r = p.scales.length;
+    const columns = new Float64Array(l * s);
+    for (let i = 0; i < s; i++) for (let c = 0; c < l; c++) columns[c * s + i] = values[p.indices[i] * l + c];
+    const u = projectOntoVectors(p.vectors, r, s, columns, l);
+    for (let k = 0; k < r; k++) for (let c = 0; c < l; c++) u[k * l + c] *= -p.scales[k];
+    const deltaColumns = combineVectors(p.vectors, r, s, u, l);
+    const delta = new Float64Array(s * l);
+    for (let i = 0; i < s; i++) for (let c = 0; c < l; c++) delta[i * l + c] = deltaColumns[c * s + i];
+    for (let i = 0; i < delta.length; i++) this.corrections[i] += delta[i];
+    await this.run.centers.addToWeights(p.indices, delta);
+  }
+}
+
+let rowsCache: Int32Array | undefined;
+/** 0, 1, …, p − 1 (shared: addToWeights only reads it). */
+function allRows(p: number): Int32Array {
+  if (!rowsCache || rowsCache.length !== p) rowsCache = Int32Array.from({ length: p }, (_, i) => i);
+  return rowsCache;
+}
