@@ -15,6 +15,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { KmfitError } from '../errors.js';
 import { checkDataFileInfo, fileNotFound, readError, shrankError } from './byteSource.js';
+import { requireFinite } from './checks.js';
 import { crc32 } from './crc32.js';
 import { checkNpyDataLength, decodeNpyElements, npyDataOffset, parseNpyHeader, type NpyHeader } from './npy.js';
 
@@ -233,8 +234,7 @@ class NpyView implements OpenedNpy {
 
   chunks(chunkRows = Math.max(1, Math.floor(CHUNK_VALUES / Math.max(1, this.cols)))): Iterable<NpyRowChunk> {
     if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunks: chunkRows must be a whole number ≥ 1; got ${chunkRows}`);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the generator below is not a method
-    const view = this;
+    const view = this; // the generator below is a function of its own, with its own `this`
     return {
       *[Symbol.iterator]() {
         const rows = Math.min(chunkRows, view.rows);
@@ -394,4 +394,15 @@ export function float32Crc(file: OpenedNpy, chunkRows?: number): number {
   let crc = 0;
   for (const { data } of file.chunks(chunkRows)) crc = crc32(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), crc);
   return crc;
+}
+
+/**
+ * Fails with NON_FINITE, as the in-memory readers do, when a value of the view is NaN or ±Inf
+ * after conversion to float32 (a float64 beyond ±3.4e38 included), naming its row and column.
+ * Streams the file once for a float dtype; integer and bool files cannot hold one and are not read.
+ */
+export function requireFiniteRows(file: OpenedNpy, chunkRows?: number): void {
+  if (!/^[<>|=]?f/.test(file.dtype)) return;
+  const name = path.basename(file.path);
+  for (const chunk of file.chunks(chunkRows)) requireFinite(chunk.data, file.cols, 'value', name, chunk.start);
 }
