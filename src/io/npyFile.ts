@@ -10,6 +10,14 @@
  * conversion is npy.ts's decodeNpyElements, then a Float32Array set — exactly the path the
  * in-memory reader (npyTable.ts) takes, so rows read here are bit for bit the rows `readDataFile`
  * gives.
+ *
+ * Measured on a 1 000 000 × 785 uint8 file (785 MB; the 784 feature columns), hot page cache, on
+ * the shared 2-core development machine under a load average of ~9 (so slower than alone): one
+ * streamed pass of `chunks()` 4.4–6.0 s; 'standard' scaling (two passes) 12.5–15.7 s; the float32
+ * fingerprint 3.7–4.9 s; a batch of 2000 random rows 10–28 ms (median of 20). Peak RSS of a
+ * process that streams the whole file three times: 133 MB, against 76 MB for the same process
+ * that only opens the file — about 57 MB for streaming, whatever n is (the file is 785 MB, its
+ * float32 3.1 GB).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
