@@ -70,6 +70,13 @@ export interface OpenedNpy {
    * result can be iterated once per pass. A chunk's `data` is reused by the next chunk.
    */
   chunks(chunkRows?: number): Iterable<NpyRowChunk>;
+  /**
+   * Every row of a one-column view as float64, as the in-memory readers give a label column (a
+   * float64 or int64 target keeps its precision; float32 would round it): `file.columns(k, k + 1)`.
+   * Reads the whole file once, a piece at a time; holds n × 8 bytes.
+   * @throws RangeError unless the view has exactly one column.
+   */
+  readColumnFloat64(): Float64Array;
   /** The bytes of rows [start, end) as stored (the file's dtype and byte order), this view's columns only. */
   readRawRange(start: number, end: number): Uint8Array;
   /** Closes the file (for every view of it); later reads throw. Closing twice is harmless. */
@@ -255,6 +262,24 @@ class NpyView implements OpenedNpy {
         }
       },
     };
+  }
+
+  readColumnFloat64(): Float64Array {
+    if (this.cols !== 1) throw new RangeError(`readColumnFloat64: the view has ${this.cols} columns; take one with columns(k, k + 1)`);
+    const { header, name, rowBytes, cols: fileCols } = this.file;
+    const result = new Float64Array(this.rows);
+    const per = Math.max(1, Math.floor(PIECE_BYTES / rowBytes));
+    for (let first = 0; first < this.rows; first += per) {
+      const count = Math.min(per, this.rows - first);
+      const raw = this.readPiece(first, count, rowBytes).subarray(0, count * this.viewBytes);
+      if (header.info.itemsize === 8 && header.info.kind !== 'f') {
+        // Row by row, so that a value a double cannot hold is named at its own element.
+        for (let k = 0; k < count; k++) result.set(decodeNpyElements(raw.subarray(8 * k, 8 * k + 8), header, name, (first + k) * fileCols + this.c0), first + k);
+      } else {
+        result.set(decodeNpyElements(raw, header, name), first);
+      }
+    }
+    return result;
   }
 
   readRawRange(start: number, end: number): Uint8Array {

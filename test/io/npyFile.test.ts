@@ -165,6 +165,23 @@ describe.runIf(RUN_NUMPY_TESTS)('rows read by position equal numpy\'s float32 co
     }
   });
 
+  it('readColumnFloat64 gives a label column as the in-memory reader does (float64, not rounded to float32)', async () => {
+    for (const { name } of files) {
+      const file = path.join(dir, `${name}.npy`);
+      const decoded = decodeNpy(readFileSync(file));
+      const column = Array.from({ length: ROWS }, (_, i) => Number(decoded.data[i * COLS + 3]));
+      withFile(file, (opened) => {
+        expect(Array.from(opened.columns(3, 4).readColumnFloat64())).toEqual(column);
+        expect(() => opened.columns(3, 5).readColumnFloat64()).toThrow(RangeError);
+      });
+    }
+    // readDataFile's label column of a finite table: the same Float64Array.
+    const { name } = files.find((f) => f.descr === '>u8')!;
+    const file = path.join(dir, `${name}.npy`);
+    const { train } = await readDataFile(file);
+    withFile(file, (opened) => expect(Array.from(opened.columns(COLS - 1, COLS).readColumnFloat64())).toEqual(Array.from(train.y as Float64Array)));
+  });
+
   it('readRawRange gives the bytes as stored, of the view\'s columns', () => {
     const { name } = files.find((f) => f.descr === '>i4')!;
     const file = path.join(dir, `${name}.npy`);
@@ -200,6 +217,8 @@ describe.runIf(RUN_NUMPY_TESTS)('rows read by position equal numpy\'s float32 co
       expect(Array.from(file.readRows([0, 1]))).toEqual(new Array(8).fill(0));
       expectKmfit(() => file.readRows([0, 2]), 'IO_ERROR', /element 9 of this int64 array, 1152921504606846977/);
       expectKmfit(() => file.columns(1, 3).readRange(1, 3), 'IO_ERROR', /element 9 of/);
+      expectKmfit(() => file.columns(1, 2).readColumnFloat64(), 'IO_ERROR', /element 9 of/);
+      expect(Array.from(file.columns(2, 3).readColumnFloat64())).toEqual([0, 0, 0]);
     });
   });
 
