@@ -24,6 +24,7 @@ export type { MatrixInput, ShapedInput, RowsColsInput, NdArrayLike, GenericStora
 export type { Matrix } from './matrix.js';
 export type { LabelInput, ClassLabel, Predictions, Task } from './data/labels.js';
 export type { ScaleKind, Scaling } from './data/scaling.js';
+export { openNpy, isOpenedNpy, type OpenedNpy, type NpyRowChunk } from './io/npyFile.js';
 export type { KernelOption, KernelSpec } from '../kernels/index.js';
 export { BUILTIN_KERNEL_NAMES } from '../kernels/index.js';
 export { loadMnist, loadFashionMnist, type Dataset, type LoadOptions } from '../datasets/mnist.js';

@@ -8,6 +8,7 @@
  * callbacks, signal, checkpoint, epochs) are free: more epochs extend a finished run.
  */
 import { crc32 } from '../io/npz.js';
+import { float32Crc, isOpenedNpy, type OpenedNpy } from '../io/npyFile.js';
 import type { ClassLabel } from '../data/labels.js';
 import { KmfitError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
@@ -58,12 +59,21 @@ export function resumedOptions(checkpoint: Checkpoint, given: FitOptions, path: 
   return { ...given, ...(checkpoint.options as FitOptions), epochs };
 }
 
-function crcOf(m: Matrix): number {
+/**
+ * CRC-32 of the float32 values, row-major. Features opened from disk are hashed as converted,
+ * chunk by chunk: the same value as for the same data in memory, so a checkpoint trained either
+ * way resumes either way.
+ */
+function crcOf(m: Matrix | OpenedNpy): number {
+  if (isOpenedNpy(m)) return float32Crc(m);
   return crc32(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength));
 }
 
-/** Sizes and CRC-32s of the training features (before scaling), targets and validation data. */
-export function dataFingerprint(X: Matrix, Y: Matrix, validation?: { readonly X: Matrix; readonly Y: Matrix }): DataFingerprint {
+/**
+ * Sizes and CRC-32s of the training features (before scaling), targets and validation data. The
+ * features may be a file opened with openNpy (the view of the feature columns), read once.
+ */
+export function dataFingerprint(X: Matrix | OpenedNpy, Y: Matrix, validation?: { readonly X: Matrix; readonly Y: Matrix }): DataFingerprint {
   return {
     rows: X.rows,
     features: X.cols,

@@ -27,6 +27,22 @@ export function memorySource(bytes: Uint8Array): ByteSource {
   };
 }
 
+/** The refusal of a path that does not exist. */
+export function fileNotFound(name: string): KmfitError {
+  return new KmfitError('FILE_NOT_FOUND', `${name}: no such file; check the path.`);
+}
+
+/**
+ * Fails unless `info` (a stat of the file) is a non-empty regular file: INVALID_FILE (a
+ * directory), EMPTY_DATA. Returns its size. Shared by the async sources here and the synchronous
+ * opener of npyFile.ts.
+ */
+export function checkDataFileInfo(info: { isDirectory(): boolean; readonly size: number }, name: string): number {
+  if (info.isDirectory()) throw new KmfitError('INVALID_FILE', `${name} is a directory; give a data file.`);
+  if (info.size === 0) throw new KmfitError('EMPTY_DATA', `${name} is empty; give a file with data.`);
+  return info.size;
+}
+
 /**
  * Checks that `file` is a non-empty regular file, naming the problem and the fix otherwise:
  * FILE_NOT_FOUND, INVALID_FILE (a directory), EMPTY_DATA. Returns its size.
@@ -36,17 +52,21 @@ export async function dataFileSize(file: string, name = file): Promise<number> {
   try {
     info = await stat(file);
   } catch {
-    throw new KmfitError('FILE_NOT_FOUND', `${name}: no such file; check the path.`);
+    throw fileNotFound(name);
   }
-  if (info.isDirectory()) throw new KmfitError('INVALID_FILE', `${name} is a directory; give a data file.`);
-  if (info.size === 0) throw new KmfitError('EMPTY_DATA', `${name} is empty; give a file with data.`);
-  return info.size;
+  return checkDataFileInfo(info, name);
 }
 
-function readError(name: string, error: unknown): KmfitError {
+/** IO_ERROR for a failed read of `name`, keeping the system's reason. */
+export function readError(name: string, error: unknown): KmfitError {
   return new KmfitError('IO_ERROR', `${name} could not be read (${(error as Error).message}); check the file and its permissions.`, {
     cause: error,
   });
+}
+
+/** IO_ERROR for a file that ended before the bytes its size promised. */
+export function shrankError(name: string): KmfitError {
+  return new KmfitError('IO_ERROR', `${name} became shorter while it was read (another program is writing it?); read it again when it is complete.`);
 }
 
 /** Opens `file` for piecewise reading. Close it when done. */
@@ -75,7 +95,7 @@ export async function openFileSource(file: string, name = file): Promise<FileSou
         throw readError(name, error);
       }
       if (got < want) {
-        throw new KmfitError('IO_ERROR', `${name} became shorter while it was read (another program is writing it?); read it again when it is complete.`);
+        throw shrankError(name);
       }
       return buffer.subarray(0, want);
     },

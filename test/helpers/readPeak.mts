@@ -8,12 +8,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { readIdxFile } from '../../datasets/mnist.js';
 import { KmfitError } from '../../src/errors.js';
 import { readDataFile } from '../../src/io/dataFile.js';
+import { openNpy } from '../../src/io/npyFile.js';
 import { loadModel } from '../../src/model/load.js';
 
 export interface ReadCase {
   readonly name: string;
   readonly file: string;
-  readonly reader: 'data' | 'model' | 'idx';
+  readonly reader: 'data' | 'model' | 'idx' | 'openNpy';
 }
 
 export interface ReadOutcome {
@@ -33,6 +34,15 @@ const readers = {
   data: (file: string) => readDataFile(file),
   model: (file: string) => loadModel(file),
   idx: (file: string) => readIdxFile(file),
+  // Opens the file and reads its last row: a lying header must be refused before either.
+  openNpy: (file: string) => {
+    const opened = openNpy(file);
+    try {
+      opened.readRows([opened.rows - 1]);
+    } finally {
+      opened.close();
+    }
+  },
 };
 
 const gc = (globalThis as { gc?: () => void }).gc;
