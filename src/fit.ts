@@ -15,12 +15,13 @@ import type { MatrixInput } from './data/input.js';
 import type { LabelInput } from './data/labels.js';
 import { KernelModel } from './model/model.js';
 import { validateOptions, withDefaults, type FitOptions } from './options.js';
-import { prepareTraining } from './prepare.js';
+import { inMemory, prepareTraining } from './prepare.js';
 import { memoryFailure } from './solver/memory.js';
 import { eigenPro2Stepper, type Stepper } from './solver/eigenpro.js';
 import { CentersStepper } from './solver/eigenpro3.js';
 import { runEigenPro } from './solver/training.js';
-import { takeRows } from './matrix.js';
+import { KmfitError } from './errors.js';
+import type { OpenedNpy } from './io/npyFile.js';
 
 /**
  * Trains a kernel machine with EigenPro 2.
@@ -35,12 +36,20 @@ import { takeRows } from './matrix.js';
  * const model = await fit(X, y, { kernel: 'laplacian' });
  * const labels = await model.predict(Xtest);
  */
-export async function fit(X: MatrixInput, y: LabelInput, options?: FitOptions): Promise<KernelModel> {
+export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: FitOptions): Promise<KernelModel> {
   const started = performance.now();
-  const beginning = await beginRun(validateOptions(options));
+  const given = validateOptions(options);
+  if (given.centers !== undefined && (given.checkpoint !== undefined || given.resumeFrom !== undefined)) {
+    throw new KmfitError(
+      'INVALID_OPTION',
+      "Checkpoints are not yet supported for models with centers (EigenPro 3): leave out 'checkpoint' and 'resumeFrom', or 'centers'.",
+    );
+  }
+  const beginning = await beginRun(given);
   const opts = withDefaults(beginning.options);
-  const prepared = prepareTraining(X, y, { ...opts, ...beginning.preparation });
-  const { train, targets, scaling, validation, kernel } = prepared;
+  // A file stays on disk for a model with centers; EigenPro 2's centers are the data, in memory.
+  const prepared = prepareTraining(X, y, { ...opts, ...beginning.preparation, onDisk: opts.centers !== undefined });
+  const { rows, targets, scaling, validation, kernel } = prepared;
   // CRC-32s of all the data: computed only when a checkpoint is read or written.
   const fingerprint = beginning.checksData || opts.checkpoint ? dataFingerprint(prepared.raw, targets.values, validation) : undefined;
   if (fingerprint) beginning.checkData(prepared, fingerprint);
@@ -61,14 +70,14 @@ export async function fit(X: MatrixInput, y: LabelInput, options?: FitOptions): 
         opts.onCheckpoint,
       ));
     // EigenPro 2: the centers are the training points; EigenPro 3: the chosen centers.
-    const centerPoints = start.centers?.points ?? train;
+    const centerPoints = start.centers?.points ?? inMemory(prepared).train;
     const centers = await backend.createCenterSet(kernel, centerPoints, plan.outputs);
     let stepper: Stepper & { dispose?: () => void };
     if (start.centers && plan.centers) {
       stepper = new CentersStepper({
         backend,
         kernel,
-        data: { rows: train.rows, cols: train.cols, take: (indices) => takeRows(train, indices) },
+        data: rows,
         Y: targets.values,
         points: centerPoints,
         centers,
@@ -78,7 +87,7 @@ export async function fit(X: MatrixInput, y: LabelInput, options?: FitOptions): 
         random: start.random,
       });
     } else {
-      stepper = eigenPro2Stepper({ backend, kernel, X: train, Y: targets.values, centers, preconditioning: start.preconditioning });
+      stepper = eigenPro2Stepper({ backend, kernel, X: centerPoints, Y: targets.values, centers, preconditioning: start.preconditioning });
     }
     const result = await runEigenPro(
       {

@@ -30,3 +30,19 @@ export function takeRows(m: Matrix, indices: ArrayLike<number>): Matrix {
 export function rowSlice(m: Matrix, start: number, end: number): Matrix {
   return { data: m.data.subarray(start * m.cols, end * m.cols), rows: end - start, cols: m.cols };
 }
+
+/**
+ * Where training rows come from: a matrix in memory, or a file read batch by batch (data/rows.ts),
+ * so that n×d float32 never has to sit in memory.
+ */
+export interface TrainingRows {
+  readonly rows: number;
+  readonly cols: number;
+  /** The rows `indices`, in that order, as float32 features in the training's space (scaled). */
+  take(indices: ArrayLike<number>): Matrix;
+}
+
+/** The rows of a matrix in memory. */
+export function matrixRows(X: Matrix): TrainingRows {
+  return { rows: X.rows, cols: X.cols, take: (indices) => takeRows(X, indices) };
+}

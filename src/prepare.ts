@@ -9,9 +9,10 @@ import type { Backend } from './backends/backend.js';
 import type { Kernel } from '../kernels/kernel.js';
 import { toMatrix, type MatrixInput } from './data/input.js';
 import { argmaxRows, encodeScoreTargets, encodeTargets, type LabelInput, type Targets, type Task } from './data/labels.js';
-import { applyScaling, fitScaling, type ScaleKind, type Scaling } from './data/scaling.js';
+import { applyScaling, fitScaling, fitScalingStreaming, type ScaleKind, type Scaling } from './data/scaling.js';
 import { KmfitError } from './errors.js';
-import { takeRows, type Matrix } from './matrix.js';
+import { matrixRows, takeRows, type Matrix, type TrainingRows } from './matrix.js';
+import { isOpenedNpy, requireFiniteRows, type OpenedNpy } from './io/npyFile.js';
 import { medianPairwiseDistance } from './solver/bandwidth.js';
 import type { MonitorSet, Preconditioning } from './solver/eigenpro.js';
 import { assemblePlan, type Plan } from './solver/plan.js';
@@ -34,13 +35,20 @@ export interface PrepareOptions {
   readonly copyX: boolean;
   /** A scaling fitted before (a resumed run's), applied instead of fitting one on X. */
   readonly scaling?: Scaling;
+  /** An opened .npy X is read batch by batch rather than loaded (a model with centers). */
+  readonly onDisk?: boolean;
 }
 
 export interface Prepared {
-  /** The training features as given (before scaling). */
-  readonly raw: Matrix;
-  /** The training features after scaling. */
-  readonly train: Matrix;
+  /** The training features as given (before scaling): in memory, or an opened .npy file. */
+  readonly raw: Matrix | OpenedNpy;
+  /**
+   * The training features after scaling, in memory: always, except for a file given to a model
+   * with centers, whose rows are read batch by batch instead.
+   */
+  readonly train?: Matrix;
+  /** The scaled training rows, from `train` or from the file. */
+  readonly rows: TrainingRows;
   readonly targets: Targets;
   readonly scaling: Scaling;
   /** Validation data in the training's feature space and target encoding. */
@@ -51,37 +59,69 @@ export interface Prepared {
   readonly bandwidthSource: string;
 }
 
-export function prepareTraining(X: MatrixInput, y: LabelInput, options: PrepareOptions): Prepared {
-  const choice = chooseKernel(options.kernel, options.bandwidth);
-  const raw = toMatrix(X, 'X', { copy: options.copyX });
-  const targets = encodeTargets(y, raw.rows, options.task, 'y');
+/**
+ * The training features: a file given to a model with centers stays on disk, its rows read (in the
+ * file's dtype, then converted and scaled) batch by batch; anything else is one float32 matrix.
+ */
+function trainingFeatures(X: MatrixInput | OpenedNpy, options: PrepareOptions): Pick<Prepared, 'raw' | 'train' | 'rows' | 'scaling'> {
+  if (isOpenedNpy(X)) {
+    requireFiniteRows(X);
+    if (options.onDisk) {
+      const scaling = options.scaling ?? fitScalingStreaming(X.chunks(), X.cols, options.scale);
+      const rows: TrainingRows = {
+        rows: X.rows,
+        cols: X.cols,
+        take: (indices) => applyScaling({ data: X.readRows(indices), rows: indices.length, cols: X.cols }, scaling),
+      };
+      return { raw: X, rows, scaling };
+    }
+  }
+  const raw = isOpenedNpy(X) ? { data: X.readRange(0, X.rows), rows: X.rows, cols: X.cols } : toMatrix(X, 'X', { copy: options.copyX });
   const scaling = options.scaling ?? fitScaling(raw, options.scale);
   const train = applyScaling(raw, scaling);
+  return { raw, train, rows: matrixRows(train), scaling };
+}
+
+/** Prepared data whose training features are in memory. */
+export type InMemory = Prepared & { readonly train: Matrix };
+
+/** The training features in memory; a caller that reads rows from disk has no such matrix. */
+export function inMemory(prepared: Prepared): InMemory {
+  if (!prepared.train) throw new Error('the training data was left on disk; this needs it in memory');
+  return prepared as InMemory;
+}
+
+export function prepareTraining(X: MatrixInput, y: LabelInput, options: PrepareOptions & { onDisk?: false }): InMemory;
+export function prepareTraining(X: MatrixInput | OpenedNpy, y: LabelInput, options: PrepareOptions): Prepared;
+export function prepareTraining(X: MatrixInput | OpenedNpy, y: LabelInput, options: PrepareOptions): Prepared {
+  const choice = chooseKernel(options.kernel, options.bandwidth);
+  const { raw, train, rows, scaling } = trainingFeatures(X, options);
+  const targets = encodeTargets(y, raw.rows, options.task, 'y');
   const validation = options.validation && monitorValidation(options.validation, raw.cols, targets, scaling);
   const random = new SeededRandom(options.seed);
 
   let bandwidth = choice.bandwidth;
   let bandwidthSource = 'given';
   if (bandwidth === undefined) {
-    const median = medianPairwiseDistance(train, random);
+    const median = medianPairwiseDistance(rows, random);
     bandwidth = defaultBandwidth(choice, median);
     bandwidthSource = `default for ${choice.name} from the median pairwise distance ${median.toPrecision(4)} of a subsample`;
   }
-  return { raw, train, targets, scaling, validation, random, kernel: makeKernel(choice, bandwidth), bandwidthSource };
+  return { raw, train, rows, targets, scaling, validation, random, kernel: makeKernel(choice, bandwidth), bandwidthSource };
 }
 
 /** Monitored training rows, and which rows they are. */
 export type MonitoredRows = MonitorSet & { readonly rows: Int32Array };
 
 /** A fixed, seeded subsample of (at most `size` of) the training data, scored after each epoch. */
-export function monitorTrainingSubset(X: Matrix, targets: Targets, random: SeededRandom, size = MONITOR_POINTS): MonitoredRows {
+export function monitorTrainingSubset(X: TrainingRows, targets: Targets, random: SeededRandom, size = MONITOR_POINTS): MonitoredRows {
   return monitorRows(X, targets, random.subsample(X.rows, Math.min(X.rows, size)));
 }
 
 /** The monitored set of the training rows `picked` (which a checkpoint keeps). */
-export function monitorRows(X: Matrix, targets: Targets, picked: Int32Array): MonitoredRows {
+export function monitorRows(X: TrainingRows, targets: Targets, picked: Int32Array): MonitoredRows {
   const Y = takeRows(targets.values, picked);
-  return { X: takeRows(X, picked), Y, rows: picked, ...(targets.classes ? { labels: argmaxRows(Y) } : {}) };
+  return { X: X.take(picked), Y, rows: picked, ...(targets.classes ? { labels: argmaxRows(Y) } : {}) };
 }
 
 /** Validation data in the training's feature space and target encoding. */
@@ -133,20 +173,21 @@ export interface CentersStart {
 
 /** EigenPro 3's centers: a seeded random subset of the training points, or a given matrix. */
 function chooseCenters(prepared: Prepared, centers: number | MatrixInput): { points: Matrix; indices?: Int32Array; source: string } {
-  const { train, random, scaling } = prepared;
-  const n = train.rows;
+  const { rows, random, scaling } = prepared;
+  const n = rows.rows;
   if (typeof centers === 'number') {
     if (centers >= n) {
-      return { points: train, indices: Int32Array.from({ length: n }, (_, i) => i), source: `all ${n} training points (${centers} asked for)` };
+      const all = Int32Array.from({ length: n }, (_, i) => i);
+      return { points: prepared.train ?? rows.take(all), indices: all, source: `all ${n} training points (${centers} asked for)` };
     }
     const indices = random.subsample(n, centers);
-    return { points: takeRows(train, indices), indices, source: `a seeded random subset of the ${n} training points` };
+    return { points: rows.take(indices), indices, source: `a seeded random subset of the ${n} training points` };
   }
   const raw = toMatrix(centers, 'centers');
-  if (raw.cols !== train.cols) {
+  if (raw.cols !== rows.cols) {
     throw new KmfitError(
       'FEATURE_MISMATCH',
-      `centers has ${raw.cols} features per row but X has ${train.cols}; give centers in the same columns as X (before scaling).`,
+      `centers has ${raw.cols} features per row but X has ${rows.cols}; give centers in the same columns as X (before scaling).`,
     );
   }
   if (raw.rows === 0) throw new KmfitError('EMPTY_DATA', 'centers has no rows; give at least one center, or a count.');
@@ -170,13 +211,15 @@ export async function freshStart(
   },
   started: number,
 ): Promise<Start> {
-  const { train, targets, random, kernel, validation } = prepared;
+  const { rows, targets, random, kernel, validation } = prepared;
   const l = targets.values.cols;
   const chosen = options.centers === undefined ? undefined : chooseCenters(prepared, options.centers);
+  const centers = chosen?.points ?? prepared.train;
+  if (!centers) throw new Error('freshStart: data on disk needs centers');
   const request = {
     backend,
     kernel,
-    X: chosen?.points ?? train,
+    X: centers,
     outputs: l,
     random,
     subsampleSize: options.subsampleSize,
@@ -184,17 +227,17 @@ export async function freshStart(
     batchSize: options.batchSize,
     stepSize: options.stepSize,
     deviceBatchLimit: options.deviceBatchLimit,
-    monitorRows: Math.min(train.rows, MONITOR_POINTS) + (validation?.X.rows ?? 0),
+    monitorRows: Math.min(rows.rows, MONITOR_POINTS) + (validation?.X.rows ?? 0),
   };
   const centersSetup = chosen
-    ? await setUpCenters({ ...request, dataRows: train.rows, projectionInterval: options.projectionInterval, projectionPasses: options.projectionPasses, source: chosen.source })
+    ? await setUpCenters({ ...request, dataRows: rows.rows, projectionInterval: options.projectionInterval, projectionPasses: options.projectionPasses, source: chosen.source })
     : undefined;
   const setup = centersSetup ?? (await setUp(request));
   const numbers = centersSetup ? { ...setup.numbers, centers: centersSetup.centersPlan } : setup.numbers;
   const plan = assemblePlan(
     {
-      n: train.rows,
-      d: train.cols,
+      n: rows.rows,
+      d: rows.cols,
       outputs: l,
       task: targets.task,
       kernel: kernel.describe(),
@@ -212,7 +255,7 @@ export async function freshStart(
     plan,
     preconditioning: setup.preconditioning,
     random,
-    monitorTrain: monitorTrainingSubset(train, targets, random),
+    monitorTrain: monitorTrainingSubset(rows, targets, random),
     ...(chosen && centersSetup
       ? { centers: { points: chosen.points, ...(chosen.indices ? { indices: chosen.indices } : {}), projection: centersSetup.projection } }
       : {}),

@@ -8,7 +8,7 @@ import type { Backend } from '../backends/backend.js';
 import { takeRows } from '../matrix.js';
 import { kernelOptionOf } from '../model/load.js';
 import type { FitOptions, WithDefaults } from '../options.js';
-import { freshStart, monitorRows, type PrepareOptions, type Prepared, type Start } from '../prepare.js';
+import { freshStart, inMemory, monitorRows, type PrepareOptions, type Prepared, type Start } from '../prepare.js';
 import { checkMemory } from '../solver/memory.js';
 import { SeededRandom } from '../solver/random.js';
 import { readCheckpoint, type Checkpoint, type DataFingerprint } from './file.js';
@@ -64,9 +64,9 @@ function resumeStart(checkpoint: Checkpoint, backend: Backend, prepared: Prepare
   const p = checkpoint.preconditioning;
   return {
     plan,
-    ...(p ? { preconditioning: { ...p, points: takeRows(prepared.train, p.indices) } } : {}),
+    ...(p ? { preconditioning: { ...p, points: takeRows(inMemory(prepared).train, p.indices) } } : {}),
     random: SeededRandom.fromState(checkpoint.state.random),
-    monitorTrain: monitorRows(prepared.train, prepared.targets, checkpoint.monitorIndices),
+    monitorTrain: monitorRows(prepared.rows, prepared.targets, checkpoint.monitorIndices),
     state: checkpoint.state,
   };
 }

@@ -2,11 +2,13 @@
  * The data of a training command (`kmfit <data>`, `kmfit scaling`) and of predict: a file or a
  * built-in dataset, its labels, the test file or a seeded test split, and the row limits.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { loadFashionMnist, loadMnist, type Dataset } from '../../datasets/mnist.js';
 import { KmfitError } from '../errors.js';
 import { firstRows, readDataFile, type DataFile, type LabeledData } from '../io/dataFile.js';
+import { isNpy } from '../io/npy.js';
+import { openNpy, type OpenedNpy } from '../io/npyFile.js';
 import { takeRows } from '../matrix.js';
 import { FIT_OPTIONS, closestName } from '../options.js';
 import { SeededRandom } from '../solver/random.js';
@@ -17,9 +19,17 @@ export const BUILTIN_DATASETS: Readonly<Record<string, (o: { trainSize?: number;
   'fashion-mnist': loadFashionMnist,
 };
 
+/** Training data left in its .npy file, its rows read batch by batch (a model with --centers). */
+export interface FileData {
+  /** The feature columns of the file. */
+  readonly file: OpenedNpy;
+  readonly y: Float64Array;
+  readonly source: string;
+}
+
 export interface TrainingData {
   readonly name: string;
-  readonly train: LabeledData;
+  readonly train: LabeledData | FileData;
   readonly test?: LabeledData;
   /** Where the model goes unless --save says otherwise. */
   readonly defaultSave: string;
@@ -45,7 +55,31 @@ function fromDataset(data: Dataset): TrainingData {
   };
 }
 
+/**
+ * A .npy file with its labels in the last column, for a model with centers: opened, not loaded
+ * (a seeded split or a row limit needs the rows in memory, and reads them).
+ */
+function openOnDisk(args: DataArgs): FileData | undefined {
+  if (!args.onDisk || args.labels !== undefined || args['test-split'] !== undefined || args['train-size'] !== undefined) return undefined;
+  if (!existsSync(args.data) || !isNpyFile(args.data)) return undefined;
+  const opened = openNpy(args.data);
+  const label = columnOption(args.label);
+  if (label !== undefined && label !== opened.cols - 1) {
+    opened.close();
+    return undefined;
+  }
+  const labels = opened.columns(opened.cols - 1, opened.cols);
+  const features = opened.columns(0, opened.cols - 1);
+  return { file: features, y: labels.readColumnFloat64(), source: `${path.basename(args.data)} (read from disk batch by batch)` };
+}
+
 async function readTrainingData(args: DataArgs): Promise<TrainingData> {
+  const onDisk = openOnDisk(args);
+  if (onDisk) {
+    const parsed = path.parse(path.resolve(args.data));
+    const test = args.test === undefined ? undefined : (await readDataFile(args.test, { label: columnOption(args.label), rows: args['test-size'] })).train;
+    return { name: parsed.base, train: onDisk, test, defaultSave: path.join(parsed.dir, `${parsed.name}.kmfit`) };
+  }
   const builtin = BUILTIN_DATASETS[args.data];
   if (builtin && !existsSync(args.data)) {
     return fromDataset(await builtin({ trainSize: args['train-size'], testSize: args['test-size'] }));
@@ -111,15 +145,37 @@ export interface DataArgs {
   'train-size'?: number;
   'test-size'?: number;
   seed?: number;
+  /** A .npy file may stay on disk (the model has centers apart from the data). */
+  onDisk?: boolean;
 }
 
+/** Rows and features of training data, in memory or on disk. */
+export function sizeOf(data: LabeledData | FileData): { rows: number; cols: number } {
+  return 'file' in data ? { rows: data.file.rows, cols: data.file.cols } : { rows: data.X.rows, cols: data.X.cols };
+}
+
+/** What fit() takes: the opened file, or the matrix. */
+export function fitInput(data: LabeledData | FileData) {
+  return 'file' in data ? data.file : shaped(data);
+}
+
+export async function resolveSplits(args: DataArgs & { onDisk?: false }): Promise<TrainingData & { readonly train: LabeledData }>;
+export async function resolveSplits(args: DataArgs): Promise<TrainingData>;
 export async function resolveSplits(args: DataArgs): Promise<TrainingData> {
   checkCounts(args);
   const data = await readTrainingData(args);
   if (args.test !== undefined && args['test-split'] !== undefined) {
     throw new KmfitError('INVALID_OPTION', 'Give either --test FILE or --test-split FRACTION, not both.');
   }
-  let { train, test } = data;
+  if ('file' in data.train) {
+    const size = sizeOf(data.train);
+    if (data.test && data.test.X.cols !== size.cols) {
+      throw new KmfitError('FEATURE_MISMATCH', `${data.test.source} has ${data.test.X.cols} features but ${data.train.source} has ${size.cols}; the test data needs the training data's columns, in the same order.`);
+    }
+    return { ...data, test: data.test && firstRows(data.test, args['test-size']) };
+  }
+  let { train } = data;
+  let { test } = data;
   if (!train.y) {
     throw new KmfitError('INVALID_LABELS', `${train.source} has no labels to train on: name the label column with --label, or pass --labels FILE.`);
   }
@@ -138,6 +194,17 @@ export async function resolveSplits(args: DataArgs): Promise<TrainingData> {
     );
   }
   return { ...data, train: firstRows(train, args['train-size']), test: test && firstRows(test, args['test-size']) };
+}
+
+/** Whether a file starts with the .npy magic. */
+function isNpyFile(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const head = new Uint8Array(8);
+    return readSync(fd, head, 0, 8, 0) === 8 && isNpy(head);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export const shaped = (data: LabeledData) => ({ data: data.X.data, shape: [data.X.rows, data.X.cols] as [number, number] });

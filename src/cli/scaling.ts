@@ -105,7 +105,7 @@ export async function scaling(args: ScalingArgs): Promise<void> {
   }
   // --out ends with the figure: without the chart packages, say so now rather than after the study.
   if (args.out !== undefined) await requireChartPackages();
-  const data = await resolveSplits(args);
+  const data = await resolveSplits({ ...args, onDisk: false });
   const { train, test } = data;
   say(`kmfit ${version} scaling · ${data.name}: ${train.X.rows} training points, ${train.X.cols} features`);
   const report = await scalingStudy(shaped(train), train.y!, {

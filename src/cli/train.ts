@@ -19,7 +19,7 @@ import { CheckpointLog, checkOutputPaths } from './outputs.js';
 import { progressOnStderr } from './progress.js';
 import { formatNumber, percent, renderDivergence, renderEpoch, renderHalvings, renderPlan } from './render.js';
 import { TRAIN_OPTIONS, fitOptionsOf, type FitFlags } from './usage.js';
-import { resolveSplits, shaped, type DataArgs } from './data.js';
+import { fitInput, resolveSplits, shaped, sizeOf, type DataArgs } from './data.js';
 
 /** The training command's arguments: its data, fit()'s flags, what to write and print. */
 export interface TrainArgs extends DataArgs, FitFlags {
@@ -71,11 +71,13 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const say = (text: string) => {
     if (!args.quiet && !args.json) process.stdout.write(text + '\n');
   };
-  const data = await resolveSplits(args);
+  const data = await resolveSplits({ ...args, onDisk: args.centers !== undefined });
   const { train: trainSet, test } = data;
+  const size = sizeOf(trainSet);
   say(
-    `kmfit ${version} · ${data.name}: ${trainSet.X.rows} training` +
-      `${test ? ` and ${test.X.rows} test` : ''} points, ${trainSet.X.cols} features`,
+    `kmfit ${version} · ${data.name}: ${size.rows} training` +
+      `${test ? ` and ${test.X.rows} test` : ''} points, ${size.cols} features` +
+      ('file' in trainSet ? ' (read from disk batch by batch)' : ''),
   );
   const progress = progressOnStderr(!args.quiet && !args.json);
   const warn = (text: string) => {
@@ -100,7 +102,8 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     ...fitOptionsOf(args),
     copyX: false, // the data read from the file is ours: no second copy of n·d floats
     validation: test && { X: shaped(test), y: test.y! },
-    checkpoint: { path: checkpointPath, everyIterations: args['checkpoint-every'], context },
+    // Models with centers take no checkpoints yet: none by default, and fit() refuses one asked for.
+    checkpoint: args.centers === undefined || keepCheckpoint ? { path: checkpointPath, everyIterations: args['checkpoint-every'], context } : undefined,
     resumeFrom: resuming?.from,
     signal: interrupt.signal,
     onPlan: (plan) => say('plan\n' + renderPlan(plan)),
@@ -117,7 +120,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   };
   let model: KernelModel;
   try {
-    model = await fit(shaped(trainSet), trainSet.y!, options);
+    model = await fit(fitInput(trainSet), trainSet.y!, options);
   } catch (error) {
     if (error instanceof KmfitError && error.code === 'ABORTED' && interrupt.signal.aborted) {
       say('interrupted before the first iteration: nothing to save.');

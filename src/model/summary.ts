@@ -58,9 +58,31 @@ export function planRows(plan: Plan): PlanRow[] {
     { name: 'batch size m', value: String(plan.batchSize), why: plan.batchSizeSource },
     { name: 'step size η', value: formatNumber(plan.stepSize), why: `${plan.stepSizeSource}, ${plan.stepRegime} regime` },
     ...(plan.stepSizeHalvings ? [{ name: 'η halved', value: halvingsText(plan.stepSizeHalvings), why: 'after divergence' }] : []),
+    ...centersRows(plan),
     { name: 'epochs', value: `${plan.epochs} × ${plan.iterationsPerEpoch} iterations` },
     { name: 'backend', value: plan.device ? `${plan.backend} on ${plan.device}` : plan.backend },
     { name: 'set-up', value: `${plan.setupSeconds.toFixed(2)} s`, why: `eigensystem ${plan.eigenSeconds.toFixed(2)} s` },
+  ];
+}
+
+/** EigenPro 3's part of the plan: the centers, the projection's own figures, the memory bound. */
+function centersRows(plan: Plan): PlanRow[] {
+  const c = plan.centers;
+  if (!c) return [];
+  const j = c.projection;
+  return [
+    { name: 'centers p', value: String(c.count), why: `${c.source}; the figures above are the data level's, from a subsample of the centers` },
+    {
+      name: 'projection s, q, m, η',
+      value: `${j.subsampleSize}, ${j.q}, ${j.batchSize}, ${formatNumber(j.stepSize)}`,
+      why: `EigenPro 2 on K_ZZ: λ_1 ${formatNumber(j.lambda1)} → λ_new ${formatNumber(j.lambdaNew)}, m* ${formatNumber(j.criticalBatch)}, ${j.stepRegime} regime`,
+    },
+    {
+      name: 'projection',
+      value: `every ${j.interval} batch${j.interval === 1 ? '' : 'es'}, ${j.iterations} iterations (${j.passes} passes over the centers)`,
+      why: j.intervalSource === 'given' ? 'interval given' : 'about p pending centers between projections',
+    },
+    { name: 'memory', value: `${(c.memoryBytes / 2 ** 20).toFixed(0)} MB`, why: c.memoryNote },
   ];
 }
 

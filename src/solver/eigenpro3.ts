@@ -24,17 +24,9 @@
  */
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
-import type { Matrix } from '../matrix.js';
+import type { Matrix, TrainingRows } from '../matrix.js';
 import { projectOntoVectors, combineVectors, step, type Preconditioning } from './eigenpro.js';
 import type { SeededRandom } from './random.js';
-
-/** Where the training rows come from: rows of a matrix in memory, or read from disk per batch. */
-export interface TrainingRows {
-  readonly rows: number;
-  readonly cols: number;
-  /** The rows `indices`, as float32 features in the training's space (scaled). */
-  take(indices: ArrayLike<number>): Matrix;
-}
 
 /** The projection's set-up: EigenPro 2 on the centers, interpolating the pending function's values. */
 export interface ProjectionSetup {

@@ -19,7 +19,7 @@ import type { MatrixInput } from '../data/input.js';
 import type { LabelInput } from '../data/labels.js';
 import { KmfitError } from '../errors.js';
 import { checkOptions, checkValidationShape, rulesOf, withDefaults, type FitOptions, type OptionRule, type WithDefaults } from '../options.js';
-import { monitorTrainingSubset, prepareTraining } from '../prepare.js';
+import { monitorTrainingSubset, prepareTraining, type InMemory } from '../prepare.js';
 import { eigenPro2Stepper, evaluate, type MonitorSet, type StepContext } from '../solver/eigenpro.js';
 import { analyticStepSize, memoryBatchLimit, type StepRegime } from '../solver/plan.js';
 import { SeededRandom } from '../solver/random.js';
@@ -166,7 +166,7 @@ export async function scalingStudy(X: MatrixInput, y: LabelInput, given: Scaling
     // One after the other: the first plan measures the device's capacity, which timing must not share.
     const plain = await planFor(backend, kernel, prepared, l, 0, options);
     const plans = [plain, await planFor(backend, kernel, prepared, l, options.q, options)];
-    const monitor = monitorTrainingSubset(train, targets, new SeededRandom(options.seed), options.monitorSize ?? DEFAULT_MONITOR_SIZE);
+    const monitor = monitorTrainingSubset(prepared.rows, targets, new SeededRandom(options.seed), options.monitorSize ?? DEFAULT_MONITOR_SIZE);
     const target = chooseTarget(options, monitor, prepared.validation);
     const batchSizes = options.batchSizes ?? defaultBatchSizes(backend, n, train.cols, l, plans[1].numbers.subsampleSize);
     const centers = await backend.createCenterSet(kernel, train, l);
@@ -209,7 +209,7 @@ export async function scalingStudy(X: MatrixInput, y: LabelInput, given: Scaling
 function planFor(
   backend: Backend,
   kernel: Kernel,
-  prepared: ReturnType<typeof prepareTraining>,
+  prepared: InMemory,
   l: number,
   q: number | undefined,
   options: WithDefaults<ScalingOptions>,

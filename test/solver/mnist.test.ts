@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseKernel, defaultBandwidth } from '../../kernels/index.js';
 import { fit, loadMnist } from '../../src/index.js';
+import { matrixRows } from '../../src/matrix.js';
 import { medianPairwiseDistance } from '../../src/solver/bandwidth.js';
 import { SeededRandom } from '../../src/solver/random.js';
 
@@ -13,7 +14,7 @@ describe('MNIST (5 000 training images, full test set)', async () => {
   const data = await loadMnist({ trainSize: 5000 });
 
   it('data-driven bandwidths land near the published σ (gaussian 5, laplacian 10)', () => {
-    const median = medianPairwiseDistance(data.train.X, new SeededRandom(0));
+    const median = medianPairwiseDistance(matrixRows(data.train.X), new SeededRandom(0));
     expect(defaultBandwidth(chooseKernel('gaussian'), median)).toBeGreaterThan(4);
     expect(defaultBandwidth(chooseKernel('gaussian'), median)).toBeLessThan(6);
     expect(defaultBandwidth(chooseKernel('laplacian'), median)).toBeGreaterThan(8);
