@@ -129,7 +129,7 @@ async function writeDeformed(args: DeformedArguments): Promise<void> {
   });
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `wrote ${shown}: ${written.rows} rows × 785 uint8 (seed ${args.seed}), ${(written.bytes / 1e6).toFixed(1)} MB in ${duration(seconds)}`,
+    `wrote ${shown}: ${written.rows} rows × 785 uint8 (seed ${args.seed}), ${written.bytes >= 1e6 ? `${(written.bytes / 1e6).toFixed(1)} MB` : `${written.bytes} bytes`} in ${duration(seconds)}`,
   );
 }
 
