@@ -8,7 +8,12 @@
  * `npm run datasets -- mnist-deformed [--n N] [--seed S] [--out FILE]`: N deformed MNIST training
  * digits, uint8 N × 785 (datasets/mnistDeformed.ts; datasets/README.md). Bad arguments: one line
  * on stderr and exit code 2.
+ *
+ * package.json runs this as `node --import tsx`, not through the tsx command: tsx's parent process
+ * SIGKILLs a child that does not answer a Ctrl-C within 30 ms, and a chunk of rows takes longer,
+ * so the temporary file would stay behind instead of being removed.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -55,6 +60,16 @@ const USAGE = 'usage: npm run datasets [-- mnist-deformed [--n N] [--seed S] [--
 
 /** A bad command line: its message is printed alone, with exit code 2. */
 class UsageError extends Error {}
+
+/** Ctrl-C or SIGTERM honoured between chunks: exit code 128 + the signal's number, as a shell reports. */
+class Interrupted extends Error {
+  constructor(
+    readonly signal: 'SIGINT' | 'SIGTERM',
+    shown: string,
+  ) {
+    super(`interrupted (${signal}); nothing was written to ${shown}`);
+  }
+}
 
 interface DeformedArguments {
   n: number;
@@ -105,8 +120,8 @@ function duration(seconds: number): string {
 }
 
 async function writeDeformed(args: DeformedArguments): Promise<void> {
-  let interrupted: string | undefined;
-  const stop = (signal: string) => () => {
+  let interrupted: 'SIGINT' | 'SIGTERM' | undefined;
+  const stop = (signal: 'SIGINT' | 'SIGTERM') => () => {
     interrupted = signal;
   };
   process.once('SIGINT', stop('SIGINT'));
@@ -118,7 +133,7 @@ async function writeDeformed(args: DeformedArguments): Promise<void> {
   const written = await writeMnistDeformed({
     ...args,
     onProgress: (done, n) => {
-      if (interrupted !== undefined) throw new Error(`interrupted (${interrupted}); nothing was written to ${shown}`);
+      if (interrupted !== undefined) throw new Interrupted(interrupted, shown);
       const now = performance.now();
       if (now - lastReport < 3000 && done < n) return;
       lastReport = now;
@@ -142,6 +157,7 @@ if (args.length === 0) {
   } catch (error) {
     // A bad command line, an interrupt, a missing package or a full disk: one line, no stack.
     process.stderr.write(`datasets: ${(error as Error).message}\n`);
-    process.exitCode = error instanceof UsageError ? 2 : 1;
+    process.exitCode =
+      error instanceof UsageError ? 2 : error instanceof Interrupted ? 128 + os.constants.signals[error.signal] : 1;
   }
 }

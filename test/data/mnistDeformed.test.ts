@@ -3,7 +3,7 @@
  * hand, and the writer (datasets/mnistDeformed.ts, datasets/write.ts) on small files: layout,
  * labels, determinism, closeness to the source digits, interrupted writes and the command line.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -283,14 +283,19 @@ describe('writeMnistDeformed', () => {
 });
 
 describe('npm run datasets -- mnist-deformed', () => {
-  const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
+  // As package.json's "datasets" script runs it: node with tsx's loader, no tsx parent process
+  // (whose signal relay would SIGKILL a script busy making a chunk).
+  const script = ['--import', 'tsx', path.join(ROOT, 'datasets/write.ts')];
   const run = (...args: string[]) =>
-    spawnSync(tsx, [path.join(ROOT, 'datasets/write.ts'), ...args], { cwd: folder, encoding: 'utf8', timeout: 60_000 });
+    spawnSync(process.execPath, [...script, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 }); // tsx resolves from cwd
 
   it('writes the file named by --out and says so in one line', () => {
-    const result = run('mnist-deformed', '--n', '40', '--seed', '3', '--out', 'cli.npy');
+    const out = path.join(folder, 'cli.npy');
+    const result = run('mnist-deformed', '--n', '40', '--seed', '3', '--out', out);
     expect(result.status).toBe(0);
-    expect(result.stdout.trim()).toMatch(/^wrote cli\.npy: 40 rows × 785 uint8 \(seed 3\), \d+ bytes in \d+s$/);
+    const line = `wrote ${out}: 40 rows × 785 uint8 (seed 3), ${128 + 40 * COLUMNS} bytes in `;
+    expect(result.stdout.trim().startsWith(line)).toBe(true);
+    expect(result.stdout.trim().slice(line.length)).toMatch(/^\d+s$/);
     const bytes = new Uint8Array(readFileSync(path.join(folder, 'cli.npy')));
     expect(parseNpyHeader(bytes, 'cli.npy').shape).toEqual([40, COLUMNS]);
   });
@@ -309,5 +314,24 @@ describe('npm run datasets -- mnist-deformed', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^datasets: /);
     expect(lines[0]).toMatch(message);
+  });
+
+  it('Ctrl-C mid-way: exit code 130, no file and no temporary left', async () => {
+    const child = spawn(process.execPath, [...script, 'mnist-deformed', '--n', '1m', '--out', path.join(folder, 'big.npy')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve)); // 'close': stderr read to its end
+    // Once the temporary exists the write is under way; then interrupt it.
+    const started = Date.now();
+    while (!readdirSync(folder).some((name) => name.startsWith('.big.npy.')) && Date.now() - started < 60_000) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr.trim().split('\n').at(-1)).toBe(`datasets: interrupted (SIGINT); nothing was written to ${path.join(folder, 'big.npy')}`);
+    expect(readdirSync(folder).filter((name) => name.includes('big.npy'))).toEqual([]);
   });
 });
