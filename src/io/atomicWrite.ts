@@ -100,6 +100,23 @@ function toKmfitError(err: unknown, path: string): KmfitError {
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
   const chunks: readonly Uint8Array[] = bytes instanceof Uint8Array ? [bytes] : bytes;
+  await writeFileAtomicStream(path, async (write) => {
+    for (const chunk of chunks) await write(chunk);
+  });
+}
+
+/**
+ * `writeFileAtomic` for contents made while they are written, in bounded memory: `produce` is
+ * called once with `write`, which appends a chunk to the temporary file (await it before reusing
+ * the chunk's memory); when `produce` resolves, the file is flushed and renamed over `path`.
+ * Everything `writeFileAtomic` promises holds. An error thrown by `produce` itself removes the
+ * temporary file, leaves `path` as it was, and is rethrown unchanged; file-system errors become a
+ * KmfitError as in `writeFileAtomic`.
+ */
+export async function writeFileAtomicStream(
+  path: string,
+  produce: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>,
+): Promise<void> {
   const dir = dirname(path);
   // What an earlier write killed mid-way (SIGKILL runs no clean-up) left beside `path` goes now.
   await removeStaleTemporaries(path);
@@ -111,20 +128,35 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly
     () => undefined,
   );
   let created = false;
+  // The producer's own failure is reported as it is, not as a file-system error.
+  let producerFailure: { error: unknown } | undefined;
   try {
     // 'wx': create exclusively, so a stale file of the same (random) name is never clobbered.
     const handle = await open(temp, 'wx', 0o666);
     created = true;
     try {
       if (previousMode !== undefined) await handle.chmod(previousMode);
-      for (const [index, chunk] of chunks.entries()) {
-        for (let offset = 0; offset < chunk.length; ) {
-          const piece = chunk.subarray(offset, Math.min(chunk.length, offset + MAX_WRITE));
-          const { bytesWritten } = await handle.write(piece, 0, piece.length);
-          if (bytesWritten <= 0) throw new Error('the write made no progress');
-          offset += bytesWritten;
+      let written = 0;
+      let writeFailure: unknown;
+      const write = async (chunk: Uint8Array): Promise<void> => {
+        try {
+          for (let offset = 0; offset < chunk.length; ) {
+            const piece = chunk.subarray(offset, Math.min(chunk.length, offset + MAX_WRITE));
+            const { bytesWritten } = await handle.write(piece, 0, piece.length);
+            if (bytesWritten <= 0) throw new Error('the write made no progress');
+            offset += bytesWritten;
+          }
+        } catch (error) {
+          writeFailure = error;
+          throw error;
         }
-        if (index === 0) await observe('partial', path, temp);
+        if (written++ === 0) await observe('partial', path, temp);
+      };
+      try {
+        await produce(write);
+      } catch (error) {
+        if (error !== writeFailure) producerFailure = { error };
+        throw error;
       }
       await handle.sync();
     } catch (err) {
@@ -137,7 +169,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | readonly
     created = false;
   } catch (err) {
     if (created) await unlink(temp).catch(() => undefined);
-    throw toKmfitError(err, path);
+    throw producerFailure !== undefined && producerFailure.error === err ? err : toKmfitError(err, path);
   } finally {
     inFlight.delete(temp);
   }

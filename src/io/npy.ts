@@ -512,26 +512,35 @@ function parsePyLiteral(text: string): PyValue {
 // Encoding
 // ---------------------------------------------------------------------------------------------
 
-function descrOf(data: NpyEncodable): string {
-  if (data instanceof Float32Array) return '<f4';
-  if (data instanceof Float64Array) return '<f8';
-  if (data instanceof Int32Array) return '<i4';
-  if (data instanceof Uint32Array) return '<u4';
-  if (data instanceof Int16Array) return '<i2';
-  if (data instanceof Uint16Array) return '<u2';
-  if (data instanceof Int8Array) return '|i1';
-  if (data instanceof Uint8Array) return '|u1';
+/** The dtypes `encodeNpy` writes, with their .npy descr (little-endian). */
+const WRITTEN_DESCR = {
+  float32: '<f4',
+  float64: '<f8',
+  int32: '<i4',
+  uint32: '<u4',
+  int16: '<i2',
+  uint16: '<u2',
+  int8: '|i1',
+  uint8: '|u1',
+} as const;
+
+/** A dtype `encodeNpy` and `encodeNpyHeader` write. */
+export type NpyWritableDtype = keyof typeof WRITTEN_DESCR;
+
+function dtypeOf(data: NpyEncodable): NpyWritableDtype {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int32Array) return 'int32';
+  if (data instanceof Uint32Array) return 'uint32';
+  if (data instanceof Int16Array) return 'int16';
+  if (data instanceof Uint16Array) return 'uint16';
+  if (data instanceof Int8Array) return 'int8';
+  if (data instanceof Uint8Array) return 'uint8';
   throw new KmfitError('INVALID_SHAPE', `encodeNpy: unsupported data type ${Object.prototype.toString.call(data)}`);
 }
 
-/**
- * The pieces of an encoded .npy file — the header, then the element bytes — without copying the
- * elements when the host is little-endian (the second piece is then a view of `array.data`'s
- * memory). Concatenated, the pieces are exactly `encodeNpy(array)`.
- */
-export function encodeNpyParts(array: { data: NpyEncodable; shape: readonly number[] }): Uint8Array[] {
-  const { data, shape } = array;
-  const descr = descrOf(data);
+/** The number of elements of `shape`; INVALID_SHAPE for a dimension that is not a count. */
+function elementCount(shape: readonly number[]): number {
   let count = 1;
   for (const dim of shape) {
     if (!Number.isSafeInteger(dim) || dim < 0) {
@@ -539,12 +548,17 @@ export function encodeNpyParts(array: { data: NpyEncodable; shape: readonly numb
     }
     count *= dim;
   }
-  if (count !== data.length) {
-    throw new KmfitError(
-      'INVALID_SHAPE',
-      `encodeNpy: the shape [${shape.join(', ')}] holds ${count} elements but the data has ${data.length}`,
-    );
-  }
+  return count;
+}
+
+/**
+ * The header of a .npy file (magic, version, the padded dict) for an array of `dtype` and `shape`,
+ * in C order and little-endian: what `encodeNpy` puts before the elements. For a file written in
+ * pieces: this header, then exactly `shape`'s element count of little-endian elements.
+ */
+export function encodeNpyHeader(dtype: NpyWritableDtype, shape: readonly number[]): Uint8Array {
+  elementCount(shape);
+  const descr = WRITTEN_DESCR[dtype];
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   // Version 1.0 unless the header does not fit a uint16 length (only with thousands of dimensions).
@@ -565,7 +579,25 @@ export function encodeNpyParts(array: { data: NpyEncodable; shape: readonly numb
   for (let i = 0; i < dict.length; i++) head[preamble + i] = dict.charCodeAt(i);
   head.fill(0x20, preamble + dict.length, head.length - 1);
   head[head.length - 1] = 0x0a;
+  return head;
+}
 
+/**
+ * The pieces of an encoded .npy file — the header, then the element bytes — without copying the
+ * elements when the host is little-endian (the second piece is then a view of `array.data`'s
+ * memory). Concatenated, the pieces are exactly `encodeNpy(array)`.
+ */
+export function encodeNpyParts(array: { data: NpyEncodable; shape: readonly number[] }): Uint8Array[] {
+  const { data, shape } = array;
+  const dtype = dtypeOf(data);
+  const count = elementCount(shape);
+  if (count !== data.length) {
+    throw new KmfitError(
+      'INVALID_SHAPE',
+      `encodeNpy: the shape [${shape.join(', ')}] holds ${count} elements but the data has ${data.length}`,
+    );
+  }
+  const head = encodeNpyHeader(dtype, shape);
   let body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (!HOST_LITTLE_ENDIAN && data.BYTES_PER_ELEMENT > 1) {
     body = body.slice();
