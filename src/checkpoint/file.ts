@@ -33,6 +33,20 @@ export interface DataFingerprint {
   readonly validation?: { readonly rows: number; readonly x: number; readonly y: number };
 }
 
+export interface SavedPreconditioning {
+  readonly indices: Int32Array;
+  readonly vectors: Float64Array;
+  readonly scales: Float64Array;
+}
+
+export interface SavedCenters {
+  /** The training rows the centers are… */
+  readonly indices?: Int32Array;
+  /** …or the centers given, p×d after scaling. */
+  readonly points?: Float32Array;
+  readonly projection?: SavedPreconditioning;
+}
+
 export interface Checkpoint {
   readonly kmfitVersion: string;
   /** The options that define the training, as given (JSON): a resume checks its own against them. */
@@ -45,8 +59,10 @@ export interface Checkpoint {
   readonly fingerprint: DataFingerprint;
   /** Rows of the training data scored after each epoch. */
   readonly monitorIndices: Int32Array;
-  /** The subsample and the eigen-directions (absent when q < 2). */
-  readonly preconditioning?: { readonly indices: Int32Array; readonly vectors: Float64Array; readonly scales: Float64Array };
+  /** The subsample and the eigen-directions (absent when q < 2); EigenPro 3: rows of the centers. */
+  readonly preconditioning?: SavedPreconditioning;
+  /** EigenPro 3: the centers (training rows, or points given) and the projection's eigen-directions. */
+  readonly centers?: SavedCenters;
   readonly state: TrainingState;
   /** JSON the writer attached (the CLI keeps its arguments here). */
   readonly context?: unknown;
@@ -73,6 +89,14 @@ export function checkpointContents(run: {
     fingerprint: run.fingerprint,
     monitorIndices: start.monitorTrain.rows,
     ...(start.preconditioning ? { preconditioning: start.preconditioning } : {}),
+    ...(start.centers
+      ? {
+          centers: {
+            ...(start.centers.indices ? { indices: start.centers.indices } : { points: start.centers.points.data }),
+            ...(start.centers.projection.preconditioning ? { projection: start.centers.projection.preconditioning } : {}),
+          },
+        }
+      : {}),
     ...(run.context !== undefined ? { context: run.context } : {}),
   };
 }
@@ -85,23 +109,30 @@ export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Pro
   const n = plan.n;
   const l = plan.outputs;
   const d = plan.d;
+  // The weights are the centers': all n training points (EigenPro 2), or the p centers.
+  const p = plan.centers?.count ?? n;
   const arrays: Arrays = {
-    weights: { data: state.weights, shape: [n, l] },
+    weights: { data: state.weights, shape: [p, l] },
     random_state: { data: state.random, shape: [state.random.length] },
     monitor_indices: { data: checkpoint.monitorIndices, shape: [checkpoint.monitorIndices.length] },
     scaling_offset: { data: checkpoint.scaling.offset, shape: [d] },
     scaling_factor: { data: checkpoint.scaling.factor, shape: [d] },
   };
   if (state.order) arrays.order = { data: state.order, shape: [n] };
-  if (state.epochStart) arrays.epoch_start_weights = { data: state.epochStart, shape: [n, l] };
-  if (state.best) arrays.best_weights = { data: state.best.weights, shape: [n, l] };
-  const p = checkpoint.preconditioning;
-  if (p) {
-    const s = p.indices.length;
-    arrays.subsample_indices = { data: p.indices, shape: [s] };
-    arrays.eigenvectors = { data: p.vectors, shape: [p.scales.length, s] };
-    arrays.eigen_scales = { data: p.scales, shape: [p.scales.length] };
-  }
+  if (state.epochStart) arrays.epoch_start_weights = { data: state.epochStart, shape: [p, l] };
+  if (state.best) arrays.best_weights = { data: state.best.weights, shape: [p, l] };
+  const addPreconditioning = (prefix: string, saved: SavedPreconditioning | undefined) => {
+    if (!saved) return;
+    const s = saved.indices.length;
+    arrays[`${prefix}subsample_indices`] = { data: saved.indices, shape: [s] };
+    arrays[`${prefix}eigenvectors`] = { data: saved.vectors, shape: [saved.scales.length, s] };
+    arrays[`${prefix}eigen_scales`] = { data: saved.scales, shape: [saved.scales.length] };
+  };
+  addPreconditioning('', checkpoint.preconditioning);
+  const centers = checkpoint.centers;
+  if (centers?.indices) arrays.center_indices = { data: centers.indices, shape: [p] };
+  if (centers?.points) arrays.centers = { data: centers.points, shape: [p, d] };
+  addPreconditioning('projection_', centers?.projection);
   const header = {
     kmfitVersion: checkpoint.kmfitVersion,
     task: checkpoint.task,
@@ -162,8 +193,11 @@ class CheckpointReader extends HeaderFields {
       factor: this.array('scaling_factor', Float32Array, [d]),
     };
     const monitorIndices = this.indices('monitor_indices', n);
-    const preconditioning = this.preconditioning(n, plan.q);
-    const state = this.state(this.object(h.state, 'state'), n, l);
+    // EigenPro 3: weights and subsamples belong to the p centers.
+    const p = plan.centers?.count ?? n;
+    const preconditioning = this.preconditioning('', p, plan.q);
+    const centers = plan.centers ? this.centers(n, p, d, plan.centers.projection.q) : undefined;
+    const state = this.state(this.object(h.state, 'state'), n, p, l);
     return {
       kmfitVersion: typeof h.kmfitVersion === 'string' ? h.kmfitVersion : 'unknown',
       options: this.options(h.options),
@@ -175,6 +209,7 @@ class CheckpointReader extends HeaderFields {
       fingerprint: this.fingerprint(this.object(h.fingerprint, 'fingerprint'), n, d, l),
       monitorIndices,
       ...(preconditioning ? { preconditioning } : {}),
+      ...(centers ? { centers } : {}),
       state,
       ...(h.context !== undefined ? { context: h.context } : {}),
     };
@@ -204,18 +239,29 @@ class CheckpointReader extends HeaderFields {
     return value as unknown as DataFingerprint;
   }
 
-  private preconditioning(n: number, q: number): Checkpoint['preconditioning'] {
+  /** A subsample of `rows` rows and its eigen-directions (arrays named with `prefix`). */
+  private preconditioning(prefix: string, rows: number, q: number): SavedPreconditioning | undefined {
     if (q < 2) return undefined;
-    const indices = this.indices('subsample_indices', n);
+    const indices = this.indices(`${prefix}subsample_indices`, rows);
     const s = indices.length;
     return {
       indices,
-      vectors: this.array('eigenvectors', Float64Array, [q - 1, s]),
-      scales: this.array('eigen_scales', Float64Array, [q - 1]),
+      vectors: this.array(`${prefix}eigenvectors`, Float64Array, [q - 1, s]),
+      scales: this.array(`${prefix}eigen_scales`, Float64Array, [q - 1]),
     };
   }
 
-  private state(state: Record<string, unknown>, n: number, l: number): TrainingState {
+  /** EigenPro 3's centers: training rows or points, and the projection's eigen-directions. */
+  private centers(n: number, p: number, d: number, q: number): SavedCenters {
+    const projection = this.preconditioning('projection_', p, q);
+    const where = this.arrays.center_indices
+      ? { indices: this.indices('center_indices', n, p) }
+      : { points: this.array('centers', Float32Array, [p, d]) };
+    return { ...where, ...(projection ? { projection } : {}) };
+  }
+
+  /** The training state: a permutation of the n points; weights of the p centers. */
+  private state(state: Record<string, unknown>, n: number, p: number, l: number): TrainingState {
     const epochsDone = this.integer(state.epochsDone, 'state.epochsDone', 0);
     const history = this.history(state.history, 'state.history', epochsDone);
     const order = this.arrays.order ? this.indices('order', n, n) : undefined;
@@ -228,7 +274,7 @@ class CheckpointReader extends HeaderFields {
     const random = this.array('random_state', Uint32Array);
     return {
       epochsDone,
-      ...(order ? { order, epochStart: this.array('epoch_start_weights', Float32Array, [n, l]) } : {}),
+      ...(order ? { order, epochStart: this.array('epoch_start_weights', Float32Array, [p, l]) } : {}),
       cursor,
       epochIterations: this.integer(state.epochIterations, 'state.epochIterations', 0),
       totalIterations: this.integer(state.totalIterations, 'state.totalIterations', 0),
@@ -243,13 +289,13 @@ class CheckpointReader extends HeaderFields {
             best: {
               score: this.number(best.score, 'state.best.score'),
               epoch: this.integer(best.epoch, 'state.best.epoch', 1, epochsDone),
-              weights: this.array('best_weights', Float32Array, [n, l]),
+              weights: this.array('best_weights', Float32Array, [p, l]),
             },
           }
         : {}),
       keptEpoch: this.integer(state.keptEpoch, 'state.keptEpoch', 0, epochsDone),
       ...(finished ? { finished } : {}),
-      weights: this.array('weights', Float32Array, [n, l]),
+      weights: this.array('weights', Float32Array, [p, l]),
       random,
     };
   }

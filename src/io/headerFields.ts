@@ -101,11 +101,28 @@ export class HeaderFields {
         this.number(point.seconds, `plan.capacityCurve[${i}].seconds`);
       });
     }
+    if (plan.centers !== undefined) this.centersPlan(plan.centers);
     if (plan.stepSizeHalvings !== undefined) {
       const halvings = this.halvings(plan.stepSizeHalvings, 'plan.stepSizeHalvings');
       if (halvings.length === 0) throw this.unusable('its plan.stepSizeHalvings is an empty list (absent when the step size was never halved)');
     }
     return plan as unknown as Plan;
+  }
+
+  /** EigenPro 3's part of a plan: the centers and the projection's figures. */
+  private centersPlan(value: unknown): void {
+    const centers = this.object(value, 'plan.centers');
+    this.integer(centers.count, 'plan.centers.count', 1);
+    this.text(centers.source, 'plan.centers.source');
+    this.number(centers.memoryBytes, 'plan.centers.memoryBytes');
+    this.text(centers.memoryNote, 'plan.centers.memoryNote');
+    const projection = this.object(centers.projection, 'plan.centers.projection');
+    for (const key of ['subsampleSize', 'batchSize', 'passes', 'iterations', 'interval']) this.integer(projection[key], `plan.centers.projection.${key}`, 1);
+    this.integer(projection.q, 'plan.centers.projection.q', 0);
+    this.number(projection.stepSize, 'plan.centers.projection.stepSize', true);
+    for (const key of ['lambda1', 'lambdaQ', 'lambdaNew', 'beta', 'criticalBatch']) this.number(projection[key], `plan.centers.projection.${key}`, false, true);
+    this.number(projection.eigenSeconds, 'plan.centers.projection.eigenSeconds');
+    for (const key of ['stepRegime', 'intervalSource']) this.text(projection[key], `plan.centers.projection.${key}`);
   }
 
   /** The labels of the `l` score columns (classification), or none (regression). */
