@@ -150,6 +150,11 @@ describe('EigenPro 3: a model on centers apart from the data', () => {
     // Another seed, other centers.
     expect(rowsOf(c)).not.toEqual(rowsOf(a));
     expect(new Set(rowsOf(c)).size).toBe(p);
+    // A count of n or more: all of X, in order.
+    const all = await fit(X, Y, { ...base, epochs: 1, centers: 2 * n });
+    expect(all.plan.centers!.count).toBe(n);
+    expect(all.plan.centers!.source).toContain(`(${2 * n} asked for)`);
+    expect(Array.from(all.parts.centers.data)).toEqual(Array.from(Float32Array.from(X.flat())));
   });
 
   it('refuses bad options with one KmfitError naming the option', async () => {
