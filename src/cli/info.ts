@@ -15,7 +15,7 @@ export async function info(args: { model: string; json?: boolean }): Promise<voi
   const classes = model.classes ? `, classes ${model.classes.join(', ')}` : '';
   process.stdout.write(
     `${args.model}: kmfit model (format version ${formatVersion}), ${model.task}, ` +
-      `${model.plan.n} centers × ${model.features} features, ${model.outputs} outputs${classes}\nplan\n${renderPlan(model.plan)}\nhistory\n`,
+      `${model.parts.centers.rows} centers × ${model.features} features, ${model.outputs} outputs${classes}\nplan\n${renderPlan(model.plan)}\nhistory\n`,
   );
   for (const h of model.history) process.stdout.write(renderEpoch({ ...h, epochs: model.plan.epochs, best: h.epoch === model.keptEpoch }, 'validation') + '\n');
 }

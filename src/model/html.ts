@@ -63,7 +63,7 @@ export function modelSummary(model: SummarizedModel): string {
       ? `${model.history.length} epoch${model.history.length === 1 ? '' : 's'}`
       : `stopped by ${model.stoppedBy}, weights of epoch ${model.keptEpoch}`;
   const title =
-    `<b>kmfit ${escapeHtml(model.task)} model</b>: ${plan.n} centers × ${model.features} features → ` +
+    `<b>kmfit ${escapeHtml(model.task)} model</b>: ${plan.centers?.count ?? plan.n} centers × ${model.features} features → ` +
     `${outputsText(model)}${escapeHtml(classes)}; ` +
     `kernel ${escapeHtml(plan.kernel)}; ${escapeHtml(kept)}`;
   return (

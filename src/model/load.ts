@@ -21,6 +21,8 @@ export async function loadModel(path: string): Promise<KernelModel> {
   const task = fields.task(h.task);
   const plan = fields.plan(h.plan);
   const { n, d, outputs: l } = plan;
+  // EigenPro 3 models keep p centers apart from the n training points.
+  const p = plan.centers === undefined ? n : fields.integer(fields.object(plan.centers, 'plan.centers').count, 'plan.centers.count', 1);
   if (plan.task !== task) throw fields.unusable(`its plan.task is ${plan.task} but its task is ${task}`);
   const classes = fields.classes(h.classes, task, l);
   const history = fields.history(h.history, 'history');
@@ -43,8 +45,8 @@ export async function loadModel(path: string): Promise<KernelModel> {
       offset: fields.finiteArray('scaling_offset', Float32Array, [d]),
       factor: fields.finiteArray('scaling_factor', Float32Array, [d]),
     },
-    centers: { data: fields.finiteArray('centers', Float32Array, [n, d]), rows: n, cols: d },
-    weights: fields.finiteArray('weights', Float32Array, [n, l]),
+    centers: { data: fields.finiteArray('centers', Float32Array, [p, d]), rows: p, cols: d },
+    weights: fields.finiteArray('weights', Float32Array, [p, l]),
     plan,
     history,
     stoppedBy,

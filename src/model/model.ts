@@ -158,7 +158,7 @@ export class KernelModel {
 
   /** What console.log and a notebook cell's last value show: one line, not the weights. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    const size = `${this.plan.n} centers × ${this.features} features → ${outputsText(this)}`;
+    const size = `${this.parts.centers.rows} centers × ${this.features} features → ${outputsText(this)}`;
     return `KernelModel { ${this.task}, ${size}, kernel ${this.plan.kernel}, ${this.history.length} epochs (${this.stoppedBy}) }`;
   }
 
