@@ -20,7 +20,6 @@ import { memoryFailure } from './solver/memory.js';
 import { eigenPro2Stepper, type Stepper } from './solver/eigenpro.js';
 import { CentersStepper } from './solver/eigenpro3.js';
 import { runEigenPro } from './solver/training.js';
-import { KmfitError } from './errors.js';
 import type { OpenedNpy } from './io/npyFile.js';
 
 /**
@@ -38,14 +37,7 @@ import type { OpenedNpy } from './io/npyFile.js';
  */
 export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: FitOptions): Promise<KernelModel> {
   const started = performance.now();
-  const given = validateOptions(options);
-  if (given.centers !== undefined && (given.checkpoint !== undefined || given.resumeFrom !== undefined)) {
-    throw new KmfitError(
-      'INVALID_OPTION',
-      "Checkpoints are not yet supported for models with centers (EigenPro 3): leave out 'checkpoint' and 'resumeFrom', or 'centers'.",
-    );
-  }
-  const beginning = await beginRun(given);
+  const beginning = await beginRun(validateOptions(options));
   const opts = withDefaults(beginning.options);
   // A file stays on disk for a model with centers; EigenPro 2's centers are the data, in memory.
   const prepared = prepareTraining(X, y, { ...opts, ...beginning.preparation, onDisk: opts.centers !== undefined });

@@ -5,7 +5,7 @@
  * fingerprint of it). fit() asks it the same questions either way.
  */
 import type { Backend } from '../backends/backend.js';
-import { takeRows } from '../matrix.js';
+import { matrix, takeRows } from '../matrix.js';
 import { kernelOptionOf } from '../model/load.js';
 import type { FitOptions, WithDefaults } from '../options.js';
 import { freshStart, inMemory, monitorRows, type PrepareOptions, type Prepared, type Start } from '../prepare.js';
@@ -52,7 +52,8 @@ function resumeStart(checkpoint: Checkpoint, backend: Backend, prepared: Prepare
   const saved = checkpoint.plan;
   const plan = { ...saved, epochs, backend: backend.name, device: backend.describe().device };
   checkMemory(backend, {
-    n: plan.n,
+    // The points on the device: all n (EigenPro 2), or the p centers.
+    n: plan.centers?.count ?? plan.n,
     d: plan.d,
     l: plan.outputs,
     s: plan.subsampleSize,
@@ -61,12 +62,38 @@ function resumeStart(checkpoint: Checkpoint, backend: Backend, prepared: Prepare
     monitorRows: checkpoint.monitorIndices.length + (prepared.validation?.X.rows ?? 0),
     setup: false,
   });
+  const centers = savedCenters(checkpoint, prepared);
+  // The subsample's rows: of the training data (EigenPro 2), of the centers (EigenPro 3).
+  const subsamplePool = centers?.points ?? inMemory(prepared).train;
   const p = checkpoint.preconditioning;
   return {
     plan,
-    ...(p ? { preconditioning: { ...p, points: takeRows(inMemory(prepared).train, p.indices) } } : {}),
+    ...(p ? { preconditioning: { ...p, points: takeRows(subsamplePool, p.indices) } } : {}),
     random: SeededRandom.fromState(checkpoint.state.random),
     monitorTrain: monitorRows(prepared.rows, prepared.targets, checkpoint.monitorIndices),
     state: checkpoint.state,
+    ...(centers ? { centers } : {}),
+  };
+}
+
+/** EigenPro 3's centers and projection set-up, rebuilt from the checkpoint and the data. */
+function savedCenters(checkpoint: Checkpoint, prepared: Prepared): Start['centers'] {
+  const planned = checkpoint.plan.centers;
+  const saved = checkpoint.centers;
+  if (!planned || !saved) return undefined;
+  const { d } = checkpoint.plan;
+  const points = saved.indices
+    ? prepared.rows.take(saved.indices)
+    : matrix(saved.points!, saved.points!.length / d, d);
+  const projection = saved.projection;
+  return {
+    points,
+    ...(saved.indices ? { indices: saved.indices } : {}),
+    projection: {
+      ...(projection ? { preconditioning: { ...projection, points: takeRows(points, projection.indices) } } : {}),
+      batchSize: planned.projection.batchSize,
+      stepSize: planned.projection.stepSize,
+      iterations: planned.projection.iterations,
+    },
   };
 }

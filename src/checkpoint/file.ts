@@ -121,6 +121,12 @@ export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Pro
   if (state.order) arrays.order = { data: state.order, shape: [n] };
   if (state.epochStart) arrays.epoch_start_weights = { data: state.epochStart, shape: [p, l] };
   if (state.best) arrays.best_weights = { data: state.best.weights, shape: [p, l] };
+  if (state.pending) {
+    // Flat: rows × l each, the rows implied (pending rows; the subsample's).
+    arrays.pending_weights = { data: state.pending.weights, shape: [state.pending.weights.length] };
+    arrays.pending_at_centers = { data: state.pending.atCenters, shape: [p * l] };
+    arrays.pending_corrections = { data: state.pending.corrections, shape: [state.pending.corrections.length] };
+  }
   const addPreconditioning = (prefix: string, saved: SavedPreconditioning | undefined) => {
     if (!saved) return;
     const s = saved.indices.length;
@@ -198,6 +204,9 @@ class CheckpointReader extends HeaderFields {
     const preconditioning = this.preconditioning('', p, plan.q);
     const centers = plan.centers ? this.centers(n, p, d, plan.centers.projection.q) : undefined;
     const state = this.state(this.object(h.state, 'state'), n, p, l);
+    if (state.pending && state.pending.corrections.length !== (preconditioning?.indices.length ?? 0) * l) {
+      throw this.unusable('its pending corrections do not match its subsample');
+    }
     return {
       kmfitVersion: typeof h.kmfitVersion === 'string' ? h.kmfitVersion : 'unknown',
       options: this.options(h.options),
@@ -297,7 +306,16 @@ class CheckpointReader extends HeaderFields {
       ...(finished ? { finished } : {}),
       weights: this.array('weights', Float32Array, [p, l]),
       random,
+      ...(this.arrays.pending_weights ? { pending: this.pending(p, l) } : {}),
     };
+  }
+
+  /** EigenPro 3's update not yet projected (training.ts checks that its rows fit the position). */
+  private pending(p: number, l: number): NonNullable<TrainingState['pending']> {
+    const weights = this.array('pending_weights', Float32Array);
+    const corrections = this.array('pending_corrections', Float64Array);
+    if (weights.length % l !== 0 || corrections.length % l !== 0) throw this.unusable(`its pending arrays are not rows of ${l} outputs`);
+    return { weights, atCenters: this.array('pending_at_centers', Float64Array, [p * l]), corrections };
   }
 
   /** An int32 array of indices into n rows (of length `length` when given). */

@@ -19,8 +19,13 @@ import type { Checkpoint, DataFingerprint } from './file.js';
 export function definingOptions(options: FitOptions): Record<string, unknown> {
   const kept: Record<string, unknown> = {};
   for (const key of DEFINING_OPTIONS) if (options[key] !== undefined) kept[key] = options[key];
+  // A matrix of centers is kept as an array of the checkpoint, not in its options.
+  if (kept.centers !== undefined && typeof kept.centers !== 'number') kept.centers = GIVEN_CENTERS;
   return JSON.parse(JSON.stringify(kept)) as Record<string, unknown>;
 }
+
+/** The options' stand-in for a matrix of centers. */
+const GIVEN_CENTERS = 'matrix';
 
 function mismatch(path: string, what: string, remedy: string): KmfitError {
   return new KmfitError('CHECKPOINT_MISMATCH', `Cannot resume ${path}: ${what}. ${remedy}`);
@@ -36,6 +41,7 @@ export function resumedOptions(checkpoint: Checkpoint, given: FitOptions, path: 
     const value = given[key];
     if (value === undefined) continue;
     const saved = checkpoint.options[key];
+    if (key === 'centers' && saved === GIVEN_CENTERS && typeof value === 'object') continue; // the checkpoint's own copy is used
     if (JSON.stringify(value) !== JSON.stringify(saved)) {
       throw mismatch(
         path,

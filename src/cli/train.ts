@@ -102,8 +102,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     ...fitOptionsOf(args),
     copyX: false, // the data read from the file is ours: no second copy of n·d floats
     validation: test && { X: shaped(test), y: test.y! },
-    // Models with centers take no checkpoints yet: none by default, and fit() refuses one asked for.
-    checkpoint: args.centers === undefined || keepCheckpoint ? { path: checkpointPath, everyIterations: args['checkpoint-every'], context } : undefined,
+    checkpoint: { path: checkpointPath, everyIterations: args['checkpoint-every'], context },
     resumeFrom: resuming?.from,
     signal: interrupt.signal,
     onPlan: (plan) => say('plan\n' + renderPlan(plan)),

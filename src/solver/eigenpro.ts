@@ -50,6 +50,23 @@ export interface Stepper {
   settle(): Promise<void>;
   /** Drops any pending update (the weights are about to be replaced). */
   discard(): void;
+  /** The pending update as plain data, for a checkpoint (undefined when nothing is pending). */
+  pendingState?(): Promise<PendingState | undefined>;
+  /** Puts back a saved pending update; its rows are the `rows` of the data, in batches of `batchSize`. */
+  restore?(state: PendingState, rows: Int32Array, batchSize: number): Promise<void>;
+}
+
+/**
+ * EigenPro 3's update not yet projected: the last batches of the epoch in progress (their rows end
+ * at the cursor) with their weights, its values at the centers, and the corrections on the subsample.
+ */
+export interface PendingState {
+  /** rows × l, the temporary centers' weights, in batch order. */
+  readonly weights: Float32Array;
+  /** p × l. */
+  readonly atCenters: Float64Array;
+  /** s × l. */
+  readonly corrections: Float64Array;
 }
 
 /** EigenPro 2's iteration, which has nothing pending. */

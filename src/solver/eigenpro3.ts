@@ -25,7 +25,7 @@
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
 import type { Matrix, TrainingRows } from '../matrix.js';
-import { projectOntoVectors, combineVectors, step, type Preconditioning } from './eigenpro.js';
+import { projectOntoVectors, combineVectors, step, type PendingState, type Preconditioning, type Stepper } from './eigenpro.js';
 import type { SeededRandom } from './random.js';
 
 /** The projection's set-up: EigenPro 2 on the centers, interpolating the pending function's values. */
@@ -56,7 +56,7 @@ export interface CentersStepContext {
 }
 
 /** EigenPro 3's iteration, with the pending (not yet projected) part of the model. */
-export class CentersStepper {
+export class CentersStepper implements Stepper {
   /** The batches since the last projection, each a center set holding −η/m·G. */
   private pending: CenterSet[] = [];
   /** k(Z, pending)·weights: the pending function's values at the centers, p×l. */
@@ -162,6 +162,31 @@ export class CentersStepper {
     this.discard();
     this.projections++;
     this.projectionSeconds += (performance.now() - started) / 1000;
+  }
+
+  async pendingState(): Promise<PendingState | undefined> {
+    if (this.pending.length === 0) return undefined;
+    const parts = await Promise.all(this.pending.map((set) => set.readWeights()));
+    const weights = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      weights.set(part, offset);
+      offset += part.length;
+    }
+    return { weights, atCenters: this.atCenters.slice(), corrections: this.corrections.slice() };
+  }
+
+  async restore(state: PendingState, rows: Int32Array, batchSize: number): Promise<void> {
+    this.discard();
+    const l = this.run.centers.outputs;
+    for (let start = 0; start < rows.length; start += batchSize) {
+      const end = Math.min(start + batchSize, rows.length);
+      const set = await this.run.backend.createCenterSet(this.run.kernel, this.run.data.take(rows.subarray(start, end)), l);
+      this.pending.push(set);
+      await set.setWeights(state.weights.slice(start * l, end * l));
+    }
+    this.atCenters.set(state.atCenters);
+    this.corrections.set(state.corrections);
   }
 
   /** Drops the pending part (a rollback to weights read before it). */

@@ -12,7 +12,7 @@
 import { KmfitError } from '../errors.js';
 import type { CenterSet } from '../backends/backend.js';
 import type { Matrix } from '../matrix.js';
-import { evaluate, type MonitorSet, type Stepper } from './eigenpro.js';
+import { evaluate, type MonitorSet, type PendingState, type Stepper } from './eigenpro.js';
 import { MAX_HALVINGS, batchDivergence, divergedError, epochDivergence, lossScale, type LossScale } from './divergence.js';
 import type { DivergenceReport, EpochMetrics, EpochReport, IterationReport, StepHalving, StopReason } from './events.js';
 import type { SeededRandom } from './random.js';
@@ -94,6 +94,8 @@ export interface TrainingState {
   readonly epochStart?: Float32Array;
   /** The random stream's state (SeededRandom.state()). */
   readonly random: Uint32Array;
+  /** EigenPro 3: the update not yet projected; its rows are the last ones of `order` before the cursor. */
+  readonly pending?: PendingState;
 }
 
 /** The quantity early stopping and "best" are judged by: validation error, else validation mse. */
@@ -166,8 +168,13 @@ export class Training {
     if (actual.length !== expected.length || actual.some((word, i) => word !== expected[i])) {
       throw new Error('runEigenPro: run.random must continue the saved random state (SeededRandom.fromState)');
     }
-    const { weights, random: _random, ...progress } = state;
+    const { weights, random: _random, pending, ...progress } = state;
     await run.centers.setWeights(weights);
+    if (pending) {
+      const rows = pending.weights.length / run.Y.cols;
+      if (!state.order || !run.stepper.restore || !Number.isInteger(rows) || rows > state.cursor) throw mismatch('its pending update does not fit its position in the epoch');
+      await run.stepper.restore(pending, state.order.slice(state.cursor - rows, state.cursor), run.batchSize);
+    }
     return new Training(run, progress, lossScale(run.Y, run.monitorTrain.Y));
   }
 
@@ -232,8 +239,6 @@ export class Training {
 
   /** The state to continue from (the weights are read back from the centers). */
   async snapshot(): Promise<TrainingState> {
-    // A pending update (delayed projection) goes into the weights first: the state is weights only.
-    await this.run.stepper.settle();
     const { history, halvings, ...rest } = this.p;
     const state: TrainingState = {
       ...rest,
@@ -241,6 +246,7 @@ export class Training {
       halvings: [...halvings],
       weights: await this.run.centers.readWeights(),
       random: this.run.random.state(),
+      pending: await this.run.stepper.pendingState?.(),
     };
     // Optional parts that are unset are absent, not undefined.
     for (const key of Object.keys(state) as (keyof TrainingState)[]) if (state[key] === undefined) delete state[key];

@@ -165,3 +165,34 @@ describe('checkpoint schedule', () => {
     expect((await counted({ path: next(), everySeconds: 1e-9 })).length).toBe(TOTAL);
   });
 });
+
+describe('resume of an EigenPro 3 run (centers apart from the data)', () => {
+  // 40 centers, a projection every 4 batches: most cuts fall with an update pending, which the
+  // checkpoint keeps, so that the resumed run projects when the uninterrupted one does.
+  const centers: FitOptions = { ...base, centers: 40, projectionInterval: 4 };
+
+  it('gives the uninterrupted model bit for bit at every cut (js)', async () => {
+    const reference = await fit(X, y, centers);
+    expect(reference.plan.centers?.count).toBe(40);
+    for (const cut of cutPoints(TOTAL, PER_EPOCH, 10, 1)) expectSameModel(await interruptAndResume(centers, cut), reference);
+  });
+
+  it('from every periodic checkpoint of a run, centers given as a matrix', async () => {
+    const options: FitOptions = { ...centers, centers: X.slice(0, 30) };
+    const reference = await fit(X, y, options);
+    const checkpoint = next();
+    const copies: string[] = [];
+    await fit(X, y, {
+      ...options,
+      checkpoint: { path: checkpoint, everyIterations: 9 },
+      onCheckpoint: (report) => {
+        if (report.final || report.error) return;
+        const copy = `${checkpoint}.${report.totalIterations}`;
+        copyFileSync(checkpoint, copy);
+        copies.push(copy);
+      },
+    });
+    expect(copies.length).toBeGreaterThanOrEqual(5);
+    for (const copy of copies) expectSameModel(await fit(X, y, { resumeFrom: copy, backend: 'js', centers: X.slice(0, 30) }), reference);
+  });
+});
