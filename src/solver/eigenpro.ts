@@ -112,13 +112,14 @@ export async function evaluate(centers: CenterSet, set: MonitorSet): Promise<{ m
 
 /**
  * One iteration on the batch (rows of X), with per-coefficient rate η/m; returns the batch's mean
- * squared residual before the update.
+ * squared residual before the update. `weightsAreZero`: the caller knows α = 0.
  */
-export async function step(run: StepContext, batch: Int32Array, rate: number, l: number): Promise<number> {
+export async function step(run: StepContext, batch: Int32Array, rate: number, l: number, weightsAreZero = false): Promise<number> {
   const { X, Y, centers } = run;
   const XB = takeRows(X, batch);
   const residual = new Float32Array(batch.length * l);
-  await centers.predict(XB, residual);
+  // With all weights 0 (the projection's first step) the predictions are 0: no kernel block needed.
+  if (!weightsAreZero) await centers.predict(XB, residual);
   let squared = 0;
   for (let i = 0; i < batch.length; i++) {
     const y = batch[i] * l;

@@ -155,7 +155,7 @@ export class CentersStepper implements Stepper {
       }
       const batch = order.subarray(cursor, Math.min(cursor + m, p));
       cursor += batch.length;
-      await step(inner, batch, projection.stepSize / m, l);
+      await step(inner, batch, projection.stepSize / m, l, it === 0);
     }
     const all = await theta.readWeights();
     await run.centers.addToWeights(allRows(p), all);
