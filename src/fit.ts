@@ -23,9 +23,13 @@ import { runEigenPro } from './solver/training.js';
 import type { OpenedNpy } from './io/npyFile.js';
 
 /**
- * Trains a kernel machine with EigenPro 2.
+ * Trains a kernel machine: with EigenPro 2 on all of X's points as centers, or, with the `centers`
+ * option, with EigenPro 3 on p centers apart from the data (memory and cost per epoch then grow with
+ * p, not with n).
  *
- * @param X n×d features: number[][], `{ data, shape: [n, d] }`, `{ data, rows, cols }`, or an ndarray.
+ * @param X n×d features: number[][], `{ data, shape: [n, d] }`, `{ data, rows, cols }`, an ndarray,
+ *   or an opened .npy file (`openNpy(path)`), whose rows a model with centers reads batch by batch
+ *   from disk instead of holding them in memory.
  * @param y n class labels (integers or strings → classification), n numbers or an n×l matrix
  *   (→ regression).
  * @throws KmfitError with a code from KmfitErrorCode on bad input or options; INSUFFICIENT_MEMORY
@@ -34,6 +38,10 @@ import type { OpenedNpy } from './io/npyFile.js';
  * @example
  * const model = await fit(X, y, { kernel: 'laplacian' });
  * const labels = await model.predict(Xtest);
+ * @example
+ * // A million rows from disk, a model on 20 000 of them:
+ * const file = openNpy('mnist-deformed-1m.npy');
+ * const model = await fit(file.columns(0, 784), file.columns(784, 785).readColumnFloat64(), { kernel: 'gaussian', bandwidth: 1275, centers: 20000 });
  */
 export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: FitOptions): Promise<KernelModel> {
   const started = performance.now();
