@@ -3,8 +3,8 @@
  *   datasets/mnist.npy       60 000 × 785 float32: pixels in [0, 1], then the label
  *   datasets/mnist-test.npy  10 000 × 785, the same layout
  *   datasets/mnist.npz       Keras layout: x_train (uint8, n × 28 × 28, 0–255), y_train, x_test, y_test
- *   datasets/mnist-test-u8.npy  10 000 × 785 uint8: pixels 0–255, then the label (the layout of
- *                            mnist-deformed, whose test set it is)
+ *   datasets/mnist-test-u8.npy  10 000 × 785 uint8: pixels 0–255, then the label (the layout and
+ *                            scale of mnist-deformed, whose test set it is)
  * Written atomically; `kmfit datasets/mnist.npy --test datasets/mnist-test.npy` then trains on them.
  *
  * `npm run datasets -- mnist-deformed [--n N] [--seed S] [--out FILE]`: N deformed MNIST training
@@ -43,7 +43,7 @@ function images(X: Matrix): Uint8Array {
 }
 
 /** The MNIST test images as uint8 0–255 with the label last: the scale of mnist-deformed's rows. */
-async function writeUint8Test(test: { X: Matrix; y: ArrayLike<number> }): Promise<string> {
+async function writeUint8Test(test: { X: Matrix; y: ArrayLike<number> }): Promise<void> {
   const cols = test.X.cols + 1;
   const data = new Uint8Array(test.X.rows * cols);
   for (let i = 0; i < test.X.rows; i++) {
@@ -52,7 +52,6 @@ async function writeUint8Test(test: { X: Matrix; y: ArrayLike<number> }): Promis
   }
   const file = path.join(here, 'mnist-test-u8.npy');
   await writeFileAtomic(file, encodeNpy({ data, shape: [test.X.rows, cols] }));
-  return file;
 }
 
 async function writeMnist(): Promise<void> {
@@ -162,9 +161,6 @@ async function writeDeformed(args: DeformedArguments): Promise<void> {
   console.log(
     `wrote ${shown}: ${written.rows} rows × 785 uint8 (seed ${args.seed}), ${written.bytes >= 1e6 ? `${(written.bytes / 1e6).toFixed(1)} MB` : `${written.bytes} bytes`} in ${duration(seconds)}`,
   );
-  // Its test set, in the same scale: the real MNIST test digits as uint8.
-  const test = await writeUint8Test((await loadMnist({ trainSize: 1 })).test);
-  console.log(`wrote ${path.relative(process.cwd(), test)}: the MNIST test set, 10000 rows × 785 uint8, to test on`);
 }
 
 const args = process.argv.slice(2);
