@@ -12,8 +12,10 @@
  * and then each reference script (bench/eigenpro3_reference.py, bench/eigenpro4_reference.py) with
  * /usr/bin/python3, every child under /usr/bin/time -v for its peak resident memory. It prints, per
  * program, the set-up seconds, each epoch's seconds and test error, the peak RSS, and the ratio of
- * the median epoch times. A side that fails (kmfit without --centers, a reference that is not on
- * PYTHONPATH) prints why, and the other sides are still reported.
+ * the median epoch times, and each child's wall and CPU seconds (user + system: on a machine other
+ * work shares, CPU seconds well under threads × wall mean the side was starved). A side that fails
+ * (kmfit without --centers, a reference that is not on PYTHONPATH) prints why, and the other sides
+ * are still reported.
  *
  * The references are the authors' code, never part of this repository: bench/README.md says how to
  * export them to /tmp/ep3 and /tmp/ep4 (the defaults here; EIGENPRO3_PATH and EIGENPRO4_PATH
@@ -69,6 +71,7 @@ interface Outcome {
   epochs: Epoch[];
   peakRssKB?: number;
   wallSeconds: number;
+  cpuSeconds?: number;
   raw?: unknown;
 }
 
@@ -78,6 +81,8 @@ interface Child {
   stderr: string;
   wallSeconds: number;
   maxRssKB?: number;
+  /** User + system CPU seconds of the whole child, from /usr/bin/time -v. */
+  cpuSeconds?: number;
 }
 
 /** Runs a command to its end under /usr/bin/time -v (when there is one), keeping its output. */
@@ -104,7 +109,16 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<C
     });
     child.on('close', (code) => {
       const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-      resolve({ code, stdout, stderr, wallSeconds: (performance.now() - started) / 1000, maxRssKB: rss ? Number(rss[1]) : undefined });
+      const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+      const system = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+      resolve({
+        code,
+        stdout,
+        stderr,
+        wallSeconds: (performance.now() - started) / 1000,
+        maxRssKB: rss ? Number(rss[1]) : undefined,
+        cpuSeconds: user && system ? Number(user[1]) + Number(system[1]) : undefined,
+      });
     });
   });
 }
@@ -170,6 +184,7 @@ async function runKmfit(): Promise<Outcome> {
       epochs: history.map((h) => ({ epoch: h.epoch, seconds: h.seconds, testError: h.valError })),
       peakRssKB: child.maxRssKB ?? (typeof out.peakBytes === 'number' ? out.peakBytes / 1024 : undefined),
       wallSeconds: child.wallSeconds,
+      cpuSeconds: child.cpuSeconds,
       raw: out,
     };
   } finally {
@@ -207,6 +222,7 @@ async function runReference(name: string): Promise<Outcome> {
     epochs: (out.epochs as Epoch[]).map((e) => ({ epoch: e.epoch, seconds: e.seconds, testError: e.testError, extrapolated: e.extrapolated })),
     peakRssKB: child.maxRssKB ?? (out.peakRssKB as number),
     wallSeconds: child.wallSeconds,
+    cpuSeconds: child.cpuSeconds,
     raw: out,
   };
 }
@@ -218,7 +234,7 @@ const seconds = (x: number | undefined) => (x === undefined ? '—' : `${x.toFix
 function table(outcomes: Outcome[]): string {
   const lines: string[] = [];
   const epochCols = Array.from({ length: epochs }, (_, i) => pad(`epoch ${i + 1}`, 19)).join('');
-  lines.push(`${pad('program', 28)}${pad('set-up', 10)}${epochCols}${pad('peak RSS', 12)}wall`);
+  lines.push(`${pad('program', 28)}${pad('set-up', 10)}${epochCols}${pad('peak RSS', 12)}wall (CPU)`);
   for (const o of outcomes) {
     if (!o.ok) {
       lines.push(`${pad(o.program, 28)}FAILED: ${o.why}`);
@@ -229,7 +245,7 @@ function table(outcomes: Outcome[]): string {
       return pad(e ? `${seconds(e.seconds)}${e.extrapolated ? '*' : ''} ${percent(e.testError)}` : '—', 19);
     }).join('');
     const rss = o.peakRssKB === undefined ? '—' : `${(o.peakRssKB / 2 ** 20).toFixed(2)} GiB`;
-    lines.push(`${pad(o.program, 28)}${pad(seconds(o.setupSeconds), 10)}${cells}${pad(rss, 12)}${seconds(o.wallSeconds)}`);
+    lines.push(`${pad(o.program, 28)}${pad(seconds(o.setupSeconds), 10)}${cells}${pad(rss, 12)}${seconds(o.wallSeconds)} (${seconds(o.cpuSeconds)})`);
   }
   return lines.join('\n');
 }

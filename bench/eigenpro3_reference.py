@@ -12,6 +12,8 @@ scratch folder and put that on PYTHONPATH (bench/README.md):
 
 Prints one JSON object on stdout (everything else, theirs included, goes to stderr):
 {"program", "p", "n", "setupSeconds", "epochs": [{"epoch", "seconds", "testError", ...}], "peakRssKB", ...}
+Seconds are wall time; cpuSeconds (the process's CPU time, all threads) tell how much of it the
+process had on a machine that other work shares.
 
 --max-batches K stops each epoch after K of its batches and reports the epoch's time as measured
 seconds × batches per epoch / K, with "extrapolated": true on that epoch (its test error is then the
@@ -126,9 +128,10 @@ log(f'EigenPro3 reference: n={n} d={d} p={args.centers} σ={sigma} threads={torc
     f'torch {torch.__version__} on {cpu_model()}')
 # Their progress lines go to stderr, so that stdout carries only our JSON.
 with contextlib.redirect_stdout(sys.stderr):
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     model = KernelModel(n_classes, centers, kernel_fn, X=X, y=y, devices=[torch.device('cpu')])
     setup_seconds = time.perf_counter() - started
+    setup_cpu_seconds = time.process_time() - cpu_started
     batches_per_epoch = sum(len(loader) for loader in model.train_loaders)
     log(f'set-up {setup_seconds:.2f} s; data batch size {model.batch_size}, learning rate {model.lr:.3g}, '
         f'{batches_per_epoch} batches per epoch')
@@ -150,15 +153,16 @@ with contextlib.redirect_stdout(sys.stderr):
     for epoch in range(args.epochs):
         model.epoch = epoch
         batch_seconds = []
-        t = time.perf_counter()
+        t, cpu_t = time.perf_counter(), time.process_time()
         try:
             model.fit_epoch(model.train_loaders)
         except EpochCut:
             pass
         seconds = time.perf_counter() - t
+        cpu_seconds = time.process_time() - cpu_t
         error = test_error(model)
         record = {'epoch': epoch + 1, 'seconds': seconds, 'testError': error,
-                  'batches': len(batch_seconds), 'batchSeconds': batch_seconds}
+                  'cpuSeconds': cpu_seconds, 'batches': len(batch_seconds), 'batchSeconds': batch_seconds}
         if len(batch_seconds) < batches_per_epoch:
             record['measuredSeconds'] = seconds
             record['seconds'] = seconds * batches_per_epoch / len(batch_seconds)
@@ -179,6 +183,7 @@ result = {
     'threads': torch.get_num_threads(),
     'cpu': cpu_model(),
     'setupSeconds': setup_seconds,
+    'setupCpuSeconds': setup_cpu_seconds,
     'batchSize': model.batch_size,
     'learningRate': float(model.lr),
     'batchesPerEpoch': batches_per_epoch,
