@@ -5,6 +5,7 @@
  *   npx tsx bench/eigenpro3.ts [--n 60000] [--centers 10000] [--epochs 3] [--reps 1]
  *       [--bandwidth 5] [--seed 0] [--threads 2] [--backend onnx] [--references eigenpro3,eigenpro4]
  *       [--train datasets/mnist.npy] [--test datasets/mnist-test.npy] [--max-batches K] [--json]
+ *       [--tmp-centers-coeff C]   (EigenPro 4: room for (C − 1)·p temporary centers; default 2)
  *
  * Each repetition runs, one after another (never two at once), kmfit's CLI
  *   node dist/cli/main.js TRAIN --test TEST --kernel gaussian --bandwidth σ --centers p --epochs E
@@ -50,6 +51,7 @@ const seed = Number(option('seed', '0'));
 const threads = Number(option('threads', String(Math.min(2, os.availableParallelism()))));
 const backend = option('backend', '');
 const maxBatches = Number(option('max-batches', '0'));
+const tmpCentersCoeff = option('tmp-centers-coeff', '');
 const references = option('references', 'eigenpro3').split(',').filter(Boolean);
 const train = path.resolve(root, option('train', 'datasets/mnist.npy'));
 const test = path.resolve(root, option('test', 'datasets/mnist-test.npy'));
@@ -209,6 +211,7 @@ async function runReference(name: string): Promise<Outcome> {
     path.join(root, spec.script), '--train', train, '--test', test, '--n', String(n), '--centers', String(p),
     '--epochs', String(epochs), '--bandwidth', String(sigma), '--seed', String(seed), '--threads', String(threads),
     ...(maxBatches && name === 'eigenpro3' ? ['--max-batches', String(maxBatches)] : []),
+    ...(tmpCentersCoeff && name === 'eigenpro4' ? ['--tmp-centers-coeff', tmpCentersCoeff] : []),
   ];
   const pythonPath = [where, process.env.PYTHONPATH].filter(Boolean).join(':');
   const child = await run(PYTHON, args, { ...process.env, ...threadEnv, PYTHONPATH: pythonPath });
@@ -234,10 +237,10 @@ const seconds = (x: number | undefined) => (x === undefined ? '—' : `${x.toFix
 function table(outcomes: Outcome[]): string {
   const lines: string[] = [];
   const epochCols = Array.from({ length: epochs }, (_, i) => pad(`epoch ${i + 1}`, 19)).join('');
-  lines.push(`${pad('program', 28)}${pad('set-up', 10)}${epochCols}${pad('peak RSS', 12)}wall (CPU)`);
+  lines.push(`${pad('program', 31)}${pad('set-up', 10)}${epochCols}${pad('peak RSS', 12)}wall (CPU)`);
   for (const o of outcomes) {
     if (!o.ok) {
-      lines.push(`${pad(o.program, 28)}FAILED: ${o.why}`);
+      lines.push(`${pad(o.program, 31)}FAILED: ${o.why}`);
       continue;
     }
     const cells = Array.from({ length: epochs }, (_, i) => {
@@ -245,7 +248,7 @@ function table(outcomes: Outcome[]): string {
       return pad(e ? `${seconds(e.seconds)}${e.extrapolated ? '*' : ''} ${percent(e.testError)}` : '—', 19);
     }).join('');
     const rss = o.peakRssKB === undefined ? '—' : `${(o.peakRssKB / 2 ** 20).toFixed(2)} GiB`;
-    lines.push(`${pad(o.program, 28)}${pad(seconds(o.setupSeconds), 10)}${cells}${pad(rss, 12)}${seconds(o.wallSeconds)} (${seconds(o.cpuSeconds)})`);
+    lines.push(`${pad(o.program, 31)}${pad(seconds(o.setupSeconds), 10)}${cells}${pad(rss, 12)}${seconds(o.wallSeconds)} (${seconds(o.cpuSeconds)})`);
   }
   return lines.join('\n');
 }

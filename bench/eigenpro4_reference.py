@@ -103,6 +103,10 @@ def kernel_fn(x, z):
     return kernels.gaussian(x, z, bandwidth=sigma)
 
 
+# Their default model preconditioner draws 3 000 of the centers without replacement: with fewer
+# centers than that (p = 1 000) it cannot; take all of them then. Everything else is their default.
+model_nystrom = min(3000, args.centers)
+
 # Time the epochs: solver.fit iterates tqdm(enumerate(train_dataloader)) once per epoch.
 clock = {'start': None, 'first_batch': None}
 epochs = []
@@ -151,7 +155,7 @@ with contextlib.redirect_stdout(sys.stderr):
     model = skm.create_sharded_kernel_machine(Z, n_classes, kernel_fn, device, dtype=torch.float32,
                                               tmp_centers_coeff=args.tmp_centers_coeff)
     model = solver.fit(model, X, Y, X_test, Y_test, device, dtype=torch.float32, kernel=kernel_fn,
-                       epochs=args.epochs, accumulated_gradients=True,
+                       n_model_pcd_nyst_samples=model_nystrom, epochs=args.epochs, accumulated_gradients=True,
                        tmp_centers_coeff=args.tmp_centers_coeff)
 
 result = {
@@ -163,6 +167,7 @@ result = {
     'bandwidth': sigma,
     'seed': args.seed,
     'tmpCentersCoeff': args.tmp_centers_coeff,
+    'modelNystromSamples': model_nystrom,
     'threads': torch.get_num_threads(),
     'cpu': cpu_model(),
     'setupSeconds': clock['first_batch'] - clock['start'],
