@@ -16,7 +16,7 @@ export { KMFIT_ERROR_CODES, KmfitError, type KmfitErrorCode } from './errors.js'
 export { FIT_OPTIONS, type FitOptions, type FitOptionName, type OptionSpec, type OptionRule, type OptionCheck, type TypedOption } from './options.js';
 export type { BackendName, ConcreteBackendName } from './backends/select.js';
 export { BACKEND_NAMES } from './backends/select.js';
-export type { Plan, StepRegime } from './solver/plan.js';
+export type { CentersPlan, Plan, ProjectionPlan, StepRegime } from './solver/plan.js';
 export type { CalibrationPoint } from './solver/capacity.js';
 export type { DivergenceReport, EpochMetrics, EpochReport, IterationReport, StepHalving, StopReason } from './solver/events.js';
 export type { CheckpointOptions, CheckpointReport } from './options.js';

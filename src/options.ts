@@ -138,9 +138,9 @@ export const FIT_OPTIONS = {
   }),
   projectionInterval: option<number>()({
     check: { kind: 'integer', min: 1 },
-    hint: '1 projects after every batch (EigenPro 3); leave it out for about p pending centers (EigenPro 4)',
+    hint: '1 projects after every batch (EigenPro 3); leave it out for the analytic choice (delayed, as EigenPro 4)',
     describe: 'with centers: batches between projections onto the centers',
-    defaultNote: 'about p / m: as many pending temporary centers as centers',
+    defaultNote: 'about √(2·passes)·p / m: the fewest operations per epoch',
     defines: true,
     cli: { flag: 'projection-interval' },
   }),

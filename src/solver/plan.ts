@@ -181,13 +181,13 @@ export function projectionIterations(p: number, innerBatch: number, passes = PRO
 }
 
 /**
- * Batches between projections when not given: the pending temporary centers reach about p before
- * they are projected (EigenPro 4's default of as many temporary centers as centers). Projection
- * costs about one pass over K_ZZ (p²·d), the pending centers m·(pending)·d per batch: with about p
- * pending, the two together cost about as much per epoch as the predictions on the centers.
+ * Batches between projections when not given. With x temporary centers pending at a projection,
+ * an epoch's extra work over its predictions n·p·d is about n·(x/2)·d for the pending centers and
+ * (n/x)·passes·p²·d for the projections: least at x = p·√(2·passes) (EigenPro 4's default is
+ * x = p), where each costs about n·p·d·√(passes/2).
  */
-export function defaultProjectionInterval(p: number, batchSize: number): number {
-  return Math.max(1, Math.round(p / batchSize));
+export function defaultProjectionInterval(p: number, batchSize: number, passes = PROJECTION_PASSES): number {
+  return Math.max(1, Math.round((p * Math.sqrt(2 * passes)) / batchSize));
 }
 
 /** EigenPro 3's second level: the projection onto the centers, EigenPro 2 on K_ZZ. */

@@ -229,7 +229,7 @@ export async function setUpCenters(
   const numbers = inner.numbers;
   const passes = request.projectionPasses ?? PROJECTION_PASSES;
   const iterations = projectionIterations(p, numbers.batchSize, passes);
-  const interval = request.projectionInterval ?? defaultProjectionInterval(p, outer.numbers.batchSize);
+  const interval = request.projectionInterval ?? defaultProjectionInterval(p, outer.numbers.batchSize, passes);
   const m = outer.numbers.batchSize;
   const memory = centersMemory({ p, d, l, m, interval, s: outer.numbers.subsampleSize, q: outer.numbers.q, innerS: numbers.subsampleSize, innerQ: numbers.q });
   return {

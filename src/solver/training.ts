@@ -298,7 +298,10 @@ export class Training {
 
   private async endEpoch(): Promise<void> {
     const { run } = this;
+    // The last projection of the epoch is training work: its seconds count in the epoch's.
+    const settling = performance.now();
     await run.stepper.settle();
+    this.p.epochSeconds += (performance.now() - settling) / 1000;
     const train = await evaluate(run.centers, run.monitorTrain);
     const earlier = this.p.history.map((h) => h.trainMse);
     const problem = this.guarded ? epochDivergence(train.mse, earlier.length > 0 ? Math.min(...earlier) : undefined, this.scale) : undefined;
