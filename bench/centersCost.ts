@@ -39,6 +39,7 @@ import { fit } from '../src/fit.js';
 import { openNpy } from '../src/io/npyFile.js';
 import type { Plan } from '../src/solver/plan.js';
 import { renderSvg, type VegaLiteSpec } from '../src/plot/vega.js';
+import { median } from './timing.js';
 import { backendBlock, benchInterleaved, type BenchShape, type TimedBlock } from './fusedBlock.js';
 import type { BackendName } from '../src/backends/select.js';
 
@@ -94,6 +95,16 @@ interface Run {
   workSeconds: number;
   ratioToNpd2: number;
   ratioToWork: number;
+  /** The fused block's rate measured right before this run (GFLOP/s), and the one the ratios use. */
+  rateBeforeGflops: number;
+  rateUsedGflops: number;
+  /**
+   * From the iterations' timestamps (onIteration): median seconds of a batch that does not project,
+   * and the projections' seconds inside the epoch ≈ Σ over projecting batches of (its seconds − that
+   * median); null when every batch projects (interval 1). The first batch is left out (no start time).
+   */
+  plainBatchSeconds: number | null;
+  projectionSecondsEstimate: number | null;
   trainError: number | null;
   testError: number;
   wallSeconds: number;
@@ -104,7 +115,13 @@ interface WorkModel {
   pending: number;
   valuesAtCenters: number;
   projections: number;
+  /** Projections inside steps, and the one at the epoch's end (when the batches are not a multiple of the interval): history[].seconds leaves the latter out. */
+  projectionsInSteps: number;
+  endProjection: boolean;
+  perProjection: number;
   total: number;
+  /** total less the end-of-epoch projection: the work that history[].seconds times. */
+  timed: number;
   /** The brief's closed forms, for comparison: predictions + pending n·(I·m/2)·d·2 + values + (n/(I·m))·(passes·(p² + p·s')·d·2 + p·s·d·2). */
   approximate: number;
 }
@@ -124,6 +141,7 @@ function workModel(plan: Plan): WorkModel {
   let pending = 0;
   let values = 0;
   let settles = 0;
+  let endProjection = false;
   let pendingRows = 0;
   let pendingBatches = 0;
   for (let start = 0; start < n; start += m) {
@@ -139,7 +157,11 @@ function workModel(plan: Plan): WorkModel {
       pendingBatches = 0;
     }
   }
-  if (pendingBatches > 0) settles++; // the epoch's end settles the rest
+  const projectionsInSteps = settles;
+  if (pendingBatches > 0) {
+    settles++; // the epoch's end settles the rest (training.ts endEpoch, outside the epoch's seconds)
+    endProjection = true;
+  }
   // The inner batches: T batches of m' over passes of p (the last of a pass may be shorter).
   let innerRows = 0;
   let innerRowsAfterFirst = 0;
@@ -154,7 +176,11 @@ function workModel(plan: Plan): WorkModel {
   const perProjection = 2 * p * s * d + 2 * innerRowsAfterFirst * p * d + 2 * innerRows * sInner * d;
   const projections = settles * perProjection;
   const approximate = 2 * n * p * d + 2 * n * ((I * m) / 2) * d + 2 * n * p * d + (n / (I * m)) * (pr.passes * (p * p + p * sInner) * d * 2 + p * s * d * 2);
-  return { predictions, pending, valuesAtCenters: values, projections, total: predictions + pending + values + projections, approximate };
+  const total = predictions + pending + values + projections;
+  return {
+    predictions, pending, valuesAtCenters: values, projections, projectionsInSteps, endProjection, perProjection,
+    total, timed: total - (endProjection ? perProjection : 0), approximate,
+  };
 }
 
 function loadTest(d: number): { X: { data: Float32Array; rows: number; cols: number }; y: number[]; source: string } {
@@ -236,7 +262,7 @@ function figure(runs: Run[], meta: { backend: string; rateGflops: number; d: num
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: {
       text: `EigenPro 3: one epoch's seconds against n and p (${meta.backend})`,
-      subtitle: `deformed MNIST (uint8, d = ${meta.d}), gaussian σ = 1275; lines: FLOP ÷ the fused block's ${meta.rateGflops.toFixed(1)} GFLOP/s measured in the same run`,
+      subtitle: `deformed MNIST (uint8, d = ${meta.d}), gaussian σ = 1275; lines: FLOP ÷ the fused block's rate measured in the run (${meta.rateGflops.toFixed(0)} GFLOP/s at its start, or less when re-measured before a point)`,
     },
     hconcat: [panel(`p = ${fixedP}`, rows('n', 'n'), 'n (training points)'), panel(`n = ${fixedN}`, rows('p', 'p'), 'p (centers)')],
     resolve: { scale: { color: 'shared' } },
@@ -262,7 +288,6 @@ async function main(): Promise<void> {
 
   const backend = await createBackend(backendName);
   const rate = await measureRate(backend, rateRows, d, Number(args['rate-repetitions']));
-  await backend.dispose();
   const rateGflops = rate.gaussianGflops;
   console.log(
     `fused block on ${backendName} (${rate.device.device ?? ''}), m = ${rate.shape.m}, p = ${rate.shape.n}, d = ${d}: ` +
@@ -276,6 +301,10 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   for (const point of points) {
     const { n, p } = point;
+    const before = await measureRate(backend, rateRows, d, 3);
+    // The machine may be shared: the ratios use the lower of the run's first rate and this one.
+    const used = Math.min(rateGflops, before.gaussianGflops);
+    const marks: { t: number; iteration: number }[] = [];
     const wall = performance.now();
     const model = await fit({ data: X.subarray(0, n * d), rows: n, cols: d }, y.slice(0, n), {
       centers: p,
@@ -285,6 +314,9 @@ async function main(): Promise<void> {
       seed: 0,
       backend: backendName,
       task: 'classification',
+      onIteration: (report) => {
+        if (report.epoch === 1) marks.push({ t: performance.now(), iteration: report.iteration });
+      },
     });
     try {
       const plan = model.plan;
@@ -293,6 +325,12 @@ async function main(): Promise<void> {
       const npd2 = 2 * n * p * d;
       const epochSeconds = model.history[0].seconds;
       const accuracy = await model.score(test.X, test.y);
+      const interval = pr.interval;
+      const durations = marks.slice(1).map((mark, i) => ({ seconds: (mark.t - marks[i].t) / 1000, iteration: mark.iteration }));
+      const plain = durations.filter((x) => x.iteration % interval !== 0).map((x) => x.seconds);
+      const plainBatchSeconds = plain.length > 0 ? median(plain) : null;
+      const projectionSecondsEstimate =
+        plainBatchSeconds === null ? null : durations.filter((x) => x.iteration % interval === 0).reduce((sum, x) => sum + x.seconds - plainBatchSeconds, 0);
       const run: Run = {
         series: point.series,
         n,
@@ -313,10 +351,14 @@ async function main(): Promise<void> {
         projectionSubsampleSize: pr.subsampleSize,
         npd2,
         work,
-        npd2Seconds: npd2 / (rateGflops * 1e9),
-        workSeconds: work.total / (rateGflops * 1e9),
-        ratioToNpd2: epochSeconds / (npd2 / (rateGflops * 1e9)),
-        ratioToWork: epochSeconds / (work.total / (rateGflops * 1e9)),
+        npd2Seconds: npd2 / (used * 1e9),
+        workSeconds: work.timed / (used * 1e9),
+        ratioToNpd2: epochSeconds / (npd2 / (used * 1e9)),
+        ratioToWork: epochSeconds / (work.timed / (used * 1e9)),
+        rateBeforeGflops: before.gaussianGflops,
+        rateUsedGflops: used,
+        plainBatchSeconds,
+        projectionSecondsEstimate,
         trainError: model.history[model.history.length - 1].trainError ?? null,
         testError: 1 - accuracy,
         wallSeconds: (performance.now() - wall) / 1000,
@@ -331,11 +373,13 @@ async function main(): Promise<void> {
       await model.dispose();
     }
   }
+  await backend.dispose();
 
-  const header = ['n', 'p', 'setup s', 'epoch s', 'npd2/rate s', 'ratio', 'work/rate s', 'ratio', 'work/npd2', 'm', 'interval', 'proj', 'proj its', "m'", 'q', "q'", 'test err %'];
+  const header = ['n', 'p', 'setup s', 'epoch s', 'npd2/rate s', 'ratio', 'work/rate s', 'ratio', 'work/npd2', 'rate', 'proj s≈', 'proj/rate s', 'm', 'interval', 'proj', 'proj its', "m'", 'q', "q'", 'test err %'];
   const table = runs.map((r) => [
     r.n, r.p, r.setupSeconds.toFixed(1), r.epochSeconds.toFixed(1), r.npd2Seconds.toFixed(1), r.ratioToNpd2.toFixed(2), r.workSeconds.toFixed(1), r.ratioToWork.toFixed(2),
-    (r.work.total / r.npd2).toFixed(2), r.batchSize, r.interval, r.projections, r.projectionIterations, r.projectionBatchSize, r.q, r.projectionQ, (100 * r.testError).toFixed(2),
+    (r.work.timed / r.npd2).toFixed(2), r.rateUsedGflops.toFixed(0), r.projectionSecondsEstimate?.toFixed(1) ?? '-',
+    ((r.work.projectionsInSteps * r.work.perProjection) / (r.rateUsedGflops * 1e9)).toFixed(1), r.batchSize, r.interval, r.projections, r.projectionIterations, r.projectionBatchSize, r.q, r.projectionQ, (100 * r.testError).toFixed(2),
   ].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
@@ -354,7 +398,13 @@ async function main(): Promise<void> {
     seed: 0,
     fixedN,
     fixedP,
-    rate: { ...rate, usedGflops: rateGflops, note: 'laplacian: kmfit bench’s shape and data; gaussian: σ = 1275 on rows of the training data, the kernel of the runs' },
+    rate: {
+      ...rate,
+      note:
+        'laplacian: kmfit bench’s shape and data; gaussian: σ = 1275 on rows of the training data, the kernel of the runs. ' +
+        'Each run re-measures the gaussian rate (3 repetitions) just before it; its ratios use the lower of that and this one (the machine is shared)',
+    },
+    epochSecondsNote: 'history[0].seconds: the batches, projections inside them included; the projection that training.ts endEpoch runs after the last batch (batches not a multiple of the interval) is not in it, nor in work.timed',
     workModel:
       'predictions Σ m_b·p·d·2; pending Σ m_b·(rows pending)·d·2 ≈ n·((I−1)·m/2)·d·2; values at centers Σ p·m_b·d·2; ' +
       "projections ⌈B/I⌉·(p·s·d·2 [q>0] + (T−1)·m'·p·d·2 + T·m'·s'·d·2 [q'>0]), T = ⌈passes·p/m'⌉; float64 preconditioner products and ·l terms left out",
