@@ -7,6 +7,7 @@
  *       [--n-values 7500,15000,30000,60000] [--fixed-p 5000]
  *       [--p-values 1250,2500,5000,10000] [--fixed-n 60000]
  *       [--data datasets/mnist-deformed-1m.npy]
+ *   npx tsx bench/centersCost.ts --figure-only [--out docs/centers]   redraws the figure from centers-cost.json
  *
  * Data: rows 0..n of mnist-deformed-1m.npy (uint8 pixels 0–255, label last), read into memory with
  * readRange (fit() then gets an in-memory matrix); gaussian kernel, bandwidth 5·255 = 1275 (σ = 5
@@ -28,7 +29,7 @@
  *                    ≈ (n/(I·m))·(passes·(p² + p·s')·d·2 + p·s·d·2)
  * The data level's correction needs no kernel block (its k(Q, X_B) are rows of the values at Z).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -58,6 +59,8 @@ const { values: args } = parseArgs({
     'fixed-p': { type: 'string', default: '5000' },
     data: { type: 'string', default: path.join(root, 'datasets/mnist-deformed-1m.npy') },
     'rate-repetitions': { type: 'string', default: '7' },
+    /** Redraws the figure from a centers-cost.json written earlier (no training). */
+    'figure-only': { type: 'boolean', default: false },
   },
 });
 const list = (text: string) => text.split(',').map((v) => Number(v.trim()));
@@ -230,7 +233,7 @@ async function measureRate(backend: Backend, rows: Float32Array, d: number, repe
   }
 }
 
-function figure(runs: Run[], meta: { backend: string; rateGflops: number; d: number }): VegaLiteSpec {
+function figure(runs: Run[], meta: { backend: string; rateGflops: number; d: number; fixedN: number; fixedP: number }): VegaLiteSpec {
   const rows = (series: 'n' | 'p', x: 'n' | 'p') =>
     runs
       .filter((r) => r.series === series || r.series === 'both')
@@ -262,9 +265,12 @@ function figure(runs: Run[], meta: { backend: string; rateGflops: number; d: num
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: {
       text: `EigenPro 3: one epoch's seconds against n and p (${meta.backend})`,
-      subtitle: `deformed MNIST (uint8, d = ${meta.d}), gaussian σ = 1275; lines: FLOP ÷ the fused block's rate measured in the run (${meta.rateGflops.toFixed(0)} GFLOP/s at its start, or less when re-measured before a point)`,
+      subtitle: [
+        `deformed MNIST (uint8, d = ${meta.d}), gaussian σ = 1275, one epoch, seed 0`,
+        `lines: FLOP ÷ the fused block's rate (${meta.rateGflops.toFixed(0)} GFLOP/s at the run's start, less where re-measured lower before a point)`,
+      ],
     },
-    hconcat: [panel(`p = ${fixedP}`, rows('n', 'n'), 'n (training points)'), panel(`n = ${fixedN}`, rows('p', 'p'), 'p (centers)')],
+    hconcat: [panel(`p = ${meta.fixedP}`, rows('n', 'n'), 'n (training points)'), panel(`n = ${meta.fixedN}`, rows('p', 'p'), 'p (centers)')],
     resolve: { scale: { color: 'shared' } },
     config: { font: 'sans-serif', view: { stroke: null } },
   };
@@ -273,6 +279,14 @@ function figure(runs: Run[], meta: { backend: string; rateGflops: number; d: num
 async function main(): Promise<void> {
   const started = performance.now();
   const outDir = path.resolve(args.out!);
+  if (args['figure-only']) {
+    const saved = JSON.parse(readFileSync(path.join(outDir, 'centers-cost.json'), 'utf8')) as { runs: Run[]; backend: string; rate: { gaussianGflops: number }; fixedN: number; fixedP: number };
+    const spec = figure(saved.runs, { backend: saved.backend, rateGflops: saved.rate.gaussianGflops, d: saved.runs[0].d, fixedN: saved.fixedN, fixedP: saved.fixedP });
+    writeFileSync(path.join(outDir, 'centers-cost.vl.json'), JSON.stringify(spec, null, 2) + '\n');
+    writeFileSync(path.join(outDir, 'centers-cost.svg'), await renderSvg(spec));
+    console.log(`redrew ${path.join(outDir, 'centers-cost.svg')} from centers-cost.json`);
+    return;
+  }
   const opened = openNpy(args.data!);
   const d = opened.cols - 1;
   const maxN = Math.max(...nValues, fixedN);
@@ -413,7 +427,7 @@ async function main(): Promise<void> {
   };
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'centers-cost.json'), JSON.stringify(report, null, 2) + '\n');
-  const spec = figure(runs, { backend: backendName, rateGflops, d });
+  const spec = figure(runs, { backend: backendName, rateGflops, d, fixedN, fixedP });
   writeFileSync(path.join(outDir, 'centers-cost.vl.json'), JSON.stringify(spec, null, 2) + '\n');
   writeFileSync(path.join(outDir, 'centers-cost.svg'), await renderSvg(spec));
   console.log(`\nwrote ${path.join(outDir, 'centers-cost.json')}, .vl.json and .svg; total ${report.totalSeconds.toFixed(0)} s`);
