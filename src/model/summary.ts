@@ -79,7 +79,7 @@ function centersRows(plan: Plan): PlanRow[] {
     },
     {
       name: 'projection',
-      value: `every ${j.interval} batch${j.interval === 1 ? '' : 'es'}, ${j.iterations} iterations (${j.passes} passes over the centers)`,
+      value: `every ${j.interval} batch${j.interval === 1 ? '' : 'es'}, ${j.iterations} iterations (${j.passes} pass${j.passes === 1 ? '' : 'es'} over the centers)`,
       why: j.intervalSource === 'given' ? 'interval given' : 'about √(2·passes)·p pending centers at a projection: the least work',
     },
     { name: 'memory', value: `${(c.memoryBytes / 2 ** 20).toFixed(0)} MB`, why: c.memoryNote },
