@@ -19,35 +19,18 @@ process had on a machine that other work shares.
 seconds × batches per epoch / K, with "extrapolated": true on that epoch (its test error is then the
 error of a partial epoch). Use it only where a whole epoch is impractical.
 """
-import argparse
+import reference_common as common  # beside this script (python puts its folder on sys.path)
 import contextlib
 import json
-import os
-import platform
 import resource
 import sys
 import time
 
-parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-parser.add_argument('--train', default='datasets/mnist.npy', help='n×(d+1) float32 .npy, label in the last column')
-parser.add_argument('--test', default='datasets/mnist-test.npy', help='test file, same layout')
-parser.add_argument('--n', type=int, default=60000, help='first N training rows')
-parser.add_argument('--centers', type=int, default=10000, help='p: model centers, a seeded random subset of the training rows')
-parser.add_argument('--epochs', type=int, default=3)
-parser.add_argument('--bandwidth', type=float, default=5.0, help="gaussian σ in kmfit's convention exp(-‖x-z‖²/(2σ²))")
-parser.add_argument('--seed', type=int, default=0)
-parser.add_argument('--threads', type=int, default=2, help='torch, OpenMP and OpenBLAS threads')
+parser = common.parser(__doc__.split('\n')[0])
 parser.add_argument('--max-batches', type=int, default=0, help='stop each epoch after K batches and extrapolate (0: whole epochs)')
 args = parser.parse_args()
 
-# Before torch and numpy load: their thread pools read these once.
-for name in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
-    os.environ[name] = str(args.threads)
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-torch.set_num_threads(args.threads)
+np, torch = common.torch_with_threads(args.threads)
 
 # eigenpro3.utils imports torchvision's dataset classes for its own loaders, which we do not use.
 # Where Debian's python3-torchvision is not installed, stand in empty names for that import only.
@@ -65,40 +48,14 @@ except ImportError:
 from eigenpro3.kernels import gaussian  # noqa: E402
 from eigenpro3.models import KernelModel  # noqa: E402
 
-
-def log(text):
-    print(text, file=sys.stderr, flush=True)
-
-
-def load(path, rows=None):
-    data = np.load(path, mmap_mode='r')
-    if rows is not None:
-        data = data[:rows]
-    X = torch.from_numpy(np.ascontiguousarray(data[:, :-1], dtype=np.float32))
-    labels = torch.from_numpy(np.asarray(data[:, -1]).astype(np.int64))
-    return X, labels
-
-
-def cpu_model():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+log = common.log
+cpu_model = common.cpu_model
 
 
 torch.manual_seed(args.seed)  # their code draws its Nyström subsamples from torch's global generator
-X, labels = load(args.train, args.n)
-X_test, labels_test = load(args.test)
+X, labels, X_test, labels_test, n_classes, center_rows = common.load_data(args, np, torch)
 n, d = X.shape
-n_classes = int(max(labels.max().item(), labels_test.max().item())) + 1
 y = torch.nn.functional.one_hot(labels, n_classes).float()
-if args.centers > n:
-    sys.exit(f'--centers {args.centers} is more than the {n} training rows')
-center_rows = torch.randperm(n, generator=torch.Generator().manual_seed(args.seed))[:args.centers]
 centers = X[center_rows].clone()
 
 # eigenpro3.kernels.gaussian(x, z, bandwidth) = exp(-‖x-z‖² · 1/(2·bandwidth²)), the same function

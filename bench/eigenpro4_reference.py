@@ -18,36 +18,20 @@ epoch, outside that time). Set-up is everything before the first batch: the mode
 preconditioner, K(Z, X_s)·E. The model preconditioner is built at the first projection, inside
 epoch 1, as their code does it.
 """
-import argparse
+import reference_common as common  # beside this script (python puts its folder on sys.path)
 import contextlib
 import json
-import os
-import platform
 import resource
 import sys
 import time
 
-parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-parser.add_argument('--train', default='datasets/mnist.npy', help='n×(d+1) float32 .npy, label in the last column')
-parser.add_argument('--test', default='datasets/mnist-test.npy', help='test file, same layout')
-parser.add_argument('--n', type=int, default=60000, help='first N training rows')
-parser.add_argument('--centers', type=int, default=10000, help='p: model centers, a seeded random subset of the training rows')
-parser.add_argument('--epochs', type=int, default=3)
-parser.add_argument('--bandwidth', type=float, default=5.0, help="gaussian σ in kmfit's convention exp(-‖x-z‖²/(2σ²))")
-parser.add_argument('--seed', type=int, default=0)
-parser.add_argument('--threads', type=int, default=2, help='torch, OpenMP and OpenBLAS threads')
+parser = common.parser(__doc__.split('\n')[0])
 parser.add_argument('--tmp-centers-coeff', type=int, default=2,
                     help='their tmp_centers_coeff (default 2, as in their example): room for (coeff - 1)·p temporary '
                          'centers between projections; it must hold one data batch, so a small p needs more')
 args = parser.parse_args()
 
-for name in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
-    os.environ[name] = str(args.threads)
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-torch.set_num_threads(args.threads)
+np, torch = common.torch_with_threads(args.threads)
 
 import eigenpro.kernels as kernels  # noqa: E402
 import eigenpro.models.sharded_kernel_machine as skm  # noqa: E402
@@ -55,43 +39,17 @@ import eigenpro.solver as solver  # noqa: E402
 import eigenpro.utils.device as dev  # noqa: E402
 import eigenpro.utils.metrics as metrics  # noqa: E402
 
-
-def log(text):
-    print(text, file=sys.stderr, flush=True)
-
-
-def load(path, rows=None):
-    data = np.load(path, mmap_mode='r')
-    if rows is not None:
-        data = data[:rows]
-    X = torch.from_numpy(np.ascontiguousarray(data[:, :-1], dtype=np.float32))
-    labels = torch.from_numpy(np.asarray(data[:, -1]).astype(np.int64))
-    return X, labels
-
-
-def cpu_model():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+log = common.log
+cpu_model = common.cpu_model
 
 
 # Their solver draws Nyström subsamples with np.random and shuffles batches with torch's generator.
 np.random.seed(args.seed)
 torch.manual_seed(args.seed)
-X, labels = load(args.train, args.n)
-X_test, labels_test = load(args.test)
+X, labels, X_test, labels_test, n_classes, center_rows = common.load_data(args, np, torch)
 n, d = X.shape
-n_classes = int(max(labels.max().item(), labels_test.max().item())) + 1
 Y = torch.nn.functional.one_hot(labels, n_classes).float()
 Y_test = torch.nn.functional.one_hot(labels_test, n_classes).float()
-if args.centers > n:
-    sys.exit(f'--centers {args.centers} is more than the {n} training rows')
-center_rows = torch.randperm(n, generator=torch.Generator().manual_seed(args.seed))[:args.centers]
 Z = X[center_rows].clone()
 
 # eigenpro.kernels.gaussian(x, z, bandwidth) = exp(-‖x-z‖² · 1/(2·bandwidth²)), the same function as
