@@ -15,7 +15,8 @@ import { matrixRows, takeRows, type Matrix, type TrainingRows } from './matrix.j
 import { isOpenedNpy, requireFiniteRows, type OpenedNpy } from './io/npyFile.js';
 import { medianPairwiseDistance } from './solver/bandwidth.js';
 import type { MonitorSet, Preconditioning } from './solver/eigenpro.js';
-import { assemblePlan, type Plan } from './solver/plan.js';
+import { checkMemory } from './solver/memory.js';
+import { assemblePlan, defaultSubsampleSize, type Plan } from './solver/plan.js';
 import { SeededRandom } from './solver/random.js';
 import { setUp, setUpCenters } from './solver/setup.js';
 import type { ProjectionSetup } from './solver/eigenpro3.js';
@@ -213,6 +214,12 @@ export async function freshStart(
 ): Promise<Start> {
   const { rows, targets, random, kernel, validation } = prepared;
   const l = targets.values.cols;
+  const monitorRows = Math.min(rows.rows, MONITOR_POINTS) + (validation?.X.rows ?? 0);
+  if (typeof options.centers === 'number') {
+    // Before the centers' rows are read (from disk, perhaps): p×d float32 must fit.
+    const p = Math.min(options.centers, rows.rows);
+    checkMemory(backend, { n: p, d: rows.cols, l, s: Math.min(options.subsampleSize ?? defaultSubsampleSize(p), p), q: options.q, m: 1, monitorRows, setup: true });
+  }
   const chosen = options.centers === undefined ? undefined : chooseCenters(prepared, options.centers);
   const centers = chosen?.points ?? prepared.train;
   if (!centers) throw new Error('freshStart: data on disk needs centers');
@@ -227,7 +234,7 @@ export async function freshStart(
     batchSize: options.batchSize,
     stepSize: options.stepSize,
     deviceBatchLimit: options.deviceBatchLimit,
-    monitorRows: Math.min(rows.rows, MONITOR_POINTS) + (validation?.X.rows ?? 0),
+    monitorRows,
   };
   const centersSetup = chosen
     ? await setUpCenters({ ...request, dataRows: rows.rows, projectionInterval: options.projectionInterval, projectionPasses: options.projectionPasses, source: chosen.source })

@@ -4,12 +4,12 @@
  * address-space limit the guard cannot see) ends as one INSUFFICIENT_MEMORY error, not a crash.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fit, type FitOptions } from '../../src/index.js';
-import { encodeNpy } from '../../src/io/npy.js';
+import { fit, openNpy, type FitOptions } from '../../src/index.js';
+import { encodeNpy, encodeNpyHeader } from '../../src/io/npy.js';
 import { asyncErrorOf } from '../helpers/errors.js';
 import { CLI } from './helpers/process.js';
 import { temporaryDirectory } from '../helpers/temporary.js';
@@ -94,5 +94,31 @@ describe('an allocation that fails anyway', () => {
     expect(out.stderr).toMatch(/^kmfit: .*memory.*(backend|Use)/);
     expect(out.stderr.trim().split('\n')).toHaveLength(1);
     expect(out.status).toBe(2);
+  });
+});
+
+describe('EigenPro 3: centers that cannot fit are refused before their rows are read', () => {
+  it('3 000 000 centers of a 16 GB file on disk (sparse): INSUFFICIENT_MEMORY, nothing big allocated', async () => {
+    const dir = temporaryDirectory('memory-centers');
+    const file = path.join(dir, 'huge-u8.npy');
+    const n = 4_000_000;
+    const d = 4000;
+    // A valid header, then a hole: the file has its size without taking the disk.
+    const header = encodeNpyHeader('uint8', [n, d]);
+    writeFileSync(file, header);
+    truncateSync(file, header.length + n * d);
+    const opened = openNpy(file);
+    try {
+      const y = Float64Array.from({ length: n }, (_, i) => (i % 7) / 7);
+      const before = process.memoryUsage().arrayBuffers;
+      const message = await asyncErrorOf(
+        fit(opened, y, { backend: 'js', task: 'regression', bandwidth: 1000, epochs: 1, centers: 3_000_000 }),
+        'INSUFFICIENT_MEMORY',
+      );
+      expect(message).toContain('n = 3000000');
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(256 * 2 ** 20);
+    } finally {
+      opened.close();
+    }
   });
 });
