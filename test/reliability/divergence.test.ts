@@ -133,3 +133,19 @@ describe('the command line', () => {
     expect(info.stdout).toMatch(/η halved\s+[2-5] times/);
   });
 });
+
+describe('EigenPro 3 (centers apart from the data)', () => {
+  it('a step size 10× too large with an update pending: rolled back, halved, and still at the interpolant', async () => {
+    // centers = all points, a projection every 3 batches: a rollback must drop the pending update too.
+    const options: FitOptions = { ...common, kernel: 'laplacian', bandwidth: 1, centers: X.length, projectionInterval: 3, projectionPasses: 6 };
+    const given = 10 * (await analyticStep(options));
+    const reports: DivergenceReport[] = [];
+    const model = await fit(X, Y, { ...options, stepSize: given, epochs: 80, onDivergence: (r) => reports.push(r) });
+    const halvings = model.plan.stepSizeHalvings ?? [];
+    expect(halvings.length).toBeGreaterThanOrEqual(2);
+    expect(reports).toHaveLength(halvings.length);
+    const k = makeKernel(chooseKernel('laplacian'), 1);
+    const exact = exactInterpolant(k.value, X, Y, Xnew).flat();
+    expect(relativeError((await model.predictScores(Xnew)).data, exact)).toBeLessThan(3e-3);
+  });
+});
