@@ -148,7 +148,7 @@ export const FIT_OPTIONS = {
     check: { kind: 'integer', min: 1 },
     hint: 'more passes project more exactly, at p²·d per pass',
     describe: 'with centers: passes of EigenPro iterations over the centers per projection',
-    default: PROJECTION_PASSES,
+    defaultNote: String(PROJECTION_PASSES),
     defines: true,
     cli: { flag: 'projection-passes' },
   }),

@@ -150,6 +150,6 @@ describe('documentation', () => {
     const run = spawnSync(path.join(BIN, 'typedoc'), ['--out', out, '--treatWarningsAsErrors', '--logLevel', 'Warn'], { cwd: ROOT, encoding: 'utf8' });
     expect(`${run.stdout}${run.stderr}`).toBe('');
     expect(run.status).toBe(0);
-    expect(readFileSync(path.join(out, 'kmfit/functions/fit.md'), 'utf8')).toContain('Trains a kernel machine with EigenPro 2.');
+    expect(readFileSync(path.join(out, 'kmfit/functions/fit.md'), 'utf8')).toContain('Trains a kernel machine: with EigenPro 2 on all of X');
   });
 });
