@@ -65,18 +65,10 @@ export class CentersStepper implements Stepper {
   private corrections: Float64Array;
   /** The projection's own weights θ on the centers. */
   private theta: CenterSet | undefined;
-  /** Seconds spent projecting, for the report. */
-  projectionSeconds = 0;
-  projections = 0;
 
   constructor(private readonly run: CentersStepContext) {
     this.atCenters = new Float64Array(run.points.rows * run.centers.outputs);
     this.corrections = new Float64Array((run.preconditioning?.indices.length ?? 0) * run.centers.outputs);
-  }
-
-  /** Whether a part of the model waits to be projected. */
-  get hasPending(): boolean {
-    return this.pending.length > 0;
   }
 
   /** One batch (rows of the data); returns its mean squared residual before the update. */
@@ -118,7 +110,6 @@ export class CentersStepper implements Stepper {
   /** Projects the pending part onto the centers' span: α += θ, θ ≈ K_ZZ⁻¹·h. */
   async settle(): Promise<void> {
     if (this.pending.length === 0) return;
-    const started = performance.now();
     const { run } = this;
     const l = run.centers.outputs;
     const p = run.points.rows;
@@ -160,8 +151,6 @@ export class CentersStepper implements Stepper {
     const all = await theta.readWeights();
     await run.centers.addToWeights(allRows(p), all);
     this.discard();
-    this.projections++;
-    this.projectionSeconds += (performance.now() - started) / 1000;
   }
 
   async pendingState(): Promise<PendingState | undefined> {
