@@ -41,7 +41,7 @@ import { openNpy } from '../src/io/npyFile.js';
 import type { Plan } from '../src/solver/plan.js';
 import { renderSvg, type VegaLiteSpec } from '../src/plot/vega.js';
 import { median } from './timing.js';
-import { backendBlock, benchInterleaved, type BenchShape, type TimedBlock } from './fusedBlock.js';
+import { backendBlock, benchInterleaved, timedPredict, type BenchShape } from './fusedBlock.js';
 import type { BackendName } from '../src/backends/select.js';
 
 const BANDWIDTH = 5 * 255;
@@ -212,18 +212,7 @@ async function measureRate(backend: Backend, rows: Float32Array, d: number, repe
   for (let i = 0; i < weights.length; i++) weights[i] = ((i * 7919) % 1000) / 1000 - 0.5;
   await centers.setWeights(weights);
   const X = { data: rows.subarray(shape.n * d, (shape.n + shape.m) * d), rows: shape.m, cols: d };
-  const out = new Float32Array(shape.m * shape.l);
-  await centers.predict(X, out);
-  const gaussian: TimedBlock = {
-    backend: `${backend.name} (gaussian, data rows)`,
-    threads: backend.describe().threads ?? null,
-    async time() {
-      const started = performance.now();
-      await centers.predict(X, out);
-      return (performance.now() - started) / 1000;
-    },
-    dispose: () => centers.dispose(),
-  };
+  const gaussian = await timedPredict(`${backend.name} (gaussian, data rows)`, backend, centers, X);
   try {
     const [lap, gau] = await benchInterleaved([laplacian, gaussian], shape, repetitions);
     return { shape, laplacianGflops: lap.gflops, gaussianGflops: gau.gflops, device: backend.describe() };

@@ -130,15 +130,7 @@ with contextlib.redirect_stdout(sys.stderr):
 
 projector = model.inexact_projector
 result = {
-    'program': f'EigenPro3 (PyTorch {torch.__version__})',
-    'p': args.centers,
-    'n': n,
-    'd': d,
-    'kernel': 'gaussian',
-    'bandwidth': sigma,
-    'seed': args.seed,
-    'threads': torch.get_num_threads(),
-    'cpu': cpu_model(),
+    **common.run_facts('EigenPro3', args, n, d, torch),
     'setupSeconds': setup_seconds,
     'setupCpuSeconds': setup_cpu_seconds,
     'batchSize': model.batch_size,

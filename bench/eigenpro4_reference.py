@@ -117,17 +117,9 @@ with contextlib.redirect_stdout(sys.stderr):
                        tmp_centers_coeff=args.tmp_centers_coeff)
 
 result = {
-    'program': f'EigenPro4 (PyTorch {torch.__version__})',
-    'p': args.centers,
-    'n': n,
-    'd': d,
-    'kernel': 'gaussian',
-    'bandwidth': sigma,
-    'seed': args.seed,
+    **common.run_facts('EigenPro4', args, n, d, torch),
     'tmpCentersCoeff': args.tmp_centers_coeff,
     'modelNystromSamples': model_nystrom,
-    'threads': torch.get_num_threads(),
-    'cpu': cpu_model(),
     'setupSeconds': clock['first_batch'] - clock['start'],
     'epochs': epochs,
     'peakRssKB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

@@ -10,7 +10,8 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
-import type { Backend } from '../src/backends/backend.js';
+import type { Backend, CenterSet } from '../src/backends/backend.js';
+import type { Matrix } from '../src/matrix.js';
 import { benchKernel, median, uniformMatrix } from './timing.js';
 
 export interface BenchShape {
@@ -50,11 +51,15 @@ export async function backendBlock(backend: Backend, shape: BenchShape): Promise
   const { m, n, d, l } = shape;
   const centers = await backend.createCenterSet(benchKernel(d), uniformMatrix(n, d, 1), l);
   await centers.setWeights(uniformMatrix(n, l, 2).data.map((a) => a - 0.5));
-  const X = uniformMatrix(m, d, 3);
-  const out = new Float32Array(m * l);
+  return timedPredict(backend.name, backend, centers, uniformMatrix(m, d, 3));
+}
+
+/** Times centers.predict(X) (after one warm-up call), as `name`; disposing it disposes the centers. */
+export async function timedPredict(name: string, backend: Backend, centers: CenterSet, X: Matrix): Promise<TimedBlock> {
+  const out = new Float32Array(X.rows * centers.outputs);
   await centers.predict(X, out);
   return {
-    backend: backend.name,
+    backend: name,
     threads: backend.describe().threads ?? null,
     async time() {
       const started = performance.now();

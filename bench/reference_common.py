@@ -45,6 +45,13 @@ def cpu_model():
     return platform.processor()
 
 
+def run_facts(program, args, n, d, torch):
+    """The fields every runner's JSON starts with: what ran, on what, where."""
+    return {'program': f'{program} (PyTorch {torch.__version__})', 'p': args.centers, 'n': n, 'd': d,
+            'kernel': 'gaussian', 'bandwidth': args.bandwidth, 'seed': args.seed,
+            'threads': torch.get_num_threads(), 'cpu': cpu_model()}
+
+
 def load_data(args, np, torch):
     """The training rows, the test rows, the class count and the centers' rows (seeded, as kmfit draws
     its own independently: the same count, not the same rows)."""

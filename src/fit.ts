@@ -72,7 +72,7 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
     // EigenPro 2: the centers are the training points; EigenPro 3: the chosen centers.
     const centerPoints = start.centers?.points ?? inMemory(prepared).train;
     const centers = await backend.createCenterSet(kernel, centerPoints, plan.outputs);
-    let stepper: Stepper & { dispose?: () => void };
+    let stepper: Stepper;
     if (start.centers && plan.centers) {
       stepper = new CentersStepper({
         backend,

@@ -54,6 +54,8 @@ export interface Stepper {
   pendingState?(): Promise<PendingState | undefined>;
   /** Puts back a saved pending update; its rows are the `rows` of the data, in batches of `batchSize`. */
   restore?(state: PendingState, rows: Int32Array, batchSize: number): Promise<void>;
+  /** Releases what the stepper holds on the device (EigenPro 3's pending sets, θ). */
+  dispose?(): void;
 }
 
 /**
@@ -149,9 +151,7 @@ async function correctSubsample(
   rate: number,
   l: number,
 ): Promise<void> {
-  const s = p.points.rows;
-  const r = p.scales.length;
-  const t = new Float32Array(s * l);
+  const t = new Float32Array(p.points.rows * l);
   const batch = await run.backend.createCenterSet(run.kernel, XB, l);
   try {
     await batch.setWeights(residual);
@@ -159,15 +159,28 @@ async function correctSubsample(
   } finally {
     batch.dispose();
   }
+  await run.centers.addToWeights(p.indices, preconditionerCorrection(p, t, l, rate));
+}
+
+/**
+ * factor·V·diag(D)·Vᵀ·t, s×l row-major, in float64: the correction on the subsample. t is s×l
+ * row-major, or, with `rows`, the s rows `rows` of a larger l-column matrix.
+ */
+export function preconditionerCorrection(p: Preconditioning, t: Float32Array, l: number, factor: number, rows?: Int32Array): Float64Array {
+  const s = p.indices.length;
+  const r = p.scales.length;
   // t's columns, contiguous: the two products below are then dot products and axpys over s.
   const columns = new Float64Array(l * s);
-  for (let i = 0; i < s; i++) for (let c = 0; c < l; c++) columns[c * s + i] = t[i * l + c];
+  for (let i = 0; i < s; i++) {
+    const row = rows ? rows[i] : i;
+    for (let c = 0; c < l; c++) columns[c * s + i] = t[row * l + c];
+  }
   const u = projectOntoVectors(p.vectors, r, s, columns, l); // Vᵀ·t, r×l
-  for (let k = 0; k < r; k++) for (let c = 0; c < l; c++) u[k * l + c] *= p.scales[k] * rate;
+  for (let k = 0; k < r; k++) for (let c = 0; c < l; c++) u[k * l + c] *= p.scales[k] * factor;
   const deltaColumns = combineVectors(p.vectors, r, s, u, l); // V·u, column c at c·s
   const delta = new Float64Array(s * l);
   for (let i = 0; i < s; i++) for (let c = 0; c < l; c++) delta[i * l + c] = deltaColumns[c * s + i];
-  await run.centers.addToWeights(p.indices, delta);
+  return delta;
 }
 
 /*

@@ -25,7 +25,7 @@
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
 import type { Matrix, TrainingRows } from '../matrix.js';
-import { projectOntoVectors, combineVectors, step, type PendingState, type Preconditioning, type Stepper } from './eigenpro.js';
+import { preconditionerCorrection, step, type PendingState, type Preconditioning, type Stepper } from './eigenpro.js';
 import type { SeededRandom } from './random.js';
 
 /** The projection's set-up: EigenPro 2 on the centers, interpolating the pending function's values. */
@@ -65,6 +65,8 @@ export class CentersStepper implements Stepper {
   private corrections: Float64Array;
   /** The projection's own weights θ on the centers. */
   private theta: CenterSet | undefined;
+  /** The data level's subsample Q as centers, weighted by the corrections at each projection. */
+  private subsample: CenterSet | undefined;
 
   constructor(private readonly run: CentersStepContext) {
     this.atCenters = new Float64Array(run.points.rows * run.centers.outputs);
@@ -116,16 +118,12 @@ export class CentersStepper implements Stepper {
     const target: Matrix = { data: Float32Array.from(this.atCenters), rows: p, cols: l };
     const precond = run.preconditioning;
     if (precond) {
-      // + K_ZQ·c: the corrections' values at the centers.
-      const onQ = await run.backend.createCenterSet(run.kernel, precond.points, l);
-      try {
-        await onQ.setWeights(Float32Array.from(this.corrections));
-        const values = new Float32Array(p * l);
-        await onQ.predict(run.points, values);
-        for (let i = 0; i < values.length; i++) target.data[i] += values[i];
-      } finally {
-        onQ.dispose();
-      }
+      // + K_ZQ·c: the corrections' values at the centers (the subsample's set made once, as θ's).
+      this.subsample ??= await run.backend.createCenterSet(run.kernel, precond.points, l);
+      await this.subsample.setWeights(Float32Array.from(this.corrections));
+      const values = new Float32Array(p * l);
+      await this.subsample.predict(run.points, values);
+      for (let i = 0; i < values.length; i++) target.data[i] += values[i];
       // α[Q] −= c: the projection puts the corrections back, with the rest.
       const undo = new Float64Array(this.corrections.length);
       for (let i = 0; i < undo.length; i++) undo[i] = -this.corrections[i];
@@ -186,11 +184,12 @@ export class CentersStepper implements Stepper {
     this.corrections.fill(0);
   }
 
-  /** Releases the device memory of the pending part and of θ. */
+  /** Releases the device memory of the pending part, of θ and of the subsample's set. */
   dispose(): void {
     this.discard();
     this.theta?.dispose();
-    this.theta = undefined;
+    this.subsample?.dispose();
+    this.theta = this.subsample = undefined;
   }
 
   /**
@@ -198,16 +197,7 @@ export class CentersStepper implements Stepper {
    * so α[Q] −= V·diag(D)·Vᵀ·values[Q].
    */
   private async correct(p: Preconditioning, values: Float32Array): Promise<void> {
-    const l = this.run.centers.outputs;
-    const s = p.indices.length;
-    const r = p.scales.length;
-    const columns = new Float64Array(l * s);
-    for (let i = 0; i < s; i++) for (let c = 0; c < l; c++) columns[c * s + i] = values[p.indices[i] * l + c];
-    const u = projectOntoVectors(p.vectors, r, s, columns, l);
-    for (let k = 0; k < r; k++) for (let c = 0; c < l; c++) u[k * l + c] *= -p.scales[k];
-    const deltaColumns = combineVectors(p.vectors, r, s, u, l);
-    const delta = new Float64Array(s * l);
-    for (let i = 0; i < s; i++) for (let c = 0; c < l; c++) delta[i * l + c] = deltaColumns[c * s + i];
+    const delta = preconditionerCorrection(p, values, this.run.centers.outputs, -1, p.indices);
     for (let i = 0; i < delta.length; i++) this.corrections[i] += delta[i];
     await this.run.centers.addToWeights(p.indices, delta);
   }
