@@ -146,13 +146,44 @@ export interface FusedModel {
  * initializers. Inputs: `x` (see rowsInput), `alpha0`, `alpha1`, … (w_b × l); output `out`.
  */
 export async function fusedModel(expression: KernelExpression, Z: Matrix, start: number, end: number, outputs: number): Promise<FusedModel> {
+  const graph = new OnnxGraph('kmfit_fused');
+  const { form, blocks, products } = weightedBlocks(graph, expression, Z, start, end, outputs);
+  graph.output(products.length === 1 ? products[0] : graph.node('Sum', products), 'out', ['m', outputs]);
+  return { bytes: await graph.encode(), blocks, form };
+}
+
+/**
+ * The step of a model on centers (CenterSet.predictAndPullBack) over all of Z, from one
+ * evaluation of each block's kernel values K_b = k(x, Z[block b]):
+ *   residual (m × l) = Σ_b K_b · alpha_b + offset,   pulled (n × l) = [K_bᵀ · (scale · residual)]_b.
+ * Inputs: those of fusedModel, `offset` (m × l) and `scale` (1); outputs `residual`, `pulled`.
+ * A graph of its own, because onnxruntime runs every node of a graph whatever the outputs asked
+ * for: the pull-back in the fused graph would slow every predict.
+ */
+export async function stepModel(expression: KernelExpression, Z: Matrix, outputs: number): Promise<FusedModel> {
+  const graph = new OnnxGraph('kmfit_step');
+  const { form, blocks, values, products } = weightedBlocks(graph, expression, Z, 0, Z.rows, outputs);
+  const offset = graph.input('offset', ['m', outputs]);
+  const residual = graph.node('Sum', [...products, offset]);
+  const scaled = graph.node('Mul', [residual, graph.input('scale', [1])]);
+  const pulled = values.map((k) => graph.node('Gemm', [k, scaled], { transA: { int: 1 } }));
+  graph.output(residual, 'residual', ['m', outputs]);
+  graph.output(pulled.length === 1 ? pulled[0] : graph.node('Concat', pulled, { axis: { int: 0 } }), 'pulled', [Z.rows, outputs]);
+  return { bytes: await graph.encode(), blocks, form };
+}
+
+/**
+ * The blocks of the centers start…end of Z as initializers (blockCenters per block), and per block
+ * its kernel values against the input rows `x` and their product with the input `alpha${b}`.
+ */
+function weightedBlocks(graph: OnnxGraph, expression: KernelExpression, Z: Matrix, start: number, end: number, outputs: number) {
   const d = Z.cols;
   const form = distanceForm(d);
-  const graph = new OnnxGraph('kmfit_fused');
   const x = graph.input('x', rowsShape(form, 'm', d));
   const kernel = onnxKernel(expression, form === 'gemm');
   const blocks: [number, number][] = [];
-  const parts: string[] = [];
+  const values: string[] = [];
+  const products: string[] = [];
   const block = blockCenters(form, d);
   for (let j0 = start; j0 < end; j0 += block) {
     const j1 = Math.min(end, j0 + block);
@@ -162,11 +193,11 @@ export async function fusedModel(expression: KernelExpression, Z: Matrix, start:
         ? squaredDistances(graph, form, x, graph.initializer([d + 2, w], transposedBlock(Z, j0, j1, kernel.scale), 'z'), kernel, true)
         : squaredDistances(graph, form, x, graph.initializer([w, d], Z.data.subarray(j0 * d, j1 * d), 'z'), kernel);
     const alpha = graph.input(`alpha${blocks.length}`, [w, outputs]);
-    parts.push(graph.node('MatMul', [emitKernel(graph, squared, kernel), alpha]));
+    values.push(emitKernel(graph, squared, kernel));
+    products.push(graph.node('MatMul', [values[values.length - 1], alpha]));
     blocks.push([j0, j1]);
   }
-  graph.output(parts.length === 1 ? parts[0] : graph.node('Sum', parts), 'out', ['m', outputs]);
-  return { bytes: await graph.encode(), blocks, form };
+  return { form, blocks, values, products };
 }
 
 /**

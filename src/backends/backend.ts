@@ -33,6 +33,14 @@ export interface CenterSet {
    * `out` is overwritten.
    */
   predict(X: Matrix, out: Float32Array, j0?: number, j1?: number): Promise<void>;
+  /**
+   * The step of a model on centers, from one evaluation of the kernel block k(X, Z):
+   *   residual (rows(X)×outputs) = k(X, Z)·α + offset, then
+   *   pulled   (count×outputs)   = k(Z, X)·(scale·residual), the scaled residual's values at Z.
+   * Both outputs are overwritten. Optional: without it, the solver computes the block twice (a
+   * predict, then the batch as a center set predicting at Z), which costs twice the flops.
+   */
+  predictAndPullBack?(X: Matrix, offset: Float32Array, scale: number, residual: Float32Array, pulled: Float32Array): Promise<void>;
   /** α[rows[i], :] += deltas[i, :] for each i (deltas is rows.length×outputs, row-major). */
   addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void>;
   /** Replaces all weights (count×outputs, row-major). */

@@ -30,6 +30,20 @@ export function checkPredict(set: { count: number; dim: number; outputs: number 
   }
 }
 
+/** predictAndPullBack(X, offset, scale, residual, pulled): predict's checks, and room for each output. */
+export function checkPullBack(
+  set: { count: number; dim: number; outputs: number },
+  X: Matrix,
+  offset: Float32Array,
+  residual: Float32Array,
+  pulled: Float32Array,
+): void {
+  checkPredict(set, X, residual, 0, set.count);
+  const l = set.outputs;
+  if (offset.length < X.rows * l) throw new RangeError(`predictAndPullBack: offset has ${offset.length} elements, needs ${X.rows}×${l}`);
+  if (pulled.length < set.count * l) throw new RangeError(`predictAndPullBack: pulled has ${pulled.length} elements, needs ${set.count}×${l}`);
+}
+
 /** addToWeights(rows, deltas): one row of deltas per row index, each a center's. */
 export function checkDeltas(set: { count: number; outputs: number }, rows: ArrayLike<number>, deltas: ArrayLike<number>): void {
   if (deltas.length < rows.length * set.outputs) {

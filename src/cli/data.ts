@@ -33,6 +33,8 @@ export interface TrainingData {
   readonly test?: LabeledData;
   /** Where the model goes unless --save says otherwise. */
   readonly defaultSave: string;
+  /** Why data that could have stayed on disk (onDisk) was read into memory, for the user. */
+  readonly inMemoryBecause?: string;
 }
 
 /** A column option: a 0-based index when it is a whole number, else a header name. */
@@ -59,27 +61,40 @@ function fromDataset(data: Dataset): TrainingData {
  * A .npy file with its labels in the last column, for a model with centers: opened, not loaded
  * (a seeded split or a row limit needs the rows in memory, and reads them).
  */
-function openOnDisk(args: DataArgs): FileData | undefined {
-  if (!args.onDisk || args.labels !== undefined || args['test-split'] !== undefined || args['train-size'] !== undefined) return undefined;
-  if (!existsSync(args.data) || !isNpyFile(args.data)) return undefined;
+/**
+ * The training file left on disk: a .npy whose label is its first or last column (the features
+ * then one run of columns), its first --train-size rows. Otherwise why it cannot be, for a note.
+ */
+function openOnDisk(args: DataArgs): FileData | { readonly because: string } | undefined {
+  if (!args.onDisk || !existsSync(args.data)) return undefined;
+  if (!isNpyFile(args.data)) return { because: 'only .npy files are read batch by batch' };
+  if (args.labels !== undefined) return { because: 'with --labels FILE the features are read with their labels; put the label in the .npy file’s last column' };
+  if (args['test-split'] !== undefined) return { because: '--test-split draws its test rows from the whole file; give --test FILE instead' };
   const opened = openNpy(args.data);
-  const label = columnOption(args.label);
-  if (label !== undefined && label !== opened.cols - 1) {
+  const label = columnOption(args.label) ?? opened.cols - 1;
+  if (typeof label === 'string') {
     opened.close();
-    return undefined;
+    return undefined; // the in-memory reader says that a .npy file has no column names
   }
-  const labels = opened.columns(opened.cols - 1, opened.cols);
-  const features = opened.columns(0, opened.cols - 1);
+  if (label !== 0 && label !== opened.cols - 1) {
+    opened.close();
+    return { because: `--label ${args.label} is neither the first nor the last column` };
+  }
+  const rows = Math.min(args['train-size'] ?? opened.rows, opened.rows);
+  const all = opened.firstRows(rows);
+  const labels = all.columns(label, label + 1);
+  const features = label === 0 ? all.columns(1, all.cols) : all.columns(0, all.cols - 1);
   return { file: features, y: labels.readColumnFloat64(), source: `${path.basename(args.data)} (read from disk batch by batch)` };
 }
 
 async function readTrainingData(args: DataArgs): Promise<TrainingData> {
   const onDisk = openOnDisk(args);
-  if (onDisk) {
+  if (onDisk && 'file' in onDisk) {
     const parsed = path.parse(path.resolve(args.data));
     const test = args.test === undefined ? undefined : (await readDataFile(args.test, { label: columnOption(args.label), rows: args['test-size'] })).train;
     return { name: parsed.base, train: onDisk, test, defaultSave: path.join(parsed.dir, `${parsed.name}.kmfit`) };
   }
+  const inMemoryBecause = onDisk?.because;
   const builtin = BUILTIN_DATASETS[args.data];
   if (builtin && !existsSync(args.data)) {
     return fromDataset(await builtin({ trainSize: args['train-size'], testSize: args['test-size'] }));
@@ -97,7 +112,7 @@ async function readTrainingData(args: DataArgs): Promise<TrainingData> {
   const rows = args['test-split'] === undefined ? args['train-size'] : undefined;
   const file: DataFile = await readDataFile(args.data, { labels: args.labels, label: columnOption(args.label), rows });
   const parsed = path.parse(path.resolve(args.data));
-  return { name: parsed.base, train: file.train, test: file.test, defaultSave: path.join(parsed.dir, `${parsed.name}.kmfit`) };
+  return { name: parsed.base, train: file.train, test: file.test, defaultSave: path.join(parsed.dir, `${parsed.name}.kmfit`), inMemoryBecause };
 }
 
 function pickLabels(y: LabeledData['y'], rows: Int32Array): LabeledData['y'] {

@@ -79,6 +79,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       `${test ? ` and ${test.X.rows} test` : ''} points, ${size.cols} features` +
       ('file' in trainSet ? ' (read from disk batch by batch)' : ''),
   );
+  if (data.inMemoryBecause) say(`note: ${data.name} is read into memory: ${data.inMemoryBecause}.`);
   const progress = progressOnStderr(!args.quiet && !args.json);
   const warn = (text: string) => {
     if (!args.quiet) {

@@ -44,7 +44,7 @@ export interface OpenedNpy {
   readonly path: string;
   /** numpy's descr as in the header, e.g. '|u1', '<f4', '>i2'. */
   readonly dtype: string;
-  /** Rows in the file (n). */
+  /** Rows of this view (all the file's rows, unless made by `firstRows`). */
   readonly rows: number;
   /** Columns of this view (all the file's columns, unless made by `columns`). */
   readonly cols: number;
@@ -55,6 +55,12 @@ export interface OpenedNpy {
    * @throws RangeError when [start, end) is not within 0…cols.
    */
   columns(start: number, end: number): OpenedNpy;
+  /**
+   * A view of this one's first `count` rows (e.g. `--train-size`). Cheap, shares the file as
+   * `columns` does.
+   * @throws RangeError unless 0 ≤ count ≤ rows.
+   */
+  firstRows(count: number): OpenedNpy;
   /**
    * Rows `indices` (any order, repeats allowed), converted to float32, row-major:
    * indices.length × cols values, in `out` when given (its length must be exactly that).
@@ -173,10 +179,11 @@ class NpyView implements OpenedNpy {
     private readonly file: NpyFile,
     private readonly c0: number,
     readonly cols: number,
+    rows = file.rows,
   ) {
     this.path = file.path;
     this.dtype = file.dtype;
-    this.rows = file.rows;
+    this.rows = rows;
     this.itemsize = file.header.info.itemsize;
     this.viewBytes = cols * this.itemsize;
     this.viewOffset = c0 * this.itemsize;
@@ -186,7 +193,14 @@ class NpyView implements OpenedNpy {
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || start > end || end > this.cols) {
       throw new RangeError(`columns: [${start}, ${end}) is not a range within the ${this.cols} columns of ${this.path} (0 ≤ start ≤ end ≤ ${this.cols})`);
     }
-    return new NpyView(this.file, this.c0 + start, end - start);
+    return new NpyView(this.file, this.c0 + start, end - start, this.rows);
+  }
+
+  firstRows(count: number): OpenedNpy {
+    if (!Number.isInteger(count) || count < 0 || count > this.rows) {
+      throw new RangeError(`firstRows: ${count} is not a row count within the ${this.rows} rows of ${this.path} (0 ≤ count ≤ ${this.rows})`);
+    }
+    return new NpyView(this.file, this.c0, this.cols, count);
   }
 
   /**

@@ -6,7 +6,8 @@
  *
  *   G        = f(X_B) − Y_B                          (f includes the pending part, below)
  *   pending += k(·, X_B)·(−η/m · G)                  the batch's gradient, as temporary centers
- *   h       += k(Z, X_B)·(−η/m · G)                  its values at the centers
+ *   h       += k(Z, X_B)·(−η/m · G)                  its values at the centers (from the kernel
+ *                                                     block of G where the backend can)
  *   c       += η/m · V·diag(D)·Vᵀ·k(Q, X_B)·G         the preconditioner's correction on Q ⊂ Z,
  *   α[Q]    += that batch's part of c                 held in α until the projection
  *
@@ -78,35 +79,44 @@ export class CentersStepper implements Stepper {
     const { run } = this;
     const l = run.centers.outputs;
     const XB = run.data.take(batch);
-    const residual = new Float32Array(batch.length * l);
-    await run.centers.predict(XB, residual);
+    // offset = pending(X_B) − Y_B, so that G = k(X_B, Z)·α + offset.
+    const offset = new Float32Array(batch.length * l);
     if (this.pending.length > 0) {
-      const part = new Float32Array(residual.length);
+      const part = new Float32Array(offset.length);
       for (const set of this.pending) {
         await set.predict(XB, part);
-        for (let i = 0; i < residual.length; i++) residual[i] += part[i];
+        for (let i = 0; i < offset.length; i++) offset[i] += part[i];
       }
     }
-    let squared = 0;
-    const moves = new Float32Array(residual.length);
     for (let i = 0; i < batch.length; i++) {
       const y = batch[i] * l;
-      for (let c = 0; c < l; c++) {
-        const g = residual[i * l + c] - run.Y.data[y + c];
-        squared += g * g;
-        moves[i * l + c] = -rate * g;
-      }
+      for (let c = 0; c < l; c++) offset[i * l + c] -= run.Y.data[y + c];
     }
-    // The batch as temporary centers with weights −η/m·G; their values at Z, k(Z, X_B)·(−η/m·G).
+    const G = new Float32Array(offset.length);
+    // The batch's values at the centers, k(Z, X_B)·(−η/m·G): from the same kernel block as G where
+    // the backend can (one n·p·d block an epoch instead of two).
+    const values = new Float32Array(run.points.rows * l);
+    const fused = run.centers.predictAndPullBack?.bind(run.centers);
+    if (fused) await fused(XB, offset, -rate, G, values);
+    else {
+      await run.centers.predict(XB, G);
+      for (let i = 0; i < G.length; i++) G[i] += offset[i];
+    }
+    let squared = 0;
+    const moves = new Float32Array(G.length);
+    for (let i = 0; i < G.length; i++) {
+      squared += G[i] * G[i];
+      moves[i] = -rate * G[i];
+    }
+    // The batch as temporary centers with weights −η/m·G.
     const set = await run.backend.createCenterSet(run.kernel, XB, l);
     this.pending.push(set);
     await set.setWeights(moves);
-    const values = new Float32Array(run.points.rows * l);
-    await set.predict(run.points, values);
+    if (!fused) await set.predict(run.points, values);
     for (let i = 0; i < values.length; i++) this.atCenters[i] += values[i];
     if (run.preconditioning) await this.correct(run.preconditioning, values);
     if (this.pending.length >= run.interval) await this.settle();
-    return squared / residual.length;
+    return squared / G.length;
   }
 
   /** Projects the pending part onto the centers' span: α += θ, θ ≈ K_ZZ⁻¹·h. */

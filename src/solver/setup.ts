@@ -262,13 +262,14 @@ export async function setUpCenters(
 }
 
 /**
- * What EigenPro 3's training holds, whatever the number of data points: the centers twice (the
- * model's weights and the projection's), the pending temporary centers, a batch, and the two
- * preconditioners (float64 vectors and their points).
+ * What EigenPro 3's training holds, whatever the number of data points: the centers three times
+ * (the model's weights, the copy a backend's fused step keeps (CenterSet.predictAndPullBack), and
+ * the projection's), the pending temporary centers, a batch, and the two preconditioners (float64
+ * vectors and their points).
  */
 function centersMemory(size: { p: number; d: number; l: number; m: number; interval: number; s: number; q: number; innerS: number; innerQ: number }): { bytes: number; note: string } {
   const { p, d, l, m, interval, s, q, innerS, innerQ } = size;
-  const centers = 2 * p * (d + l + 2) * 4 + p * l * 8;
+  const centers = 3 * p * (d + l + 2) * 4 + p * l * 8;
   const pending = interval * m * (d + l + 2) * 4;
   const batch = 2 * m * (d + 2 * l) * 4;
   const preconditioners = (s * q + innerS * innerQ) * 8 + (s + innerS) * d * 4;

@@ -4,7 +4,7 @@
  */
 import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index.js';
 import type { Kernel } from '../../kernels/kernel.js';
-import type { Backend } from '../../src/backends/backend.js';
+import type { Backend, CenterSet } from '../../src/backends/backend.js';
 import { uniformMatrix as randomMatrix } from '../../bench/timing.js';
 import type { Matrix } from '../../src/matrix.js';
 
@@ -47,8 +47,10 @@ export function conformanceKernels(): Kernel[] {
   return KERNELS.map((option) => makeKernel(chooseKernel(option), SUITE_BANDWIDTH));
 }
 
-// m, n, d, l: not multiples of any block size, d = 1, n smaller than a block, m = 1.
+// m, n, d, l: not multiples of any block size, d = 1, n smaller than a block, m = 1, and centers
+// in several blocks and shards (the onnx backend's direct form: blocks of 512, 8 to a shard).
 export const SHAPES: [number, number, number, number][] = [
+  [9, 4500, 3, 2],
   [7, 13, 5, 3],
   [1, 1, 1, 1],
   [1, 300, 3, 2],
@@ -65,8 +67,59 @@ export function naiveKernel(value: (r2: number) => number, X: Matrix, Z: Matrix,
 }
 
 /**
+ * Where predictAndPullBack's residual k(X, Z)·α + offset and pulled k(Z, X)·(scale·residual)
+ * differ from float64 by more than `tolerance` relative to Σ|terms|.
+ */
+async function pullBackDisagreements(
+  centers: CenterSet,
+  kernel: Kernel,
+  X: Matrix,
+  Z: Matrix,
+  alpha: Float32Array,
+  tolerance: number,
+  label: string,
+): Promise<string[]> {
+  const { rows: m } = X;
+  const { rows: n } = Z;
+  const l = centers.outputs;
+  const offset = randomMatrix(m, l, m + 2 * l).data.map((a) => a - 0.5);
+  const scale = -0.7;
+  const residual = new Float32Array(m * l).fill(NaN);
+  const pulled = new Float32Array(n * l).fill(NaN);
+  await centers.predictAndPullBack!(X, offset, scale, residual, pulled);
+  const found: string[] = [];
+  const K = Array.from({ length: m }, (_, i) => Array.from({ length: n }, (_, j) => naiveKernel(kernel.value, X, Z, i, j)));
+  const expected = new Float64Array(m * l);
+  for (let i = 0; i < m; i++) {
+    for (let c = 0; c < l; c++) {
+      let sum = offset[i * l + c];
+      let size = Math.abs(sum);
+      for (let j = 0; j < n; j++) {
+        sum += K[i][j] * alpha[j * l + c];
+        size += Math.abs(K[i][j] * alpha[j * l + c]);
+      }
+      expected[i * l + c] = sum;
+      if (!(Math.abs(residual[i * l + c] - sum) <= tolerance * size + 1e-7)) found.push(`${label} residual [${i}, ${c}]: ${residual[i * l + c]} vs ${sum}`);
+    }
+  }
+  for (let j = 0; j < n; j++) {
+    for (let c = 0; c < l; c++) {
+      let sum = 0;
+      let size = 0;
+      for (let i = 0; i < m; i++) {
+        sum += K[i][j] * scale * expected[i * l + c];
+        size += Math.abs(K[i][j] * scale * expected[i * l + c]);
+      }
+      if (!(Math.abs(pulled[j * l + c] - sum) <= tolerance * size + 1e-7)) found.push(`${label} pulled [${j}, ${c}]: ${pulled[j * l + c]} vs ${sum}`);
+    }
+  }
+  return found;
+}
+
+/**
  * Entries where `backend` and float64 differ by more than `tolerance`, relative to Σ|terms| for the
  * fused block (over centers j0…n) and to |k| for the materialized block; empty when they agree.
+ * A backend with predictAndPullBack has it checked too.
  */
 export async function disagreements(backend: Backend, kernel: Kernel, tolerance: number): Promise<string[]> {
   const found: string[] = [];
@@ -80,6 +133,7 @@ export async function disagreements(backend: Backend, kernel: Kernel, tolerance:
     const j0 = Math.min(n - 1, 5);
     const out = new Float32Array(m * l);
     await centers.predict(X, out, j0, n);
+    if (centers.predictAndPullBack) found.push(...(await pullBackDisagreements(centers, kernel, X, Z, alpha, tolerance, `${kernel.describe()} ${shape}`)));
     centers.dispose();
     for (let i = 0; i < m; i++) {
       for (let c = 0; c < l; c++) {

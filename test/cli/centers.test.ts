@@ -67,6 +67,39 @@ describe('kmfit --centers', () => {
     expect((await b.predictScores(probe)).data).toEqual((await a.predictScores(probe)).data);
   });
 
+  it('keeps a file whose label is the first column on disk too, and --train-size reads its first rows', async () => {
+    // The same rows with the label moved to the front.
+    const toy = openNpy(path.join(dir, 'toy-u8.npy'));
+    const rows = toy.readRawRange(0, n);
+    toy.close();
+    const front = new Uint8Array(rows.length);
+    for (let i = 0; i < n; i++) {
+      front[i * (d + 1)] = rows[i * (d + 1) + d];
+      front.set(rows.subarray(i * (d + 1), i * (d + 1) + d), i * (d + 1) + 1);
+    }
+    writeFileSync(path.join(dir, 'front.npy'), encodeNpy({ data: front, shape: [n, d + 1] }));
+    const run = runKmfit(dir, ['front.npy', ...TRAIN.slice(1), '--label', '0', '--train-size', '300', '--save', 'front.kmfit']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('300 training points, 6 features (read from disk batch by batch)');
+    // The library on the first 300 rows, in memory.
+    const X = new Float32Array(300 * d);
+    for (let i = 0; i < 300 * d; i++) X[i] = rows[Math.floor(i / d) * (d + 1) + (i % d)];
+    const y = Array.from({ length: 300 }, (_, i) => rows[i * (d + 1) + d]);
+    const direct = await fit({ data: X, shape: [300, d] }, y, { backend: 'js', kernel: 'gaussian', bandwidth: 80, centers: 60, batchSize: 40, epochs: 2, seed: 5 });
+    const probe = { data: Float32Array.from({ length: 20 * d }, (_, k) => (k * 37) % 256), shape: [20, d] as [number, number] };
+    const saved = await loadModel(path.join(dir, 'front.kmfit'));
+    expect((await saved.predictScores(probe)).data).toEqual((await direct.predictScores(probe)).data);
+  });
+
+  it('says why a file is read into memory when it cannot stay on disk', () => {
+    const run = runKmfit(dir, [...TRAIN, '--test-split', '0.25', '--epochs', '1', '--save', 'split.kmfit']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('note: toy-u8.npy is read into memory: --test-split draws its test rows from the whole file; give --test FILE instead.');
+    expect(run.stdout).not.toContain('read from disk batch by batch');
+  });
+
   it('refuses a bad count with one line', () => {
     const run = runKmfit(dir, ['toy-u8.npy', '--centers', '0']);
     expect(run.status).toBe(2);

@@ -82,6 +82,14 @@ describe('EigenPro 3: a model on centers apart from the data', () => {
       expect(relativeError(await scores(late.model, X), Y.flat())).toBeGreaterThan(1e-2);
     });
 
+    it('a backend without the fused step (wasm: the block computed twice) reaches the same solution', async () => {
+      // js (above) computes the residual and its pull-back to the centers from one kernel block
+      // (CenterSet.predictAndPullBack); wasm leaves it out, and the solver computes the block twice.
+      const { atNew, atTrain } = await errors({ backend: 'wasm', threads: 1, batchSize: n, epochs: 400 });
+      expect(atNew).toBeLessThan(2e-3);
+      expect(atTrain).toBeLessThan(2e-3);
+    });
+
     it('with the delayed projection (every 3 batches of 100) it reaches the same solution', async () => {
       // Batches of 100 leave SGD's noise, in proportion to the step size: measured after 400 epochs,
       // 3.6e-2 at the analytic step (37), 1.2e-2 at 10, 4.9e-3 at 4 (2.3e-3 after 800 epochs).

@@ -6,7 +6,7 @@ import type { Kernel } from '../../../kernels/kernel.js';
 import { accumulateTimesWeights, packRows, squaredDistances, type PackedRows } from '../../../kernels/js/blocks.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
-import { checkBlock, checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights } from '../misuse.js';
+import { checkBlock, checkCenters, checkDeltas, checkOutputs, checkPredict, checkPullBack, checkWeights } from '../misuse.js';
 import { cpuName, halfOfFreeMemory } from '../system.js';
 
 /** Centers per distance tile: 256 rows of d floats stay in L2 while a 4-row strip of X sweeps them. */
@@ -63,20 +63,32 @@ class JsCenterSet implements CenterSet {
 
   async predict(X: Matrix, out: Float32Array, j0 = 0, j1 = this.count): Promise<void> {
     checkPredict(this, X, out, j0, j1);
-    const l = this.outputs;
-    const px = packRows(X.data, X.rows, X.cols);
-    const tile = new Float32Array(px.paddedRows * CENTER_BLOCK);
-    const acc = new Float64Array(X.rows * l);
-    // Tiles start on multiples of 4 so the 4×4 distance block never straddles a padded edge.
-    for (let start = j0 - (j0 % 4); start < j1; start += CENTER_BLOCK) {
-      const end = Math.min(start + CENTER_BLOCK, this.centers.paddedRows);
-      const width = end - start;
-      squaredDistances(px, this.centers, start, end, tile);
-      this.kernel.transformSquaredDistances(tile, 0, px.paddedRows * width);
-      const from = Math.max(start, j0);
-      accumulateTimesWeights(tile.subarray(from - start), width, X.rows, this.alpha, l, from, Math.min(end, j1), acc);
-    }
+    const acc = new Float64Array(X.rows * this.outputs);
+    this.accumulate(X, j0, j1, acc);
     for (let i = 0; i < acc.length; i++) out[i] = acc[i];
+  }
+
+  /** Keeps each tile of kernel values (rows(X) × p floats in all) to pull the residual back by. */
+  async predictAndPullBack(X: Matrix, offset: Float32Array, scale: number, residual: Float32Array, pulled: Float32Array): Promise<void> {
+    checkPullBack(this, X, offset, residual, pulled);
+    const l = this.outputs;
+    const m = X.rows;
+    const acc = new Float64Array(m * l);
+    for (let i = 0; i < acc.length; i++) acc[i] = offset[i];
+    const tiles: { start: number; end: number; values: Float32Array }[] = [];
+    this.accumulate(X, 0, this.count, acc, (start, end, values) => tiles.push({ start, end, values: values.slice() }));
+    for (let i = 0; i < acc.length; i++) residual[i] = acc[i];
+    const sums = new Float64Array(this.count * l);
+    for (const { start, end, values } of tiles) {
+      const width = end - start;
+      for (let i = 0; i < m; i++) {
+        for (let j = start; j < Math.min(end, this.count); j++) {
+          const w = scale * values[i * width + j - start];
+          for (let c = 0; c < l; c++) sums[j * l + c] += w * residual[i * l + c];
+        }
+      }
+    }
+    for (let i = 0; i < sums.length; i++) pulled[i] = sums[i];
   }
 
   async addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void> {
@@ -98,4 +110,20 @@ class JsCenterSet implements CenterSet {
   }
 
   dispose(): void {}
+
+  /** acc += k(X, Z[j0:j1])·α[j0:j1], tile by tile; `tile` sees each tile's kernel values. */
+  private accumulate(X: Matrix, j0: number, j1: number, acc: Float64Array, tile?: (start: number, end: number, values: Float32Array) => void): void {
+    const px = packRows(X.data, X.rows, X.cols);
+    const values = new Float32Array(px.paddedRows * CENTER_BLOCK);
+    // Tiles start on multiples of 4 so the 4×4 distance block never straddles a padded edge.
+    for (let start = j0 - (j0 % 4); start < j1; start += CENTER_BLOCK) {
+      const end = Math.min(start + CENTER_BLOCK, this.centers.paddedRows);
+      const width = end - start;
+      squaredDistances(px, this.centers, start, end, values);
+      this.kernel.transformSquaredDistances(values, 0, px.paddedRows * width);
+      const from = Math.max(start, j0);
+      accumulateTimesWeights(values.subarray(from - start), width, X.rows, this.alpha, this.outputs, from, Math.min(end, j1), acc);
+      tile?.(start, end, values.subarray(0, X.rows * width));
+    }
+  }
 }

@@ -23,12 +23,13 @@ import {
   distanceForm,
   fusedModel,
   rowsInput,
+  stepModel,
   rowsShape,
   type DistanceForm,
 } from '../../../kernels/onnx/models.js';
 import { rowSlice, type Matrix } from '../../matrix.js';
 import type { CenterSet } from '../backend.js';
-import { checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights } from '../misuse.js';
+import { checkCenters, checkDeltas, checkOutputs, checkPredict, checkPullBack, checkWeights } from '../misuse.js';
 import type { SerialQueue } from '../queue.js';
 import type { OnnxRuntime, OrtSession, OrtSessionOptions, OrtTensor } from './runtime.js';
 
@@ -84,6 +85,8 @@ export class OnnxCenterSet implements CenterSet {
   readonly count: number;
   readonly dim: number;
   private readonly alpha: Float32Array;
+  /** predictAndPullBack's graph over all the centers, made on its first call (kernels/onnx/models.ts stepModel). */
+  private step: Promise<{ session: OrtSession; blocks: readonly (readonly [number, number])[] }> | undefined;
   private released = false;
   private releasing: Promise<void> | undefined;
 
@@ -91,7 +94,9 @@ export class OnnxCenterSet implements CenterSet {
     private readonly context: CenterSetContext,
     private readonly form: DistanceForm,
     private readonly shards: Shard[],
-    centers: Matrix,
+    private readonly kernel: KernelExpression,
+    /** The caller's centers (not a copy), kept to make the step's graph from. */
+    private readonly centers: Matrix,
     readonly outputs: number,
   ) {
     this.count = centers.rows;
@@ -105,7 +110,7 @@ export class OnnxCenterSet implements CenterSet {
     checkOutputs(outputs);
     checkCenters(centers);
     const form = distanceForm(d);
-    const set = new OnnxCenterSet(context, form, [], centers, outputs);
+    const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs);
     const width = columnsShape(form, n, d)[1];
     if (n * width * 4 <= context.streamedBytes) {
       const session = await context.streamedSession(kernel, form, d);
@@ -140,10 +145,7 @@ export class OnnxCenterSet implements CenterSet {
       checkPredict(this, X, out, j0, j1);
       out.fill(0, 0, m * l);
       if (m === 0 || j0 >= j1) return;
-      const widest = Math.max(...this.shards.flatMap((shard) => shard.blocks.map(([b0, b1]) => b1 - b0)));
-      // Runs of equal size: a batch just past one run's rows is two half runs, not a full and a sliver.
-      const runs = Math.ceil(m / rowsPerRun(this.form, widest, d));
-      const chunk = Math.ceil(m / runs);
+      const chunk = this.rowsPerChunk(m);
       for (let r0 = 0; r0 < m; r0 += chunk) {
         const rows = Math.min(chunk, m - r0);
         const x = rowsInput(this.form, rowSlice(X, r0, r0 + rows));
@@ -153,6 +155,42 @@ export class OnnxCenterSet implements CenterSet {
           const part = await this.runShard(shard, x, rows, j0, j1);
           for (let i = 0; i < target.length; i++) target[i] += part[i];
         }
+      }
+    });
+  }
+
+  /**
+   * One run of the step's graph per chunk of rows: its session holds all the centers (a second copy,
+   * pre-packed, beside the shards'), so that each chunk's residual is complete inside the graph and
+   * its kernel values never leave it.
+   */
+  predictAndPullBack(X: Matrix, offset: Float32Array, scale: number, residual: Float32Array, pulled: Float32Array): Promise<void> {
+    return this.context.queue.run(async () => {
+      this.check();
+      const { count: n, dim: d, outputs: l } = this;
+      const m = X.rows;
+      checkPullBack(this, X, offset, residual, pulled);
+      pulled.fill(0, 0, n * l);
+      if (m === 0) return;
+      const { runtime } = this.context;
+      this.step ??= stepModel(this.kernel, this.centers, l).then(async (model) => ({
+        session: await runtime.createSession(model.bytes, this.context.options),
+        blocks: model.blocks,
+      }));
+      // A failed creation is not kept: the next call reports it again.
+      this.step.catch(() => (this.step = undefined));
+      const { session, blocks } = await this.step;
+      const feeds: Record<string, OrtTensor> = { scale: runtime.tensor(Float32Array.of(scale), [1]) };
+      blocks.forEach(([b0, b1], b) => (feeds[`alpha${b}`] = runtime.tensor(this.alpha.subarray(b0 * l, b1 * l), [b1 - b0, l])));
+      const chunk = this.rowsPerChunk(m);
+      for (let r0 = 0; r0 < m; r0 += chunk) {
+        const rows = Math.min(chunk, m - r0);
+        feeds.x = runtime.tensor(rowsInput(this.form, rowSlice(X, r0, r0 + rows)), rowsShape(this.form, rows, d));
+        feeds.offset = runtime.tensor(offset.subarray(r0 * l, (r0 + rows) * l), [rows, l]);
+        const result = await session.run(feeds);
+        residual.set(outputData(result, 'residual'), r0 * l);
+        const part = outputData(result, 'pulled');
+        for (let i = 0; i < n * l; i++) pulled[i] += part[i];
       }
     });
   }
@@ -196,10 +234,18 @@ export class OnnxCenterSet implements CenterSet {
     this.released = true;
     if (!this.releasing) {
       this.context.released(this);
-      const own = this.shards.filter((shard) => shard.columns === undefined);
-      this.releasing = Promise.all(own.map((shard) => shard.session.release())).then(() => undefined);
+      const own = this.shards.filter((shard) => shard.columns === undefined).map((shard) => shard.session.release());
+      if (this.step) own.push(this.step.then((step) => step.session.release(), () => undefined));
+      this.releasing = Promise.all(own).then(() => undefined);
     }
     return this.releasing;
+  }
+
+  /** Rows per run: the same for every run, so that a batch just past one run's rows is two half runs, not a full and a sliver. */
+  private rowsPerChunk(m: number): number {
+    const widest = Math.max(...this.shards.flatMap((shard) => shard.blocks.map(([b0, b1]) => b1 - b0)));
+    const runs = Math.ceil(m / rowsPerRun(this.form, widest, this.dim));
+    return Math.ceil(m / runs);
   }
 
   /** One shard's part of the fused block for `rows` rows (`x`: kernels/onnx/models.ts rowsInput). */
