@@ -9,7 +9,8 @@
  */
 import { BUILTIN_KERNEL_NAMES, type KernelOption } from '../kernels/index.js';
 import { BACKEND_NAMES, type BackendName } from './backends/select.js';
-import type { MatrixInput } from './data/input.js';
+import { toMatrix, type MatrixInput } from './data/input.js';
+import { crc32 } from './io/crc32.js';
 import type { LabelInput, Task } from './data/labels.js';
 import type { ScaleKind } from './data/scaling.js';
 import { KmfitError, describeValue } from './errors.js';
@@ -73,6 +74,11 @@ export interface OptionSpec extends OptionRule {
   readonly defaultNote?: string;
   /** It decides what is trained: kept in a checkpoint and not to be changed on resume. */
   readonly defines?: true;
+  /**
+   * How a checkpoint's options keep it, where not as given: a JSON stand-in that another value maps
+   * to only if it trains the same (resume compares the stand-ins).
+   */
+  readonly keptAs?: (value: never) => unknown;
   /** Its command-line flag, and help where the command line words it otherwise. */
   readonly cli?: { readonly flag: string; readonly help?: string; /** The flag's type where the check does not say (a count, on the command line). */ readonly type?: 'number' };
 }
@@ -82,6 +88,17 @@ export interface TypedOption<T> {
   readonly type?: T;
 }
 const option = <T>() => <const S extends OptionSpec>(spec: S): S & TypedOption<T> => spec;
+
+/**
+ * A count of centers as it is; a matrix by its shape and a CRC-32 of its float32 values (the
+ * checkpoint holds the matrix itself, as an array).
+ */
+function keptCenters(value: number | MatrixInput): unknown {
+  if (typeof value === 'number') return value;
+  const { rows, cols, data } = toMatrix(value, 'centers', { copy: false });
+  const crc = crc32(new Uint8Array(data.buffer, data.byteOffset, rows * cols * 4)).toString(16).padStart(8, '0');
+  return `a ${rows}×${cols} matrix, CRC-32 ${crc}`;
+}
 
 /** Every option of fit(), in the order messages list them. */
 export const FIT_OPTIONS = {
@@ -134,6 +151,7 @@ export const FIT_OPTIONS = {
       'train an EigenPro 3 model on p centers apart from the data: a count p (a seeded random subset of X) or a p×d matrix; ' +
       'memory and cost per epoch then grow with p, not with n (default: the centers are all of X, EigenPro 2)',
     defines: true,
+    keptAs: keptCenters,
     cli: { flag: 'centers', type: 'number', help: 'train an EigenPro 3 model on this many centers, a seeded random subset of the data' },
   }),
   projectionInterval: option<number>()({
@@ -282,6 +300,12 @@ const spec = (name: FitOptionName): OptionSpec => FIT_OPTIONS[name];
 
 /** Options that change what is trained: kept in a checkpoint, and not to be changed on resume. */
 export const DEFINING_OPTIONS = NAMES.filter((name) => spec(name).defines) as readonly DefiningOption[];
+
+/** A defining option's value as a checkpoint keeps it (OptionSpec.keptAs), as JSON data. */
+export function keptValue(name: DefiningOption, value: unknown): unknown {
+  const keptAs = spec(name).keptAs as ((value: unknown) => unknown) | undefined;
+  return JSON.parse(JSON.stringify(keptAs ? keptAs(value) : value)) as unknown;
+}
 
 /** Options with a command-line flag, in table order. */
 export const FLAGGED_OPTIONS = NAMES.filter((name) => spec(name).cli) as readonly FlaggedOption[];

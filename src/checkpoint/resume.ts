@@ -12,20 +12,15 @@ import { float32Crc, isOpenedNpy, type OpenedNpy } from '../io/npyFile.js';
 import type { ClassLabel } from '../data/labels.js';
 import { KmfitError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
-import { DEFINING_OPTIONS, type FitOptions } from '../options.js';
+import { DEFINING_OPTIONS, keptValue, type FitOptions } from '../options.js';
 import type { Checkpoint, DataFingerprint } from './file.js';
 
 /** The defining options that were given, as JSON data. */
 export function definingOptions(options: FitOptions): Record<string, unknown> {
   const kept: Record<string, unknown> = {};
-  for (const key of DEFINING_OPTIONS) if (options[key] !== undefined) kept[key] = options[key];
-  // A matrix of centers is kept as an array of the checkpoint, not in its options.
-  if (kept.centers !== undefined && typeof kept.centers !== 'number') kept.centers = GIVEN_CENTERS;
-  return JSON.parse(JSON.stringify(kept)) as Record<string, unknown>;
+  for (const key of DEFINING_OPTIONS) if (options[key] !== undefined) kept[key] = keptValue(key, options[key]);
+  return kept;
 }
-
-/** The options' stand-in for a matrix of centers. */
-const GIVEN_CENTERS = 'matrix';
 
 function mismatch(path: string, what: string, remedy: string): KmfitError {
   return new KmfitError('CHECKPOINT_MISMATCH', `Cannot resume ${path}: ${what}. ${remedy}`);
@@ -41,11 +36,11 @@ export function resumedOptions(checkpoint: Checkpoint, given: FitOptions, path: 
     const value = given[key];
     if (value === undefined) continue;
     const saved = checkpoint.options[key];
-    if (key === 'centers' && saved === GIVEN_CENTERS && typeof value === 'object') continue; // the checkpoint's own copy is used
-    if (JSON.stringify(value) !== JSON.stringify(saved)) {
+    const kept = keptValue(key, value);
+    if (JSON.stringify(kept) !== JSON.stringify(saved)) {
       throw mismatch(
         path,
-        `it was trained with ${key} ${saved === undefined ? 'left out' : JSON.stringify(saved)}, and ${JSON.stringify(value)} was given`,
+        `it was trained with ${key} ${saved === undefined ? 'left out' : JSON.stringify(saved)}, and ${JSON.stringify(kept)} was given`,
         `Leave ${key} out to continue with the checkpoint's, or train anew without resumeFrom.`,
       );
     }

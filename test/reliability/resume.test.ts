@@ -194,5 +194,11 @@ describe('resume of an EigenPro 3 run (centers apart from the data)', () => {
     });
     expect(copies.length).toBeGreaterThanOrEqual(5);
     for (const copy of copies) expectSameModel(await fit(X, y, { resumeFrom: copy, backend: 'js', centers: X.slice(0, 30) }), reference);
+    // Other centers are another model: refused, naming the option (a count, or one moved value).
+    const moved = X.slice(0, 30).map((row, i) => (i === 7 ? row.map((v, k) => (k === 0 ? v + 1e-3 : v)) : row));
+    for (const other of [30, moved]) {
+      const message = await asyncErrorOf(fit(X, y, { resumeFrom: copies[0], backend: 'js', centers: other }), 'CHECKPOINT_MISMATCH');
+      expect(message).toMatch(/it was trained with centers "a 30×\d+ matrix, CRC-32 [0-9a-f]{8}"/);
+    }
   });
 });
