@@ -22,7 +22,8 @@
  * and per projection T = ⌈passes·p/m'⌉ inner iterations of batch m' with subsample s':
  *   predictions      Σ_b m_b·p·d·2                      = n·p·d·2
  *   pending          Σ_b m_b·(rows pending before b)·d·2 ≈ n·((I − 1)·m/2)·d·2
- *   values at Z      Σ_b p·m_b·d·2                      = n·p·d·2
+ *   values at Z      Σ_b p·m_b·d·2                      = n·p·d·2, or 0 on a backend with the fused
+ *                    step (CenterSet.predictAndPullBack), which takes them from the predictions' block
  *   projections      ⌈B/I⌉ × ( p·s·d·2                   (K_ZQ·c, when q > 0)
  *                            + (T − 1)·m'·p·d·2          (θ's predictions; the first step skips them, θ = 0)
  *                            + T·m'·s'·d·2 )             (the inner correction k(Q', X_B'), when q' > 0)
@@ -130,7 +131,7 @@ interface WorkModel {
 }
 
 /** The kernel FLOP of one epoch, batch by batch as eigenpro3.ts and training.ts run it. */
-function workModel(plan: Plan): WorkModel {
+function workModel(plan: Plan, fusedStep: boolean): WorkModel {
   const { n, d, batchSize: m } = plan;
   const c = plan.centers!;
   const p = c.count;
@@ -151,7 +152,7 @@ function workModel(plan: Plan): WorkModel {
     const mb = Math.min(m, n - start);
     predictions += 2 * mb * p * d;
     pending += 2 * mb * pendingRows * d;
-    values += 2 * p * mb * d;
+    if (!fusedStep) values += 2 * p * mb * d;
     pendingRows += mb;
     pendingBatches++;
     if (pendingBatches >= I) {
@@ -178,7 +179,7 @@ function workModel(plan: Plan): WorkModel {
   }
   const perProjection = 2 * p * s * d + 2 * innerRowsAfterFirst * p * d + 2 * innerRows * sInner * d;
   const projections = settles * perProjection;
-  const approximate = 2 * n * p * d + 2 * n * ((I * m) / 2) * d + 2 * n * p * d + (n / (I * m)) * (pr.passes * (p * p + p * sInner) * d * 2 + p * s * d * 2);
+  const approximate = 2 * n * p * d + 2 * n * ((I * m) / 2) * d + (fusedStep ? 0 : 2 * n * p * d) + (n / (I * m)) * (pr.passes * (p * p + p * sInner) * d * 2 + p * s * d * 2);
   const total = predictions + pending + values + projections;
   return {
     predictions, pending, valuesAtCenters: values, projections, projectionsInSteps, endProjection, perProjection,
@@ -290,6 +291,10 @@ async function main(): Promise<void> {
   console.log(`test set: ${test.source}, ${test.X.rows} rows`);
 
   const backend = await createBackend(backendName);
+  const probe = await backend.createCenterSet(makeKernel(chooseKernel('gaussian'), 1), { data: new Float32Array(1), rows: 1, cols: 1 }, 1);
+  const fusedStep = probe.predictAndPullBack !== undefined;
+  probe.dispose();
+  console.log(`${backendName}: ${fusedStep ? 'a fused step (the values at the centers come from the predictions’ block)' : 'no fused step (the values at the centers are a second block)'}`);
   const rate = await measureRate(backend, rateRows, d, Number(args['rate-repetitions']));
   const rateGflops = rate.gaussianGflops;
   console.log(
@@ -324,7 +329,7 @@ async function main(): Promise<void> {
     try {
       const plan = model.plan;
       const pr = plan.centers!.projection;
-      const work = workModel(plan);
+      const work = workModel(plan, fusedStep);
       const npd2 = 2 * n * p * d;
       const epochSeconds = model.history[0].seconds;
       const accuracy = await model.score(test.X, test.y);
