@@ -51,6 +51,16 @@ export class CheckpointLog {
     return this.last ? { saved, resume: `Continue from iteration ${this.last.totalIterations} with: kmfit resume ${this.path}` } : { saved };
   }
 
+  /** A lost cluster worker, with where the run can be continued from. */
+  workerLost(error: KmfitError): KmfitError {
+    const what = error.message.replace(/ Training stopped;.*$/, '');
+    const where = this.last
+      ? `Training stopped; the checkpoint ${this.path} holds its ${this.last.totalIterations} iterations (epoch ${this.last.epoch + (this.last.iteration > 0 ? 1 : 0)}). ` +
+        `Start a worker again (kmfit worker --server …) and continue with: kmfit resume ${this.path}`
+      : 'Training stopped before its first checkpoint: start the workers again and train anew.';
+    return new KmfitError(error.code, `${what} ${where}`, { cause: error });
+  }
+
   /** A failed save of the model, with where the run can still be found. */
   modelNotSaved(error: KmfitError): KmfitError {
     const holds = this.failure === undefined ? 'as it ended' : this.last && `up to iteration ${this.last.totalIterations}`;

@@ -1,0 +1,321 @@
+/**
+ * The coordinator's side of a cluster run: it connects to the NATS server, gathers the workers,
+ * sends each its shard of the centers, and hands the solver a CenterSet (ClusterCenterSet) whose
+ * shards live in the workers — the solver itself is unchanged.
+ *
+ * Per prediction k(X, Z)·α: the rows X are published once for all workers, each worker computes
+ * its partial k(X, Z_i)·α_i, and the coordinator adds the partials in shard order (in float64).
+ * Weight changes are published to the shards that own the rows, numbered per shard, and applied to
+ * a mirror of all weights here with the same float32 arithmetic as on the workers: so reading the
+ * weights (checkpoints, the model) needs no worker, and a run that loses a worker can still save
+ * every completed iteration.
+ *
+ * Only predict waits for workers: a lost worker shows there, at the start of a step, before the
+ * step has changed anything (WORKER_LOST). A worker killed outright is seen within
+ * PROBE_SECONDS (the server drops its subscriptions when its connection closes, and a probe then
+ * gets "no responders"); one that stops answering without closing its connection, within
+ * replySeconds.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Msg, NatsConnection, MsgHdrs } from 'nats';
+import type { Kernel } from '../../kernels/kernel.js';
+import type { CenterSet } from '../backends/backend.js';
+import { KmfitError } from '../errors.js';
+import type { Matrix } from '../matrix.js';
+import { version } from '../version.js';
+import { connectTo, loadNats, noResponders, timedOut } from './connection.js';
+import {
+  HEADER, HEADER_ROOM, JOIN_SUBJECT, PROTOCOL_VERSION, bytesOf, decodeJson, describeWorker, encodeAdd, encodeJson, float32Of, incompatibility, shardCrc, splitBody, subjects,
+  type CommandHeader, type JoinReply, type JoinRequest, type WorkerDescription,
+} from './protocol.js';
+import { shardRanges, splitByOwner, type ShardRange } from './shards.js';
+import { CLUSTER_DEFAULTS, PROBE_SECONDS, type ClusterOptions, type ClusterReport } from './options.js';
+
+/** A joined worker and the centers it holds. */
+interface Member {
+  readonly worker: WorkerDescription;
+  readonly range: ShardRange;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The server's largest message (nats-server's default is 1 MB). */
+const maxPayload = (nc: NatsConnection) => nc.info?.max_payload ?? 1 << 20;
+
+/**
+ * Sends a command as chunks that each fit the server's max_payload; with `replyMs`, the last
+ * chunk is a request and its reply is returned.
+ */
+function sendCommand(nc: NatsConnection, headers: () => MsgHdrs, subject: string, header: CommandHeader, body: Uint8Array, transfer: number, replyMs?: number): Promise<Msg> | undefined {
+  const pieces = splitBody(body, maxPayload(nc));
+  for (let index = 0; index < pieces.length; index++) {
+    const h = headers();
+    h.set(HEADER.command, JSON.stringify(header));
+    h.set(HEADER.chunk, JSON.stringify({ transfer, index, count: pieces.length }));
+    if (replyMs !== undefined && index === pieces.length - 1) return nc.request(subject, pieces[index], { timeout: replyMs, headers: h });
+    nc.publish(subject, pieces[index], { headers: h });
+  }
+  return undefined;
+}
+
+export class Cluster {
+  private transfers = 0;
+  private closed = false;
+  /** Weight changes sent to each shard: a worker must have applied as many before it predicts. */
+  private readonly sent: number[];
+  readonly centers: ClusterCenterSet;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly headers: () => MsgHdrs,
+    private readonly options: ClusterOptions & { run: string },
+    private readonly members: readonly Member[],
+    dim: number,
+    outputs: number,
+  ) {
+    this.sent = members.map(() => 0);
+    this.centers = new ClusterCenterSet(this, members.map((m) => m.range), dim, outputs);
+  }
+
+  /**
+   * Connects, gathers `options.workers` workers and gives each its shard of `centers`.
+   * @throws KmfitError CLUSTER_UNREACHABLE (no server, refused credentials), CLUSTER_WORKERS (too
+   *   few workers joined in time, with why others were refused), MISSING_PACKAGE (no nats client).
+   */
+  static async start(options: ClusterOptions, model: { kernel: Kernel; centers: Matrix; outputs: number }): Promise<Cluster> {
+    const run = options.run ?? randomUUID().replaceAll('-', '').slice(0, 16);
+    const nc = await connectTo(options, `kmfit coordinator ${run} (pid ${process.pid} on ${hostname()})`);
+    try {
+      const { headers } = await loadNats();
+      // Workers ask here whether their coordinator is still alive.
+      nc.subscribe(subjects(run).coordinator, { callback: (_error, msg) => msg.respond(encodeJson({ alive: true })) });
+      const release = (shard: number) => sendCommand(nc, headers, subjects(run).shard(shard), { op: 'release', run }, new Uint8Array(0), 0);
+      const workers = await gatherWorkers(nc, { ...options, run }, release);
+      const ranges = shardRanges(model.centers.rows, workers.length);
+      const cluster = new Cluster(nc, headers, { ...options, run }, workers.map((worker, k) => ({ worker, range: ranges[k] })), model.centers.cols, model.outputs);
+      await cluster.assign(model);
+      return cluster;
+    } catch (error) {
+      await nc.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The run, its server and who holds which centers. */
+  report(): ClusterReport {
+    return { run: this.options.run, server: this.options.server, workers: this.members.map((m) => ({ worker: m.worker, centers: m.range.end - m.range.start })) };
+  }
+
+  /** Sends every worker its rows and the kernel, and waits until each has checked what it received. */
+  private async assign(model: { kernel: Kernel; centers: Matrix; outputs: number }): Promise<void> {
+    const { centers } = model;
+    await Promise.all(
+      this.members.map(async ({ range }, k) => {
+        const rows = centers.data.subarray(range.start * centers.cols, range.end * centers.cols);
+        const header: CommandHeader = { op: 'assign', run: this.options.run, kernel: model.kernel.spec, rows: range.end - range.start, cols: centers.cols, outputs: model.outputs, crc: shardCrc(rows) };
+        await this.ask(k, header, bytesOf(rows));
+      }),
+    );
+  }
+
+  /** Publishes rows for the workers' next predictions; returns the transfer that names them. */
+  publishRows(X: Matrix): number {
+    this.checkOpen();
+    const transfer = ++this.transfers;
+    this.publish(subjects(this.options.run).rows, { op: 'predict', run: this.options.run, rows: X.rows, cols: X.cols }, bytesOf(X.data), transfer);
+    return transfer;
+  }
+
+  /** Shard k's partial k(X[r0:r1], Z_k[j0:j1])·α_k for rows published as `transfer`. */
+  async partial(k: number, transfer: number, r0: number, r1: number, j0: number, j1: number): Promise<Float32Array> {
+    const header: CommandHeader = { op: 'predict', run: this.options.run, transfer, r0, r1, j0, j1, expect: this.sent[k] };
+    return float32Of(await this.ask(k, header, new Uint8Array(0)));
+  }
+
+  /** Shard k's weights replaced (count×outputs, its local rows). */
+  sendWeights(k: number, weights: Float32Array): void {
+    this.checkOpen();
+    this.publish(subjects(this.options.run).shard(k), { op: 'weights', run: this.options.run, seq: ++this.sent[k] }, bytesOf(weights));
+  }
+
+  /** Shard k's rows (local indices) changed by deltas. */
+  sendAdd(k: number, rows: Int32Array, deltas: Float32Array | Float64Array): void {
+    this.checkOpen();
+    const header: CommandHeader = { op: 'add', run: this.options.run, seq: ++this.sent[k], dtype: deltas instanceof Float64Array ? 'f64' : 'f32' };
+    this.publish(subjects(this.options.run).shard(k), header, encodeAdd(rows, deltas));
+  }
+
+  /** The largest rows block whose partial sums fit in one reply. */
+  rowsPerReply(outputs: number): number {
+    return Math.max(1, Math.floor((maxPayload(this.nc) - HEADER_ROOM) / (outputs * 4)));
+  }
+
+  /** Lets the workers go back to the pool, and closes the connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (let k = 0; k < this.members.length; k++) this.publish(subjects(this.options.run).shard(k), { op: 'release', run: this.options.run }, new Uint8Array(0));
+    await this.nc.drain().catch(() => undefined);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('Cluster: used after close()');
+  }
+
+  /** Publishes a command, in chunks when it is larger than the server takes in one message. */
+  private publish(subject: string, header: CommandHeader, body: Uint8Array, transfer = ++this.transfers): void {
+    sendCommand(this.nc, this.headers, subject, header, body, transfer);
+  }
+
+  /**
+   * Sends a command to shard k and waits for its reply, probing the worker meanwhile.
+   * @throws KmfitError WORKER_LOST when the worker is gone, does not answer in time, or reports a failure.
+   */
+  private async ask(k: number, header: CommandHeader, body: Uint8Array): Promise<Uint8Array> {
+    this.checkOpen();
+    const replySeconds = this.options.replySeconds ?? CLUSTER_DEFAULTS.replySeconds;
+    const reply = sendCommand(this.nc, this.headers, subjects(this.options.run).shard(k), header, body, ++this.transfers, replySeconds * 1000)!;
+    let settled = false;
+    const watched = reply.finally(() => (settled = true));
+    const probing = (async (): Promise<never> => {
+      for (;;) {
+        await sleep(PROBE_SECONDS * 1000);
+        if (settled) return new Promise<never>(() => undefined);
+        try {
+          await this.nc.request(subjects(this.options.run).alive(k), new Uint8Array(0), { timeout: PROBE_SECONDS * 1000 });
+        } catch (error) {
+          // A busy worker (a long step, or a backend that holds its event loop) times out: still there.
+          if (noResponders(error) && !settled) throw this.lost(k, 'disconnected: the NATS server has no subscriber for it any more');
+        }
+      }
+    })();
+    let msg: Msg;
+    try {
+      msg = await Promise.race([watched, probing]);
+    } catch (error) {
+      if (error instanceof KmfitError) throw error;
+      if (noResponders(error)) throw this.lost(k, 'disconnected: the NATS server has no subscriber for it any more');
+      if (timedOut(error)) throw this.lost(k, `did not answer within ${replySeconds} s (replySeconds)`);
+      throw this.lost(k, error instanceof Error ? error.message : String(error));
+    }
+    const failure = msg.headers?.get(HEADER.error);
+    if (failure) throw this.lost(k, `reported: ${failure}`);
+    return msg.data;
+  }
+
+  private lost(k: number, what: string): KmfitError {
+    const { worker, range } = this.members[k];
+    return new KmfitError(
+      'WORKER_LOST',
+      `Worker ${describeWorker(worker)}, holding shard ${k + 1} of ${this.members.length} (centers ${range.start}–${range.end - 1}), ${what}. ` +
+        `Training stopped; start a worker again (kmfit worker --server ${this.options.server}) and resume from the checkpoint.`,
+    );
+  }
+}
+
+/**
+ * Asks idle workers to join until `options.workers` have accepted. A worker of another version, or
+ * one started for another run, declines; if too few join in time, the error says who declined why.
+ */
+async function gatherWorkers(nc: NatsConnection, options: ClusterOptions & { run: string }, release: (shard: number) => void): Promise<WorkerDescription[]> {
+  const joinSeconds = options.joinSeconds ?? CLUSTER_DEFAULTS.joinSeconds;
+  const deadline = performance.now() + joinSeconds * 1000;
+  const accepted: WorkerDescription[] = [];
+  const refused = new Map<string, string>();
+  while (accepted.length < options.workers && performance.now() < deadline) {
+    const request: JoinRequest = { protocol: PROTOCOL_VERSION, version, run: options.run, shard: accepted.length, shards: options.workers };
+    let reply: JoinReply;
+    try {
+      const msg = await nc.request(JOIN_SUBJECT, encodeJson(request), { timeout: Math.min(2000, Math.max(100, deadline - performance.now())) });
+      reply = decodeJson<JoinReply>(msg.data);
+    } catch (error) {
+      if (noResponders(error) || timedOut(error)) {
+        await sleep(200); // no idle worker yet
+        continue;
+      }
+      throw error;
+    }
+    // Checked here too: a worker of an older kmfit may not check itself.
+    const reason = reply.accepted ? incompatibility(reply.worker, request) : reply.reason;
+    if (reason === undefined) {
+      accepted.push(reply.worker);
+      continue;
+    }
+    if (reply.accepted) release(request.shard);
+    refused.set(reply.worker.id, reason);
+    await sleep(100); // the queue group may hand the next request to the same worker: let others answer
+  }
+  if (accepted.length >= options.workers) return accepted;
+  const declined = [...refused.values()];
+  throw new KmfitError(
+    'CLUSTER_WORKERS',
+    `Only ${accepted.length} of ${options.workers} workers joined run '${options.run}' on ${options.server} within ${joinSeconds} s` +
+      (declined.length > 0 ? `; refused: ${declined.join('; ')}` : '') +
+      `. Start more workers (kmfit worker --server ${options.server}), ask for fewer (workers), or wait longer (joinSeconds).`,
+  );
+}
+
+/**
+ * The centers and weights of a cluster, behind the solver's CenterSet: predictions are summed from
+ * the shards' partials, weight changes go to the shards that own the rows, and the weights are
+ * read from the mirror kept here.
+ */
+export class ClusterCenterSet implements CenterSet {
+  readonly count: number;
+  /** The weights as the workers hold them (count×outputs): updated with the same float32 arithmetic. */
+  private readonly mirror: Float32Array;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly ranges: readonly ShardRange[],
+    readonly dim: number,
+    readonly outputs: number,
+  ) {
+    this.count = ranges[ranges.length - 1].end;
+    this.mirror = new Float32Array(this.count * outputs);
+  }
+
+  async predict(X: Matrix, out: Float32Array, j0 = 0, j1 = this.count): Promise<void> {
+    const l = this.outputs;
+    const shards = this.ranges
+      .map((range, k) => ({ k, lo: Math.max(j0, range.start) - range.start, hi: Math.min(j1, range.end) - range.start }))
+      .filter((s) => s.lo < s.hi);
+    const transfer = this.cluster.publishRows(X);
+    const block = this.cluster.rowsPerReply(l);
+    const requests: Promise<Float32Array>[][] = [];
+    for (let r0 = 0; r0 < X.rows; r0 += block) {
+      const r1 = Math.min(r0 + block, X.rows);
+      requests.push(shards.map((s) => this.cluster.partial(s.k, transfer, r0, r1, s.lo, s.hi)));
+    }
+    const partials = await Promise.all(requests.map((row) => Promise.all(row)));
+    // In shard order whatever order the replies came in: the same run sums the same way.
+    const sum = new Float64Array(X.rows * l);
+    partials.forEach((parts, b) => {
+      const offset = b * block * l;
+      for (const part of parts) for (let i = 0; i < part.length; i++) sum[offset + i] += part[i];
+    });
+    out.set(sum);
+  }
+
+  async addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void> {
+    const l = this.outputs;
+    for (let i = 0; i < rows.length; i++) {
+      const a = rows[i] * l;
+      for (let c = 0; c < l; c++) this.mirror[a + c] += deltas[i * l + c];
+    }
+    for (const part of splitByOwner(this.ranges, rows, deltas, l)) this.cluster.sendAdd(part.shard, part.rows, part.deltas);
+  }
+
+  async setWeights(alpha: Float32Array): Promise<void> {
+    this.mirror.set(alpha.subarray(0, this.mirror.length));
+    this.ranges.forEach((range, k) => this.cluster.sendWeights(k, this.mirror.slice(range.start * this.outputs, range.end * this.outputs)));
+  }
+
+  async readWeights(): Promise<Float32Array> {
+    return this.mirror.slice();
+  }
+
+  /** The workers are released by Cluster.close(). */
+  dispose(): void {}
+}
