@@ -52,12 +52,12 @@ export class CheckpointLog {
   }
 
   /** A lost cluster worker, with where the run can be continued from. */
-  workerLost(error: KmfitError): KmfitError {
+  workerLost(error: KmfitError, server: string): KmfitError {
     const what = error.message.replace(/ Training stopped;.*$/, '');
     const where = this.last
-      ? `Training stopped; the checkpoint ${this.path} holds its ${this.last.totalIterations} iterations (epoch ${this.last.epoch + (this.last.iteration > 0 ? 1 : 0)}). ` +
-        `Start a worker again (kmfit worker --server …) and continue with: kmfit resume ${this.path}`
-      : 'Training stopped before its first checkpoint: start the workers again and train anew.';
+      ? `Training stopped; the checkpoint ${this.path} holds its first ${this.last.totalIterations} iterations. ` +
+        `Start a worker again (kmfit worker --server ${server}) and continue with: kmfit resume ${this.path}`
+      : `Training stopped before its first checkpoint: start the workers again (kmfit worker --server ${server}) and train anew.`;
     return new KmfitError(error.code, `${what} ${where}`, { cause: error });
   }
 

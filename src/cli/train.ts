@@ -138,7 +138,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       say('interrupted before the first iteration: nothing to save.');
       return interruptedCode();
     }
-    if (error instanceof KmfitError && error.code === 'WORKER_LOST') throw checkpoints.workerLost(error);
+    if (error instanceof KmfitError && error.code === 'WORKER_LOST') throw checkpoints.workerLost(error, args.cluster!);
     throw error;
   } finally {
     interrupt.remove();

@@ -26,7 +26,7 @@ import type { Matrix } from '../matrix.js';
 import { version } from '../version.js';
 import { connectTo, loadNats, noResponders, timedOut } from './connection.js';
 import {
-  HEADER, HEADER_ROOM, JOIN_SUBJECT, PROTOCOL_VERSION, bytesOf, decodeJson, describeWorker, encodeAdd, encodeJson, float32Of, incompatibility, shardCrc, splitBody, subjects,
+  HEADER, HEADER_ROOM, JOIN_SUBJECT, PROTOCOL_VERSION, bytesOf, decodeJson, describeWorker, encodeAdd, encodeJson, float32Of, incompatibility, maxPayload, sendCommand, shardCrc, subjects,
   type CommandHeader, type JoinReply, type JoinRequest, type WorkerDescription,
 } from './protocol.js';
 import { shardRanges, splitByOwner, type ShardRange } from './shards.js';
@@ -40,24 +40,6 @@ interface Member {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The server's largest message (nats-server's default is 1 MB). */
-const maxPayload = (nc: NatsConnection) => nc.info?.max_payload ?? 1 << 20;
-
-/**
- * Sends a command as chunks that each fit the server's max_payload; with `replyMs`, the last
- * chunk is a request and its reply is returned.
- */
-function sendCommand(nc: NatsConnection, headers: () => MsgHdrs, subject: string, header: CommandHeader, body: Uint8Array, transfer: number, replyMs?: number): Promise<Msg> | undefined {
-  const pieces = splitBody(body, maxPayload(nc));
-  for (let index = 0; index < pieces.length; index++) {
-    const h = headers();
-    h.set(HEADER.command, JSON.stringify(header));
-    h.set(HEADER.chunk, JSON.stringify({ transfer, index, count: pieces.length }));
-    if (replyMs !== undefined && index === pieces.length - 1) return nc.request(subject, pieces[index], { timeout: replyMs, headers: h });
-    nc.publish(subject, pieces[index], { headers: h });
-  }
-  return undefined;
-}
 
 export class Cluster {
   private transfers = 0;
@@ -113,8 +95,11 @@ export class Cluster {
     await Promise.all(
       this.members.map(async ({ range }, k) => {
         const rows = centers.data.subarray(range.start * centers.cols, range.end * centers.cols);
-        const header: CommandHeader = { op: 'assign', run: this.options.run, kernel: model.kernel.spec, rows: range.end - range.start, cols: centers.cols, outputs: model.outputs, crc: shardCrc(rows) };
-        await this.ask(k, header, bytesOf(rows));
+        const crc = shardCrc(rows);
+        const header: CommandHeader = { op: 'assign', run: this.options.run, kernel: model.kernel.spec, rows: range.end - range.start, cols: centers.cols, outputs: model.outputs, crc };
+        const refused = (why: string) => new KmfitError('CLUSTER_WORKERS', `Worker ${describeWorker(this.members[k].worker)} refused shard ${k + 1} of ${this.members.length}: ${why}. Check the network between it and the server, or start another worker.`);
+        const reply = decodeJson<{ crc: number }>(await this.ask(k, header, bytesOf(rows), refused));
+        if (reply.crc !== crc) throw refused(`it holds rows with CRC-32 ${reply.crc}, not the ${crc} sent (another data fingerprint)`);
       }),
     );
   }
@@ -172,7 +157,7 @@ export class Cluster {
    * Sends a command to shard k and waits for its reply, probing the worker meanwhile.
    * @throws KmfitError WORKER_LOST when the worker is gone, does not answer in time, or reports a failure.
    */
-  private async ask(k: number, header: CommandHeader, body: Uint8Array): Promise<Uint8Array> {
+  private async ask(k: number, header: CommandHeader, body: Uint8Array, failure = (what: string) => this.lost(k, what)): Promise<Uint8Array> {
     this.checkOpen();
     const replySeconds = this.options.replySeconds ?? CLUSTER_DEFAULTS.replySeconds;
     const reply = sendCommand(this.nc, this.headers, subjects(this.options.run).shard(k), header, body, ++this.transfers, replySeconds * 1000)!;
@@ -186,7 +171,7 @@ export class Cluster {
           await this.nc.request(subjects(this.options.run).alive(k), new Uint8Array(0), { timeout: PROBE_SECONDS * 1000 });
         } catch (error) {
           // A busy worker (a long step, or a backend that holds its event loop) times out: still there.
-          if (noResponders(error) && !settled) throw this.lost(k, 'disconnected: the NATS server has no subscriber for it any more');
+          if (noResponders(error) && !settled) throw failure('disconnected: the NATS server has no subscriber for it any more');
         }
       }
     })();
@@ -195,12 +180,12 @@ export class Cluster {
       msg = await Promise.race([watched, probing]);
     } catch (error) {
       if (error instanceof KmfitError) throw error;
-      if (noResponders(error)) throw this.lost(k, 'disconnected: the NATS server has no subscriber for it any more');
-      if (timedOut(error)) throw this.lost(k, `did not answer within ${replySeconds} s (replySeconds)`);
-      throw this.lost(k, error instanceof Error ? error.message : String(error));
+      if (noResponders(error)) throw failure('disconnected: the NATS server has no subscriber for it any more');
+      if (timedOut(error)) throw failure(`did not answer within ${replySeconds} s (replySeconds)`);
+      throw failure(error instanceof Error ? error.message : String(error));
     }
-    const failure = msg.headers?.get(HEADER.error);
-    if (failure) throw this.lost(k, `reported: ${failure}`);
+    const reported = msg.headers?.get(HEADER.error);
+    if (reported) throw failure(`reported: ${reported}`);
     return msg.data;
   }
 

@@ -10,7 +10,7 @@
  *   kmfit.run.RUN.shard.K.alive    shard K's worker answers here; a request with no subscriber left gets "no responders" at once
  *   kmfit.run.RUN.coordinator      the coordinator answers here; a worker whose coordinator is gone goes back to the pool
  */
-import { KmfitError } from '../errors.js';
+import type { Msg, MsgHdrs, NatsConnection } from 'nats';
 import { crc32 } from '../io/crc32.js';
 
 /** Changes whenever a message changes meaning; a worker speaking another one is refused. */
@@ -207,7 +207,30 @@ export function decodeAdd(body: Uint8Array, dtype: 'f32' | 'f64', outputs: numbe
 export const encodeJson = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
 export const decodeJson = <T>(bytes: Uint8Array): T => JSON.parse(new TextDecoder().decode(bytes)) as T;
 
-/** The error a worker sends back instead of a result: the coordinator stops the run with it. */
-export function workerFailure(worker: string, message: string): KmfitError {
-  return new KmfitError('WORKER_LOST', `Worker ${worker} failed: ${message}`);
+
+/** The server's largest message (nats-server's default is 1 MB). */
+export const maxPayload = (nc: NatsConnection): number => nc.info?.max_payload ?? 1 << 20;
+
+/**
+ * Sends a command as chunks that each fit the server's max_payload; with `replyMs`, the last
+ * chunk is a request and its reply is returned. `headers` is the client's header factory.
+ */
+export function sendCommand(
+  nc: NatsConnection,
+  headers: () => MsgHdrs,
+  subject: string,
+  header: CommandHeader,
+  body: Uint8Array,
+  transfer: number,
+  replyMs?: number,
+): Promise<Msg> | undefined {
+  const pieces = splitBody(body, maxPayload(nc));
+  for (let index = 0; index < pieces.length; index++) {
+    const h = headers();
+    h.set(HEADER.command, JSON.stringify(header));
+    h.set(HEADER.chunk, JSON.stringify({ transfer, index, count: pieces.length } satisfies ChunkHeader));
+    if (replyMs !== undefined && index === pieces.length - 1) return nc.request(subject, pieces[index], { timeout: replyMs, headers: h });
+    nc.publish(subject, pieces[index], { headers: h });
+  }
+  return undefined;
 }
