@@ -3,7 +3,6 @@
  * server and computes a shard of whichever run takes it (src/cluster/worker.ts), until Ctrl-C or
  * SIGTERM. It prints one line per event (joined, holding, left, refused).
  */
-import { createBackend } from '../backends/select.js';
 import { runWorker } from '../cluster/worker.js';
 import type { BackendName } from '../backends/select.js';
 import { serverAccessOf, type ClusterAccessArgs } from './cluster.js';
@@ -19,7 +18,6 @@ export interface WorkerArgs extends ClusterAccessArgs {
 
 export async function worker(args: WorkerArgs): Promise<number> {
   const access = serverAccessOf(args.server, args);
-  const backend = await createBackend((args.backend ?? 'auto') as BackendName, { threads: args.threads });
   const controller = new AbortController();
   const stop = () => controller.abort();
   for (const name of STOP_SIGNALS) process.once(name, stop);
@@ -27,11 +25,10 @@ export async function worker(args: WorkerArgs): Promise<number> {
     if (!args.quiet) process.stdout.write(`kmfit worker ${new Date().toISOString().slice(11, 19)} ${text}\n`);
   };
   try {
-    await runWorker({ ...access, backend, run: args.run, signal: controller.signal, onEvent: say });
+    await runWorker({ ...access, backend: args.backend as BackendName | undefined, threads: args.threads, run: args.run, signal: controller.signal, onEvent: say });
     say('stopped');
     return 0;
   } finally {
     for (const name of STOP_SIGNALS) process.off(name, stop);
-    await backend.dispose();
   }
 }

@@ -14,6 +14,7 @@ import type { Msg, NatsConnection, Subscription } from 'nats';
 import { chooseKernel, makeKernel } from '../../kernels/index.js';
 import type { KernelSpec } from '../../kernels/index.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
+import { createBackend, type BackendName } from '../backends/select.js';
 import { kernelOptionOf } from '../model/load.js';
 import type { Matrix } from '../matrix.js';
 import { version as kmfitVersion } from '../version.js';
@@ -25,8 +26,10 @@ import {
 } from './protocol.js';
 
 export interface WorkerOptions extends ServerAccess {
-  /** The backend the shard is computed on (the worker owns it and disposes it when it stops). */
-  readonly backend: Backend;
+  /** The backend the shard is computed on; default 'auto'. */
+  readonly backend?: BackendName;
+  /** CPU threads of the wasm and onnx backends; default one per core. */
+  readonly threads?: number;
   /** Serve only the run of this identity. */
   readonly run?: string;
   /** Seconds without a command after which the worker asks whether its coordinator is still there. */
@@ -65,6 +68,15 @@ interface Rows {
  * @throws KmfitError CLUSTER_UNREACHABLE when the server cannot be reached at the start.
  */
 export async function runWorker(options: WorkerOptions): Promise<void> {
+  const backend = await createBackend(options.backend ?? 'auto', { threads: options.threads });
+  try {
+    await serve(options, backend);
+  } finally {
+    await backend.dispose();
+  }
+}
+
+async function serve(options: WorkerOptions, backend: Backend): Promise<void> {
   const nc = await connectTo(options, `kmfit worker (pid ${process.pid} on ${hostname()})`);
   const { headers } = await loadNats();
   const say = options.onEvent ?? (() => undefined);
@@ -74,8 +86,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     id: `w-${randomUUID().slice(0, 8)}`,
     host: hostname(),
     pid: process.pid,
-    backend: options.backend.name,
-    device: options.backend.describe().device,
+    backend: backend.name,
+    device: backend.describe().device,
     ...(options.run !== undefined ? { pinnedRun: options.run } : {}),
   };
   const idleMs = (options.idleSeconds ?? WORKER_IDLE_SECONDS) * 1000;
@@ -184,7 +196,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
           run: header.run,
           index: bound!.index,
           outputs: header.outputs!,
-          centers: await options.backend.createCenterSet(kernel, X, header.outputs!),
+          centers: await backend.createCenterSet(kernel, X, header.outputs!),
           weights: new Float32Array(X.rows * header.outputs!),
           applied: 0,
           dirty: false,

@@ -4,6 +4,7 @@
  * that says why; a server that wants credentials admits only the right ones; an address where no
  * server listens is one clear error. All against a real nats-server and real worker processes.
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,8 +28,6 @@ const y = Int32Array.from({ length: n }, (_, i) => i % 2);
 const options = { backend: 'js' as const, epochs: 1, kernel: 'laplacian', bandwidth: 1 };
 
 describe.runIf(HAVE_NATS_SERVER)('cluster refusals and access', () => {
-  const folder = temporaryDirectory('cluster-refusals');
-
   it('refuses a worker started for another run, naming both runs', async () => {
     const server = await startNatsServer();
     const worker = await startWorker(server.url, ['--run', 'nightly']);
@@ -49,14 +48,13 @@ describe.runIf(HAVE_NATS_SERVER)('cluster refusals and access', () => {
   it('refuses a worker of another kmfit version', async () => {
     const server = await startNatsServer();
     // A real worker that says it is kmfit 0.0.9 (as an older install would).
-    const script = path.join(folder, 'old-worker.mts');
+    const script = path.join(temporaryDirectory('cluster-version'), 'old-worker.mts');
     writeFileSync(
       script,
       `import { runWorker } from ${moduleUrl('src/cluster/worker.ts')};
-       import { JsBackend } from ${moduleUrl('src/backends/js/index.ts')};
        const controller = new AbortController();
        process.once('SIGTERM', () => controller.abort());
-       await runWorker({ server: process.argv[2], backend: new JsBackend(), identity: { protocol: ${PROTOCOL_VERSION}, version: '0.0.9' }, signal: controller.signal, onEvent: (text) => console.log(text) });`,
+       await runWorker({ server: process.argv[2], backend: 'js', identity: { protocol: ${PROTOCOL_VERSION}, version: '0.0.9' }, signal: controller.signal, onEvent: (text) => console.log(text) });`,
     );
     const worker = startScript(script, [server.url]);
     await waitForOutput(worker, 'waiting for a run');
@@ -93,6 +91,7 @@ describe.runIf(HAVE_NATS_SERVER)('cluster refusals and access', () => {
 
   it('admits the right user and password, and refuses a wrong one with one line', async () => {
     const server = await startNatsServer(['--user', 'kmfit', '--pass', 'correct-horse']);
+    const folder = temporaryDirectory('cluster-password');
     const good = path.join(folder, 'password');
     const bad = path.join(folder, 'wrong-password');
     writeFileSync(good, 'correct-horse\n', { mode: 0o600 });
@@ -137,3 +136,36 @@ async function waitForAnd<T>(worker: import('node:child_process').ChildProcess, 
   await seen;
   return result;
 }
+
+const HAVE_OPENSSL = spawnSync('openssl', ['version']).status === 0;
+if (HAVE_NATS_SERVER && !HAVE_OPENSSL && process.env.CI === 'true') throw new Error('openssl is not installed: the TLS test makes its certificates with it');
+
+describe.runIf(HAVE_NATS_SERVER && HAVE_OPENSSL)('cluster over TLS', () => {
+  it('trains through a TLS-only server when given its CA, and says what to give when not', async () => {
+    const folder = temporaryDirectory('cluster-tls');
+    const file = (name: string) => path.join(folder, name);
+    const openssl = (args: string[]) => {
+      const made = spawnSync('openssl', args, { cwd: folder, encoding: 'utf8' });
+      expect(made.status, made.stderr).toBe(0);
+    };
+    // A throwaway CA, and a certificate for 127.0.0.1 signed by it (also named localhost: the
+    // client checks a loopback IP address under that name).
+    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=kmfit test CA']);
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server-key.pem', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+    writeFileSync(file('san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+    openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.cnf']);
+    writeFileSync(file('tls.conf'), `tls {\n  cert_file: "${file('server.pem')}"\n  key_file: "${file('server-key.pem')}"\n}\n`);
+    const server = await startNatsServer(['-c', file('tls.conf')]);
+    const url = `tls://127.0.0.1:${server.port}`;
+    const worker = await startWorker(url, ['--cluster-tls-ca', file('ca.pem')]);
+    try {
+      const model = await fit(X, y, { ...options, cluster: { server: url, workers: 1, tls: { ca: file('ca.pem') } } });
+      expect(model.history).toHaveLength(1);
+      await model.dispose();
+      // Without the CA the server's certificate cannot be trusted.
+      await expectKmfitError(fit(X, y, { ...options, cluster: { server: url, workers: 1 } }), 'CLUSTER_UNREACHABLE', /give the CA file that signed the server certificate/);
+    } finally {
+      await stopWorker(worker);
+    }
+  });
+});
