@@ -10,6 +10,7 @@
  * figure in its model, not the nominal one.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { pathToFileURL } from 'node:url';
 
 export interface LinkShape {
   /** One-way delay added to every byte. */
@@ -75,4 +76,15 @@ export function startDelayProxy(target: { host: string; port: number }, link: Li
     upstream.on('close', close);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as { port: number }).port, server })));
+}
+
+/**
+ * Run as a program (`tsx bench/delayProxy.ts TARGET_PORT DELAY_MS BITS_PER_SECOND`): the proxy in a
+ * process of its own, so that its forwarding does not take turns with the benchmark's event loop.
+ * Prints the port it listens on.
+ */
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [port, delayMs, bitsPerSecond] = process.argv.slice(2).map(Number);
+  const { port: listening } = await startDelayProxy({ host: '127.0.0.1', port }, { delayMs, bitsPerSecond });
+  process.stdout.write(`listening ${listening}\n`);
 }

@@ -26,7 +26,6 @@ import { chooseKernel, makeKernel } from '../kernels/index.js';
 import { Cluster } from '../src/cluster/coordinator.js';
 import { fit, type FitOptions } from '../src/index.js';
 import { openNpy } from '../src/io/npyFile.js';
-import { startDelayProxy } from './delayProxy.js';
 import { median } from './timing.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -96,6 +95,14 @@ async function startWorkers(url: string, count: number): Promise<void> {
   );
 }
 
+/** The delaying proxy (bench/delayProxy.ts) in a process of its own, in front of `port`; returns the port it listens on. */
+async function startProxy(port: number): Promise<number> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/delayProxy.ts'), String(port), String(LINK.delayMs), String(LINK.bitsPerSecond)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const line = await new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+  return Number(/listening (\d+)/.exec(line)![1]);
+}
+
 interface Varz {
   in_msgs: number;
   out_msgs: number;
@@ -152,8 +159,8 @@ async function main(): Promise<void> {
   const server = await startServer();
   const direct = `nats://127.0.0.1:${server.port}`;
   const far = await startServer();
-  const proxy = await startDelayProxy({ host: '127.0.0.1', port: far.port }, LINK);
-  const slow = `nats://127.0.0.1:${proxy.port}`;
+  const proxy = await startProxy(far.port);
+  const slow = `nats://127.0.0.1:${proxy}`;
   await startWorkers(direct, 2);
   await startWorkers(slow, 2);
   await waitForConnections(server.monitor, 2);
@@ -279,7 +286,6 @@ async function main(): Promise<void> {
     for (const p of paper) log(`  ${p.n / 1e6}M    ${String(p.workers).padStart(3)}       ${p.epochHoursRows.toFixed(2).padStart(7)}     ${p.epochHoursIndices.toFixed(2).padStart(7)}        ${pct(p.computeShare)}`);
     log(`\nload average at the end ${load()}`);
   }
-  proxy.server.close();
   for (const child of children) child.kill('SIGTERM');
   process.exit(0);
 }

@@ -5,7 +5,7 @@
  *
  * Subjects (RUN is the run's identity):
  *   kmfit.join                     idle workers, in the queue group kmfit-workers: one join request reaches one of them
- *   kmfit.run.RUN.rows             the rows of a prediction, published once for every worker
+ *   kmfit.run.RUN.rows             a block of rows to predict, published once for every worker
  *   kmfit.run.RUN.shard.K          shard K's commands: assign, weights, add, predict, release
  *   kmfit.run.RUN.shard.K.alive    shard K's worker answers here; a request with no subscriber left gets "no responders" at once
  *   kmfit.run.RUN.coordinator      the coordinator answers here; a worker whose coordinator is gone goes back to the pool
@@ -91,10 +91,8 @@ export interface CommandHeader {
   readonly crc?: number;
   /** add: the delta values' type. */
   readonly dtype?: 'f32' | 'f64';
-  /** predict: the rows transfer, the block of its rows, and the shard's local center range. */
+  /** predict: the rows transfer, and the shard's local center range. */
   readonly transfer?: number;
-  readonly r0?: number;
-  readonly r1?: number;
   readonly j0?: number;
   readonly j1?: number;
 }

@@ -57,11 +57,8 @@ interface Shard {
   broken?: string;
 }
 
-/** Rows published for predictions: kept until the next ones arrive. */
-interface Rows {
-  readonly transfer: number;
-  readonly X: Matrix;
-}
+/** Blocks of rows published for predictions not yet made: a few at most, as they arrive ahead of their requests. */
+const KEPT_TRANSFERS = 256;
 
 /**
  * Runs a worker until `signal` aborts or the connection closes for good.
@@ -94,7 +91,7 @@ async function serve(options: WorkerOptions, backend: Backend): Promise<void> {
 
   let shard: Shard | undefined;
   let bound: { run: string; index: number; subscriptions: Subscription[]; lastHeard: number } | undefined;
-  let rows: Rows | undefined;
+  const rows = new Map<number, Matrix>();
   const rowsWaiters: (() => void)[] = [];
   const reassembler = new Reassembler();
   // Commands run one after another, in the order they came.
@@ -111,7 +108,7 @@ async function serve(options: WorkerOptions, backend: Backend): Promise<void> {
     for (const sub of bound.subscriptions) sub.unsubscribe();
     shard?.centers.dispose();
     shard = undefined;
-    rows = undefined;
+    rows.clear();
     bound = undefined;
     reassembler.clear();
     if (!options.signal?.aborted) joinPool();
@@ -161,7 +158,9 @@ async function serve(options: WorkerOptions, backend: Backend): Promise<void> {
     if (!piece?.body) return;
     const { header, body } = piece;
     const chunk = JSON.parse(msg.headers!.get(HEADER.chunk)) as ChunkHeader;
-    rows = { transfer: chunk.transfer, X: { data: float32Of(body), rows: header.rows!, cols: header.cols! } };
+    rows.set(chunk.transfer, { data: float32Of(body), rows: header.rows!, cols: header.cols! });
+    // Blocks whose shard range left this worker out are never asked for: forget the oldest.
+    for (const transfer of rows.keys()) if (transfer < chunk.transfer - KEPT_TRANSFERS) rows.delete(transfer);
     for (const wake of rowsWaiters.splice(0)) wake();
   };
 
@@ -231,11 +230,8 @@ async function serve(options: WorkerOptions, backend: Backend): Promise<void> {
           await s.centers.setWeights(s.weights);
           s.dirty = false;
         }
-        const r0 = header.r0!;
-        const r1 = header.r1!;
-        const block: Matrix = { data: X.data.subarray(r0 * X.cols, r1 * X.cols), rows: r1 - r0, cols: X.cols };
-        const out = new Float32Array(block.rows * s.outputs);
-        await s.centers.predict(block, out, header.j0, header.j1);
+        const out = new Float32Array(X.rows * s.outputs);
+        await s.centers.predict(X, out, header.j0, header.j1);
         msg.respond(bytesOf(out));
         return;
       }
@@ -251,18 +247,19 @@ async function serve(options: WorkerOptions, backend: Backend): Promise<void> {
     return shard;
   };
 
-  /** The published rows of `transfer`; they may still be on their way when the request is here. */
+  /** The published rows of `transfer`, taken; they may still be on their way when the request is here. */
   const rowsOf = async (transfer: number): Promise<Matrix> => {
     const deadline = performance.now() + 30_000;
-    while (!rows || rows.transfer < transfer) {
+    while (!rows.has(transfer)) {
       if (performance.now() > deadline) throw new Error(`the rows of prediction ${transfer} never arrived`);
       await new Promise<void>((resolve) => {
         rowsWaiters.push(resolve);
         setTimeout(resolve, 1000);
       });
     }
-    if (rows.transfer !== transfer) throw new Error(`the rows of prediction ${transfer} were replaced before it ran`);
-    return rows.X;
+    const X = rows.get(transfer)!;
+    rows.delete(transfer);
+    return X;
   };
 
   // A coordinator that died without releasing this worker: ask after a quiet spell, leave on "no responders".
