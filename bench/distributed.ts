@@ -167,14 +167,17 @@ async function main(): Promise<void> {
   await waitForConnections(far.monitor, 2);
 
   // The baseline fixes the plan (batch size, device limit) for all: the runs differ only in where they compute.
-  const runs: Record<'single' | 'cluster' | 'proxied', RunFigures[]> = { single: [], cluster: [], proxied: [] };
+  const runs: Record<'single' | 'cluster' | 'proxied' | 'replicated' | 'replicatedProxied', RunFigures[]> = { single: [], cluster: [], proxied: [], replicated: [], replicatedProxied: [] };
   const baseline = await train(X, y, {});
   const fixed = { batchSize: baseline.batchSize, deviceBatchLimit: baseline.batchSize };
   for (let r = 0; r < reps; r++) {
     runs.single.push(await train(X, y, fixed));
     runs.cluster.push(await train(X, y, { ...fixed, cluster: { server: direct, workers: 2 } }));
     runs.proxied.push(await train(X, y, { ...fixed, cluster: { server: slow, workers: 2 } }));
-    log(`  repetition ${r + 1}: s/step single ${runs.single[r].stepSeconds.toFixed(3)}, cluster ${runs.cluster[r].stepSeconds.toFixed(3)}, proxied ${runs.proxied[r].stepSeconds.toFixed(3)} (load ${load()})`);
+    runs.replicated.push(await train(X, y, { ...fixed, cluster: { server: direct, workers: 2, replicate: true } }));
+    runs.replicatedProxied.push(await train(X, y, { ...fixed, cluster: { server: slow, workers: 2, replicate: true } }));
+    const each = (Object.keys(runs) as (keyof typeof runs)[]).map((k) => `${k} ${runs[k][r].stepSeconds.toFixed(3)}`).join(', ');
+    log(`  repetition ${r + 1}: s/step ${each} (load ${load()})`);
   }
   const step = (k: keyof typeof runs) => median(runs[k].map((f) => f.stepSeconds));
   const epoch = (k: keyof typeof runs) => median(runs[k].map((f) => median(f.epochSeconds)));
@@ -182,9 +185,9 @@ async function main(): Promise<void> {
   // One step's traffic and latency, with the cluster's own calls (what a step sends), on each address.
   const m = baseline.batchSize;
   const s = Math.min(trainSize, 2000);
-  const traffic = async (url: string, monitor: number) => {
+  const traffic = async (url: string, monitor: number, replicate: boolean) => {
     const kernel = makeKernel(chooseKernel('gaussian'), 5);
-    const cluster = await Cluster.start({ server: url, workers: 2 }, { kernel, centers: { data: X, rows: trainSize, cols: 784 }, outputs: 10 });
+    const cluster = await Cluster.start({ server: url, workers: 2, replicate }, { kernel, centers: { data: X, rows: trainSize, cols: 784 }, outputs: 10 });
     try {
       const batch = Int32Array.from({ length: m }, (_, i) => (i * 7) % trainSize);
       const subsample = Int32Array.from({ length: s }, (_, i) => (i * 5) % trainSize);
@@ -192,7 +195,7 @@ async function main(): Promise<void> {
       const one = { data: new Float32Array(784).fill(0.1), rows: 1, cols: 784 };
       const out = new Float32Array(m * 10);
       const doStep = async () => {
-        await cluster.centers.predict(XB, out);
+        await (replicate ? cluster.centers.predictOwnRows(batch, out) : cluster.centers.predict(XB, out));
         await cluster.centers.addToWeights(batch, new Float32Array(m * 10).fill(1e-3));
         await cluster.centers.addToWeights(subsample, new Float64Array(s * 10).fill(1e-3));
       };
@@ -222,8 +225,10 @@ async function main(): Promise<void> {
       await cluster.close();
     }
   };
-  const loopback = await traffic(direct, server.monitor);
-  const proxied = await traffic(slow, far.monitor);
+  const loopback = await traffic(direct, server.monitor, false);
+  const proxied = await traffic(slow, far.monitor, false);
+  const loopbackReplicated = await traffic(direct, server.monitor, true);
+  const proxiedReplicated = await traffic(slow, far.monitor, true);
 
   // The model: a step is the workers' compute, the coordinator's correction, and its communication.
   // Communication on a link of one-way delay δ and bandwidth B: the rows, the request and reply,
@@ -234,6 +239,7 @@ async function main(): Promise<void> {
   const B = LINK.bitsPerSecond / 8;
   const extraRoundTrip = proxied.roundTrip - loopback.roundTrip;
   const predictedProxied = step('cluster') + extraRoundTrip + (rowsBytes + replyBytes + updateBytes) / B;
+  const predictedReplicatedProxied = step('replicated') + extraRoundTrip + (m * 4 + replyBytes + updateBytes) / B;
 
   const flopsPerStep = 2 * m * (trainSize + s) * 784;
   const machineRate = flopsPerStep / step('single'); // flop/s of one whole machine, as trained here
@@ -258,11 +264,12 @@ async function main(): Promise<void> {
     backend,
     batchSize: m,
     iterationsPerEpoch: baseline.iterations,
-    stepSeconds: { single: step('single'), cluster: step('cluster'), proxied: step('proxied') },
-    epochSeconds: { single: epoch('single'), cluster: epoch('cluster'), proxied: epoch('proxied') },
+    stepSeconds: Object.fromEntries(Object.keys(runs).map((k) => [k, step(k as keyof typeof runs)])),
+    epochSeconds: Object.fromEntries(Object.keys(runs).map((k) => [k, epoch(k as keyof typeof runs)])),
     overhead: step('cluster') / step('single') - 1,
-    perStep: { loopback, proxied },
-    model: { rowsBytes, replyBytes, updateBytes, extraRoundTrip, predictedProxied, measuredProxied: step('proxied'), machineGflops: machineRate / 1e9 },
+    overheadReplicated: step('replicated') / step('single') - 1,
+    perStep: { loopback, proxied, loopbackReplicated, proxiedReplicated },
+    model: { rowsBytes, replyBytes, updateBytes, extraRoundTrip, predictedProxied, measuredProxied: step('proxied'), predictedReplicatedProxied, measuredReplicatedProxied: step('replicatedProxied'), machineGflops: machineRate / 1e9 },
     paper,
     runs,
   };
@@ -275,12 +282,15 @@ async function main(): Promise<void> {
     log(`  1 process, 2 threads       ${step('single').toFixed(3)}    ${epoch('single').toFixed(2)}      —`);
     log(`  2 workers × 1 thread       ${step('cluster').toFixed(3)}    ${epoch('cluster').toFixed(2)}     ${pct(step('cluster') / step('single') - 1)}`);
     log(`  the same through the proxy ${step('proxied').toFixed(3)}    ${epoch('proxied').toFixed(2)}     ${pct(step('proxied') / step('single') - 1)}`);
-    for (const [name, t] of Object.entries({ loopback, proxied })) {
+    log(`  2 workers, rows replicated  ${step('replicated').toFixed(3)}    ${epoch('replicated').toFixed(2)}     ${pct(step('replicated') / step('single') - 1)}`);
+    log(`  the same through the proxy ${step('replicatedProxied').toFixed(3)}    ${epoch('replicatedProxied').toFixed(2)}     ${pct(step('replicatedProxied') / step('single') - 1)}`);
+    for (const [name, t] of Object.entries({ loopback, proxied, loopbackReplicated, proxiedReplicated })) {
       log(`\none step's traffic at the server (${name}): in ${(t.inBytes / 1e6).toFixed(2)} MB in ${t.inMsgs} messages, out ${(t.outBytes / 1e6).toFixed(2)} MB in ${t.outMsgs} messages`);
       log(`  round trip of a 1-row prediction ${(t.roundTrip * 1000).toFixed(2)} ms; the batch's rows to both workers ${(t.rowsTransfer * 1000).toFixed(1)} ms`);
     }
     log(`\nmodel: proxied step = loopback step + extra round trip ${(extraRoundTrip * 1000).toFixed(2)} ms + ${((rowsBytes + replyBytes + updateBytes) / 1e6).toFixed(2)} MB / 1 Gbit/s`);
     log(`  predicted ${predictedProxied.toFixed(3)} s, measured ${step('proxied').toFixed(3)} s`);
+    log(`model, rows replicated: loopback step + ${(extraRoundTrip * 1000).toFixed(2)} ms + ${((m * 4 + replyBytes + updateBytes) / 1e6).toFixed(2)} MB / 1 Gbit/s: predicted ${predictedReplicatedProxied.toFixed(3)} s, measured ${step('replicatedProxied').toFixed(3)} s`);
     log(`\non paper (m = 4096, s = 12 000, ${(machineRate / 1e9).toFixed(0)} GFLOP/s a machine as measured, 1 Gbit/s): hours per epoch`);
     log(`  n     machines   rows sent   indices sent   compute share (rows)`);
     for (const p of paper) log(`  ${p.n / 1e6}M    ${String(p.workers).padStart(3)}       ${p.epochHoursRows.toFixed(2).padStart(7)}     ${p.epochHoursIndices.toFixed(2).padStart(7)}        ${pct(p.computeShare)}`);

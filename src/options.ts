@@ -224,7 +224,7 @@ export const FIT_OPTIONS = {
     hint: '',
     describe:
       'train with the centers sharded across worker processes (kmfit worker) reached through a NATS server: ' +
-      '{ server, workers, run?, user?, password?, token?, tls?: { ca?, cert?, key? }, joinSeconds?, replySeconds? } ' +
+      '{ server, workers, run?, user?, password?, token?, tls?: { ca?, cert?, key? }, joinSeconds?, replySeconds?, replicate? } ' +
       `(waits ${CLUSTER_DEFAULTS.joinSeconds} s for the workers to join and ${CLUSTER_DEFAULTS.replySeconds} s for one answer; docs/distributed.md)`,
   }),
   onCluster: option<(report: ClusterReport | undefined) => void>()({
@@ -480,7 +480,7 @@ function checkClusterOption(value: unknown): void {
   const fail = (what: string) =>
     new KmfitError('INVALID_OPTION', `The 'cluster' option must be { server: 'nats://HOST:PORT', workers: N, … }; ${what}.`);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`got ${describeValue(value)}`);
-  const { server, workers, run, user, password, token, tls, joinSeconds, replySeconds, ...rest } = value as Record<string, unknown>;
+  const { server, workers, run, user, password, token, tls, joinSeconds, replySeconds, replicate, ...rest } = value as Record<string, unknown>;
   const unknown = Object.keys(rest);
   if (unknown.length > 0) throw fail(`'${unknown[0]}' is not one of its fields`);
   if (typeof server !== 'string' || server === '') throw fail(`its server is ${describeValue(server)}, not an address`);
@@ -490,6 +490,7 @@ function checkClusterOption(value: unknown): void {
     if (field !== undefined && typeof field !== 'string') throw fail(`its ${name} is ${describeValue(field)}, not a string`);
   }
   if (password !== undefined && user === undefined) throw fail('a password needs its user');
+  if (replicate !== undefined && typeof replicate !== 'boolean') throw fail(`its replicate is ${describeValue(replicate)}, not true or false`);
   if (tls !== undefined) {
     if (typeof tls !== 'object' || tls === null) throw fail(`its tls is ${describeValue(tls)}, not { ca?, cert?, key? }`);
     for (const [name, file] of Object.entries(tls)) {

@@ -28,6 +28,7 @@ export interface TrainArgs extends DataArgs, FitFlags, ClusterAccessArgs {
   cluster?: string;
   workers?: number;
   'cluster-run'?: string;
+  'cluster-replicate'?: boolean;
   save?: string;
   checkpoint?: string;
   'checkpoint-every'?: number;
@@ -74,7 +75,12 @@ function defaultCheckpointPath(modelPath: string): string {
 /** fit()'s cluster option from --cluster, --workers, --cluster-run and the access flags. */
 function clusterOf(args: TrainArgs): ClusterOptions {
   if (args['cluster-run'] !== undefined && args.cluster === undefined) throw new KmfitError('INVALID_OPTION', '--cluster-run names a run on a cluster: give --cluster nats://HOST:PORT as well.');
-  return { ...serverAccessOf(args.cluster!, args), workers: args.workers ?? 1, ...(args['cluster-run'] !== undefined ? { run: args['cluster-run'] } : {}) };
+  return {
+    ...serverAccessOf(args.cluster!, args),
+    workers: args.workers ?? 1,
+    ...(args['cluster-run'] !== undefined ? { run: args['cluster-run'] } : {}),
+    ...(args['cluster-replicate'] !== undefined ? { replicate: args['cluster-replicate'] } : {}),
+  };
 }
 
 export async function train(args: TrainArgs, resuming?: Resuming): Promise<number> {

@@ -56,6 +56,7 @@ export const TRAIN_OPTIONS = {
   ...fitFlags(),
   cluster: { type: 'string', describe: 'train with the centers sharded across `kmfit worker` processes reached through this NATS server (nats://HOST:PORT)' },
   workers: { type: 'number', describe: 'with --cluster: how many workers (default 1)' },
+  'cluster-replicate': { type: 'boolean', describe: "with --cluster: send every worker all training rows once, so that a step sends the batch's row numbers instead of its rows (n·d·4 bytes of memory on each worker)" },
   'cluster-run': { type: 'string', describe: "with --cluster: the run's identity (workers started with --run serve only it; default random)" },
   ...CLUSTER_ACCESS_OPTIONS,
   save: { type: 'string', describe: 'model path (default: next to the data file, named after it; ./<dataset>.kmfit for a built-in one)' },

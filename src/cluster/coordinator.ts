@@ -22,7 +22,7 @@ import type { Msg, NatsConnection, MsgHdrs } from 'nats';
 import type { Kernel } from '../../kernels/kernel.js';
 import type { CenterSet } from '../backends/backend.js';
 import { KmfitError } from '../errors.js';
-import { rowSlice, type Matrix } from '../matrix.js';
+import { rowSlice, takeRows, type Matrix } from '../matrix.js';
 import { version } from '../version.js';
 import { connectTo, loadNats, noResponders, timedOut } from './connection.js';
 import {
@@ -53,11 +53,11 @@ export class Cluster {
     private readonly headers: () => MsgHdrs,
     private readonly options: ClusterOptions & { run: string },
     private readonly members: readonly Member[],
-    dim: number,
+    points: Matrix,
     outputs: number,
   ) {
     this.sent = members.map(() => 0);
-    this.centers = new ClusterCenterSet(this, members.map((m) => m.range), dim, outputs);
+    this.centers = new ClusterCenterSet(this, members.map((m) => m.range), points, outputs, options.replicate ?? CLUSTER_DEFAULTS.replicate);
   }
 
   /**
@@ -75,7 +75,7 @@ export class Cluster {
       const release = (shard: number) => sendCommand(nc, headers, subjects(run).shard(shard), { op: 'release', run }, new Uint8Array(0), 0);
       const workers = await gatherWorkers(nc, { ...options, run }, release);
       const ranges = shardRanges(model.centers.rows, workers.length);
-      const cluster = new Cluster(nc, headers, { ...options, run }, workers.map((worker, k) => ({ worker, range: ranges[k] })), model.centers.cols, model.outputs);
+      const cluster = new Cluster(nc, headers, { ...options, run }, workers.map((worker, k) => ({ worker, range: ranges[k] })), model.centers, model.outputs);
       await cluster.assign(model);
       return cluster;
     } catch (error) {
@@ -89,14 +89,28 @@ export class Cluster {
     return { run: this.options.run, server: this.options.server, workers: this.members.map((m) => ({ worker: m.worker, centers: m.range.end - m.range.start })) };
   }
 
-  /** Sends every worker its rows and the kernel, and waits until each has checked what it received. */
+  /**
+   * Sends every worker its rows (all of them when replicating) and the kernel, and waits until
+   * each has checked what it received.
+   */
   private async assign(model: { kernel: Kernel; centers: Matrix; outputs: number }): Promise<void> {
     const { centers } = model;
+    const replicate = this.options.replicate ?? CLUSTER_DEFAULTS.replicate;
+    const allCrc = replicate ? shardCrc(centers.data) : 0;
     await Promise.all(
       this.members.map(async ({ range }, k) => {
-        const rows = centers.data.subarray(range.start * centers.cols, range.end * centers.cols);
-        const crc = shardCrc(rows);
-        const header: CommandHeader = { op: 'assign', run: this.options.run, kernel: model.kernel.spec, rows: range.end - range.start, cols: centers.cols, outputs: model.outputs, crc };
+        const rows = replicate ? centers.data : centers.data.subarray(range.start * centers.cols, range.end * centers.cols);
+        const crc = replicate ? allCrc : shardCrc(rows);
+        const header: CommandHeader = {
+          op: 'assign',
+          run: this.options.run,
+          kernel: model.kernel.spec,
+          rows: rows.length / centers.cols,
+          cols: centers.cols,
+          outputs: model.outputs,
+          crc,
+          ...(replicate ? { start: range.start, end: range.end } : {}),
+        };
         const refused = (why: string) => new KmfitError('CLUSTER_WORKERS', `Worker ${describeWorker(this.members[k].worker)} refused shard ${k + 1} of ${this.members.length}: ${why}. Check the network between it and the server, or start another worker.`);
         const reply = decodeJson<{ crc: number }>(await this.ask(k, header, bytesOf(rows), refused));
         if (reply.crc !== crc) throw refused(`it holds rows with CRC-32 ${reply.crc}, not the ${crc} sent (another data fingerprint)`);
@@ -112,10 +126,11 @@ export class Cluster {
     return transfer;
   }
 
-  /** Shard k's partial k(X, Z_k[j0:j1])·α_k for the rows X published as `transfer`. */
-  async partial(k: number, transfer: number, j0: number, j1: number): Promise<Float32Array> {
-    const header: CommandHeader = { op: 'predict', run: this.options.run, transfer, j0, j1, expect: this.sent[k] };
-    return float32Of(await this.ask(k, header, new Uint8Array(0)));
+  /** Shard k's partial k(X, Z_k[j0:j1])·α_k for the rows X published as `transfer`, or for the centers' rows `rows` (replicated). */
+  async partial(k: number, rows: number | Int32Array, j0: number, j1: number): Promise<Float32Array> {
+    const which = typeof rows === 'number' ? { transfer: rows } : { indices: true };
+    const header: CommandHeader = { op: 'predict', run: this.options.run, ...which, j0, j1, expect: this.sent[k] };
+    return float32Of(await this.ask(k, header, typeof rows === 'number' ? new Uint8Array(0) : bytesOf(rows)));
   }
 
   /** Shard k's weights replaced (count×outputs, its local rows). */
@@ -248,35 +263,50 @@ async function gatherWorkers(nc: NatsConnection, options: ClusterOptions & { run
  */
 export class ClusterCenterSet implements CenterSet {
   readonly count: number;
+  readonly dim: number;
   /** The weights as the workers hold them (count×outputs): updated with the same float32 arithmetic. */
   private readonly mirror: Float32Array;
 
   constructor(
     private readonly cluster: Cluster,
     private readonly ranges: readonly ShardRange[],
-    readonly dim: number,
+    /** The centers' points, here too: a batch of them is sent as rows unless every worker holds them all. */
+    private readonly points: Matrix,
     readonly outputs: number,
+    private readonly replicated: boolean,
   ) {
     this.count = ranges[ranges.length - 1].end;
+    this.dim = points.cols;
     this.mirror = new Float32Array(this.count * outputs);
   }
 
   async predict(X: Matrix, out: Float32Array, j0 = 0, j1 = this.count): Promise<void> {
+    // Blocks of rows that each travel as one message: the workers compute a block while the next
+    // arrives, instead of waiting for the whole batch (the client reads ≈100–200 MB/s here).
+    const block = this.cluster.rowsPerBlock(X.cols, this.outputs);
+    await this.gather(X.rows, block, out, j0, j1, (r0, r1) => this.cluster.publishRows(rowSlice(X, r0, r1)));
+  }
+
+  async predictOwnRows(rows: Int32Array, out: Float32Array): Promise<void> {
+    if (!this.replicated) return this.predict(takeRows(this.points, rows), out);
+    const block = this.cluster.rowsPerBlock(1, this.outputs);
+    await this.gather(rows.length, block, out, 0, this.count, (r0, r1) => rows.subarray(r0, r1));
+  }
+
+  /** Asks the shards overlapping centers j0…j1 − 1 for their partials, block by block, and sums them into out. */
+  private async gather(count: number, block: number, out: Float32Array, j0: number, j1: number, rowsOf: (r0: number, r1: number) => number | Int32Array): Promise<void> {
     const l = this.outputs;
     const shards = this.ranges
       .map((range, k) => ({ k, lo: Math.max(j0, range.start) - range.start, hi: Math.min(j1, range.end) - range.start }))
       .filter((s) => s.lo < s.hi);
-    // Blocks of rows that each travel as one message: the workers compute a block while the next
-    // arrives, instead of waiting for the whole batch (the client reads ≈100–200 MB/s here).
-    const block = this.cluster.rowsPerBlock(X.cols, l);
     const requests: Promise<Float32Array[]>[] = [];
-    for (let r0 = 0; r0 < X.rows; r0 += block) {
-      const transfer = this.cluster.publishRows(rowSlice(X, r0, Math.min(r0 + block, X.rows)));
-      requests.push(Promise.all(shards.map((s) => this.cluster.partial(s.k, transfer, s.lo, s.hi))));
+    for (let r0 = 0; r0 < count; r0 += block) {
+      const rows = rowsOf(r0, Math.min(r0 + block, count));
+      requests.push(Promise.all(shards.map((s) => this.cluster.partial(s.k, rows, s.lo, s.hi))));
     }
     const partials = await Promise.all(requests);
     // In shard order whatever order the replies came in: the same run sums the same way.
-    const sum = new Float64Array(X.rows * l);
+    const sum = new Float64Array(count * l);
     partials.forEach((parts, b) => {
       const offset = b * block * l;
       for (const part of parts) for (let i = 0; i < part.length; i++) sum[offset + i] += part[i];

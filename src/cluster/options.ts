@@ -15,12 +15,19 @@ export interface ClusterOptions extends ServerAccess {
   readonly joinSeconds?: number;
   /** How long one worker may take to answer one request before it counts as lost. */
   readonly replySeconds?: number;
+  /**
+   * Send every worker all the centers' rows once, at the start, instead of only its shard: then a
+   * step sends the batch's row numbers (m·4 bytes) instead of its rows (m·d·4 bytes to every
+   * worker), at the price of p·d·4 bytes of memory on each worker. EigenPro 2 only (its batches
+   * are rows of the centers).
+   */
+  readonly replicate?: boolean;
 }
 
 /** A run identity must be one NATS subject token: letters, digits, '-' and '_'. */
 export const RUN_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-export const CLUSTER_DEFAULTS = { joinSeconds: 30, replySeconds: 120 } as const;
+export const CLUSTER_DEFAULTS = { joinSeconds: 30, replySeconds: 120, replicate: false } as const;
 
 /** How often a worker that has not answered yet is probed: the bound on noticing a killed worker. */
 export const PROBE_SECONDS = 1;

@@ -83,16 +83,22 @@ export interface CommandHeader {
   readonly run: string;
   readonly seq?: number;
   readonly expect?: number;
-  /** assign: the kernel, the shard's size and the CRC-32 of its rows as sent. */
+  /**
+   * assign: the kernel, the rows sent (the shard's, or with `start`/`end` all the centers', the
+   * shard being rows start…end − 1) and their CRC-32.
+   */
   readonly kernel?: unknown;
+  readonly start?: number;
+  readonly end?: number;
   readonly rows?: number;
   readonly cols?: number;
   readonly outputs?: number;
   readonly crc?: number;
   /** add: the delta values' type. */
   readonly dtype?: 'f32' | 'f64';
-  /** predict: the rows transfer, and the shard's local center range. */
+  /** predict: the rows transfer (or, with `indices`, the body is the row numbers of the centers sent at assign), and the shard's local center range. */
   readonly transfer?: number;
+  readonly indices?: boolean;
   readonly j0?: number;
   readonly j1?: number;
 }

@@ -16,12 +16,12 @@ import type { KernelSpec } from '../../kernels/index.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
 import { createBackend, type BackendName } from '../backends/select.js';
 import { kernelOptionOf } from '../model/load.js';
-import type { Matrix } from '../matrix.js';
+import { rowSlice, takeRows, type Matrix } from '../matrix.js';
 import { version as kmfitVersion } from '../version.js';
 import { connectTo, loadNats, noResponders, type ServerAccess } from './connection.js';
 import { WORKER_IDLE_SECONDS } from './options.js';
 import {
-  HEADER, JOIN_QUEUE, JOIN_SUBJECT, PROTOCOL_VERSION, Reassembler, bytesOf, decodeAdd, decodeJson, encodeJson, float32Of, incompatibility, shardCrc, subjects,
+  HEADER, JOIN_QUEUE, JOIN_SUBJECT, PROTOCOL_VERSION, Reassembler, bytesOf, decodeAdd, decodeJson, encodeJson, float32Of, int32Of, incompatibility, shardCrc, subjects,
   type ChunkHeader, type CommandHeader, type JoinReply, type JoinRequest, type WorkerDescription,
 } from './protocol.js';
 
@@ -48,6 +48,8 @@ interface Shard {
   readonly index: number;
   readonly outputs: number;
   readonly centers: CenterSet;
+  /** All the centers' rows, when the coordinator replicates them: a batch then comes as row numbers. */
+  readonly all?: Matrix;
   readonly weights: Float32Array;
   /** Weight changes applied (the coordinator numbers them). */
   applied: number;
@@ -189,13 +191,16 @@ async function serve(options: WorkerOptions, backend: Backend): Promise<void> {
         if (crc !== header.crc) throw new Error(`the shard's rows arrived with CRC-32 ${crc}, not the ${header.crc} sent: the data fingerprint differs, so this worker refuses the shard`);
         const spec = header.kernel as KernelSpec;
         const kernel = makeKernel(chooseKernel(kernelOptionOf(spec), spec.bandwidth), spec.bandwidth);
-        const X: Matrix = { data: received, rows: header.rows!, cols: header.cols! };
+        const cols = header.cols!;
+        const all: Matrix | undefined = header.start !== undefined ? { data: received, rows: header.rows!, cols } : undefined;
+        const X: Matrix = all ? rowSlice(all, header.start!, header.end!) : { data: received, rows: header.rows!, cols };
         shard?.centers.dispose();
         shard = {
           run: header.run,
           index: bound!.index,
           outputs: header.outputs!,
           centers: await backend.createCenterSet(kernel, X, header.outputs!),
+          ...(all ? { all } : {}),
           weights: new Float32Array(X.rows * header.outputs!),
           applied: 0,
           dirty: false,
@@ -225,7 +230,8 @@ async function serve(options: WorkerOptions, backend: Backend): Promise<void> {
       case 'predict': {
         const s = requireShard();
         if (s.applied !== header.expect) throw new Error(`it has applied ${s.applied} weight changes of the ${header.expect} sent`);
-        const X = await rowsOf(header.transfer!);
+        if (header.indices && !s.all) throw new Error('it was asked for rows by number, but holds only its shard');
+        const X = header.indices ? takeRows(s.all!, int32Of(body)) : await rowsOf(header.transfer!);
         if (s.dirty) {
           await s.centers.setWeights(s.weights);
           s.dirty = false;

@@ -89,11 +89,14 @@ describe.runIf(HAVE_NATS_SERVER)('a cluster trains the model one process trains'
     expect(Math.max(...single.map(Math.abs))).toBeGreaterThan(0.1);
   });
 
-  it('trains, epoch by epoch, the weights of one process, to a relative 1e-4', async () => {
+  it.each([
+    ['sending each batch’s rows', false],
+    ['with the rows replicated on every worker, sending row numbers', true],
+  ])('trains, epoch by epoch, the weights of one process, to a relative 1e-4 (%s)', async (_name, replicate) => {
     const { X, y } = dataset(3);
     const options = { backend: 'js' as const, seed: 7, epochs: 2, batchSize: 100, kernel: 'laplacian', bandwidth: 2 };
     const single = await fit({ data: X, rows: n, cols: d }, y, options);
-    const clustered = await fit({ data: X, rows: n, cols: d }, y, { ...options, cluster: { server: server.url, workers: 3 } });
+    const clustered = await fit({ data: X, rows: n, cols: d }, y, { ...options, cluster: { server: server.url, workers: 3, replicate } });
     try {
       const a = single.parts.weights;
       const b = clustered.parts.weights;
