@@ -30,6 +30,9 @@ export const KMFIT_ERROR_CODES = [
   'DIVERGED',
   'INSUFFICIENT_MEMORY',
   'CHECKPOINT_MISMATCH',
+  'CLUSTER_UNREACHABLE',
+  'CLUSTER_WORKERS',
+  'WORKER_LOST',
 ] as const;
 
 export type KmfitErrorCode = (typeof KMFIT_ERROR_CODES)[number];

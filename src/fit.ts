@@ -20,6 +20,7 @@ import { memoryFailure } from './solver/memory.js';
 import { eigenPro2Stepper, type Stepper } from './solver/eigenpro.js';
 import { CentersStepper } from './solver/eigenpro3.js';
 import { runEigenPro } from './solver/training.js';
+import { Cluster } from './cluster/coordinator.js';
 import type { OpenedNpy } from './io/npyFile.js';
 
 /**
@@ -57,6 +58,7 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
   const backend = await createBackend(opts.backend, { threads: opts.threads }).catch((error: unknown) => {
     throw memoryFailure(error, opts.backend) ?? error; // e.g. no address space left for a wasm memory
   });
+  let cluster: Cluster | undefined;
   try {
     const start = await beginning.start(backend, prepared, opts, started);
     const { plan } = start;
@@ -71,7 +73,11 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
       ));
     // EigenPro 2: the centers are the training points; EigenPro 3: the chosen centers.
     const centerPoints = start.centers?.points ?? inMemory(prepared).train;
-    const centers = await backend.createCenterSet(kernel, centerPoints, plan.outputs);
+    // On a cluster the centers and their weights live in the workers, a shard each; the local
+    // backend computes the rest (set-up, the subsample's correction, EigenPro 3's projection).
+    cluster = opts.cluster && (await Cluster.start(opts.cluster, { kernel, centers: centerPoints, outputs: plan.outputs }));
+    opts.onCluster?.(cluster ? cluster.report() : undefined);
+    const centers = cluster ? cluster.centers : await backend.createCenterSet(kernel, centerPoints, plan.outputs);
     let stepper: Stepper;
     if (start.centers && plan.centers) {
       stepper = new CentersStepper({
@@ -110,21 +116,25 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
       },
       start.state,
     ).finally(() => stepper.dispose?.());
+    const weights = await centers.readWeights();
+    await cluster?.close();
     return new KernelModel({
       kernel,
       task: targets.task,
       classes: targets.classes,
       scaling,
       centers: centerPoints,
-      weights: await centers.readWeights(),
+      weights,
       plan: result.halvings.length > 0 ? { ...plan, stepSizeHalvings: result.halvings } : plan,
       history: result.history,
       stoppedBy: result.stoppedBy,
       keptEpoch: result.keptEpoch,
       backend,
-      centerSet: centers,
+      // A cluster's workers are released: the model predicts on this machine.
+      ...(cluster ? {} : { centerSet: centers }),
     });
   } catch (error) {
+    await cluster?.close();
     await backend.dispose();
     throw memoryFailure(error, backend.name) ?? error;
   }

@@ -20,6 +20,10 @@ export type { CentersPlan, Plan, ProjectionPlan, StepRegime } from './solver/pla
 export type { CalibrationPoint } from './solver/capacity.js';
 export type { DivergenceReport, EpochMetrics, EpochReport, IterationReport, StepHalving, StopReason } from './solver/events.js';
 export type { CheckpointOptions, CheckpointReport } from './options.js';
+export type { ClusterOptions, ClusterReport } from './cluster/options.js';
+export type { ServerAccess } from './cluster/connection.js';
+export type { WorkerDescription } from './cluster/protocol.js';
+export { runWorker, type WorkerOptions } from './cluster/worker.js';
 export type { MatrixInput, ShapedInput, RowsColsInput, NdArrayLike, GenericStorage } from './data/input.js';
 export type { Matrix } from './matrix.js';
 export type { LabelInput, ClassLabel, Predictions, Task } from './data/labels.js';

@@ -26,6 +26,7 @@ export const OPTIONAL_PACKAGES = {
   // gpu.js depends on headless-gl, whose install script compiles native code for minutes and fails
   // without X headers; gpu.js runs without it.
   gpujs: { packages: ['gpu.js'], serves: 'the gpujs backend', install: 'npm install gpu.js --ignore-scripts' },
+  cluster: { packages: ['nats'], serves: 'training on a cluster (kmfit worker, the cluster option)', install: 'npm install nats' },
   charts: {
     packages: ['vega', 'vega-lite', '@resvg/resvg-wasm'],
     serves: 'charts (kmfit/plot, the charts of kmfit/notebook, kmfit scaling)',

@@ -16,6 +16,7 @@ import type { ScaleKind } from './data/scaling.js';
 import { KmfitError, describeValue } from './errors.js';
 import type { DivergenceReport, EpochReport, IterationReport } from './solver/events.js';
 import { PROJECTION_PASSES, type Plan } from './solver/plan.js';
+import { CLUSTER_DEFAULTS, RUN_PATTERN, type ClusterOptions, type ClusterReport } from './cluster/options.js';
 
 /** The checkpoint option: where and how often a run saves what it needs to continue. */
 export interface CheckpointOptions {
@@ -235,6 +236,19 @@ export const FIT_OPTIONS = {
     describe: 'CPU threads of the wasm and onnx backends',
     defaultNote: 'one per core',
     cli: { flag: 'threads' },
+  }),
+  cluster: option<ClusterOptions>()({
+    check: { kind: 'any' }, // { server, workers, … }: checkClusterOption
+    hint: '',
+    describe:
+      'train with the centers sharded across worker processes (kmfit worker) reached through a NATS server: ' +
+      '{ server, workers, run?, user?, password?, token?, tls?: { ca?, cert?, key? }, joinSeconds?, replySeconds?, replicate? } ' +
+      `(waits ${CLUSTER_DEFAULTS.joinSeconds} s for the workers to join and ${CLUSTER_DEFAULTS.replySeconds} s for one answer; docs/distributed.md)`,
+  }),
+  onCluster: option<(report: ClusterReport | undefined) => void>()({
+    check: { kind: 'function' },
+    hint: '',
+    describe: 'with cluster: called once the workers hold their shards, with the run, the server and who holds how many centers',
   }),
   onPlan: option<(plan: Plan) => void>()({
     check: { kind: 'function' },
@@ -466,6 +480,7 @@ export function validateOptions(options: unknown): FitOptions {
     }
   }
   if (result.checkpoint !== undefined) checkCheckpointOption(result.checkpoint);
+  if (result.cluster !== undefined) checkClusterOption(result.cluster);
   if (result.earlyStopping !== undefined && result.validation === undefined) {
     throw new KmfitError(
       'INVALID_OPTION',
@@ -483,6 +498,33 @@ function checkCentersOption(value: unknown): void {
     'INVALID_OPTION',
     `The 'centers' option must be a whole number of centers ≥ 1 or a p×d matrix of centers; got ${describeValue(value)}.`,
   );
+}
+
+function checkClusterOption(value: unknown): void {
+  const fail = (what: string) =>
+    new KmfitError('INVALID_OPTION', `The 'cluster' option must be { server: 'nats://HOST:PORT', workers: N, … }; ${what}.`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`got ${describeValue(value)}`);
+  const { server, workers, run, user, password, token, tls, joinSeconds, replySeconds, replicate, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw fail(`'${unknown[0]}' is not one of its fields`);
+  if (typeof server !== 'string' || server === '') throw fail(`its server is ${describeValue(server)}, not an address`);
+  if (!satisfies({ kind: 'integer', min: 1, max: 1024 }, workers)) throw fail(`its workers is ${describeValue(workers)}, not an integer in [1, 1024]`);
+  if (run !== undefined && !(typeof run === 'string' && RUN_PATTERN.test(run))) throw fail(`its run is ${describeValue(run)}, not 1 to 64 letters, digits, '-' or '_'`);
+  for (const [name, field] of [['user', user], ['password', password], ['token', token]] as const) {
+    if (field !== undefined && typeof field !== 'string') throw fail(`its ${name} is ${describeValue(field)}, not a string`);
+  }
+  if (password !== undefined && user === undefined) throw fail('a password needs its user');
+  if (replicate !== undefined && typeof replicate !== 'boolean') throw fail(`its replicate is ${describeValue(replicate)}, not true or false`);
+  if (tls !== undefined) {
+    if (typeof tls !== 'object' || tls === null) throw fail(`its tls is ${describeValue(tls)}, not { ca?, cert?, key? }`);
+    for (const [name, file] of Object.entries(tls)) {
+      if (!['ca', 'cert', 'key'].includes(name)) throw fail(`'tls.${name}' is not one of its fields (ca, cert, key)`);
+      if (typeof file !== 'string' || file === '') throw fail(`its tls.${name} is ${describeValue(file)}, not a file path`);
+    }
+  }
+  for (const [name, seconds] of [['joinSeconds', joinSeconds], ['replySeconds', replySeconds]] as const) {
+    if (seconds !== undefined && !satisfies({ kind: 'number', exclusiveMin: 0 }, seconds)) throw fail(`its ${name} is ${describeValue(seconds)}, not a number > 0`);
+  }
 }
 
 function checkCheckpointOption(value: unknown): void {

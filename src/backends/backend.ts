@@ -41,6 +41,11 @@ export interface CenterSet {
    * predict, then the batch as a center set predicting at Z), which costs twice the flops.
    */
   predictAndPullBack?(X: Matrix, offset: Float32Array, scale: number, residual: Float32Array, pulled: Float32Array): Promise<void>;
+  /**
+   * Optional: predict(rows `rows` of the centers themselves): out = k(Z[rows], Z)·α. For a set
+   * whose points are far away (a cluster's workers), naming the rows costs less than sending them.
+   */
+  predictOwnRows?(rows: Int32Array, out: Float32Array): Promise<void>;
   /** α[rows[i], :] += deltas[i, :] for each i (deltas is rows.length×outputs, row-major). */
   addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void>;
   /** Replaces all weights (count×outputs, row-major). */

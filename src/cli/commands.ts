@@ -13,8 +13,9 @@ import { resume, type ResumeArgs } from './resume.js';
 import { scaling, type ScalingArgs } from './scaling.js';
 import { BUILTIN_DATASETS } from './data.js';
 import { train, type TrainArgs } from './train.js';
+import { worker, type WorkerArgs } from './worker.js';
 import {
-  BENCH_OPTIONS, DEBUG_OPTION, DEVICES_OPTIONS, INFO_OPTIONS, PREDICT_OPTIONS, RESUME_OPTIONS, SCALING_OPTIONS, TRAIN_OPTIONS, usageError,
+  BENCH_OPTIONS, DEBUG_OPTION, DEVICES_OPTIONS, INFO_OPTIONS, PREDICT_OPTIONS, RESUME_OPTIONS, SCALING_OPTIONS, TRAIN_OPTIONS, WORKER_OPTIONS, usageError,
 } from './usage.js';
 
 /** `kmfit <data> [options]`: its positional and options (also what a checkpoint's command line is held to). */
@@ -79,6 +80,18 @@ export async function main(argv: string[]): Promise<number> {
             .example('kmfit resume digits.checkpoint --epochs 10', 'train a finished run for more epochs'),
         async (a) => {
           code = await resume(a as ResumeArgs, parseTrainingCommand);
+        },
+      )
+      .command(
+        'worker',
+        'Join a NATS server as a worker that holds a shard of the centers of a training run (kmfit <data> --cluster)',
+        (y) =>
+          y
+            .options(WORKER_OPTIONS)
+            .example('kmfit worker --server nats://10.0.0.5:4222 --threads 16', 'wait for a run, compute its shard on 16 threads')
+            .example('kmfit worker --server tls://nats.lan:4222 --cluster-user kmfit --cluster-password-file ~/.kmfit-nats --cluster-tls-ca ca.pem', 'with a password and TLS'),
+        async (a) => {
+          code = await worker(a as unknown as WorkerArgs);
         },
       )
       .command(

@@ -51,6 +51,16 @@ export class CheckpointLog {
     return this.last ? { saved, resume: `Continue from iteration ${this.last.totalIterations} with: kmfit resume ${this.path}` } : { saved };
   }
 
+  /** A lost cluster worker, with where the run can be continued from. */
+  workerLost(error: KmfitError, server: string): KmfitError {
+    const what = error.message.replace(/ Training stopped;.*$/, '');
+    const where = this.last
+      ? `Training stopped; the checkpoint ${this.path} holds its first ${this.last.totalIterations} iterations. ` +
+        `Start a worker again (kmfit worker --server ${server}) and continue with: kmfit resume ${this.path}`
+      : `Training stopped before its first checkpoint: start the workers again (kmfit worker --server ${server}) and train anew.`;
+    return new KmfitError(error.code, `${what} ${where}`, { cause: error });
+  }
+
   /** A failed save of the model, with where the run can still be found. */
   modelNotSaved(error: KmfitError): KmfitError {
     const holds = this.failure === undefined ? 'as it ended' : this.last && `up to iteration ${this.last.totalIterations}`;

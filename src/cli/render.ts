@@ -1,6 +1,7 @@
 /** Text rendering of plans, epochs and results for the terminal. No math here, only formatting. */
 import type { DivergenceReport, EpochReport, StepHalving } from '../solver/events.js';
 import type { Plan } from '../solver/plan.js';
+import type { ClusterReport } from '../cluster/options.js';
 import { formatNumber, halvingsText, percent, planRows } from '../model/summary.js';
 
 export { formatNumber, percent } from '../model/summary.js';
@@ -35,4 +36,10 @@ export function renderDivergence(report: DivergenceReport): string {
 /** The closing line of a run whose step size was halved. */
 export function renderHalvings(halvings: readonly StepHalving[]): string {
   return `step size halved ${halvingsText(halvings)} after divergence (see kmfit info for where)`;
+}
+
+/** Who holds the centers of a cluster run. */
+export function renderCluster(report: ClusterReport): string {
+  const shards = report.workers.map(({ worker, centers }, k) => `  shard ${k + 1}: ${centers} centers on ${worker.id} (pid ${worker.pid} on ${worker.host}, ${worker.backend})`);
+  return [`cluster run '${report.run}' on ${report.server}: ${report.workers.length} workers`, ...shards].join('\n');
 }

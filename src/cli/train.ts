@@ -17,12 +17,18 @@ import { version } from '../version.js';
 import { exitCodeOf, interruptOnSignals, stoppingNote } from './interrupt.js';
 import { CheckpointLog, checkOutputPaths } from './outputs.js';
 import { progressOnStderr } from './progress.js';
-import { formatNumber, percent, renderDivergence, renderEpoch, renderHalvings, renderPlan } from './render.js';
+import { formatNumber, percent, renderCluster, renderDivergence, renderEpoch, renderHalvings, renderPlan } from './render.js';
 import { TRAIN_OPTIONS, fitOptionsOf, type FitFlags } from './usage.js';
 import { fitInput, resolveSplits, shaped, sizeOf, type DataArgs } from './data.js';
+import { serverAccessOf, type ClusterAccessArgs } from './cluster.js';
+import type { ClusterOptions } from '../cluster/options.js';
 
 /** The training command's arguments: its data, fit()'s flags, what to write and print. */
-export interface TrainArgs extends DataArgs, FitFlags {
+export interface TrainArgs extends DataArgs, FitFlags, ClusterAccessArgs {
+  cluster?: string;
+  workers?: number;
+  'cluster-run'?: string;
+  'cluster-replicate'?: boolean;
   save?: string;
   checkpoint?: string;
   'checkpoint-every'?: number;
@@ -66,7 +72,19 @@ function defaultCheckpointPath(modelPath: string): string {
   return path.join(parsed.dir, `${parsed.ext === '.kmfit' ? parsed.name : parsed.base}.checkpoint`);
 }
 
+/** fit()'s cluster option from --cluster, --workers, --cluster-run and the access flags. */
+function clusterOf(args: TrainArgs): ClusterOptions {
+  if (args['cluster-run'] !== undefined && args.cluster === undefined) throw new KmfitError('INVALID_OPTION', '--cluster-run names a run on a cluster: give --cluster nats://HOST:PORT as well.');
+  return {
+    ...serverAccessOf(args.cluster!, args),
+    workers: args.workers ?? 1,
+    ...(args['cluster-run'] !== undefined ? { run: args['cluster-run'] } : {}),
+    ...(args['cluster-replicate'] !== undefined ? { replicate: args['cluster-replicate'] } : {}),
+  };
+}
+
 export async function train(args: TrainArgs, resuming?: Resuming): Promise<number> {
+  if (args.workers !== undefined && args.cluster === undefined) throw new KmfitError('INVALID_OPTION', '--workers is the number of cluster workers: give --cluster nats://HOST:PORT as well.');
   const started = performance.now();
   const say = (text: string) => {
     if (!args.quiet && !args.json) process.stdout.write(text + '\n');
@@ -101,6 +119,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const interruptedCode = () => exitCodeOf(interrupt.received() ?? 'SIGINT');
   const options: FitOptions = {
     ...fitOptionsOf(args),
+    ...(args.cluster !== undefined ? { cluster: clusterOf(args), onCluster: (report) => report && say(renderCluster(report)) } : {}),
     copyX: false, // the data read from the file is ours: no second copy of n·d floats
     validation: test && { X: shaped(test), y: test.y! },
     checkpoint: { path: checkpointPath, everyIterations: args['checkpoint-every'], context },
@@ -126,6 +145,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       say('interrupted before the first iteration: nothing to save.');
       return interruptedCode();
     }
+    if (error instanceof KmfitError && error.code === 'WORKER_LOST') throw checkpoints.workerLost(error, args.cluster!);
     throw error;
   } finally {
     interrupt.remove();

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import type { Options } from 'yargs';
 import { KmfitError } from '../errors.js';
+import { CLUSTER_ACCESS_OPTIONS } from './cluster.js';
 import { FIT_OPTIONS, FLAGGED_OPTIONS, closestName, type FitOptions, type FlaggedOption, type OptionSpec } from '../options.js';
 
 type FlagOf<K extends FlaggedOption> = (typeof FIT_OPTIONS)[K]['cli']['flag'];
@@ -53,6 +54,11 @@ export const TRAIN_OPTIONS = {
   'train-size': { type: 'number', describe: 'use the first N training points (a .npy or CSV file is read no further)' },
   'test-size': { type: 'number', describe: 'use the first N test points' },
   ...fitFlags(),
+  cluster: { type: 'string', describe: 'train with the centers sharded across `kmfit worker` processes reached through this NATS server (nats://HOST:PORT)' },
+  workers: { type: 'number', describe: 'with --cluster: how many workers (default 1)' },
+  'cluster-replicate': { type: 'boolean', describe: "with --cluster: send every worker all training rows once, so that a step sends the batch's row numbers instead of its rows (n·d·4 bytes of memory on each worker)" },
+  'cluster-run': { type: 'string', describe: "with --cluster: the run's identity (workers started with --run serve only it; default random)" },
+  ...CLUSTER_ACCESS_OPTIONS,
   save: { type: 'string', describe: 'model path (default: next to the data file, named after it; ./<dataset>.kmfit for a built-in one)' },
   checkpoint: { type: 'string', describe: 'keep a checkpoint at PATH to resume from (kmfit resume PATH); by default one is kept beside the model only until the run ends' },
   'checkpoint-every': { type: 'number', describe: 'checkpoint every N iterations (default: after each epoch)' },
@@ -72,6 +78,8 @@ export const RESUME_OPTIONS = {
   test: { type: 'string', describe: "the test file, when it is not in the checkpoint's folder" },
   backend: TRAIN_OPTIONS.backend,
   threads: TRAIN_OPTIONS.threads,
+  cluster: TRAIN_OPTIONS.cluster,
+  workers: TRAIN_OPTIONS.workers,
   'checkpoint-every': TRAIN_OPTIONS['checkpoint-every'],
   json: TRAIN_OPTIONS.json,
   quiet: TRAIN_OPTIONS.quiet,
@@ -118,6 +126,15 @@ export const BENCH_OPTIONS = {
   json: { type: 'boolean', describe: 'print a JSON array of results' },
 } as const satisfies Record<string, Options>;
 
+export const WORKER_OPTIONS = {
+  server: { type: 'string', demandOption: true, describe: 'the NATS server to join (nats://HOST:PORT; tls://HOST:PORT for TLS)' },
+  backend: TRAIN_OPTIONS.backend,
+  threads: TRAIN_OPTIONS.threads,
+  run: { type: 'string', describe: 'serve only the run of this identity (--cluster-run of the training)' },
+  ...CLUSTER_ACCESS_OPTIONS,
+  quiet: { type: 'boolean', describe: 'print nothing but errors' },
+} as const satisfies Record<string, Options>;
+
 export const DEVICES_OPTIONS = { json: { type: 'boolean', describe: 'print one JSON object' } } as const satisfies Record<string, Options>;
 
 export const INFO_OPTIONS = { json: { type: 'boolean', describe: 'print one JSON object' } } as const satisfies Record<string, Options>;
@@ -128,6 +145,7 @@ export const DEBUG_OPTION = { type: 'boolean', describe: 'print the stack trace 
 const COMMAND_OPTIONS: Readonly<Record<string, Readonly<Record<string, Options>>>> = {
   '': TRAIN_OPTIONS,
   resume: RESUME_OPTIONS,
+  worker: WORKER_OPTIONS,
   predict: PREDICT_OPTIONS,
   scaling: SCALING_OPTIONS,
   bench: BENCH_OPTIONS,

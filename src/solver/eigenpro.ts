@@ -36,6 +36,7 @@ export interface MonitorSet {
 export interface StepContext {
   readonly backend: Backend;
   readonly kernel: Kernel;
+  /** The training points, which are also the centers' own points (EigenPro 2; a projection's centers). */
   readonly X: Matrix;
   readonly Y: Matrix;
   readonly centers: CenterSet;
@@ -121,7 +122,8 @@ export async function step(run: StepContext, batch: Int32Array, rate: number, l:
   const XB = takeRows(X, batch);
   const residual = new Float32Array(batch.length * l);
   // With all weights 0 (the projection's first step) the predictions are 0: no kernel block needed.
-  if (!weightsAreZero) await centers.predict(XB, residual);
+  // A set that holds the points itself (a cluster's) is told which rows, not sent them.
+  if (!weightsAreZero) await (centers.predictOwnRows ? centers.predictOwnRows(batch, residual) : centers.predict(XB, residual));
   let squared = 0;
   for (let i = 0; i < batch.length; i++) {
     const y = batch[i] * l;

@@ -126,6 +126,7 @@ export class Training {
   private readonly p: { -readonly [K in keyof Progress]: Progress[K] };
   private readonly guarded: boolean;
   private stepSeconds = 0;
+  private stepping = false;
 
   private constructor(
     private readonly run: EigenProRun,
@@ -196,6 +197,14 @@ export class Training {
     return this.p.order !== undefined;
   }
 
+  /**
+   * Whether the last advance() threw inside the step itself, after the epoch's start and before
+   * its end: the state is then the previous iteration's, if the step changed nothing before failing.
+   */
+  get failedInStep(): boolean {
+    return this.stepping;
+  }
+
   /** Seconds of the last iteration's step alone (no epoch start or end). */
   get lastStepSeconds(): number {
     return this.stepSeconds;
@@ -219,7 +228,9 @@ export class Training {
     const order = this.p.order ?? (await this.beginEpoch());
     const batch = order.subarray(this.p.cursor, Math.min(this.p.cursor + m, n));
     const stepStarted = performance.now();
+    this.stepping = true;
     const batchMse = await run.stepper.step(batch, this.p.stepSize / m);
+    this.stepping = false;
     this.stepSeconds = (performance.now() - stepStarted) / 1000;
     this.p.cursor += batch.length;
     this.p.epochIterations++;
@@ -386,7 +397,14 @@ export async function runEigenPro(run: EigenProRun, from?: TrainingState): Promi
       aborted = true;
       break;
     }
-    await training.advance();
+    try {
+      await training.advance();
+    } catch (error) {
+      // A lost worker fails a step at its start, before the step changed anything: what the run
+      // has done so far is consistent, and the final checkpoint keeps it for a resume.
+      if (error instanceof KmfitError && error.code === 'WORKER_LOST' && training.failedInStep) await run.afterIteration?.(training, true);
+      throw error;
+    }
     await run.afterIteration?.(training, false);
   }
   await run.afterIteration?.(training, true);
