@@ -15,14 +15,8 @@ export const CLUSTER_ACCESS_OPTIONS = {
   'cluster-tls-key': { type: 'string', describe: "that certificate's key (PEM)" },
 } as const satisfies Record<string, Options>;
 
-export interface ClusterAccessArgs {
-  'cluster-user'?: string;
-  'cluster-password-file'?: string;
-  'cluster-token-file'?: string;
-  'cluster-tls-ca'?: string;
-  'cluster-tls-cert'?: string;
-  'cluster-tls-key'?: string;
-}
+/** The flags above as parsed: every one a string, when given. */
+export type ClusterAccessArgs = { [K in keyof typeof CLUSTER_ACCESS_OPTIONS]?: string };
 
 /** The server and the credentials the flags name, read from their files. */
 export function serverAccessOf(server: string, args: ClusterAccessArgs): ServerAccess {
