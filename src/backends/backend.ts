@@ -22,6 +22,35 @@ export interface Backend {
   describe(): DeviceInfo;
   /** Releases workers and device memory. */
   dispose(): Promise<void>;
+  /**
+   * Optional: blocks and products for a cached kernel matrix (src/solver/kernelCache.ts) in
+   * `precision`, done where this backend is fast. Without it the solver uses the portable engine
+   * (src/backends/cacheEngine.ts).
+   */
+  cacheEngine?(precision: CachePrecision): Promise<CacheEngine>;
+}
+
+/** How a cached kernel matrix holds its values: float16 or bfloat16 bit patterns, or float32. */
+export type CachePrecision = 'float16' | 'bfloat16' | 'float32';
+
+/** Kernel values in a cache's precision: a Uint16Array of bit patterns, or a Float32Array. */
+export type CachedValues = Uint16Array | Float32Array;
+
+/**
+ * What a kernel cache needs from a device: kernel blocks rounded to the cache's precision, and
+ * products of cached rows with the weights.
+ */
+export interface CacheEngine {
+  readonly precision: CachePrecision;
+  /** k(X, Y), rows(X) × rows(Y) row-major, rounded to the nearest value of the precision (ties to even). */
+  block(kernel: Kernel, X: Matrix, Y: Matrix): Promise<CachedValues>;
+  /**
+   * out (rows × l, row-major, overwritten) = K·A for K (rows × cols, row-major, in the precision)
+   * and A (cols × l, row-major, float32); the values are widened to float32 and summed in float32.
+   */
+  multiply(K: CachedValues, rows: number, cols: number, A: Float32Array, l: number, out: Float32Array): Promise<void>;
+  /** Releases what the engine holds (sessions, scratch memory). */
+  dispose(): void;
 }
 
 export interface CenterSet {
