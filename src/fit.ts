@@ -16,7 +16,11 @@ import type { LabelInput } from './data/labels.js';
 import { KernelModel } from './model/model.js';
 import { validateOptions, withDefaults, type FitOptions } from './options.js';
 import { inMemory, prepareTraining } from './prepare.js';
-import { memoryFailure } from './solver/memory.js';
+import { hostMemory, memoryFailure, trainingHostBytes } from './solver/memory.js';
+import { KernelCache, planCache, type CacheOption, type CachePlan } from './solver/kernelCache.js';
+import type { Backend, CacheEngine, CachePrecision } from './backends/backend.js';
+import { portableCacheEngine } from './backends/cacheEngine.js';
+import type { Start } from './prepare.js';
 import { eigenPro2Stepper, type Stepper } from './solver/eigenpro.js';
 import { CentersStepper } from './solver/eigenpro3.js';
 import { runEigenPro } from './solver/training.js';
@@ -61,7 +65,8 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
   let cluster: Cluster | undefined;
   try {
     const start = await beginning.start(backend, prepared, opts, started);
-    const { plan } = start;
+    const cachePlan = planRunCache(opts.cache, backend, start, { cluster: opts.cluster !== undefined, monitorRows: start.monitorTrain.X.rows + (validation?.X.rows ?? 0) });
+    const plan = { ...start.plan, cache: cachePlan };
     opts.onPlan?.(plan);
     const afterIteration =
       opts.checkpoint &&
@@ -93,7 +98,8 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
         random: start.random,
       });
     } else {
-      stepper = eigenPro2Stepper({ backend, kernel, X: centerPoints, Y: targets.values, centers, preconditioning: start.preconditioning });
+      const cache = cachePlan.precision ? new KernelCache(await cacheEngine(backend, cachePlan.precision), kernel, centerPoints, centers) : undefined;
+      stepper = eigenPro2Stepper({ backend, kernel, X: centerPoints, Y: targets.values, centers, preconditioning: start.preconditioning, cache });
     }
     const result = await runEigenPro(
       {
@@ -112,6 +118,7 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
         onIteration: opts.onIteration,
         onDivergence: opts.onDivergence,
         signal: opts.signal,
+        startedAt: started,
         afterIteration,
       },
       start.state,
@@ -138,4 +145,29 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
     await backend.dispose();
     throw memoryFailure(error, backend.name) ?? error;
   }
+}
+
+/** Whether this run keeps the kernel matrix in memory, and in what precision (kernelCache.ts). */
+function planRunCache(option: CacheOption, backend: Backend, start: Start, run: { cluster: boolean; monitorRows: number }): CachePlan {
+  const { plan } = start;
+  const size = { n: plan.n, d: plan.d, l: plan.outputs, s: plan.subsampleSize, q: plan.q, m: plan.batchSize, monitorRows: run.monitorRows, setup: false };
+  return planCache(option, {
+    n: plan.n,
+    d: plan.d,
+    batchSize: plan.batchSize,
+    unsupported: plan.centers
+      ? 'a model on separate centers meets new kernel blocks k(X_B, Z) in every batch'
+      : run.cluster
+        ? "the centers and their kernel blocks are a cluster's workers'"
+        : undefined,
+    backend: backend.name,
+    engine: backend.cacheEngine !== undefined,
+    available: hostMemory(),
+    otherBytes: trainingHostBytes(size, backend.describe().threads !== undefined),
+  });
+}
+
+/** The backend's own cache engine, or the portable one. */
+function cacheEngine(backend: Backend, precision: CachePrecision): Promise<CacheEngine> {
+  return backend.cacheEngine ? backend.cacheEngine(precision) : Promise.resolve(portableCacheEngine(backend, precision));
 }

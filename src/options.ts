@@ -16,6 +16,8 @@ import type { ScaleKind } from './data/scaling.js';
 import { KmfitError, describeValue } from './errors.js';
 import type { DivergenceReport, EpochReport, IterationReport } from './solver/events.js';
 import { PROJECTION_PASSES, type Plan } from './solver/plan.js';
+import { AUTO_FLOAT32_BYTES, CACHE_PRECISIONS, CACHE_SHARE, DEFAULT_CACHE_PRECISION, type CacheOption } from './solver/kernelCache.js';
+import type { CachePrecision } from './backends/backend.js';
 import { CLUSTER_DEFAULTS, RUN_PATTERN, type ClusterOptions, type ClusterReport } from './cluster/options.js';
 
 /** The checkpoint option: where and how often a run saves what it needs to continue. */
@@ -229,6 +231,16 @@ export const FIT_OPTIONS = {
     default: 'auto',
     defaultNote: 'webgpu on a hardware GPU, else onnx when onnxruntime-node is installed, else wasm',
     cli: { flag: 'backend' },
+  }),
+  cache: option<CacheOption>()({
+    check: { kind: 'any' }, // checkCacheOption
+    hint: '',
+    describe:
+      "EigenPro 2: keep the kernel matrix in memory after the first epoch, which then computes each block once (symmetry): " +
+      `'auto', 'off', a precision (${CACHE_PRECISIONS.map((p) => `'${p}'`).join(', ')}) or { precision, bytes }; ` +
+      `'auto' caches on the wasm and onnx backends when it fits ${CACHE_SHARE * 100} % of the memory left, in ${DEFAULT_CACHE_PRECISION} (float32 up to ${AUTO_FLOAT32_BYTES / 2 ** 20} MiB)`,
+    default: 'auto',
+    cli: { flag: 'cache', help: `auto, off, or a precision (${CACHE_PRECISIONS.join(', ')}): the kernel matrix kept in memory` },
   }),
   threads: option<number>()({
     check: { kind: 'integer', min: 1, max: 256 },
@@ -474,6 +486,7 @@ export function validateOptions(options: unknown): FitOptions {
   const result = options as FitOptions;
   checkValidationShape(result.validation);
   checkCentersOption(result.centers);
+  checkCacheOption(result.cache);
   for (const name of ['projectionInterval', 'projectionPasses'] as const) {
     if (result[name] !== undefined && result.centers === undefined) {
       throw new KmfitError('INVALID_OPTION', `The '${name}' option is for models with separate centers: pass centers as well.`);
@@ -498,6 +511,18 @@ function checkCentersOption(value: unknown): void {
     'INVALID_OPTION',
     `The 'centers' option must be a whole number of centers ≥ 1 or a p×d matrix of centers; got ${describeValue(value)}.`,
   );
+}
+
+function checkCacheOption(value: unknown): void {
+  if (value === undefined || value === 'auto' || value === 'off' || CACHE_PRECISIONS.includes(value as CachePrecision)) return;
+  const fail = (what: string) =>
+    new KmfitError('INVALID_OPTION', `The 'cache' option must be 'auto', 'off', ${CACHE_PRECISIONS.map((p) => `'${p}'`).join(', ')} or { precision?, bytes? }; ${what}.`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`got ${describeValue(value)}`);
+  const { precision, bytes, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw fail(`'${unknown[0]}' is not one of its fields`);
+  if (precision !== undefined && !CACHE_PRECISIONS.includes(precision as CachePrecision)) throw fail(`its precision is ${describeValue(precision)}`);
+  if (bytes !== undefined && !(typeof bytes === 'number' && Number.isFinite(bytes) && bytes > 0)) throw fail(`its bytes is ${describeValue(bytes)}, not a number of bytes > 0`);
 }
 
 function checkClusterOption(value: unknown): void {

@@ -42,16 +42,16 @@ export class OnnxGraph {
 
   constructor(private readonly name: string) {}
 
-  /** Declares a float input; returns its name. */
-  input(name: string, dims: readonly Dim[]): string {
-    this.inputs.push(floatValueInfo(name, dims));
+  /** Declares an input, float32 unless `elemType` (a TensorProto.DataType) says otherwise; returns its name. */
+  input(name: string, dims: readonly Dim[], elemType = FLOAT): string {
+    this.inputs.push(floatValueInfo(name, dims, elemType));
     return name;
   }
 
-  /** Declares `value` (a tensor name) as a graph output named `name`. */
-  output(value: string, name: string, dims: readonly Dim[]): void {
+  /** Declares `value` (a tensor name) as a graph output named `name`, of type `elemType` (float32). */
+  output(value: string, name: string, dims: readonly Dim[], elemType = FLOAT): void {
     this.node('Identity', [value], {}, name);
-    this.outputs.push(floatValueInfo(name, dims));
+    this.outputs.push(floatValueInfo(name, dims, elemType));
   }
 
   /** A constant tensor kept in the model (and in the session): its data is not copied here. */

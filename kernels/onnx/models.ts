@@ -20,6 +20,11 @@ import type { KernelExpression } from '../kernel.js';
 import type { Matrix } from '../../src/matrix.js';
 import { emitKernel, onnxKernel, type OnnxKernel } from './expression.js';
 import { OnnxGraph } from './graph.js';
+import { FLOAT, FLOAT16 } from './schema.js';
+
+/** The precisions of the onnx backend's kernel cache, by TensorProto.DataType (onnxruntime-node's binding has no bfloat16). */
+export type OnnxCachePrecision = 'float16' | 'float32';
+const PRECISION_TYPES: Readonly<Record<OnnxCachePrecision, number>> = { float16: FLOAT16, float32: FLOAT };
 
 /** Up to this d, distances are Σ(x − z)² (exact for close points); above, the augmented GEMM. */
 export const DIRECT_MAX_DIM = 16;
@@ -223,14 +228,29 @@ export async function streamedModel(expression: KernelExpression, form: Distance
 }
 
 /**
- * k (m × n) = k(x, y), materialized, for `form`. Inputs: `x` (rowsInput) and `y` (columnsInput);
- * output `k`.
+ * k (m × n) = k(x, y), materialized, for `form`, in `precision` (rounded to nearest by a Cast).
+ * Inputs: `x` (rowsInput) and `y` (columnsInput); output `k`.
  */
-export async function blockModel(expression: KernelExpression, form: DistanceForm, d: number): Promise<Uint8Array> {
+export async function blockModel(expression: KernelExpression, form: DistanceForm, d: number, precision: OnnxCachePrecision = 'float32'): Promise<Uint8Array> {
   const kernel = onnxKernel(expression, form === 'gemm');
   const graph = new OnnxGraph('kmfit_block');
   const x = graph.input('x', rowsShape(form, 'm', d));
   const y = graph.input('y', columnsShape(form, 'n', d));
-  graph.output(emitKernel(graph, squaredDistances(graph, form, x, y, kernel), kernel), 'k', ['m', 'n']);
+  const k = emitKernel(graph, squaredDistances(graph, form, x, y, kernel), kernel);
+  const type = PRECISION_TYPES[precision];
+  graph.output(type === FLOAT ? k : graph.node('Cast', [k], { to: { int: type } }), 'k', ['m', 'n'], type);
+  return graph.encode();
+}
+
+/**
+ * out (m × l) = k · a for cached kernel values k (m × n, in `precision`) and weights a (n × l,
+ * float32): k is widened to float32 and the product summed in float32 (MLAS's SGEMM).
+ */
+export async function cachedProductModel(precision: OnnxCachePrecision): Promise<Uint8Array> {
+  const graph = new OnnxGraph('kmfit_cached_product');
+  const type = PRECISION_TYPES[precision];
+  const k = graph.input('k', ['m', 'n'], type);
+  const widened = type === FLOAT ? k : graph.node('Cast', [k], { to: { int: FLOAT } });
+  graph.output(graph.node('MatMul', [widened, graph.input('a', ['n', 'l'])]), 'out', ['m', 'l']);
   return graph.encode();
 }

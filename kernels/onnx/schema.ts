@@ -13,6 +13,7 @@
 
 /** TensorProto.DataType values used here. */
 export const FLOAT = 1;
+export const FLOAT16 = 10;
 
 /** AttributeProto.AttributeType values used here. */
 export const ATTRIBUTE_FLOAT = 1;
@@ -143,10 +144,10 @@ export interface GraphMessage {
   readonly output: readonly ValueInfoMessage[];
 }
 
-/** A float tensor's type, for graph inputs and outputs. */
-export function floatValueInfo(name: string, dims: readonly Dim[]): ValueInfoMessage {
+/** A tensor's type (float32 unless `elemType` says otherwise), for graph inputs and outputs. */
+export function floatValueInfo(name: string, dims: readonly Dim[], elemType = FLOAT): ValueInfoMessage {
   const dim = dims.map((size) => (typeof size === 'number' ? { dimValue: size } : { dimParam: size }));
-  return { name, type: { tensorType: { elemType: FLOAT, shape: { dim } } } };
+  return { name, type: { tensorType: { elemType, shape: { dim } } } };
 }
 
 /** The serialized ModelProto of one graph, as InferenceSession.create takes it. */

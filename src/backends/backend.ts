@@ -42,8 +42,12 @@ export type CachedValues = Uint16Array | Float32Array;
  */
 export interface CacheEngine {
   readonly precision: CachePrecision;
-  /** k(X, Y), rows(X) × rows(Y) row-major, rounded to the nearest value of the precision (ties to even). */
-  block(kernel: Kernel, X: Matrix, Y: Matrix): Promise<CachedValues>;
+  /**
+   * Writes k(X_i, Y_j), rounded to the nearest value of the precision (ties to even), at
+   * out[offset + i·stride + j]: straight into the cache's rows, whose first touch is what costs
+   * (fresh memory faults in at about 4 ms per MB on this project's VMs).
+   */
+  block(kernel: Kernel, X: Matrix, Y: Matrix, out: CachedValues, offset: number, stride: number): Promise<void>;
   /**
    * out (rows × l, row-major, overwritten) = K·A for K (rows × cols, row-major, in the precision)
    * and A (cols × l, row-major, float32); the values are widened to float32 and summed in float32.

@@ -16,7 +16,7 @@ export function renderPlan(plan: Plan): string {
 export function renderEpoch(report: EpochReport, validationName: string): string {
   const parts = [
     `epoch ${String(report.epoch).padStart(String(report.epochs).length)}/${report.epochs}`,
-    `${report.seconds.toFixed(1)} s`,
+    `${report.seconds.toFixed(1)} s${report.elapsedSeconds === undefined ? '' : ` (at ${report.elapsedSeconds.toFixed(1)} s)`}`,
     `train mse ${formatNumber(report.trainMse)}`,
   ];
   if (report.trainError !== undefined) parts.push(`train error ${percent(report.trainError)}`);

@@ -174,6 +174,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     const history = model.history.map((h) => ({
       epoch: h.epoch,
       seconds: h.seconds,
+      elapsedSeconds: h.elapsedSeconds,
       trainMse: h.trainMse,
       trainError: h.trainError,
       valMse: h.validationMse,

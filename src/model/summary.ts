@@ -4,6 +4,7 @@
  */
 import type { EpochMetrics, StepHalving } from '../solver/events.js';
 import type { Plan } from '../solver/plan.js';
+import type { CachePlan } from '../solver/kernelCache.js';
 
 /** 4 significant digits; exponent form outside [1e-3, 1e6). */
 export function formatNumber(x: number, digits = 4): string {
@@ -59,10 +60,16 @@ export function planRows(plan: Plan): PlanRow[] {
     { name: 'step size η', value: formatNumber(plan.stepSize), why: `${plan.stepSizeSource}, ${plan.stepRegime} regime` },
     ...(plan.stepSizeHalvings ? [{ name: 'η halved', value: halvingsText(plan.stepSizeHalvings), why: 'after divergence' }] : []),
     ...centersRows(plan),
+    ...(plan.cache ? [cacheRow(plan.cache)] : []),
     { name: 'epochs', value: `${plan.epochs} × ${plan.iterationsPerEpoch} iterations` },
     { name: 'backend', value: plan.device ? `${plan.backend} on ${plan.device}` : plan.backend },
     { name: 'set-up', value: `${plan.setupSeconds.toFixed(2)} s`, why: `eigensystem ${plan.eigenSeconds.toFixed(2)} s` },
   ];
+}
+
+function cacheRow(cache: CachePlan): PlanRow {
+  const value = cache.precision ? `${cache.precision}, ${(cache.bytes / 2 ** 30).toFixed(1)} GiB` : 'off';
+  return { name: 'kernel cache', value, why: cache.reason };
 }
 
 /** EigenPro 3's part of the plan: the centers, the projection's own figures, the memory bound. */
@@ -91,6 +98,7 @@ export function historyColumns(history: readonly EpochMetrics[], validationName 
   const columns: { name: string; cell: (h: EpochMetrics) => string | undefined }[] = [
     { name: 'epoch', cell: (h) => String(h.epoch) },
     { name: 'seconds', cell: (h) => h.seconds.toFixed(1) },
+    { name: 'since start', cell: (h) => (h.elapsedSeconds === undefined ? undefined : `${h.elapsedSeconds.toFixed(1)} s`) },
     { name: 'train mse', cell: (h) => formatNumber(h.trainMse) },
     { name: 'train error', cell: (h) => (h.trainError === undefined ? undefined : percent(h.trainError)) },
     { name: `${validationName} mse`, cell: (h) => (h.validationMse === undefined ? undefined : formatNumber(h.validationMse)) },

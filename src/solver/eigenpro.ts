@@ -10,6 +10,7 @@
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
 import { takeRows, type Matrix } from '../matrix.js';
+import type { KernelCache } from './kernelCache.js';
 
 /** The top eigen-directions on the subsample, ready to apply. */
 export interface Preconditioning {
@@ -41,6 +42,8 @@ export interface StepContext {
   readonly Y: Matrix;
   readonly centers: CenterSet;
   readonly preconditioning?: Preconditioning;
+  /** The kernel matrix in memory, where the plan keeps it: predictions of its rows come from it. */
+  readonly cache?: KernelCache;
 }
 
 /** One iteration's update on a batch, as the training loop (training.ts) calls it. */
@@ -55,7 +58,9 @@ export interface Stepper {
   pendingState?(): Promise<PendingState | undefined>;
   /** Puts back a saved pending update; its rows are the `rows` of the data, in batches of `batchSize`. */
   restore?(state: PendingState, rows: Int32Array, batchSize: number): Promise<void>;
-  /** Releases what the stepper holds on the device (EigenPro 3's pending sets, θ). */
+  /** An epoch starts with this permutation of the data's rows (a kernel cache fills in its order). */
+  beginEpoch?(order: Int32Array): void;
+  /** Releases what the stepper holds (EigenPro 3's pending sets and θ on the device, a kernel cache). */
   dispose?(): void;
 }
 
@@ -78,6 +83,8 @@ export function eigenPro2Stepper(context: StepContext): Stepper {
     step: (batch, rate) => step(context, batch, rate, context.Y.cols),
     settle: async () => undefined,
     discard: () => undefined,
+    beginEpoch: (order) => context.cache?.beginEpoch(order),
+    dispose: () => context.cache?.dispose(),
   };
 }
 
@@ -122,8 +129,11 @@ export async function step(run: StepContext, batch: Int32Array, rate: number, l:
   const XB = takeRows(X, batch);
   const residual = new Float32Array(batch.length * l);
   // With all weights 0 (the projection's first step) the predictions are 0: no kernel block needed.
-  // A set that holds the points itself (a cluster's) is told which rows, not sent them.
-  if (!weightsAreZero) await (centers.predictOwnRows ? centers.predictOwnRows(batch, residual) : centers.predict(XB, residual));
+  // From the kernel cache where it holds (or is filling) the batch's rows; a set that holds the
+  // points itself (a cluster's) is told which rows, not sent them.
+  if (!weightsAreZero && !(await run.cache?.predict(batch, residual))) {
+    await (centers.predictOwnRows ? centers.predictOwnRows(batch, residual) : centers.predict(XB, residual));
+  }
   let squared = 0;
   for (let i = 0; i < batch.length; i++) {
     const y = batch[i] * l;

@@ -5,6 +5,11 @@ export interface EpochMetrics {
   readonly epoch: number;
   /** Training time of the epoch, monitoring excluded. */
   readonly seconds: number;
+  /**
+   * Wall time from the start of the fit() call to the end of this epoch, set-up and monitoring
+   * included: the time to this epoch's model (a resumed run counts from its own start).
+   */
+  readonly elapsedSeconds?: number;
   readonly iterations: number;
   /** Mean squared error (per output) on a fixed subsample of the training data. */
   readonly trainMse: number;

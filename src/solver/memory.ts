@@ -80,6 +80,16 @@ export function memoryParts(size: PlanSize): Part[] {
   return parts;
 }
 
+/**
+ * Bytes of the process's memory that training needs (the training phase's parts; with the
+ * backend's buffers when they are in the process, as on a CPU): what a kernel cache must leave.
+ */
+export function trainingHostBytes(size: PlanSize, deviceOnHost: boolean): number {
+  return memoryParts({ ...size, setup: false })
+    .filter((part) => part.phase === 'training' && (part.on === 'host' || deviceOnHost))
+    .reduce((sum, part) => sum + part.bytes, 0);
+}
+
 /** Free memory of the process: the system's available memory, within a cgroup limit if any. */
 export function hostMemory(): MemoryBudget | undefined {
   const free = freeMemoryBytes();

@@ -6,6 +6,7 @@
  */
 import type { CalibrationPoint } from './capacity.js';
 import type { StepHalving } from './events.js';
+import type { CachePlan } from './kernelCache.js';
 
 /** The damping exponent of the preconditioner (α in the paper's reference code). */
 export const PRECONDITIONER_EXPONENT = 0.95;
@@ -139,6 +140,8 @@ export interface Plan {
    * data level's, from a subsample of the centers), and the projection onto them has its own plan.
    */
   readonly centers?: CentersPlan;
+  /** The kernel cache (EigenPro 2): kept in memory after the first epoch, or why not (absent in older model files). */
+  readonly cache?: CachePlan;
   readonly epochs: number;
   readonly iterationsPerEpoch: number;
   readonly seed: number;

@@ -44,6 +44,8 @@ export interface EigenProRun {
    */
   readonly divergenceGuard?: boolean;
   readonly signal?: AbortSignal;
+  /** When the run started (performance.now()), for each epoch's elapsedSeconds. */
+  readonly startedAt?: number;
   /**
    * Called after every iteration (`final` false) and once when the run stops, finished or aborted
    * (`final` true): where a checkpoint is taken, with `training.snapshot()`.
@@ -304,6 +306,7 @@ export class Training {
     this.p.cursor = 0;
     this.p.epochIterations = 0;
     this.p.epochHalvings = 0;
+    this.run.stepper.beginEpoch?.(order);
     return order;
   }
 
@@ -323,6 +326,7 @@ export class Training {
     const metrics: EpochMetrics = {
       epoch,
       seconds: this.p.epochSeconds,
+      ...(run.startedAt !== undefined ? { elapsedSeconds: (performance.now() - run.startedAt) / 1000 } : {}),
       iterations: this.p.epochIterations,
       trainMse: train.mse,
       ...(train.error !== undefined ? { trainError: train.error } : {}),

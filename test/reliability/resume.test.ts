@@ -86,7 +86,8 @@ describe('resume after a kill (an earlier periodic checkpoint)', () => {
 });
 
 describe('resume on the wasm backend', () => {
-  const wasm: FitOptions = { ...base, backend: 'wasm', deviceBatchLimit: 64 };
+  // Without the kernel cache: a run resumed inside an epoch computes the rest of it uncached (below).
+  const wasm: FitOptions = { ...base, backend: 'wasm', deviceBatchLimit: 64, cache: 'off' };
 
   it('single-threaded: bit for bit', async () => {
     const options = { ...wasm, threads: 1 };
@@ -102,6 +103,20 @@ describe('resume on the wasm backend', () => {
       const resumed = await interruptAndResume(options, cut);
       expect(relativeDifference(weightsOf(resumed), weightsOf(reference))).toBeLessThanOrEqual(1e-6);
       expect(withoutTimes(resumed).map((h) => Object.keys(h))).toEqual(withoutTimes(reference).map((h) => Object.keys(h)));
+      await resumed.dispose();
+    }
+    await reference.dispose();
+  });
+
+  it('with the kernel cache (never in a checkpoint): the resumed run fills it again and ends within float32 rounding', async () => {
+    const options: FitOptions = { ...wasm, threads: 1, cache: 'float32' };
+    const reference = await fit(X, y, options);
+    expect(reference.plan.cache?.precision).toBe('float32');
+    // Inside the filling epoch, at an epoch's end, inside a later epoch.
+    for (const cut of [6, PER_EPOCH, 41]) {
+      const resumed = await interruptAndResume(options, cut);
+      expect(resumed.plan.cache?.precision).toBe('float32');
+      expect(relativeDifference(weightsOf(resumed), weightsOf(reference))).toBeLessThanOrEqual(1e-5);
       await resumed.dispose();
     }
     await reference.dispose();

@@ -14,6 +14,7 @@ import type { Kernel, KernelExpression } from '../../../kernels/kernel.js';
 import {
   STREAMED_COLUMNS,
   blockModel,
+  cachedProductModel,
   columnsInput,
   columnsShape,
   distanceForm,
@@ -21,15 +22,23 @@ import {
   rowsShape,
   streamedModel,
   type DistanceForm,
+  type OnnxCachePrecision,
 } from '../../../kernels/onnx/models.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
-import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
 import { checkBlock } from '../misuse.js';
 import { SerialQueue } from '../queue.js';
 import { cpuName, halfOfFreeMemory, threadCount } from '../system.js';
-import { OnnxCenterSet, STREAMED_BYTES, outputData, rowsPerRun, type CenterSetContext } from './centers.js';
+import { portableCacheEngine } from '../cacheEngine.js';
+import { OnnxCenterSet, STREAMED_BYTES, outputData, outputValues, rowsPerRun, type CenterSetContext } from './centers.js';
 import { NoOnnxRuntimeError, onnxRuntime, type OnnxRuntime, type OrtSession, type OrtSessionOptions } from './runtime.js';
+
+/** Kernel blocks: rows per run (a batch's), and the float32 bytes of a run's intermediate. */
+const BLOCK_ROWS = 2048;
+const BLOCK_RUN_BYTES = 32 * 2 ** 20;
+/** Bytes of cached rows, widened to float32, per run of a cached product (about L3-sized runs measured no faster). */
+const PRODUCT_RUN_BYTES = 32 * 2 ** 20;
 
 export interface OnnxBackendOptions {
   /** Threads of onnxruntime's intra-op pool; default one per core. */
@@ -128,33 +137,104 @@ class OnnxBackend implements Backend {
   }
 
   kernelBlock(kernel: Kernel, X: Matrix, Y: Matrix): Promise<Float32Array> {
+    const out = new Float32Array(X.rows * Y.rows);
+    return this.block(kernel, X, Y, 'float32', (form) => columnsInput(form, Y), out, 0, Y.rows).then(() => out);
+  }
+
+  /**
+   * Blocks rounded to the cache's precision by the graph itself, and products in MLAS's SGEMM.
+   * A cache fills with blocks whose columns are suffixes of one matrix (its points in fill order):
+   * the engine prepares that matrix's columns input once and serves each suffix from it (preparing
+   * 60 000 × 784 takes ≈1 s, as long as the block's GEMM). onnxruntime-node's JavaScript binding
+   * has no bfloat16 tensors: that precision takes the portable engine.
+   */
+  cacheEngine(precision: CachePrecision): Promise<CacheEngine> {
+    this.check();
+    if (precision === 'bfloat16') return Promise.resolve(portableCacheEngine(this, precision));
+    const own: OnnxCachePrecision = precision;
+    let prepared: { readonly source: Float32Array; readonly form: DistanceForm; readonly columns: Float32Array } | undefined;
+    const columnsOf = (Y: Matrix) => (form: DistanceForm) => {
+      const end = Y.data.byteOffset + Y.rows * Y.cols * 4;
+      const source = prepared?.source;
+      const suffix = source && prepared!.form === form && source.buffer === Y.data.buffer && source.byteOffset + source.byteLength === end && Y.data.byteOffset >= source.byteOffset;
+      if (!suffix) {
+        const source = Y.data.subarray(0, Y.rows * Y.cols);
+        prepared = { source, form, columns: columnsInput(form, Y) };
+        return prepared.columns;
+      }
+      const skipped = (Y.data.byteOffset - source.byteOffset) / 4 / Y.cols;
+      return prepared!.columns.subarray(skipped * (prepared!.columns.length / (source.length / Y.cols)));
+    };
+    return Promise.resolve({
+      precision,
+      block: (kernel, X, Y, out, offset, stride) => this.block(kernel, X, Y, own, columnsOf(Y), out, offset, stride),
+      multiply: (K, rows, cols, A, l, out) => this.cachedProduct(own, K, rows, cols, A, l, out),
+      dispose: () => void (prepared = undefined), // its sessions are the backend's shared ones
+    });
+  }
+
+  /**
+   * k(X, Y) in `precision` into out[offset + i·stride + j], in runs of all rows against a strip of
+   * columns (the GEMM packs the columns once per run, so short runs would pack them again and
+   * again). `columnsFor` gives Y's columns input for the distance form.
+   */
+  private block(
+    kernel: Kernel,
+    X: Matrix,
+    Y: Matrix,
+    precision: OnnxCachePrecision,
+    columnsFor: (form: DistanceForm) => Float32Array,
+    out: CachedValues,
+    offset: number,
+    stride: number,
+  ): Promise<void> {
     return this.context.queue.run(async () => {
       this.check();
       const { rows: m, cols: d } = X;
       const n = Y.rows;
       checkBlock(X, Y);
-      const result = new Float32Array(m * n);
-      if (m === 0 || n === 0) return result;
+      if (m === 0 || n === 0) return;
+      if (stride < n || offset < 0 || offset + (m - 1) * stride + n > out.length) throw new RangeError('block: the output is smaller than its layout');
       const form = distanceForm(d);
-      const session = await this.sharedSession('block', kernel.expression, form, d);
+      const session = await this.sharedSession('block', kernel.expression, form, d, precision);
       const x = rowsInput(form, X);
-      const y = columnsInput(form, Y);
+      const y = columnsFor(form);
       const xWidth = x.length / m;
       const yWidth = y.length / n;
-      const columns = Math.min(n, STREAMED_COLUMNS[form]);
-      const rows = rowsPerRun(form, columns, d);
+      // The direct form's intermediate is rows × columns × d differences: its tiles stay small.
+      const columns = Math.min(n, form === 'gemm' ? Math.floor(BLOCK_RUN_BYTES / (BLOCK_ROWS * 4)) : STREAMED_COLUMNS[form]);
+      const rows = form === 'gemm' ? Math.min(m, BLOCK_ROWS) : rowsPerRun(form, columns, d);
       for (let c0 = 0; c0 < n; c0 += columns) {
         const width = Math.min(columns, n - c0);
         const yTensor = this.runtime.tensor(y.subarray(c0 * yWidth, (c0 + width) * yWidth), columnsShape(form, width, d));
         for (let r0 = 0; r0 < m; r0 += rows) {
           const height = Math.min(rows, m - r0);
           const xTensor = this.runtime.tensor(x.subarray(r0 * xWidth, (r0 + height) * xWidth), rowsShape(form, height, d));
-          const tile = outputData(await session.run({ x: xTensor, y: yTensor }), 'k');
-          if (width === n) result.set(tile, r0 * n);
-          else for (let i = 0; i < height; i++) result.set(tile.subarray(i * width, (i + 1) * width), (r0 + i) * n + c0);
+          const tile = outputValues(await session.run({ x: xTensor, y: yTensor }), 'k', precision);
+          const at = offset + r0 * stride + c0;
+          if (width === stride) out.set(tile, at);
+          else for (let i = 0; i < height; i++) out.set(tile.subarray(i * width, (i + 1) * width), at + i * stride);
         }
       }
-      return result;
+    });
+  }
+
+  /** out = K·A, a few MB of widened rows per run. */
+  private cachedProduct(precision: OnnxCachePrecision, K: CachedValues, rows: number, cols: number, A: Float32Array, l: number, out: Float32Array): Promise<void> {
+    return this.context.queue.run(async () => {
+      this.check();
+      if (K.length < rows * cols || A.length < cols * l || out.length < rows * l) throw new RangeError('cachedProduct: arrays shorter than their shapes');
+      if (rows === 0) return;
+      if (cols === 0) return void out.fill(0, 0, rows * l);
+      const session = await this.sharedSession('product', undefined, 'gemm', 0, precision);
+      const a = this.runtime.tensor(A.subarray(0, cols * l), [cols, l]);
+      const step = Math.max(1, Math.floor(PRODUCT_RUN_BYTES / (cols * 4)));
+      for (let r0 = 0; r0 < rows; r0 += step) {
+        const height = Math.min(step, rows - r0);
+        const values = K.subarray(r0 * cols, (r0 + height) * cols);
+        const k = values instanceof Float32Array ? this.runtime.tensor(values, [height, cols]) : this.runtime.float16Tensor(values, [height, cols]);
+        out.set(outputData(await session.run({ k, a }), 'out'), r0 * l);
+      }
     });
   }
 
@@ -183,14 +263,19 @@ class OnnxBackend implements Backend {
     return this.disposal;
   }
 
-  /** The graph of `kind` (kernels/onnx/models.ts blockModel, streamedModel) for a kernel and d, made once. */
-  private sharedSession(kind: 'block' | 'streamed', kernel: KernelExpression, form: DistanceForm, d: number): Promise<OrtSession> {
-    const key = `${kind}|${form}|${d}|${kernel.js}|${JSON.stringify(Object.entries(kernel.constants).sort())}`;
+  /**
+   * The graph of `kind` (kernels/onnx/models.ts blockModel, streamedModel, cachedProductModel) for
+   * a kernel (none for a product), d and precision, made once.
+   */
+  private sharedSession(kind: 'block' | 'streamed' | 'product', kernel: KernelExpression | undefined, form: DistanceForm, d: number, precision: OnnxCachePrecision = 'float32'): Promise<OrtSession> {
+    const key = `${kind}|${form}|${d}|${precision}|${kernel ? `${kernel.js}|${JSON.stringify(Object.entries(kernel.constants).sort())}` : ''}`;
     let session = this.sharedSessions.get(key);
     if (!session) {
-      const model = kind === 'block' ? blockModel(kernel, form, d) : streamedModel(kernel, form, d);
-      // Kernel blocks are few (the set-up's K_SS) and large: an arena would keep their tiles for good.
-      const options = kind === 'block' ? sessionOptions(this.threads, false) : this.context.options;
+      const model =
+        kind === 'product' ? cachedProductModel(precision) : kind === 'block' ? blockModel(kernel!, form, d, precision) : streamedModel(kernel!, form, d);
+      // The set-up's K_SS is one large float32 block: an arena would keep its tiles for good. A
+      // cache's blocks come every batch, and freed tiles would be faulted in again each time.
+      const options = kind === 'block' && precision === 'float32' ? sessionOptions(this.threads, false) : this.context.options;
       session = model.then((bytes) => this.runtime.createSession(bytes, options));
       this.sharedSessions.set(key, session);
       // A failed creation (a formula ONNX cannot run) is not kept: the next call reports it again.

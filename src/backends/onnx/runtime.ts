@@ -31,7 +31,7 @@ export interface OrtSessionOptions {
 
 interface OrtModule {
   readonly InferenceSession: { create(model: Uint8Array, options: OrtSessionOptions): Promise<OrtSession> };
-  readonly Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  readonly Tensor: new (type: 'float32' | 'float16', data: Float32Array | Uint16Array, dims: readonly number[]) => OrtTensor;
   readonly env: { readonly versions?: Readonly<Record<string, string | undefined>> };
 }
 
@@ -39,6 +39,8 @@ export interface OnnxRuntime {
   createSession(model: Uint8Array, options: OrtSessionOptions): Promise<OrtSession>;
   /** A float32 tensor over `data` (a view: onnxruntime-node reads the memory it is given). */
   tensor(data: Float32Array, dims: readonly number[]): OrtTensor;
+  /** A float16 tensor over `data`, the values' bit patterns (the binding has no bfloat16). */
+  float16Tensor(data: Uint16Array, dims: readonly number[]): OrtTensor;
   /** onnxruntime-node's version, e.g. "1.30.0". */
   readonly version: string;
 }
@@ -75,6 +77,7 @@ async function load(): Promise<OnnxRuntime> {
   return {
     createSession: (model, options) => ort.InferenceSession.create(model, options),
     tensor: (data, dims) => new ort.Tensor('float32', data, dims),
+    float16Tensor: (data, dims) => new ort.Tensor('float16', data, dims),
     version: ort.env.versions?.node ?? ort.env.versions?.common ?? 'unknown version',
   };
 }

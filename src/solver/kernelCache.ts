@@ -1,0 +1,280 @@
+/**
+ * The kernel cache (EigenPro 2): the n×n kernel matrix of the training points, kept in memory in
+ * 16-bit floats (or float32) once the first epoch has computed it, so that later epochs read a
+ * batch's rows and multiply them by the weights (memory-bound, m·n·l per batch) instead of
+ * computing k(X_B, X) again (m·n·d·2 flops).
+ *
+ * The first epoch computes each block once. The columns are ordered as the filling epoch's
+ * permutation, and its batch i holds the rows at positions [i·m, (i+1)·m): that batch computes only
+ * the columns from its own first position on; its columns before that are the transposes of the
+ * earlier batches' blocks (k is symmetric), copied from the cache. So the filling epoch costs about
+ * half the flops of an uncached one, and every row is whole when it is read.
+ *
+ * The cache fills in an epoch that starts from its beginning (not in the remainder of an epoch a
+ * checkpoint resumed into), and restarts if an epoch ends before it is full (which only a rollback
+ * after a divergence could cause, and that replays the same permutation). Checkpoints never hold
+ * it: a resumed run fills it again.
+ */
+import type { Kernel } from '../../kernels/kernel.js';
+import type { CacheEngine, CachedValues, CachePrecision, CenterSet, MemoryBudget } from '../backends/backend.js';
+import { KmfitError } from '../errors.js';
+import { takeRows, type Matrix } from '../matrix.js';
+
+/** 'auto' caches when the whole matrix, with its working buffers, fits in this share of the available memory. */
+export const CACHE_SHARE = 0.6;
+/**
+ * The precision of 'auto' and of { bytes } without one: 11 significant bits, half an ulp is 2⁻¹¹
+ * relative (bfloat16: 2⁻⁸). Half the bytes of float32 to fill (fresh memory costs ≈3–4 ms per MB
+ * to fault in on this project's VMs) and to read every epoch.
+ */
+export const DEFAULT_CACHE_PRECISION: CachePrecision = 'float16';
+/** 'auto' keeps float32 (training exactly as without a cache) while the float32 matrix is this small. */
+export const AUTO_FLOAT32_BYTES = 256 * 2 ** 20;
+export const CACHE_PRECISIONS: readonly CachePrecision[] = ['float16', 'bfloat16', 'float32'];
+
+/** The cache option: 'auto', 'off', a precision, or a precision and the most bytes it may take. */
+export type CacheOption = 'auto' | 'off' | CachePrecision | { readonly precision?: CachePrecision; readonly bytes?: number };
+
+/** What the plan says of the cache. */
+export interface CachePlan {
+  /** The precision of the cached values; absent when nothing is cached. */
+  readonly precision?: CachePrecision;
+  /** Bytes the cache takes (the matrix, a batch's rows, the permuted points while filling); 0 when off. */
+  readonly bytes: number;
+  /** Why, in words, for the plan block: what fits where, or why nothing is cached. */
+  readonly reason: string;
+}
+
+export function valueBytes(precision: CachePrecision): number {
+  return precision === 'float32' ? 4 : 2;
+}
+
+/** The cache's memory: the n×n matrix, a batch's gathered rows, and the points in fill order while filling. */
+export function cacheBytes(n: number, d: number, m: number, precision: CachePrecision): number {
+  return (n * n + m * n) * valueBytes(precision) + n * d * 4;
+}
+
+const GIB = 2 ** 30;
+const gib = (bytes: number): string => (bytes / GIB).toFixed(1);
+
+/** What the cache decision reads. */
+export interface CacheContext {
+  readonly n: number;
+  readonly d: number;
+  readonly batchSize: number;
+  /** Why the run cannot use a cache (a model on separate centers, a cluster), if it cannot. */
+  readonly unsupported?: string;
+  /** The backend, and whether it has its own cache engine (without one, 'auto' does not cache). */
+  readonly backend: string;
+  readonly engine: boolean;
+  /** The memory the process has, and what the rest of the plan needs of it. */
+  readonly available?: MemoryBudget;
+  readonly otherBytes: number;
+}
+
+/**
+ * Whether and how to cache. 'auto' caches in float16 when the backend has a cache engine and the
+ * cache fits CACHE_SHARE of the memory left; a precision caches when the cache fits what is left
+ * (or `bytes`, if given).
+ * @throws KmfitError INVALID_OPTION for a `bytes` larger than the memory available.
+ */
+export function planCache(option: CacheOption, context: CacheContext): CachePlan {
+  const off = (reason: string): CachePlan => ({ bytes: 0, reason });
+  if (option === 'off') return off("cache: 'off'");
+  if (context.unsupported) return off(context.unsupported);
+  const auto = option === 'auto';
+  if (auto && !context.engine) return off(`the ${context.backend} backend has no cache engine (cache: '${DEFAULT_CACHE_PRECISION}' uses the portable one)`);
+  const { n, d } = context;
+  const precision = auto ? (n * n * 4 <= AUTO_FLOAT32_BYTES ? 'float32' : DEFAULT_CACHE_PRECISION) : typeof option === 'string' ? option : (option.precision ?? DEFAULT_CACHE_PRECISION);
+  const bytes = cacheBytes(n, d, Math.min(context.batchSize, n), precision);
+  const need = `the ${n}² matrix needs ${gib(bytes)} GiB in ${precision} (with a batch's rows)`;
+  const left = context.available ? Math.max(0, context.available.bytes - context.otherBytes) : undefined;
+  const given = typeof option === 'object' ? option.bytes : undefined;
+  if (given !== undefined && left !== undefined && given > left) {
+    throw new KmfitError(
+      'INVALID_OPTION',
+      `cache.bytes is ${gib(given)} GiB, more than the ${gib(left)} GiB left of ${context.available!.source} after the rest of the plan. ` +
+        'Give a smaller figure, or leave bytes out to use what is left.',
+    );
+  }
+  const limit = given ?? (left === undefined ? undefined : auto ? CACHE_SHARE * left : left);
+  const within =
+    given !== undefined
+      ? `cache.bytes (${gib(given)} GiB)`
+      : left === undefined
+        ? 'memory of unknown size'
+        : `${auto ? `${CACHE_SHARE * 100} % of ` : ''}the ${gib(left)} GiB left of ${context.available!.source} after the rest of the plan`;
+  if (limit === undefined) return auto ? off(`${need}, and this environment does not say how much memory it has`) : { precision, bytes, reason: need };
+  if (bytes > limit) return off(`${need}, more than ${within}`);
+  return { precision, bytes, reason: `the whole ${n}² matrix fits in ${within}` };
+}
+
+/**
+ * The cache of one run. The solver asks it for k(X_B, X)·α (predict); it answers from its rows
+ * when it holds them, computing them first when the batch is the next one to fill.
+ */
+export class KernelCache {
+  private readonly n: number;
+  /** The column order: the filling epoch's permutation; position[row] is a row's place in it. */
+  private order: Int32Array | undefined;
+  private position: Int32Array | undefined;
+  /** Rows in blocks of consecutive positions, as they were filled, each rows × n. */
+  private blocks: CachedValues[] = [];
+  private blockStarts: number[] = [];
+  /** Positions [0, filled) are cached. */
+  private filled = 0;
+  /** The points in column order, while filling: the columns of each new block are a suffix of it. */
+  private ordered: Matrix | undefined;
+  /** A batch's gathered rows, reused. */
+  private gathered: CachedValues | undefined;
+
+  constructor(
+    private readonly engine: CacheEngine,
+    private readonly kernel: Kernel,
+    /** The training points, which are the centers. */
+    private readonly X: Matrix,
+    private readonly centers: CenterSet,
+  ) {
+    this.n = X.rows;
+  }
+
+  get precision(): CachePrecision {
+    return this.engine.precision;
+  }
+
+  /** Whether every row is cached. */
+  get complete(): boolean {
+    return this.filled === this.n;
+  }
+
+  /** An epoch starts with this permutation: an empty cache (or one filled partly in another order) fills in it. */
+  beginEpoch(order: Int32Array): void {
+    if (this.complete || (this.order && sameOrder(this.order, order))) return;
+    this.release();
+    this.order = order.slice();
+    this.position = new Int32Array(this.n);
+    for (let i = 0; i < this.n; i++) this.position[this.order[i]] = i;
+    this.ordered = takeRows(this.X, this.order);
+  }
+
+  /**
+   * out (rows × l) = k(X[batch], X)·α from the cache, filling it first when the batch is the next
+   * block in fill order. Returns false, doing nothing, when the cache can answer neither way.
+   */
+  async predict(batch: Int32Array, out: Float32Array): Promise<boolean> {
+    const position = this.position;
+    if (!position || batch.length === 0) return false;
+    let rows: CachedValues;
+    if (!this.complete && isNextRun(position, batch, this.filled)) rows = await this.fill(batch.length);
+    else if (batch.every((row) => position[row] < this.filled)) rows = this.gather(batch);
+    else return false;
+    await this.engine.multiply(rows, batch.length, this.n, await this.weightsInOrder(), this.centers.outputs, out);
+    return true;
+  }
+
+  /** Releases the cached rows and the engine. */
+  dispose(): void {
+    this.release();
+    this.engine.dispose();
+  }
+
+  /** Computes the next `count` rows: their columns from their own position on, the rest by symmetry. */
+  private async fill(count: number): Promise<CachedValues> {
+    const { n } = this;
+    const ordered = this.ordered!;
+    const d = ordered.cols;
+    const start = this.filled;
+    const width = n - start;
+    const head = { data: ordered.data.subarray(start * d, (start + count) * d), rows: count, cols: d };
+    const tail = { data: ordered.data.subarray(start * d), rows: width, cols: d };
+    const values = this.allocate(count * n);
+    await this.engine.block(this.kernel, head, tail, values, start, n);
+    this.blocks.forEach((block, b) => copyTransposed(block, this.blockStarts[b], values, start, count, n));
+    this.blocks.push(values);
+    this.blockStarts.push(start);
+    this.filled += count;
+    if (this.complete) this.ordered = undefined;
+    return values;
+  }
+
+  /** The batch's rows, copied whole into one buffer. */
+  private gather(batch: Int32Array): CachedValues {
+    const { n } = this;
+    if (!this.gathered || this.gathered.length < batch.length * n) this.gathered = this.allocate(batch.length * n);
+    for (let i = 0; i < batch.length; i++) {
+      const at = this.position![batch[i]];
+      const b = blockOf(this.blockStarts, at);
+      const offset = (at - this.blockStarts[b]) * n;
+      this.gathered.set(this.blocks[b].subarray(offset, offset + n), i * n);
+    }
+    return this.gathered;
+  }
+
+  /** α (n × l), its rows in column order: read back every step, so it is whatever the solver last set. */
+  private async weightsInOrder(): Promise<Float32Array> {
+    const weights = await this.centers.readWeights();
+    const l = this.centers.outputs;
+    const ordered = new Float32Array(weights.length);
+    const order = this.order!;
+    for (let i = 0; i < this.n; i++) ordered.set(weights.subarray(order[i] * l, (order[i] + 1) * l), i * l);
+    return ordered;
+  }
+
+  private allocate(length: number): CachedValues {
+    return this.engine.precision === 'float32' ? new Float32Array(length) : new Uint16Array(length);
+  }
+
+  private release(): void {
+    this.order = this.position = this.ordered = this.gathered = undefined;
+    this.blocks = [];
+    this.blockStarts = [];
+    this.filled = 0;
+  }
+}
+
+/** Whether the batch's rows sit at positions from, from + 1, … in that order. */
+function isNextRun(position: Int32Array, batch: Int32Array, from: number): boolean {
+  for (let i = 0; i < batch.length; i++) if (position[batch[i]] !== from + i) return false;
+  return true;
+}
+
+function sameOrder(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The block holding position `at` (blocks start in increasing order). */
+function blockOf(starts: readonly number[], at: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Tile edge of the transposed copy: a tile of the source's rows stays in cache while it is read across. */
+const TILE = 32;
+
+/**
+ * target[i, s + j] = source[j, t + i] for the source block's rows j (at positions s…) and the
+ * target's rows i (at positions t…, count of them): the target's columns left of its own
+ * position, which the source computed as its columns. Rows are n wide.
+ */
+function copyTransposed(source: CachedValues, s: number, target: CachedValues, t: number, count: number, n: number): void {
+  const sourceRows = source.length / n;
+  for (let j0 = 0; j0 < sourceRows; j0 += TILE) {
+    const j1 = Math.min(sourceRows, j0 + TILE);
+    for (let i0 = 0; i0 < count; i0 += TILE) {
+      const i1 = Math.min(count, i0 + TILE);
+      for (let i = i0; i < i1; i++) {
+        const to = i * n + s;
+        const from = t + i;
+        for (let j = j0; j < j1; j++) target[to + j] = source[j * n + from];
+      }
+    }
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The kernel cache (src/solver/kernelCache.ts): the plan's decision; each batch's prediction from
+ * the cache against float64 K·α within the precision's rounding bound, while it fills and after;
+ * the filling epoch's kernel evaluations (about half of n²); and whole runs with and without a
+ * cache against each other and the exact interpolant (float64 Cholesky).
+ */
+import { EigenvalueDecomposition, Matrix as DenseMatrix } from 'ml-matrix';
+import { describe, expect, it } from 'vitest';
+import { chooseKernel, makeKernel } from '../../kernels/index.js';
+import type { Backend, CacheEngine, CachePrecision } from '../../src/backends/backend.js';
+import { onnxSupport } from '../../src/backends/onnx/index.js';
+import { createBackend, type BackendName } from '../../src/backends/select.js';
+import { fit } from '../../src/index.js';
+import { AUTO_FLOAT32_BYTES, CACHE_SHARE, KernelCache, cacheBytes, planCache, type CacheContext } from '../../src/solver/kernelCache.js';
+import { asyncErrorOf } from '../helpers/errors.js';
+import { exactInterpolant, randomPoints, relativeError, squaredDistance } from '../helpers/data.js';
+
+const GIB = 2 ** 30;
+/** Half an ulp, relative: the rounding of one cached value. */
+const ROUNDING: Record<CachePrecision, number> = { float16: 2 ** -11, bfloat16: 2 ** -8, float32: 2 ** -24 };
+const PRECISIONS: CachePrecision[] = ['float16', 'bfloat16', 'float32'];
+
+const onnx = await onnxSupport();
+const IN_CI = process.env.CI === 'true';
+/** Backends with their own cache engine; onnx only where it is installed (always in CI). */
+const ENGINE_BACKENDS: BackendName[] = ['wasm', ...(onnx.available || IN_CI ? (['onnx'] as const) : [])];
+
+describe('the plan of the cache', () => {
+  const context: CacheContext = {
+    n: 60_000,
+    d: 784,
+    batchSize: 2000,
+    backend: 'onnx',
+    engine: true,
+    available: { bytes: 20 * GIB, source: 'the 20.0 GiB of available system memory' },
+    otherBytes: 1 * GIB,
+  };
+  const float16 = cacheBytes(60_000, 784, 2000, 'float16');
+
+  it('auto caches full MNIST in float16 when it fits the stated share of what is left', () => {
+    expect(float16).toBe((60_000 * 60_000 + 2000 * 60_000) * 2 + 60_000 * 784 * 4);
+    const plan = planCache('auto', context);
+    expect(plan).toEqual({ precision: 'float16', bytes: float16, reason: expect.stringContaining(`${CACHE_SHARE * 100} % of the 19.0 GiB left`) });
+  });
+
+  it('auto keeps float32 for a small matrix, and caches nothing where the matrix does not fit', () => {
+    const n = Math.floor(Math.sqrt(AUTO_FLOAT32_BYTES / 4));
+    expect(planCache('auto', { ...context, n, batchSize: 100 }).precision).toBe('float32');
+    expect(planCache('auto', { ...context, n: n + 1, batchSize: 100 }).precision).toBe('float16');
+    const tight = planCache('auto', { ...context, available: { bytes: 12 * GIB, source: 'x' } });
+    expect(tight.precision).toBeUndefined();
+    expect(tight.reason).toMatch(/needs 7\.1 GiB in float16.*more than 60 % of the 11\.0 GiB left/);
+  });
+
+  it('a precision caches up to all that is left, and bytes bound it', () => {
+    expect(planCache('float32', { ...context, available: { bytes: 12 * GIB, source: 'x' } }).precision).toBeUndefined();
+    expect(planCache('float16', { ...context, available: { bytes: 12 * GIB, source: 'x' } }).precision).toBe('float16');
+    expect(planCache({ bytes: 6 * GIB }, context).precision).toBeUndefined();
+    expect(planCache({ bytes: 8 * GIB }, context)).toMatchObject({ precision: 'float16', bytes: float16 });
+  });
+
+  it('off, a run that cannot use it, and a backend without an engine', () => {
+    expect(planCache('off', context)).toEqual({ bytes: 0, reason: "cache: 'off'" });
+    expect(planCache('auto', { ...context, unsupported: 'a model on separate centers' })).toEqual({ bytes: 0, reason: 'a model on separate centers' });
+    expect(planCache('auto', { ...context, engine: false, backend: 'webgpu' }).reason).toMatch(/webgpu backend has no cache engine/);
+    expect(planCache('bfloat16', { ...context, engine: false, backend: 'webgpu' }).precision).toBe('bfloat16');
+  });
+
+  it('refuses bytes beyond the memory left, naming both', () => {
+    expect(() => planCache({ bytes: 30 * GIB }, context)).toThrow(/cache\.bytes is 30\.0 GiB, more than the 19\.0 GiB left/);
+  });
+});
+
+const n = 300;
+const d = 4;
+const l = 3;
+const m = 64;
+const points = randomPoints(n, d, 21);
+const X = { data: Float32Array.from(points.flat()), rows: n, cols: d };
+const kernel = makeKernel(chooseKernel('gaussian'), 0.4);
+const K64 = points.map((a) => points.map((b) => kernel.value(squaredDistance(a, b))));
+
+/** A permutation of 0…n−1 from a seed (a plain LCG shuffle). */
+function permutation(seed: number): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  let state = seed;
+  for (let i = n - 1; i > 0; i--) {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    const j = state % (i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+/** The engine, counting the kernel values it evaluates. */
+function counting(engine: CacheEngine): CacheEngine & { evaluated: number } {
+  const counted = {
+    ...engine,
+    evaluated: 0,
+    block: (...args: Parameters<CacheEngine['block']>) => {
+      counted.evaluated += args[1].rows * args[2].rows;
+      return engine.block(...args);
+    },
+  };
+  return counted;
+}
+
+/** Checks out = K64[batch]·α within the rounding bound of the precision and float32 sums. */
+function expectProduct(out: Float32Array, batch: Int32Array, alpha: Float32Array, precision: CachePrecision): void {
+  const perTerm = ROUNDING[precision] + (n + 8) * 2 ** -24;
+  batch.forEach((row, i) => {
+    for (let c = 0; c < l; c++) {
+      let exact = 0;
+      let magnitude = 0;
+      for (let j = 0; j < n; j++) {
+        exact += K64[row][j] * alpha[j * l + c];
+        magnitude += Math.abs(K64[row][j] * alpha[j * l + c]);
+      }
+      expect(Math.abs(out[i * l + c] - exact)).toBeLessThanOrEqual(perTerm * magnitude + 1e-12);
+    }
+  });
+}
+
+async function withBackend<T>(name: BackendName, use: (backend: Backend) => Promise<T>): Promise<T> {
+  const backend = await createBackend(name);
+  try {
+    return await use(backend);
+  } finally {
+    await backend.dispose();
+  }
+}
+
+describe.each(ENGINE_BACKENDS)('the cache on the %s engine', (backendName) => {
+  for (const precision of PRECISIONS) {
+    it(`${precision}: each batch's k(X_B, X)·α while it fills and after, from about half the kernel evaluations`, async () => {
+      await withBackend(backendName, async (backend) => {
+        const centers = await backend.createCenterSet(kernel, X, l);
+        const alpha = Float32Array.from({ length: n * l }, (_, i) => Math.sin(i * 0.37));
+        await centers.setWeights(alpha);
+        const engine = counting(await backend.cacheEngine!(precision));
+        const cache = new KernelCache(engine, kernel, X, centers);
+        const out = new Float32Array(m * l);
+        const first = permutation(5);
+        cache.beginEpoch(first);
+        // Out of fill order: the cache cannot answer yet.
+        expect(await cache.predict(first.subarray(m, 2 * m), out)).toBe(false);
+        for (let start = 0; start < n; start += m) {
+          const batch = first.subarray(start, Math.min(start + m, n));
+          expect(await cache.predict(batch, out)).toBe(true);
+          expectProduct(out, batch, alpha, precision);
+        }
+        expect(cache.complete).toBe(true);
+        let expected = 0;
+        for (let start = 0; start < n; start += m) expected += Math.min(m, n - start) * (n - start);
+        expect(engine.evaluated).toBe(expected);
+        expect(engine.evaluated).toBeLessThan(0.61 * n * n);
+        // A later epoch: any rows, gathered; nothing evaluated.
+        const later = permutation(9);
+        cache.beginEpoch(later);
+        for (let start = 0; start < n; start += m) {
+          const batch = later.subarray(start, Math.min(start + m, n));
+          expect(await cache.predict(batch, out)).toBe(true);
+          expectProduct(out, batch, alpha, precision);
+        }
+        expect(engine.evaluated).toBe(expected);
+        cache.dispose();
+        centers.dispose();
+      });
+    });
+  }
+
+  it('an epoch that begins before the cache is full starts the fill again in its own order', async () => {
+    await withBackend(backendName, async (backend) => {
+      const centers = await backend.createCenterSet(kernel, X, l);
+      const cache = new KernelCache(await backend.cacheEngine!('float32'), kernel, X, centers);
+      const out = new Float32Array(m * l);
+      const first = permutation(1);
+      cache.beginEpoch(first);
+      expect(await cache.predict(first.subarray(0, m), out)).toBe(true);
+      const second = permutation(2);
+      cache.beginEpoch(second);
+      expect(await cache.predict(first.subarray(0, m), out)).toBe(false);
+      expect(await cache.predict(second.subarray(0, m), out)).toBe(true);
+      cache.dispose();
+      centers.dispose();
+    });
+  });
+});
+
+describe('training with a cache', () => {
+  const Xnew = randomPoints(60, d, 22);
+  const Y = points.map((x) => [Math.sin(3 * x[0]) + x[1] * x[2], Math.abs(x[3] - 0.5)]);
+  const bandwidth = 1;
+  const laplacian = makeKernel(chooseKernel('laplacian'), bandwidth);
+  const exact = exactInterpolant(laplacian.value, points, Y, Xnew).flat();
+  const K = new DenseMatrix(points.map((a) => points.map((b) => laplacian.value(squaredDistance(a, b)))));
+  const eigenvalues = new EigenvalueDecomposition(K, { assumeSymmetric: true }).realEigenvalues;
+  const condition = Math.max(...eigenvalues) / Math.min(...eigenvalues);
+  const base = { kernel: 'laplacian', bandwidth, epochs: 60, task: 'regression', batchSize: 64, seed: 4 } as const;
+
+  for (const backend of ['js', ...ENGINE_BACKENDS] as BackendName[]) {
+    it(`${backend}: float32 and float16 caches reach the uncached run's model, within the precision's bound`, async () => {
+      const off = await fit(points, Y, { ...base, backend, cache: 'off' });
+      const predicted = async (cache: 'float32' | 'float16') => {
+        const model = await fit(points, Y, { ...base, backend, cache });
+        expect(model.plan.cache?.precision).toBe(cache);
+        const scores = (await model.predictScores(Xnew)).data;
+        await model.dispose();
+        return scores;
+      };
+      const uncached = (await off.predictScores(Xnew)).data;
+      expect(off.plan.cache).toEqual({ bytes: 0, reason: "cache: 'off'" });
+      await off.dispose();
+      expect(relativeError(uncached, exact)).toBeLessThan(1e-3);
+      expect(relativeError(await predicted('float32'), uncached)).toBeLessThan(1e-3);
+      // The cached run converges to the interpolant of the rounded matrix: its distance from the
+      // exact one is at most about κ(K)·u.
+      expect(relativeError(await predicted('float16'), uncached)).toBeLessThan(condition * ROUNDING.float16 + 1e-3);
+    });
+  }
+
+  it('reports each epoch with the wall time since the run started', async () => {
+    const model = await fit(points, Y, { ...base, epochs: 3, backend: 'wasm' });
+    const elapsed = model.history.map((h) => h.elapsedSeconds!);
+    expect(elapsed.every((s, i) => s > 0 && (i === 0 || s > elapsed[i - 1]))).toBe(true);
+    expect(elapsed[2]).toBeGreaterThanOrEqual(model.history.reduce((sum, h) => sum + h.seconds, 0));
+    expect(model.plan.cache?.precision).toBe('float32');
+    await model.dispose();
+  });
+
+  it("refuses a cache option it does not know, naming what it takes", async () => {
+    const message = await asyncErrorOf(fit(points, Y, { ...base, cache: 'float8' as never }), 'INVALID_OPTION');
+    expect(message).toMatch(/'cache' option must be 'auto', 'off', 'float16', 'bfloat16', 'float32' or \{ precision\?, bytes\? \}; got "float8"/);
+  });
+});
