@@ -533,3 +533,176 @@ export function timesWeights(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Products with a cached kernel matrix (float16, bfloat16 or float32 values)
+
+export const CACHE_FLOAT32: i32 = 0;
+export const CACHE_FLOAT16: i32 = 1;
+export const CACHE_BFLOAT16: i32 = 2;
+
+/**
+ * Constants of the float16 widening, as bits: the mask that keeps the sign and the shifted
+ * exponent and mantissa, 2^112 (the exponent bias 127 − 15), the exponent of float16 Inf and NaN
+ * after a shift left by 17, and float32's exponent field. In memory for the reason given above.
+ */
+const HALF_CONSTANTS = memory.data<i32>([0x8fffffff, 0x77800000, 0xf8000000, 0x7f800000]);
+
+/** The float16 values in the high halves of the lanes of x (the low halves zero) → float32. */
+// @ts-ignore: decorator
+@inline
+function widenFloat16(x: v128, mask: v128, scale: v128, special: v128, exponent: v128): v128 {
+  // x >> 3 (arithmetic) puts exponent and mantissa where float32 has them, and copies the sign
+  // into three bits that the mask clears. Read as float32, that is the value times 2^-112, exact
+  // for normals and subnormals alike (which come out as float32 subnormals); the product with
+  // 2^112 is then exact too. Inf and NaN (exponent 31) get float32's all-ones exponent.
+  const value = f32x4.mul(v128.and(i32x4.shr_s(x, 3), mask), scale);
+  return v128.or(value, v128.and(i32x4.ge_u(i32x4.shl(x, 1), special), exponent));
+}
+
+/**
+ * Widens `n` values of one cached row at `src` to float32 at `dst`, then writes zeros up to the
+ * next multiple of 4, so that the product's 4-lane loop needs no tail. Unaligned loads are fine.
+ */
+function widenRow(precision: i32, src: usize, n: i32, dst: usize): void {
+  let j = 0;
+  if (precision == CACHE_FLOAT32) {
+    for (; j + 4 <= n; j += 4) v128.store(dst + (<usize>j << 2), v128.load(src + (<usize>j << 2)));
+    for (; j < n; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+  } else {
+    const zero = i32x4.splat(0);
+    const mask = v128.load32_splat(HALF_CONSTANTS);
+    const scale = v128.load32_splat(HALF_CONSTANTS, 4);
+    const special = v128.load32_splat(HALF_CONSTANTS, 8);
+    const exponent = v128.load32_splat(HALF_CONSTANTS, 12);
+    const half = precision == CACHE_FLOAT16;
+    // Eight 16-bit values per load; interleaving with zeros (punpcklwd / punpckhwd) puts them in
+    // the high halves of 32-bit lanes, which for bfloat16 is already the float32.
+    for (; j + 8 <= n; j += 8) {
+      const h = v128.load(src + (<usize>j << 1));
+      let lo = i8x16.shuffle(zero, h, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+      let hi = i8x16.shuffle(zero, h, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+      if (half) {
+        lo = widenFloat16(lo, mask, scale, special, exponent);
+        hi = widenFloat16(hi, mask, scale, special, exponent);
+      }
+      v128.store(dst + (<usize>j << 2), lo);
+      v128.store(dst + (<usize>j << 2), hi, 16);
+    }
+    for (; j < n; j++) {
+      const x = i32x4.splat(<i32>load<u16>(src + (<usize>j << 1)) << 16);
+      const value = half ? widenFloat16(x, mask, scale, special, exponent) : x;
+      store<f32>(dst + (<usize>j << 2), f32x4.extract_lane(value, 0));
+    }
+  }
+  for (; j & 3; j++) store<f32>(dst + (<usize>j << 2), 0);
+}
+
+/**
+ * sums[r·l + c] += Σ_j widened[r·rowBytes + j] · at[c·ldaBytes + j] (4 lanes each, j < n4, a
+ * multiple of 4) for R rows and C outputs: R × C accumulators, each load of A shared by R rows and
+ * each load of K by C outputs. R and C are constants after inlining.
+ */
+// @ts-ignore: decorator
+@inline
+function productBlock(
+  R: i32, C: i32, widened: usize, rowBytes: usize, n4: i32, at: usize, ldaBytes: usize, sums: usize, sumRowBytes: usize,
+): void {
+  let s00 = v128.load(sums), s01 = C > 1 ? v128.load(sums, 16) : f32x4.splat(0);
+  let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s20 = f32x4.splat(0), s21 = f32x4.splat(0);
+  let s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+  if (R > 1) {
+    s10 = v128.load(sums + sumRowBytes);
+    s20 = v128.load(sums + 2 * sumRowBytes);
+    s30 = v128.load(sums + 3 * sumRowBytes);
+    if (C > 1) {
+      s11 = v128.load(sums + sumRowBytes, 16);
+      s21 = v128.load(sums + 2 * sumRowBytes, 16);
+      s31 = v128.load(sums + 3 * sumRowBytes, 16);
+    }
+  }
+  const end = widened + (<usize>n4 << 2);
+  let a = at;
+  for (let w = widened; w < end; w += 16) {
+    const a0 = v128.load(a);
+    const a1 = C > 1 ? v128.load(a + ldaBytes) : a0;
+    let k = v128.load(w);
+    s00 = madd(k, a0, s00);
+    if (C > 1) s01 = madd(k, a1, s01);
+    if (R > 1) {
+      k = v128.load(w + rowBytes);
+      s10 = madd(k, a0, s10);
+      if (C > 1) s11 = madd(k, a1, s11);
+      k = v128.load(w + 2 * rowBytes);
+      s20 = madd(k, a0, s20);
+      if (C > 1) s21 = madd(k, a1, s21);
+      k = v128.load(w + 3 * rowBytes);
+      s30 = madd(k, a0, s30);
+      if (C > 1) s31 = madd(k, a1, s31);
+    }
+    a += 16;
+  }
+  v128.store(sums, s00);
+  if (C > 1) v128.store(sums, s01, 16);
+  if (R > 1) {
+    v128.store(sums + sumRowBytes, s10);
+    v128.store(sums + 2 * sumRowBytes, s20);
+    v128.store(sums + 3 * sumRowBytes, s30);
+    if (C > 1) {
+      v128.store(sums + sumRowBytes, s11, 16);
+      v128.store(sums + 2 * sumRowBytes, s21, 16);
+      v128.store(sums + 3 * sumRowBytes, s31, 16);
+    }
+  }
+}
+
+/** productBlock for R rows (1 or 4) over all l outputs, two at a time. */
+// @ts-ignore: decorator
+@inline
+function productRows(R: i32, widened: usize, rowBytes: usize, n4: i32, at: usize, ldaBytes: usize, l: i32, sums: usize): void {
+  const sumRowBytes = <usize>l << 4;
+  let c = 0;
+  for (; c + 2 <= l; c += 2) {
+    productBlock(R, 2, widened, rowBytes, n4, at + <usize>c * ldaBytes, ldaBytes, sums + (<usize>c << 4), sumRowBytes);
+  }
+  if (c < l) productBlock(R, 1, widened, rowBytes, n4, at + <usize>c * ldaBytes, ldaBytes, sums + (<usize>c << 4), sumRowBytes);
+}
+
+/**
+ * out[i·l + c] = Σ_j K[i·cols + j] · A[j·l + c] for the rows [r0, r1) of the cached values at `k`
+ * (row-major, `precision`) and the weights given transposed, at[c·lda + j] (lda a multiple of 4,
+ * zero past cols). The product is memory bound, so K is read once: four rows at a time, block by
+ * block of `colBlock` columns (a multiple of 8), widened to float32 into `widened` (4 × colBlock
+ * floats, kept in L1) and multiplied there with the A block for every output; the 4 × l
+ * accumulators (4 lanes each) wait in `sums` between blocks and are added across lanes at the end.
+ */
+export function cachedProduct(
+  k: usize, precision: i32, r0: i32, r1: i32, cols: i32, at: usize, lda: i32, l: i32, out: usize,
+  widened: usize, sums: usize, colBlock: i32,
+): void {
+  const valueBytes: usize = precision == CACHE_FLOAT32 ? 4 : 2;
+  const kRowBytes = <usize>cols * valueBytes;
+  const rowBytes = <usize>colBlock << 2;
+  const ldaBytes = <usize>lda << 2;
+  for (let i = r0; i < r1; ) {
+    const R = r1 - i >= 4 ? 4 : 1;
+    for (let s: usize = 0; s < (<usize>(R * l) << 4); s += 16) v128.store(sums + s, f32x4.splat(0));
+    for (let j0 = 0; j0 < cols; j0 += colBlock) {
+      const n = min(colBlock, cols - j0);
+      const n4 = (n + 3) & ~3;
+      const src = k + <usize>i * kRowBytes + <usize>j0 * valueBytes;
+      for (let r = 0; r < R; r++) widenRow(precision, src + <usize>r * kRowBytes, n, widened + <usize>r * rowBytes);
+      const atBlock = at + (<usize>j0 << 2);
+      if (R == 4) productRows(4, widened, rowBytes, n4, atBlock, ldaBytes, l, sums);
+      else productRows(1, widened, rowBytes, n4, atBlock, ldaBytes, l, sums);
+    }
+    for (let r = 0; r < R; r++) {
+      for (let c = 0; c < l; c++) {
+        const v = v128.load(sums + (<usize>(r * l + c) << 4));
+        const pair = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+        store<f32>(out + (<usize>((i + r) * l + c) << 2), f32x4.extract_lane(pair, 0) + f32x4.extract_lane(pair, 1));
+      }
+    }
+    i += R;
+  }
+}

@@ -12,21 +12,28 @@
  * norms and the weights α (n×l) resident in the WebAssembly memory; batches, tiles and partial
  * outputs use one scratch region that grows as needed. wasm32 caps all of it at 4 GiB.
  *
+ * A kernel cache's products (cacheEngine) stream the cached rows through scratch in chunks and
+ * widen float16 / bfloat16 to float32 in SIMD, four rows at a time, each load of the weights shared
+ * by the four rows; blocks are kernelBlock's, rounded in JavaScript.
+ *
  * Calls are serialized: a predict, kernelBlock or weight update waits for the one before it, so the
  * solver may issue them without awaiting each (but gains nothing from overlapping them).
  */
 import type { Kernel } from '../../../kernels/kernel.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
-import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
-import { checkBlock, checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights } from '../misuse.js';
+import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import { roundToPrecision } from '../halfPrecision.js';
+import {
+  checkBlock, checkCachedProduct, checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights,
+} from '../misuse.js';
 import { SerialQueue } from '../queue.js';
 import { cpuName, freeMemoryBytes, threadCount } from '../system.js';
 import { webAssembly } from './engine.js';
 import { HeapFullError, MAX_BYTES, MAX_PAGES, RESERVED_BYTES, WasmHeap } from './heap.js';
 import { bindExports, compileVariant, probeSupport, variantSupported, type BlockExports, type WasmVariant } from './modules.js';
 import { WorkerPool } from './pool.js';
-import { OP_BLOCK, OP_FUSED, P } from './protocol.js';
+import { OP_BLOCK, OP_CACHED_PRODUCT, OP_FUSED, P, PRECISION_IDS } from './protocol.js';
 import { KERNEL_CUSTOM, chooseTransform, type TransformChoice } from './transforms.js';
 
 export type { WasmVariant } from './modules.js';
@@ -36,6 +43,11 @@ export interface WasmBackendOptions {
   readonly threads?: number;
   /** Which build to run; default: 'relaxed' (FMA) where the engine accepts it, else 'simd'. */
   readonly variant?: WasmVariant;
+  /**
+   * @internal Bytes of cached kernel values a product copies into WebAssembly memory per step
+   * (default CACHE_CHUNK_BYTES); tests make it small to exercise the chunking.
+   */
+  readonly cacheChunkBytes?: number;
 }
 
 /** Distances as Σ(x − z)² up to this d: exact for close points, and the GEMM is cheap there. */
@@ -48,6 +60,13 @@ const BLOCK_X_PANELS = 8;
 const BLOCK_Y_BYTES = 256 * 1024;
 /** Rows of centers copied into wasm memory at a time while packing. */
 const PACK_CHUNK_BYTES = 8 * 1024 * 1024;
+/**
+ * Cached-kernel products: bytes of K copied into wasm memory per job. Two such chunks alternate,
+ * so that the main thread copies the next while the workers multiply this one.
+ */
+const CACHE_CHUNK_BYTES = 16 * 1024 * 1024;
+/** Columns of K widened to float32 at a time: 4 rows × 4 KiB, kept in L1 for every output. */
+const CACHE_COL_BLOCK = 1024;
 /** Scratch above this is freed after the call that needed it, for center sets to reuse. */
 const KEEP_SCRATCH_BYTES = 256 * 1024 * 1024;
 
@@ -95,7 +114,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const memory = new wasm.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
   const instance = await wasm.instantiate(module, { env: { memory } });
   const pool = await WorkerPool.start(module, memory, threads);
-  return new WasmBackend(new WasmHeap(memory), bindExports(instance.exports), pool, variant);
+  return new WasmBackend(new WasmHeap(memory), bindExports(instance.exports), pool, variant, options.cacheChunkBytes ?? CACHE_CHUNK_BYTES);
 }
 
 interface Packed {
@@ -118,6 +137,7 @@ class WasmBackend implements Backend {
     readonly wasm: BlockExports,
     private readonly pool: WorkerPool,
     private readonly variant: WasmVariant,
+    private readonly cacheChunkBytes: number,
   ) {}
 
   /** Runs `task` after every call before it has finished (one job at a time on the workers). */
@@ -220,6 +240,89 @@ class WasmBackend implements Backend {
       this.trimScratch();
       return result;
     });
+  }
+
+  async cacheEngine(precision: CachePrecision): Promise<CacheEngine> {
+    return {
+      precision,
+      block: async (kernel, X, Y) => roundToPrecision(await this.kernelBlock(kernel, X, Y), precision),
+      multiply: (K, rows, cols, A, l, out) => this.exclusive(() => this.cachedProduct(precision, K, rows, cols, A, l, out)),
+      dispose: () => undefined,
+    };
+  }
+
+  /**
+   * out = K·A for cached values K (inside `exclusive`): A transposed into scratch once, then K
+   * chunk by chunk through two alternating scratch regions, the copy of the next chunk overlapping
+   * the workers' product of this one. Each job splits the chunk's rows across the workers.
+   */
+  private async cachedProduct(
+    precision: CachePrecision, K: CachedValues, rows: number, cols: number, A: Float32Array, l: number, out: Float32Array,
+  ): Promise<void> {
+    checkCachedProduct(precision, K, rows, cols, A, l, out);
+    if (rows === 0) return;
+    if (cols === 0 || l === 0) {
+      out.fill(0, 0, rows * l);
+      return;
+    }
+    const valueBytes = K.BYTES_PER_ELEMENT;
+    const chunkRows = Math.min(rows, Math.max(1, Math.floor(this.cacheChunkBytes / (cols * valueBytes))));
+    const chunks = Math.ceil(rows / chunkRows);
+    const lda = Math.ceil(cols / 4) * 4;
+    const active = Math.min(this.pool.size, Math.ceil(chunkRows / 4));
+    const layout = new ScratchLayout();
+    const at = layout.take(l * lda * 4);
+    const product = layout.take(rows * l * 4);
+    const widened = layout.take(active * 4 * CACHE_COL_BLOCK * 4);
+    const sums = layout.take(active * 4 * l * 16);
+    const buffers = [layout.take(chunkRows * cols * valueBytes)];
+    if (chunks > 1) buffers.push(layout.take(chunkRows * cols * valueBytes));
+    const base = this.scratch(layout.bytes, `a product of ${chunkRows} cached rows of ${cols} values`);
+    const transposed = this.heap.f32(base + at, l * lda);
+    for (let c = 0; c < l; c++) {
+      const row = c * lda;
+      for (let j = 0; j < cols; j++) transposed[row + j] = A[j * l + c];
+      transposed.fill(0, row + cols, row + lda);
+    }
+    const copyChunk = (chunk: number): void => {
+      const from = chunk * chunkRows * cols;
+      const count = Math.min(chunkRows, rows - chunk * chunkRows) * cols;
+      const to = base + buffers[chunk % buffers.length];
+      if (K instanceof Float32Array) this.heap.f32(to, count).set(K.subarray(from, from + count));
+      else this.heap.u16(to, count).set(K.subarray(from, from + count));
+    };
+    copyChunk(0);
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      const first = chunk * chunkRows;
+      const count = Math.min(chunkRows, rows - first);
+      // Whole register blocks of 4 rows to each worker but the last.
+      const share = Math.ceil(count / active / 4) * 4;
+      for (let w = 0; w < active; w++) {
+        const p = this.pool.paramsOf(w);
+        p.fill(0);
+        p[P.OP] = OP_CACHED_PRODUCT;
+        p[P.K_VALUES] = base + buffers[chunk % buffers.length];
+        p[P.K_PRECISION] = PRECISION_IDS[precision];
+        p[P.K_ROW0] = Math.min(w * share, count);
+        p[P.K_ROW1] = Math.min((w + 1) * share, count);
+        p[P.K_COLS] = cols;
+        p[P.A_T] = base + at;
+        p[P.A_LD] = lda;
+        p[P.A_COLS] = l;
+        p[P.PRODUCT] = base + product + first * l * 4;
+        p[P.WIDENED] = base + widened + w * 4 * CACHE_COL_BLOCK * 4;
+        p[P.SUMS] = base + sums + w * 4 * l * 16;
+        p[P.COL_BLOCK] = CACHE_COL_BLOCK;
+      }
+      const job = this.pool.run(active);
+      try {
+        if (chunk + 1 < chunks) copyChunk(chunk + 1);
+      } finally {
+        await job;
+      }
+    }
+    out.set(this.heap.f32(base + product, rows * l));
+    this.trimScratch();
   }
 
   /** out = k(X, Z[j0:j1])·α[j0:j1] for a center set (inside `exclusive`). */

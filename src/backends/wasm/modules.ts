@@ -27,12 +27,16 @@ export interface BlockExports {
     tile: number, ldt: number, rowPanels: number, cols: number, alpha: number, l: number,
     outT: number, ldo: number,
   ): void;
+  cachedProduct(
+    k: number, precision: number, r0: number, r1: number, cols: number, at: number, lda: number, l: number,
+    out: number, widened: number, sums: number, colBlock: number,
+  ): void;
   expInPlace(ptr: number, count: number): void;
   logInPlace(ptr: number, count: number): void;
 }
 
 const EXPORT_NAMES: readonly (keyof BlockExports)[] = [
-  'packRowPanels', 'packCenterPanels', 'squaredDistances', 'transform', 'timesWeights', 'expInPlace', 'logInPlace',
+  'packRowPanels', 'packCenterPanels', 'squaredDistances', 'transform', 'timesWeights', 'cachedProduct', 'expInPlace', 'logInPlace',
 ];
 
 /** The bytes of a base64-embedded build. */
