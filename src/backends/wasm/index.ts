@@ -33,7 +33,7 @@ import { webAssembly } from './engine.js';
 import { HeapFullError, MAX_BYTES, MAX_PAGES, RESERVED_BYTES, WasmHeap } from './heap.js';
 import { bindExports, compileVariant, probeSupport, variantSupported, type BlockExports, type WasmVariant } from './modules.js';
 import { WorkerPool } from './pool.js';
-import { OP_BLOCK, OP_CACHED_PRODUCT, OP_FUSED, P, PRECISION_IDS } from './protocol.js';
+import { CACHE_WIDENED_BYTES, OP_BLOCK, OP_CACHED_PRODUCT, OP_FUSED, P, PRECISION_IDS } from './protocol.js';
 import { KERNEL_CUSTOM, chooseTransform, type TransformChoice } from './transforms.js';
 
 export type { WasmVariant } from './modules.js';
@@ -65,8 +65,6 @@ const PACK_CHUNK_BYTES = 8 * 1024 * 1024;
  * so that the main thread copies the next while the workers multiply this one.
  */
 const CACHE_CHUNK_BYTES = 16 * 1024 * 1024;
-/** Columns of K widened to float32 at a time: 4 rows × 4 KiB, kept in L1 for every output. */
-const CACHE_COL_BLOCK = 1024;
 /** Scratch above this is freed after the call that needed it, for center sets to reuse. */
 const KEEP_SCRATCH_BYTES = 256 * 1024 * 1024;
 
@@ -268,12 +266,12 @@ class WasmBackend implements Backend {
     const valueBytes = K.BYTES_PER_ELEMENT;
     const chunkRows = Math.min(rows, Math.max(1, Math.floor(this.cacheChunkBytes / (cols * valueBytes))));
     const chunks = Math.ceil(rows / chunkRows);
-    const lda = Math.ceil(cols / 4) * 4;
+    const lda = Math.ceil(cols / 8) * 8;
     const active = Math.min(this.pool.size, Math.ceil(chunkRows / 4));
     const layout = new ScratchLayout();
     const at = layout.take(l * lda * 4);
     const product = layout.take(rows * l * 4);
-    const widened = layout.take(active * 4 * CACHE_COL_BLOCK * 4);
+    const widened = layout.take(active * CACHE_WIDENED_BYTES);
     const sums = layout.take(active * 4 * l * 16);
     const buffers = [layout.take(chunkRows * cols * valueBytes)];
     if (chunks > 1) buffers.push(layout.take(chunkRows * cols * valueBytes));
@@ -310,9 +308,8 @@ class WasmBackend implements Backend {
         p[P.A_LD] = lda;
         p[P.A_COLS] = l;
         p[P.PRODUCT] = base + product + first * l * 4;
-        p[P.WIDENED] = base + widened + w * 4 * CACHE_COL_BLOCK * 4;
+        p[P.WIDENED] = base + widened + w * CACHE_WIDENED_BYTES;
         p[P.SUMS] = base + sums + w * 4 * l * 16;
-        p[P.COL_BLOCK] = CACHE_COL_BLOCK;
       }
       const job = this.pool.run(active);
       try {

@@ -29,7 +29,7 @@ export interface BlockExports {
   ): void;
   cachedProduct(
     k: number, precision: number, r0: number, r1: number, cols: number, at: number, lda: number, l: number,
-    out: number, widened: number, sums: number, colBlock: number,
+    out: number, widened: number, sums: number,
   ): void;
   expInPlace(ptr: number, count: number): void;
   logInPlace(ptr: number, count: number): void;

@@ -41,6 +41,8 @@ export const OP_CACHED_PRODUCT = 4;
 
 /** The device code's ids of cached-value precisions (CACHE_* in kernels/wasm/assembly/blocks.ts). */
 export const PRECISION_IDS = { float32: 0, float16: 1, bfloat16: 2 } as const;
+/** Each worker's buffer of widened rows: 4 rows × CACHE_COL_BLOCK (1024, in blocks.ts) floats. */
+export const CACHE_WIDENED_BYTES = 4 * 1024 * 4;
 
 /** Parameters common to every job. */
 export const P = {
@@ -86,12 +88,11 @@ export const P = {
   K_ROW1: 10,
   K_COLS: 11,
   A_T: 12, // A transposed: l × A_LD floats, zero past K_COLS
-  A_LD: 13,
+  A_LD: 13, // a multiple of 8
   A_COLS: 14, // l
   PRODUCT: 15, // rows × l for the chunk
-  WIDENED: 16, // this worker's 4 × COL_BLOCK floats
+  WIDENED: 16, // this worker's CACHE_WIDENED_BYTES
   SUMS: 17, // this worker's 4 × l accumulators of 4 lanes
-  COL_BLOCK: 18,
 } as const;
 
 /**
@@ -189,7 +190,7 @@ function block() {
 
 function cachedProduct() {
   w.cachedProduct(p[P.K_VALUES], p[P.K_PRECISION], p[P.K_ROW0], p[P.K_ROW1], p[P.K_COLS], p[P.A_T], p[P.A_LD],
-    p[P.A_COLS], p[P.PRODUCT], p[P.WIDENED], p[P.SUMS], p[P.COL_BLOCK]);
+    p[P.A_COLS], p[P.PRODUCT], p[P.WIDENED], p[P.SUMS]);
 }
 
 function fail(error) {
