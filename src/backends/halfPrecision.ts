@@ -26,11 +26,11 @@ function shiftRoundingToEven(v: number, shift: number): number {
   return (v + half - 1 + ((v >>> shift) & 1)) >>> shift;
 }
 
-/** The float16 nearest to the float32 with these bits (ties to even); NaN stays a (quiet) NaN. */
+/** The float16 nearest to the float32 with these bits (ties to even); NaN becomes the quiet NaN 0x7e00. */
 export function float32BitsToFloat16(bits: number): number {
   const sign = (bits >>> 16) & 0x8000;
   const magnitude = bits & 0x7fffffff;
-  if (magnitude >= 0x7f800000) return sign | (magnitude > 0x7f800000 ? 0x7e00 | ((magnitude >>> 13) & 0x3ff) : 0x7c00);
+  if (magnitude >= 0x7f800000) return sign | (magnitude > 0x7f800000 ? 0x7e00 : 0x7c00);
   // Normal float16: take 112 off the exponent (127 − 15) and drop 13 mantissa bits. A carry out of
   // the mantissa bumps the exponent, which is right; past 65504 it reaches 0x7c00 (Inf) or beyond.
   if (magnitude >= 0x38800000) return sign | Math.min(0x7c00, shiftRoundingToEven(magnitude - 0x38000000, 13));

@@ -734,3 +734,79 @@ export function cachedProduct(
     i += R;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kernel blocks rounded to a cache's precision
+
+/**
+ * Constants of the rounding, as bits: sign mask, magnitude mask, the float16 exponent rebias
+ * (112 << 23), 0xfff (half a float16 ulp in float32 mantissa bits, less one), 1, float16 Inf, the
+ * smallest normal float16 (2^-14), 0.5 (whose ulp is float16's smallest subnormal), float16's
+ * quiet NaN, float32 Inf, 0x7fff (half a bfloat16 ulp, less one), bfloat16's quiet bit.
+ */
+const ROUND_CONSTANTS = memory.data<i32>([
+  0x8000, 0x7fffffff, 0x38000000, 0xfff, 1, 0x7c00, 0x38800000, 0x3f000000, 0x7e00, 0x7f800000, 0x7fff, 0x40,
+]);
+
+// @ts-ignore: decorator
+@inline
+function kr(index: usize): v128 {
+  return v128.load32_splat(ROUND_CONSTANTS + (index << 2));
+}
+
+/**
+ * float32 lanes → the nearest float16 (ties to even) in the low halves of the lanes; as
+ * float32BitsToFloat16 in src/backends/halfPrecision.ts. Normals: rebias the exponent and round
+ * away 13 mantissa bits in integers (a carry into the exponent is right; Inf and beyond clamp to
+ * 0x7c00). Subnormals: adding 0.5, whose ulp is 2^-24, lets the float adder round to the nearest
+ * subnormal; the bits above 0.5's are the float16 bits.
+ */
+// @ts-ignore: decorator
+@inline
+function roundFloat16(x: v128): v128 {
+  const sign = v128.and(i32x4.shr_u(x, 16), kr(0));
+  const magnitude = v128.and(x, kr(1));
+  const r = i32x4.sub(magnitude, kr(2));
+  const normal = i32x4.min_u(i32x4.shr_u(i32x4.add(i32x4.add(r, kr(3)), v128.and(i32x4.shr_u(r, 13), kr(4))), 13), kr(5));
+  const subnormal = i32x4.sub(f32x4.add(magnitude, kr(7)), kr(7));
+  let h = v128.bitselect(subnormal, normal, i32x4.lt_u(magnitude, kr(6)));
+  h = v128.bitselect(kr(8), h, i32x4.gt_u(magnitude, kr(9)));
+  return v128.or(h, sign);
+}
+
+/** float32 lanes → the nearest bfloat16 (ties to even) in the low halves; NaN stays a quiet NaN. */
+// @ts-ignore: decorator
+@inline
+function roundBfloat16(x: v128): v128 {
+  const high = i32x4.shr_u(x, 16);
+  const rounded = i32x4.shr_u(i32x4.add(i32x4.add(x, kr(10)), v128.and(high, kr(4))), 16);
+  return v128.bitselect(v128.or(high, kr(11)), rounded, i32x4.gt_u(v128.and(x, kr(1)), kr(9)));
+}
+
+// @ts-ignore: decorator
+@inline
+function roundLanes(half: bool, x: v128): v128 {
+  return half ? roundFloat16(x) : roundBfloat16(x);
+}
+
+/**
+ * Rounds `rows` rows of `n` float32 values (leading dimension `ld` floats) at `src` to float16
+ * (precision CACHE_FLOAT16) or bfloat16 bits, packed as rows × n at `dst`. `dst` may be `src`:
+ * each write lands at or below the values already read, so the block is rounded in place.
+ */
+export function roundRows(src: usize, rows: i32, n: i32, ld: i32, dst: usize, precision: i32): void {
+  const half = precision == CACHE_FLOAT16;
+  for (let i = 0; i < rows; i++) {
+    const from = src + ((<usize>i * <usize>ld) << 2);
+    const to = dst + ((<usize>i * <usize>n) << 1);
+    let j = 0;
+    for (; j + 8 <= n; j += 8) {
+      const a = roundLanes(half, v128.load(from + (<usize>j << 2)));
+      const b = roundLanes(half, v128.load(from + (<usize>j << 2), 16));
+      v128.store(to + (<usize>j << 1), i8x16.shuffle(a, b, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29));
+    }
+    for (; j < n; j++) {
+      store<u16>(to + (<usize>j << 1), <u16>i32x4.extract_lane(roundLanes(half, v128.load32_splat(from + (<usize>j << 2))), 0));
+    }
+  }
+}

@@ -14,7 +14,7 @@
  *
  * A kernel cache's products (cacheEngine) stream the cached rows through scratch in chunks and
  * widen float16 / bfloat16 to float32 in SIMD, four rows at a time, each load of the weights shared
- * by the four rows; blocks are kernelBlock's, rounded in JavaScript.
+ * by the four rows; blocks are kernelBlock's, rounded in SIMD in place in scratch.
  *
  * Calls are serialized: a predict, kernelBlock or weight update waits for the one before it, so the
  * solver may issue them without awaiting each (but gains nothing from overlapping them).
@@ -23,7 +23,6 @@ import type { Kernel } from '../../../kernels/kernel.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
-import { roundToPrecision } from '../halfPrecision.js';
 import {
   checkBlock, checkCachedProduct, checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights,
 } from '../misuse.js';
@@ -192,58 +191,84 @@ class WasmBackend implements Backend {
     return this.exclusive(async () => {
       const m = X.rows;
       const n = Y.rows;
-      const d = X.cols;
       checkBlock(X, Y);
       const result = new Float32Array(m * n);
       if (m === 0 || n === 0) return result;
-      const transform = chooseTransform(kernel);
-      const xPanels = Math.ceil(m / 4);
-      const yPanels = Math.ceil(n / 8);
-      const ldo = yPanels * 8;
-      // Scratch: raw rows (X, then Y), X as center panels, Y as row panels, the output.
-      const layout = new ScratchLayout();
-      const raw = layout.take(Math.max(m, n) * d * 4);
-      const xp = layout.take(xPanels * 4 * d * 4);
-      const xn = layout.take(xPanels * 4 * 4);
-      const yp = layout.take(yPanels * 8 * d * 4);
-      const yn = layout.take(yPanels * 8 * 4);
-      const out = layout.take(xPanels * 4 * ldo * 4);
-      const base = this.scratch(layout.bytes, `a ${m} × ${n} kernel block of ${d} features`);
-      this.heap.f32(base + raw, m * d).set(X.data.subarray(0, m * d));
-      this.wasm.packCenterPanels(base + raw, m, d, base + xp, base + xn);
-      this.heap.f32(base + raw, n * d).set(Y.data.subarray(0, n * d));
-      this.wasm.packRowPanels(base + raw, n, d, base + yp, base + yn);
-
-      const active = Math.min(this.pool.size, xPanels);
-      const share = Math.ceil(xPanels / active);
-      for (let w = 0; w < active; w++) {
-        const p = this.pool.paramsOf(w);
-        this.setCommon(p, OP_BLOCK, transform, d);
-        p[P.YP] = base + yp;
-        p[P.YN] = base + yn;
-        p[P.Y_PANELS] = yPanels;
-        p[P.XP4] = base + xp;
-        p[P.XN4] = base + xn;
-        p[P.Q0] = Math.min(w * share, xPanels);
-        p[P.Q1] = Math.min((w + 1) * share, xPanels);
-        p[P.OUT] = base + out;
-        p[P.OUT_LD] = ldo;
-        p[P.Y_BLOCK] = Math.max(1, Math.floor(BLOCK_Y_BYTES / (32 * d)));
-        p[P.Q_BLOCK] = BLOCK_X_PANELS;
-      }
-      await this.pool.run(active);
-      const view = this.heap.f32(base + out, m * ldo);
-      if (ldo === n) result.set(view.subarray(0, m * n));
-      else for (let i = 0; i < m; i++) result.set(view.subarray(i * ldo, i * ldo + n), i * n);
+      const { at, ld } = await this.blockInScratch(kernel, X, Y);
+      const view = this.heap.f32(at, m * ld);
+      if (ld === n) result.set(view.subarray(0, m * n));
+      else for (let i = 0; i < m; i++) result.set(view.subarray(i * ld, i * ld + n), i * n);
       this.trimScratch();
       return result;
     });
   }
 
+  /** kernelBlock rounded to float16 or bfloat16 in wasm, in place in scratch (inside `exclusive`). */
+  private roundedBlock(precision: 'float16' | 'bfloat16', kernel: Kernel, X: Matrix, Y: Matrix): Promise<Uint16Array> {
+    return this.exclusive(async () => {
+      const m = X.rows;
+      const n = Y.rows;
+      checkBlock(X, Y);
+      if (m === 0 || n === 0) return new Uint16Array(0);
+      const { at, ld } = await this.blockInScratch(kernel, X, Y);
+      this.wasm.roundRows(at, m, n, ld, at, PRECISION_IDS[precision]);
+      const result = this.heap.u16(at, m * n).slice();
+      this.trimScratch();
+      return result;
+    });
+  }
+
+  /**
+   * k(X, Y) computed into scratch (inside `exclusive`; X and Y not empty): row i at
+   * at + 4·i·ld bytes, ld ≥ rows(Y).
+   */
+  private async blockInScratch(kernel: Kernel, X: Matrix, Y: Matrix): Promise<{ at: number; ld: number }> {
+    const m = X.rows;
+    const n = Y.rows;
+    const d = X.cols;
+    const transform = chooseTransform(kernel);
+    const xPanels = Math.ceil(m / 4);
+    const yPanels = Math.ceil(n / 8);
+    const ldo = yPanels * 8;
+    // Scratch: raw rows (X, then Y), X as center panels, Y as row panels, the output.
+    const layout = new ScratchLayout();
+    const raw = layout.take(Math.max(m, n) * d * 4);
+    const xp = layout.take(xPanels * 4 * d * 4);
+    const xn = layout.take(xPanels * 4 * 4);
+    const yp = layout.take(yPanels * 8 * d * 4);
+    const yn = layout.take(yPanels * 8 * 4);
+    const out = layout.take(xPanels * 4 * ldo * 4);
+    const base = this.scratch(layout.bytes, `a ${m} × ${n} kernel block of ${d} features`);
+    this.heap.f32(base + raw, m * d).set(X.data.subarray(0, m * d));
+    this.wasm.packCenterPanels(base + raw, m, d, base + xp, base + xn);
+    this.heap.f32(base + raw, n * d).set(Y.data.subarray(0, n * d));
+    this.wasm.packRowPanels(base + raw, n, d, base + yp, base + yn);
+
+    const active = Math.min(this.pool.size, xPanels);
+    const share = Math.ceil(xPanels / active);
+    for (let w = 0; w < active; w++) {
+      const p = this.pool.paramsOf(w);
+      this.setCommon(p, OP_BLOCK, transform, d);
+      p[P.YP] = base + yp;
+      p[P.YN] = base + yn;
+      p[P.Y_PANELS] = yPanels;
+      p[P.XP4] = base + xp;
+      p[P.XN4] = base + xn;
+      p[P.Q0] = Math.min(w * share, xPanels);
+      p[P.Q1] = Math.min((w + 1) * share, xPanels);
+      p[P.OUT] = base + out;
+      p[P.OUT_LD] = ldo;
+      p[P.Y_BLOCK] = Math.max(1, Math.floor(BLOCK_Y_BYTES / (32 * d)));
+      p[P.Q_BLOCK] = BLOCK_X_PANELS;
+    }
+    await this.pool.run(active);
+    return { at: base + out, ld: ldo };
+  }
+
   async cacheEngine(precision: CachePrecision): Promise<CacheEngine> {
     return {
       precision,
-      block: async (kernel, X, Y) => roundToPrecision(await this.kernelBlock(kernel, X, Y), precision),
+      block: (kernel, X, Y) => (precision === 'float32' ? this.kernelBlock(kernel, X, Y) : this.roundedBlock(precision, kernel, X, Y)),
       multiply: (K, rows, cols, A, l, out) => this.exclusive(() => this.cachedProduct(precision, K, rows, cols, A, l, out)),
       dispose: () => undefined,
     };
