@@ -6,6 +6,10 @@
  * that only read K once would reach. GB/s counts the bytes of K read; GFLOP/s-equivalent is
  * 2·rows·cols·l / seconds; the median of the repetitions after one warm-up call.
  *
+ * Then blocks: a 2000 × 20 000 float16 block of 64 features (laplacian), rounded in SIMD by the
+ * wasm engine, beside the portable engine over the same wasm backend (kernelBlock in float32, then
+ * rounded in JavaScript) and kernelBlock alone.
+ *
  *   npx tsx bench/cacheEngine.ts [repetitions = 5]
  *
  * The machine may be shared: compare figures within one run.
@@ -16,7 +20,9 @@ import { portableCacheEngine } from '../src/backends/cacheEngine.js';
 import { JsBackend } from '../src/backends/js/index.js';
 import { toBfloat16Bits, toFloat16Bits } from '../src/backends/halfPrecision.js';
 import { createWasmBackend } from '../src/backends/wasm/index.js';
-import { timeMedian, uniformMatrix } from './timing.js';
+import type { Kernel } from '../kernels/kernel.js';
+import type { Matrix } from '../src/matrix.js';
+import { benchKernel, timeMedian, uniformMatrix } from './timing.js';
 
 const repetitions = Math.max(1, Number(process.argv[2] ?? 5));
 const rows = 2000;
@@ -62,5 +68,22 @@ for (const precision of ['float16', 'bfloat16'] as const) {
     report(label, await timeMedian(times, () => engine.multiply(K, rows, cols, A, l, out)), K.byteLength);
     engine.dispose();
   }
+}
+
+const blockRows = 2000;
+const blockCols = 20_000;
+const d = 64;
+const kernel = benchKernel(d);
+const X = uniformMatrix(blockRows, d, 4);
+const Y = uniformMatrix(blockCols, d, 5);
+console.log(`blocks: ${blockRows} × ${blockCols}, d = ${d}, laplacian; median of ${Math.min(repetitions, 3)}`);
+const blockEngines: [string, (kernel: Kernel, X: Matrix, Y: Matrix) => Promise<unknown>][] = [
+  ['wasm kernelBlock, float32', (k, a, b) => wasm.kernelBlock(k, a, b)],
+  ['wasm engine block, float16 (SIMD rounding)', (await wasm.cacheEngine!('float16')).block],
+  ['portable engine over wasm, float16 (JS rounding)', portableCacheEngine(wasm, 'float16').block],
+];
+for (const [label, block] of blockEngines) {
+  const seconds = await timeMedian(Math.min(repetitions, 3), () => block(kernel, X, Y));
+  console.log(`${label.padEnd(52)} ${(seconds * 1000).toFixed(1).padStart(8)} ms`);
 }
 await wasm.dispose();
