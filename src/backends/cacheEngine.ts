@@ -23,12 +23,16 @@ export function portableCacheEngine(backend: Backend, precision: CachePrecision)
   };
 }
 
+/** Rows of K multiplied together (the four sums below), each value of A loaded once for them. */
+const ROWS_AT_ONCE = 4;
+
 /**
- * out (rows × l) = K·A in JavaScript: each row of K is widened once into a float32 buffer (a table
- * look-up per value), then dotted with each column of A, which is transposed first so that both
- * sides are read contiguously. The sums run in float64 (JavaScript numbers), which only helps.
+ * out (rows × l) = K·A in JavaScript: four rows of K at a time are widened into float32 buffers (a
+ * table look-up per value), then dotted with each column of A, which is transposed first so that
+ * both sides are read contiguously and each value of A is loaded once for the four rows. The sums
+ * run in float64 (JavaScript numbers), which only helps.
  */
-export function multiplyCached(
+function multiplyCached(
   K: CachedValues,
   precision: CachePrecision,
   rows: number,
@@ -41,29 +45,32 @@ export function multiplyCached(
   for (let j = 0; j < cols; j++) for (let c = 0; c < l; c++) columns[c * cols + j] = A[j * l + c];
   // checkCachedProduct has matched K's type to the precision.
   const table = precision === 'float32' ? new Float32Array(0) : decodingTable(precision);
-  const row = new Float32Array(cols);
-  for (let i = 0; i < rows; i++) {
-    const start = i * cols;
-    let values: Float32Array;
-    if (K instanceof Float32Array) {
-      values = K.subarray(start, start + cols);
-    } else {
-      for (let j = 0; j < cols; j++) row[j] = table[K[start + j]];
-      values = row;
+  const buffers = Array.from({ length: ROWS_AT_ONCE }, () => new Float32Array(cols));
+  const zeros = new Float32Array(cols);
+  for (let i = 0; i < rows; i += ROWS_AT_ONCE) {
+    // Missing rows of the last group read zeros, and their sums are not stored.
+    const [r0, r1, r2, r3] = buffers.map((buffer, r) => {
+      if (i + r >= rows) return zeros;
+      const start = (i + r) * cols;
+      if (K instanceof Float32Array) return K.subarray(start, start + cols);
+      for (let j = 0; j < cols; j++) buffer[j] = table[K[start + j]];
+      return buffer;
+    });
+    for (let c = 0; c < l; c++) {
+      const offset = c * cols;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let j = 0; j < cols; j++) {
+        const a = columns[offset + j];
+        s0 += r0[j] * a;
+        s1 += r1[j] * a;
+        s2 += r2[j] * a;
+        s3 += r3[j] * a;
+      }
+      const sums = [s0, s1, s2, s3];
+      for (let r = 0; r < ROWS_AT_ONCE && i + r < rows; r++) out[(i + r) * l + c] = sums[r];
     }
-    for (let c = 0; c < l; c++) out[i * l + c] = dot(values, columns, c * cols, cols);
   }
-}
-
-/** Σ_j x[j]·y[offset + j] with two accumulators (independent chains run twice as fast). */
-function dot(x: Float32Array, y: Float32Array, offset: number, length: number): number {
-  let even = 0;
-  let odd = 0;
-  let j = 0;
-  for (; j + 1 < length; j += 2) {
-    even += x[j] * y[offset + j];
-    odd += x[j + 1] * y[offset + j + 1];
-  }
-  if (j < length) even += x[j] * y[offset + j];
-  return even + odd;
 }
