@@ -265,6 +265,7 @@ class WasmBackend implements Backend {
     return { at: base + out, ld: ldo };
   }
 
+  /** The engine holds nothing of its own: its calls use this backend's scratch and queue. */
   async cacheEngine(precision: CachePrecision): Promise<CacheEngine> {
     return {
       precision,
