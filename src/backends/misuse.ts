@@ -61,3 +61,26 @@ export function checkDeltas(set: { count: number; outputs: number }, rows: Array
 export function checkWeights(set: { count: number; outputs: number }, alpha: ArrayLike<number>): void {
   if (alpha.length < set.count * set.outputs) throw new RangeError(`setWeights: ${alpha.length} weights for ${set.count} × ${set.outputs}`);
 }
+
+/**
+ * CacheEngine.multiply(K, rows, cols, A, l, out): K of the engine's precision (bit patterns in a
+ * Uint16Array, or a Float32Array) with rows × cols values, A with cols × l, out with rows × l.
+ */
+export function checkCachedProduct(
+  precision: 'float16' | 'bfloat16' | 'float32',
+  K: Uint16Array | Float32Array,
+  rows: number,
+  cols: number,
+  A: Float32Array,
+  l: number,
+  out: Float32Array,
+): void {
+  for (const [name, value] of [['rows', rows], ['cols', cols], ['l', l]] as const) {
+    if (!Number.isInteger(value) || value < 0) throw new RangeError(`multiply: ${name} must be a non-negative integer; got ${value}`);
+  }
+  const expected = precision === 'float32' ? Float32Array : Uint16Array;
+  if (!(K instanceof expected)) throw new RangeError(`multiply: ${precision} values come as a ${expected.name}; got a ${K.constructor.name}`);
+  if (K.length < rows * cols) throw new RangeError(`multiply: K has ${K.length} values, needs ${rows}×${cols}`);
+  if (A.length < cols * l) throw new RangeError(`multiply: A has ${A.length} values, needs ${cols}×${l}`);
+  if (out.length < rows * l) throw new RangeError(`multiply: out has ${out.length} elements, needs ${rows}×${l}`);
+}

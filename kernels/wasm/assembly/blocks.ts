@@ -533,3 +533,280 @@ export function timesWeights(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Products with a cached kernel matrix (float16, bfloat16 or float32 values)
+
+export const CACHE_FLOAT32: i32 = 0;
+export const CACHE_FLOAT16: i32 = 1;
+export const CACHE_BFLOAT16: i32 = 2;
+
+/**
+ * Constants of the float16 widening, as bits: the mask that keeps the sign and the shifted
+ * exponent and mantissa, 2^112 (the exponent bias 127 − 15), the exponent of float16 Inf and NaN
+ * after a shift left by 17, and float32's exponent field. In memory for the reason given above.
+ */
+const HALF_CONSTANTS = memory.data<i32>([0x8fffffff, 0x77800000, 0xf8000000, 0x7f800000]);
+
+/**
+ * The float16 values in the high halves of the lanes of x (the low halves zero) → float32, for
+ * finite values: x >> 3 (arithmetic) puts exponent and mantissa where float32 has them and copies
+ * the sign into three bits that the mask clears. Read as float32, that is the value times 2^-112,
+ * exact for normals and subnormals alike (which come out as float32 subnormals); the product with
+ * 2^112 is then exact too.
+ */
+// @ts-ignore: decorator
+@inline
+function widenFloat16(x: v128, mask: v128, scale: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shr_s(x, 3), mask), scale);
+}
+
+/** widenFloat16 for any value: Inf and NaN (exponent 31) get float32's all-ones exponent. */
+// @ts-ignore: decorator
+@inline
+function widenFloat16Special(x: v128, mask: v128, scale: v128, special: v128, exponent: v128): v128 {
+  return v128.or(widenFloat16(x, mask, scale), v128.and(i32x4.ge_u(i32x4.shl(x, 1), special), exponent));
+}
+
+/**
+ * Widens `n` values of one cached row at `src` to float32 at `dst`, then writes zeros up to the
+ * next multiple of 8, so that the product's loops need no tail. Unaligned loads are fine.
+ */
+function widenRow(precision: i32, src: usize, n: i32, dst: usize): void {
+  let j = 0;
+  if (precision == CACHE_FLOAT32) {
+    for (; j + 4 <= n; j += 4) v128.store(dst + (<usize>j << 2), v128.load(src + (<usize>j << 2)));
+    for (; j < n; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+  } else {
+    const zero = i32x4.splat(0);
+    const mask = v128.load32_splat(HALF_CONSTANTS);
+    const scale = v128.load32_splat(HALF_CONSTANTS, 4);
+    const special = v128.load32_splat(HALF_CONSTANTS, 8);
+    const exponent = v128.load32_splat(HALF_CONSTANTS, 12);
+    const half = precision == CACHE_FLOAT16;
+    // The largest magnitude seen, as 16-bit patterns: Inf and NaN are rare in a kernel matrix, so
+    // they are looked for once per row rather than fixed in every lane.
+    let largest = zero;
+    // Eight 16-bit values per load; interleaving with zeros (punpcklwd / punpckhwd) puts them in
+    // the high halves of 32-bit lanes, which for bfloat16 is already the float32.
+    for (; j + 8 <= n; j += 8) {
+      const h = v128.load(src + (<usize>j << 1));
+      let lo = i8x16.shuffle(zero, h, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+      let hi = i8x16.shuffle(zero, h, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+      if (half) {
+        largest = i16x8.max_u(largest, i16x8.shl(h, 1));
+        lo = widenFloat16(lo, mask, scale);
+        hi = widenFloat16(hi, mask, scale);
+      }
+      v128.store(dst + (<usize>j << 2), lo);
+      v128.store(dst + (<usize>j << 2), hi, 16);
+    }
+    if (half && v128.any_true(i16x8.ge_u(largest, i16x8.splat(<i16>0xf800)))) {
+      for (let at: i32 = 0; at < j; at++) {
+        const x = i32x4.splat(<i32>load<u16>(src + (<usize>at << 1)) << 16);
+        store<f32>(dst + (<usize>at << 2), f32x4.extract_lane(widenFloat16Special(x, mask, scale, special, exponent), 0));
+      }
+    }
+    for (; j < n; j++) {
+      const x = i32x4.splat(<i32>load<u16>(src + (<usize>j << 1)) << 16);
+      const value = half ? widenFloat16Special(x, mask, scale, special, exponent) : x;
+      store<f32>(dst + (<usize>j << 2), f32x4.extract_lane(value, 0));
+    }
+  }
+  for (; j & 7; j++) store<f32>(dst + (<usize>j << 2), 0);
+}
+
+/**
+ * Columns of K widened at a time, and so the stride of the rows of the widened buffer: 4 rows ×
+ * 4 KiB stay in L1 while every output reads them, and the rows sit at constant offsets from one
+ * pointer. The host sizes each worker's buffer from this (CACHE_WIDENED_BYTES, src/backends/wasm/).
+ */
+export const CACHE_COL_BLOCK: i32 = 1024;
+const WIDENED_ROW: usize = 4096;
+
+/**
+ * sums[r·l + c] += Σ_j widened[r·WIDENED_ROW + j] · at[c·ldaBytes + j] (4 lanes each, j < n8, a
+ * multiple of 8) for 4 rows and C outputs (C = 1 or 2, a constant after inlining): 4 × C
+ * accumulators, each load of A shared by the 4 rows and each load of K by the C outputs.
+ */
+// @ts-ignore: decorator
+@inline
+function productBlock4(C: i32, widened: usize, n8: i32, at: usize, ldaBytes: usize, sums: usize, sumRowBytes: usize): void {
+  const s1 = sums + sumRowBytes;
+  const s2 = s1 + sumRowBytes;
+  const s3 = s2 + sumRowBytes;
+  let a0 = v128.load(sums), a1 = v128.load(s1), a2 = v128.load(s2), a3 = v128.load(s3);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  if (C > 1) {
+    b0 = v128.load(sums, 16);
+    b1 = v128.load(s1, 16);
+    b2 = v128.load(s2, 16);
+    b3 = v128.load(s3, 16);
+  }
+  const end = widened + (<usize>n8 << 2);
+  let a = at;
+  for (let w = widened; w < end; w += 16) {
+    const x = v128.load(a);
+    const y = C > 1 ? v128.load(a + ldaBytes) : x;
+    let k = v128.load(w);
+    a0 = madd(k, x, a0);
+    if (C > 1) b0 = madd(k, y, b0);
+    k = v128.load(w, WIDENED_ROW);
+    a1 = madd(k, x, a1);
+    if (C > 1) b1 = madd(k, y, b1);
+    k = v128.load(w, 2 * WIDENED_ROW);
+    a2 = madd(k, x, a2);
+    if (C > 1) b2 = madd(k, y, b2);
+    k = v128.load(w, 3 * WIDENED_ROW);
+    a3 = madd(k, x, a3);
+    if (C > 1) b3 = madd(k, y, b3);
+    a += 16;
+  }
+  v128.store(sums, a0);
+  v128.store(s1, a1);
+  v128.store(s2, a2);
+  v128.store(s3, a3);
+  if (C > 1) {
+    v128.store(sums, b0, 16);
+    v128.store(s1, b1, 16);
+    v128.store(s2, b2, 16);
+    v128.store(s3, b3, 16);
+  }
+}
+
+/** productBlock4 over all l outputs, two at a time. */
+function productRows4(widened: usize, n8: i32, at: usize, ldaBytes: usize, l: i32, sums: usize): void {
+  const sumRowBytes = <usize>l << 4;
+  let c = 0;
+  for (; c + 2 <= l; c += 2) productBlock4(2, widened, n8, at + <usize>c * ldaBytes, ldaBytes, sums + (<usize>c << 4), sumRowBytes);
+  if (c < l) productBlock4(1, widened, n8, at + <usize>c * ldaBytes, ldaBytes, sums + (<usize>c << 4), sumRowBytes);
+}
+
+/** The same for one row (the last rows of a range), one output at a time, two chains each. */
+function productRow1(widened: usize, n8: i32, at: usize, ldaBytes: usize, l: i32, sums: usize): void {
+  const end = widened + (<usize>n8 << 2);
+  for (let c = 0; c < l; c++) {
+    let even = v128.load(sums + (<usize>c << 4));
+    let odd = f32x4.splat(0);
+    let a = at + <usize>c * ldaBytes;
+    for (let w = widened; w < end; w += 32) {
+      even = madd(v128.load(w), v128.load(a), even);
+      odd = madd(v128.load(w, 16), v128.load(a, 16), odd);
+      a += 32;
+    }
+    v128.store(sums + (<usize>c << 4), f32x4.add(even, odd));
+  }
+}
+
+/**
+ * out[i·l + c] = Σ_j K[i·cols + j] · A[j·l + c] for the rows [r0, r1) of the cached values at `k`
+ * (row-major, `precision`) and the weights given transposed, at[c·lda + j] (lda a multiple of 8,
+ * zero past cols). K is read once: four rows at a time, CACHE_COL_BLOCK columns at a time,
+ * widened to float32 into `widened` (4 × CACHE_COL_BLOCK floats) and multiplied there with the A
+ * block for every output; the 4 × l accumulators (4 lanes each) wait in `sums` between blocks and
+ * are added across lanes at the end.
+ */
+export function cachedProduct(
+  k: usize, precision: i32, r0: i32, r1: i32, cols: i32, at: usize, lda: i32, l: i32, out: usize, widened: usize, sums: usize,
+): void {
+  const valueBytes: usize = precision == CACHE_FLOAT32 ? 4 : 2;
+  const kRowBytes = <usize>cols * valueBytes;
+  const ldaBytes = <usize>lda << 2;
+  for (let i = r0; i < r1; ) {
+    const R = r1 - i >= 4 ? 4 : 1;
+    for (let s: usize = 0; s < (<usize>(R * l) << 4); s += 16) v128.store(sums + s, f32x4.splat(0));
+    for (let j0 = 0; j0 < cols; j0 += CACHE_COL_BLOCK) {
+      const n = min(CACHE_COL_BLOCK, cols - j0);
+      const n8 = (n + 7) & ~7;
+      const src = k + <usize>i * kRowBytes + <usize>j0 * valueBytes;
+      for (let r = 0; r < R; r++) widenRow(precision, src + <usize>r * kRowBytes, n, widened + <usize>r * WIDENED_ROW);
+      const atBlock = at + (<usize>j0 << 2);
+      if (R == 4) productRows4(widened, n8, atBlock, ldaBytes, l, sums);
+      else productRow1(widened, n8, atBlock, ldaBytes, l, sums);
+    }
+    for (let r = 0; r < R; r++) {
+      for (let c = 0; c < l; c++) {
+        const v = v128.load(sums + (<usize>(r * l + c) << 4));
+        const pair = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+        store<f32>(out + (<usize>((i + r) * l + c) << 2), f32x4.extract_lane(pair, 0) + f32x4.extract_lane(pair, 1));
+      }
+    }
+    i += R;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernel blocks rounded to a cache's precision
+
+/**
+ * Constants of the rounding, as bits: sign mask, magnitude mask, the float16 exponent rebias
+ * (112 << 23), 0xfff (half a float16 ulp in float32 mantissa bits, less one), 1, float16 Inf, the
+ * smallest normal float16 (2^-14), 0.5 (whose ulp is float16's smallest subnormal), float16's
+ * quiet NaN, float32 Inf, 0x7fff (half a bfloat16 ulp, less one), bfloat16's quiet bit.
+ */
+const ROUND_CONSTANTS = memory.data<i32>([
+  0x8000, 0x7fffffff, 0x38000000, 0xfff, 1, 0x7c00, 0x38800000, 0x3f000000, 0x7e00, 0x7f800000, 0x7fff, 0x40,
+]);
+
+// @ts-ignore: decorator
+@inline
+function kr(index: usize): v128 {
+  return v128.load32_splat(ROUND_CONSTANTS + (index << 2));
+}
+
+/**
+ * float32 lanes → the nearest float16 (ties to even) in the low halves of the lanes; as
+ * float32BitsToFloat16 in src/backends/halfPrecision.ts. Normals: rebias the exponent and round
+ * away 13 mantissa bits in integers (a carry into the exponent is right; Inf and beyond clamp to
+ * 0x7c00). Subnormals: adding 0.5, whose ulp is 2^-24, lets the float adder round to the nearest
+ * subnormal; the bits above 0.5's are the float16 bits.
+ */
+// @ts-ignore: decorator
+@inline
+function roundFloat16(x: v128): v128 {
+  const sign = v128.and(i32x4.shr_u(x, 16), kr(0));
+  const magnitude = v128.and(x, kr(1));
+  const r = i32x4.sub(magnitude, kr(2));
+  const normal = i32x4.min_u(i32x4.shr_u(i32x4.add(i32x4.add(r, kr(3)), v128.and(i32x4.shr_u(r, 13), kr(4))), 13), kr(5));
+  const subnormal = i32x4.sub(f32x4.add(magnitude, kr(7)), kr(7));
+  let h = v128.bitselect(subnormal, normal, i32x4.lt_u(magnitude, kr(6)));
+  h = v128.bitselect(kr(8), h, i32x4.gt_u(magnitude, kr(9)));
+  return v128.or(h, sign);
+}
+
+/** float32 lanes → the nearest bfloat16 (ties to even) in the low halves; NaN stays a quiet NaN. */
+// @ts-ignore: decorator
+@inline
+function roundBfloat16(x: v128): v128 {
+  const high = i32x4.shr_u(x, 16);
+  const rounded = i32x4.shr_u(i32x4.add(i32x4.add(x, kr(10)), v128.and(high, kr(4))), 16);
+  return v128.bitselect(v128.or(high, kr(11)), rounded, i32x4.gt_u(v128.and(x, kr(1)), kr(9)));
+}
+
+// @ts-ignore: decorator
+@inline
+function roundLanes(half: bool, x: v128): v128 {
+  return half ? roundFloat16(x) : roundBfloat16(x);
+}
+
+/**
+ * Rounds `rows` rows of `n` float32 values (leading dimension `ld` floats) at `src` to float16
+ * (precision CACHE_FLOAT16) or bfloat16 bits, packed as rows × n at `dst`. `dst` may be `src`:
+ * each write lands at or below the values already read, so the block is rounded in place.
+ */
+export function roundRows(src: usize, rows: i32, n: i32, ld: i32, dst: usize, precision: i32): void {
+  const half = precision == CACHE_FLOAT16;
+  for (let i = 0; i < rows; i++) {
+    const from = src + ((<usize>i * <usize>ld) << 2);
+    const to = dst + ((<usize>i * <usize>n) << 1);
+    let j = 0;
+    for (; j + 8 <= n; j += 8) {
+      const a = roundLanes(half, v128.load(from + (<usize>j << 2)));
+      const b = roundLanes(half, v128.load(from + (<usize>j << 2), 16));
+      v128.store(to + (<usize>j << 1), i8x16.shuffle(a, b, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29));
+    }
+    for (; j < n; j++) {
+      store<u16>(to + (<usize>j << 1), <u16>i32x4.extract_lane(roundLanes(half, v128.load32_splat(from + (<usize>j << 2))), 0));
+    }
+  }
+}

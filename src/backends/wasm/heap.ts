@@ -111,6 +111,11 @@ export class WasmHeap {
     return new Float32Array(this.memory.buffer, start, count);
   }
 
+  /** A Uint16Array over [start, start + 2·count). */
+  u16(start: number, count: number): Uint16Array {
+    return new Uint16Array(this.memory.buffer, start, count);
+  }
+
   /** Grows the memory so that a free block of `size` bytes exists at its end. */
   private grow(size: number): void {
     const current = this.memory.buffer.byteLength;

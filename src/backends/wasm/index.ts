@@ -12,21 +12,27 @@
  * norms and the weights α (n×l) resident in the WebAssembly memory; batches, tiles and partial
  * outputs use one scratch region that grows as needed. wasm32 caps all of it at 4 GiB.
  *
+ * A kernel cache's products (cacheEngine) stream the cached rows through scratch in chunks and
+ * widen float16 / bfloat16 to float32 in SIMD, four rows at a time, each load of the weights shared
+ * by the four rows; blocks are kernelBlock's, rounded in SIMD in place in scratch.
+ *
  * Calls are serialized: a predict, kernelBlock or weight update waits for the one before it, so the
  * solver may issue them without awaiting each (but gains nothing from overlapping them).
  */
 import type { Kernel } from '../../../kernels/kernel.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
-import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
-import { checkBlock, checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights } from '../misuse.js';
+import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import {
+  checkBlock, checkCachedProduct, checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights,
+} from '../misuse.js';
 import { SerialQueue } from '../queue.js';
 import { cpuName, freeMemoryBytes, threadCount } from '../system.js';
 import { webAssembly } from './engine.js';
 import { HeapFullError, MAX_BYTES, MAX_PAGES, RESERVED_BYTES, WasmHeap } from './heap.js';
 import { bindExports, compileVariant, probeSupport, variantSupported, type BlockExports, type WasmVariant } from './modules.js';
 import { WorkerPool } from './pool.js';
-import { OP_BLOCK, OP_FUSED, P } from './protocol.js';
+import { CACHE_WIDENED_BYTES, OP_BLOCK, OP_CACHED_PRODUCT, OP_FUSED, P, PRECISION_IDS } from './protocol.js';
 import { KERNEL_CUSTOM, chooseTransform, type TransformChoice } from './transforms.js';
 
 export type { WasmVariant } from './modules.js';
@@ -36,6 +42,11 @@ export interface WasmBackendOptions {
   readonly threads?: number;
   /** Which build to run; default: 'relaxed' (FMA) where the engine accepts it, else 'simd'. */
   readonly variant?: WasmVariant;
+  /**
+   * @internal Bytes of cached kernel values a product copies into WebAssembly memory per step
+   * (default CACHE_CHUNK_BYTES); tests make it small to exercise the chunking.
+   */
+  readonly cacheChunkBytes?: number;
 }
 
 /** Distances as Σ(x − z)² up to this d: exact for close points, and the GEMM is cheap there. */
@@ -48,6 +59,11 @@ const BLOCK_X_PANELS = 8;
 const BLOCK_Y_BYTES = 256 * 1024;
 /** Rows of centers copied into wasm memory at a time while packing. */
 const PACK_CHUNK_BYTES = 8 * 1024 * 1024;
+/**
+ * Cached-kernel products: bytes of K copied into wasm memory per job. Two such chunks alternate,
+ * so that the main thread copies the next while the workers multiply this one.
+ */
+const CACHE_CHUNK_BYTES = 16 * 1024 * 1024;
 /** Scratch above this is freed after the call that needed it, for center sets to reuse. */
 const KEEP_SCRATCH_BYTES = 256 * 1024 * 1024;
 
@@ -95,7 +111,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const memory = new wasm.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
   const instance = await wasm.instantiate(module, { env: { memory } });
   const pool = await WorkerPool.start(module, memory, threads);
-  return new WasmBackend(new WasmHeap(memory), bindExports(instance.exports), pool, variant);
+  return new WasmBackend(new WasmHeap(memory), bindExports(instance.exports), pool, variant, options.cacheChunkBytes ?? CACHE_CHUNK_BYTES);
 }
 
 interface Packed {
@@ -118,6 +134,7 @@ class WasmBackend implements Backend {
     readonly wasm: BlockExports,
     private readonly pool: WorkerPool,
     private readonly variant: WasmVariant,
+    private readonly cacheChunkBytes: number,
   ) {}
 
   /** Runs `task` after every call before it has finished (one job at a time on the workers). */
@@ -174,52 +191,161 @@ class WasmBackend implements Backend {
     return this.exclusive(async () => {
       const m = X.rows;
       const n = Y.rows;
-      const d = X.cols;
       checkBlock(X, Y);
       const result = new Float32Array(m * n);
       if (m === 0 || n === 0) return result;
-      const transform = chooseTransform(kernel);
-      const xPanels = Math.ceil(m / 4);
-      const yPanels = Math.ceil(n / 8);
-      const ldo = yPanels * 8;
-      // Scratch: raw rows (X, then Y), X as center panels, Y as row panels, the output.
-      const layout = new ScratchLayout();
-      const raw = layout.take(Math.max(m, n) * d * 4);
-      const xp = layout.take(xPanels * 4 * d * 4);
-      const xn = layout.take(xPanels * 4 * 4);
-      const yp = layout.take(yPanels * 8 * d * 4);
-      const yn = layout.take(yPanels * 8 * 4);
-      const out = layout.take(xPanels * 4 * ldo * 4);
-      const base = this.scratch(layout.bytes, `a ${m} × ${n} kernel block of ${d} features`);
-      this.heap.f32(base + raw, m * d).set(X.data.subarray(0, m * d));
-      this.wasm.packCenterPanels(base + raw, m, d, base + xp, base + xn);
-      this.heap.f32(base + raw, n * d).set(Y.data.subarray(0, n * d));
-      this.wasm.packRowPanels(base + raw, n, d, base + yp, base + yn);
-
-      const active = Math.min(this.pool.size, xPanels);
-      const share = Math.ceil(xPanels / active);
-      for (let w = 0; w < active; w++) {
-        const p = this.pool.paramsOf(w);
-        this.setCommon(p, OP_BLOCK, transform, d);
-        p[P.YP] = base + yp;
-        p[P.YN] = base + yn;
-        p[P.Y_PANELS] = yPanels;
-        p[P.XP4] = base + xp;
-        p[P.XN4] = base + xn;
-        p[P.Q0] = Math.min(w * share, xPanels);
-        p[P.Q1] = Math.min((w + 1) * share, xPanels);
-        p[P.OUT] = base + out;
-        p[P.OUT_LD] = ldo;
-        p[P.Y_BLOCK] = Math.max(1, Math.floor(BLOCK_Y_BYTES / (32 * d)));
-        p[P.Q_BLOCK] = BLOCK_X_PANELS;
-      }
-      await this.pool.run(active);
-      const view = this.heap.f32(base + out, m * ldo);
-      if (ldo === n) result.set(view.subarray(0, m * n));
-      else for (let i = 0; i < m; i++) result.set(view.subarray(i * ldo, i * ldo + n), i * n);
+      const { at, ld } = await this.blockInScratch(kernel, X, Y);
+      const view = this.heap.f32(at, m * ld);
+      if (ld === n) result.set(view.subarray(0, m * n));
+      else for (let i = 0; i < m; i++) result.set(view.subarray(i * ld, i * ld + n), i * n);
       this.trimScratch();
       return result;
     });
+  }
+
+  /** kernelBlock rounded to float16 or bfloat16 in wasm, in place in scratch (inside `exclusive`). */
+  private roundedBlock(precision: 'float16' | 'bfloat16', kernel: Kernel, X: Matrix, Y: Matrix): Promise<Uint16Array> {
+    return this.exclusive(async () => {
+      const m = X.rows;
+      const n = Y.rows;
+      checkBlock(X, Y);
+      if (m === 0 || n === 0) return new Uint16Array(0);
+      const { at, ld } = await this.blockInScratch(kernel, X, Y);
+      this.wasm.roundRows(at, m, n, ld, at, PRECISION_IDS[precision]);
+      const result = this.heap.u16(at, m * n).slice();
+      this.trimScratch();
+      return result;
+    });
+  }
+
+  /**
+   * k(X, Y) computed into scratch (inside `exclusive`; X and Y not empty): row i at
+   * at + 4·i·ld bytes, ld ≥ rows(Y).
+   */
+  private async blockInScratch(kernel: Kernel, X: Matrix, Y: Matrix): Promise<{ at: number; ld: number }> {
+    const m = X.rows;
+    const n = Y.rows;
+    const d = X.cols;
+    const transform = chooseTransform(kernel);
+    const xPanels = Math.ceil(m / 4);
+    const yPanels = Math.ceil(n / 8);
+    const ldo = yPanels * 8;
+    // Scratch: raw rows (X, then Y), X as center panels, Y as row panels, the output.
+    const layout = new ScratchLayout();
+    const raw = layout.take(Math.max(m, n) * d * 4);
+    const xp = layout.take(xPanels * 4 * d * 4);
+    const xn = layout.take(xPanels * 4 * 4);
+    const yp = layout.take(yPanels * 8 * d * 4);
+    const yn = layout.take(yPanels * 8 * 4);
+    const out = layout.take(xPanels * 4 * ldo * 4);
+    const base = this.scratch(layout.bytes, `a ${m} × ${n} kernel block of ${d} features`);
+    this.heap.f32(base + raw, m * d).set(X.data.subarray(0, m * d));
+    this.wasm.packCenterPanels(base + raw, m, d, base + xp, base + xn);
+    this.heap.f32(base + raw, n * d).set(Y.data.subarray(0, n * d));
+    this.wasm.packRowPanels(base + raw, n, d, base + yp, base + yn);
+
+    const active = Math.min(this.pool.size, xPanels);
+    const share = Math.ceil(xPanels / active);
+    for (let w = 0; w < active; w++) {
+      const p = this.pool.paramsOf(w);
+      this.setCommon(p, OP_BLOCK, transform, d);
+      p[P.YP] = base + yp;
+      p[P.YN] = base + yn;
+      p[P.Y_PANELS] = yPanels;
+      p[P.XP4] = base + xp;
+      p[P.XN4] = base + xn;
+      p[P.Q0] = Math.min(w * share, xPanels);
+      p[P.Q1] = Math.min((w + 1) * share, xPanels);
+      p[P.OUT] = base + out;
+      p[P.OUT_LD] = ldo;
+      p[P.Y_BLOCK] = Math.max(1, Math.floor(BLOCK_Y_BYTES / (32 * d)));
+      p[P.Q_BLOCK] = BLOCK_X_PANELS;
+    }
+    await this.pool.run(active);
+    return { at: base + out, ld: ldo };
+  }
+
+  /** The engine holds nothing of its own: its calls use this backend's scratch and queue. */
+  async cacheEngine(precision: CachePrecision): Promise<CacheEngine> {
+    return {
+      precision,
+      block: (kernel, X, Y) => (precision === 'float32' ? this.kernelBlock(kernel, X, Y) : this.roundedBlock(precision, kernel, X, Y)),
+      multiply: (K, rows, cols, A, l, out) => this.exclusive(() => this.cachedProduct(precision, K, rows, cols, A, l, out)),
+      dispose: () => undefined,
+    };
+  }
+
+  /**
+   * out = K·A for cached values K (inside `exclusive`): A transposed into scratch once, then K
+   * chunk by chunk through two alternating scratch regions, the copy of the next chunk overlapping
+   * the workers' product of this one. Each job splits the chunk's rows across the workers.
+   */
+  private async cachedProduct(
+    precision: CachePrecision, K: CachedValues, rows: number, cols: number, A: Float32Array, l: number, out: Float32Array,
+  ): Promise<void> {
+    checkCachedProduct(precision, K, rows, cols, A, l, out);
+    if (rows === 0) return;
+    if (cols === 0 || l === 0) {
+      out.fill(0, 0, rows * l);
+      return;
+    }
+    const valueBytes = K.BYTES_PER_ELEMENT;
+    const chunkRows = Math.min(rows, Math.max(1, Math.floor(this.cacheChunkBytes / (cols * valueBytes))));
+    const chunks = Math.ceil(rows / chunkRows);
+    const lda = Math.ceil(cols / 8) * 8;
+    const active = Math.min(this.pool.size, Math.ceil(chunkRows / 4));
+    const layout = new ScratchLayout();
+    const at = layout.take(l * lda * 4);
+    const product = layout.take(rows * l * 4);
+    const widened = layout.take(active * CACHE_WIDENED_BYTES);
+    const sums = layout.take(active * 4 * l * 16);
+    const buffers = [layout.take(chunkRows * cols * valueBytes)];
+    if (chunks > 1) buffers.push(layout.take(chunkRows * cols * valueBytes));
+    const base = this.scratch(layout.bytes, `a product of ${chunkRows} cached rows of ${cols} values`);
+    const transposed = this.heap.f32(base + at, l * lda);
+    for (let c = 0; c < l; c++) {
+      const row = c * lda;
+      for (let j = 0; j < cols; j++) transposed[row + j] = A[j * l + c];
+      transposed.fill(0, row + cols, row + lda);
+    }
+    const copyChunk = (chunk: number): void => {
+      const from = chunk * chunkRows * cols;
+      const count = Math.min(chunkRows, rows - chunk * chunkRows) * cols;
+      const to = base + buffers[chunk % buffers.length];
+      if (K instanceof Float32Array) this.heap.f32(to, count).set(K.subarray(from, from + count));
+      else this.heap.u16(to, count).set(K.subarray(from, from + count));
+    };
+    copyChunk(0);
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      const first = chunk * chunkRows;
+      const count = Math.min(chunkRows, rows - first);
+      // Whole register blocks of 4 rows to each worker but the last.
+      const share = Math.ceil(count / active / 4) * 4;
+      for (let w = 0; w < active; w++) {
+        const p = this.pool.paramsOf(w);
+        p.fill(0);
+        p[P.OP] = OP_CACHED_PRODUCT;
+        p[P.K_VALUES] = base + buffers[chunk % buffers.length];
+        p[P.K_PRECISION] = PRECISION_IDS[precision];
+        p[P.K_ROW0] = Math.min(w * share, count);
+        p[P.K_ROW1] = Math.min((w + 1) * share, count);
+        p[P.K_COLS] = cols;
+        p[P.A_T] = base + at;
+        p[P.A_LD] = lda;
+        p[P.A_COLS] = l;
+        p[P.PRODUCT] = base + product + first * l * 4;
+        p[P.WIDENED] = base + widened + w * CACHE_WIDENED_BYTES;
+        p[P.SUMS] = base + sums + w * 4 * l * 16;
+      }
+      const job = this.pool.run(active);
+      try {
+        if (chunk + 1 < chunks) copyChunk(chunk + 1);
+      } finally {
+        await job;
+      }
+    }
+    out.set(this.heap.f32(base + product, rows * l));
+    this.trimScratch();
   }
 
   /** out = k(X, Z[j0:j1])·α[j0:j1] for a center set (inside `exclusive`). */

@@ -27,12 +27,18 @@ export interface BlockExports {
     tile: number, ldt: number, rowPanels: number, cols: number, alpha: number, l: number,
     outT: number, ldo: number,
   ): void;
+  cachedProduct(
+    k: number, precision: number, r0: number, r1: number, cols: number, at: number, lda: number, l: number,
+    out: number, widened: number, sums: number,
+  ): void;
+  roundRows(src: number, rows: number, n: number, ld: number, dst: number, precision: number): void;
   expInPlace(ptr: number, count: number): void;
   logInPlace(ptr: number, count: number): void;
 }
 
 const EXPORT_NAMES: readonly (keyof BlockExports)[] = [
-  'packRowPanels', 'packCenterPanels', 'squaredDistances', 'transform', 'timesWeights', 'expInPlace', 'logInPlace',
+  'packRowPanels', 'packCenterPanels', 'squaredDistances', 'transform', 'timesWeights', 'cachedProduct', 'roundRows',
+  'expInPlace', 'logInPlace',
 ];
 
 /** The bytes of a base64-embedded build. */

@@ -37,6 +37,12 @@ export const OP_IDLE = 0;
 export const OP_FUSED = 1;
 export const OP_BLOCK = 2;
 export const OP_QUIT = 3;
+export const OP_CACHED_PRODUCT = 4;
+
+/** The device code's ids of cached-value precisions (CACHE_* in kernels/wasm/assembly/blocks.ts). */
+export const PRECISION_IDS = { float32: 0, float16: 1, bfloat16: 2 } as const;
+/** Each worker's buffer of widened rows: 4 rows × CACHE_COL_BLOCK (1024, in blocks.ts) floats. */
+export const CACHE_WIDENED_BYTES = 4 * 1024 * 4;
 
 /** Parameters common to every job. */
 export const P = {
@@ -75,6 +81,18 @@ export const P = {
   OUT_LD: 15,
   Y_BLOCK: 16, // row panels of Y per pass (kept in L2)
   Q_BLOCK: 17, // center panels of X per pass
+  // OP_CACHED_PRODUCT: product[i·l + c] = Σ_j K[i·cols + j]·A[j·l + c] for rows [K_ROW0, K_ROW1) of K
+  K_VALUES: 7, // the cached rows (a chunk of K) in wasm memory
+  K_PRECISION: 8, // PRECISION_IDS
+  K_ROW0: 9,
+  K_ROW1: 10,
+  K_COLS: 11,
+  A_T: 12, // A transposed: l × A_LD floats, zero past K_COLS
+  A_LD: 13, // a multiple of 8
+  A_COLS: 14, // l
+  PRODUCT: 15, // rows × l for the chunk
+  WIDENED: 16, // this worker's CACHE_WIDENED_BYTES
+  SUMS: 17, // this worker's 4 × l accumulators of 4 lanes
 } as const;
 
 /**
@@ -170,6 +188,11 @@ function block() {
   }
 }
 
+function cachedProduct() {
+  w.cachedProduct(p[P.K_VALUES], p[P.K_PRECISION], p[P.K_ROW0], p[P.K_ROW1], p[P.K_COLS], p[P.A_T], p[P.A_LD],
+    p[P.A_COLS], p[P.PRODUCT], p[P.WIDENED], p[P.SUMS]);
+}
+
 function fail(error) {
   if (Atomics.compareExchange(i32, ${ERROR}, 0, 1) !== 0) return;
   const message = String((error && error.stack) || error).slice(0, ${ERROR_TEXT_MAX});
@@ -187,6 +210,7 @@ for (;;) {
   try {
     if (op === ${OP_FUSED}) fused();
     else if (op === ${OP_BLOCK}) block();
+    else if (op === ${OP_CACHED_PRODUCT}) cachedProduct();
   } catch (error) {
     fail(error);
   }

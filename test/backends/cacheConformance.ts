@@ -1,0 +1,192 @@
+/**
+ * The cases every kernel-cache engine (CacheEngine, src/backends/backend.ts) passes, against
+ * independent float64 answers: blocks are the float64 kernel values rounded to the precision, and
+ * products are the float64 products of the decoded values, within the float32 summation bound.
+ */
+import { describe, expect, it } from 'vitest';
+import { chooseKernel, makeKernel } from '../../kernels/index.js';
+import type { Backend, CacheEngine, CachePrecision, CachedValues } from '../../src/backends/backend.js';
+import { roundToPrecision } from '../../src/backends/halfPrecision.js';
+import { lcg, randomMatrix } from '../helpers/data.js';
+import { naiveKernel, SUITE_BANDWIDTH } from './agreement.js';
+
+export const PRECISIONS: readonly CachePrecision[] = ['float16', 'bfloat16', 'float32'];
+
+/** Mantissa bits (without the implicit one), exponent bias and largest exponent field of each format. */
+const FORMATS = { float16: { mantissa: 10, bias: 15, top: 30 }, bfloat16: { mantissa: 7, bias: 127, top: 254 } } as const;
+
+/** The value of a non-negative finite bit pattern, computed from the format's definition. */
+function patternValue(h: number, precision: 'float16' | 'bfloat16'): number {
+  const { mantissa, bias } = FORMATS[precision];
+  const exponent = h >>> mantissa;
+  const fraction = h & ((1 << mantissa) - 1);
+  if (exponent === 0) return fraction * 2 ** (1 - bias - mantissa);
+  return (1 + fraction / 2 ** mantissa) * 2 ** (exponent - bias);
+}
+
+/**
+ * The bits of the value of `precision` nearest to x, ties to the even pattern, found by a binary
+ * search over the ordered non-negative patterns in float64 (no bit tricks): the reference for
+ * halfPrecision.ts.
+ */
+export function nearestHalfBits(x: number, precision: 'float16' | 'bfloat16'): number {
+  const { mantissa, top } = FORMATS[precision];
+  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+  const inf = (top + 1) << mantissa;
+  const largest = inf - 1;
+  const magnitude = Math.abs(x);
+  const largestValue = patternValue(largest, precision);
+  const halfUlpThere = 2 ** (top - FORMATS[precision].bias - mantissa - 1);
+  if (magnitude >= largestValue + halfUlpThere) return sign | inf;
+  if (magnitude >= largestValue) return sign | largest;
+  let low = 0; // patternValue(low) ≤ magnitude < patternValue(high)
+  let high = largest;
+  while (high - low > 1) {
+    const middle = (low + high) >>> 1;
+    if (patternValue(middle, precision) <= magnitude) low = middle;
+    else high = middle;
+  }
+  const below = magnitude - patternValue(low, precision);
+  const above = patternValue(high, precision) - magnitude;
+  return sign | (below < above || (below === above && low % 2 === 0) ? low : high);
+}
+
+/** Half the distance between neighbouring values of `precision` around the magnitude v. */
+function halfUlp(v: number, precision: CachePrecision): number {
+  const { mantissa, bias } = precision === 'float32' ? { mantissa: 23, bias: 127 } : FORMATS[precision];
+  const exponent = Math.max(1 - bias, Math.floor(Math.log2(Math.abs(v) || 2 ** -1000)));
+  return 2 ** (exponent - mantissa - 1);
+}
+
+/** Cached values as numbers, decoded from the format's definition. */
+function decode(values: CachedValues, precision: CachePrecision): Float64Array {
+  if (precision === 'float32') return Float64Array.from(values);
+  return Float64Array.from(values, (h) => (h & 0x8000 ? -1 : 1) * patternValue(h & 0x7fff, precision));
+}
+
+/** Kernel-like test values in [−1, 1]: many tiny (float16 subnormals), a few exact zeros. */
+function cachedValues(count: number, precision: CachePrecision, seed: number): CachedValues {
+  const next = lcg(seed);
+  const values = Float32Array.from({ length: count }, () => {
+    const u = next();
+    if (u < 0.05) return 0;
+    const magnitude = u < 0.3 ? next() * 1e-5 : next();
+    return next() < 0.2 ? -magnitude : magnitude;
+  });
+  return roundToPrecision(values, precision);
+}
+
+/** rows × cols × l: rows not a multiple of 4 or of the threads' shares, cols not of 4 or 8, l = 1 and 10. */
+const PRODUCT_SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [3, 5, 10],
+  [7, 13, 1],
+  [4, 8, 2],
+  [9, 1031, 10],
+  [13, 37, 3],
+  [130, 517, 10],
+  [66, 2053, 1],
+];
+
+/**
+ * The suite for one engine: `engine(precision)` returns a fresh engine over a backend that
+ * `start` created (disposed after each test).
+ */
+export function describeCacheEngine(
+  name: string,
+  start: () => Backend | Promise<Backend>,
+  engineOf: (backend: Backend, precision: CachePrecision) => CacheEngine | Promise<CacheEngine>,
+): void {
+  describe(`cache engine ${name}`, () => {
+    for (const precision of PRECISIONS) {
+      it(`${precision}: blocks are the float64 kernel values rounded, and kernelBlock's values rounded exactly`, async () => {
+        const backend = await start();
+        try {
+          const engine = await engineOf(backend, precision);
+          expect(engine.precision).toBe(precision);
+          for (const kernelName of ['gaussian', 'laplacian'] as const) {
+            const kernel = makeKernel(chooseKernel(kernelName), SUITE_BANDWIDTH);
+            for (const [m, n, d] of [[1, 1, 1], [7, 13, 5], [33, 517, 3]]) {
+              const X = randomMatrix(m, d, m + d);
+              const Y = randomMatrix(n, d, 3 * n + d);
+              const block = await engine.block(kernel, X, Y);
+              expect(block).toBeInstanceOf(precision === 'float32' ? Float32Array : Uint16Array);
+              expect(block.length).toBe(m * n);
+              expect(roundToPrecision(await backend.kernelBlock(kernel, X, Y), precision)).toEqual(block);
+              const values = decode(block, precision);
+              for (let i = 0; i < m; i++) {
+                for (let j = 0; j < n; j++) {
+                  const exact = naiveKernel(kernel.value, X, Y, i, j);
+                  // Half an ulp of the precision, plus the float32 evaluation's error.
+                  const bound = halfUlp(exact * (1 + 1e-5), precision) + 1e-5 * Math.abs(exact) + 1e-7;
+                  if (!(Math.abs(values[i * n + j] - exact) <= bound)) expect.fail(`${kernelName} ${m}×${n} [${i}, ${j}]: ${values[i * n + j]} vs ${exact}`);
+                }
+              }
+            }
+          }
+          engine.dispose();
+        } finally {
+          await backend.dispose();
+        }
+      });
+
+      it(`${precision}: products are the float64 products of the cached values within the float32 summation bound`, async () => {
+        const backend = await start();
+        try {
+          const engine = await engineOf(backend, precision);
+          for (const [rows, cols, l] of PRODUCT_SHAPES) {
+            const K = cachedValues(rows * cols, precision, rows * 31 + cols);
+            const A = randomMatrix(cols, l, cols + l).data.map((a) => 2 * a - 1);
+            const out = new Float32Array(rows * l).fill(NaN);
+            await engine.multiply(K, rows, cols, A, l, out);
+            const values = decode(K, precision);
+            // Any order of float32 sums of `cols` products: error ≤ (cols + 1)·u·Σ|terms|.
+            const u = 2 ** -24;
+            for (let i = 0; i < rows; i++) {
+              for (let c = 0; c < l; c++) {
+                let sum = 0;
+                let size = 0;
+                for (let j = 0; j < cols; j++) {
+                  const term = values[i * cols + j] * A[j * l + c];
+                  sum += term;
+                  size += Math.abs(term);
+                }
+                const bound = (cols + 1) * u * size * 1.01 + 1e-30;
+                if (!(Math.abs(out[i * l + c] - sum) <= bound)) expect.fail(`${rows}×${cols}×${l} [${i}, ${c}]: ${out[i * l + c]} vs ${sum}`);
+              }
+            }
+          }
+          // Empty products, and cached values of the wrong type.
+          const out = Float32Array.of(NaN, NaN);
+          await engine.multiply(precision === 'float32' ? new Float32Array(0) : new Uint16Array(0), 1, 0, new Float32Array(0), 2, out);
+          expect(Array.from(out)).toEqual([0, 0]);
+          const wrong = precision === 'float32' ? new Uint16Array(4) : new Float32Array(4);
+          await expect(engine.multiply(wrong, 2, 2, new Float32Array(2), 1, new Float32Array(2))).rejects.toThrow(RangeError);
+          engine.dispose();
+        } finally {
+          await backend.dispose();
+        }
+      });
+    }
+
+    it('float16 products read Inf and NaN as such', async () => {
+      const backend = await start();
+      try {
+        const engine = await engineOf(backend, 'float16');
+        // Rows: [1, Inf], [−Inf, 1], [NaN, 0], padded to 9 columns so that the SIMD loop sees them.
+        const K = new Uint16Array(3 * 9);
+        K.set([0x3c00, 0x7c00], 0);
+        K.set([0xfc00, 0x3c00], 9);
+        K.set([0x7e00, 0], 18);
+        const A = new Float32Array(9).fill(0);
+        A[0] = 1;
+        A[1] = 1;
+        const out = new Float32Array(3);
+        await engine.multiply(K, 3, 9, A, 1, out);
+        expect(Array.from(out)).toEqual([Infinity, -Infinity, NaN]);
+      } finally {
+        await backend.dispose();
+      }
+    });
+  });
+}
