@@ -6,14 +6,17 @@ import type { Kernel } from '../../kernels/kernel.js';
 import type { Matrix } from '../matrix.js';
 import type { Backend, CacheEngine, CachedValues, CachePrecision } from './backend.js';
 import { decodingTable, roundToPrecision } from './halfPrecision.js';
-import { checkCachedProduct } from './misuse.js';
+import { checkBlockOutput, checkCachedProduct } from './misuse.js';
 
 /** A cache engine over any backend's kernelBlock. */
 export function portableCacheEngine(backend: Backend, precision: CachePrecision): CacheEngine {
   return {
     precision,
-    async block(kernel: Kernel, X: Matrix, Y: Matrix): Promise<CachedValues> {
-      return roundToPrecision(await backend.kernelBlock(kernel, X, Y), precision);
+    async block(kernel: Kernel, X: Matrix, Y: Matrix, out: CachedValues, offset: number, stride: number): Promise<void> {
+      checkBlockOutput(precision, out, X.rows, Y.rows, offset, stride);
+      const n = Y.rows;
+      const values = roundToPrecision(await backend.kernelBlock(kernel, X, Y), precision);
+      for (let i = 0; i < X.rows; i++) out.set(values.subarray(i * n, (i + 1) * n), offset + i * stride);
     },
     async multiply(K, rows, cols, A, l, out): Promise<void> {
       checkCachedProduct(precision, K, rows, cols, A, l, out);

@@ -66,6 +66,21 @@ export function checkWeights(set: { count: number; outputs: number }, alpha: Arr
  * CacheEngine.multiply(K, rows, cols, A, l, out): K of the engine's precision (bit patterns in a
  * Uint16Array, or a Float32Array) with rows × cols values, A with cols × l, out with rows × l.
  */
+/** A cache engine's block output: its type is the precision's, and rows of `cols` values at offset + i·stride fit. */
+export function checkBlockOutput(
+  precision: 'float16' | 'bfloat16' | 'float32',
+  out: Uint16Array | Float32Array,
+  rows: number,
+  cols: number,
+  offset: number,
+  stride: number,
+): void {
+  const expected = precision === 'float32' ? Float32Array : Uint16Array;
+  if (!(out instanceof expected)) throw new RangeError(`block: ${precision} values go into a ${expected.name}; got a ${out.constructor.name}`);
+  if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(stride) || stride < cols) throw new RangeError(`block: offset ${offset} and stride ${stride} do not lay out rows of ${cols}`);
+  if (rows > 0 && offset + (rows - 1) * stride + cols > out.length) throw new RangeError(`block: out has ${out.length} values, too few for ${rows} rows of ${cols} at offset ${offset}, stride ${stride}`);
+}
+
 export function checkCachedProduct(
   precision: 'float16' | 'bfloat16' | 'float32',
   K: Uint16Array | Float32Array,

@@ -109,9 +109,15 @@ export function describeCacheEngine(
             for (const [m, n, d] of [[1, 1, 1], [7, 13, 5], [33, 517, 3]]) {
               const X = randomMatrix(m, d, m + d);
               const Y = randomMatrix(n, d, 3 * n + d);
-              const block = await engine.block(kernel, X, Y);
-              expect(block).toBeInstanceOf(precision === 'float32' ? Float32Array : Uint16Array);
-              expect(block.length).toBe(m * n);
+              // Written into a larger array, at an offset and a stride, as the cache lays out rows.
+              const offset = 3;
+              const stride = n + 5;
+              const padded = precision === 'float32' ? new Float32Array(offset + m * stride).fill(-1) : new Uint16Array(offset + m * stride).fill(0xffff);
+              await engine.block(kernel, X, Y, padded, offset, stride);
+              const block = precision === 'float32' ? new Float32Array(m * n) : new Uint16Array(m * n);
+              for (let i = 0; i < m; i++) block.set(padded.subarray(offset + i * stride, offset + i * stride + n), i * n);
+              const untouched = Array.from(padded).filter((_, k) => k < offset || (k - offset) % stride >= n);
+              expect(new Set(untouched)).toEqual(new Set([precision === 'float32' ? -1 : 0xffff]));
               expect(roundToPrecision(await backend.kernelBlock(kernel, X, Y), precision)).toEqual(block);
               const values = decode(block, precision);
               for (let i = 0; i < m; i++) {

@@ -7,12 +7,17 @@ import { bindExports, compileVariant } from '../../src/backends/wasm/modules.js'
 import { roundToPrecision } from '../../src/backends/halfPrecision.js';
 import { lcg } from '../helpers/data.js';
 import { CACHE_WIDENED_BYTES, PRECISION_IDS } from '../../src/backends/wasm/protocol.js';
+import { createOnnxBackend, onnxSupport } from '../../src/backends/onnx/index.js';
 import { describeCacheEngine } from './cacheConformance.js';
+
+// onnx: where onnxruntime-node is installed, always in CI (a missing one fails there).
+const onnx = (await onnxSupport()).available || process.env.CI === 'true';
 
 describeCacheEngine('portable (over js)', () => new JsBackend(), (backend, precision) => portableCacheEngine(backend, precision));
 describeCacheEngine('wasm', () => createWasmBackend(), (backend, precision) => backend.cacheEngine!(precision));
 // Chunks of 4 KiB: products in many steps, through both alternating scratch regions.
 describeCacheEngine('wasm, small chunks', () => createWasmBackend({ cacheChunkBytes: 4096 }), (backend, precision) => backend.cacheEngine!(precision));
+if (onnx) describeCacheEngine('onnx (float16 and float32 in the graph, bfloat16 portable)', () => createOnnxBackend(), (backend, precision) => backend.cacheEngine!(precision));
 describeCacheEngine('wasm, plain SIMD128, one thread', () => createWasmBackend({ variant: 'simd', threads: 1 }), (backend, precision) => backend.cacheEngine!(precision));
 
 describe('wasm cache engine', () => {

@@ -27,7 +27,7 @@ import {
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
-import { checkBlock } from '../misuse.js';
+import { checkBlock, checkBlockOutput, checkCachedProduct } from '../misuse.js';
 import { SerialQueue } from '../queue.js';
 import { cpuName, halfOfFreeMemory, threadCount } from '../system.js';
 import { portableCacheEngine } from '../cacheEngine.js';
@@ -193,8 +193,8 @@ class OnnxBackend implements Backend {
       const { rows: m, cols: d } = X;
       const n = Y.rows;
       checkBlock(X, Y);
+      checkBlockOutput(precision, out, m, n, offset, stride);
       if (m === 0 || n === 0) return;
-      if (stride < n || offset < 0 || offset + (m - 1) * stride + n > out.length) throw new RangeError('block: the output is smaller than its layout');
       const form = distanceForm(d);
       const session = await this.sharedSession('block', kernel.expression, form, d, precision);
       const x = rowsInput(form, X);
@@ -223,7 +223,7 @@ class OnnxBackend implements Backend {
   private cachedProduct(precision: OnnxCachePrecision, K: CachedValues, rows: number, cols: number, A: Float32Array, l: number, out: Float32Array): Promise<void> {
     return this.context.queue.run(async () => {
       this.check();
-      if (K.length < rows * cols || A.length < cols * l || out.length < rows * l) throw new RangeError('cachedProduct: arrays shorter than their shapes');
+      checkCachedProduct(precision, K, rows, cols, A, l, out);
       if (rows === 0) return;
       if (cols === 0) return void out.fill(0, 0, rows * l);
       const session = await this.sharedSession('product', undefined, 'gemm', 0, precision);

@@ -24,7 +24,7 @@ import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
 import {
-  checkBlock, checkCachedProduct, checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights,
+  checkBlock, checkBlockOutput, checkCachedProduct, checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights,
 } from '../misuse.js';
 import { SerialQueue } from '../queue.js';
 import { cpuName, freeMemoryBytes, threadCount } from '../system.js';
@@ -188,33 +188,32 @@ class WasmBackend implements Backend {
   }
 
   kernelBlock(kernel: Kernel, X: Matrix, Y: Matrix): Promise<Float32Array> {
-    return this.exclusive(async () => {
-      const m = X.rows;
-      const n = Y.rows;
-      checkBlock(X, Y);
-      const result = new Float32Array(m * n);
-      if (m === 0 || n === 0) return result;
-      const { at, ld } = await this.blockInScratch(kernel, X, Y);
-      const view = this.heap.f32(at, m * ld);
-      if (ld === n) result.set(view.subarray(0, m * n));
-      else for (let i = 0; i < m; i++) result.set(view.subarray(i * ld, i * ld + n), i * n);
-      this.trimScratch();
-      return result;
-    });
+    const result = new Float32Array(X.rows * Y.rows);
+    return this.blockInto('float32', kernel, X, Y, result, 0, Y.rows).then(() => result);
   }
 
-  /** kernelBlock rounded to float16 or bfloat16 in wasm, in place in scratch (inside `exclusive`). */
-  private roundedBlock(precision: 'float16' | 'bfloat16', kernel: Kernel, X: Matrix, Y: Matrix): Promise<Uint16Array> {
+  /**
+   * k(X, Y) in `precision` written at out[offset + i·stride + j]: computed in scratch, rounded
+   * there in SIMD for 16 bits, then copied row by row.
+   */
+  private blockInto(precision: CachePrecision, kernel: Kernel, X: Matrix, Y: Matrix, out: CachedValues, offset: number, stride: number): Promise<void> {
     return this.exclusive(async () => {
       const m = X.rows;
       const n = Y.rows;
       checkBlock(X, Y);
-      if (m === 0 || n === 0) return new Uint16Array(0);
+      checkBlockOutput(precision, out, m, n, offset, stride);
+      if (m === 0 || n === 0) return;
       const { at, ld } = await this.blockInScratch(kernel, X, Y);
-      this.wasm.roundRows(at, m, n, ld, at, PRECISION_IDS[precision]);
-      const result = this.heap.u16(at, m * n).slice();
+      if (precision === 'float32') {
+        const view = this.heap.f32(at, m * ld);
+        for (let i = 0; i < m; i++) out.set(view.subarray(i * ld, i * ld + n), offset + i * stride);
+      } else {
+        // Rounded in place, rows packed (each row's 16-bit values end before its float32 ones are read).
+        this.wasm.roundRows(at, m, n, ld, at, PRECISION_IDS[precision]);
+        const view = this.heap.u16(at, m * n); // packed: row i at i·n
+        for (let i = 0; i < m; i++) out.set(view.subarray(i * n, (i + 1) * n), offset + i * stride);
+      }
       this.trimScratch();
-      return result;
     });
   }
 
@@ -269,7 +268,7 @@ class WasmBackend implements Backend {
   async cacheEngine(precision: CachePrecision): Promise<CacheEngine> {
     return {
       precision,
-      block: (kernel, X, Y) => (precision === 'float32' ? this.kernelBlock(kernel, X, Y) : this.roundedBlock(precision, kernel, X, Y)),
+      block: (kernel, X, Y, out, offset, stride) => this.blockInto(precision, kernel, X, Y, out, offset, stride),
       multiply: (K, rows, cols, A, l, out) => this.exclusive(() => this.cachedProduct(precision, K, rows, cols, A, l, out)),
       dispose: () => undefined,
     };
