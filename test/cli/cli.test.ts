@@ -73,7 +73,7 @@ describe('kmfit on files', () => {
     expect(report.plan.d).toBe(784);
     expect(report.plan.outputs).toBe(10);
     expect(report.history).toHaveLength(2);
-    expect(Object.keys(report.history[0]).sort()).toEqual(['epoch', 'seconds', 'trainError', 'trainMse', 'valError', 'valMse']);
+    expect(Object.keys(report.history[0]).sort()).toEqual(['elapsedSeconds', 'epoch', 'seconds', 'trainError', 'trainMse', 'valError', 'valMse']);
     expect(report.test.error).toBeLessThan(0.15);
     expect(report.test.error).toBe(report.history[1].valError);
     expect(report.modelPath).toBe(file('digits.kmfit'));
@@ -146,7 +146,7 @@ describe('kmfit on files', () => {
     for (const row of ['data', 'kernel', 'subsample s', 'q', 'λ_1, λ_q, λ_new', 'β', 'm* plain → preconditioned', 'device limit m_G', 'batch size m', 'step size η', 'backend', 'set-up']) {
       expect(lines.some((line) => line.startsWith(`  ${row} `)), row).toBe(true);
     }
-    expect(lines.filter((line) => /^epoch [12]\/2 {2}\d+\.\d s {2}train mse \S+ {2}train error \S+ % {2}test mse \S+ {2}test error \S+ %/.test(line))).toHaveLength(2);
+    expect(lines.filter((line) => /^epoch [12]\/2 {2}\d+\.\d s \(at \d+\.\d s\) {2}train mse \S+ {2}train error \S+ % {2}test mse \S+ {2}test error \S+ %/.test(line))).toHaveLength(2);
     expect(lines.at(-2)).toMatch(/^test error \d+\.\d\d % · test mse \S+ \(epoch 2, /);
     expect(lines.at(-1)).toMatch(/ s in all · peak memory \S+ GiB \(resident\) · model saved to .*small\.kmfit$/);
     const again = kmfit('predict', 'small.kmfit', 'digits-test.npy', '--json');

@@ -30,7 +30,8 @@ async function interruptAndResume(options: FitOptions, cut: number, resume: FitO
   expect(interrupted.stoppedBy).toBe('aborted');
   await interrupted.dispose();
   const validation = options.validation ? { validation: options.validation } : {};
-  return fit(X, y, { resumeFrom: checkpoint, backend: options.backend, threads: options.threads, ...validation, ...resume });
+  // The cache is not kept in a checkpoint (it does not change what is trained): given again, as the CLI's resume does.
+  return fit(X, y, { resumeFrom: checkpoint, backend: options.backend, threads: options.threads, cache: options.cache, ...validation, ...resume });
 }
 
 describe('resume after an abort', () => {

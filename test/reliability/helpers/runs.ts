@@ -57,7 +57,7 @@ export function expectSameModel(actual: KernelModel, expected: KernelModel): voi
 }
 
 export function withoutTimes(model: KernelModel): object[] {
-  return model.history.map(({ seconds: _seconds, ...rest }) => rest);
+  return model.history.map(({ seconds: _seconds, elapsedSeconds: _elapsed, ...rest }) => rest);
 }
 
 /** max |a − b| / max |b|: the difference of two weight vectors relative to their scale. */
