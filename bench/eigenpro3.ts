@@ -22,25 +22,11 @@
  * export them to /tmp/ep3 and /tmp/ep4 (the defaults here; EIGENPRO3_PATH and EIGENPRO4_PATH
  * override them). Build kmfit first (npm run build). Both sides use the same thread count.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { type Child, PYTHON, failureNote, flag, gib, lastJson, option, pad, percent, root, runTimed, seconds, threadEnv as threadEnvFor } from './child.js';
 import { median } from './timing.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const PYTHON = '/usr/bin/python3';
-const TIME = '/usr/bin/time';
-/** The lines of /usr/bin/time -v's report, kept out of the progress and the failure notes. */
-const TIME_REPORT =
-  /^(\s+(Command being timed|User time|System time|Percent of CPU|Elapsed|Average|Maximum|Major|Minor|Voluntary|Involuntary|Swaps|File system|Socket|Signals|Page size|Exit status)|Command (exited with|terminated by))/;
-
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-const flag = (name: string) => process.argv.includes(`--${name}`);
 
 const n = Number(option('n', '60000'));
 const p = Number(option('centers', '10000'));
@@ -77,84 +63,13 @@ interface Outcome {
   raw?: unknown;
 }
 
-interface Child {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  wallSeconds: number;
-  maxRssKB?: number;
-  /** User + system CPU seconds of the whole child, from /usr/bin/time -v. */
-  cpuSeconds?: number;
-}
-
-/** Runs a command to its end under /usr/bin/time -v (when there is one), keeping its output. */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Child> {
-  const timed = existsSync(TIME);
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const child = spawn(timed ? TIME : command, timed ? ['-v', command, ...args] : args, { cwd: root, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    let partial = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      const text = chunk.toString();
-      stderr += text;
-      // Progress to the terminal, line by line, so that a long reference run shows it is alive.
-      if (asJson) return;
-      const lines = (partial + text).split(/\r?\n|\r/);
-      partial = lines.pop() ?? '';
-      for (const line of lines) if (line.trim() && !TIME_REPORT.test(line)) process.stderr.write(`    | ${line}\n`);
-    });
-    child.on('error', (error) => {
-      stderr += String(error);
-    });
-    child.on('close', (code) => {
-      const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-      const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
-      const system = /System time \(seconds\): ([\d.]+)/.exec(stderr);
-      resolve({
-        code,
-        stdout,
-        stderr,
-        wallSeconds: (performance.now() - started) / 1000,
-        maxRssKB: rss ? Number(rss[1]) : undefined,
-        cpuSeconds: user && system ? Number(user[1]) + Number(system[1]) : undefined,
-      });
-    });
-  });
-}
-
-/** The last JSON object a child printed on stdout. */
-function lastJson(stdout: string): Record<string, unknown> | undefined {
-  const start = stdout.lastIndexOf('\n{');
-  const text = (start >= 0 ? stdout.slice(start + 1) : stdout).trim();
-  // kmfit prints one pretty-printed object: take it whole when it is all of stdout.
-  for (const candidate of [stdout.trim(), text]) {
-    try {
-      const value = JSON.parse(candidate) as unknown;
-      if (value && typeof value === 'object') return value as Record<string, unknown>;
-    } catch {
-      /* try the next */
-    }
-  }
-  return undefined;
-}
+const run = (command: string, args: string[], env: NodeJS.ProcessEnv) => runTimed(command, args, env, !asJson);
 
 function failure(program: string, child: Child, why: string): Outcome {
-  const tail = child.stderr
-    .split('\n')
-    .filter((line) => line.trim() && !TIME_REPORT.test(line))
-    .slice(-6)
-    .join('\n      ');
-  return { program, ok: false, why: `${why}\n      ${tail}`, epochs: [], wallSeconds: child.wallSeconds, peakRssKB: child.maxRssKB };
+  return { program, ok: false, why: failureNote(child, why), epochs: [], wallSeconds: child.wallSeconds, peakRssKB: child.maxRssKB };
 }
 
-const threadEnv = {
-  OMP_NUM_THREADS: String(threads),
-  OPENBLAS_NUM_THREADS: String(threads),
-  MKL_NUM_THREADS: String(threads),
-};
+const threadEnv = threadEnvFor(threads);
 
 async function runKmfit(): Promise<Outcome> {
   const program = 'kmfit';
@@ -230,10 +145,6 @@ async function runReference(name: string): Promise<Outcome> {
   };
 }
 
-const pad = (text: string, width: number) => (text.length >= width ? text : text + ' '.repeat(width - text.length));
-const percent = (x: number | undefined) => (x === undefined ? '—' : `${(100 * x).toFixed(2)} %`);
-const seconds = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(1)} s`);
-
 function table(outcomes: Outcome[]): string {
   const lines: string[] = [];
   const epochCols = Array.from({ length: epochs }, (_, i) => pad(`epoch ${i + 1}`, 19)).join('');
@@ -247,7 +158,7 @@ function table(outcomes: Outcome[]): string {
       const e = o.epochs[i];
       return pad(e ? `${seconds(e.seconds)}${e.extrapolated ? '*' : ''} ${percent(e.testError)}` : '—', 19);
     }).join('');
-    const rss = o.peakRssKB === undefined ? '—' : `${(o.peakRssKB / 2 ** 20).toFixed(2)} GiB`;
+    const rss = gib(o.peakRssKB);
     lines.push(`${pad(o.program, 31)}${pad(seconds(o.setupSeconds), 10)}${cells}${pad(rss, 12)}${seconds(o.wallSeconds)} (${seconds(o.cpuSeconds)})`);
   }
   return lines.join('\n');

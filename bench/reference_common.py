@@ -1,18 +1,21 @@
-"""What the PyTorch reference runners (eigenpro3_reference.py, eigenpro4_reference.py) share: their
-common arguments, the thread count set before torch loads, the data, the centers, the CPU's name."""
+"""What the PyTorch reference runners (eigenpro2_reference.py, eigenpro3_reference.py,
+eigenpro4_reference.py) share: their common arguments, the thread count set before torch loads, the
+data, the centers, the CPU's name."""
 import argparse
 import os
 import platform
 import sys
 
 
-def parser(description):
-    """The arguments every runner takes; a runner adds its own."""
+def parser(description, centers=True):
+    """The arguments every runner takes; a runner adds its own. EigenPro 2's centers are the training
+    points themselves: it passes centers=False and has no --centers."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument('--train', default='datasets/mnist.npy', help='n×(d+1) float32 .npy, label in the last column')
     p.add_argument('--test', default='datasets/mnist-test.npy', help='test file, same layout')
     p.add_argument('--n', type=int, default=60000, help='first N training rows')
-    p.add_argument('--centers', type=int, default=10000, help='p: model centers, a seeded random subset of the training rows')
+    if centers:
+        p.add_argument('--centers', type=int, default=10000, help='p: model centers, a seeded random subset of the training rows')
     p.add_argument('--epochs', type=int, default=3)
     p.add_argument('--bandwidth', type=float, default=5.0, help="gaussian σ in kmfit's convention exp(-‖x-z‖²/(2σ²))")
     p.add_argument('--seed', type=int, default=0)
@@ -47,14 +50,14 @@ def cpu_model():
 
 def run_facts(program, args, n, d, torch):
     """The fields every runner's JSON starts with: what ran, on what, where."""
-    return {'program': f'{program} (PyTorch {torch.__version__})', 'p': args.centers, 'n': n, 'd': d,
+    return {'program': f'{program} (PyTorch {torch.__version__})', 'p': getattr(args, 'centers', n), 'n': n, 'd': d,
             'kernel': 'gaussian', 'bandwidth': args.bandwidth, 'seed': args.seed,
             'threads': torch.get_num_threads(), 'cpu': cpu_model()}
 
 
 def load_data(args, np, torch):
     """The training rows, the test rows, the class count and the centers' rows (seeded, as kmfit draws
-    its own independently: the same count, not the same rows)."""
+    its own independently: the same count, not the same rows; None without --centers)."""
     def load(path, rows=None):
         data = np.load(path, mmap_mode='r')
         if rows is not None:
@@ -67,7 +70,10 @@ def load_data(args, np, torch):
     X_test, labels_test = load(args.test)
     n = X.shape[0]
     n_classes = int(max(labels.max().item(), labels_test.max().item())) + 1
-    if args.centers > n:
-        sys.exit(f'--centers {args.centers} is more than the {n} training rows')
-    center_rows = torch.randperm(n, generator=torch.Generator().manual_seed(args.seed))[:args.centers]
+    centers = getattr(args, 'centers', None)
+    if centers is None:
+        return X, labels, X_test, labels_test, n_classes, None
+    if centers > n:
+        sys.exit(f'--centers {centers} is more than the {n} training rows')
+    center_rows = torch.randperm(n, generator=torch.Generator().manual_seed(args.seed))[:centers]
     return X, labels, X_test, labels_test, n_classes, center_rows
