@@ -98,7 +98,7 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
         random: start.random,
       });
     } else {
-      const cache = cachePlan.precision ? new KernelCache(await cacheEngine(backend, cachePlan.precision), kernel, centerPoints, centers) : undefined;
+      const cache = cachePlan.precision ? new KernelCache(await cacheEngine(backend, cachePlan.precision), kernel, centerPoints, centers, plan.batchSize) : undefined;
       stepper = eigenPro2Stepper({ backend, kernel, X: centerPoints, Y: targets.values, centers, preconditioning: start.preconditioning, cache });
     }
     const result = await runEigenPro(

@@ -10,6 +10,10 @@
  * earlier batches' blocks (k is symmetric), copied from the cache. So the filling epoch costs about
  * half the flops of an uncached one, and every row is whole when it is read.
  *
+ * Its memory is allocated when the filling epoch begins and faulted in by a thread of its own
+ * ahead of the fill (prefault.ts): on this project's VMs fresh memory costs about as much time as
+ * computing the blocks, and most of it is the host's, so the two overlap.
+ *
  * The cache fills in an epoch that starts from its beginning (not in the remainder of an epoch a
  * checkpoint resumed into), and restarts if an epoch ends before it is full (which only a rollback
  * after a divergence could cause, and that replays the same permutation). Checkpoints never hold
@@ -19,6 +23,7 @@ import type { Kernel } from '../../kernels/kernel.js';
 import type { CacheEngine, CachedValues, CachePrecision, CenterSet, MemoryBudget } from '../backends/backend.js';
 import { KmfitError } from '../errors.js';
 import { takeRows, type Matrix } from '../matrix.js';
+import { prefault, type Prefault } from './prefault.js';
 
 /** 'auto' caches when the whole matrix, with its working buffers, fits in this share of the available memory. */
 export const CACHE_SHARE = 0.6;
@@ -125,8 +130,11 @@ export class KernelCache {
   private filled = 0;
   /** The points in column order, while filling: the columns of each new block are a suffix of it. */
   private ordered: Matrix | undefined;
-  /** A batch's gathered rows, reused. */
+  /** The rows of each batch of the filling epoch, allocated when it begins, in fill order. */
+  private reserved: CachedValues[] = [];
+  /** A batch's rows as multiplied, reused. */
   private gathered: CachedValues | undefined;
+  private faulting: Prefault | undefined;
 
   constructor(
     private readonly engine: CacheEngine,
@@ -134,6 +142,8 @@ export class KernelCache {
     /** The training points, which are the centers. */
     private readonly X: Matrix,
     private readonly centers: CenterSet,
+    /** The batch size m: the filling epoch's batches are m rows each (the last one the rest). */
+    private readonly batchSize: number,
   ) {
     this.n = X.rows;
   }
@@ -155,6 +165,10 @@ export class KernelCache {
     this.position = new Int32Array(this.n);
     for (let i = 0; i < this.n; i++) this.position[this.order[i]] = i;
     this.ordered = takeRows(this.X, this.order);
+    const { n } = this;
+    const m = Math.min(this.batchSize, n);
+    for (let start = 0; start < n; start += m) this.reserved.push(this.allocate(Math.min(m, n - start) * n));
+    this.faulting = prefault(this.reserved.map((values) => values.buffer as SharedArrayBuffer));
   }
 
   /**
@@ -164,9 +178,9 @@ export class KernelCache {
   async predict(batch: Int32Array, out: Float32Array): Promise<boolean> {
     const position = this.position;
     if (!position || batch.length === 0) return false;
-    let rows: CachedValues;
-    if (!this.complete && isNextRun(position, batch, this.filled)) rows = await this.fill(batch.length);
-    else if (batch.every((row) => position[row] < this.filled)) rows = this.gather(batch);
+    const rows = this.batchRows(batch.length);
+    if (!this.complete && isNextRun(position, batch, this.filled)) rows.set(await this.fill(batch.length));
+    else if (batch.every((row) => position[row] < this.filled)) this.gather(batch, rows);
     else return false;
     await this.engine.multiply(rows, batch.length, this.n, await this.weightsInOrder(), this.centers.outputs, out);
     return true;
@@ -187,27 +201,39 @@ export class KernelCache {
     const width = n - start;
     const head = { data: ordered.data.subarray(start * d, (start + count) * d), rows: count, cols: d };
     const tail = { data: ordered.data.subarray(start * d), rows: width, cols: d };
-    const values = this.allocate(count * n);
+    const planned = this.reserved[this.blocks.length];
+    const values = planned?.length === count * n ? planned : this.allocate(count * n);
     await this.engine.block(this.kernel, head, tail, values, start, n);
     this.blocks.forEach((block, b) => copyTransposed(block, this.blockStarts[b], values, start, count, n));
     this.blocks.push(values);
     this.blockStarts.push(start);
     this.filled += count;
-    if (this.complete) this.ordered = undefined;
+    if (this.complete) {
+      this.ordered = undefined;
+      this.reserved = [];
+    }
     return values;
   }
 
-  /** The batch's rows, copied whole into one buffer. */
-  private gather(batch: Int32Array): CachedValues {
+  /**
+   * The buffer a batch's rows are multiplied from: not shared memory, which onnxruntime-node does
+   * not take as a tensor (the cache's own rows are, for the prefaulting thread).
+   */
+  private batchRows(count: number): CachedValues {
+    const length = count * this.n;
+    if (!this.gathered || this.gathered.length < length) this.gathered = this.engine.precision === 'float32' ? new Float32Array(length) : new Uint16Array(length);
+    return this.gathered.subarray(0, length);
+  }
+
+  /** The batch's rows, copied whole into `rows`. */
+  private gather(batch: Int32Array, rows: CachedValues): void {
     const { n } = this;
-    if (!this.gathered || this.gathered.length < batch.length * n) this.gathered = this.allocate(batch.length * n);
     for (let i = 0; i < batch.length; i++) {
       const at = this.position![batch[i]];
       const b = blockOf(this.blockStarts, at);
       const offset = (at - this.blockStarts[b]) * n;
-      this.gathered.set(this.blocks[b].subarray(offset, offset + n), i * n);
+      rows.set(this.blocks[b].subarray(offset, offset + n), i * n);
     }
-    return this.gathered;
   }
 
   /** α (n × l), its rows in column order: read back every step, so it is whatever the solver last set. */
@@ -220,13 +246,19 @@ export class KernelCache {
     return ordered;
   }
 
+  /** Values over shared memory, which the prefaulting thread can reach. */
   private allocate(length: number): CachedValues {
-    return this.engine.precision === 'float32' ? new Float32Array(length) : new Uint16Array(length);
+    const float32 = this.engine.precision === 'float32';
+    const buffer = new SharedArrayBuffer(length * (float32 ? 4 : 2));
+    return float32 ? new Float32Array(buffer) : new Uint16Array(buffer);
   }
 
   private release(): void {
+    this.faulting?.stop();
+    this.faulting = undefined;
     this.order = this.position = this.ordered = this.gathered = undefined;
     this.blocks = [];
+    this.reserved = [];
     this.blockStarts = [];
     this.filled = 0;
   }

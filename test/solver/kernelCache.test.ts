@@ -138,7 +138,7 @@ describe.each(ENGINE_BACKENDS)('the cache on the %s engine', (backendName) => {
         const alpha = Float32Array.from({ length: n * l }, (_, i) => Math.sin(i * 0.37));
         await centers.setWeights(alpha);
         const engine = counting(await backend.cacheEngine!(precision));
-        const cache = new KernelCache(engine, kernel, X, centers);
+        const cache = new KernelCache(engine, kernel, X, centers, m);
         const out = new Float32Array(m * l);
         const first = permutation(5);
         cache.beginEpoch(first);
@@ -172,7 +172,7 @@ describe.each(ENGINE_BACKENDS)('the cache on the %s engine', (backendName) => {
   it('an epoch that begins before the cache is full starts the fill again in its own order', async () => {
     await withBackend(backendName, async (backend) => {
       const centers = await backend.createCenterSet(kernel, X, l);
-      const cache = new KernelCache(await backend.cacheEngine!('float32'), kernel, X, centers);
+      const cache = new KernelCache(await backend.cacheEngine!('float32'), kernel, X, centers, m);
       const out = new Float32Array(m * l);
       const first = permutation(1);
       cache.beginEpoch(first);
