@@ -15,12 +15,12 @@ import type { MatrixInput } from './data/input.js';
 import type { LabelInput } from './data/labels.js';
 import { KernelModel } from './model/model.js';
 import { validateOptions, withDefaults, type FitOptions } from './options.js';
-import { inMemory, prepareTraining } from './prepare.js';
+import { MONITOR_POINTS, inMemory, prepareTraining } from './prepare.js';
 import { hostMemory, memoryFailure, trainingHostBytes } from './solver/memory.js';
 import { KernelCache, planCache, type CacheOption, type CachePlan } from './solver/kernelCache.js';
 import type { Backend, CacheEngine, CachePrecision } from './backends/backend.js';
 import { portableCacheEngine } from './backends/cacheEngine.js';
-import type { Start } from './prepare.js';
+import { defaultSubsampleSize } from './solver/plan.js';
 import { eigenPro2Stepper, type Stepper } from './solver/eigenpro.js';
 import { CentersStepper } from './solver/eigenpro3.js';
 import { runEigenPro } from './solver/training.js';
@@ -64,8 +64,16 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
   });
   let cluster: Cluster | undefined;
   try {
-    const start = await beginning.start(backend, prepared, opts, started);
-    const cachePlan = planRunCache(opts.cache, backend, start, { cluster: opts.cluster !== undefined, monitorRows: start.monitorTrain.X.rows + (validation?.X.rows ?? 0) });
+    const run = { cluster: opts.cluster !== undefined, monitorRows: Math.min(rows.rows, MONITOR_POINTS) + (validation?.X.rows ?? 0) };
+    // A fresh EigenPro 2 run that will cache the matrix: its later steps cost the same per point at
+    // any batch size, so set-up takes the largest batch the plan allows rather than timing the device.
+    const s = Math.min(opts.subsampleSize ?? defaultSubsampleSize(rows.rows), rows.rows);
+    const upfront = { n: rows.rows, d: rows.cols, l: targets.values.cols, s, q: opts.q, m: Math.min(opts.batchSize ?? s, rows.rows) };
+    const willCache = !opts.resumeFrom && opts.centers === undefined && planRunCache(opts.cache, backend, upfront, run).precision !== undefined;
+    const flatStepCost = willCache ? 'the kernel cache will hold the matrix, and a cached step costs the same per point at any batch size' : undefined;
+    const start = await beginning.start(backend, prepared, { ...opts, flatStepCost }, started);
+    const p = start.plan;
+    const cachePlan = planRunCache(opts.cache, backend, { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize, centers: p.centers !== undefined }, run);
     const plan = { ...start.plan, cache: cachePlan };
     opts.onPlan?.(plan);
     const afterIteration =
@@ -148,14 +156,18 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
 }
 
 /** Whether this run keeps the kernel matrix in memory, and in what precision (kernelCache.ts). */
-function planRunCache(option: CacheOption, backend: Backend, start: Start, run: { cluster: boolean; monitorRows: number }): CachePlan {
-  const { plan } = start;
-  const size = { n: plan.n, d: plan.d, l: plan.outputs, s: plan.subsampleSize, q: plan.q, m: plan.batchSize, monitorRows: run.monitorRows, setup: false };
+function planRunCache(
+  option: CacheOption,
+  backend: Backend,
+  size: { n: number; d: number; l: number; s: number; q?: number; m: number; centers?: boolean },
+  run: { cluster: boolean; monitorRows: number },
+): CachePlan {
+  const memory = { ...size, monitorRows: run.monitorRows, setup: false };
   return planCache(option, {
-    n: plan.n,
-    d: plan.d,
-    batchSize: plan.batchSize,
-    unsupported: plan.centers
+    n: size.n,
+    d: size.d,
+    batchSize: size.m,
+    unsupported: size.centers
       ? 'a model on separate centers meets new kernel blocks k(X_B, Z) in every batch'
       : run.cluster
         ? "the centers and their kernel blocks are a cluster's workers'"
@@ -163,7 +175,7 @@ function planRunCache(option: CacheOption, backend: Backend, start: Start, run: 
     backend: backend.name,
     engine: backend.cacheEngine !== undefined,
     available: hostMemory(),
-    otherBytes: trainingHostBytes(size, backend.describe().threads !== undefined),
+    otherBytes: trainingHostBytes(memory, backend.describe().threads !== undefined),
   });
 }
 

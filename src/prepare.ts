@@ -209,6 +209,8 @@ export async function freshStart(
     centers?: number | MatrixInput;
     projectionInterval?: number;
     projectionPasses?: number;
+    /** SetupRequest.flatStepCost: why the batch size does not change a step's cost per point. */
+    flatStepCost?: string;
   },
   started: number,
 ): Promise<Start> {
@@ -235,6 +237,7 @@ export async function freshStart(
     stepSize: options.stepSize,
     deviceBatchLimit: options.deviceBatchLimit,
     monitorRows,
+    flatStepCost: options.flatStepCost,
   };
   const centersSetup = chosen
     ? await setUpCenters({ ...request, dataRows: rows.rows, projectionInterval: options.projectionInterval, projectionPasses: options.projectionPasses, source: chosen.source })

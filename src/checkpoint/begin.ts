@@ -24,7 +24,7 @@ export interface Beginning {
   /** @throws KmfitError CHECKPOINT_MISMATCH when the data is not the checkpoint's. */
   checkData(prepared: Prepared, fingerprint: DataFingerprint): void;
   /** Where the iterations start: a fresh set-up, or the checkpoint's plan and state. */
-  start(backend: Backend, prepared: Prepared, options: WithDefaults<FitOptions>, started: number): Promise<Start>;
+  start(backend: Backend, prepared: Prepared, options: WithDefaults<FitOptions> & { readonly flatStepCost?: string }, started: number): Promise<Start>;
 }
 
 /**

@@ -27,22 +27,25 @@ parentPort.postMessage('done');
 export interface Prefault {
   /** Stops touching (the memory is about to be dropped); idempotent. */
   stop(): void;
+  /** Settles when every page has been touched, or touching stopped. */
+  readonly finished: Promise<void>;
 }
 
 /** Touches each page of `buffers`, in order, on a worker thread; does nothing where there are none. */
 export function prefault(buffers: readonly SharedArrayBuffer[]): Prefault {
   const threads = nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
-  if (!threads || buffers.length === 0) return { stop: () => undefined };
+  if (!threads || buffers.length === 0) return { stop: () => undefined, finished: Promise.resolve() };
   const worker = new threads.Worker(TOUCHER_SOURCE, { eval: true, workerData: { buffers } });
   // Never what keeps a process alive: a run that ends (or fails) before the touching does exits.
   worker.unref();
   let stopped = false;
+  const finished = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const stop = () => {
     if (stopped) return;
     stopped = true;
     void worker.terminate();
   };
   worker.once('message', stop);
-  worker.once('error', stop); // only slower first writes
-  return { stop };
+  worker.once('error', stop); // a failure only leaves the first writes slower
+  return { stop, finished };
 }

@@ -48,6 +48,11 @@ export interface SetupRequest {
   readonly monitorRows?: number;
   /** The training points a batch is drawn from, when they are not X (EigenPro 3: X is the centers). */
   readonly dataRows?: number;
+  /**
+   * Why a step's cost per point does not depend on the batch size (the kernel cache will hold the
+   * matrix): then no parallel capacity is measured, and m_G is the memory model's.
+   */
+  readonly flatStepCost?: string;
 }
 
 export interface Setup {
@@ -181,6 +186,7 @@ async function deviceBatchLimit(
   if (!backend.describe().parallel) {
     return { batch, source: `${source}; ${backend.name} computes one point at a time, so no parallel capacity is measured` };
   }
+  if (request.flatStepCost) return { batch, source: `${source}; ${request.flatStepCost}, so no parallel capacity is measured` };
   const capacity = await measureParallelCapacity(backend, kernel, X, outputs, s);
   const cached = capacity.cached ? ', from the calibration cache' : '';
   const tolerance = `${Math.round((PLATEAU - 1) * 100)} %`;

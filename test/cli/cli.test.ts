@@ -161,7 +161,7 @@ describe('kmfit on files', () => {
     expect(picked.device).toBe(npyReport.plan.device);
     expect(picked.memory.bytes).toBeGreaterThan(0);
     // The trainings above (784 features, 10 classes, on 'auto') measured and cached its capacity.
-    if (picked.parallel && /capacity/.test(npyReport.plan.deviceBatchLimitSource)) {
+    if (picked.parallel && /parallel capacity of/.test(npyReport.plan.deviceBatchLimitSource)) {
       const sizes = picked.capacity.filter((c: { features: number; outputs: number }) => c.features === 784 && c.outputs === 10);
       expect(sizes.map((c: { batch: number }) => c.batch)).toContain(npyReport.plan.deviceBatchLimit);
     }

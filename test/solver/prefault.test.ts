@@ -1,0 +1,32 @@
+/**
+ * The prefaulting thread (src/solver/prefault.ts) commits pages with an atomic add of 0: values
+ * written before it and while it runs are kept as written.
+ */
+import { describe, expect, it } from 'vitest';
+import { prefault } from '../../src/solver/prefault.js';
+
+describe('prefault', () => {
+  it('touches every page without changing a value, even while another thread writes', async () => {
+    const buffers = [new SharedArrayBuffer(16 * 2 ** 20), new SharedArrayBuffer(4096 * 3 + 6)];
+    const small = new Uint16Array(buffers[1].byteLength >> 1);
+    const views = buffers.map((buffer) => new Uint16Array(buffer));
+    small.fill(7);
+    views[1].set(small);
+    const running = prefault(buffers);
+    // Writes racing the touches: every value of the big buffer, in the order the toucher goes.
+    for (let i = 0; i < views[0].length; i++) views[0][i] = (i * 2654435761) >>> 20;
+    await running.finished;
+    let changed = 0;
+    for (let i = 0; i < views[0].length; i++) if (views[0][i] !== (((i * 2654435761) >>> 20) & 0xffff)) changed++;
+    expect(changed).toBe(0);
+    expect(Array.from(views[1])).toEqual(Array.from(small));
+  });
+
+  it('stops when asked, and an empty list starts nothing', async () => {
+    const running = prefault([new SharedArrayBuffer(256 * 2 ** 20)]);
+    running.stop();
+    running.stop();
+    await running.finished;
+    await prefault([]).finished;
+  });
+});
