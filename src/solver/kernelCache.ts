@@ -168,7 +168,8 @@ export class KernelCache {
     const { n } = this;
     const m = Math.min(this.batchSize, n);
     for (let start = 0; start < n; start += m) this.reserved.push(this.allocate(Math.min(m, n - start) * n));
-    this.faulting = prefault(this.reserved.map((values) => values.buffer as SharedArrayBuffer));
+    const shared = this.reserved.flatMap((values) => (values.buffer instanceof ArrayBuffer ? [] : [values.buffer]));
+    this.faulting = prefault(shared);
   }
 
   /**
@@ -246,10 +247,11 @@ export class KernelCache {
     return ordered;
   }
 
-  /** Values over shared memory, which the prefaulting thread can reach. */
+  /** Values over shared memory, which the prefaulting thread can reach (where a page has it: cross-origin isolated). */
   private allocate(length: number): CachedValues {
     const float32 = this.engine.precision === 'float32';
-    const buffer = new SharedArrayBuffer(length * (float32 ? 4 : 2));
+    const bytes = length * (float32 ? 4 : 2);
+    const buffer = typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
     return float32 ? new Float32Array(buffer) : new Uint16Array(buffer);
   }
 
