@@ -27,6 +27,8 @@ import { prefault, type Prefault } from './prefault.js';
 
 /** 'auto' caches when the whole matrix, with its working buffers, fits in this share of the available memory. */
 export const CACHE_SHARE = 0.6;
+/** A cache smaller than this faults in within about a second as it fills: not worth a thread of its own. */
+const PREFAULT_MIN_BYTES = 256 * 2 ** 20;
 /**
  * The precision of 'auto' and of { bytes } without one: 11 significant bits, half an ulp is 2⁻¹¹
  * relative (bfloat16: 2⁻⁸). Half the bytes of float32 to fill (fresh memory costs ≈3–4 ms per MB
@@ -169,7 +171,7 @@ export class KernelCache {
     const m = Math.min(this.batchSize, n);
     for (let start = 0; start < n; start += m) this.reserved.push(this.allocate(Math.min(m, n - start) * n));
     const shared = this.reserved.flatMap((values) => (values.buffer instanceof ArrayBuffer ? [] : [values.buffer]));
-    this.faulting = prefault(shared);
+    if (shared.reduce((sum, buffer) => sum + buffer.byteLength, 0) >= PREFAULT_MIN_BYTES) this.faulting = prefault(shared);
   }
 
   /**
