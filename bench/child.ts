@@ -80,6 +80,20 @@ export function runTimed(command: string, args: string[], env: NodeJS.ProcessEnv
 }
 
 /** The last JSON object a child printed on stdout. */
+/**
+ * What every side reports of its process: peak RSS (/usr/bin/time's, else the program's own figure:
+ * kmfit's peakBytes, a reference's peakRssKB), wall and CPU seconds, and its JSON.
+ */
+export function processFigures(child: Child, out: Record<string, unknown>) {
+  const own = typeof out.peakBytes === 'number' ? out.peakBytes / 1024 : typeof out.peakRssKB === 'number' ? out.peakRssKB : undefined;
+  return {
+    peakRssKB: child.maxRssKB ?? own,
+    wallSeconds: child.wallSeconds,
+    cpuSeconds: child.cpuSeconds,
+    raw: out,
+  };
+}
+
 export function lastJson(stdout: string): Record<string, unknown> | undefined {
   const start = stdout.lastIndexOf('\n{');
   const text = (start >= 0 ? stdout.slice(start + 1) : stdout).trim();

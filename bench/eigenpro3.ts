@@ -25,7 +25,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Child, PYTHON, failureNote, flag, gib, lastJson, option, pad, percent, root, runTimed, seconds, threadEnv as threadEnvFor } from './child.js';
+import { type Child, PYTHON, failureNote, flag, gib, lastJson, option, processFigures, pad, percent, root, runTimed, seconds, threadEnv as threadEnvFor } from './child.js';
 import { median } from './timing.js';
 
 const n = Number(option('n', '60000'));
@@ -99,10 +99,7 @@ async function runKmfit(): Promise<Outcome> {
       ok: true,
       setupSeconds: plan?.setupSeconds,
       epochs: history.map((h) => ({ epoch: h.epoch, seconds: h.seconds, testError: h.valError })),
-      peakRssKB: child.maxRssKB ?? (typeof out.peakBytes === 'number' ? out.peakBytes / 1024 : undefined),
-      wallSeconds: child.wallSeconds,
-      cpuSeconds: child.cpuSeconds,
-      raw: out,
+      ...processFigures(child, out),
     };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -138,10 +135,7 @@ async function runReference(name: string): Promise<Outcome> {
     ok: true,
     setupSeconds: out.setupSeconds as number,
     epochs: (out.epochs as Epoch[]).map((e) => ({ epoch: e.epoch, seconds: e.seconds, testError: e.testError, extrapolated: e.extrapolated })),
-    peakRssKB: child.maxRssKB ?? (out.peakRssKB as number),
-    wallSeconds: child.wallSeconds,
-    cpuSeconds: child.cpuSeconds,
-    raw: out,
+    ...processFigures(child, out),
   };
 }
 

@@ -24,7 +24,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Child, PYTHON, failureNote, flag, gib, lastJson, option, pad, percent, root, runTimed, seconds, threadEnv } from './child.js';
+import { type Child, PYTHON, failureNote, flag, gib, lastJson, option, processFigures, pad, percent, root, runTimed, seconds, threadEnv } from './child.js';
 import { median } from './timing.js';
 
 const n = Number(option('n', '60000'));
@@ -129,10 +129,7 @@ async function runKmfit(side: KmfitSide): Promise<Outcome> {
       testError: test?.error ?? history.at(-1)?.valError,
       cache: plan?.cache,
       wallNote: placed ? 'placed back from exit' : 'no elapsedSeconds in this build: the last epoch gets the process wall',
-      peakRssKB: child.maxRssKB ?? (typeof out.peakBytes === 'number' ? out.peakBytes / 1024 : undefined),
-      wallSeconds: child.wallSeconds,
-      cpuSeconds: child.cpuSeconds,
-      raw: out,
+      ...processFigures(child, out),
     };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -162,10 +159,7 @@ async function runPeer(): Promise<Outcome> {
     setupSeconds: out.setupSeconds as number,
     epochs: history.map((e) => ({ epoch: e.epoch, seconds: e.seconds, wallSeconds: e.wallSeconds, testError: e.testError })),
     testError: history.at(-1)?.testError,
-    peakRssKB: child.maxRssKB ?? (out.peakRssKB as number),
-    wallSeconds: child.wallSeconds,
-    cpuSeconds: child.cpuSeconds,
-    raw: out,
+    ...processFigures(child, out),
   };
 }
 

@@ -67,9 +67,10 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
     const run = { cluster: opts.cluster !== undefined, monitorRows: Math.min(rows.rows, MONITOR_POINTS) + (validation?.X.rows ?? 0) };
     // A fresh EigenPro 2 run that will cache the matrix: its later steps cost the same per point at
     // any batch size, so set-up takes the largest batch the plan allows rather than timing the device.
+    // (A resumed run has its plan already: it ignores this.)
     const s = Math.min(opts.subsampleSize ?? defaultSubsampleSize(rows.rows), rows.rows);
-    const upfront = { n: rows.rows, d: rows.cols, l: targets.values.cols, s, q: opts.q, m: Math.min(opts.batchSize ?? s, rows.rows) };
-    const willCache = !opts.resumeFrom && opts.centers === undefined && planRunCache(opts.cache, backend, upfront, run).precision !== undefined;
+    const upfront = { n: rows.rows, d: rows.cols, l: targets.values.cols, s, q: opts.q, m: Math.min(opts.batchSize ?? s, rows.rows), centers: opts.centers !== undefined };
+    const willCache = planRunCache(opts.cache, backend, upfront, run).precision !== undefined;
     const flatStepCost = willCache ? 'the kernel cache will hold the matrix, and a cached step costs the same per point at any batch size' : undefined;
     const start = await beginning.start(backend, prepared, { ...opts, flatStepCost }, started);
     const p = start.plan;

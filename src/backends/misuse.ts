@@ -62,10 +62,6 @@ export function checkWeights(set: { count: number; outputs: number }, alpha: Arr
   if (alpha.length < set.count * set.outputs) throw new RangeError(`setWeights: ${alpha.length} weights for ${set.count} × ${set.outputs}`);
 }
 
-/**
- * CacheEngine.multiply(K, rows, cols, A, l, out): K of the engine's precision (bit patterns in a
- * Uint16Array, or a Float32Array) with rows × cols values, A with cols × l, out with rows × l.
- */
 /** A cache engine's block output: its type is the precision's, and rows of `cols` values at offset + i·stride fit. */
 export function checkBlockOutput(
   precision: 'float16' | 'bfloat16' | 'float32',
@@ -81,6 +77,10 @@ export function checkBlockOutput(
   if (rows > 0 && offset + (rows - 1) * stride + cols > out.length) throw new RangeError(`block: out has ${out.length} values, too few for ${rows} rows of ${cols} at offset ${offset}, stride ${stride}`);
 }
 
+/**
+ * CacheEngine.multiply(K, rows, cols, A, l, out): K of the engine's precision (bit patterns in a
+ * Uint16Array, or a Float32Array) with rows × cols values, A with cols × l, out with rows × l.
+ */
 export function checkCachedProduct(
   precision: 'float16' | 'bfloat16' | 'float32',
   K: Uint16Array | Float32Array,

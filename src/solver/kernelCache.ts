@@ -134,8 +134,10 @@ export class KernelCache {
   private ordered: Matrix | undefined;
   /** The rows of each batch of the filling epoch, allocated when it begins, in fill order. */
   private reserved: CachedValues[] = [];
-  /** A batch's rows as multiplied, reused. */
+  /** A later epoch's batch rows, gathered for the product; reused. */
   private gathered: CachedValues | undefined;
+  /** The weights in column order, rewritten every step; reused. */
+  private weights: Float32Array | undefined;
   private faulting: Prefault | undefined;
 
   constructor(
@@ -148,10 +150,6 @@ export class KernelCache {
     private readonly batchSize: number,
   ) {
     this.n = X.rows;
-  }
-
-  get precision(): CachePrecision {
-    return this.engine.precision;
   }
 
   /** Whether every row is cached. */
@@ -181,9 +179,9 @@ export class KernelCache {
   async predict(batch: Int32Array, out: Float32Array): Promise<boolean> {
     const position = this.position;
     if (!position || batch.length === 0) return false;
-    const rows = this.batchRows(batch.length);
-    if (!this.complete && isNextRun(position, batch, this.filled)) rows.set(await this.fill(batch.length));
-    else if (batch.every((row) => position[row] < this.filled)) this.gather(batch, rows);
+    let rows: CachedValues;
+    if (!this.complete && isNextRun(position, batch, this.filled)) rows = await this.fill(batch.length);
+    else if (batch.every((row) => position[row] < this.filled)) rows = this.gather(batch);
     else return false;
     await this.engine.multiply(rows, batch.length, this.n, await this.weightsInOrder(), this.centers.outputs, out);
     return true;
@@ -218,49 +216,45 @@ export class KernelCache {
     return values;
   }
 
-  /**
-   * The buffer a batch's rows are multiplied from: not shared memory, which onnxruntime-node does
-   * not take as a tensor (the cache's own rows are, for the prefaulting thread).
-   */
-  private batchRows(count: number): CachedValues {
-    const length = count * this.n;
-    if (!this.gathered || this.gathered.length < length) this.gathered = this.engine.precision === 'float32' ? new Float32Array(length) : new Uint16Array(length);
-    return this.gathered.subarray(0, length);
-  }
-
-  /** The batch's rows, copied whole into `rows`. */
-  private gather(batch: Int32Array, rows: CachedValues): void {
+  /** The batch's rows, copied whole into one buffer (reused; allocated once, by the first batch). */
+  private gather(batch: Int32Array): CachedValues {
     const { n } = this;
+    const length = batch.length * n;
+    if (!this.gathered || this.gathered.length < length) this.gathered = this.allocate(length, false);
+    const rows = this.gathered.subarray(0, length);
     for (let i = 0; i < batch.length; i++) {
       const at = this.position![batch[i]];
       const b = blockOf(this.blockStarts, at);
       const offset = (at - this.blockStarts[b]) * n;
       rows.set(this.blocks[b].subarray(offset, offset + n), i * n);
     }
+    return rows;
   }
 
   /** α (n × l), its rows in column order: read back every step, so it is whatever the solver last set. */
   private async weightsInOrder(): Promise<Float32Array> {
     const weights = await this.centers.readWeights();
     const l = this.centers.outputs;
-    const ordered = new Float32Array(weights.length);
+    this.weights ??= new Float32Array(this.n * l);
     const order = this.order!;
-    for (let i = 0; i < this.n; i++) ordered.set(weights.subarray(order[i] * l, (order[i] + 1) * l), i * l);
-    return ordered;
+    for (let i = 0; i < this.n; i++) this.weights.set(weights.subarray(order[i] * l, (order[i] + 1) * l), i * l);
+    return this.weights;
   }
 
-  /** Values over shared memory, which the prefaulting thread can reach (where a page has it: cross-origin isolated). */
-  private allocate(length: number): CachedValues {
-    const float32 = this.engine.precision === 'float32';
-    const bytes = length * (float32 ? 4 : 2);
-    const buffer = typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
-    return float32 ? new Float32Array(buffer) : new Uint16Array(buffer);
+  /**
+   * Values in the cache's precision. The cache's own rows are shared memory, which the prefaulting
+   * thread can reach (where there is any: a page must be cross-origin isolated).
+   */
+  private allocate(length: number, shared = true): CachedValues {
+    const bytes = length * valueBytes(this.engine.precision);
+    const buffer = shared && typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+    return this.engine.precision === 'float32' ? new Float32Array(buffer) : new Uint16Array(buffer);
   }
 
   private release(): void {
     this.faulting?.stop();
     this.faulting = undefined;
-    this.order = this.position = this.ordered = this.gathered = undefined;
+    this.order = this.position = this.ordered = this.gathered = this.weights = undefined;
     this.blocks = [];
     this.reserved = [];
     this.blockStarts = [];

@@ -85,9 +85,7 @@ export function memoryParts(size: PlanSize): Part[] {
  * backend's buffers when they are in the process, as on a CPU): what a kernel cache must leave.
  */
 export function trainingHostBytes(size: PlanSize, deviceOnHost: boolean): number {
-  return memoryParts({ ...size, setup: false })
-    .filter((part) => part.phase === 'training' && (part.on === 'host' || deviceOnHost))
-    .reduce((sum, part) => sum + part.bytes, 0);
+  return peak(memoryParts({ ...size, setup: false }), (part) => part.on === 'host' || deviceOnHost).bytes;
 }
 
 /** Free memory of the process: the system's available memory, within a cgroup limit if any. */

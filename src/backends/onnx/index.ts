@@ -152,18 +152,20 @@ class OnnxBackend implements Backend {
     this.check();
     if (precision === 'bfloat16') return Promise.resolve(portableCacheEngine(this, precision));
     const own: OnnxCachePrecision = precision;
-    let prepared: { readonly source: Float32Array; readonly form: DistanceForm; readonly columns: Float32Array } | undefined;
+    // The last matrix prepared: its points, its form, and its columns input (`width` values a row).
+    let prepared: { readonly source: Float32Array; readonly form: DistanceForm; readonly columns: Float32Array; readonly width: number } | undefined;
     const columnsOf = (Y: Matrix) => (form: DistanceForm) => {
-      const end = Y.data.byteOffset + Y.rows * Y.cols * 4;
-      const source = prepared?.source;
-      const suffix = source && prepared!.form === form && source.buffer === Y.data.buffer && source.byteOffset + source.byteLength === end && Y.data.byteOffset >= source.byteOffset;
-      if (!suffix) {
-        const source = Y.data.subarray(0, Y.rows * Y.cols);
-        prepared = { source, form, columns: columnsInput(form, Y) };
-        return prepared.columns;
+      const data = Y.data.subarray(0, Y.rows * Y.cols);
+      const p = prepared;
+      const isSuffix =
+        p !== undefined && p.form === form && p.source.buffer === data.buffer && p.source.byteOffset + p.source.byteLength === data.byteOffset + data.byteLength && data.byteOffset >= p.source.byteOffset;
+      if (!isSuffix) {
+        const columns = columnsInput(form, Y);
+        prepared = { source: data, form, columns, width: columns.length / Y.rows };
+        return columns;
       }
-      const skipped = (Y.data.byteOffset - source.byteOffset) / 4 / Y.cols;
-      return prepared!.columns.subarray(skipped * (prepared!.columns.length / (source.length / Y.cols)));
+      const skipped = (p.source.length - data.length) / Y.cols;
+      return p.columns.subarray(skipped * p.width);
     };
     return Promise.resolve({
       precision,
@@ -219,7 +221,10 @@ class OnnxBackend implements Backend {
     });
   }
 
-  /** out = K·A, a few MB of widened rows per run. */
+  /**
+   * out = K·A, a few MB of widened rows per run. onnxruntime-node takes no shared memory as a
+   * tensor: rows in a SharedArrayBuffer (a cache's own) are copied, a run at a time, into plain memory.
+   */
   private cachedProduct(precision: OnnxCachePrecision, K: CachedValues, rows: number, cols: number, A: Float32Array, l: number, out: Float32Array): Promise<void> {
     return this.context.queue.run(async () => {
       this.check();
@@ -229,9 +234,14 @@ class OnnxBackend implements Backend {
       const session = await this.sharedSession('product', undefined, 'gemm', 0, precision);
       const a = this.runtime.tensor(A.subarray(0, cols * l), [cols, l]);
       const step = Math.max(1, Math.floor(PRODUCT_RUN_BYTES / (cols * 4)));
+      const plain = K.buffer instanceof ArrayBuffer ? undefined : K instanceof Float32Array ? new Float32Array(step * cols) : new Uint16Array(step * cols);
       for (let r0 = 0; r0 < rows; r0 += step) {
         const height = Math.min(step, rows - r0);
-        const values = K.subarray(r0 * cols, (r0 + height) * cols);
+        let values = K.subarray(r0 * cols, (r0 + height) * cols);
+        if (plain) {
+          plain.set(values);
+          values = plain.subarray(0, values.length);
+        }
         const k = values instanceof Float32Array ? this.runtime.tensor(values, [height, cols]) : this.runtime.float16Tensor(values, [height, cols]);
         out.set(outputData(await session.run({ k, a }), 'out'), r0 * l);
       }
