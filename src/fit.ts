@@ -18,6 +18,7 @@ import { validateOptions, withDefaults, type FitOptions } from './options.js';
 import { MONITOR_POINTS, inMemory, prepareTraining } from './prepare.js';
 import { hostMemory, memoryFailure, trainingHostBytes } from './solver/memory.js';
 import { KernelCache, planCache, type CacheOption, type CachePlan } from './solver/kernelCache.js';
+import type { ProjectionCacheSize } from './solver/setup.js';
 import type { Backend, CacheEngine, CachePrecision } from './backends/backend.js';
 import { portableCacheEngine } from './backends/cacheEngine.js';
 import { defaultSubsampleSize } from './solver/plan.js';
@@ -69,12 +70,18 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
     // any batch size, so set-up takes the largest batch the plan allows rather than timing the device.
     // (A resumed run has its plan already: it ignores this.)
     const s = Math.min(opts.subsampleSize ?? defaultSubsampleSize(rows.rows), rows.rows);
-    const upfront = { n: rows.rows, d: rows.cols, l: targets.values.cols, s, q: opts.q, m: Math.min(opts.batchSize ?? s, rows.rows), centers: opts.centers !== undefined };
-    const willCache = planRunCache(opts.cache, backend, upfront, run).precision !== undefined;
+    const upfront = { n: rows.rows, d: rows.cols, l: targets.values.cols, s, q: opts.q, m: Math.min(opts.batchSize ?? s, rows.rows) };
+    const willCache = opts.centers === undefined && planRunCache(opts.cache, backend, upfront, run).precision !== undefined;
     const flatStepCost = willCache ? 'the kernel cache will hold the matrix, and a cached step costs the same per point at any batch size' : undefined;
-    const start = await beginning.start(backend, prepared, { ...opts, flatStepCost }, started);
+    // A model on centers: whether K_ZZ will be cached decides how often the projection comes.
+    const projectionCache = (j: ProjectionCacheSize) => planRunCache(opts.cache, backend, { n: rows.rows, d: rows.cols, l: upfront.l, s: j.s, q: j.q, m: j.batchSize, centers: j.p }, run);
+    const cachesProjection = (j: ProjectionCacheSize) => projectionCache(j).precision !== undefined;
+    const start = await beginning.start(backend, prepared, { ...opts, flatStepCost, cachesProjection }, started);
     const p = start.plan;
-    const cachePlan = planRunCache(opts.cache, backend, { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize, centers: p.centers !== undefined }, run);
+    const j = p.centers?.projection;
+    const cachePlan = j
+      ? projectionCache({ p: p.centers!.count, s: j.subsampleSize, q: j.q, batchSize: j.batchSize })
+      : planRunCache(opts.cache, backend, { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize }, run);
     const plan = { ...start.plan, cache: cachePlan };
     opts.onPlan?.(plan);
     const afterIteration =
@@ -105,6 +112,7 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
         projection: start.centers.projection,
         interval: plan.centers.projection.interval,
         random: start.random,
+        projectionCache: cachePlan.precision ? await cacheEngine(backend, cachePlan.precision) : undefined,
       });
     } else {
       const cache = cachePlan.precision ? new KernelCache(await cacheEngine(backend, cachePlan.precision), kernel, centerPoints, centers, plan.batchSize) : undefined;
@@ -156,23 +164,26 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
   }
 }
 
-/** Whether this run keeps the kernel matrix in memory, and in what precision (kernelCache.ts). */
+/**
+ * Whether this run keeps a kernel matrix in memory, and in what precision (kernelCache.ts): EigenPro
+ * 2's n×n matrix of the training points, or, for a model on p separate centers, K_ZZ for the
+ * projection (its batches, `m`, are the projection's).
+ */
 function planRunCache(
   option: CacheOption,
   backend: Backend,
-  size: { n: number; d: number; l: number; s: number; q?: number; m: number; centers?: boolean },
+  size: { n: number; d: number; l: number; s: number; q?: number; m: number; centers?: number },
   run: { cluster: boolean; monitorRows: number },
 ): CachePlan {
-  const memory = { ...size, monitorRows: run.monitorRows, setup: false };
+  const n = size.centers ?? size.n;
+  const memory = { ...size, n, monitorRows: run.monitorRows, setup: false };
   return planCache(option, {
-    n: size.n,
+    n,
     d: size.d,
     batchSize: size.m,
-    unsupported: size.centers
-      ? 'a model on separate centers meets new kernel blocks k(X_B, Z) in every batch'
-      : run.cluster
-        ? "the centers and their kernel blocks are a cluster's workers'"
-        : undefined,
+    ...(size.centers !== undefined ? { matrix: `K_ZZ of the ${n} centers, for the projection (${n}²),` } : {}),
+    // A cluster's workers hold EigenPro 2's centers; EigenPro 3's projection runs here.
+    unsupported: run.cluster && size.centers === undefined ? "the centers and their kernel blocks are a cluster's workers'" : undefined,
     backend: backend.name,
     engine: backend.cacheEngine !== undefined,
     available: hostMemory(),

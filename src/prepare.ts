@@ -18,7 +18,7 @@ import type { MonitorSet, Preconditioning } from './solver/eigenpro.js';
 import { checkMemory } from './solver/memory.js';
 import { assemblePlan, defaultSubsampleSize, type Plan } from './solver/plan.js';
 import { SeededRandom } from './solver/random.js';
-import { setUp, setUpCenters } from './solver/setup.js';
+import { setUp, setUpCenters, type ProjectionCacheSize } from './solver/setup.js';
 import type { ProjectionSetup } from './solver/eigenpro3.js';
 import type { TrainingState } from './solver/training.js';
 
@@ -195,6 +195,14 @@ function chooseCenters(prepared: Prepared, centers: number | MatrixInput): { poi
   return { points: applyScaling(raw, scaling), source: `given (${raw.rows} rows)` };
 }
 
+/** What the caller's cache plan tells a fresh set-up (fit.ts). */
+export interface SetupHints {
+  /** SetupRequest.flatStepCost: why the batch size does not change a step's cost per point. */
+  readonly flatStepCost?: string;
+  /** Whether K_ZZ will be in the kernel cache, given the projection's figures (setUpCenters). */
+  readonly cachesProjection?: (projection: ProjectionCacheSize) => boolean;
+}
+
 /** Set-up from scratch: the plan and the preconditioner, then the monitored rows. */
 export async function freshStart(
   backend: Backend,
@@ -209,9 +217,7 @@ export async function freshStart(
     centers?: number | MatrixInput;
     projectionInterval?: number;
     projectionPasses?: number;
-    /** SetupRequest.flatStepCost: why the batch size does not change a step's cost per point. */
-    flatStepCost?: string;
-  },
+  } & SetupHints,
   started: number,
 ): Promise<Start> {
   const { rows, targets, random, kernel, validation } = prepared;
@@ -240,7 +246,14 @@ export async function freshStart(
     flatStepCost: options.flatStepCost,
   };
   const centersSetup = chosen
-    ? await setUpCenters({ ...request, dataRows: rows.rows, projectionInterval: options.projectionInterval, projectionPasses: options.projectionPasses, source: chosen.source })
+    ? await setUpCenters({
+        ...request,
+        dataRows: rows.rows,
+        projectionInterval: options.projectionInterval,
+        projectionPasses: options.projectionPasses,
+        source: chosen.source,
+        cachesProjection: options.cachesProjection,
+      })
     : undefined;
   const setup = centersSetup ?? (await setUp(request));
   const numbers = centersSetup ? { ...setup.numbers, centers: centersSetup.centersPlan } : setup.numbers;

@@ -8,7 +8,7 @@ import type { Backend } from '../backends/backend.js';
 import { matrix, takeRows } from '../matrix.js';
 import { kernelOptionOf } from '../model/load.js';
 import type { FitOptions, WithDefaults } from '../options.js';
-import { freshStart, inMemory, monitorRows, type PrepareOptions, type Prepared, type Start } from '../prepare.js';
+import { freshStart, inMemory, monitorRows, type PrepareOptions, type Prepared, type SetupHints, type Start } from '../prepare.js';
 import { checkMemory } from '../solver/memory.js';
 import { SeededRandom } from '../solver/random.js';
 import { readCheckpoint, type Checkpoint, type DataFingerprint } from './file.js';
@@ -24,7 +24,7 @@ export interface Beginning {
   /** @throws KmfitError CHECKPOINT_MISMATCH when the data is not the checkpoint's. */
   checkData(prepared: Prepared, fingerprint: DataFingerprint): void;
   /** Where the iterations start: a fresh set-up, or the checkpoint's plan and state. */
-  start(backend: Backend, prepared: Prepared, options: WithDefaults<FitOptions> & { readonly flatStepCost?: string }, started: number): Promise<Start>;
+  start(backend: Backend, prepared: Prepared, options: WithDefaults<FitOptions> & SetupHints, started: number): Promise<Start>;
 }
 
 /**

@@ -87,7 +87,12 @@ function centersRows(plan: Plan): PlanRow[] {
     {
       name: 'projection',
       value: `every ${j.interval} batch${j.interval === 1 ? '' : 'es'}, ${j.iterations} iterations (${j.passes} pass${j.passes === 1 ? '' : 'es'} over the centers)`,
-      why: j.intervalSource === 'given' ? 'interval given' : 'about √(2·passes)·p pending centers at a projection: the least work',
+      why:
+        j.intervalSource === 'given'
+          ? 'interval given'
+          : j.passCost === undefined
+            ? 'about √(2·passes)·p pending centers at a projection: the least work'
+            : `about √(2·passes·${j.passCost})·p pending centers at a projection: the least work, a pass over the cached K_ZZ costing about ${j.passCost} of computing it`,
     },
     { name: 'memory', value: `${(c.memoryBytes / 2 ** 20).toFixed(0)} MB`, why: c.memoryNote },
   ];

@@ -24,9 +24,10 @@
  * leaves an operator that an inexact P̃ can make indefinite: training diverged that way here.)
  */
 import type { Kernel } from '../../kernels/kernel.js';
-import type { Backend, CenterSet } from '../backends/backend.js';
+import type { Backend, CacheEngine, CenterSet } from '../backends/backend.js';
 import type { Matrix, TrainingRows } from '../matrix.js';
 import { preconditionerCorrection, step, type PendingState, type Preconditioning, type Stepper } from './eigenpro.js';
+import { KernelCache } from './kernelCache.js';
 import type { SeededRandom } from './random.js';
 
 /** The projection's set-up: EigenPro 2 on the centers, interpolating the pending function's values. */
@@ -54,6 +55,11 @@ export interface CentersStepContext {
   readonly interval: number;
   /** Draws the projection's batches. */
   readonly random: SeededRandom;
+  /**
+   * Where the plan keeps K_ZZ in memory for the projection (kernelCache.ts): its engine. The matrix
+   * is filled before the first projection; every inner iteration after that reads its batch's rows.
+   */
+  readonly projectionCache?: CacheEngine;
 }
 
 /** EigenPro 3's iteration, with the pending (not yet projected) part of the model. */
@@ -68,10 +74,14 @@ export class CentersStepper implements Stepper {
   private theta: CenterSet | undefined;
   /** The data level's subsample Q as centers, weighted by the corrections at each projection. */
   private subsample: CenterSet | undefined;
+  /** K_ZZ, where the plan caches it: predictions of θ on the centers' rows (made with θ, from this engine). */
+  private cache: KernelCache | undefined;
+  private cacheEngine: CacheEngine | undefined;
 
   constructor(private readonly run: CentersStepContext) {
     this.atCenters = new Float64Array(run.points.rows * run.centers.outputs);
     this.corrections = new Float64Array((run.preconditioning?.indices.length ?? 0) * run.centers.outputs);
+    this.cacheEngine = run.projectionCache;
   }
 
   /** One batch (rows of the data); returns its mean squared residual before the update. */
@@ -143,8 +153,12 @@ export class CentersStepper implements Stepper {
     const theta = this.theta;
     await theta.setWeights(new Float32Array(p * l));
     const { projection } = run;
-    const inner = { backend: run.backend, kernel: run.kernel, X: run.points, Y: target, centers: theta, preconditioning: projection.preconditioning };
     const m = projection.batchSize;
+    if (this.cacheEngine && !this.cache) {
+      this.cache = new KernelCache(this.cacheEngine, run.kernel, run.points, theta, m);
+      await this.cache.fillWhole();
+    }
+    const inner = { backend: run.backend, kernel: run.kernel, X: run.points, Y: target, centers: theta, preconditioning: projection.preconditioning, cache: this.cache };
     let order = run.random.permutation(p);
     let cursor = 0;
     for (let it = 0; it < projection.iterations; it++) {
@@ -194,12 +208,15 @@ export class CentersStepper implements Stepper {
     this.corrections.fill(0);
   }
 
-  /** Releases the device memory of the pending part, of θ and of the subsample's set. */
+  /** Releases the device memory of the pending part, of θ and of the subsample's set, and K_ZZ's cache. */
   dispose(): void {
     this.discard();
     this.theta?.dispose();
     this.subsample?.dispose();
     this.theta = this.subsample = undefined;
+    // The cache disposes its engine; an engine no projection used yet is disposed alone.
+    (this.cache ?? this.cacheEngine)?.dispose();
+    this.cache = this.cacheEngine = undefined;
   }
 
   /**

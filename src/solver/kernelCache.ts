@@ -27,6 +27,11 @@ import { prefault, type Prefault } from './prefault.js';
 
 /** 'auto' caches when the whole matrix, with its working buffers, fits in this share of the available memory. */
 export const CACHE_SHARE = 0.6;
+/**
+ * Bytes of rows gathered for one product: a batch's rows (m·n values, 80 MB at m = 2 000 and
+ * n = 20 000 in float16) would be a second copy of that much; runs of this size take no longer.
+ */
+const GATHER_BYTES = 32 * 2 ** 20;
 /** A cache smaller than this faults in within about a second as it fills: not worth a thread of its own. */
 const PREFAULT_MIN_BYTES = 256 * 2 ** 20;
 /**
@@ -56,9 +61,9 @@ export function valueBytes(precision: CachePrecision): number {
   return precision === 'float32' ? 4 : 2;
 }
 
-/** The cache's memory: the n×n matrix, a batch's gathered rows, and the points in fill order while filling. */
+/** The cache's memory: the n×n matrix, a run of gathered rows, and the points in fill order while filling. */
 export function cacheBytes(n: number, d: number, m: number, precision: CachePrecision): number {
-  return (n * n + m * n) * valueBytes(precision) + n * d * 4;
+  return n * n * valueBytes(precision) + Math.min(m * n * valueBytes(precision), GATHER_BYTES) + n * d * 4;
 }
 
 const GIB = 2 ** 30;
@@ -69,6 +74,8 @@ export interface CacheContext {
   readonly n: number;
   readonly d: number;
   readonly batchSize: number;
+  /** Which matrix, in words, when it is not the training points' (EigenPro 3's K_ZZ). */
+  readonly matrix?: string;
   /** Why the run cannot use a cache (a model on separate centers, a cluster), if it cannot. */
   readonly unsupported?: string;
   /** The backend, and whether it has its own cache engine (without one, 'auto' does not cache). */
@@ -94,7 +101,8 @@ export function planCache(option: CacheOption, context: CacheContext): CachePlan
   const { n, d } = context;
   const precision = auto ? (n * n * 4 <= AUTO_FLOAT32_BYTES ? 'float32' : DEFAULT_CACHE_PRECISION) : typeof option === 'string' ? option : (option.precision ?? DEFAULT_CACHE_PRECISION);
   const bytes = cacheBytes(n, d, Math.min(context.batchSize, n), precision);
-  const need = `the ${n}² matrix needs ${gib(bytes)} GiB in ${precision} (with a batch's rows)`;
+  const matrix = context.matrix ?? `the ${n}² matrix`;
+  const need = `${matrix} needs ${gib(bytes)} GiB in ${precision} (with a run of gathered rows)`;
   const left = context.available ? Math.max(0, context.available.bytes - context.otherBytes) : undefined;
   const given = typeof option === 'object' ? option.bytes : undefined;
   if (given !== undefined && left !== undefined && given > left) {
@@ -113,7 +121,7 @@ export function planCache(option: CacheOption, context: CacheContext): CachePlan
         : `${auto ? `${CACHE_SHARE * 100} % of ` : ''}the ${gib(left)} GiB left of ${context.available!.source} after the rest of the plan`;
   if (limit === undefined) return auto ? off(`${need}, and this environment does not say how much memory it has`) : { precision, bytes, reason: need };
   if (bytes > limit) return off(`${need}, more than ${within}`);
-  return { precision, bytes, reason: `the whole ${n}² matrix fits in ${within}` };
+  return { precision, bytes, reason: `${matrix} fits whole in ${within}` };
 }
 
 /**
@@ -134,7 +142,7 @@ export class KernelCache {
   private ordered: Matrix | undefined;
   /** The rows of each batch of the filling epoch, allocated when it begins, in fill order. */
   private reserved: CachedValues[] = [];
-  /** A later epoch's batch rows, gathered for the product; reused. */
+  /** A run of a later epoch's batch rows, gathered for the product; reused. */
   private gathered: CachedValues | undefined;
   /** The weights in column order, rewritten every step; reused. */
   private weights: Float32Array | undefined;
@@ -164,7 +172,8 @@ export class KernelCache {
     this.order = order.slice();
     this.position = new Int32Array(this.n);
     for (let i = 0; i < this.n; i++) this.position[this.order[i]] = i;
-    this.ordered = takeRows(this.X, this.order);
+    // In the points' own order (fillWhole) the points are their own columns: no copy.
+    this.ordered = this.order.every((row, i) => row === i) ? this.X : takeRows(this.X, this.order);
     const { n } = this;
     const m = Math.min(this.batchSize, n);
     for (let start = 0; start < n; start += m) this.reserved.push(this.allocate(Math.min(m, n - start) * n));
@@ -179,12 +188,31 @@ export class KernelCache {
   async predict(batch: Int32Array, out: Float32Array): Promise<boolean> {
     const position = this.position;
     if (!position || batch.length === 0) return false;
-    let rows: CachedValues;
-    if (!this.complete && isNextRun(position, batch, this.filled)) rows = await this.fill(batch.length);
-    else if (batch.every((row) => position[row] < this.filled)) rows = this.gather(batch);
-    else return false;
-    await this.engine.multiply(rows, batch.length, this.n, await this.weightsInOrder(), this.centers.outputs, out);
+    const l = this.centers.outputs;
+    if (!this.complete && isNextRun(position, batch, this.filled)) {
+      const rows = await this.fill(batch.length);
+      await this.engine.multiply(rows, batch.length, this.n, await this.weightsInOrder(), l, out);
+      return true;
+    }
+    if (!batch.every((row) => position[row] < this.filled)) return false;
+    // The rows in runs of GATHER_BYTES, each gathered into one reused buffer and multiplied.
+    const weights = await this.weightsInOrder();
+    const run = Math.max(1, Math.floor(GATHER_BYTES / (this.n * valueBytes(this.engine.precision))));
+    for (let start = 0; start < batch.length; start += run) {
+      const end = Math.min(start + run, batch.length);
+      await this.engine.multiply(this.gather(batch.subarray(start, end)), end - start, this.n, weights, l, out.subarray(start * l, end * l));
+    }
     return true;
+  }
+
+  /**
+   * Fills the whole matrix now, in the points' own order (EigenPro 3's K_ZZ, before the first
+   * projection reads it: the projection's batches are drawn anew every time, never one fill order).
+   */
+  async fillWhole(): Promise<void> {
+    if (this.complete) return;
+    this.beginEpoch(Int32Array.from({ length: this.n }, (_, i) => i));
+    while (!this.complete) await this.fill(Math.min(this.batchSize, this.n - this.filled));
   }
 
   /** Releases the cached rows and the engine. */
@@ -216,7 +244,7 @@ export class KernelCache {
     return values;
   }
 
-  /** The batch's rows, copied whole into one buffer (reused; allocated once, by the first batch). */
+  /** Rows copied into one buffer (reused; allocated once, by the first run). */
   private gather(batch: Int32Array): CachedValues {
     const { n } = this;
     const length = batch.length * n;

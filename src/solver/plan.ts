@@ -184,13 +184,22 @@ export function projectionIterations(p: number, innerBatch: number, passes = PRO
 }
 
 /**
+ * A projection's pass over the centers when K_ZZ is in the kernel cache, relative to one that
+ * computes its kernel blocks: each inner step gathers m cached rows and multiplies them by θ, and
+ * still computes its subsample's correction and, once per projection, the data level's correction
+ * at the centers. Measured on MNIST with the onnx backend (docs/benchmarks.md, "K_ZZ in the cache").
+ */
+export const CACHED_PASS_COST = 0.4;
+
+/**
  * Batches between projections when not given. With x temporary centers pending at a projection,
  * an epoch's extra work over its predictions n·p·d is about n·(x/2)·d for the pending centers and
- * (n/x)·passes·p²·d for the projections: least at x = p·√(2·passes) (EigenPro 4's default is
- * x = p), where each costs about n·p·d·√(passes/2).
+ * (n/x)·passes·p²·d·c for the projections, c the cost of a pass relative to computing its blocks
+ * (1, or CACHED_PASS_COST with K_ZZ cached): least at x = p·√(2·passes·c) (EigenPro 4's default
+ * is x = p), where each costs about n·p·d·√(passes·c/2).
  */
-export function defaultProjectionInterval(p: number, batchSize: number, passes = PROJECTION_PASSES): number {
-  return Math.max(1, Math.round((p * Math.sqrt(2 * passes)) / batchSize));
+export function defaultProjectionInterval(p: number, batchSize: number, passes = PROJECTION_PASSES, passCost = 1): number {
+  return Math.max(1, Math.round((p * Math.sqrt(2 * passes * passCost)) / batchSize));
 }
 
 /** EigenPro 3's second level: the projection onto the centers, EigenPro 2 on K_ZZ. */
@@ -211,6 +220,8 @@ export interface ProjectionPlan {
   /** Data batches between projections (1: EigenPro 3's projection after every step). */
   readonly interval: number;
   readonly intervalSource: 'analytic' | 'given';
+  /** A pass's cost relative to computing its blocks, where K_ZZ is cached (CACHED_PASS_COST); absent otherwise. */
+  readonly passCost?: number;
   readonly eigenSeconds: number;
 }
 

@@ -26,6 +26,7 @@ import {
   defaultProjectionInterval,
   projectionIterations,
   PROJECTION_PASSES,
+  CACHED_PASS_COST,
   type CentersPlan,
   type SetupNumbers,
 } from './plan.js';
@@ -201,6 +202,14 @@ async function deviceBatchLimit(
   return { batch, source, curve: capacity.curve };
 }
 
+/** The projection's figures that decide whether K_ZZ fits in the kernel cache. */
+export interface ProjectionCacheSize {
+  readonly p: number;
+  readonly s: number;
+  readonly q: number;
+  readonly batchSize: number;
+}
+
 /** EigenPro 3's set-up: the data level's and the projection's, both from subsamples of the centers. */
 export interface CentersSetup extends Setup {
   readonly projection: ProjectionSetup;
@@ -214,7 +223,14 @@ export interface CentersSetup extends Setup {
  * device limit measured once, for the data level).
  */
 export async function setUpCenters(
-  request: SetupRequest & { readonly dataRows: number; readonly projectionInterval?: number; readonly projectionPasses?: number; readonly source: string },
+  request: SetupRequest & {
+    readonly dataRows: number;
+    readonly projectionInterval?: number;
+    readonly projectionPasses?: number;
+    readonly source: string;
+    /** Whether the run will keep K_ZZ in the kernel cache, given the projection's figures (then passes cost less, and projections come more often). */
+    readonly cachesProjection?: (projection: ProjectionCacheSize) => boolean;
+  },
 ): Promise<CentersSetup> {
   const outer = await setUp(request);
   const innerRequest: SetupRequest = {
@@ -235,7 +251,9 @@ export async function setUpCenters(
   const numbers = inner.numbers;
   const passes = request.projectionPasses ?? PROJECTION_PASSES;
   const iterations = projectionIterations(p, numbers.batchSize, passes);
-  const interval = request.projectionInterval ?? defaultProjectionInterval(p, outer.numbers.batchSize, passes);
+  const cached = request.cachesProjection?.({ p, s: numbers.subsampleSize, q: numbers.q, batchSize: numbers.batchSize }) ?? false;
+  const passCost = cached ? CACHED_PASS_COST : 1;
+  const interval = request.projectionInterval ?? defaultProjectionInterval(p, outer.numbers.batchSize, passes, passCost);
   const m = outer.numbers.batchSize;
   const memory = centersMemory({ p, d, l, m, interval, s: outer.numbers.subsampleSize, q: outer.numbers.q, innerS: numbers.subsampleSize, innerQ: numbers.q });
   return {
@@ -259,6 +277,7 @@ export async function setUpCenters(
         iterations,
         interval,
         intervalSource: request.projectionInterval === undefined ? 'analytic' : 'given',
+        ...(cached ? { passCost } : {}),
         eigenSeconds: numbers.eigenSeconds,
       },
       memoryBytes: memory.bytes,

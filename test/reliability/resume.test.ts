@@ -193,6 +193,14 @@ describe('resume of an EigenPro 3 run (centers apart from the data)', () => {
     for (const cut of cutPoints(TOTAL, PER_EPOCH, 10, 1)) expectSameModel(await interruptAndResume(centers, cut), reference);
   });
 
+  it('with K_ZZ in the kernel cache (never in a checkpoint): refilled on resume, the same model bit for bit (js)', async () => {
+    const options: FitOptions = { ...centers, cache: 'float32' };
+    const reference = await fit(X, y, options);
+    expect(reference.plan.cache?.precision).toBe('float32');
+    expect(reference.plan.cache?.reason).toContain('K_ZZ of the 40 centers');
+    for (const cut of cutPoints(TOTAL, PER_EPOCH, 4, 1)) expectSameModel(await interruptAndResume(options, cut), reference);
+  });
+
   it('from every periodic checkpoint of a run, centers given as a matrix', async () => {
     const options: FitOptions = { ...centers, centers: X.slice(0, 30) };
     const reference = await fit(X, y, options);

@@ -90,6 +90,23 @@ describe('EigenPro 3: a model on centers apart from the data', () => {
       expect(atTrain).toBeLessThan(2e-3);
     });
 
+    it('with K_ZZ cached for the projection, in float16 or float32, it reaches the same solution', async () => {
+      // The projection's error, here the rounding of K_ZZ, slows the steps but does not move their
+      // fixed point (eigenpro3.ts): the float16 run converges to the same least-squares solution.
+      for (const cache of ['float16', 'float32'] as const) {
+        const cached = await errors({ batchSize: n, epochs: 400, cache });
+        expect(cached.model.plan.cache?.precision).toBe(cache);
+        expect(cached.model.plan.cache?.reason).toContain(`K_ZZ of the ${p} centers`);
+        expect(cached.atNew).toBeLessThan(2e-3);
+        expect(cached.atTrain).toBeLessThan(2e-3);
+      }
+      // The projection did read the cache: after a few epochs the float16 model is not the uncached one.
+      const early = async (cache: 'off' | 'float16') => scores(await fit(X, Y, { ...base, centers: Z, projectionPasses: 20, batchSize: n, epochs: 3, cache }), Xnew);
+      const [off, rounded] = [await early('off'), await early('float16')];
+      expect(relativeError(rounded, off)).toBeGreaterThan(1e-6);
+      expect(relativeError(rounded, off)).toBeLessThan(1e-2);
+    });
+
     it('with the delayed projection (every 3 batches of 100) it reaches the same solution', async () => {
       // Batches of 100 leave SGD's noise, in proportion to the step size: measured after 400 epochs,
       // 3.6e-2 at the analytic step (37), 1.2e-2 at 10, 4.9e-3 at 4 (2.3e-3 after 800 epochs).
