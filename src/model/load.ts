@@ -10,7 +10,7 @@ import type { ModelHeader } from './save.js';
 export type ModelSource = string | Uint8Array | ArrayBuffer;
 
 /** How messages name a model given as bytes. */
-const BYTES_SOURCE = 'the model bytes';
+const BYTES_SOURCE = 'the model file in memory';
 
 /**
  * Reads a model written by `model.save()` or `model.toBytes()`, checking every field it uses (with
