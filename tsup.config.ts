@@ -1,3 +1,4 @@
+import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 
 // @stdlib's deep paths ('@stdlib/random/base/mt19937') are CommonJS folders with no `exports` map,
@@ -6,6 +7,19 @@ import { defineConfig } from 'tsup';
 // mathjs is bundled too, tree-shaken to its parser: the whole library costs ≈1 s at every start.
 const noExternal = [/^@stdlib\//, /^mathjs$/];
 const esmRequire = "import { createRequire as __kmfitCreateRequire } from 'node:module';\nconst require = __kmfitCreateRequire(import.meta.url);";
+
+// @stdlib/buffer/ctor (under @stdlib/random/sample) requires Node's `buffer` as it loads, and uses its
+// own polyfill where there is no global Buffer. The browser build gives it the global Buffer instead:
+// nothing in a page, Node's own where the browser build runs in Node (tests, jsdom).
+const globalBufferForStdlib: Plugin = {
+  name: 'global-buffer-for-stdlib',
+  setup(build) {
+    build.onResolve({ filter: /^buffer$/ }, ({ importer }) =>
+      /[\\/]@stdlib[\\/]buffer[\\/]ctor[\\/]/.test(importer) ? { path: 'buffer', namespace: 'kmfit-global-buffer' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'kmfit-global-buffer' }, () => ({ contents: 'module.exports = { Buffer: globalThis.Buffer };', loader: 'js' }));
+  },
+};
 
 // No source maps: dist/ is what the package ships, and maps of the bundles (mostly of the inlined
 // @stdlib and mathjs) would triple its size.
@@ -37,6 +51,19 @@ export default defineConfig([
     target: 'node20',
     outDir: 'dist',
     noExternal,
+  },
+  // The browser entry (package.json's `browser` condition): one ES module whose graph has no node:
+  // module (package.json's `imports` gives '#platform' the browser's host here). No createRequire
+  // banner: a page has no node:module, and nothing bundled into this build calls require().
+  {
+    entry: { browser: 'src/browser.ts' },
+    format: ['esm'],
+    platform: 'browser',
+    dts: true,
+    target: 'es2022',
+    outDir: 'dist',
+    noExternal,
+    esbuildPlugins: [globalBufferForStdlib],
   },
   {
     entry: { 'cli/main': 'src/cli/main.ts' },

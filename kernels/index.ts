@@ -3,7 +3,7 @@
  * its bandwidth and parameters checked.
  */
 import { KmfitError, describeValue } from '../src/errors.js';
-import { BUILTIN_KERNEL_NAMES, findBuiltinKernel } from './builtin.js';
+import { BUILTIN_KERNEL_NAMES, clamped, findBuiltinKernel } from './builtin.js';
 import { compileExpression } from './compile.js';
 import { FormulaError, translateFormula } from './custom.js';
 import type { Kernel, KernelSpec } from './kernel.js';
@@ -112,15 +112,15 @@ export function makeKernel(choice: KernelChoice, bandwidth: number): Kernel {
   if (choice.formula !== undefined) return makeCustomKernel(spec, choice.formula);
   const builtin = findBuiltinKernel(choice.name);
   if (!builtin) throw unknownKernel(choice.name);
-  const expression = builtin.expression(bandwidth, spec.params);
-  const compiled = compileExpression(expression.js, expression.constants);
+  // Written out in builtin.ts rather than compiled: built-ins work where eval is forbidden.
+  const { js, constants, evaluate, transform } = builtin.expression(bandwidth, spec.params);
   const paramText = Object.entries(spec.params).map(([k, v]) => `, ${k} = ${v}`).join('');
   return {
     spec,
-    expression,
-    value: compiled.value,
-    diagonal: compiled.value(0),
-    transformSquaredDistances: compiled.transform,
+    expression: { js, constants },
+    value: (r2) => evaluate(clamped(r2)),
+    diagonal: evaluate(0),
+    transformSquaredDistances: transform,
     describe: () => `${spec.name}(σ = ${formatNumber(bandwidth)}${paramText})`,
   };
 }

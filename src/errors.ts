@@ -33,6 +33,7 @@ export const KMFIT_ERROR_CODES = [
   'CLUSTER_UNREACHABLE',
   'CLUSTER_WORKERS',
   'WORKER_LOST',
+  'UNSUPPORTED_HERE',
 ] as const;
 
 export type KmfitErrorCode = (typeof KMFIT_ERROR_CODES)[number];

@@ -25,8 +25,10 @@ import { defaultSubsampleSize } from './solver/plan.js';
 import { eigenPro2Stepper, type Stepper } from './solver/eigenpro.js';
 import { CentersStepper } from './solver/eigenpro3.js';
 import { runEigenPro } from './solver/training.js';
-import { Cluster } from './cluster/coordinator.js';
-import type { OpenedNpy } from './io/npyFile.js';
+import type { Cluster } from './cluster/coordinator.js';
+import type { OpenedNpy } from './io/openedNpy.js';
+import { CHECKPOINT_FILE } from './io/modelFile.js';
+import { requireCluster, requireFiles } from './platform/require.js';
 
 /**
  * Trains a kernel machine: with EigenPro 2 on all of X's points as centers, or, with the `centers`
@@ -51,7 +53,11 @@ import type { OpenedNpy } from './io/npyFile.js';
  */
 export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: FitOptions): Promise<KernelModel> {
   const started = performance.now();
-  const beginning = await beginRun(validateOptions(options));
+  const given = validateOptions(options);
+  // What the host lacks (files, a cluster's network in a page) is refused before any work.
+  if (given.checkpoint) requireFiles('The checkpoint option', CHECKPOINT_FILE.withoutFiles);
+  if (given.cluster) requireCluster();
+  const beginning = await beginRun(given);
   const opts = withDefaults(beginning.options);
   // A file stays on disk for a model with centers; EigenPro 2's centers are the data, in memory.
   const prepared = prepareTraining(X, y, { ...opts, ...beginning.preparation, onDisk: opts.centers !== undefined });
@@ -96,7 +102,7 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
     const centerPoints = start.centers?.points ?? inMemory(prepared).train;
     // On a cluster the centers and their weights live in the workers, a shard each; the local
     // backend computes the rest (set-up, the subsample's correction, EigenPro 3's projection).
-    cluster = opts.cluster && (await Cluster.start(opts.cluster, { kernel, centers: centerPoints, outputs: plan.outputs }));
+    cluster = opts.cluster && (await requireCluster()(opts.cluster, { kernel, centers: centerPoints, outputs: plan.outputs }));
     opts.onCluster?.(cluster ? cluster.report() : undefined);
     const centers = cluster ? cluster.centers : await backend.createCenterSet(kernel, centerPoints, plan.outputs);
     let stepper: Stepper;

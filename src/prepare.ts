@@ -12,7 +12,7 @@ import { argmaxRows, encodeScoreTargets, encodeTargets, type LabelInput, type Ta
 import { applyScaling, fitScaling, fitScalingStreaming, type ScaleKind, type Scaling } from './data/scaling.js';
 import { KmfitError } from './errors.js';
 import { matrixRows, takeRows, type Matrix, type TrainingRows } from './matrix.js';
-import { isOpenedNpy, requireFiniteRows, type OpenedNpy } from './io/npyFile.js';
+import { isOpenedNpy, requireFiniteRows, type OpenedNpy } from './io/openedNpy.js';
 import { medianPairwiseDistance } from './solver/bandwidth.js';
 import type { MonitorSet, Preconditioning } from './solver/eigenpro.js';
 import { checkMemory } from './solver/memory.js';

@@ -6,11 +6,11 @@
  *
  * Every backend is one entry of BACKENDS, in 'auto' order; each function below is a loop over it.
  */
+import { platform } from '#platform';
 import { KmfitError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { createGpuJsBackend, gpuJsSupport } from './gpujs/index.js';
 import { JsBackend } from './js/index.js';
-import { createOnnxBackend, onnxSupport } from './onnx/index.js';
 import { createWasmBackend, wasmSupport } from './wasm/index.js';
 import { hardwareGpuPossible } from './webgpu/gpu.js';
 import { createWebGpuBackend, webGpuSupport } from './webgpu/index.js';
@@ -81,7 +81,7 @@ const BACKENDS = [
   {
     name: 'onnx',
     async probe() {
-      const onnx = await onnxSupport();
+      const onnx = await platform.onnx.support();
       return {
         available: onnx.available,
         fast: onnx.available,
@@ -89,14 +89,15 @@ const BACKENDS = [
       };
     },
     auto: {
-      usable: async () => (await onnxSupport()).available,
+      usable: async () => (await platform.onnx.support()).available,
       chosen: () => 'onnxruntime-node is installed, whose native CPU kernels are faster than wasm',
       // The entry's detail says why it does not run; the reason only points there.
       passedOver: () => 'onnxruntime-node does not load here (see the onnx entry)',
     },
     // onnxruntime-node loaded means the backend starts (it opens no device): a bad thread count
     // is the caller's to hear about, as with wasm.
-    create: (options) => createOnnxBackend(options),
+    // Through the host (platform/): a browser build leaves onnxruntime-node's code out.
+    create: (options) => platform.onnx.create(options),
   },
   {
     name: 'wasm',

@@ -8,7 +8,7 @@
  * callbacks, signal, checkpoint, epochs) are free: more epochs extend a finished run.
  */
 import { crc32 } from '../io/npz.js';
-import { float32Crc, isOpenedNpy, type OpenedNpy } from '../io/npyFile.js';
+import { float32Crc, isOpenedNpy, type OpenedNpy } from '../io/openedNpy.js';
 import type { ClassLabel } from '../data/labels.js';
 import { KmfitError } from '../errors.js';
 import type { Matrix } from '../matrix.js';

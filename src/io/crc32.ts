@@ -2,7 +2,7 @@
  * CRC-32 (the zip, gzip and PNG checksum: IEEE 802.3 polynomial, reflected, 0xEDB88320), shared
  * by the zip container (npz.ts), gzip streams (inflate.ts) and PNG writing.
  */
-import * as zlib from 'node:zlib';
+import { platform } from '#platform';
 
 const CRC_TABLES: Uint32Array[] = (() => {
   const tables: Uint32Array[] = [];
@@ -24,15 +24,12 @@ const CRC_TABLES: Uint32Array[] = (() => {
 
 /**
  * CRC-32 of `bytes`, continuing from `previous`: start with `crc32(bytes)` and feed later chunks
- * with `crc32(next, previous)`; the result is the unsigned CRC as zip stores it. Uses Node's native
- * zlib.crc32 (Node ≥ 20.15; ~5 GB/s) when present, else the portable version (~0.8 GB/s).
+ * with `crc32(next, previous)`; the result is the unsigned CRC as zip stores it. Uses the host's
+ * native one when it has one (Node's zlib.crc32, ~5 GB/s), else the portable version (~0.8 GB/s).
  */
 export function crc32(bytes: Uint8Array, previous = 0): number {
-  return NATIVE_CRC32 ? NATIVE_CRC32(bytes, previous) >>> 0 : crc32Portable(bytes, previous);
+  return platform.crc32 ? platform.crc32(bytes, previous) : crc32Portable(bytes, previous);
 }
-
-const NATIVE_CRC32: ((data: Uint8Array, value?: number) => number) | undefined =
-  typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
 
 /** The same CRC-32 in plain JavaScript (slicing-by-8). */
 export function crc32Portable(bytes: Uint8Array, previous = 0): number {

@@ -25,9 +25,9 @@
  * every function takes the FileKind it expects, the model's by default, and a file of the other
  * kind is refused as foreign with a word on what it is.
  */
-import { open, type FileHandle } from 'node:fs/promises';
 import { KmfitError } from '../errors.js';
-import { writeFileAtomic } from './atomicWrite.js';
+import { requireFiles } from '../platform/require.js';
+import type { FileAccess } from '../platform/types.js';
 import { decodeNpyPrefix, encodeNpyParts, isNpy, type NpyArray } from './npy.js';
 import { concatBytes, looksLikeZip, zipParts, ZipArchive, type ZipProblem } from './npz.js';
 
@@ -47,6 +47,8 @@ export interface FileKind {
   readonly damagedHint: string;
   /** What a file of this kind is, said when another kind was expected. */
   readonly isInstead: string;
+  /** What to do where there is no file system (a web page), as a clause. */
+  readonly withoutFiles: string;
 }
 
 export const MODEL_FILE: FileKind = {
@@ -56,6 +58,7 @@ export const MODEL_FILE: FileKind = {
   writtenBy: 'models are written by model.save() / kmfit --save',
   damagedHint: 're-save the model, or re-train it if the original is gone',
   isInstead: 'it is a trained kmfit model: load it with loadModel() or use it with kmfit predict',
+  withoutFiles: 'use model.toBytes() and loadModel(bytes), and keep the bytes where the page can (IndexedDB, a download)',
 };
 
 export const CHECKPOINT_FILE: FileKind = {
@@ -65,6 +68,7 @@ export const CHECKPOINT_FILE: FileKind = {
   writtenBy: 'checkpoints are written by fit(…, { checkpoint }) / kmfit --checkpoint',
   damagedHint: 'resume from another checkpoint, or train anew',
   isInstead: 'it is a kmfit training checkpoint: continue it with kmfit resume or fit(…, { resumeFrom })',
+  withoutFiles: 'checkpoints are for long runs in Node; in a page, leave out the checkpoint and resumeFrom options',
 };
 
 const KNOWN_KINDS: readonly FileKind[] = [MODEL_FILE, CHECKPOINT_FILE];
@@ -170,14 +174,20 @@ export function encodeModelFile(contents: ModelFileContents, kind: FileKind = MO
  * (a change in between makes the file fail its checksum on load).
  */
 export async function writeModelFile(path: string, contents: ModelFileContents, kind: FileKind = MODEL_FILE): Promise<void> {
-  await writeFileAtomic(path, encodeParts(contents, kind));
+  await filesFor(kind, 'write').writeFileAtomic(path, encodeParts(contents, kind));
+}
+
+/** File access for reading or writing a file of `kind`; where there is none, what to do instead. */
+function filesFor(kind: FileKind, verb: 'read' | 'write'): FileAccess {
+  return requireFiles(`${verb === 'read' ? 'Reading' : 'Writing'} a ${kind.noun} file by path`, kind.withoutFiles);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-function foreign(source: string, what: string, kind: FileKind): KmfitError {
+/** MODEL_FILE_FOREIGN: `source` is not a file of `kind`, for the reason `what`. */
+export function foreignFileError(source: string, what: string, kind: FileKind): KmfitError {
   return new KmfitError('MODEL_FILE_FOREIGN', `${source} is not a kmfit ${kind.noun} file (${what}); ${kind.writtenBy}`);
 }
 
@@ -188,7 +198,7 @@ function damaged(source: string, what: string, kind: FileKind, cause?: unknown):
 }
 
 function fromZipProblem(source: string, p: ZipProblem, kind: FileKind): KmfitError {
-  return p.problem === 'damaged' ? damaged(source, p.message, kind) : foreign(source, p.message, kind);
+  return p.problem === 'damaged' ? damaged(source, p.message, kind) : foreignFileError(source, p.message, kind);
 }
 
 /** A short guess at what a non-zip file is, for the error message. */
@@ -220,7 +230,7 @@ function describeForeign(bytes: Uint8Array): string {
  */
 export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKind = MODEL_FILE): DecodedModelFile {
   if (bytes.length === 0) throw damaged(source, 'the file is empty', kind);
-  if (!looksLikeZip(bytes)) throw foreign(source, describeForeign(bytes), kind);
+  if (!looksLikeZip(bytes)) throw foreignFileError(source, describeForeign(bytes), kind);
   const archive = ZipArchive.open(bytes);
   if ('problem' in archive) throw fromZipProblem(source, archive, kind);
   const { names } = archive;
@@ -228,7 +238,7 @@ export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKin
   if (archive.entry(HEADER_MEMBER) === undefined) {
     const npz = names.length > 0 && names.every((n) => n.endsWith('.npy'));
     const shown = names.slice(0, 5).map((n) => JSON.stringify(n)).join(', ') + (names.length > 5 ? ', ...' : '');
-    throw foreign(
+    throw foreignFileError(
       source,
       npz
         ? `it is a NumPy .npz archive of arrays (${shown}) without a ${HEADER_MEMBER} member`
@@ -253,7 +263,7 @@ export function decodeModelFile(bytes: Uint8Array, source: string, kind: FileKin
   const { format, formatVersion } = header;
   if (format !== kind.format) {
     const other = KNOWN_KINDS.find((k) => k.format === format);
-    throw foreign(
+    throw foreignFileError(
       source,
       other
         ? other.isInstead
@@ -306,47 +316,11 @@ function decodeArrayMember(archive: ZipArchive, memberName: string, source: stri
   return decoded.array;
 }
 
-/** The most bytes asked of one read call (Node refuses single I/O calls of 2 GiB or more). */
-const MAX_READ = 1 << 30;
-/** The largest file a model can be: the zip has no zip64 records, and a Uint8Array tops out at 4 GiB. */
-const MAX_MODEL_BYTES = 2 ** 32;
-
 /**
  * Reads and decodes a model file (arrays decoded when first read, as decodeModelFile). FILE_NOT_FOUND
- * when nothing is at `path`; see the module comment.
+ * when nothing is at `path`; UNSUPPORTED_HERE where there are no files (a web page); see the module
+ * comment.
  */
 export async function readModelFile(path: string, kind: FileKind = MODEL_FILE): Promise<DecodedModelFile> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new KmfitError('FILE_NOT_FOUND', `${path}: no such file; check the path (${kind.writtenBy})`, { cause: err });
-    }
-    throw new KmfitError('IO_ERROR', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  let bytes: Uint8Array;
-  try {
-    const stat = await handle.stat();
-    if (stat.isDirectory()) throw new KmfitError('IO_ERROR', `cannot read ${path}: it is a directory, not a ${kind.noun} file`);
-    if (stat.size > MAX_MODEL_BYTES) {
-      throw foreign(path, `it is ${stat.size} bytes, more than the 4 GiB a kmfit ${kind.noun} file can hold`, kind);
-    }
-    // fs.readFile stops at 2 GiB; read in pieces into one buffer instead.
-    bytes = new Uint8Array(stat.size);
-    let filled = 0;
-    while (filled < bytes.length) {
-      const { bytesRead } = await handle.read(bytes, filled, Math.min(MAX_READ, bytes.length - filled), filled);
-      if (bytesRead === 0) break; // the file shrank while being read; decoding reports the cut
-      filled += bytesRead;
-    }
-    bytes = bytes.subarray(0, filled);
-  } catch (err) {
-    if (err instanceof KmfitError) throw err;
-    throw new KmfitError('IO_ERROR', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    await handle.close();
-  }
-  return decodeModelFile(bytes, path, kind);
+  return decodeModelFile(await filesFor(kind, 'read').readFile(path, kind), path, kind);
 }

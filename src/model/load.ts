@@ -1,21 +1,34 @@
 /** Reads model files written by save.ts back into a KernelModel, checking everything it trusts. */
 import { chooseKernel, makeKernel, type Kernel, type KernelOption } from '../../kernels/index.js';
-import { KmfitError } from '../errors.js';
+import { KmfitError, describeValue } from '../errors.js';
 import { HeaderFields } from '../io/headerFields.js';
-import { readModelFile } from '../io/modelFile.js';
+import { decodeModelFile, readModelFile, type DecodedModelFile } from '../io/modelFile.js';
 import { KernelModel } from './model.js';
 import type { ModelHeader } from './save.js';
 
+/** A model file: its path (Node.js), or its bytes (anywhere), as `model.save()` and `model.toBytes()` make them. */
+export type ModelSource = string | Uint8Array | ArrayBuffer;
+
+/** How messages name a model given as bytes. */
+const BYTES_SOURCE = 'the model file in memory';
+
 /**
- * Reads a model written by `model.save()`, checking every field it uses (with the checkpoint
- * reader's checks, src/io/headerFields.ts): a damaged or hand-edited file is one KmfitError naming
- * the field, never a model that predicts NaN or a summary that fails to print.
- * @throws KmfitError FILE_NOT_FOUND, MODEL_FILE_FOREIGN, MODEL_FILE_TRUNCATED, MODEL_FILE_VERSION
+ * Reads a model written by `model.save()` or `model.toBytes()`, checking every field it uses (with
+ * the checkpoint reader's checks, src/io/headerFields.ts): a damaged or hand-edited file is one
+ * KmfitError naming the field, never a model that predicts NaN or a summary that fails to print.
+ * @param source a path (Node.js), or the file's bytes: a Uint8Array or an ArrayBuffer (from
+ *   IndexedDB, `fetch(…).arrayBuffer()`, a file input). Bytes are read in place, not copied: leave
+ *   them unchanged until the promise settles.
+ * @throws KmfitError FILE_NOT_FOUND, MODEL_FILE_FOREIGN, MODEL_FILE_TRUNCATED, MODEL_FILE_VERSION;
+ *   UNSUPPORTED_HERE for a path in a browser; INVALID_OPTION for a source that is none of these.
+ * @example
+ * const again = await loadModel(model.toBytes()); // the same model
  */
-export async function loadModel(path: string): Promise<KernelModel> {
-  const file = await readModelFile(path);
+export async function loadModel(source: ModelSource): Promise<KernelModel> {
+  const file = await readModelSource(source);
+  const name = typeof source === 'string' ? source : BYTES_SOURCE;
   const fields = new HeaderFields(file.header, file.arrays, (what) =>
-    new KmfitError('MODEL_FILE_FOREIGN', `${path} is not a model this kmfit can use: ${what}. Re-save it with model.save() or retrain it.`),
+    new KmfitError('MODEL_FILE_FOREIGN', `${name} is not a model this kmfit can use: ${what}. Re-save it with model.save() or retrain it.`),
   );
   const h = file.header;
   const task = fields.task(h.task);
@@ -52,6 +65,16 @@ export async function loadModel(path: string): Promise<KernelModel> {
     stoppedBy,
     keptEpoch,
   });
+}
+
+function readModelSource(source: ModelSource): Promise<DecodedModelFile> | DecodedModelFile {
+  if (typeof source === 'string') return readModelFile(source);
+  if (source instanceof Uint8Array) return decodeModelFile(source, BYTES_SOURCE);
+  if (source instanceof ArrayBuffer) return decodeModelFile(new Uint8Array(source), BYTES_SOURCE);
+  throw new KmfitError(
+    'INVALID_OPTION',
+    `loadModel takes a model file's path (Node.js) or its bytes (a Uint8Array or an ArrayBuffer, as model.toBytes() gives); got ${describeValue(source)}.`,
+  );
 }
 
 /** The kernel option that gives back the kernel a model or checkpoint header keeps (its bandwidth aside). */

@@ -26,7 +26,7 @@ import type { Plan } from '../solver/plan.js';
 import { modelSummary } from './html.js';
 import { outputsText } from './summary.js';
 import type { ModelParts } from './parts.js';
-import { saveModel } from './save.js';
+import { modelBytes, saveModel } from './save.js';
 
 export type { ModelParts } from './parts.js';
 
@@ -139,13 +139,26 @@ export class KernelModel {
   }
 
   /**
-   * Saves the model to a versioned .npz file (docs/model-format.md) atomically.
+   * Saves the model to a versioned .npz file (docs/model-format.md) atomically. Node.js only: in a
+   * browser, keep `toBytes()` instead.
    * @throws KmfitError IO_ERROR when the file cannot be written (a full disk, permissions: nothing
    *   is left behind, and the model is unchanged: save it to another path), FILE_NOT_FOUND when its
-   *   directory does not exist.
+   *   directory does not exist, UNSUPPORTED_HERE in a browser.
    */
   async save(path: string): Promise<void> {
     await saveModel(this.parts, path);
+  }
+
+  /**
+   * The model file `save()` writes, byte for byte, in memory: for a browser (IndexedDB, a
+   * download) or a database. `loadModel(bytes)` reads it back. It holds a copy of the centers and
+   * weights, so it is about as large as they are (n·(d + l)·4 bytes).
+   * @example
+   * const bytes = model.toBytes();
+   * const again = await loadModel(bytes);
+   */
+  toBytes(): Uint8Array {
+    return modelBytes(this.parts);
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import type { ClassLabel, Task } from '../data/labels.js';
 import type { ScaleKind } from '../data/scaling.js';
-import { writeModelFile } from '../io/modelFile.js';
+import { encodeModelFile, writeModelFile, type ModelFileContents } from '../io/modelFile.js';
 import type { EpochMetrics, StopReason } from '../solver/events.js';
 import type { Plan } from '../solver/plan.js';
 import { version } from '../version.js';
@@ -25,6 +25,16 @@ export interface ModelHeader {
 
 /** Writes the model atomically: a failed save leaves no partial file. */
 export async function saveModel(model: ModelParts, path: string): Promise<void> {
+  await writeModelFile(path, modelFileContents(model));
+}
+
+/** The bytes saveModel writes, in memory. */
+export function modelBytes(model: ModelParts): Uint8Array {
+  return encodeModelFile(modelFileContents(model));
+}
+
+/** The model as the file's header and arrays (the arrays are the model's own, not copies). */
+function modelFileContents(model: ModelParts): ModelFileContents {
   const { centers, weights, scaling, kernel } = model;
   const header: ModelHeader = {
     kmfitVersion: version,
@@ -37,7 +47,7 @@ export async function saveModel(model: ModelParts, path: string): Promise<void> 
     stoppedBy: model.stoppedBy,
     keptEpoch: model.keptEpoch,
   };
-  await writeModelFile(path, {
+  return {
     header: { ...header },
     arrays: {
       centers: { data: centers.data, shape: [centers.rows, centers.cols] },
@@ -45,6 +55,6 @@ export async function saveModel(model: ModelParts, path: string): Promise<void> 
       scaling_offset: { data: scaling.offset, shape: [centers.cols] },
       scaling_factor: { data: scaling.factor, shape: [centers.cols] },
     },
-  });
+  };
 }
 

@@ -2,7 +2,7 @@
  * A device's parallel capacity: the largest batch size it still computes at its best throughput.
  * Measured by timing the fused block for m = 16, 32, … against the training rows themselves (up
  * to CALIBRATION_CENTERS of them), and cached per device, feature count and center count in
- * ~/.cache/kmfit/capacity.json.
+ * ~/.cache/kmfit/capacity.json (in a page: localStorage, platform/browser.ts).
  *
  * On a GPU, seconds per iteration are flat up to the device's saturation and grow linearly after
  * it; on a CPU they grow linearly almost from the start. Either way the seconds per point fall to
@@ -18,9 +18,7 @@
  * seconds per point measured: the timings of one calibration on a shared machine scatter by ±10 %,
  * and a single lucky timing must not set the bar.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { platform } from '#platform';
 import type { Kernel } from '../../kernels/kernel.js';
 import { rowSlice, takeRows, type Matrix } from '../matrix.js';
 import type { Backend } from '../backends/backend.js';
@@ -70,30 +68,16 @@ export function capacityFromCurve(curve: readonly CalibrationPoint[]): number {
   return capacity;
 }
 
-function cacheFile(): string {
-  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
-  return path.join(base, 'kmfit', 'capacity.json');
-}
+type CacheEntries = Record<string, { batch: number; curve: CalibrationPoint[] }>;
 
-function readCache(): Record<string, { batch: number; curve: CalibrationPoint[] }> {
-  try {
-    return JSON.parse(readFileSync(cacheFile(), 'utf8'));
-  } catch {
-    return {}; // missing or unreadable: calibrate again
-  }
+/** The host's cache of capacities (platform/): a file in Node, localStorage in a page. */
+function readCache(): CacheEntries {
+  const all = platform.capacityCache.read();
+  return typeof all === 'object' && all !== null && !Array.isArray(all) ? (all as CacheEntries) : {}; // none or unreadable: calibrate again
 }
 
 function writeCache(key: string, entry: { batch: number; curve: CalibrationPoint[] }): void {
-  try {
-    const file = cacheFile();
-    mkdirSync(path.dirname(file), { recursive: true });
-    const all = { ...readCache(), [key]: entry };
-    const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(all, null, 1));
-    renameSync(temporary, file);
-  } catch {
-    // A read-only home only costs a new calibration next time.
-  }
+  platform.capacityCache.write({ ...readCache(), [key]: entry });
 }
 
 /** The cache key of a backend's device; entries add `|d=…|l=…|max=…|n=…`. */

@@ -67,3 +67,24 @@ describe('backend selection', () => {
     expect(explainAuto(withGpu)).toEqual({ name: 'webgpu', reason: 'a hardware GPU: NVIDIA H200' });
   });
 });
+
+describe('a page whose Content Security Policy forbids compiling WebAssembly', () => {
+  it("reports wasm unavailable, saying what allows it, so that 'auto' does not pick it", () => {
+    const before = wasmSupport().available;
+    // The project's TypeScript lib has no WebAssembly value (no DOM): reach it as the backend does.
+    const wasm = Reflect.get(globalThis, 'WebAssembly') as { Module: unknown; CompileError: new (message: string) => Error };
+    const original = wasm.Module;
+    // What Chromium throws there (checked in headless Chromium under script-src 'self').
+    wasm.Module = function refused() {
+      throw new wasm.CompileError('WebAssembly.Module(): Compiling or instantiating WebAssembly module violates the following Content Security policy directive');
+    };
+    try {
+      const support = wasmSupport();
+      expect(support.available).toBe(false);
+      expect(support.reason).toContain("'wasm-unsafe-eval'");
+    } finally {
+      wasm.Module = original;
+    }
+    expect(wasmSupport().available).toBe(before);
+  });
+});

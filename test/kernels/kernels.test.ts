@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { BUILTIN_KERNELS } from '../../kernels/builtin.js';
+import { compileExpression } from '../../kernels/compile.js';
 import { BUILTIN_KERNEL_NAMES, chooseKernel, defaultBandwidth, makeKernel, type KernelOption } from '../../kernels/index.js';
 import { KmfitError } from '../../src/errors.js';
 
@@ -52,6 +54,60 @@ describe('built-in and custom kernels', () => {
     expect(defaultBandwidth(chooseKernel('gaussian'), 10)).toBe(5);
     expect(defaultBandwidth(chooseKernel({ name: 'exppower', gamma: 1 }), 10)).toBeCloseTo(10, 12);
     expect(defaultBandwidth(chooseKernel({ name: 'exppower', gamma: 2 }), 10)).toBeCloseTo(50, 12); // = 2σ² at σ = 5
+  });
+});
+
+describe('built-in kernels compile no code (a page whose Content Security Policy has no unsafe-eval)', () => {
+  const PARAMS: Record<string, Record<string, number>[]> = {
+    exppower: [0.25, 1, 1.5, 2].map((gamma) => ({ gamma })),
+    matern: [0.5, 1.5, 2.5].map((nu) => ({ nu })),
+  };
+
+  it('each written-out function and loop agrees bit for bit with the expression the devices translate', () => {
+    for (const builtin of BUILTIN_KERNELS) {
+      for (const params of PARAMS[builtin.name] ?? [builtin.params]) {
+        for (const sigma of [0.3, 2, 17]) {
+          const { js, constants, evaluate, transform } = builtin.expression(sigma, params);
+          const compiled = compileExpression(js, constants);
+          const at = `${builtin.name} ${JSON.stringify(params)} σ=${sigma}`;
+          const squared = [0, 1e-9, 0.25, 1, 4, 37.5, 1e4];
+          for (const r2 of squared) expect(Object.is(evaluate(r2), compiled.value(r2)), `${at} r²=${r2}`).toBe(true);
+          const written = new Float32Array([...squared, -1e-6]);
+          const generated = written.slice();
+          transform(written, 0, written.length);
+          compiled.transform(generated, 0, generated.length);
+          expect(written, at).toEqual(generated);
+        }
+      }
+    }
+  });
+
+  it('built-ins work where Function is forbidden; a custom formula then says it needs unsafe-eval', () => {
+    const original = globalThis.Function;
+    // What V8 throws under such a policy (and under node --disallow-code-generation-from-strings).
+    globalThis.Function = function forbidden() {
+      throw new EvalError('Code generation from strings disallowed for this context');
+    } as unknown as FunctionConstructor;
+    try {
+      for (const option of CASES.map((c) => c.option).filter((o) => typeof o !== 'string' || BUILTIN_KERNEL_NAMES.includes(o))) {
+        const kernel = makeKernel(chooseKernel(option), 2);
+        const buf = new Float32Array([0, 1, 4]);
+        kernel.transformSquaredDistances(buf, 0, 3);
+        expect(buf[0]).toBe(1);
+        expect(kernel.value(1)).toBeGreaterThan(0);
+      }
+      let error: unknown;
+      try {
+        makeKernel(chooseKernel('exp(-r^1.5 / sigma)'), 2);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(KmfitError);
+      expect((error as KmfitError).code).toBe('UNSUPPORTED_HERE');
+      expect((error as KmfitError).message).toMatch(/unsafe-eval.*built-in kernel \(laplacian, gaussian/);
+    } finally {
+      globalThis.Function = original;
+    }
   });
 });
 

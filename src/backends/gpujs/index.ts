@@ -14,7 +14,6 @@
  * one zero-padded slice of α per tile of centers. Calls on one backend run one at a time, in the
  * order they were made (gpu.js kernels are not reentrant).
  */
-import os from 'node:os';
 import {
   isGpuJsKernel,
   isGpuJsMode,
@@ -34,6 +33,7 @@ import { missingPackageReason } from '../../optionalPackages.js';
 import type { Backend, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
 import { checkBlock, checkDeltas, checkPredict, checkWeights } from '../misuse.js';
 import { SerialQueue } from '../queue.js';
+import { cpuName, halfOfFreeMemory, hardwareThreads } from '../system.js';
 import { probeAdapter, type AdapterSummary } from './webgpu.js';
 
 /** Centers per tile: one kernel call computes rows × CENTER_BLOCK kernel values. */
@@ -176,7 +176,7 @@ class GpuJsBackend implements Backend {
     this.api = resolved.api;
     this.mode = resolved.mode;
     this.adapter = resolved.adapter;
-    this.threads = this.mode === 'webasm' ? Math.max(1, os.availableParallelism()) : 1;
+    this.threads = this.mode === 'webasm' ? hardwareThreads() : 1;
     this.gpu = new this.api.GPU({ mode: this.mode });
     if (this.mode === 'webgpu') webgpuBackends++;
   }
@@ -295,11 +295,7 @@ class GpuJsBackend implements Backend {
   }
 
   memoryBudget(): MemoryBudget {
-    const free = os.freemem();
-    const half = {
-      bytes: free / 2,
-      source: `half of the ${(free / GiB).toFixed(1)} GiB of free system memory`,
-    };
+    const half = halfOfFreeMemory();
     switch (this.mode) {
       case 'cpu':
         return half;
@@ -337,7 +333,7 @@ class GpuJsBackend implements Backend {
   }
 
   describe(): DeviceInfo {
-    const cpu = os.cpus()[0]?.model ?? 'CPU';
+    const cpu = cpuName();
     const degraded =
       this.fallbacks.size > 0 ? `; some kernels fell back to gpu.js cpu mode: ${[...this.fallbacks].join('; ')}` : '';
     switch (this.mode) {

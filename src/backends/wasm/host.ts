@@ -2,6 +2,7 @@
  * The wasm backend's worker threads on either host: Node's worker_threads (reached through
  * process.getBuiltinModule, so that a browser bundle has no node: import) or Web Workers.
  */
+import { KmfitError } from '../../errors.js';
 import { nodeBuiltin } from '../system.js';
 import type { WasmMemory, WasmModule } from './engine.js';
 import { workerSource } from './protocol.js';
@@ -103,9 +104,16 @@ function startWebWorker(data: WorkerStart): WorkerThread {
   const url = urls.createObjectURL(new BlobClass([workerSource('web')], { type: 'text/javascript' }));
   const worker = new WorkerClass(url);
   const failure = (event: { message?: string }) => new Error(`a wasm worker failed: ${event.message ?? 'unknown error'}`);
+  // A page whose Content Security Policy refuses workers from blob: URLs fails here, with no message.
+  const notStarted = (event: { message?: string }) =>
+    new KmfitError(
+      'UNKNOWN_BACKEND',
+      `The wasm backend's Web Workers did not start (${event.message ?? 'no reason given'}): a page's Content Security Policy ` +
+        "must allow workers from blob: URLs (worker-src blob:). Or use backend: 'js'.",
+    );
   const ready = new Promise<void>((resolve, reject) => {
     worker.addEventListener('message', () => resolve(), { once: true });
-    worker.addEventListener('error', (event) => reject(failure(event)), { once: true });
+    worker.addEventListener('error', (event) => reject(notStarted(event)), { once: true });
   });
   worker.postMessage(data);
   return {

@@ -100,9 +100,29 @@ export function probeSupport(): WasmSupport {
   } catch (error) {
     return { available: false, reason: `a shared WebAssembly memory cannot be created (${(error as Error).message})` };
   }
+  const refusal = compilationRefusal(wasm);
+  if (refusal) return { available: false, reason: refusal };
   if (variantSupported('relaxed')) return { available: true, variant: 'relaxed' };
   if (variantSupported('simd')) return { available: true, variant: 'simd' };
   return { available: false, reason: 'this engine does not support WebAssembly SIMD128 with threads' };
+}
+
+/** The smallest valid module: the magic number and the version. */
+const EMPTY_MODULE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+
+/**
+ * Why this engine refuses to compile WebAssembly at all, or undefined. A page whose Content
+ * Security Policy has neither 'wasm-unsafe-eval' nor 'unsafe-eval' validates modules but refuses
+ * to compile them: found here, 'auto' trains on js instead of failing as the kernels compile.
+ */
+function compilationRefusal(wasm: NonNullable<ReturnType<typeof webAssembly>>): string | undefined {
+  try {
+    new wasm.Module(EMPTY_MODULE);
+    return undefined;
+  } catch (error) {
+    const why = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    return `WebAssembly may not be compiled here (${why}); a page allows it with 'wasm-unsafe-eval' in its Content Security Policy's script-src`;
+  }
 }
 
 /** The compiled module of a build (enabling relaxed SIMD in Node 20 if needed), compiled once per process. */

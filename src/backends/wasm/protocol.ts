@@ -123,6 +123,8 @@ const p = new Float64Array(control, ${PARAMS_OFFSET} + index * ${PARAM_COUNT * 8
 const customTransforms = new Map();
 
 // A custom kernel's transform, compiled from the JSON the main thread left in the control block.
+// Only custom formula kernels come here (built-ins run the SIMD transforms), and only after the
+// main thread compiled the same expression: where code generation is forbidden, that already failed.
 function compileTransform(js, constants) {
   const names = Object.keys(constants);
   const prelude = 'const r2 = raw > 0 ? raw : 0;' + (/\\br\\b/.test(js) ? ' const r = Math.sqrt(r2);' : '');
