@@ -236,7 +236,7 @@ export const FIT_OPTIONS = {
     check: { kind: 'any' }, // checkCacheOption
     hint: '',
     describe:
-      "EigenPro 2: keep the kernel matrix in memory after the first epoch, which then computes each block once (symmetry): " +
+      "EigenPro 2: keep the kernel matrix in memory after the first epoch, which then computes each block once (symmetry); with centers (EigenPro 3): K_ZZ for the projection: " +
       `'auto', 'off', a precision (${CACHE_PRECISIONS.map((p) => `'${p}'`).join(', ')}) or { precision, bytes }; ` +
       `'auto' caches on the wasm and onnx backends when it fits ${CACHE_SHARE * 100} % of the memory left, in ${DEFAULT_CACHE_PRECISION} (float32 up to ${AUTO_FLOAT32_BYTES / 2 ** 20} MiB)`,
     default: 'auto',

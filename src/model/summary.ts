@@ -92,7 +92,7 @@ function centersRows(plan: Plan): PlanRow[] {
           ? 'interval given'
           : j.passCost === undefined
             ? 'about √(2·passes)·p pending centers at a projection: the least work'
-            : `about √(2·passes·${j.passCost})·p pending centers at a projection: the least work, a pass over the cached K_ZZ costing about ${j.passCost} of computing it`,
+            : `about √(2·passes·${formatNumber(j.passCost)})·p pending centers at a projection: the least work, a pass over the cached K_ZZ costing about ${formatNumber(j.passCost)} of one that computes it`,
     },
     { name: 'memory', value: `${(c.memoryBytes / 2 ** 20).toFixed(0)} MB`, why: c.memoryNote },
   ];

@@ -1,5 +1,5 @@
 /**
- * The kernel cache (EigenPro 2): the n×n kernel matrix of the training points, kept in memory in
+ * The kernel cache: the n×n kernel matrix of the training points, kept in memory in
  * 16-bit floats (or float32) once the first epoch has computed it, so that later epochs read a
  * batch's rows and multiply them by the weights (memory-bound, m·n·l per batch) instead of
  * computing k(X_B, X) again (m·n·d·2 flops).
@@ -13,6 +13,9 @@
  * Its memory is allocated when the filling epoch begins and faulted in by a thread of its own
  * ahead of the fill (prefault.ts): on this project's VMs fresh memory costs about as much time as
  * computing the blocks, and most of it is the host's, so the two overlap.
+ *
+ * EigenPro 3 keeps K_ZZ of its centers here for the projection (eigenpro3.ts): filled whole before
+ * the first projection (fillWhole), in the centers' own order, then read by every inner step.
  *
  * The cache fills in an epoch that starts from its beginning (not in the remainder of an epoch a
  * checkpoint resumed into), and restarts if an epoch ends before it is full (which only a rollback

@@ -140,7 +140,7 @@ export interface Plan {
    * data level's, from a subsample of the centers), and the projection onto them has its own plan.
    */
   readonly centers?: CentersPlan;
-  /** The kernel cache (EigenPro 2): kept in memory after the first epoch, or why not (absent in older model files). */
+  /** The kernel cache: EigenPro 2's matrix kept in memory after the first epoch, or EigenPro 3's K_ZZ; or why not (absent in older model files). */
   readonly cache?: CachePlan;
   readonly epochs: number;
   readonly iterationsPerEpoch: number;
@@ -184,18 +184,29 @@ export function projectionIterations(p: number, innerBatch: number, passes = PRO
 }
 
 /**
- * A projection's pass over the centers when K_ZZ is in the kernel cache, relative to one that
- * computes its kernel blocks: each inner step gathers m cached rows and multiplies them by θ, and
- * still computes its subsample's correction and, once per projection, the data level's correction
- * at the centers. Measured on MNIST with the onnx backend (docs/benchmarks.md, "K_ZZ in the cache").
+ * What reading one cached kernel value and multiplying it by the weights costs, in floating-point
+ * operations of a computed kernel block: 2 000 cached float16 rows of 20 000 values took ≈ 40 ms
+ * with the onnx backend, the block of the same rows at d = 784 ≈ 0.26 s (≈ 240 GFLOP/s).
  */
-export const CACHED_PASS_COST = 0.4;
+export const CACHED_VALUE_FLOPS = 250;
+
+/**
+ * A projection pass's cost with K_ZZ cached, relative to one that computes it. Per center: its
+ * inner step's prediction (p values; 2·d flops each computed, CACHED_VALUE_FLOPS cached) and what
+ * the cache does not change, the inner subsample's correction (s·2d) and, once a projection, the
+ * data level's correction at the centers (about s·2d more). Never above 1: where computing a
+ * value is cheaper than reading it, the plan assumes nothing gained.
+ */
+export function cachedPassCost(p: number, d: number, s: number): number {
+  const unchanged = 2 * s * 2 * d;
+  return Math.min(1, (p * CACHED_VALUE_FLOPS + unchanged) / (p * 2 * d + unchanged));
+}
 
 /**
  * Batches between projections when not given. With x temporary centers pending at a projection,
  * an epoch's extra work over its predictions n·p·d is about n·(x/2)·d for the pending centers and
  * (n/x)·passes·p²·d·c for the projections, c the cost of a pass relative to computing its blocks
- * (1, or CACHED_PASS_COST with K_ZZ cached): least at x = p·√(2·passes·c) (EigenPro 4's default
+ * (1, or cachedPassCost with K_ZZ cached): least at x = p·√(2·passes·c) (EigenPro 4's default
  * is x = p), where each costs about n·p·d·√(passes·c/2).
  */
 export function defaultProjectionInterval(p: number, batchSize: number, passes = PROJECTION_PASSES, passCost = 1): number {
@@ -220,7 +231,7 @@ export interface ProjectionPlan {
   /** Data batches between projections (1: EigenPro 3's projection after every step). */
   readonly interval: number;
   readonly intervalSource: 'analytic' | 'given';
-  /** A pass's cost relative to computing its blocks, where K_ZZ is cached (CACHED_PASS_COST); absent otherwise. */
+  /** A pass's cost relative to computing its blocks, where K_ZZ is cached (cachedPassCost); absent otherwise. */
   readonly passCost?: number;
   readonly eigenSeconds: number;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  cachedPassCost,
+  defaultProjectionInterval,
   analyticBatchSize,
   analyticStepSize,
   chooseQ,
@@ -71,5 +73,21 @@ describe('EigenPro 2 analytic choices', () => {
     expect(saturated.eta).toBeCloseTo(132.44147157190633, 10);
     // Per-coefficient move η/m: 1/β in the linear regime, smaller in saturation.
     expect(saturated.eta / 200).toBeLessThan(1);
+  });
+});
+
+describe('EigenPro 3: how often the projection comes', () => {
+  it('about √(2·passes)·p pending centers; fewer where K_ZZ is cached (hand-computed)', () => {
+    // 20 000 centers, batches of 2 000: √2·10 = 14.1 batches.
+    expect(defaultProjectionInterval(20_000, 2000)).toBe(14);
+    expect(defaultProjectionInterval(20_000, 2000, 2)).toBe(20);
+    // d = 784, s = 2 000: (20 000·250 + 2·2 000·1 568) / (20 000·1 568 + 2·2 000·1 568) = 11.272e6 / 37.632e6.
+    const cost = cachedPassCost(20_000, 784, 2000);
+    expect(cost).toBeCloseTo(11.272 / 37.632, 12);
+    // √(2·0.2995)·10 = 7.74 batches.
+    expect(defaultProjectionInterval(20_000, 2000, 1, cost)).toBe(8);
+    // Where a value costs less to compute than to read (d = 16), nothing is assumed gained.
+    expect(cachedPassCost(20_000, 16, 2000)).toBe(1);
+    expect(defaultProjectionInterval(4, 100)).toBe(1);
   });
 });
