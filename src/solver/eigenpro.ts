@@ -126,13 +126,12 @@ export async function evaluate(centers: CenterSet, set: MonitorSet): Promise<{ m
  */
 export async function step(run: StepContext, batch: Int32Array, rate: number, l: number, weightsAreZero = false): Promise<number> {
   const { X, Y, centers } = run;
-  const XB = takeRows(X, batch);
   const residual = new Float32Array(batch.length * l);
   // With all weights 0 (the projection's first step) the predictions are 0: no kernel block needed.
   // From the kernel cache where it holds (or is filling) the batch's rows; a set that holds the
   // points itself (a cluster's) is told which rows, not sent them.
   if (!weightsAreZero && !(await run.cache?.predict(batch, residual))) {
-    await (centers.predictOwnRows ? centers.predictOwnRows(batch, residual) : centers.predict(XB, residual));
+    await (centers.predictOwnRows ? centers.predictOwnRows(batch, residual) : centers.predict(takeRows(X, batch), residual));
   }
   let squared = 0;
   for (let i = 0; i < batch.length; i++) {
@@ -146,30 +145,33 @@ export async function step(run: StepContext, batch: Int32Array, rate: number, l:
   const delta = new Float32Array(residual.length);
   for (let i = 0; i < residual.length; i++) delta[i] = -rate * residual[i];
   await centers.addToWeights(batch, delta);
-  if (run.preconditioning) await correctSubsample(run, run.preconditioning, XB, residual, rate, l);
+  if (run.preconditioning) await correctSubsample(run, run.preconditioning, batch, residual, rate, l);
   return squared / residual.length;
 }
 
 /**
- * α[S] += rate · V·diag(D)·Vᵀ·k(X_S, X_B)·G. The product t = k(X_S, X_B)·G is the backend's fused
- * block with the batch as centers and the residuals as their weights, so the s×m block is never
- * materialized (nor, on a GPU, read back); the small products with V are float64.
+ * α[S] += rate · V·diag(D)·Vᵀ·k(X_S, X_B)·G. The product t = k(X_S, X_B)·G comes from the kernel
+ * cache where it holds the subsample's rows, else it is the backend's fused block with the batch
+ * as centers and the residuals as their weights, so the s×m block is never materialized (nor, on a
+ * GPU, read back); the small products with V are float64.
  */
 async function correctSubsample(
   run: StepContext,
   p: Preconditioning,
-  XB: Matrix,
+  batch: Int32Array,
   residual: Float32Array,
   rate: number,
   l: number,
 ): Promise<void> {
   const t = new Float32Array(p.points.rows * l);
-  const batch = await run.backend.createCenterSet(run.kernel, XB, l);
-  try {
-    await batch.setWeights(residual);
-    await batch.predict(p.points, t);
-  } finally {
-    batch.dispose();
+  if (!(await run.cache?.subsampleProduct(p.indices, batch, residual, t))) {
+    const set = await run.backend.createCenterSet(run.kernel, takeRows(run.X, batch), l);
+    try {
+      await set.setWeights(residual);
+      await set.predict(p.points, t);
+    } finally {
+      set.dispose();
+    }
   }
   await run.centers.addToWeights(p.indices, preconditionerCorrection(p, t, l, rate));
 }

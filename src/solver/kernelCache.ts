@@ -147,6 +147,8 @@ export class KernelCache {
   private reserved: CachedValues[] = [];
   /** A run of a later epoch's batch rows, gathered for the product; reused. */
   private gathered: CachedValues | undefined;
+  /** The subsample's values at a batch's columns, for subsampleProduct; reused. */
+  private subsampleValues: CachedValues | undefined;
   /** The weights in column order, rewritten every step; reused. */
   private weights: Float32Array | undefined;
   private faulting: Prefault | undefined;
@@ -205,6 +207,31 @@ export class KernelCache {
       const end = Math.min(start + run, batch.length);
       await this.engine.multiply(this.gather(batch.subarray(start, end)), end - start, this.n, weights, l, out.subarray(start * l, end * l));
     }
+    return true;
+  }
+
+  /**
+   * out (s × l) = k(X[subsample], X[batch])·G, the preconditioner's correction product, from the
+   * subsample's cached rows (k is symmetric: any batch's columns are in them). Returns false, doing
+   * nothing, while some of those rows are not cached yet (the filling epoch).
+   */
+  async subsampleProduct(subsample: Int32Array, batch: Int32Array, G: Float32Array, out: Float32Array): Promise<boolean> {
+    const position = this.position;
+    if (!position || batch.length === 0 || !subsample.every((row) => position[row] < this.filled)) return false;
+    const { n } = this;
+    const m = batch.length;
+    const length = subsample.length * m;
+    if (!this.subsampleValues || this.subsampleValues.length < length) this.subsampleValues = this.allocate(length, false);
+    const values = this.subsampleValues.subarray(0, length);
+    const columns = Int32Array.from(batch, (row) => position[row]);
+    for (let i = 0; i < subsample.length; i++) {
+      const at = position[subsample[i]];
+      const b = blockOf(this.blockStarts, at);
+      const rowValues = this.blocks[b].subarray((at - this.blockStarts[b]) * n, (at - this.blockStarts[b] + 1) * n);
+      const to = i * m;
+      for (let j = 0; j < m; j++) values[to + j] = rowValues[columns[j]];
+    }
+    await this.engine.multiply(values, subsample.length, m, G, this.centers.outputs, out);
     return true;
   }
 
@@ -285,7 +312,7 @@ export class KernelCache {
   private release(): void {
     this.faulting?.stop();
     this.faulting = undefined;
-    this.order = this.position = this.ordered = this.gathered = this.weights = undefined;
+    this.order = this.position = this.ordered = this.gathered = this.subsampleValues = this.weights = undefined;
     this.blocks = [];
     this.reserved = [];
     this.blockStarts = [];

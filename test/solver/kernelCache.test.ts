@@ -194,6 +194,37 @@ describe.each(ENGINE_BACKENDS)('the cache on the %s engine', (backendName) => {
     });
   });
 
+  it('the correction product k(X_S, X_B)·G from the subsample’s cached rows, once they are all cached', async () => {
+    await withBackend(backendName, async (backend) => {
+      const centers = await backend.createCenterSet(kernel, X, l);
+      const cache = new KernelCache(await backend.cacheEngine!('float16'), kernel, X, centers, m);
+      const order = permutation(7);
+      const subsample = Int32Array.from(order.subarray(m, m + 40)); // rows of the second batch
+      const batch = permutation(8).subarray(0, m);
+      const G = Float32Array.from({ length: m * l }, (_, i) => Math.sin(i * 0.7));
+      const out = new Float32Array(subsample.length * l);
+      cache.beginEpoch(order);
+      await cache.predict(order.subarray(0, m), new Float32Array(m * l));
+      // The subsample's rows are not filled yet: the caller computes the block.
+      expect(await cache.subsampleProduct(subsample, batch, G, out)).toBe(false);
+      await cache.predict(order.subarray(m, 2 * m), new Float32Array(m * l));
+      expect(await cache.subsampleProduct(subsample, batch, G, out)).toBe(true);
+      subsample.forEach((row, i) => {
+        for (let c = 0; c < l; c++) {
+          let exact = 0;
+          let magnitude = 0;
+          batch.forEach((column, j) => {
+            exact += K64[row][column] * G[j * l + c];
+            magnitude += Math.abs(K64[row][column] * G[j * l + c]);
+          });
+          expect(Math.abs(out[i * l + c] - exact)).toBeLessThanOrEqual((ROUNDING.float16 + (m + 8) * 2 ** -24) * magnitude + 1e-12);
+        }
+      });
+      cache.dispose();
+      centers.dispose();
+    });
+  });
+
   it('an epoch that begins before the cache is full starts the fill again in its own order', async () => {
     await withBackend(backendName, async (backend) => {
       const centers = await backend.createCenterSet(kernel, X, l);
