@@ -26,30 +26,16 @@
  * kind is refused as foreign with a word on what it is.
  */
 import { KmfitError } from '../errors.js';
+import { foreignFileError, type FileKind } from './fileKind.js';
 import { requireFiles } from '../platform/require.js';
 import type { FileAccess } from '../platform/types.js';
 import { decodeNpyPrefix, encodeNpyParts, isNpy, type NpyArray } from './npy.js';
 import { concatBytes, looksLikeZip, zipParts, ZipArchive, type ZipProblem } from './npz.js';
 
+export type { FileKind } from './fileKind.js';
+
 export const MODEL_FORMAT = 'kmfit-model';
 export const MODEL_FORMAT_VERSION = 1;
-
-/** A kind of kmfit file in this container: its format name and version, and how messages name it. */
-export interface FileKind {
-  readonly format: string;
-  /** The newest formatVersion this kmfit writes and reads. */
-  readonly version: number;
-  /** "model", "checkpoint". */
-  readonly noun: string;
-  /** Where files of this kind come from. */
-  readonly writtenBy: string;
-  /** What to do about a damaged one. */
-  readonly damagedHint: string;
-  /** What a file of this kind is, said when another kind was expected. */
-  readonly isInstead: string;
-  /** What to do where there is no file system (a web page), as a clause. */
-  readonly withoutFiles: string;
-}
 
 export const MODEL_FILE: FileKind = {
   format: MODEL_FORMAT,
@@ -187,10 +173,6 @@ function filesFor(kind: FileKind, verb: 'read' | 'write'): FileAccess {
 // ---------------------------------------------------------------------------------------------
 
 /** MODEL_FILE_FOREIGN: `source` is not a file of `kind`, for the reason `what`. */
-export function foreignFileError(source: string, what: string, kind: FileKind): KmfitError {
-  return new KmfitError('MODEL_FILE_FOREIGN', `${source} is not a kmfit ${kind.noun} file (${what}); ${kind.writtenBy}`);
-}
-
 function damaged(source: string, what: string, kind: FileKind, cause?: unknown): KmfitError {
   return new KmfitError('MODEL_FILE_TRUNCATED', `${source} is damaged or cut short (${what}); ${kind.damagedHint}`, {
     cause,

@@ -1,7 +1,7 @@
 /** Reading a whole model or checkpoint file into memory, with Node's file system. */
 import { open, type FileHandle } from 'node:fs/promises';
 import { KmfitError } from '../errors.js';
-import { foreignFileError, type FileKind } from './modelFile.js';
+import { foreignFileError, type FileKind } from './fileKind.js';
 
 /** The most bytes asked of one read call (Node refuses single I/O calls of 2 GiB or more). */
 const MAX_READ = 1 << 30;

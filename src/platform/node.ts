@@ -1,12 +1,10 @@
 /**
- * The Node.js host: the file system, a cache file under ~/.cache, zlib's CRC-32, NATS clusters,
+ * The Node.js host: the file system, a cache file under ~/.cache, NATS clusters,
  * onnxruntime-node.
  */
 import os from 'node:os';
 import path from 'node:path';
-import * as zlib from 'node:zlib';
 import { createOnnxBackend, onnxSupport } from '../backends/onnx/index.js';
-import { Cluster } from '../cluster/coordinator.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
 import { jsonFile } from '../io/jsonFile.js';
 import { readWholeFile } from '../io/wholeFile.js';
@@ -26,8 +24,7 @@ export const platform: Platform = {
     read: () => jsonFile(capacityFile()).read(),
     write: (value) => jsonFile(capacityFile()).write(value),
   },
-  // zlib.crc32 is Node ≥ 20.15 (≈5 GB/s, against ≈0.8 GB/s for the portable one).
-  ...(typeof zlib.crc32 === 'function' ? { crc32: (bytes: Uint8Array, previous: number) => zlib.crc32(bytes, previous) >>> 0 } : {}),
-  startCluster: (options, model) => Cluster.start(options, model),
+  // Loaded when a run asks for one: a run without a cluster never loads the NATS client.
+  startCluster: async (options, model) => (await import('../cluster/coordinator.js')).Cluster.start(options, model),
   onnx: { support: onnxSupport, create: createOnnxBackend },
 };

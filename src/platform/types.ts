@@ -1,6 +1,6 @@
 /**
  * What kmfit needs from its host beyond the JavaScript language: files, a place to keep the
- * capacity cache between runs, a fast CRC-32, a cluster's network, and onnxruntime-node's native
+ * capacity cache between runs, a cluster's network, and onnxruntime-node's native
  * kernels. Node has all of them; a browser has none of the files, no cluster and no onnxruntime-node. Each host is one implementation of this interface —
  * platform/node.ts and platform/browser.ts — and the code that needs one imports `platform` from
  * '#platform', which package.json's `imports` resolves per build: the `browser` condition (the
@@ -13,7 +13,7 @@ import type { Backend } from '../backends/backend.js';
 import type { OnnxBackendOptions } from '../backends/onnx/index.js';
 import type { Cluster } from '../cluster/coordinator.js';
 import type { ClusterOptions } from '../cluster/options.js';
-import type { FileKind } from '../io/modelFile.js';
+import type { FileKind } from '../io/fileKind.js';
 import type { Matrix } from '../matrix.js';
 
 /** Whole-file reads and atomic writes: model files, checkpoints. */
@@ -55,8 +55,6 @@ export interface Platform {
   readonly files?: FileAccess;
   /** Where measured device capacities are kept (solver/capacity.ts). */
   readonly capacityCache: JsonStore;
-  /** The host's native CRC-32 (zip's), continuing from `previous`; absent: io/crc32.ts's portable one. */
-  readonly crc32?: (bytes: Uint8Array, previous: number) => number;
   /** Starts the coordinator of a cluster; absent where there is no network client for one. */
   readonly startCluster?: ClusterStart;
   readonly onnx: OnnxAccess;

@@ -192,14 +192,15 @@ export const CACHED_VALUE_FLOPS = 250;
 
 /**
  * A projection pass's cost with K_ZZ cached, relative to one that computes it. Per center: its
- * inner step's prediction (p values; 2·d flops each computed, CACHED_VALUE_FLOPS cached) and what
- * the cache does not change, the inner subsample's correction (s·2d) and, once a projection, the
- * data level's correction at the centers (about s·2d more). Never above 1: where computing a
- * value is cheaper than reading it, the plan assumes nothing gained.
+ * inner step's prediction (p values) and its subsample's correction (s values), 2·d flops a value
+ * computed and CACHED_VALUE_FLOPS cached; and, once a projection, the data level's correction at
+ * the centers (about s·2d, computed either way). Never above 1: where computing a value is cheaper
+ * than reading it, the plan assumes nothing gained.
  */
 export function cachedPassCost(p: number, d: number, s: number): number {
-  const unchanged = 2 * s * 2 * d;
-  return Math.min(1, (p * CACHED_VALUE_FLOPS + unchanged) / (p * 2 * d + unchanged));
+  const computed = (p + s) * 2 * d;
+  const correctionAtCenters = s * 2 * d;
+  return Math.min(1, ((p + s) * CACHED_VALUE_FLOPS + correctionAtCenters) / (computed + correctionAtCenters));
 }
 
 /**
