@@ -26,8 +26,9 @@ const waitAsync: WaitAsync | undefined =
 /**
  * How long one wait for the workers lasts before the value is read again. A notification is
  * normally what ends it (and clears the timer); the timer only bounds the stall if one is ever
- * lost: the load test (test/reliability/load.test.ts) once stopped for good with every worker
- * done and idle, on a heavily loaded machine.
+ * lost. (The stops for good that wasm tests showed on loaded machines were not lost notifies but
+ * a late one that ran a job twice: the worker loop in protocol.ts now starts jobs by generation
+ * only; test/backends/wasmPool.test.ts.)
  */
 const RECHECK_MS = 100;
 

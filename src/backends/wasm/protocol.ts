@@ -205,7 +205,10 @@ function fail(error) {
 let seen = Atomics.load(i32, ${GENERATION});
 ready();
 for (;;) {
-  Atomics.wait(i32, ${GENERATION}, seen);
+  // Only a new generation starts a job. A wake-up is a hint: the main thread's notify can come late,
+  // after this worker saw the new generation by itself, ran the job and slept again; taking that
+  // wake-up for a job ran it twice and left PENDING at −1, so that the main thread waited forever.
+  while (Atomics.load(i32, ${GENERATION}) === seen) Atomics.wait(i32, ${GENERATION}, seen);
   seen = Atomics.load(i32, ${GENERATION});
   const op = p[P.OP];
   if (op === ${OP_QUIT}) break;
