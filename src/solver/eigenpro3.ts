@@ -135,29 +135,33 @@ export class CentersStepper implements Stepper {
     const { run } = this;
     const l = run.centers.outputs;
     const p = run.points.rows;
-    const target: Matrix = { data: Float32Array.from(this.atCenters), rows: p, cols: l };
-    const precond = run.preconditioning;
-    if (precond) {
-      // + K_ZQ·c: the corrections' values at the centers (the subsample's set made once, as θ's).
-      this.subsample ??= await run.backend.createCenterSet(run.kernel, precond.points, l);
-      await this.subsample.setWeights(Float32Array.from(this.corrections));
-      const values = new Float32Array(p * l);
-      await this.subsample.predict(run.points, values);
-      for (let i = 0; i < values.length; i++) target.data[i] += values[i];
-      // α[Q] −= c: the projection puts the corrections back, with the rest.
-      const undo = new Float64Array(this.corrections.length);
-      for (let i = 0; i < undo.length; i++) undo[i] = -this.corrections[i];
-      await run.centers.addToWeights(precond.indices, undo);
-    }
     this.theta ??= await run.backend.createCenterSet(run.kernel, run.points, l);
     const theta = this.theta;
-    await theta.setWeights(new Float32Array(p * l));
     const { projection } = run;
     const m = projection.batchSize;
     if (this.cacheEngine && !this.cache) {
       this.cache = new KernelCache(this.cacheEngine, run.kernel, run.points, theta, m);
       await this.cache.fillWhole();
     }
+    const target: Matrix = { data: Float32Array.from(this.atCenters), rows: p, cols: l };
+    const precond = run.preconditioning;
+    if (precond) {
+      // + K_ZQ·c: the corrections' values at the centers, from K_ZZ's cached rows where it is
+      // cached (Q ⊂ Z), else from the subsample as a center set (made once, as θ is).
+      const corrections = Float32Array.from(this.corrections);
+      const values = new Float32Array(p * l);
+      if (!(await this.cache?.subsampleProduct(allRows(p), precond.indices, corrections, values))) {
+        this.subsample ??= await run.backend.createCenterSet(run.kernel, precond.points, l);
+        await this.subsample.setWeights(corrections);
+        await this.subsample.predict(run.points, values);
+      }
+      for (let i = 0; i < values.length; i++) target.data[i] += values[i];
+      // α[Q] −= c: the projection puts the corrections back, with the rest.
+      const undo = new Float64Array(this.corrections.length);
+      for (let i = 0; i < undo.length; i++) undo[i] = -this.corrections[i];
+      await run.centers.addToWeights(precond.indices, undo);
+    }
+    await theta.setWeights(new Float32Array(p * l));
     const inner = { backend: run.backend, kernel: run.kernel, X: run.points, Y: target, centers: theta, preconditioning: projection.preconditioning, cache: this.cache };
     let order = run.random.permutation(p);
     let cursor = 0;

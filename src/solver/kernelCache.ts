@@ -145,10 +145,8 @@ export class KernelCache {
   private ordered: Matrix | undefined;
   /** The rows of each batch of the filling epoch, allocated when it begins, in fill order. */
   private reserved: CachedValues[] = [];
-  /** A run of a later epoch's batch rows, gathered for the product; reused. */
+  /** A run of cached values gathered for a product (a later epoch's batch rows, a correction's); reused. */
   private gathered: CachedValues | undefined;
-  /** The subsample's values at a batch's columns, for subsampleProduct; reused. */
-  private subsampleValues: CachedValues | undefined;
   /** The weights in column order, rewritten every step; reused. */
   private weights: Float32Array | undefined;
   private faulting: Prefault | undefined;
@@ -200,39 +198,55 @@ export class KernelCache {
       return true;
     }
     if (!batch.every((row) => position[row] < this.filled)) return false;
-    // The rows in runs of GATHER_BYTES, each gathered into one reused buffer and multiplied.
-    const weights = await this.weightsInOrder();
-    const run = Math.max(1, Math.floor(GATHER_BYTES / (this.n * valueBytes(this.engine.precision))));
-    for (let start = 0; start < batch.length; start += run) {
-      const end = Math.min(start + run, batch.length);
-      await this.engine.multiply(this.gather(batch.subarray(start, end)), end - start, this.n, weights, l, out.subarray(start * l, end * l));
-    }
+    const { n } = this;
+    await this.productInRuns(batch.length, n, await this.weightsInOrder(), l, out, (i, to) => to.set(this.rowOf(batch[i]), 0));
     return true;
   }
 
   /**
-   * out (s × l) = k(X[subsample], X[batch])·G, the preconditioner's correction product, from the
-   * subsample's cached rows (k is symmetric: any batch's columns are in them). Returns false, doing
-   * nothing, while some of those rows are not cached yet (the filling epoch).
+   * out (rows × l) = k(X[rows], X[columns])·G from the cached rows `rows` (k is symmetric: any
+   * columns are in them): the preconditioner's correction product k(X_S, X_B)·G, and EigenPro 3's
+   * correction at the centers k(Z, Q)·c. Returns false, doing nothing, while some of those rows are
+   * not cached yet (the filling epoch).
    */
-  async subsampleProduct(subsample: Int32Array, batch: Int32Array, G: Float32Array, out: Float32Array): Promise<boolean> {
+  async subsampleProduct(rows: Int32Array, columns: Int32Array, G: Float32Array, out: Float32Array): Promise<boolean> {
     const position = this.position;
-    if (!position || batch.length === 0 || !subsample.every((row) => position[row] < this.filled)) return false;
-    const { n } = this;
-    const m = batch.length;
-    const length = subsample.length * m;
-    if (!this.subsampleValues || this.subsampleValues.length < length) this.subsampleValues = this.allocate(length, false);
-    const values = this.subsampleValues.subarray(0, length);
-    const columns = Int32Array.from(batch, (row) => position[row]);
-    for (let i = 0; i < subsample.length; i++) {
-      const at = position[subsample[i]];
-      const b = blockOf(this.blockStarts, at);
-      const rowValues = this.blocks[b].subarray((at - this.blockStarts[b]) * n, (at - this.blockStarts[b] + 1) * n);
-      const to = i * m;
-      for (let j = 0; j < m; j++) values[to + j] = rowValues[columns[j]];
-    }
-    await this.engine.multiply(values, subsample.length, m, G, this.centers.outputs, out);
+    if (!position || columns.length === 0 || !rows.every((row) => position[row] < this.filled)) return false;
+    // The columns in increasing position, G's rows with them: each row's reads then run forward
+    // through it (4–5× faster than in batch order at 20 000 × 2 000; the sum does not care).
+    const l = this.centers.outputs;
+    const order = Int32Array.from(columns.keys()).sort((a, b) => position[columns[a]] - position[columns[b]]);
+    const at = Int32Array.from(order, (k) => position[columns[k]]);
+    const sortedG = new Float32Array(at.length * l);
+    order.forEach((k, j) => sortedG.set(G.subarray(k * l, (k + 1) * l), j * l));
+    await this.productInRuns(rows.length, at.length, sortedG, l, out, (i, to) => {
+      const values = this.rowOf(rows[i]);
+      for (let j = 0; j < at.length; j++) to[j] = values[at[j]];
+    });
     return true;
+  }
+
+  /**
+   * out (count × l) = V·A for the count × width values V whose row i `copyRow` writes: in runs of
+   * GATHER_BYTES, gathered into one reused buffer and multiplied by the engine.
+   */
+  private async productInRuns(
+    count: number,
+    width: number,
+    A: Float32Array,
+    l: number,
+    out: Float32Array,
+    copyRow: (i: number, to: CachedValues) => void,
+  ): Promise<void> {
+    const run = Math.max(1, Math.floor(GATHER_BYTES / (width * valueBytes(this.engine.precision))));
+    for (let start = 0; start < count; start += run) {
+      const end = Math.min(start + run, count);
+      const length = (end - start) * width;
+      if (!this.gathered || this.gathered.length < length) this.gathered = this.allocate(length, false);
+      const values = this.gathered.subarray(0, length);
+      for (let i = start; i < end; i++) copyRow(i, values.subarray((i - start) * width, (i - start + 1) * width));
+      await this.engine.multiply(values, end - start, width, A, l, out.subarray(start * l, end * l));
+    }
   }
 
   /**
@@ -274,19 +288,13 @@ export class KernelCache {
     return values;
   }
 
-  /** Rows copied into one buffer (reused; allocated once, by the first run). */
-  private gather(batch: Int32Array): CachedValues {
+  /** A cached row (n values): row `row` of the points. */
+  private rowOf(row: number): CachedValues {
     const { n } = this;
-    const length = batch.length * n;
-    if (!this.gathered || this.gathered.length < length) this.gathered = this.allocate(length, false);
-    const rows = this.gathered.subarray(0, length);
-    for (let i = 0; i < batch.length; i++) {
-      const at = this.position![batch[i]];
-      const b = blockOf(this.blockStarts, at);
-      const offset = (at - this.blockStarts[b]) * n;
-      rows.set(this.blocks[b].subarray(offset, offset + n), i * n);
-    }
-    return rows;
+    const at = this.position![row];
+    const b = blockOf(this.blockStarts, at);
+    const offset = (at - this.blockStarts[b]) * n;
+    return this.blocks[b].subarray(offset, offset + n);
   }
 
   /** α (n × l), its rows in column order: read back every step, so it is whatever the solver last set. */
@@ -312,7 +320,7 @@ export class KernelCache {
   private release(): void {
     this.faulting?.stop();
     this.faulting = undefined;
-    this.order = this.position = this.ordered = this.gathered = this.subsampleValues = this.weights = undefined;
+    this.order = this.position = this.ordered = this.gathered = this.weights = undefined;
     this.blocks = [];
     this.reserved = [];
     this.blockStarts = [];

@@ -184,23 +184,20 @@ export function projectionIterations(p: number, innerBatch: number, passes = PRO
 }
 
 /**
- * What reading one cached kernel value and multiplying it by the weights costs, in floating-point
- * operations of a computed kernel block: 2 000 cached float16 rows of 20 000 values took ≈ 40 ms
- * with the onnx backend, the block of the same rows at d = 784 ≈ 0.26 s (≈ 240 GFLOP/s).
+ * What a cached kernel value costs a projection, in floating-point operations of a computed kernel
+ * block: read, widened and multiplied, with the inner steps' float64 eigenvector products spread
+ * over the values. Measured from whole projections (docs/benchmarks.md, "K_ZZ in the cache").
  */
-export const CACHED_VALUE_FLOPS = 250;
+export const CACHED_VALUE_FLOPS = 400;
 
 /**
- * A projection pass's cost with K_ZZ cached, relative to one that computes it. Per center: its
- * inner step's prediction (p values) and its subsample's correction (s values), 2·d flops a value
- * computed and CACHED_VALUE_FLOPS cached; and, once a projection, the data level's correction at
- * the centers (about s·2d, computed either way). Never above 1: where computing a value is cheaper
- * than reading it, the plan assumes nothing gained.
+ * A projection pass's cost with K_ZZ cached, relative to one that computes its kernel values (2·d
+ * flops each). All three products of a pass read the cache then: the inner steps' predictions and
+ * subsample corrections, and the data level's correction at the centers. Never above 1: where
+ * computing a value costs less than reading it (small d), the plan assumes nothing gained.
  */
-export function cachedPassCost(p: number, d: number, s: number): number {
-  const computed = (p + s) * 2 * d;
-  const correctionAtCenters = s * 2 * d;
-  return Math.min(1, ((p + s) * CACHED_VALUE_FLOPS + correctionAtCenters) / (computed + correctionAtCenters));
+export function cachedPassCost(d: number): number {
+  return Math.min(1, CACHED_VALUE_FLOPS / (2 * d));
 }
 
 /**

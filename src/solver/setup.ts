@@ -252,7 +252,7 @@ export async function setUpCenters(
   const passes = request.projectionPasses ?? PROJECTION_PASSES;
   const iterations = projectionIterations(p, numbers.batchSize, passes);
   const cached = request.cachesProjection?.({ p, s: numbers.subsampleSize, q: numbers.q, batchSize: numbers.batchSize }) ?? false;
-  const passCost = cached ? cachedPassCost(p, d, numbers.subsampleSize) : 1;
+  const passCost = cached ? cachedPassCost(d) : 1;
   const interval = request.projectionInterval ?? defaultProjectionInterval(p, outer.numbers.batchSize, passes, passCost);
   const m = outer.numbers.batchSize;
   const memory = centersMemory({ p, d, l, m, interval, s: outer.numbers.subsampleSize, q: outer.numbers.q, innerS: numbers.subsampleSize, innerQ: numbers.q });

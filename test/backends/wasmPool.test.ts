@@ -7,6 +7,7 @@
  * purpose.
  */
 import { describe, expect, it } from 'vitest';
+import { webAssembly } from '../../src/backends/wasm/engine.js';
 import { compileVariant } from '../../src/backends/wasm/modules.js';
 import { WorkerPool } from '../../src/backends/wasm/pool.js';
 import { GENERATION, PENDING } from '../../src/backends/wasm/protocol.js';
@@ -14,7 +15,7 @@ import { GENERATION, PENDING } from '../../src/backends/wasm/protocol.js';
 describe('the wasm worker pool', () => {
   it('a late or spurious notify does not run a job again', async () => {
     const module = await compileVariant('simd');
-    const memory = new WebAssembly.Memory({ initial: 2, maximum: 16, shared: true });
+    const memory = new (webAssembly()!).Memory({ initial: 2, maximum: 16, shared: true });
     const pool = await WorkerPool.start(module, memory, 2);
     try {
       // The control block is private to the pool; the test reads and pokes it as a late notify would.

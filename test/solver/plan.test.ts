@@ -81,13 +81,12 @@ describe('EigenPro 3: how often the projection comes', () => {
     // 20 000 centers, batches of 2 000: √2·10 = 14.1 batches.
     expect(defaultProjectionInterval(20_000, 2000)).toBe(14);
     expect(defaultProjectionInterval(20_000, 2000, 2)).toBe(20);
-    // d = 784, s = 2 000: (22 000·250 + 2 000·1 568) / (22 000·1 568 + 2 000·1 568) = 8.636e6 / 37.632e6.
-    const cost = cachedPassCost(20_000, 784, 2000);
-    expect(cost).toBeCloseTo(8.636 / 37.632, 12);
-    // √(2·0.2295)·10 = 6.77 batches.
+    // d = 784: 400 / 1 568 = 0.2551; √(2·0.2551)·10 = 7.14 batches.
+    const cost = cachedPassCost(784);
+    expect(cost).toBeCloseTo(400 / 1568, 12);
     expect(defaultProjectionInterval(20_000, 2000, 1, cost)).toBe(7);
     // Where a value costs less to compute than to read (d = 16), nothing is assumed gained.
-    expect(cachedPassCost(20_000, 16, 2000)).toBe(1);
+    expect(cachedPassCost(16)).toBe(1);
     expect(defaultProjectionInterval(4, 100)).toBe(1);
   });
 });
