@@ -4,7 +4,8 @@
  * with fitInWorker on wasm, and the test checks the test error, the main thread's longest task
  * during training, a digit drawn with real (synthetic) mouse events, and a screenshot's pixels
  * where the chart is. Then the same page under a strict Content Security Policy (no 'unsafe-eval')
- * trains with a built-in kernel. Without Chromium this file skips, except in CI (CI=true), where it
+ * trains with a built-in kernel, is stopped through fitInWorker's signal, and keeps its model in
+ * IndexedDB and loads it back. Without Chromium this file skips, except in CI (CI=true), where it
  * fails (chromium.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ interface DemoState {
   plan?: { backend: string; device?: string; n: number; batchSize: number };
   history: { epoch: number; trainError?: number; validationError?: number }[];
   testError?: number;
+  stoppedBy?: string;
   trainSeconds?: number;
   longTasks?: { longestMs: number; count: number; supported: boolean };
   prediction?: string;
@@ -137,16 +139,32 @@ describe.runIf(chromium !== undefined || chromiumRequired)('the demo page in a b
     }
   }, 360_000);
 
-  it("trains with a built-in kernel under a strict Content Security Policy (no 'unsafe-eval')", async () => {
+  it("under a strict Content Security Policy (no 'unsafe-eval'): trains with a built-in kernel, stops on its signal, keeps the model in IndexedDB", async () => {
     const server = await startDemoServer({ contentSecurityPolicy: STRICT_POLICY });
-    const browser = await launchChromium(`${server.url}?train=1000&test=1000&epochs=1&start=auto`, ['--disable-gpu'], { devtools: true });
+    // stopAfter=1: the page aborts its signal when the first epoch's report arrives.
+    const browser = await launchChromium(`${server.url}?train=2000&test=1000&epochs=10&stopAfter=1&start=auto`, ['--disable-gpu'], { devtools: true });
     try {
-      const trained = await Promise.race([waitFor(browser.page!, (s) => s.state === 'trained', 180), browser.exited]);
+      const page = browser.page!;
+      const trained = await Promise.race([waitFor(page, (s) => s.state === 'trained', 180), browser.exited]);
       expect(trained.error).toBeUndefined();
       expect(trained.evalAllowed).toBe(false); // the policy is in force
       expect(trained.state).toBe('trained');
       expect(trained.backend?.backend).toBe('wasm'); // chosen by the page: no hardware GPU here
+      expect(trained.stoppedBy).toBe('aborted');
+      expect(trained.history.length).toBeLessThan(10);
       expect(trained.testError).toBeLessThan(0.15);
+
+      const storeStatus = async (button: string, expected: RegExp) => {
+        await page.evaluate(`document.getElementById('${button}').click()`);
+        for (let tries = 0; tries < 60; tries++) {
+          const text = await page.evaluate<string>("document.getElementById('store-status').textContent");
+          if (expected.test(text)) return text;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        throw new Error(`${button}: the page never said ${expected}`);
+      };
+      await storeStatus('keep', /^Saved in this browser's IndexedDB/);
+      await storeStatus('restore', /^Loaded the saved model \(2000 training digits\)/);
     } finally {
       await browser.close();
       await server.close();

@@ -4,7 +4,7 @@
  * model kept in IndexedDB or as a file.
  *
  * The address sets what a person would in the form, and more, for automated runs (test/browser/demo.test.ts):
- * ?train=5000&epochs=3&backend=wasm&start=auto (train at once).
+ * ?train=5000&epochs=3&backend=wasm&start=auto (train at once)&stopAfter=1 (press Stop after that epoch).
  */
 import { fitInWorker, type EpochMetrics, type KernelModel, type Plan } from 'kmfit';
 import { chooseBackend, type BackendChoice } from './backendChoice.js';
@@ -21,6 +21,7 @@ interface DemoState {
   plan?: Plan;
   history: EpochMetrics[];
   testError?: number;
+  stoppedBy?: string;
   trainSeconds?: number;
   longTasks?: { longestMs: number; count: number; supported: boolean };
   prediction?: string;
@@ -74,6 +75,7 @@ function planText(plan: Plan): string {
 function showModel(trained: KernelModel): void {
   model = trained;
   demo.plan = trained.plan;
+  demo.stoppedBy = trained.stoppedBy;
   demo.history = [...trained.history];
   show('plan', planText(trained.plan));
   drawErrorChart(element('chart'), trained.plan.epochs, demo.history);
@@ -112,6 +114,7 @@ async function train(): Promise<void> {
       demo.history.push(report);
       drawErrorChart(element('chart'), epochs, demo.history);
       show('status', `Epoch ${report.epoch} of ${report.epochs}: training error ${(100 * (report.trainError ?? 0)).toFixed(2)} %`);
+      if (report.epoch === Number(query.get('stopAfter'))) stop?.abort();
     },
   });
   demo.trainSeconds = (performance.now() - started) / 1000;
