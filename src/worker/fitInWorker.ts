@@ -91,7 +91,10 @@ export async function fitInWorker(X: MatrixInput, y: LabelInput, options?: FitOp
         const why = event.message ?? 'no reason given';
         reject(
           started
-            ? new KmfitError('WORKER_LOST', `fitInWorker's Web Worker stopped during training (${why}).`)
+            ? new KmfitError(
+                'WORKER_LOST',
+                `fitInWorker's Web Worker stopped during training (${why}). Train again; if the page ran out of memory, on fewer points (or centers).`,
+              )
             : new KmfitError(
                 'UNSUPPORTED_HERE',
                 `fitInWorker's Web Worker did not start (${why}): its module (kmfit/worker, fitWorker.js) must be served beside kmfit's build or ` +
