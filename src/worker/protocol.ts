@@ -89,7 +89,8 @@ export function fitRequest(X: MatrixInput, y: LabelInput, options: FitOptions | 
   const portable: Record<string, unknown> = {};
   const callbacks: CallbackName[] = [];
   for (const [name, value] of Object.entries(given) as [FitOptionName, unknown][]) {
-    if (value === undefined || name === 'signal') continue;
+    // The data options are converted below, not searched element by element.
+    if (value === undefined || name === 'signal' || name === 'validation' || name === 'centers') continue;
     if ((CALLBACK_NAMES as readonly string[]).includes(name)) {
       callbacks.push(name as CallbackName);
       continue;
@@ -105,7 +106,7 @@ export function fitRequest(X: MatrixInput, y: LabelInput, options: FitOptions | 
     portable[name] = value;
   }
   if (given.validation) portable.validation = { X: portableMatrix(given.validation.X, 'validation.X'), y: portableLabels(given.validation.y) };
-  if (given.centers !== undefined && typeof given.centers !== 'number') portable.centers = portableMatrix(given.centers, 'centers');
+  if (given.centers !== undefined) portable.centers = typeof given.centers === 'number' ? given.centers : portableMatrix(given.centers, 'centers');
   return { type: 'fit', X: portableMatrix(X, 'X'), y: portableLabels(y), options: portable as PortableOptions, callbacks, aborted: given.signal?.aborted ?? false };
 }
 

@@ -33,6 +33,13 @@ describe('fitInWorker', () => {
     expect(CALLBACK_NAMES).toEqual(expect.arrayContaining(['onPlan', 'onEpoch', 'onIteration', 'onDivergence']));
   });
 
+  it('converts the data options to one Float32Array each', () => {
+    const request = fitRequest(X, y, { validation: { X: X.slice(0, 5), y: y.slice(0, 5) }, centers: X.slice(0, 4) });
+    expect(request.options.validation).toEqual({ X: { data: expect.any(Float32Array), rows: 5, cols: 2 }, y: y.slice(0, 5) });
+    expect(request.options.centers).toEqual({ data: expect.any(Float32Array), rows: 4, cols: 2 });
+    expect(fitRequest(X, y, { centers: 4 }).options.centers).toBe(4);
+  });
+
   it('sends only its part of a typed array that views a larger buffer', () => {
     const whole = new Float32Array(1000);
     const request = fitRequest({ data: whole.subarray(0, 40), shape: [20, 2] }, new Int32Array(100).subarray(0, 20), {});

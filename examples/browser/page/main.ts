@@ -62,6 +62,8 @@ function fail(error: unknown): void {
   demo.state = 'failed';
   demo.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   show('status', `Failed: ${demo.error}`);
+  element<HTMLButtonElement>('train').disabled = demo.backend === undefined;
+  element<HTMLButtonElement>('stop').disabled = true;
 }
 
 /** The plan's figures, one per line (its capacity curve left out). */
@@ -73,6 +75,7 @@ function planText(plan: Plan): string {
 }
 
 function showModel(trained: KernelModel): void {
+  void model?.dispose(); // the previous model's backend (its workers) goes with it
   model = trained;
   demo.plan = trained.plan;
   demo.stoppedBy = trained.stoppedBy;
