@@ -53,8 +53,13 @@ export class PageSession {
   }
 
   async attach(): Promise<void> {
-    const { targetInfos } = await this.send<{ targetInfos: { targetId: string; type: string }[] }>('Target.getTargets');
-    const page = targetInfos.find((target) => target.type === 'page');
+    let page: { targetId: string; type: string } | undefined;
+    // The page's target may come a moment after the browser answers.
+    for (let tries = 0; !page && tries < 50; tries++) {
+      if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      const { targetInfos } = await this.send<{ targetInfos: { targetId: string; type: string }[] }>('Target.getTargets');
+      page = targetInfos.find((target) => target.type === 'page');
+    }
     if (!page) throw new Error('Chromium has no page to attach to');
     this.sessionId = (await this.send<{ sessionId: string }>('Target.attachToTarget', { targetId: page.targetId, flatten: true })).sessionId;
   }
