@@ -55,8 +55,12 @@ export default defineConfig([
   // The browser entry (package.json's `browser` condition): one ES module whose graph has no node:
   // module (package.json's `imports` gives '#platform' the browser's host here). No createRequire
   // banner: a page has no node:module, and nothing bundled into this build calls require().
+  // fitWorker is fitInWorker's module worker (package.json `exports` → ./worker); fitInWorker finds it
+  // beside the browser build, so both are written to dist/ (sharing their code as a chunk). Its top
+  // level listens for the page's message: package.json's `sideEffects` names it, so that no bundler
+  // drops it as an unused import.
   {
-    entry: { browser: 'src/browser.ts' },
+    entry: { browser: 'src/browser.ts', fitWorker: 'src/worker/fitWorker.ts' },
     format: ['esm'],
     platform: 'browser',
     dts: true,

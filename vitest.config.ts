@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Tests that compare timings of their own (plain against preconditioned training in one study):
- * they run last, one file at a time, with nothing else on the machine.
+ * Tests that compare timings of their own (plain against preconditioned training in one study) or
+ * bound a duration (the demo page's longest main-thread task during training): they run last, one
+ * file at a time, with nothing else on the machine.
  */
-const TIMED = ['test/study/scaling.test.ts'];
+const TIMED = ['test/study/scaling.test.ts', 'test/browser/demo.test.ts'];
 
 export default defineConfig({
   test: {

@@ -3,6 +3,7 @@
  * `import … from 'kmfit'` here. The same fit, predict, predictScores and score as in Node; models
  * travel as bytes (`model.toBytes()`, `loadModel(bytes)`) instead of files, and nothing in this
  * entry's import graph is a Node.js module (test/browser/bundle.test.ts bundles it to check).
+ * `fitInWorker` trains in a Web Worker (src/worker/), so that a page stays responsive.
  *
  * @example
  * import { fit, loadModel } from 'kmfit';
@@ -13,3 +14,4 @@
  * @module kmfit/browser
  */
 export * from './portable.js';
+export { fitInWorker, type WorkerScript } from './worker/fitInWorker.js';

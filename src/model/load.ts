@@ -25,8 +25,15 @@ const BYTES_SOURCE = 'the model file in memory';
  * const again = await loadModel(model.toBytes()); // the same model
  */
 export async function loadModel(source: ModelSource): Promise<KernelModel> {
-  const file = await readModelSource(source);
-  const name = typeof source === 'string' ? source : BYTES_SOURCE;
+  return modelFromContents(await readModelSource(source), typeof source === 'string' ? source : BYTES_SOURCE);
+}
+
+/**
+ * The model that a model file's contents (header and arrays) describe, every field checked; `name`
+ * names the file in messages. loadModel's, and fitInWorker's for the model its worker sends (the
+ * same contents, with no file between: its arrays are used as they are, not copied).
+ */
+export function modelFromContents(file: DecodedModelFile, name: string): KernelModel {
   const fields = new HeaderFields(file.header, file.arrays, (what) =>
     new KmfitError('MODEL_FILE_FOREIGN', `${name} is not a model this kmfit can use: ${what}. Re-save it with model.save() or retrain it.`),
   );

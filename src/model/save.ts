@@ -34,7 +34,7 @@ export function modelBytes(model: ModelParts): Uint8Array {
 }
 
 /** The model as the file's header and arrays (the arrays are the model's own, not copies). */
-function modelFileContents(model: ModelParts): ModelFileContents {
+export function modelFileContents(model: ModelParts): ModelFileContents {
   const { centers, weights, scaling, kernel } = model;
   const header: ModelHeader = {
     kmfitVersion: version,

@@ -3,26 +3,20 @@
  * (which also proves the backends have no Node-only import), served cross-origin isolated
  * (SharedArrayBuffer needs it) to headless Chromium. The page runs the conformance sums — wasm on
  * Web Workers, webgpu through navigator.gpu (Chromium's SwiftShader adapter here) — and reports.
- * Without Chromium this file skips, except in CI (CI=true), where .ci/run installs Debian's
- * chromium and a missing one is a failure.
+ * Without Chromium this file skips, except in CI (CI=true), where it fails (chromium.ts).
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import type { PageReport } from './backendPage.js';
+import { chromium, chromiumRequired, launchChromium } from './chromium.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const CANDIDATES = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
-const chromium = CANDIDATES.find((file): file is string => !!file && existsSync(file));
-const required = process.env.CI === 'true';
 
-async function runPage(browser: string, backend: string, flags: string[] = []): Promise<PageReport> {
+async function runPage(backend: string, flags: string[] = []): Promise<PageReport> {
   const bundle = await build({
     entryPoints: [path.join(here, 'backendPage.ts')],
     bundle: true,
@@ -60,50 +54,18 @@ async function runPage(browser: string, backend: string, flags: string[] = []): 
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const profile = mkdtempSync(path.join(os.tmpdir(), 'kmfit-chromium-'));
-  const child = spawn(
-    browser,
-    [
-      '--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--no-first-run', `--user-data-dir=${profile}`, ...flags,
-      `http://127.0.0.1:${port}/?backend=${backend}`,
-    ],
-    // Its own process group, so that its helper processes (GPU, renderers) can be killed with it;
-    // its temporaries (org.chromium.Chromium.*, which a SIGKILL leaves) go with the profile.
-    { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, TMPDIR: profile } },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const exited = exit.then((code): PageReport => {
-    throw new Error(`chromium exited (code ${code}) before the page reported:\n${stderr}`);
-  });
+  const browser = await launchChromium(`http://127.0.0.1:${port}/?backend=${backend}`, flags);
   try {
-    return await Promise.race([reported, exited]);
+    return await Promise.race([reported, browser.exited]);
   } finally {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await exit;
+    await browser.close();
     server.close();
-    // Best effort: a straggling helper process may still hold the profile for a moment.
-    try {
-      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-    } catch {
-      // a leftover temporary directory is not a test failure
-    }
   }
 }
 
-function requireChromium(): string {
-  if (!chromium) throw new Error("Chromium is missing: .ci/run installs Debian's chromium (or set CHROMIUM to a browser binary)");
-  return chromium;
-}
-
-describe.runIf(chromium !== undefined || required)('backends in a browser (headless Chromium)', () => {
+describe.runIf(chromium !== undefined || chromiumRequired)('backends in a browser (headless Chromium)', () => {
   it('wasm runs on Web Workers over shared memory and agrees with float64 for every kernel and shape', async () => {
-    const report = await runPage(requireChromium(), 'wasm', ['--disable-gpu']);
+    const report = await runPage('wasm', ['--disable-gpu']);
     expect(report.error).toBeUndefined();
     expect(report.crossOriginIsolated).toBe(true);
     expect(report.device?.device).toContain('WebAssembly SIMD');
@@ -115,7 +77,7 @@ describe.runIf(chromium !== undefined || required)('backends in a browser (headl
   }, 120_000);
 
   it('webgpu runs through navigator.gpu and agrees with float64 for every kernel and shape', async () => {
-    const report = await runPage(requireChromium(), 'webgpu', ['--enable-unsafe-webgpu']);
+    const report = await runPage('webgpu', ['--enable-unsafe-webgpu']);
     expect(report.error).toBeUndefined();
     expect(report.device?.device).toContain('WebGPU');
     expect(report.failures).toEqual([]);
