@@ -81,9 +81,9 @@ describe('EigenPro 3: how often the projection comes', () => {
     // 20 000 centers, batches of 2 000: √2·10 = 14.1 batches.
     expect(defaultProjectionInterval(20_000, 2000)).toBe(14);
     expect(defaultProjectionInterval(20_000, 2000, 2)).toBe(20);
-    // d = 784: 400 / 1 568 = 0.2551; √(2·0.2551)·10 = 7.14 batches.
+    // d = 784: 360 / 1 568 = 0.2296; √(2·0.2296)·10 = 6.78 batches.
     const cost = cachedPassCost(784);
-    expect(cost).toBeCloseTo(400 / 1568, 12);
+    expect(cost).toBeCloseTo(360 / 1568, 12);
     expect(defaultProjectionInterval(20_000, 2000, 1, cost)).toBe(7);
     // Where a value costs less to compute than to read (d = 16), nothing is assumed gained.
     expect(cachedPassCost(16)).toBe(1);
