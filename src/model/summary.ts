@@ -36,7 +36,12 @@ export interface PlanRow {
   readonly why?: string;
 }
 
-/** The plan block, in the order kmfit prints it. */
+/**
+ * The plan block, in the order kmfit prints it: one row per choice, its value and where it came
+ * from (the CLI's plan block, the notebook's table, the browser demo's).
+ * @example
+ * for (const row of planRows(model.plan)) console.log(row.name, row.value, row.why ?? '');
+ */
 export function planRows(plan: Plan): PlanRow[] {
   const outputs = outputsText(plan);
   return [

@@ -6,7 +6,7 @@
  * The address sets what a person would in the form, and more, for automated runs (test/browser/demo.test.ts):
  * ?train=5000&epochs=3&backend=wasm&start=auto (train at once)&stopAfter=1 (press Stop after that epoch).
  */
-import { fitInWorker, type EpochMetrics, type KernelModel, type Plan } from 'kmfit';
+import { fitInWorker, planRows, type EpochMetrics, type KernelModel, type Plan } from 'kmfit';
 import { chooseBackend, type BackendChoice } from './backendChoice.js';
 import { drawErrorChart } from './chart.js';
 import { DrawPad } from './drawPad.js';
@@ -66,12 +66,11 @@ function fail(error: unknown): void {
   element<HTMLButtonElement>('stop').disabled = true;
 }
 
-/** The plan's figures, one per line (its capacity curve left out). */
+/** The plan block as kmfit prints it: what, its value, and where it came from. */
 function planText(plan: Plan): string {
-  return Object.entries(plan)
-    .filter(([key, value]) => key !== 'capacityCurve' && value !== undefined)
-    .map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
-    .join('\n');
+  const rows = planRows(plan);
+  const width = Math.max(...rows.map((row) => row.name.length));
+  return rows.map((row) => `${row.name.padEnd(width)}  ${row.value}${row.why ? `   (${row.why})` : ''}`).join('\n');
 }
 
 function showModel(trained: KernelModel): void {
