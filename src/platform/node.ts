@@ -2,18 +2,42 @@
  * The Node.js host: the file system, a cache file under ~/.cache, NATS clusters,
  * onnxruntime-node.
  */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createOnnxBackend, onnxSupport } from '../backends/onnx/index.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
-import { jsonFile } from '../io/jsonFile.js';
 import { readWholeFile } from '../io/wholeFile.js';
-import type { Platform } from './types.js';
+import type { JsonStore, Platform } from './types.js';
 
 /** ~/.cache/kmfit/capacity.json, or under $XDG_CACHE_HOME. */
 function capacityFile(): string {
   const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
   return path.join(base, 'kmfit', 'capacity.json');
+}
+
+/** A small JSON file kept between runs, replaced whole on each write. */
+function jsonFile(file: string): JsonStore {
+  return {
+    read() {
+      try {
+        return JSON.parse(readFileSync(file, 'utf8'));
+      } catch {
+        return undefined; // missing or unreadable: the caller computes it again
+      }
+    },
+    write(value) {
+      try {
+        mkdirSync(path.dirname(file), { recursive: true });
+        // Written beside it and renamed over it, so that a reader never sees half a file.
+        const temporary = `${file}.${process.pid}.tmp`;
+        writeFileSync(temporary, JSON.stringify(value, null, 1));
+        renameSync(temporary, file);
+      } catch {
+        // A read-only home only costs the work again next time.
+      }
+    },
+  };
 }
 
 export const platform: Platform = {

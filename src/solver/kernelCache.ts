@@ -150,6 +150,8 @@ export class KernelCache {
   /** The weights in column order, rewritten every step; reused. */
   private weights: Float32Array | undefined;
   private faulting: Prefault | undefined;
+  /** Whether the column order is the points' own (fillWhole's). */
+  private inOwnOrder = false;
 
   constructor(
     private readonly engine: CacheEngine,
@@ -175,8 +177,10 @@ export class KernelCache {
     this.order = order.slice();
     this.position = new Int32Array(this.n);
     for (let i = 0; i < this.n; i++) this.position[this.order[i]] = i;
-    // In the points' own order (fillWhole) the points are their own columns: no copy.
-    this.ordered = this.order.every((row, i) => row === i) ? this.X : takeRows(this.X, this.order);
+    // In the points' own order (fillWhole) the points are their own columns, and the weights
+    // need no reordering: no copies.
+    this.inOwnOrder = this.order.every((row, i) => row === i);
+    this.ordered = this.inOwnOrder ? this.X : takeRows(this.X, this.order);
     const { n } = this;
     const m = Math.min(this.batchSize, n);
     for (let start = 0; start < n; start += m) this.reserved.push(this.allocate(Math.min(m, n - start) * n));
@@ -300,6 +304,7 @@ export class KernelCache {
   /** α (n × l), its rows in column order: read back every step, so it is whatever the solver last set. */
   private async weightsInOrder(): Promise<Float32Array> {
     const weights = await this.centers.readWeights();
+    if (this.inOwnOrder) return weights;
     const l = this.centers.outputs;
     this.weights ??= new Float32Array(this.n * l);
     const order = this.order!;
