@@ -6,7 +6,10 @@
  *     processes with 1 thread each (the coordinator's own backend keeps 2 threads for set-up and
  *     the subsample's correction, as the baseline's), and the same cluster with every connection
  *     through a delaying, rate-limiting proxy (bench/delayProxy.ts: 0.5 ms each way, 1 Gbit/s).
- *     Repetitions alternate the three; the median seconds per step of each are compared.
+ *     Repetitions alternate them; the median seconds per step of each are compared. The baseline
+ *     runs with `cache: 'off'`, as the cluster must (its workers hold the centers, so no process
+ *     holds the kernel matrix): the comparison is of the same computation, in one process or
+ *     sharded. One process with its kernel cache ('auto') is printed beside it, for the record.
  *  2. One step's traffic, measured at the NATS server (its /varz counters): bytes and messages of
  *     the batch's rows, the partial sums and the weight changes; and the latency of a one-row
  *     prediction (the fixed cost of a round trip), on loopback and through the proxy.
@@ -167,11 +170,12 @@ async function main(): Promise<void> {
   await waitForConnections(far.monitor, 2);
 
   // The baseline fixes the plan (batch size, device limit) for all: the runs differ only in where they compute.
-  const runs: Record<'single' | 'cluster' | 'proxied' | 'replicated' | 'replicatedProxied', RunFigures[]> = { single: [], cluster: [], proxied: [], replicated: [], replicatedProxied: [] };
-  const baseline = await train(X, y, {});
+  const runs: Record<'single' | 'singleCached' | 'cluster' | 'proxied' | 'replicated' | 'replicatedProxied', RunFigures[]> = { single: [], singleCached: [], cluster: [], proxied: [], replicated: [], replicatedProxied: [] };
+  const baseline = await train(X, y, { cache: 'off' });
   const fixed = { batchSize: baseline.batchSize, deviceBatchLimit: baseline.batchSize };
   for (let r = 0; r < reps; r++) {
-    runs.single.push(await train(X, y, fixed));
+    runs.single.push(await train(X, y, { ...fixed, cache: 'off' }));
+    runs.singleCached.push(await train(X, y, fixed));
     runs.cluster.push(await train(X, y, { ...fixed, cluster: { server: direct, workers: 2 } }));
     runs.proxied.push(await train(X, y, { ...fixed, cluster: { server: slow, workers: 2 } }));
     runs.replicated.push(await train(X, y, { ...fixed, cluster: { server: direct, workers: 2, replicate: true } }));
@@ -279,7 +283,8 @@ async function main(): Promise<void> {
     const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
     log(`\nbatch m = ${m}, ${baseline.iterations} steps an epoch`);
     log(`                              s/step    s/epoch   vs baseline`);
-    log(`  1 process, 2 threads       ${step('single').toFixed(3)}    ${epoch('single').toFixed(2)}      —`);
+    log(`  1 process, 2 threads       ${step('single').toFixed(3)}    ${epoch('single').toFixed(2)}      —   (cache 'off', as a cluster)`);
+    log(`  the same, kernel cache     ${step('singleCached').toFixed(3)}    ${epoch('singleCached').toFixed(2)}     ${pct(step('singleCached') / step('single') - 1)}   (cache 'auto': the matrix in memory; not a cluster's option)`);
     log(`  2 workers × 1 thread       ${step('cluster').toFixed(3)}    ${epoch('cluster').toFixed(2)}     ${pct(step('cluster') / step('single') - 1)}`);
     log(`  the same through the proxy ${step('proxied').toFixed(3)}    ${epoch('proxied').toFixed(2)}     ${pct(step('proxied') / step('single') - 1)}`);
     log(`  2 workers, rows replicated  ${step('replicated').toFixed(3)}    ${epoch('replicated').toFixed(2)}     ${pct(step('replicated') / step('single') - 1)}`);
