@@ -22,15 +22,21 @@ export async function separateCenterSets(backend: Backend, kernels: readonly Ker
     for (const set of members) set.dispose();
     throw error;
   }
+  let disposed = false;
   return {
     members,
     sharesDistances: false,
     async predictAll(X, outs) {
+      // Not every backend's sets refuse calls once disposed (the js backend's hold plain arrays).
+      if (disposed) throw new Error('this center group has been disposed');
       for (let k = 0; k < members.length; k++) {
         const out = outs[k];
         if (out) await members[k].predict(X, out);
       }
     },
-    dispose: () => members.forEach((set) => set.dispose()),
+    dispose() {
+      disposed = true;
+      members.forEach((set) => set.dispose());
+    },
   };
 }

@@ -8,7 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import { fit } from '../../src/fit.js';
 import type { FitOptions } from '../../src/options.js';
+import { onnxSupport } from '../../src/backends/onnx/index.js';
 import { lcg } from '../helpers/data.js';
+
+/** onnxruntime-node is optional: without it the onnx case is left out, except in CI, where it fails. */
+const ONNX = (await onnxSupport()).available || process.env.CI === 'true';
 
 /** Three classes of points in 20 dimensions around three centers, with noise. */
 function blobs(n: number, seed: number): { X: number[][]; y: number[] } {
@@ -34,13 +38,13 @@ function closeArrays(actual: readonly number[], expected: readonly number[], tol
   actual.forEach((a, i) => expect(Math.abs(a - expected[i])).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(expected[i]))));
 }
 
-describe.each(['js', 'wasm'] as const)('bandwidth search on %s', (backend) => {
+describe.each(['js', 'wasm', ...(ONNX ? (['onnx'] as const) : [])] as const)('bandwidth search on %s', (backend) => {
   it('each candidate trains as fit() alone with its bandwidth and the common batch; the winner has the lowest held-out error', async () => {
     const model = await fit(train.X, train.y, { ...common, backend, kernel: ['gaussian', 'laplacian'], bandwidth: [1.5, 3, 6] });
     const search = model.search!;
     expect(search.candidates.map((c) => `${c.name} ${c.bandwidth}`)).toEqual(['gaussian 1.5', 'gaussian 3', 'gaussian 6', 'laplacian 1.5', 'laplacian 3', 'laplacian 6']);
     expect(search.heldOut).toMatch(/validation data \(150 rows\)/);
-    if (backend === 'wasm') expect(search.sharesDistances).toBe(true);
+    expect(search.sharesDistances).toBe(backend !== 'js');
     const m = model.plan.batchSize;
     const solos = [];
     for (const candidate of search.candidates) {
