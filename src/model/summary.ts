@@ -3,7 +3,7 @@
  * (cli/render.ts) and the HTML (model/html.ts), so the two cannot disagree.
  */
 import type { EpochMetrics, StepHalving } from '../solver/events.js';
-import type { Plan, SearchPlan } from '../solver/plan.js';
+import { SEARCH_WITHOUT_CACHE, type Plan, type SearchPlan } from '../solver/plan.js';
 import type { CachePlan } from '../solver/kernelCache.js';
 
 /** 4 significant digits; exponent form outside [1e-3, 1e6). */
@@ -86,6 +86,7 @@ function searchRows(plan: Plan): PlanRow[] {
       value: `${search.perPass} of ${search.candidates.length} (${search.passes} pass${search.passes === 1 ? '' : 'es'})`,
       why: `${search.perPassWhy}; ${search.sharesDistances ? "each block's distances computed once for them" : 'this backend computes the distances once per candidate'}`,
     },
+    { name: 'cache', value: 'off', why: SEARCH_WITHOUT_CACHE },
   ];
 }
 

@@ -22,7 +22,7 @@ import { DEFAULT_HOLDOUT, type FitOptions, type WithDefaults } from '../options.
 import { MONITOR_POINTS, inMemory, monitorTrainingSubset, prepareTraining } from '../prepare.js';
 import type { MonitorSet, Preconditioning } from '../solver/eigenpro.js';
 import { memoryFailure, searchCandidatesPerPass } from '../solver/memory.js';
-import { analyticStepSize, assemblePlan, type Plan, type SearchCandidate, type SearchPlan, type SetupNumbers } from '../solver/plan.js';
+import { SEARCH_WITHOUT_CACHE, analyticStepSize, assemblePlan, type Plan, type SearchCandidate, type SearchPlan, type SetupNumbers } from '../solver/plan.js';
 import { SeededRandom } from '../solver/random.js';
 import { setUp } from '../solver/setup.js';
 import { Training } from '../solver/training.js';
@@ -43,6 +43,9 @@ export function checkSearchOptions(options: FitOptions): void {
     if (options[name as keyof FitOptions] !== undefined) {
       throw new KmfitError('INVALID_OPTION', `The '${name}' option does not go with a bandwidth search (${why}): give one kernel and one bandwidth, or leave '${name}' out.`);
     }
+  }
+  if (options.cache !== undefined && options.cache !== 'auto' && options.cache !== 'off') {
+    throw new KmfitError('INVALID_OPTION', `The 'cache' option asks for a kernel cache, which a bandwidth search does not keep (${SEARCH_WITHOUT_CACHE}): leave 'cache' out or set it to 'off'.`);
   }
   if (options.holdout !== undefined && options.validation !== undefined) {
     throw new KmfitError('INVALID_OPTION', "The 'holdout' option splits the training data when no validation data is given: leave one of them out.");

@@ -268,6 +268,10 @@ export interface SearchCandidate {
   readonly score?: number;
 }
 
+/** Why a search runs without the kernel cache (the plan's cache row, and the refusal of a cache precision). */
+export const SEARCH_WITHOUT_CACHE =
+  "each candidate's kernel values differ, so a cache would hold one matrix per candidate; the search saves by computing each block's distances once instead";
+
 /** How a bandwidth search ran, and (after training) what it found. */
 export interface SearchPlan {
   readonly candidates: readonly SearchCandidate[];

@@ -8,7 +8,10 @@
 import { describe, expect, it } from 'vitest';
 import { fit } from '../../src/fit.js';
 import type { FitOptions } from '../../src/options.js';
+import path from 'node:path';
 import { onnxSupport } from '../../src/backends/onnx/index.js';
+import { loadModel } from '../../src/model/load.js';
+import { temporaryDirectory } from '../helpers/temporary.js';
 import { lcg } from '../helpers/data.js';
 
 /** onnxruntime-node is optional: without it the onnx case is left out, except in CI, where it fails. */
@@ -91,6 +94,39 @@ describe('bandwidth search: the default grid and the held-out split', () => {
   }, 60_000);
 });
 
+describe('bandwidth search: early stopping and model files', () => {
+  it('earlyStopping stops each candidate as fit() alone stops it, and keeps its best epoch', async () => {
+    const options: FitOptions = { ...common, epochs: 6, earlyStopping: 1, backend: 'js', kernel: 'gaussian', bandwidth: [0.8, 3] };
+    const model = await fit(train.X, train.y, options);
+    const search = model.search!;
+    for (const candidate of search.candidates) {
+      const solo = await fit(train.X, train.y, { ...options, bandwidth: candidate.bandwidth, batchSize: model.plan.batchSize });
+      // Epochs run = the solo run's (it stopped early, or ran them all), each figure the solo's.
+      closeArrays(candidate.validationMse!, solo.history.map((h) => h.validationMse!), 1e-4);
+      if (search.candidates[search.winner!] === candidate) {
+        expect([model.stoppedBy, model.keptEpoch]).toEqual([solo.stoppedBy, solo.keptEpoch]);
+        expect(candidate.score).toBe(solo.history[solo.keptEpoch - 1].validationError);
+      }
+      await solo.dispose();
+    }
+    // The test means something: some candidate stopped before the last epoch.
+    expect(Math.min(...search.candidates.map((c) => c.validationMse!.length))).toBeLessThan(6);
+    await model.dispose();
+  }, 60_000);
+
+  it('a search model saved and loaded predicts as before and keeps its search', async () => {
+    const model = await fit(train.X, train.y, { ...common, backend: 'js', kernel: 'gaussian', bandwidth: [1.5, 3] });
+    const file = path.join(temporaryDirectory('kmfit-search-'), 'search.kmfit');
+    await model.save(file);
+    const loaded = await loadModel(file);
+    expect(loaded.kernel.bandwidth).toBe(model.kernel.bandwidth);
+    expect(loaded.search).toEqual(model.search);
+    expect(Array.from((await loaded.predictScores(validation.X)).data)).toEqual(Array.from((await model.predictScores(validation.X)).data));
+    await loaded.dispose();
+    await model.dispose();
+  }, 60_000);
+});
+
 describe('bandwidth search: bad input', () => {
   const cases: [string, FitOptions, RegExp][] = [
     ['an empty bandwidth list', { bandwidth: [] }, /empty list/],
@@ -102,6 +138,7 @@ describe('bandwidth search: bad input', () => {
     ['holdout beside validation data', { bandwidth: [1, 2], holdout: 0.2, validation }, /leave one of them out/],
     ['a search with centers', { bandwidth: [1, 2], centers: 50 }, /'centers' option does not go with a bandwidth search/],
     ['a search with a checkpoint', { bandwidth: 'search', checkpoint: { path: '/tmp/x.checkpoint' } }, /'checkpoint' option does not go with/],
+    ['a search with a cache precision', { bandwidth: [1, 2], cache: 'float16' }, /does not keep \(each candidate's kernel values differ/],
     ['a bandwidth that is a word', { bandwidth: 'grid' as never }, /a number > 0, a list of them, or 'search'/],
   ];
   for (const [what, options, message] of cases) {
