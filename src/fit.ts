@@ -29,6 +29,8 @@ import type { Cluster } from './cluster/coordinator.js';
 import type { OpenedNpy } from './io/openedNpy.js';
 import { CHECKPOINT_FILE } from './io/modelFile.js';
 import { requireCluster, requireFiles } from './platform/require.js';
+import { isSearch, singleKernel } from './search/candidates.js';
+import { fitSearch } from './search/fitSearch.js';
 
 /**
  * Trains a kernel machine: with EigenPro 2 on all of X's points as centers, or, with the `centers`
@@ -53,14 +55,17 @@ import { requireCluster, requireFiles } from './platform/require.js';
  */
 export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: FitOptions): Promise<KernelModel> {
   const started = performance.now();
-  const given = validateOptions(options);
+  const checked = validateOptions(options);
+  // Several kernels or bandwidths: candidates trained in one pass, the best on held-out data kept.
+  if (isSearch(checked)) return fitSearch(X, y, withDefaults(checked), started);
+  const given = singleKernel(checked, 'fit()');
   // What the host lacks (files, a cluster's network in a page) is refused before any work.
   if (given.checkpoint) requireFiles('The checkpoint option', CHECKPOINT_FILE.withoutFiles);
   if (given.cluster) requireCluster();
   const beginning = await beginRun(given);
   const opts = withDefaults(beginning.options);
   // A file stays on disk for a model with centers; EigenPro 2's centers are the data, in memory.
-  const prepared = prepareTraining(X, y, { ...opts, ...beginning.preparation, onDisk: opts.centers !== undefined });
+  const prepared = prepareTraining(X, y, { ...singleKernel(opts, 'fit()'), ...beginning.preparation, onDisk: opts.centers !== undefined });
   const { rows, targets, scaling, validation, kernel } = prepared;
   // CRC-32s of all the data: computed only when a checkpoint is read or written.
   const fingerprint = beginning.checksData || opts.checkpoint ? dataFingerprint(prepared.raw, targets.values, validation) : undefined;

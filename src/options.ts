@@ -19,6 +19,26 @@ import { PROJECTION_PASSES, type Plan } from './solver/plan.js';
 import { AUTO_FLOAT32_BYTES, CACHE_PRECISIONS, CACHE_SHARE, DEFAULT_CACHE_PRECISION, type CacheOption } from './solver/kernelCache.js';
 import type { CachePrecision } from './backends/backend.js';
 import { CLUSTER_DEFAULTS, RUN_PATTERN, type ClusterOptions, type ClusterReport } from './cluster/options.js';
+import { checkBandwidthOption, checkKernelList, isSearch, type BandwidthOption } from './search/candidates.js';
+
+/** The held-out share of the training data for a bandwidth search without validation data. */
+export const DEFAULT_HOLDOUT = 0.2;
+
+/** --bandwidth: one number, numbers separated by commas, or 'search'. */
+function parseBandwidthFlag(text: string): BandwidthOption | string {
+  if (text === 'search') return text;
+  const values = String(text).split(',').map((part) => Number(part.trim()));
+  if (values.some((v) => !Number.isFinite(v) || v <= 0)) {
+    throw new KmfitError('INVALID_OPTION', `--bandwidth must be a number > 0, numbers > 0 separated by commas, or 'search'; got '${text}'.`);
+  }
+  return values.length === 1 ? values[0] : values;
+}
+
+/** --kernel: a name or a formula; built-in names separated by commas are a list (a formula may hold commas). */
+function parseKernelFlag(text: string): KernelOption | KernelOption[] {
+  const parts = String(text).split(',').map((part) => part.trim());
+  return parts.length > 1 && parts.every((part) => /^[A-Za-z_][A-Za-z0-9_-]*$/.test(part)) ? parts : text;
+}
 
 /** The checkpoint option: where and how often a run saves what it needs to continue. */
 export interface CheckpointOptions {
@@ -83,7 +103,14 @@ export interface OptionSpec extends OptionRule {
    */
   readonly keptAs?: (value: never) => unknown;
   /** Its command-line flag, and help where the command line words it otherwise. */
-  readonly cli?: { readonly flag: string; readonly help?: string; /** The flag's type where the check does not say (a count, on the command line). */ readonly type?: 'number' };
+  readonly cli?: {
+    readonly flag: string;
+    readonly help?: string;
+    /** The flag's type where the check does not say (a count, on the command line). */
+    readonly type?: 'number';
+    /** The option's value from the flag's text, where it is not the text itself (a list). */
+    readonly parse?: (text: string) => unknown;
+  };
 }
 
 /** Carries an option's TypeScript type (never set at run time). */
@@ -105,20 +132,35 @@ function keptCenters(value: number | MatrixInput): unknown {
 
 /** Every option of fit(), in the order messages list them. */
 export const FIT_OPTIONS = {
-  kernel: option<KernelOption>()({
+  kernel: option<KernelOption | readonly KernelOption[]>()({
     check: { kind: 'any' }, // checked by the kernel module, which knows the names
     hint: '',
-    describe: "a built-in name, `{ name, bandwidth, gamma, nu }`, or a formula of r such as 'exp(-r^1.5 / sigma)' (default 'laplacian')",
+    describe:
+      "a built-in name, `{ name, bandwidth, gamma, nu }`, or a formula of r such as 'exp(-r^1.5 / sigma)' (default 'laplacian'); " +
+      'a list of them searches over the kernels (see bandwidth)',
     defines: true,
-    cli: { flag: 'kernel', help: `${BUILTIN_KERNEL_NAMES.join(', ')}, or a formula of r such as 'exp(-r^1.5/sigma)'` },
+    cli: {
+      flag: 'kernel',
+      help: `${BUILTIN_KERNEL_NAMES.join(', ')}, or a formula of r such as 'exp(-r^1.5/sigma)'; names separated by commas search over them`,
+      parse: parseKernelFlag,
+    },
   }),
-  bandwidth: option<number>()({
-    check: { kind: 'number', exclusiveMin: 0 },
-    hint: 'leave it out for the data-driven default',
-    describe: 'kernel bandwidth σ',
+  bandwidth: option<BandwidthOption>()({
+    check: { kind: 'any' }, // checkBandwidthOption
+    hint: '',
+    describe:
+      "kernel bandwidth σ; a list of them, or 'search' (a grid around the median heuristic), trains every candidate in one pass " +
+      "and keeps the one with the lowest error on held-out data (model.search holds each one's)",
     defaultNote: 'from the median pairwise distance',
     defines: true,
-    cli: { flag: 'bandwidth' },
+    cli: { flag: 'bandwidth', help: "σ, or σ values separated by commas, or 'search': candidates trained in one pass, the best on held-out data kept (default: from the median pairwise distance)", parse: parseBandwidthFlag },
+  }),
+  holdout: option<number>()({
+    check: { kind: 'number', exclusiveMin: 0, exclusiveMax: 1 },
+    hint: 'a fraction of the training data, such as 0.2',
+    describe: 'with a bandwidth search and no validation data: the share of the training data held out (seeded) to judge the candidates',
+    defaultNote: String(DEFAULT_HOLDOUT),
+    cli: { flag: 'holdout' },
   }),
   epochs: option<number>()({
     check: { kind: 'integer', min: 1 },
@@ -485,6 +527,11 @@ export function validateOptions(options: unknown): FitOptions {
   checkOptions(options, FIT_OPTIONS, 'fit()');
   const result = options as FitOptions;
   checkValidationShape(result.validation);
+  checkBandwidthOption(result.bandwidth);
+  checkKernelList(result.kernel);
+  if (result.holdout !== undefined && !isSearch(result)) {
+    throw new KmfitError('INVALID_OPTION', "The 'holdout' option is for a bandwidth search: give several bandwidths or bandwidth: 'search', or leave holdout out.");
+  }
   checkCentersOption(result.centers);
   checkCacheOption(result.cache);
   for (const name of ['projectionInterval', 'projectionPasses'] as const) {

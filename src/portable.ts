@@ -10,7 +10,8 @@ export { KMFIT_ERROR_CODES, KmfitError, type KmfitErrorCode } from './errors.js'
 export { FIT_OPTIONS, type FitOptions, type FitOptionName, type OptionSpec, type OptionRule, type OptionCheck, type TypedOption } from './options.js';
 export type { BackendName, ConcreteBackendName } from './backends/select.js';
 export { BACKEND_NAMES } from './backends/select.js';
-export type { CentersPlan, Plan, ProjectionPlan, StepRegime } from './solver/plan.js';
+export type { CentersPlan, Plan, ProjectionPlan, SearchCandidate, SearchPlan, StepRegime } from './solver/plan.js';
+export type { BandwidthOption } from './search/candidates.js';
 export { planRows, type PlanRow } from './model/summary.js';
 export type { CalibrationPoint } from './solver/capacity.js';
 export type { CacheOption, CachePlan } from './solver/kernelCache.js';

@@ -58,6 +58,8 @@ export interface Prepared {
   readonly random: SeededRandom;
   readonly kernel: Kernel;
   readonly bandwidthSource: string;
+  /** The median pairwise distance of a subsample, when the bandwidth came from it. */
+  readonly medianDistance?: number;
 }
 
 /**
@@ -103,12 +105,14 @@ export function prepareTraining(X: MatrixInput | OpenedNpy, y: LabelInput, optio
 
   let bandwidth = choice.bandwidth;
   let bandwidthSource = 'given';
+  let medianDistance: number | undefined;
   if (bandwidth === undefined) {
-    const median = medianPairwiseDistance(rows, random);
-    bandwidth = defaultBandwidth(choice, median);
-    bandwidthSource = `default for ${choice.name} from the median pairwise distance ${median.toPrecision(4)} of a subsample`;
+    medianDistance = medianPairwiseDistance(rows, random);
+    bandwidth = defaultBandwidth(choice, medianDistance);
+    bandwidthSource = `default for ${choice.name} from the median pairwise distance ${medianDistance.toPrecision(4)} of a subsample`;
   }
-  return { raw, train, rows, targets, scaling, validation, random, kernel: makeKernel(choice, bandwidth), bandwidthSource };
+  const kernel = makeKernel(choice, bandwidth);
+  return { raw, train, rows, targets, scaling, validation, random, kernel, bandwidthSource, ...(medianDistance !== undefined ? { medianDistance } : {}) };
 }
 
 /** Monitored training rows, and which rows they are. */

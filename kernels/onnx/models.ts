@@ -206,6 +206,77 @@ function weightedBlocks(graph: OnnxGraph, expression: KernelExpression, Z: Matri
 }
 
 /**
+ * The graphs of a center group (several kernels over the same centers, a bandwidth search's
+ * candidates): each block's squared distances r² once, unscaled, then per kernel k its own
+ * s = scale_k·r² (clamped where its formula needs it), its kernel values and their product with its
+ * own weights. The one GEMM or Sub/ReduceSumSquare over the block — the m·n·d part — is shared;
+ * each further kernel adds the elementwise transform and an m·n·l product.
+ */
+function groupTransforms(graph: OnnxGraph, form: DistanceForm, squared: string, kernels: readonly OnnxKernel[]): string[] {
+  // Clamping r² at 0 clamps every s = scale·r² to the sign of its scale: done once for all who need
+  // it. The direct form's Σ(x − z)² is ≥ 0 already (and its kernels have scale 1: no GEMM to fold into).
+  let clamped: string | undefined;
+  return kernels.map((kernel) => {
+    const r2 = kernel.clamp && form === 'gemm' ? (clamped ??= graph.node('Relu', [squared])) : squared;
+    const s = kernel.scale === 1 ? r2 : graph.node('Mul', [r2, graph.scalar(kernel.scale)]);
+    return emitKernel(graph, s, kernel);
+  });
+}
+
+/** The names of a group graph's weights: `alpha${k}_${b}` for kernel k's rows of block b. */
+export function groupAlpha(k: number, b: number): string {
+  return `alpha${k}_${b}`;
+}
+
+/**
+ * out${k} (m × l) = Σ_b k_k(x, Z[block b]) · alpha${k}_${b} for every kernel k, over the centers
+ * start…end of Z held as initializers (blocks as fusedModel's). Inputs: `x` (rowsInput) and the
+ * weights (groupAlpha); outputs `out0`, `out1`, …. onnxruntime runs every node whatever outputs
+ * are asked for: a kernel left out of a call still costs its transform.
+ */
+export async function fusedGroupModel(expressions: readonly KernelExpression[], Z: Matrix, start: number, end: number, outputs: number): Promise<FusedModel> {
+  const d = Z.cols;
+  const form = distanceForm(d);
+  const graph = new OnnxGraph('kmfit_fused_group');
+  const x = graph.input('x', rowsShape(form, 'm', d));
+  const kernels = expressions.map((expression) => onnxKernel(expression, form === 'gemm'));
+  const unit = { ...kernels[0], scale: 1, clamp: false };
+  const blocks: [number, number][] = [];
+  const products: string[][] = kernels.map(() => []);
+  const block = blockCenters(form, d);
+  for (let j0 = start; j0 < end; j0 += block) {
+    const j1 = Math.min(end, j0 + block);
+    const w = j1 - j0;
+    const squared =
+      form === 'gemm'
+        ? squaredDistances(graph, form, x, graph.initializer([d + 2, w], transposedBlock(Z, j0, j1, 1), 'z'), unit, true)
+        : squaredDistances(graph, form, x, graph.initializer([w, d], Z.data.subarray(j0 * d, j1 * d), 'z'), unit);
+    groupTransforms(graph, form, squared, kernels).forEach((values, k) => {
+      products[k].push(graph.node('MatMul', [values, graph.input(groupAlpha(k, blocks.length), [w, outputs])]));
+    });
+    blocks.push([j0, j1]);
+  }
+  products.forEach((terms, k) => graph.output(terms.length === 1 ? terms[0] : graph.node('Sum', terms), `out${k}`, ['m', outputs]));
+  return { bytes: await graph.encode(), blocks, form };
+}
+
+/**
+ * The group graph with the centers an input (streamedModel's, for several kernels): inputs `x`,
+ * `y` and `alpha${k}_0` (n × l) per kernel; outputs `out${k}`.
+ */
+export async function streamedGroupModel(expressions: readonly KernelExpression[], form: DistanceForm, d: number): Promise<Uint8Array> {
+  const graph = new OnnxGraph('kmfit_streamed_group');
+  const x = graph.input('x', rowsShape(form, 'm', d));
+  const y = graph.input('y', columnsShape(form, 'n', d));
+  const kernels = expressions.map((expression) => onnxKernel(expression, form === 'gemm'));
+  const squared = squaredDistances(graph, form, x, y, { ...kernels[0], scale: 1, clamp: false });
+  groupTransforms(graph, form, squared, kernels).forEach((values, k) => {
+    graph.output(graph.node('MatMul', [values, graph.input(groupAlpha(k, 0), ['n', 'l'])]), `out${k}`, ['m', 'l']);
+  });
+  return graph.encode();
+}
+
+/**
  * Columns per run where the centers are an input rather than initializers (kernel blocks and
  * streamed center sets), with rows chosen to keep the tile near the host's tile size.
  */

@@ -16,6 +16,13 @@ export interface Backend {
   createCenterSet(kernel: Kernel, centers: Matrix, outputs: number): Promise<CenterSet>;
   /** The materialized block k(X, Y), rows(X) × rows(Y), row-major. */
   kernelBlock(kernel: Kernel, X: Matrix, Y: Matrix): Promise<Float32Array>;
+  /**
+   * Optional: one set of centers with several kernels of the same distance, each with weights of
+   * its own (a bandwidth search's candidates). Its predictAll computes each block's squared
+   * distances once for all members. Without it, centerGroup() (centerGroup.ts) makes one center
+   * set per kernel and predicts with each in turn.
+   */
+  createCenterGroup?(kernels: readonly Kernel[], centers: Matrix, outputs: number): Promise<CenterGroup>;
   /** Memory this backend may use for training, and where that figure comes from. */
   memoryBudget(): MemoryBudget;
   /** The device, for plans, `kmfit devices` and benchmarks. */
@@ -85,6 +92,21 @@ export interface CenterSet {
   setWeights(alpha: Float32Array): Promise<void>;
   /** A copy of all weights (count×outputs, row-major). */
   readWeights(): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** Centers shared by several kernels, each member a center set with its own kernel and weights. */
+export interface CenterGroup {
+  /** One center set per kernel, in the order given; their predict, weights and dispose work as any set's. */
+  readonly members: readonly CenterSet[];
+  /** Whether predictAll computes the distances once for all members (false: once per member). */
+  readonly sharesDistances: boolean;
+  /**
+   * outs[k] (rows(X)×outputs, row-major, overwritten) = k_k(X, Z)·α_k for every member k whose
+   * outs[k] is given (undefined: that member is skipped).
+   */
+  predictAll(X: Matrix, outs: readonly (Float32Array | undefined)[]): Promise<void>;
+  /** Disposes every member. */
   dispose(): void;
 }
 

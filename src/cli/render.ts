@@ -2,7 +2,8 @@
 import type { DivergenceReport, EpochReport, StepHalving } from '../solver/events.js';
 import type { Plan } from '../solver/plan.js';
 import type { ClusterReport } from '../cluster/options.js';
-import { formatNumber, halvingsText, percent, planRows } from '../model/summary.js';
+import { formatNumber, halvingsText, percent, planRows, searchTable } from '../model/summary.js';
+import type { SearchPlan } from '../solver/plan.js';
 
 export { formatNumber, percent } from '../model/summary.js';
 
@@ -15,6 +16,7 @@ export function renderPlan(plan: Plan): string {
 
 export function renderEpoch(report: EpochReport, validationName: string): string {
   const parts = [
+    ...(report.candidate !== undefined ? [`candidate ${report.candidate + 1}`] : []),
     `epoch ${String(report.epoch).padStart(String(report.epochs).length)}/${report.epochs}`,
     `${report.seconds.toFixed(1)} s${report.elapsedSeconds === undefined ? '' : ` (at ${report.elapsedSeconds.toFixed(1)} s)`}`,
     `train mse ${formatNumber(report.trainMse)}`,
@@ -42,4 +44,12 @@ export function renderHalvings(halvings: readonly StepHalving[]): string {
 export function renderCluster(report: ClusterReport): string {
   const shards = report.workers.map(({ worker, centers }, k) => `  shard ${k + 1}: ${centers} centers on ${worker.id} (pid ${worker.pid} on ${worker.host}, ${worker.backend})`);
   return [`cluster run '${report.run}' on ${report.server}: ${report.workers.length} workers`, ...shards].join('\n');
+}
+
+/** A bandwidth search's table: each candidate's held-out figure per epoch, the kept one marked. */
+export function renderSearch(search: SearchPlan): string {
+  const { header, rows } = searchTable(search);
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]) => '  ' + cells.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd();
+  return [`held-out ${search.candidates.some((c) => c.validationError) ? 'error' : 'mse'} per epoch (${search.heldOut})`, line(header), ...rows.map(line)].join('\n');
 }

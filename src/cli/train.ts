@@ -17,7 +17,8 @@ import { version } from '../version.js';
 import { exitCodeOf, interruptOnSignals, stoppingNote } from './interrupt.js';
 import { CheckpointLog, checkOutputPaths } from './outputs.js';
 import { progressOnStderr } from './progress.js';
-import { formatNumber, percent, renderCluster, renderDivergence, renderEpoch, renderHalvings, renderPlan } from './render.js';
+import { formatNumber, percent, renderCluster, renderDivergence, renderEpoch, renderHalvings, renderPlan, renderSearch } from './render.js';
+import { isSearch } from '../search/candidates.js';
 import { TRAIN_OPTIONS, fitOptionsOf, type FitFlags } from './usage.js';
 import { fitInput, resolveSplits, shaped, sizeOf, type DataArgs } from './data.js';
 import { serverAccessOf, type ClusterAccessArgs } from './cluster.js';
@@ -117,18 +118,21 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     say(stoppingNote(signal));
   });
   const interruptedCode = () => exitCodeOf(interrupt.received() ?? 'SIGINT');
+  const flags = fitOptionsOf(args);
+  // A search judges its candidates on held-out training data (the holdout): the test set stays a test.
+  const searching = isSearch(flags);
   const options: FitOptions = {
-    ...fitOptionsOf(args),
+    ...flags,
     ...(args.cluster !== undefined ? { cluster: clusterOf(args), onCluster: (report) => report && say(renderCluster(report)) } : {}),
     copyX: false, // the data read from the file is ours: no second copy of n·d floats
-    validation: test && { X: shaped(test), y: test.y! },
-    checkpoint: { path: checkpointPath, everyIterations: args['checkpoint-every'], context },
+    validation: searching ? undefined : test && { X: shaped(test), y: test.y! },
+    checkpoint: searching ? undefined : { path: checkpointPath, everyIterations: args['checkpoint-every'], context },
     resumeFrom: resuming?.from,
     signal: interrupt.signal,
     onPlan: (plan) => say('plan\n' + renderPlan(plan)),
     onEpoch: (report) => {
       progress.clear();
-      say(renderEpoch(report, 'test'));
+      say(renderEpoch(report, searching ? 'held-out' : 'test'));
     },
     onIteration: (report) => progress.iteration(report),
     onDivergence: (report) => {
@@ -152,10 +156,11 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     progress.clear();
   }
   const kept = model.history[model.keptEpoch - 1];
-  const testResult = test && {
+  const testResult = test && (searching ? await scoredAfter(model, test) : {
     mse: kept?.validationMse,
     ...(model.task === 'classification' ? { error: kept?.validationError } : { r2: await model.score(shaped(test), test.y!) }),
-  };
+  });
+  if (model.search) say(renderSearch(model.search));
   try {
     await model.save(modelPath);
   } catch (error) {
@@ -182,6 +187,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     }));
     const result = {
       plan: model.plan,
+      ...(model.search ? { search: model.search } : {}),
       history,
       keptEpoch: model.keptEpoch,
       stoppedBy: model.stoppedBy,
@@ -195,7 +201,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     return interrupted ? interruptedCode() : 0;
   }
   if (testResult) {
-    const score = 'error' in testResult ? `test error ${percent(testResult.error)}` : `test R² ${formatNumber(testResult.r2)}`;
+    const score = 'error' in testResult ? `test error ${percent(testResult.error)}` : `test R² ${formatNumber(testResult.r2 ?? Number.NaN)}`;
     say(`${score} · test mse ${testResult.mse === undefined ? '—' : formatNumber(testResult.mse)} (epoch ${model.keptEpoch}, ${model.stoppedBy})`);
   }
   const halvings = model.plan.stepSizeHalvings;
@@ -210,4 +216,12 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   say(`${totalSeconds.toFixed(1)} s in all · peak memory ${(peakBytes / 2 ** 30).toFixed(2)} GiB (resident) · model saved to ${modelPath}`);
   if (keepCheckpoint) say(`checkpoint at ${checkpointPath}`);
   return 0;
+}
+
+/** The test figures of a model whose training did not see the test set (a search's). */
+async function scoredAfter(model: KernelModel, test: Parameters<typeof shaped>[0] & { y?: unknown }): Promise<{ mse?: number; error?: number; r2?: number }> {
+  const X = shaped(test);
+  const y = test.y as Parameters<KernelModel['score']>[1];
+  if (model.task === 'classification') return { error: 1 - (await model.score(X, y)) };
+  return { mse: await model.meanSquaredError(X, y), r2: await model.score(X, y) };
 }

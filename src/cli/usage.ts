@@ -39,8 +39,9 @@ function fitFlags(): Record<FlagOf<FlaggedOption>, Options> {
 export function fitOptionsOf(args: FitFlags): FitOptions {
   const options: Record<string, unknown> = {};
   for (const name of FLAGGED_OPTIONS) {
-    const value = (args as Record<string, unknown>)[FIT_OPTIONS[name].cli.flag];
-    if (value !== undefined) options[name] = value;
+    const cli: OptionSpec['cli'] = FIT_OPTIONS[name].cli;
+    const value = (args as Record<string, unknown>)[cli!.flag];
+    if (value !== undefined) options[name] = cli?.parse && typeof value === 'string' ? cli.parse(value) : value;
   }
   return options as FitOptions;
 }

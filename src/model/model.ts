@@ -22,7 +22,7 @@ import { KmfitError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import { predictInChunks } from '../solver/eigenpro.js';
 import type { EpochMetrics, StopReason } from '../solver/events.js';
-import type { Plan } from '../solver/plan.js';
+import type { Plan, SearchPlan } from '../solver/plan.js';
 import { modelSummary } from './html.js';
 import { outputsText } from './summary.js';
 import type { ModelParts } from './parts.js';
@@ -62,6 +62,14 @@ export class KernelModel {
   readonly parts: ModelParts;
   private backend?: Backend;
   private centerSet?: CenterSet;
+
+  /**
+   * A bandwidth search's candidates with their held-out figures per epoch, and the winner (this
+   * model); undefined for a model trained with one kernel and bandwidth.
+   */
+  get search(): SearchPlan | undefined {
+    return this.parts.plan.search;
+  }
 
   /** @internal Models come from fit() and loadModel(). */
   constructor(parts: ModelParts) {

@@ -3,7 +3,7 @@
  * (cli/render.ts) and the HTML (model/html.ts), so the two cannot disagree.
  */
 import type { EpochMetrics, StepHalving } from '../solver/events.js';
-import type { Plan } from '../solver/plan.js';
+import { SEARCH_WITHOUT_CACHE, type Plan, type SearchPlan } from '../solver/plan.js';
 import type { CachePlan } from '../solver/kernelCache.js';
 
 /** 4 significant digits; exponent form outside [1e-3, 1e6). */
@@ -66,10 +66,42 @@ export function planRows(plan: Plan): PlanRow[] {
     ...(plan.stepSizeHalvings ? [{ name: 'η halved', value: halvingsText(plan.stepSizeHalvings), why: 'after divergence' }] : []),
     ...centersRows(plan),
     ...(plan.cache ? [cacheRow(plan.cache)] : []),
+    ...searchRows(plan),
     { name: 'epochs', value: `${plan.epochs} × ${plan.iterationsPerEpoch} iterations` },
     { name: 'backend', value: plan.device ? `${plan.backend} on ${plan.device}` : plan.backend },
     { name: 'set-up', value: `${plan.setupSeconds.toFixed(2)} s`, why: `eigensystem ${plan.eigenSeconds.toFixed(2)} s` },
   ];
+}
+
+/** A bandwidth search's part of the plan: its candidates, what judges them, how many train at once. */
+function searchRows(plan: Plan): PlanRow[] {
+  const search = plan.search;
+  if (!search) return [];
+  return [
+    { name: 'search', value: `${search.candidates.length} candidates: ${search.candidates.map((c) => c.kernel).join(', ')}`, why: search.grid },
+    { name: 'judged on', value: search.heldOut },
+    { name: 'common batch', value: String(plan.batchSize), why: search.batchSizeWhy },
+    {
+      name: 'per pass',
+      value: `${search.perPass} of ${search.candidates.length} (${search.passes} pass${search.passes === 1 ? '' : 'es'})`,
+      why: `${search.perPassWhy}; ${search.sharesDistances ? "each block's distances computed once for them" : 'this backend computes the distances once per candidate'}`,
+    },
+    { name: 'cache', value: 'off', why: SEARCH_WITHOUT_CACHE },
+  ];
+}
+
+/** The search's table: one row per candidate, its held-out figure per epoch, the winner marked. */
+export function searchTable(search: SearchPlan): { header: string[]; rows: string[][] } {
+  const epochs = Math.max(0, ...search.candidates.map((c) => (c.validationError ?? c.validationMse ?? []).length));
+  const byError = search.candidates.some((c) => c.validationError);
+  const header = ['candidate', 'q', 'η', ...Array.from({ length: epochs }, (_, e) => `epoch ${e + 1}`), ''];
+  const rows = search.candidates.map((c, k) => {
+    const figures = (byError ? c.validationError : c.validationMse) ?? [];
+    const cells = Array.from({ length: epochs }, (_, e) => (figures[e] === undefined ? '—' : byError ? percent(figures[e]) : formatNumber(figures[e])));
+    const mark = k === search.winner ? '← kept' : c.status === 'diverged' ? 'diverged' : '';
+    return [c.kernel, String(c.q), formatNumber(c.stepSize), ...cells, mark];
+  });
+  return { header, rows };
 }
 
 function cacheRow(cache: CachePlan): PlanRow {

@@ -1,8 +1,10 @@
 /**
- * Vega-Lite specs for the figures a kernel-machine notebook needs; render them with
+ * Vega-Lite specs for the figures a kernel-machine notebook needs (a confusion matrix, predicted
+ * against true values, a bandwidth search's held-out figures per epoch); render them with
  * kmfit/plot's renderSvg. Plain data in, a spec out: nothing here draws or loads vega.
  */
 import type { VegaLiteSpec } from '../plot/vega.js';
+import type { SearchPlan } from '../solver/plan.js';
 import type { ConfusionMatrix } from './confusion.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -100,6 +102,34 @@ export function predictedVsTrueSpec(
           encoding: { x: { field: 'a', type: 'quantitative', scale }, y: { field: 'a', type: 'quantitative', scale } },
         },
       ],
+    },
+  };
+}
+
+/**
+ * A bandwidth search (model.search): each candidate's held-out error (classification; mse for
+ * regression) after each epoch, one line per candidate, the kept one drawn thick with its name in
+ * the legend marked "(kept)". Diverged candidates have no figures and no line.
+ */
+export function searchSpec(search: SearchPlan, options: { title?: string; width?: number; height?: number } = {}): VegaLiteSpec {
+  const classification = search.candidates.some((c) => c.validationError !== undefined);
+  const nameOf = (k: number) => `${search.candidates[k].kernel}${k === search.winner ? ' (kept)' : ''}`;
+  const values = search.candidates.flatMap((candidate, k) =>
+    (classification ? candidate.validationError : candidate.validationMse)?.map((figure, e) => ({ candidate: nameOf(k), epoch: e + 1, figure, kept: k === search.winner })) ?? [],
+  );
+  const figure = classification ? 'held-out error' : 'held-out mse';
+  return {
+    $schema: SCHEMA,
+    ...(options.title ? { title: options.title } : {}),
+    width: options.width ?? 320,
+    height: options.height ?? 220,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'epoch', type: 'ordinal', title: 'epoch' },
+      y: { field: 'figure', type: 'quantitative', title: figure, ...(classification ? { axis: { format: '.1%' } } : {}), scale: { zero: false } },
+      color: { field: 'candidate', type: 'nominal', sort: search.candidates.map((_, k) => nameOf(k)), title: null },
+      strokeWidth: { condition: { test: 'datum.kept', value: 3 }, value: 1.2 },
     },
   };
 }

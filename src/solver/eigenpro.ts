@@ -105,8 +105,11 @@ export async function predictInChunks(centers: CenterSet, X: Matrix): Promise<Fl
 
 /** Mean squared error per output, and the argmax error rate when labels are given. */
 export async function evaluate(centers: CenterSet, set: MonitorSet): Promise<{ mse: number; error?: number }> {
-  const scores = await predictInChunks(centers, set.X);
-  const l = centers.outputs;
+  return scorePredictions(await predictInChunks(centers, set.X), set, centers.outputs);
+}
+
+/** evaluate()'s figures from the predictions (rows(set.X) × l, row-major). */
+export function scorePredictions(scores: Float32Array, set: MonitorSet, l: number): { mse: number; error?: number } {
   let sum = 0;
   for (let i = 0; i < scores.length; i++) sum += (scores[i] - set.Y.data[i]) ** 2;
   const mse = sum / scores.length;

@@ -28,6 +28,8 @@ export interface EpochReport extends EpochMetrics {
   readonly epochs: number;
   /** Whether this epoch is the best so far (lowest validation error, or the latest without validation). */
   readonly best: boolean;
+  /** In a bandwidth search: the candidate's index in plan.search.candidates. */
+  readonly candidate?: number;
 }
 
 export interface IterationReport {

@@ -202,3 +202,32 @@ export function memoryFailure(error: unknown, backendName: string): KmfitError |
     { cause: error },
   );
 }
+
+/**
+ * How many of a search's `count` candidates train at once: the plan's memory (memoryParts) for the
+ * first, and for each further one what is its own — its weights and their copies, its
+ * preconditioner, its batch residuals and corrections, its predictions of the monitored rows.
+ * @throws KmfitError INSUFFICIENT_MEMORY when not even one fits (checkMemory's message).
+ */
+export function searchCandidatesPerPass(backend: Backend, size: PlanSize, count: number): { count: number; why: string } {
+  checkMemory(backend, size);
+  const { n, l, s, m, monitorRows } = size;
+  const q = size.q ?? MAX_EIGENPAIRS;
+  const device = n * l * F32 + (m + s) * l * F32;
+  const host = (WEIGHT_COPIES * n * l + 3 * m * l + 2 * s * l + monitorRows * l) * F32 + s * (q + l) * F64;
+  const budgets = { device: backend.memoryBudget(), host: hostMemory() };
+  const deviceOnHost = backend.describe().threads !== undefined;
+  const parts = memoryParts({ ...size, setup: false });
+  const used = (on: 'device' | 'host') => peak(parts, (p) => p.on === on || (on === 'host' && deviceOnHost)).bytes;
+  const each = { device, host: host + (deviceOnHost ? device : 0) };
+  const room = (on: 'device' | 'host', budget: MemoryBudget | undefined) =>
+    budget === undefined ? Number.POSITIVE_INFINITY : Math.floor((budget.bytes - used(on)) / each[on]);
+  const further = Math.min(room('device', budgets.device), room('host', budgets.host));
+  const fits = Math.max(1, Math.min(count, 1 + further));
+  const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+  const why =
+    fits >= count
+      ? `all ${count} fit at once: ${mb(each.host)} each besides the plan's ${mb(used('host'))}`
+      : `${fits} fit at once (${mb(each.host)} each besides the plan's ${mb(used('host'))}, within ${budgets.host?.source ?? budgets.device.source})`;
+  return { count: fits, why };
+}

@@ -129,7 +129,7 @@ export interface Plan {
   /** Seconds per iteration against batch size, when the device's parallel capacity was measured. */
   readonly capacityCurve?: readonly CalibrationPoint[];
   readonly batchSize: number;
-  readonly batchSizeSource: 'analytic' | 'device limit' | 'given' | 'data size';
+  readonly batchSizeSource: 'analytic' | 'device limit' | 'given' | 'data size' | 'search';
   readonly stepSize: number;
   readonly stepSizeSource: 'analytic' | 'given';
   readonly stepRegime: StepRegime;
@@ -142,6 +142,8 @@ export interface Plan {
   readonly centers?: CentersPlan;
   /** The kernel cache: EigenPro 2's matrix kept in memory after the first epoch, or EigenPro 3's K_ZZ; or why not (absent in older model files). */
   readonly cache?: CachePlan;
+  /** A bandwidth search: its candidates, the held-out data that judged them, how they were trained, and the results. */
+  readonly search?: SearchPlan;
   readonly epochs: number;
   readonly iterationsPerEpoch: number;
   readonly seed: number;
@@ -245,4 +247,46 @@ export interface CentersPlan {
   /** What training holds in memory, whatever n is: centers, batch, pending centers, subsamples. */
   readonly memoryBytes: number;
   readonly memoryNote: string;
+}
+
+/** One candidate of a bandwidth search. */
+export interface SearchCandidate {
+  /** The kernel, as plans describe it, e.g. "gaussian(σ = 5)". */
+  readonly kernel: string;
+  readonly name: string;
+  readonly bandwidth: number;
+  /** 'given', or its place in the grid around the median heuristic. */
+  readonly bandwidthSource: string;
+  readonly q: number;
+  readonly stepSize: number;
+  /** Filled in after training: the held-out mse and error (classification) after each epoch. */
+  readonly validationMse?: readonly number[];
+  readonly validationError?: readonly number[];
+  /** 'trained', or 'diverged' (its step size had to be halved: it left the search). */
+  readonly status?: 'trained' | 'diverged';
+  /** The held-out figure it was judged by (error, else mse) at its kept epoch. */
+  readonly score?: number;
+}
+
+/** Why a search runs without the kernel cache (the plan's cache row, and the refusal of a cache precision). */
+export const SEARCH_WITHOUT_CACHE =
+  "each candidate's kernel values differ, so a cache would hold one matrix per candidate; the search saves by computing each block's distances once instead";
+
+/** How a bandwidth search ran, and (after training) what it found. */
+export interface SearchPlan {
+  readonly candidates: readonly SearchCandidate[];
+  /** Where the bandwidths came from: given, or a grid around the median pairwise distance. */
+  readonly grid: string;
+  /** The data the candidates are judged on: the validation data, or a seeded held-out split. */
+  readonly heldOut: string;
+  /** The common batch size and why. */
+  readonly batchSizeWhy: string;
+  /** Candidates trained together per pass over the data, and the passes. */
+  readonly perPass: number;
+  readonly passes: number;
+  readonly perPassWhy: string;
+  /** Whether the backend computed each block's distances once for a pass's candidates. */
+  readonly sharesDistances: boolean;
+  /** The index of the chosen candidate (after training). */
+  readonly winner?: number;
 }

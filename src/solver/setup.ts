@@ -80,11 +80,14 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
     request.q === undefined
       ? { above: eigenvalueThreshold(maxBatch) }
       : { count: Math.max(1, Math.min(request.q, maxPairs)) };
-  let eigen = topEigenpairs(kSS, s, { scale: 1 / s, maxCount: maxPairs, random: random.uniformStream(), ...eigenRequest });
+  // One stream for both solves: set-up then draws the same from the run's random source whatever
+  // the kernel, so that a bandwidth search's candidates go on with the same permutations.
+  const eigenRandom = random.uniformStream();
+  let eigen = topEigenpairs(kSS, s, { scale: 1 / s, maxCount: maxPairs, random: eigenRandom, ...eigenRequest });
   let q = Math.min(request.q ?? chooseQ(eigen.values, maxBatch), maxPairs);
   if (q > eigen.count) {
     // The automatic minimum q can ask for more pairs than the threshold search returned.
-    eigen = topEigenpairs(kSS, s, { scale: 1 / s, maxCount: maxPairs, count: q, random: random.uniformStream() });
+    eigen = topEigenpairs(kSS, s, { scale: 1 / s, maxCount: maxPairs, count: q, random: eigenRandom });
   }
   // λ_q must be clearly positive: a rank-deficient subsample caps q.
   if (q > 0) q = Math.min(q, lastUsableIndex(eigen.values, eigen.count));

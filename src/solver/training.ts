@@ -51,6 +51,11 @@ export interface EigenProRun {
    * (`final` true): where a checkpoint is taken, with `training.snapshot()`.
    */
   readonly afterIteration?: (training: Training, final: boolean) => Promise<void>;
+  /**
+   * Scores the centers on a monitored set; default: their own predictions (eigenpro.ts evaluate).
+   * A bandwidth search scores all its candidates from one pass (search/group.ts).
+   */
+  readonly evaluate?: (set: MonitorSet) => Promise<{ mse: number; error?: number }>;
 }
 
 export interface EigenProResult {
@@ -129,6 +134,7 @@ export class Training {
   private readonly guarded: boolean;
   private stepSeconds = 0;
   private stepping = false;
+  private lastBatchMse = 0;
 
   private constructor(
     private readonly run: EigenProRun,
@@ -222,6 +228,16 @@ export class Training {
    * @throws KmfitError DIVERGED when the loss still grows after MAX_HALVINGS halvings.
    */
   async advance(): Promise<void> {
+    await this.stepBatch();
+    await this.endIteration();
+  }
+
+  /**
+   * advance()'s first half: the step on the next batch (starting an epoch first when none is in
+   * progress). A driver of several runs in lock step (a bandwidth search) steps them all before
+   * any ends its iteration, so that the epoch's scores see every run's last step.
+   */
+  async stepBatch(): Promise<void> {
     if (this.p.finished) throw new Error('Training.advance: the run has finished');
     const { run } = this;
     const n = run.Y.rows;
@@ -245,9 +261,19 @@ export class Training {
       batchSize: batch.length,
       batchMse,
     });
-    const problem = this.guarded ? batchDivergence(batchMse, this.scale) : undefined;
+    this.lastBatchMse = batchMse;
+  }
+
+  /** advance()'s second half: the divergence guard, and the epoch's end after its last batch. */
+  async endIteration(): Promise<void> {
+    const problem = this.guarded ? batchDivergence(this.lastBatchMse, this.scale) : undefined;
     if (problem) await this.rollBack(problem);
-    else if (this.p.cursor >= n) await this.endEpoch();
+    else if (this.p.cursor >= this.run.Y.rows) await this.endEpoch();
+  }
+
+  /** The step size's halvings so far (a search drops a candidate that needed one). */
+  get halvingCount(): number {
+    return this.p.halvings.length;
   }
 
   /** The state to continue from (the weights are read back from the centers). */
@@ -316,12 +342,13 @@ export class Training {
     const settling = performance.now();
     await run.stepper.settle();
     this.p.epochSeconds += (performance.now() - settling) / 1000;
-    const train = await evaluate(run.centers, run.monitorTrain);
+    const score = run.evaluate ?? ((set: MonitorSet) => evaluate(run.centers, set));
+    const train = await score(run.monitorTrain);
     const earlier = this.p.history.map((h) => h.trainMse);
     const problem = this.guarded ? epochDivergence(train.mse, earlier.length > 0 ? Math.min(...earlier) : undefined, this.scale) : undefined;
     if (problem) return this.rollBack(problem);
 
-    const validation = run.validation ? await evaluate(run.centers, run.validation) : undefined;
+    const validation = run.validation ? await score(run.validation) : undefined;
     const epoch = this.p.epochsDone + 1;
     const metrics: EpochMetrics = {
       epoch,
@@ -345,9 +372,9 @@ export class Training {
     this.p.epochIterations = 0;
     this.p.epochHalvings = 0;
 
-    const score = validationScore(metrics);
-    const isBest = score === undefined || this.p.best === undefined || score < this.p.best.score;
-    if (score !== undefined && isBest) this.p.best = { score, epoch, weights: await run.centers.readWeights() };
+    const judged = validationScore(metrics);
+    const isBest = judged === undefined || this.p.best === undefined || judged < this.p.best.score;
+    if (judged !== undefined && isBest) this.p.best = { score: judged, epoch, weights: await run.centers.readWeights() };
     run.onEpoch?.({ ...metrics, epochs: run.epochs, best: isBest });
     if (run.earlyStopping !== undefined && this.p.best !== undefined && epoch - this.p.best.epoch >= run.earlyStopping) {
       this.p.finished = 'early-stopping';

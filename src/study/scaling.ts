@@ -12,6 +12,7 @@
  * crossed is interpolated between the last two checks (log-linearly for the mse, which falls
  * about exponentially). Times are training times: the checks are not counted.
  */
+import { singleKernel } from '../search/candidates.js';
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
 import { createBackend } from '../backends/select.js';
@@ -154,7 +155,7 @@ export async function scalingStudy(X: MatrixInput, y: LabelInput, given: Scaling
   if (options.targetError !== undefined && options.targetMse !== undefined) {
     throw new KmfitError('INVALID_OPTION', "Give either 'targetMse' or 'targetError', not both.");
   }
-  const prepared = prepareTraining(X, y, options);
+  const prepared = prepareTraining(X, y, singleKernel(options, 'The scaling study'));
   const { train, targets, kernel } = prepared;
   if (options.targetError !== undefined && targets.task !== 'classification') {
     throw new KmfitError('INVALID_OPTION', "'targetError' is a classification error; for regression use 'targetMse'.");

@@ -4,9 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { fit } from '../../src/fit.js';
 import { confusionMatrix, misclassified } from '../../src/notebook/confusion.js';
 import { escapeHtml, historyTable, planTable } from '../../src/model/html.js';
+import { searchSpec } from '../../src/notebook/charts.js';
 import { trainingProgress } from '../../src/notebook/progress.js';
+import { renderSvg } from '../../src/plot/vega.js';
 import type { EpochReport } from '../../src/solver/events.js';
-import type { Plan } from '../../src/solver/plan.js';
+import type { Plan, SearchCandidate, SearchPlan } from '../../src/solver/plan.js';
 import { errorOf } from '../helpers/errors.js';
 
 const plan = {
@@ -25,6 +27,40 @@ const epoch = (e: number, extra: Partial<EpochReport> = {}): EpochReport => ({
 function cells(html: string): string[][] {
   return [...html.matchAll(/<tr>(.*?)<\/tr>/g)].map((row) => [...row[1].matchAll(/<t[dh][^>]*>(.*?)<\/t[dh]>/g)].map((c) => c[1].replace(/<[^>]+>/g, '')));
 }
+
+describe('searchSpec', () => {
+  const candidate = (sigma: number, figures?: { mse: number[]; error?: number[] }): SearchCandidate => ({
+    kernel: `gaussian(σ = ${sigma})`, name: 'gaussian', bandwidth: sigma, bandwidthSource: 'given', q: 3, stepSize: 1,
+    ...(figures ? { status: 'trained', validationMse: figures.mse, ...(figures.error ? { validationError: figures.error } : {}) } : { status: 'diverged' }),
+  });
+  const search = (candidates: SearchCandidate[], winner: number): SearchPlan => ({
+    candidates, grid: 'given', heldOut: 'the validation data (8 rows)', batchSizeWhy: 'given', perPass: 3, passes: 1, perPassWhy: 'memory', sharesDistances: true, winner,
+  });
+  /** The points drawn: each mark's aria label, as Vega writes it (a line's repeats its first point's). */
+  const points = (svg: string) => [...svg.matchAll(/aria-label="(epoch: [^"]*)"/g)].map((m) => m[1]);
+
+  it("draws each trained candidate's held-out error per epoch, the kept one thick, none for a diverged one", async () => {
+    const spec = searchSpec(search([candidate(1, { mse: [0.5, 0.4], error: [0.125, 0.0625] }), candidate(2), candidate(4, { mse: [0.6, 0.3], error: [0.25, 0.03125] })], 2));
+    const svg = await renderSvg(spec);
+    expect(new Set(points(svg))).toEqual(
+      new Set([
+        'epoch: 1; held-out error: 12.5%; candidate: gaussian(σ = 1)',
+        'epoch: 2; held-out error: 6.3%; candidate: gaussian(σ = 1)',
+        'epoch: 1; held-out error: 25.0%; candidate: gaussian(σ = 4) (kept)',
+        'epoch: 2; held-out error: 3.1%; candidate: gaussian(σ = 4) (kept)',
+      ]),
+    );
+    expect(svg).not.toContain('σ = 2');
+    // Two lines: the kept one at width 3, the other at 1.2.
+    expect((svg.match(/stroke-width="3"/g) ?? []).length).toBeGreaterThan(0);
+    expect((svg.match(/stroke-width="1.2"/g) ?? []).length).toBeGreaterThan(0);
+  });
+
+  it('draws the held-out mse for a regression search', async () => {
+    const svg = await renderSvg(searchSpec(search([candidate(1, { mse: [2.5] }), candidate(3, { mse: [1.5] })], 1)));
+    expect(new Set(points(svg))).toEqual(new Set(['epoch: 1; held-out mse: 1.5; candidate: gaussian(σ = 3) (kept)', 'epoch: 1; held-out mse: 2.5; candidate: gaussian(σ = 1)']));
+  });
+});
 
 describe('confusionMatrix', () => {
   it('counts true rows against predicted columns, classes in numeric order', () => {

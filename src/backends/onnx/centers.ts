@@ -34,7 +34,7 @@ import type { SerialQueue } from '../queue.js';
 import type { OnnxRuntime, OrtSession, OrtSessionOptions, OrtTensor } from './runtime.js';
 
 /** Blocks per resident session: one GEMM block (tens of MB), or a few small direct-form ones. */
-const SHARD_BLOCKS: Readonly<Record<DistanceForm, number>> = { gemm: 1, direct: 8 };
+export const SHARD_BLOCKS: Readonly<Record<DistanceForm, number>> = { gemm: 1, direct: 8 };
 /**
  * Center sets up to this size (of their distance-form rows) are streamed by default, larger ones
  * resident: a batch of a few thousand rows at d = 784 is streamed, a training set resident.
@@ -47,7 +47,7 @@ export const STREAMED_BYTES = 16 * 2 ** 20;
  */
 export const TILE_BYTES = 8 * 2 ** 20;
 
-interface Shard {
+export interface Shard {
   readonly start: number;
   readonly end: number;
   readonly blocks: readonly (readonly [number, number])[];
@@ -65,8 +65,15 @@ export interface CenterSetContext {
   readonly streamedBytes: number;
   /** The backend's shared graph with the centers as an input, for a kernel and feature count. */
   streamedSession(kernel: KernelExpression, form: DistanceForm, d: number): Promise<OrtSession>;
-  /** Called when a set is released, so that the backend stops tracking it. */
-  released(set: OnnxCenterSet): void;
+  /** The same for a center group's kernels (kernels/onnx/models.ts streamedGroupModel). */
+  streamedGroupSession(kernels: readonly KernelExpression[], form: DistanceForm, d: number): Promise<OrtSession>;
+  /** Called when a set or group is released, so that the backend stops tracking it. */
+  released(owner: Releasable): void;
+}
+
+/** What the backend releases when it is disposed: center sets and groups. */
+export interface Releasable {
+  release(): Promise<void>;
 }
 
 /** The output named `name` of a run, as float32 values. */
@@ -118,17 +125,8 @@ export class OnnxCenterSet implements CenterSet {
     checkOutputs(outputs);
     checkCenters(centers);
     const form = distanceForm(d);
+    if (n * columnsShape(form, n, d)[1] * 4 <= context.streamedBytes) return OnnxCenterSet.streamed(context, kernel, centers, outputs);
     const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs);
-    const width = columnsShape(form, n, d)[1];
-    if (n * width * 4 <= context.streamedBytes) {
-      const session = await context.streamedSession(kernel, form, d);
-      const columns = columnsInput(form, centers);
-      for (let start = 0; start < n; start += STREAMED_COLUMNS[form]) {
-        const end = Math.min(n, start + STREAMED_COLUMNS[form]);
-        set.shards.push({ start, end, blocks: [[start, end]], session, columns: columns.subarray(start * width, end * width) });
-      }
-      return set;
-    }
     const shardSize = SHARD_BLOCKS[form] * blockCenters(form, d);
     try {
       for (let start = 0; start < n; start += shardSize) {
@@ -142,6 +140,20 @@ export class OnnxCenterSet implements CenterSet {
       await set.release();
       throw error;
     }
+    return set;
+  }
+
+  /**
+   * A set whose centers are passed to the kernel's shared graph on every call; `columns`: their
+   * columnsInput, when the caller has it already (a group's members share one).
+   */
+  static async streamed(context: CenterSetContext, kernel: KernelExpression, centers: Matrix, outputs: number, columns?: Float32Array): Promise<OnnxCenterSet> {
+    checkOutputs(outputs);
+    checkCenters(centers);
+    const { rows: n, cols: d } = centers;
+    const form = distanceForm(d);
+    const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs);
+    set.shards.push(...streamedShards(form, centers, await context.streamedSession(kernel, form, d), columns));
     return set;
   }
 
@@ -249,11 +261,8 @@ export class OnnxCenterSet implements CenterSet {
     return this.releasing;
   }
 
-  /** Rows per run: the same for every run, so that a batch just past one run's rows is two half runs, not a full and a sliver. */
   private rowsPerChunk(m: number): number {
-    const widest = Math.max(...this.shards.flatMap((shard) => shard.blocks.map(([b0, b1]) => b1 - b0)));
-    const runs = Math.ceil(m / rowsPerRun(this.form, widest, this.dim));
-    return Math.ceil(m / runs);
+    return rowsPerChunk(this.form, this.shards, this.dim, m);
   }
 
   /** One shard's part of the fused block for `rows` rows (`x`: kernels/onnx/models.ts rowsInput). */
@@ -270,8 +279,9 @@ export class OnnxCenterSet implements CenterSet {
   /**
    * α's rows b0…b1 for a block, restricted to the range j0…j1: a view when the block lies inside the
    * range (always, for the solver's whole-range calls), else a copy with the rows outside zeroed.
+   * A group (group.ts) reads its members' weights through it.
    */
-  private weightsOf(b0: number, b1: number, j0: number, j1: number): Float32Array {
+  weightsOf(b0: number, b1: number, j0: number, j1: number): Float32Array {
     const l = this.outputs;
     if (j0 <= b0 && b1 <= j1) return this.alpha.subarray(b0 * l, b1 * l);
     const weights = new Float32Array((b1 - b0) * l);
@@ -281,7 +291,30 @@ export class OnnxCenterSet implements CenterSet {
     return weights;
   }
 
-  private check(): void {
+  /** Throws when the set has been disposed (a group checks its members before a joint call). */
+  check(): void {
     if (this.released) throw new Error('this center set has been disposed');
   }
+}
+
+/** Rows per run of m rows over `shards`: the same for every run, so that a batch just past one run's rows is two half runs, not a full and a sliver. */
+export function rowsPerChunk(form: DistanceForm, shards: readonly Shard[], d: number, m: number): number {
+  const widest = Math.max(...shards.flatMap((shard) => shard.blocks.map(([b0, b1]) => b1 - b0)));
+  const runs = Math.ceil(m / rowsPerRun(form, widest, d));
+  return Math.ceil(m / runs);
+}
+
+/**
+ * Streamed shards over all the centers, one per STREAMED_COLUMNS of them, each passing its part of
+ * the columns input (made here unless given) to `session`.
+ */
+export function streamedShards(form: DistanceForm, centers: Matrix, session: OrtSession, columns = columnsInput(form, centers)): Shard[] {
+  const n = centers.rows;
+  const width = columnsShape(form, n, centers.cols)[1];
+  const shards: Shard[] = [];
+  for (let start = 0; start < n; start += STREAMED_COLUMNS[form]) {
+    const end = Math.min(n, start + STREAMED_COLUMNS[form]);
+    shards.push({ start, end, blocks: [[start, end]], session, columns: columns.subarray(start * width, end * width) });
+  }
+  return shards;
 }

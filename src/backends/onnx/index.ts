@@ -20,18 +20,20 @@ import {
   distanceForm,
   rowsInput,
   rowsShape,
+  streamedGroupModel,
   streamedModel,
   type DistanceForm,
   type OnnxCachePrecision,
 } from '../../../kernels/onnx/models.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
-import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterGroup, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
 import { checkBlock, checkBlockOutput, checkCachedProduct } from '../misuse.js';
 import { SerialQueue } from '../queue.js';
 import { cpuName, halfOfFreeMemory, threadCount } from '../system.js';
 import { portableCacheEngine } from '../cacheEngine.js';
-import { OnnxCenterSet, STREAMED_BYTES, outputData, outputValues, rowsPerRun, type CenterSetContext } from './centers.js';
+import { OnnxCenterSet, STREAMED_BYTES, outputData, outputValues, rowsPerRun, type CenterSetContext, type Releasable } from './centers.js';
+import { OnnxCenterGroup } from './group.js';
 import { NoOnnxRuntimeError, onnxRuntime, type OnnxRuntime, type OrtSession, type OrtSessionOptions } from './runtime.js';
 
 /** Kernel blocks: rows per run (a batch's), and the float32 bytes of a run's intermediate. */
@@ -109,9 +111,10 @@ export async function createOnnxBackend(options: OnnxBackendOptions = {}): Promi
 class OnnxBackend implements Backend {
   readonly name = 'onnx';
   private readonly context: CenterSetContext;
-  /** Graphs with no centers of their own, per kind, kernel and feature count: made once. */
+  /** Graphs with no centers of their own, per kind, kernel(s) and feature count: made once. */
   private readonly sharedSessions = new Map<string, Promise<OrtSession>>();
-  private readonly centerSets = new Set<OnnxCenterSet>();
+  /** Center sets and groups, released when the backend is disposed. */
+  private readonly centerSets = new Set<Releasable>();
   private disposal: Promise<void> | undefined;
 
   constructor(
@@ -124,7 +127,8 @@ class OnnxBackend implements Backend {
       options: sessionOptions(threads),
       queue: new SerialQueue(),
       streamedBytes,
-      streamedSession: (kernel, form, d) => this.sharedSession('streamed', kernel, form, d),
+      streamedSession: (kernel, form, d) => this.sharedSession('streamed', [kernel], form, d),
+      streamedGroupSession: (kernels, form, d) => this.sharedSession('streamed group', kernels, form, d),
       released: (set) => this.centerSets.delete(set),
     };
   }
@@ -134,6 +138,14 @@ class OnnxBackend implements Backend {
     const set = await OnnxCenterSet.create(this.context, kernel.expression, centers, outputs);
     this.centerSets.add(set);
     return set;
+  }
+
+  /** One graph per shard computes each block's distances once for every kernel (group.ts). */
+  async createCenterGroup(kernels: readonly Kernel[], centers: Matrix, outputs: number): Promise<CenterGroup> {
+    this.check();
+    const group = await OnnxCenterGroup.create(this.context, kernels.map((kernel) => kernel.expression), centers, outputs);
+    for (const owner of [...group.members, group]) this.centerSets.add(owner);
+    return group;
   }
 
   kernelBlock(kernel: Kernel, X: Matrix, Y: Matrix): Promise<Float32Array> {
@@ -198,7 +210,7 @@ class OnnxBackend implements Backend {
       checkBlockOutput(precision, out, m, n, offset, stride);
       if (m === 0 || n === 0) return;
       const form = distanceForm(d);
-      const session = await this.sharedSession('block', kernel.expression, form, d, precision);
+      const session = await this.sharedSession('block', [kernel.expression], form, d, precision);
       const x = rowsInput(form, X);
       const y = columnsFor(form);
       const xWidth = x.length / m;
@@ -231,7 +243,7 @@ class OnnxBackend implements Backend {
       checkCachedProduct(precision, K, rows, cols, A, l, out);
       if (rows === 0) return;
       if (cols === 0) return void out.fill(0, 0, rows * l);
-      const session = await this.sharedSession('product', undefined, 'gemm', 0, precision);
+      const session = await this.sharedSession('product', [], 'gemm', 0, precision);
       const a = this.runtime.tensor(A.subarray(0, cols * l), [cols, l]);
       const step = Math.max(1, Math.floor(PRODUCT_RUN_BYTES / (cols * 4)));
       const plain = K.buffer instanceof ArrayBuffer ? undefined : K instanceof Float32Array ? new Float32Array(step * cols) : new Uint16Array(step * cols);
@@ -274,15 +286,29 @@ class OnnxBackend implements Backend {
   }
 
   /**
-   * The graph of `kind` (kernels/onnx/models.ts blockModel, streamedModel, cachedProductModel) for
-   * a kernel (none for a product), d and precision, made once.
+   * The graph of `kind` (kernels/onnx/models.ts blockModel, streamedModel, streamedGroupModel,
+   * cachedProductModel) for its kernels (none for a product, several for a group), d and precision,
+   * made once.
    */
-  private sharedSession(kind: 'block' | 'streamed' | 'product', kernel: KernelExpression | undefined, form: DistanceForm, d: number, precision: OnnxCachePrecision = 'float32'): Promise<OrtSession> {
-    const key = `${kind}|${form}|${d}|${precision}|${kernel ? `${kernel.js}|${JSON.stringify(Object.entries(kernel.constants).sort())}` : ''}`;
+  private sharedSession(
+    kind: 'block' | 'streamed' | 'streamed group' | 'product',
+    kernels: readonly KernelExpression[],
+    form: DistanceForm,
+    d: number,
+    precision: OnnxCachePrecision = 'float32',
+  ): Promise<OrtSession> {
+    const names = kernels.map((kernel) => `${kernel.js}|${JSON.stringify(Object.entries(kernel.constants).sort())}`);
+    const key = `${kind}|${form}|${d}|${precision}|${names.join('||')}`;
     let session = this.sharedSessions.get(key);
     if (!session) {
       const model =
-        kind === 'product' ? cachedProductModel(precision) : kind === 'block' ? blockModel(kernel!, form, d, precision) : streamedModel(kernel!, form, d);
+        kind === 'product'
+          ? cachedProductModel(precision)
+          : kind === 'block'
+            ? blockModel(kernels[0], form, d, precision)
+            : kind === 'streamed'
+              ? streamedModel(kernels[0], form, d)
+              : streamedGroupModel(kernels, form, d);
       // The set-up's K_SS is one large float32 block: an arena would keep its tiles for good. A
       // cache's blocks come every batch, and freed tiles would be faulted in again each time.
       const options = kind === 'block' && precision === 'float32' ? sessionOptions(this.threads, false) : this.context.options;

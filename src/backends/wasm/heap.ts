@@ -111,6 +111,11 @@ export class WasmHeap {
     return new Float32Array(this.memory.buffer, start, count);
   }
 
+  /** A Float64Array over [start, start + 8·count) (start a multiple of 8). */
+  f64(start: number, count: number): Float64Array {
+    return new Float64Array(this.memory.buffer, start, count);
+  }
+
   /** A Uint16Array over [start, start + 2·count). */
   u16(start: number, count: number): Uint16Array {
     return new Uint16Array(this.memory.buffer, start, count);

@@ -22,7 +22,8 @@
 import type { Kernel } from '../../../kernels/kernel.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
-import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterGroup, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import { separateCenterSets } from '../centerGroup.js';
 import {
   checkBlock, checkBlockOutput, checkCachedProduct, checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights,
 } from '../misuse.js';
@@ -32,7 +33,7 @@ import { webAssembly } from './engine.js';
 import { HeapFullError, MAX_BYTES, MAX_PAGES, RESERVED_BYTES, WasmHeap } from './heap.js';
 import { bindExports, compileVariant, probeSupport, variantSupported, type BlockExports, type WasmVariant } from './modules.js';
 import { WorkerPool } from './pool.js';
-import { CACHE_WIDENED_BYTES, OP_BLOCK, OP_CACHED_PRODUCT, OP_FUSED, P, PRECISION_IDS } from './protocol.js';
+import { CACHE_WIDENED_BYTES, M, MEMBER_FIELDS, OP_BLOCK, OP_CACHED_PRODUCT, OP_FUSED, OP_FUSED_GROUP, P, PRECISION_IDS } from './protocol.js';
 import { KERNEL_CUSTOM, chooseTransform, type TransformChoice } from './transforms.js';
 
 export type { WasmVariant } from './modules.js';
@@ -118,6 +119,8 @@ interface Packed {
   /** Panels (row panels of 8, or center panels of 4) and the squared norms of their rows. */
   readonly panels: number;
   readonly norms: number;
+  /** Center sets still using these panels (a center group's members share them). */
+  users: number;
 }
 
 class WasmBackend implements Backend {
@@ -146,45 +149,72 @@ class WasmBackend implements Backend {
   }
 
   createCenterSet(kernel: Kernel, centers: Matrix, outputs: number): Promise<CenterSet> {
-    return this.exclusive(() => {
-      const { rows: n, cols: d } = centers;
-      checkOutputs(outputs);
-      const transform = chooseTransform(kernel);
-      const panelRows = Math.ceil(n / 4) * 4;
-      const bytes = panelRows * d * 4 + panelRows * 4 + n * outputs * 4;
-      const others = this.heap.usedBytes - this.scratchBytes;
-      const room = MAX_BYTES - RESERVED_BYTES - others - this.scratchEstimate(d);
-      if (bytes > room) {
-        const perCenter = (d + outputs + 1) * 4;
-        throw new KmfitError(
-          'INSUFFICIENT_MEMORY',
-          `The wasm backend keeps the centers in one WebAssembly memory of at most 4 GiB: ${n} centers × ${d} features ` +
-            `with ${outputs} outputs need ${gib(bytes)} GiB${others > 0 ? `, besides ${gib(others)} GiB of other center sets` : ''}. ` +
-            `Use fewer centers (at most about ${Math.max(0, Math.floor(room / perCenter))} here) or another backend (backend: 'webgpu' or 'js').`,
-        );
-      }
-      checkCenters(centers);
-      const regions: number[] = [];
-      try {
-        const packed = this.withHeap(() => {
-          const panels = this.heap.alloc(panelRows * d * 4);
-          regions.push(panels);
-          const norms = this.heap.alloc(panelRows * 4);
-          regions.push(norms);
-          return { panels, norms };
-        }, `${n} centers × ${d} features`);
+    return this.exclusive(() => this.packedSets([chooseTransform(kernel)], centers, outputs)[0]);
+  }
+
+  /**
+   * Built-in kernels share the packed centers and each tile's distances (OP_FUSED_GROUP); a custom
+   * kernel's transform is compiled per job from the control block, which holds one at a time, so a
+   * group with one takes the portable route.
+   */
+  async createCenterGroup(kernels: readonly Kernel[], centers: Matrix, outputs: number): Promise<CenterGroup> {
+    const transforms = kernels.map(chooseTransform);
+    if (transforms.some((t) => t.kind === KERNEL_CUSTOM)) return separateCenterSets(this, kernels, centers, outputs);
+    const members = await this.exclusive(() => this.packedSets(transforms, centers, outputs));
+    return {
+      members,
+      sharesDistances: true,
+      predictAll: (X, outs) =>
+        this.exclusive(() => {
+          members.forEach((set) => set.checkLive());
+          return this.fusedGroup(members, X, outs);
+        }),
+      dispose: () => members.forEach((set) => set.dispose()),
+    };
+  }
+
+  /** Packs the centers once and gives each transform a center set with weights of its own (inside `exclusive`). */
+  private packedSets(transforms: readonly TransformChoice[], centers: Matrix, outputs: number): WasmCenterSet[] {
+    const { rows: n, cols: d } = centers;
+    checkOutputs(outputs);
+    const count = transforms.length;
+    const panelRows = Math.ceil(n / 4) * 4;
+    const bytes = panelRows * d * 4 + panelRows * 4 + count * n * outputs * 4;
+    const others = this.heap.usedBytes - this.scratchBytes;
+    const room = MAX_BYTES - RESERVED_BYTES - others - this.scratchEstimate(d);
+    if (bytes > room) {
+      const perCenter = (d + count * outputs + 1) * 4;
+      throw new KmfitError(
+        'INSUFFICIENT_MEMORY',
+        `The wasm backend keeps the centers in one WebAssembly memory of at most 4 GiB: ${n} centers × ${d} features ` +
+          `with ${outputs} outputs${count > 1 ? ` for each of ${count} kernels` : ''} need ${gib(bytes)} GiB${others > 0 ? `, besides ${gib(others)} GiB of other center sets` : ''}. ` +
+          `Use fewer centers (at most about ${Math.max(0, Math.floor(room / perCenter))} here)${count > 1 ? ', fewer candidates' : ''} or another backend (backend: 'webgpu' or 'js').`,
+      );
+    }
+    checkCenters(centers);
+    const regions: number[] = [];
+    try {
+      const packed = this.withHeap(() => {
+        const panels = this.heap.alloc(panelRows * d * 4);
+        regions.push(panels);
+        const norms = this.heap.alloc(panelRows * 4);
+        regions.push(norms);
+        return { panels, norms, users: count };
+      }, `${n} centers × ${d} features`);
+      const alphas = transforms.map(() => {
         const alpha = this.withHeap(() => this.heap.alloc(n * outputs * 4), `the weights of ${n} centers`);
         regions.push(alpha);
-        this.packCenters(centers, packed);
         this.heap.f32(alpha, n * outputs).fill(0);
-        const set = new WasmCenterSet(this, transform, packed, alpha, n, d, outputs);
-        this.centerSets.add(set);
-        return set;
-      } catch (error) {
-        for (const region of regions) this.heap.free(region);
-        throw error;
-      }
-    });
+        return alpha;
+      });
+      this.packCenters(centers, packed);
+      const sets = transforms.map((transform, k) => new WasmCenterSet(this, transform, packed, alphas[k], n, d, outputs));
+      for (const set of sets) this.centerSets.add(set);
+      return sets;
+    } catch (error) {
+      for (const region of regions) this.heap.free(region);
+      throw error;
+    }
   }
 
   kernelBlock(kernel: Kernel, X: Matrix, Y: Matrix): Promise<Float32Array> {
@@ -401,6 +431,81 @@ class WasmBackend implements Backend {
     this.trimScratch();
   }
 
+  /**
+   * outs[k] = k_k(X, Z)·α_k for the members of a center group (inside `exclusive`): OP_FUSED's
+   * tiles, each tile's distances computed once and transformed per member (OP_FUSED_GROUP).
+   */
+  async fusedGroup(members: readonly WasmCenterSet[], X: Matrix, outs: readonly (Float32Array | undefined)[]): Promise<void> {
+    const chosen = members.flatMap((set, k) => (outs[k] ? [{ set, out: outs[k]! }] : []));
+    if (chosen.length === 0) return;
+    const { dim: d, outputs: l, count: n } = chosen[0].set;
+    for (const { set, out } of chosen) {
+      checkPredict(set, X, out, 0, n);
+      out.fill(0, 0, X.rows * l);
+    }
+    const m = X.rows;
+    if (m === 0 || n === 0) return;
+    const count = chosen.length;
+    const rowPanels = Math.ceil(m / 8);
+    const ldo = rowPanels * 8;
+    const q1 = Math.ceil(n / 4);
+    const active = Math.min(this.pool.size, q1);
+    const layout = new ScratchLayout();
+    const raw = layout.take(m * d * 4);
+    const xp = layout.take(ldo * d * 4);
+    const xn = layout.take(ldo * 4);
+    const tiles = layout.take(2 * active * TILE_ROWS * TILE_COLS * 4);
+    const table = layout.take(active * count * MEMBER_FIELDS * 8);
+    const partial = layout.take(active * count * l * ldo * 4);
+    const base = this.scratch(layout.bytes, `a batch of ${m} rows of ${d} features for ${count} kernels`);
+    this.heap.f32(base + raw, m * d).set(X.data.subarray(0, m * d));
+    this.wasm.packRowPanels(base + raw, m, d, base + xp, base + xn);
+
+    const share = Math.ceil(q1 / active);
+    const packed = chosen[0].set.packed;
+    for (let w = 0; w < active; w++) {
+      const p = this.pool.paramsOf(w);
+      this.setCommon(p, OP_FUSED_GROUP, chosen[0].set.transform, d);
+      p[P.XP] = base + xp;
+      p[P.XN] = base + xn;
+      p[P.ROW_PANELS] = rowPanels;
+      p[P.ZP] = packed.panels;
+      p[P.ZN] = packed.norms;
+      p[P.Q0] = Math.min(w * share, q1);
+      p[P.Q1] = Math.min((w + 1) * share, q1);
+      p[P.J0] = 0;
+      p[P.J1] = n;
+      p[P.L] = l;
+      p[P.LDO] = ldo;
+      p[P.TILE] = base + tiles + 2 * w * TILE_ROWS * TILE_COLS * 4;
+      p[P.SPARE_TILE] = p[P.TILE] + TILE_ROWS * TILE_COLS * 4;
+      p[P.TILE_ROWS] = TILE_ROWS;
+      p[P.TILE_COLS] = TILE_COLS;
+      const at = base + table + w * count * MEMBER_FIELDS * 8;
+      const fields = this.heap.f64(at, count * MEMBER_FIELDS);
+      chosen.forEach(({ set }, k) => {
+        fields[k * MEMBER_FIELDS + M.KIND] = set.transform.kind;
+        fields[k * MEMBER_FIELDS + M.C0] = set.transform.c0;
+        fields[k * MEMBER_FIELDS + M.C1] = set.transform.c1;
+        fields[k * MEMBER_FIELDS + M.ALPHA] = set.alpha;
+        fields[k * MEMBER_FIELDS + M.OUT_T] = base + partial + (w * count + k) * l * ldo * 4;
+      });
+      p[P.MEMBERS] = at;
+      p[P.MEMBER_COUNT] = count;
+    }
+    await this.pool.run(active);
+    const sums = this.heap.f32(base + partial, active * count * l * ldo);
+    chosen.forEach(({ out }, k) => {
+      for (let w = 0; w < active; w++) {
+        for (let c = 0; c < l; c++) {
+          const from = ((w * count + k) * l + c) * ldo;
+          for (let i = 0; i < m; i++) out[i * l + c] += sums[from + i];
+        }
+      }
+    });
+    this.trimScratch();
+  }
+
   memoryBudget(): MemoryBudget {
     const free = freeMemoryBytes();
     const inUse = this.heap.usedBytes - this.scratchBytes;
@@ -536,6 +641,7 @@ class ScratchLayout {
 
 class WasmCenterSet implements CenterSet {
   private released = false;
+  private releasedRegions = false;
 
   constructor(
     private readonly backend: WasmBackend,
@@ -591,10 +697,18 @@ class WasmCenterSet implements CenterSet {
     void this.backend.exclusive(() => this.release()).catch(() => undefined);
   }
 
-  /** Returns the regions to the heap. */
+  /** Returns the regions to the heap: its weights, and the packed centers with their last user. */
   release(): void {
+    if (this.releasedRegions) return;
     this.released = true;
-    this.backend.releaseCenterSet(this, [this.packed.panels, this.packed.norms, this.alpha]);
+    this.releasedRegions = true;
+    const last = --this.packed.users === 0;
+    this.backend.releaseCenterSet(this, last ? [this.packed.panels, this.packed.norms, this.alpha] : [this.alpha]);
+  }
+
+  /** Throws when the set has been disposed (a group checks its members before a joint call). */
+  checkLive(): void {
+    this.check();
   }
 
   private check(): void {

@@ -38,6 +38,14 @@ export const OP_FUSED = 1;
 export const OP_BLOCK = 2;
 export const OP_QUIT = 3;
 export const OP_CACHED_PRODUCT = 4;
+export const OP_FUSED_GROUP = 5;
+
+/**
+ * OP_FUSED_GROUP's table of members, MEMBER_FIELDS float64 per member at P.MEMBERS: the member's
+ * transform (kind, c0, c1), its weights α and its transposed output (l × ldo) for this worker.
+ */
+export const MEMBER_FIELDS = 5;
+export const M = { KIND: 0, C0: 1, C1: 2, ALPHA: 3, OUT_T: 4 } as const;
 
 /** The device code's ids of cached-value precisions (CACHE_* in kernels/wasm/assembly/blocks.ts). */
 export const PRECISION_IDS = { float32: 0, float16: 1, bfloat16: 2 } as const;
@@ -70,6 +78,10 @@ export const P = {
   TILE: 20,
   TILE_ROWS: 21, // multiple of 8
   TILE_COLS: 22, // multiple of 4
+  // OP_FUSED_GROUP: OP_FUSED's parameters for each member of a center group, one distance tile for all
+  MEMBERS: 23, // the member table (MEMBER_FIELDS float64 each) in wasm memory
+  MEMBER_COUNT: 24,
+  SPARE_TILE: 25, // a second tile: each member's transform runs on a copy of the distances
   // OP_BLOCK: out[i·ldo + j] = k(X_i, Y_j) for the center panels [q0, q1) of X (rows 4q0 … 4q1)
   YP: 7, // Y as row panels (the vector side)
   YN: 8,
@@ -175,6 +187,41 @@ function fused() {
   }
 }
 
+// Each tile's squared distances are computed once; every member transforms a copy of them and
+// adds its product with its own α into its own output.
+function fusedGroup() {
+  const d = p[P.D], direct = p[P.DIRECT];
+  const xp = p[P.XP], xn = p[P.XN], rowPanels = p[P.ROW_PANELS], zp = p[P.ZP], zn = p[P.ZN];
+  const q0 = p[P.Q0], q1 = p[P.Q1], j0 = p[P.J0], j1 = p[P.J1], l = p[P.L];
+  const ldo = p[P.LDO], tile = p[P.TILE], spare = p[P.SPARE_TILE];
+  const tilePanels = p[P.TILE_ROWS] / 8, tileCenterPanels = p[P.TILE_COLS] / 4;
+  const count = p[P.MEMBER_COUNT];
+  const members = new Float64Array(memory.buffer, p[P.MEMBERS], count * ${MEMBER_FIELDS});
+  for (let k = 0; k < count; k++) new Float32Array(memory.buffer, members[k * ${MEMBER_FIELDS} + ${M.OUT_T}], l * ldo).fill(0);
+  for (let q = q0; q < q1; q += tileCenterPanels) {
+    const qEnd = Math.min(q + tileCenterPanels, q1);
+    const first = q * 4;
+    const from = Math.max(first, j0), to = Math.min(qEnd * 4, j1);
+    if (from >= to) continue;
+    for (let r = 0; r < rowPanels; r += tilePanels) {
+      const panels = Math.min(tilePanels, rowPanels - r);
+      const ldt = panels * 8;
+      w.squaredDistances(xp + r * 32 * d, xn + r * 32, panels, zp + q * 16 * d, zn + q * 16, qEnd - q, d, tile, ldt, direct);
+      const offset = (from - first) * ldt * 4;
+      const size = (to - from) * ldt;
+      const distances = new Float32Array(memory.buffer, tile + offset, size);
+      for (let k = 0; k < count; k++) {
+        const at = k * ${MEMBER_FIELDS};
+        // The last member may transform the distances themselves.
+        const start = k + 1 < count ? spare + offset : tile + offset;
+        if (k + 1 < count) new Float32Array(memory.buffer, start, size).set(distances);
+        w.transform(start, size, members[at + ${M.KIND}], members[at + ${M.C0}], members[at + ${M.C1}]);
+        w.timesWeights(start, ldt, panels, to - from, members[at + ${M.ALPHA}] + from * l * 4, l, members[at + ${M.OUT_T}] + r * 32, ldo);
+      }
+    }
+  }
+}
+
 function block() {
   const d = p[P.D], direct = p[P.DIRECT];
   const yp = p[P.YP], yn = p[P.YN], yPanels = p[P.Y_PANELS], xp = p[P.XP4], xn = p[P.XN4];
@@ -216,6 +263,7 @@ for (;;) {
     if (op === ${OP_FUSED}) fused();
     else if (op === ${OP_BLOCK}) block();
     else if (op === ${OP_CACHED_PRODUCT}) cachedProduct();
+    else if (op === ${OP_FUSED_GROUP}) fusedGroup();
   } catch (error) {
     fail(error);
   }

@@ -1,0 +1,289 @@
+/**
+ * fit() with several candidate kernels or bandwidths: each candidate gets its own set-up
+ * (eigensystem, q, step size) on a common batch size, all of them train in one pass over the data
+ * on the same batches (sharedSteps.ts), and the one with the lowest error on held-out data is kept
+ * — an ordinary model, whose plan's `search` (model.search) holds every candidate's held-out
+ * figures per epoch. Candidates beyond what memory holds at once train in further passes.
+ *
+ * Held-out data: `validation` when given, else a seeded split of the training data (`holdout`).
+ * The model returned is the winner trained on the training part only.
+ */
+import type { Kernel } from '../../kernels/kernel.js';
+import type { Backend } from '../backends/backend.js';
+import { centerGroup } from '../backends/centerGroup.js';
+import { createBackend } from '../backends/select.js';
+import type { MatrixInput } from '../data/input.js';
+import type { OpenedNpy } from '../io/openedNpy.js';
+import { argmaxRows, type LabelInput } from '../data/labels.js';
+import { KmfitError } from '../errors.js';
+import { takeRows, matrixRows, type Matrix } from '../matrix.js';
+import { KernelModel } from '../model/model.js';
+import { DEFAULT_HOLDOUT, type FitOptions, type WithDefaults } from '../options.js';
+import { MONITOR_POINTS, inMemory, monitorTrainingSubset, prepareTraining } from '../prepare.js';
+import type { MonitorSet, Preconditioning } from '../solver/eigenpro.js';
+import { memoryFailure, searchCandidatesPerPass } from '../solver/memory.js';
+import { SEARCH_WITHOUT_CACHE, analyticStepSize, assemblePlan, type Plan, type SearchCandidate, type SearchPlan, type SetupNumbers } from '../solver/plan.js';
+import { SeededRandom } from '../solver/random.js';
+import { setUp } from '../solver/setup.js';
+import { Training } from '../solver/training.js';
+import { kernelChoices, searchCandidates, type BandwidthOption, type Candidate } from './candidates.js';
+import { SharedSteps } from './sharedSteps.js';
+
+
+/** Options a search does not combine with, and why. */
+const NOT_WITH_SEARCH = {
+  centers: 'a search trains EigenPro 2 models (all of X as centers)',
+  cluster: "a search's candidates share each block on one machine",
+  checkpoint: 'a search is not checkpointed',
+  resumeFrom: 'a search is not checkpointed',
+} as const;
+
+export function checkSearchOptions(options: FitOptions): void {
+  for (const [name, why] of Object.entries(NOT_WITH_SEARCH)) {
+    if (options[name as keyof FitOptions] !== undefined) {
+      throw new KmfitError('INVALID_OPTION', `The '${name}' option does not go with a bandwidth search (${why}): give one kernel and one bandwidth, or leave '${name}' out.`);
+    }
+  }
+  if (options.cache !== undefined && options.cache !== 'auto' && options.cache !== 'off') {
+    throw new KmfitError('INVALID_OPTION', `The 'cache' option asks for a kernel cache, which a bandwidth search does not keep (${SEARCH_WITHOUT_CACHE}): leave 'cache' out or set it to 'off'.`);
+  }
+  if (options.holdout !== undefined && options.validation !== undefined) {
+    throw new KmfitError('INVALID_OPTION', "The 'holdout' option splits the training data when no validation data is given: leave one of them out.");
+  }
+}
+
+interface SetUpCandidate {
+  readonly candidate: Candidate;
+  readonly numbers: SetupNumbers;
+  readonly preconditioning?: Preconditioning;
+}
+
+export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts: WithDefaults<FitOptions>, started: number): Promise<KernelModel> {
+  checkSearchOptions(opts);
+  const choices = kernelChoices(opts.kernel);
+  const bandwidth = opts.bandwidth as BandwidthOption | undefined;
+  const list = typeof bandwidth === 'number' ? [bandwidth] : Array.isArray(bandwidth) ? bandwidth : undefined;
+  // With given bandwidths nothing is drawn for a default one: each candidate then draws from the
+  // seed exactly what fit() alone with its bandwidth draws.
+  const prepared = inMemory(prepareTraining(X, y, { ...opts, kernel: choices[0].formula ?? choices[0].name, bandwidth: list?.[0], onDisk: false }));
+  const candidates = searchCandidates(choices, bandwidth, prepared.medianDistance);
+  const grid = list ? `given: ${list.join(', ')}` : `around the median heuristic (median pairwise distance ${prepared.medianDistance!.toPrecision(4)}): ${candidates.map((c) => formatSigma(c.kernel.spec.bandwidth)).join(', ')}`;
+  const { random, targets } = prepared;
+  let train = prepared.train;
+  let Y = targets.values;
+  let heldOut: MonitorSet;
+  let heldOutText: string;
+  if (prepared.validation) {
+    heldOut = prepared.validation;
+    heldOutText = `the validation data (${heldOut.X.rows} rows)`;
+  } else {
+    const share = opts.holdout ?? DEFAULT_HOLDOUT;
+    const n = train.rows;
+    const count = Math.round(share * n);
+    if (count < 1 || n - count < 2) {
+      throw new KmfitError('INVALID_OPTION', `A holdout of ${share} of ${n} points leaves ${count} to judge and ${n - count} to train on; give more data, another holdout, or validation data.`);
+    }
+    const order = random.permutation(n);
+    const held = order.subarray(0, count).slice().sort();
+    const kept = order.subarray(count).slice().sort();
+    const heldY = takeRows(Y, held);
+    heldOut = { X: takeRows(train, held), Y: heldY, ...(targets.classes ? { labels: argmaxRows(heldY) } : {}) };
+    train = takeRows(train, kept);
+    Y = takeRows(Y, kept);
+    heldOutText = `a seeded split of the training data: ${count} of ${n} rows (holdout ${share})`;
+  }
+  const l = Y.cols;
+  const rows = matrixRows(train);
+  const trainTargets = { ...targets, values: Y };
+
+  const backend = await createBackend(opts.backend, { threads: opts.threads }).catch((error: unknown) => {
+    throw memoryFailure(error, opts.backend) ?? error;
+  });
+  try {
+    const monitorRows = Math.min(train.rows, MONITOR_POINTS) + heldOut.X.rows;
+    // Each candidate's set-up draws from a copy of the same random state, as it would alone.
+    const origin = random.state();
+    const setUps: SetUpCandidate[] = [];
+    let after: Uint32Array | undefined;
+    let limit: { batch: number; source: string } | undefined;
+    for (const candidate of candidates) {
+      const own = SeededRandom.fromState(origin);
+      const setup = await setUp({
+        backend,
+        kernel: candidate.kernel,
+        X: train,
+        outputs: l,
+        random: own,
+        subsampleSize: opts.subsampleSize,
+        q: opts.q,
+        batchSize: opts.batchSize,
+        stepSize: opts.stepSize,
+        // m_G is the device's: measured once, with the first candidate.
+        deviceBatchLimit: opts.deviceBatchLimit ?? limit?.batch,
+        monitorRows,
+      });
+      limit ??= { batch: setup.numbers.deviceBatchLimit, source: setup.numbers.deviceBatchLimitSource };
+      setUps.push({ candidate, numbers: { ...setup.numbers, deviceBatchLimitSource: limit.source }, preconditioning: setup.preconditioning });
+      const state = own.state();
+      if (after && !state.every((word, i) => word === after![i])) throw new Error('fitSearch: the candidates drew differently from the seed');
+      after = state;
+    }
+    const stream = () => SeededRandom.fromState(after!);
+    const monitorTrain = monitorTrainingSubset(rows, trainTargets, stream());
+    // The monitored subset's draw, then the permutations: each candidate's stream goes on from here.
+    const afterMonitor = stream();
+    monitorTrainingSubset(rows, trainTargets, afterMonitor);
+
+    const m = opts.batchSize ?? Math.min(...setUps.map((c) => c.numbers.batchSize));
+    const smallest = setUps.findIndex((c) => c.numbers.batchSize === m);
+    const batchSizeWhy = opts.batchSize !== undefined ? 'given' : `the smallest of the candidates' batch sizes (${setUps[smallest].candidate.kernel.describe()}'s ${setUps[smallest].numbers.batchSizeSource})`;
+    const plans = setUps.map(({ candidate, numbers }): Plan => {
+      const step = analyticStepSize(m, numbers.beta, numbers.lambdaNew);
+      return assemblePlan(
+        {
+          n: train.rows,
+          d: train.cols,
+          outputs: l,
+          task: targets.task,
+          kernel: candidate.kernel.describe(),
+          bandwidth: candidate.kernel.spec.bandwidth,
+          bandwidthSource: candidate.source === 'given' ? 'given' : `search grid: ${candidate.source}`,
+          backend: backend.name,
+          device: backend.describe().device,
+          epochs: opts.epochs,
+          seed: opts.seed,
+          setupSeconds: (performance.now() - started) / 1000,
+        },
+        {
+          ...numbers,
+          batchSize: m,
+          batchSizeSource: opts.batchSize !== undefined ? numbers.batchSizeSource : 'search',
+          stepSize: opts.stepSize ?? step.eta,
+          stepRegime: step.regime,
+        },
+      );
+    });
+    const fit = searchCandidatesPerPass(backend, { n: train.rows, d: train.cols, l, s: plans[0].subsampleSize, q: Math.max(...plans.map((p) => p.q)), m, monitorRows, setup: false }, candidates.length);
+    const perPass = fit.count;
+    const passes = Math.ceil(candidates.length / perPass);
+    const searchPlan = (results?: { candidates: SearchCandidate[]; winner: number; sharesDistances: boolean }): SearchPlan => ({
+      candidates: results?.candidates ?? plans.map((p, k) => candidateOf(p, setUps[k].candidate)),
+      grid,
+      heldOut: heldOutText,
+      batchSizeWhy,
+      perPass,
+      passes,
+      perPassWhy: fit.why,
+      sharesDistances: results?.sharesDistances ?? backend.createCenterGroup !== undefined,
+      ...(results ? { winner: results.winner } : {}),
+    });
+    opts.onPlan?.({ ...plans[0], search: searchPlan() });
+
+    const results: SearchCandidate[] = [];
+    let best: { index: number; score: number; weights: Float32Array; history: Training; result: Awaited<ReturnType<Training['finish']>> } | undefined;
+    let sharesDistances = true;
+    let aborted = false;
+    for (let pass = 0; pass < passes && !aborted; pass++) {
+      const first = pass * perPass;
+      const members = setUps.slice(first, first + perPass);
+      const kernels: Kernel[] = members.map((c) => c.candidate.kernel);
+      const group = await centerGroup(backend, kernels, train, l);
+      sharesDistances &&= group.sharesDistances;
+      try {
+        const shared = new SharedSteps(backend, kernels, train, Y, group, members.map((c) => c.preconditioning));
+        const runs = members.map((_, j) =>
+          Training.start({
+            Y,
+            centers: group.members[j],
+            stepper: shared.stepper(j),
+            batchSize: m,
+            stepSize: plans[first + j].stepSize,
+            epochs: opts.epochs,
+            random: SeededRandom.fromState(afterMonitor.state()),
+            monitorTrain,
+            validation: heldOut,
+            earlyStopping: opts.earlyStopping,
+            evaluate: shared.evaluator(j),
+            startedAt: started,
+            onEpoch: opts.onEpoch && ((report) => opts.onEpoch!({ ...report, candidate: first + j })),
+          }),
+        );
+        const diverged = members.map(() => false);
+        const going = () => runs.filter((run, j) => shared.active[j] && !run.finished);
+        while (going().length > 0) {
+          if (opts.signal?.aborted) {
+            aborted = true;
+            break;
+          }
+          shared.newRound();
+          const these = runs.map((run, j) => (shared.active[j] && !run.finished ? j : -1)).filter((j) => j >= 0);
+          for (const j of these) await runs[j].stepBatch();
+          shared.newRound();
+          for (const j of these) {
+            await runs[j].endIteration();
+            // A halving rolls the candidate back alone: it can no longer share the batches.
+            if (runs[j].halvingCount > 0) {
+              diverged[j] = true;
+              shared.active[j] = false;
+            } else if (runs[j].finished) {
+              shared.active[j] = false;
+            }
+          }
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        for (let j = 0; j < runs.length; j++) {
+          const k = first + j;
+          if (diverged[j] || runs[j].completedEpochs === 0) {
+            results.push({ ...candidateOf(plans[k], members[j].candidate), status: 'diverged' });
+            continue;
+          }
+          const result = await runs[j].finish(aborted);
+          const kept = result.history[result.keptEpoch - 1];
+          const score = kept ? kept.validationError ?? kept.validationMse! : Number.POSITIVE_INFINITY;
+          results.push({
+            ...candidateOf(plans[k], members[j].candidate),
+            validationMse: result.history.map((h) => h.validationMse!),
+            ...(targets.classes ? { validationError: result.history.map((h) => h.validationError!) } : {}),
+            status: 'trained',
+            score,
+          });
+          if (!best || score < best.score) best = { index: k, score, weights: await group.members[j].readWeights(), history: runs[j], result };
+        }
+      } finally {
+        group.dispose();
+      }
+    }
+    if (!best) {
+      throw new KmfitError('DIVERGED', `Every candidate of the search diverged (${candidates.map((c) => c.kernel.describe()).join(', ')}); try smaller bandwidths, or scale the features (scale: 'standard').`);
+    }
+    const winner = setUps[best.index].candidate.kernel;
+    const centers = await backend.createCenterSet(winner, train, l);
+    await centers.setWeights(best.weights);
+    return new KernelModel({
+      kernel: winner,
+      task: targets.task,
+      classes: targets.classes,
+      scaling: prepared.scaling,
+      centers: train,
+      weights: best.weights,
+      plan: { ...plans[best.index], search: searchPlan({ candidates: results, winner: best.index, sharesDistances }) },
+      history: best.result.history,
+      stoppedBy: best.result.stoppedBy,
+      keptEpoch: best.result.keptEpoch,
+      backend,
+      centerSet: centers,
+    });
+  } catch (error) {
+    await backend.dispose();
+    throw memoryFailure(error, backend.name) ?? error;
+  }
+}
+
+function candidateOf(plan: Plan, candidate: Candidate): SearchCandidate {
+  const spec = candidate.kernel.spec;
+  return { kernel: plan.kernel, name: spec.name, bandwidth: spec.bandwidth, bandwidthSource: candidate.source, q: plan.q, stepSize: plan.stepSize };
+}
+
+function formatSigma(x: number): string {
+  return String(Number(x.toPrecision(4)));
+}
