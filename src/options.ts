@@ -126,7 +126,8 @@ export const FIT_OPTIONS = {
     hint: 'one epoch is one pass over the data; leave it out to train until converged',
     describe: 'passes over the training data: given, exactly this many',
     defaultNote:
-      `until the train residual ‖y − f‖ is within ${CONVERGED_RESIDUAL * 100} % of the targets' spread ‖y − ȳ‖ (the exact interpolant's answer), ` +
+      `until the train residual ‖y − f‖ is within ${CONVERGED_RESIDUAL.classification * 100} % (classification) or ${CONVERGED_RESIDUAL.regression * 100} % (regression) ` +
+      "of the targets' spread ‖y − ȳ‖: the exact interpolant's answer, " +
       `at most ${MAX_EPOCHS_UNTIL_CONVERGED}; ${CENTERS_DEFAULT_EPOCHS} with centers`,
     cli: { flag: 'epochs' },
   }),

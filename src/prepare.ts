@@ -270,7 +270,7 @@ export async function freshStart(
       bandwidthSource: prepared.bandwidthSource,
       backend: backend.name,
       device: backend.describe().device,
-      ...epochPlan(options.epochs, chosen !== undefined),
+      ...epochPlan(options.epochs, chosen !== undefined, targets.task),
       seed: options.seed,
       setupSeconds: (performance.now() - started) / 1000,
     },

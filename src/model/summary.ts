@@ -78,7 +78,7 @@ function epochsRow(plan: Plan): PlanRow {
   if (!plan.stopping) return { name: 'epochs', value: `${plan.epochs} ${perEpoch}` };
   return {
     name: 'epochs',
-    value: `until the train residual is ${residualText(plan.stopping.residual)} of the targets' spread, at most ${plan.epochs} ${perEpoch}`,
+    value: `until the train residual is at most ${residualText(plan.stopping.residual)} of the targets' spread, at most ${plan.epochs} ${perEpoch}`,
     why: "epochs left out: ‖y − f‖/‖y − ȳ‖ on the monitored subsample, the exact interpolant's answer",
   };
 }
