@@ -11,6 +11,7 @@ export { FIT_OPTIONS, type FitOptions, type FitOptionName, type OptionSpec, type
 export type { BackendName, ConcreteBackendName } from './backends/select.js';
 export { BACKEND_NAMES } from './backends/select.js';
 export type { CentersPlan, Plan, ProjectionPlan, StepRegime } from './solver/plan.js';
+export type { StoppingRule } from './solver/convergence.js';
 export { planRows, type PlanRow } from './model/summary.js';
 export type { CalibrationPoint } from './solver/capacity.js';
 export type { CacheOption, CachePlan } from './solver/kernelCache.js';
