@@ -7,6 +7,9 @@
  *                            scale of mnist-deformed, whose test set it is)
  * Written atomically; `kmfit datasets/mnist.npy --test datasets/mnist-test.npy` then trains on them.
  *
+ * `npm run datasets -- tables`: the tables of the tabular benchmark (datasets/tables.ts): Letter
+ * Recognition, diamonds and a 5 000-image Fashion-MNIST subset, as .npy files.
+ *
  * `npm run datasets -- mnist-deformed [--n N] [--seed S] [--out FILE]`: N deformed MNIST training
  * digits, uint8 N × 785 (datasets/mnistDeformed.ts; datasets/README.md). Bad arguments: one line
  * on stderr and exit code 2.
@@ -25,6 +28,7 @@ import { writeNpz } from '../src/io/npz.js';
 import type { Matrix } from '../src/matrix.js';
 import { loadMnist } from './mnist.js';
 import { DEFAULT_SEED, MAX_ROWS, defaultFileName, writeMnistDeformed } from './mnistDeformed.js';
+import { writeTables } from './tables.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -71,7 +75,7 @@ async function writeMnist(): Promise<void> {
   console.log(`wrote ${['mnist.npy', 'mnist-test.npy', 'mnist.npz', 'mnist-test-u8.npy'].map((f) => path.join('datasets', f)).join(', ')}`);
 }
 
-const USAGE = 'usage: npm run datasets [-- mnist-deformed [--n N] [--seed S] [--out FILE]]';
+const USAGE = 'usage: npm run datasets [-- tables | -- mnist-deformed [--n N] [--seed S] [--out FILE]]';
 
 /** A bad command line: its message is printed alone, with exit code 2. */
 class UsageError extends Error {}
@@ -107,7 +111,7 @@ function parseDeformedArguments(args: string[]): DeformedArguments {
     throw new UsageError(`${message.split('\n')[0]}; ${USAGE}`);
   }
   const [name, ...extra] = parsed.positionals;
-  if (name !== 'mnist-deformed') throw new UsageError(`unknown data set '${name}'; the one to generate is mnist-deformed. ${USAGE}`);
+  if (name !== 'mnist-deformed') throw new UsageError(`unknown data set '${name}'; the ones to write are tables and mnist-deformed. ${USAGE}`);
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'; ${USAGE}`);
   const n = parseCount(parsed.values.n ?? '1m');
   const seedText = parsed.values.seed ?? String(DEFAULT_SEED);
@@ -166,6 +170,13 @@ async function writeDeformed(args: DeformedArguments): Promise<void> {
 const args = process.argv.slice(2);
 if (args.length === 0) {
   await writeMnist();
+} else if (args.length === 1 && args[0] === 'tables') {
+  try {
+    console.log(`wrote ${(await writeTables()).join(', ')}`);
+  } catch (error) {
+    process.stderr.write(`datasets: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
 } else {
   try {
     await writeDeformed(parseDeformedArguments(args));

@@ -138,6 +138,7 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
         stepSize: plan.stepSize,
         stepSizeGiven: plan.stepSizeSource === 'given',
         epochs: plan.epochs,
+        stopping: plan.stopping,
         random: start.random,
         monitorTrain: start.monitorTrain,
         validation,

@@ -16,6 +16,7 @@ import type { ScaleKind } from './data/scaling.js';
 import { KmfitError, describeValue } from './errors.js';
 import type { DivergenceReport, EpochReport, IterationReport } from './solver/events.js';
 import { PROJECTION_PASSES, type Plan } from './solver/plan.js';
+import { CENTERS_DEFAULT_EPOCHS, CONVERGED_RESIDUAL, MAX_EPOCHS_UNTIL_CONVERGED } from './solver/convergence.js';
 import { AUTO_FLOAT32_BYTES, CACHE_PRECISIONS, CACHE_SHARE, DEFAULT_CACHE_PRECISION, type CacheOption } from './solver/kernelCache.js';
 import type { CachePrecision } from './backends/backend.js';
 import { CLUSTER_DEFAULTS, RUN_PATTERN, type ClusterOptions, type ClusterReport } from './cluster/options.js';
@@ -164,9 +165,12 @@ export const FIT_OPTIONS = {
   }),
   epochs: option<number>()({
     check: { kind: 'integer', min: 1 },
-    hint: 'one epoch is one pass over the data',
-    describe: 'passes over the training data',
-    default: 5,
+    hint: 'one epoch is one pass over the data; leave it out to train until converged',
+    describe: 'passes over the training data: given, exactly this many',
+    defaultNote:
+      `until the train residual ‖y − f‖ is within ${CONVERGED_RESIDUAL.classification * 100} % (classification) or ${CONVERGED_RESIDUAL.regression * 100} % (regression) ` +
+      "of the targets' spread ‖y − ȳ‖: the exact interpolant's answer, " +
+      `at most ${MAX_EPOCHS_UNTIL_CONVERGED}; ${CENTERS_DEFAULT_EPOCHS} with centers`,
     cli: { flag: 'epochs' },
   }),
   validation: option<{ X: MatrixInput; y: LabelInput }>()({
@@ -265,6 +269,7 @@ export const FIT_OPTIONS = {
     describe: "'classification' or 'regression'",
     defaultNote: 'inferred from y',
     defines: true,
+    cli: { flag: 'task', help: "classification or regression (default: inferred from the labels; integer labels are classes, so integer targets such as prices need --task regression)" },
   }),
   backend: option<BackendName>()({
     check: { kind: 'enum', values: BACKEND_NAMES },

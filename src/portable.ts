@@ -12,6 +12,7 @@ export type { BackendName, ConcreteBackendName } from './backends/select.js';
 export { BACKEND_NAMES } from './backends/select.js';
 export type { CentersPlan, Plan, ProjectionPlan, SearchCandidate, SearchPlan, StepRegime } from './solver/plan.js';
 export type { BandwidthOption } from './search/candidates.js';
+export type { StoppingRule } from './solver/convergence.js';
 export { planRows, type PlanRow } from './model/summary.js';
 export type { CalibrationPoint } from './solver/capacity.js';
 export type { CacheOption, CachePlan } from './solver/kernelCache.js';

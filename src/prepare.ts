@@ -15,6 +15,7 @@ import { matrixRows, takeRows, type Matrix, type TrainingRows } from './matrix.j
 import { isOpenedNpy, requireFiniteRows, type OpenedNpy } from './io/openedNpy.js';
 import { medianPairwiseDistance } from './solver/bandwidth.js';
 import type { MonitorSet, Preconditioning } from './solver/eigenpro.js';
+import { epochPlan } from './solver/convergence.js';
 import { checkMemory } from './solver/memory.js';
 import { assemblePlan, defaultSubsampleSize, type Plan } from './solver/plan.js';
 import { SeededRandom } from './solver/random.js';
@@ -217,7 +218,8 @@ export async function freshStart(
     batchSize?: number;
     stepSize?: number;
     deviceBatchLimit?: number;
-    epochs: number;
+    /** Left out: until converged (convergence.ts). */
+    epochs?: number;
     centers?: number | MatrixInput;
     projectionInterval?: number;
     projectionPasses?: number;
@@ -272,7 +274,7 @@ export async function freshStart(
       bandwidthSource: prepared.bandwidthSource,
       backend: backend.name,
       device: backend.describe().device,
-      epochs: options.epochs,
+      ...epochPlan(options.epochs, chosen !== undefined, targets.task),
       seed: options.seed,
       setupSeconds: (performance.now() - started) / 1000,
     },

@@ -48,9 +48,11 @@ export async function beginRun(given: FitOptions): Promise<Beginning> {
 }
 
 /** Everything from the checkpoint; the plan keeps its numbers and names the backend of this run. */
-function resumeStart(checkpoint: Checkpoint, backend: Backend, prepared: Prepared, epochs: number): Start {
-  const saved = checkpoint.plan;
-  const plan = { ...saved, epochs, backend: backend.name, device: backend.describe().device };
+function resumeStart(checkpoint: Checkpoint, backend: Backend, prepared: Prepared, epochs: number | undefined): Start {
+  // Epochs given on resume are a count, without the saved run's stopping rule.
+  const { stopping, ...saved } = checkpoint.plan;
+  const counted = epochs === undefined ? { epochs: saved.epochs, ...(stopping ? { stopping } : {}) } : { epochs };
+  const plan = { ...saved, ...counted, backend: backend.name, device: backend.describe().device };
   checkMemory(backend, {
     // The points on the device: all n (EigenPro 2), or the p centers.
     n: plan.centers?.count ?? plan.n,

@@ -18,7 +18,7 @@ import { CHECKPOINT_FILE, readModelFile, writeModelFile, type ModelFileContents 
 import type { NpyArray } from '../io/npy.js';
 import type { EpochMetrics, StepHalving } from '../solver/events.js';
 import type { Plan } from '../solver/plan.js';
-import type { TrainingState } from '../solver/training.js';
+import { FINISH_REASONS, type TrainingState } from '../solver/training.js';
 import { DEFINING_OPTIONS, checkOptions, rulesOf } from '../options.js';
 import type { Prepared, Start } from '../prepare.js';
 import { version } from '../version.js';
@@ -276,10 +276,7 @@ class CheckpointReader extends HeaderFields {
     const order = this.arrays.order ? this.indices('order', n, n) : undefined;
     const cursor = this.integer(state.cursor, 'state.cursor', 0, order ? n : 0);
     const best = state.best === null || state.best === undefined ? undefined : this.object(state.best, 'state.best');
-    const finished = state.finished;
-    if (finished !== null && finished !== undefined && finished !== 'epochs' && finished !== 'early-stopping') {
-      throw this.unusable(`its state.finished is ${describeValue(finished)}`);
-    }
+    const finished = state.finished === null || state.finished === undefined ? undefined : this.oneOf(state.finished, 'state.finished', FINISH_REASONS);
     const random = this.array('random_state', Uint32Array);
     return {
       epochsDone,

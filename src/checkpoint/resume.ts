@@ -45,8 +45,8 @@ export function resumedOptions(checkpoint: Checkpoint, given: FitOptions, path: 
       );
     }
   }
-  const epochs = given.epochs ?? checkpoint.plan.epochs;
-  if (epochs < checkpoint.state.epochsDone) {
+  const epochs = given.epochs;
+  if (epochs !== undefined && epochs < checkpoint.state.epochsDone) {
     throw mismatch(path, `it has already done ${checkpoint.state.epochsDone} epochs, more than the ${epochs} asked for`, 'Ask for more epochs, or leave epochs out.');
   }
   const hadValidation = checkpoint.fingerprint.validation !== undefined;

@@ -17,5 +17,5 @@ export async function info(args: { model: string; json?: boolean }): Promise<voi
     `${args.model}: kmfit model (format version ${formatVersion}), ${model.task}, ` +
       `${model.parts.centers.rows} centers × ${model.features} features, ${model.outputs} outputs${classes}\nplan\n${renderPlan(model.plan)}\nhistory\n`,
   );
-  for (const h of model.history) process.stdout.write(renderEpoch({ ...h, epochs: model.plan.epochs, best: h.epoch === model.keptEpoch }, 'validation') + '\n');
+  for (const h of model.history) process.stdout.write(renderEpoch({ ...h, epochs: model.plan.epochs, ...(model.plan.stopping ? { stopping: model.plan.stopping } : {}), best: h.epoch === model.keptEpoch }, 'validation') + '\n');
 }

@@ -2,10 +2,10 @@
 import type { DivergenceReport, EpochReport, StepHalving } from '../solver/events.js';
 import type { Plan } from '../solver/plan.js';
 import type { ClusterReport } from '../cluster/options.js';
-import { formatNumber, halvingsText, percent, planRows, searchTable } from '../model/summary.js';
+import { formatNumber, halvingsText, percent, planRows, residualText, searchTable } from '../model/summary.js';
 import type { SearchPlan } from '../solver/plan.js';
 
-export { formatNumber, percent } from '../model/summary.js';
+export { formatNumber, percent, stoppedText } from '../model/summary.js';
 
 /** The plan as aligned "name  value  (why)" rows. */
 export function renderPlan(plan: Plan): string {
@@ -15,13 +15,15 @@ export function renderPlan(plan: Plan): string {
 }
 
 export function renderEpoch(report: EpochReport, validationName: string): string {
+  // A run that stops by itself shows how far it has to go instead of a planned count.
   const parts = [
     ...(report.candidate !== undefined ? [`candidate ${report.candidate + 1}`] : []),
-    `epoch ${String(report.epoch).padStart(String(report.epochs).length)}/${report.epochs}`,
+    report.stopping ? `epoch ${String(report.epoch).padStart(String(report.epochs).length)}` : `epoch ${String(report.epoch).padStart(String(report.epochs).length)}/${report.epochs}`,
     `${report.seconds.toFixed(1)} s${report.elapsedSeconds === undefined ? '' : ` (at ${report.elapsedSeconds.toFixed(1)} s)`}`,
     `train mse ${formatNumber(report.trainMse)}`,
   ];
   if (report.trainError !== undefined) parts.push(`train error ${percent(report.trainError)}`);
+  if (report.residual !== undefined) parts.push(`train residual ${residualText(report.residual)}${report.stopping ? ` (stops at ${residualText(report.stopping.residual)})` : ''}`);
   if (report.validationMse !== undefined) parts.push(`${validationName} mse ${formatNumber(report.validationMse)}`);
   if (report.validationError !== undefined) parts.push(`${validationName} error ${percent(report.validationError)}`);
   return parts.join('  ') + (report.best && report.validationMse !== undefined ? '  *' : '');

@@ -17,7 +17,7 @@ import { version } from '../version.js';
 import { exitCodeOf, interruptOnSignals, stoppingNote } from './interrupt.js';
 import { CheckpointLog, checkOutputPaths } from './outputs.js';
 import { progressOnStderr } from './progress.js';
-import { formatNumber, percent, renderCluster, renderDivergence, renderEpoch, renderHalvings, renderPlan, renderSearch } from './render.js';
+import { formatNumber, percent, renderCluster, renderDivergence, renderEpoch, renderHalvings, renderPlan, renderSearch, stoppedText } from './render.js';
 import { isSearch } from '../search/candidates.js';
 import { TRAIN_OPTIONS, fitOptionsOf, type FitFlags } from './usage.js';
 import { fitInput, resolveSplits, shaped, sizeOf, type DataArgs } from './data.js';
@@ -202,7 +202,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   }
   if (testResult) {
     const score = 'error' in testResult ? `test error ${percent(testResult.error)}` : `test R² ${formatNumber(testResult.r2 ?? Number.NaN)}`;
-    say(`${score} · test mse ${testResult.mse === undefined ? '—' : formatNumber(testResult.mse)} (epoch ${model.keptEpoch}, ${model.stoppedBy})`);
+    say(`${score} · test mse ${testResult.mse === undefined ? '—' : formatNumber(testResult.mse)} (epoch ${model.keptEpoch}, ${stoppedText(model)})`);
   }
   const halvings = model.plan.stepSizeHalvings;
   if (halvings) say(renderHalvings(halvings));
@@ -213,6 +213,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     if (resume) say(resume);
     return interruptedCode();
   }
+  if (!testResult) say(`${model.history.length} epochs: ${stoppedText(model)}`);
   say(`${totalSeconds.toFixed(1)} s in all · peak memory ${(peakBytes / 2 ** 30).toFixed(2)} GiB (resident) · model saved to ${modelPath}`);
   if (keepCheckpoint) say(`checkpoint at ${checkpointPath}`);
   return 0;

@@ -102,6 +102,7 @@ export class HeaderFields {
       });
     }
     if (plan.centers !== undefined) this.centersPlan(plan.centers);
+    if (plan.stopping !== undefined) this.number(this.object(plan.stopping, 'plan.stopping').residual, 'plan.stopping.residual', true);
     if (plan.stepSizeHalvings !== undefined) {
       const halvings = this.halvings(plan.stepSizeHalvings, 'plan.stepSizeHalvings');
       if (halvings.length === 0) throw this.unusable('its plan.stepSizeHalvings is an empty list (absent when the step size was never halved)');
@@ -161,6 +162,7 @@ export class HeaderFields {
       this.number(epoch.trainMse, at('trainMse'));
       for (const key of ['trainError', 'validationError'] as const) if (epoch[key] !== undefined) this.fraction(epoch[key], at(key));
       if (epoch.validationMse !== undefined) this.number(epoch.validationMse, at('validationMse'));
+      if (epoch.residual !== undefined) this.number(epoch.residual, at('residual'));
       if (epoch.stepSize !== undefined) this.number(epoch.stepSize, at('stepSize'), true);
       if (epoch.halvings !== undefined) this.integer(epoch.halvings, at('halvings'), 0);
     });

@@ -2,7 +2,7 @@
  * HTML for notebooks and a model's toHTML() (tslab's display.html, Jupyter, any page): the plan block, the training
  * history and a model summary, as small self-contained tables with no scripts and no external CSS.
  */
-import { historyColumns, outputsText, planRows } from './summary.js';
+import { historyColumns, outputsText, planRows, stoppedText } from './summary.js';
 import type { EpochMetrics, StopReason } from '../solver/events.js';
 import type { Plan } from '../solver/plan.js';
 
@@ -59,9 +59,9 @@ export function modelSummary(model: SummarizedModel): string {
   const { plan } = model;
   const classes = model.classes ? `: ${model.classes.slice(0, 20).join(', ')}${model.classes.length > 20 ? ', …' : ''}` : '';
   const kept =
-    model.stoppedBy === 'epochs'
+    model.stoppedBy === 'epochs' && !plan.stopping
       ? `${model.history.length} epoch${model.history.length === 1 ? '' : 's'}`
-      : `stopped by ${model.stoppedBy}, weights of epoch ${model.keptEpoch}`;
+      : `stopped by ${stoppedText(model)}, weights of epoch ${model.keptEpoch}`;
   const title =
     `<b>kmfit ${escapeHtml(model.task)} model</b>: ${plan.centers?.count ?? plan.n} centers × ${model.features} features → ` +
     `${outputsText(model)}${escapeHtml(classes)}; ` +

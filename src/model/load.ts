@@ -47,7 +47,7 @@ export function modelFromContents(file: DecodedModelFile, name: string): KernelM
   const classes = fields.classes(h.classes, task, l);
   const history = fields.history(h.history, 'history');
   const keptEpoch = fields.integer(h.keptEpoch, 'keptEpoch', 0, history.length);
-  const stoppedBy = fields.oneOf(h.stoppedBy, 'stoppedBy', ['epochs', 'early-stopping', 'aborted'] as const);
+  const stoppedBy = fields.oneOf(h.stoppedBy, 'stoppedBy', ['epochs', 'early-stopping', 'converged', 'aborted'] as const);
   const spec = fields.kernel(h.kernel);
   let kernel: Kernel;
   try {

@@ -2,7 +2,7 @@
  * What a plan and a training history say, as labelled fields: one source for the terminal's text
  * (cli/render.ts) and the HTML (model/html.ts), so the two cannot disagree.
  */
-import type { EpochMetrics, StepHalving } from '../solver/events.js';
+import type { EpochMetrics, StepHalving, StopReason } from '../solver/events.js';
 import { SEARCH_WITHOUT_CACHE, type Plan, type SearchPlan } from '../solver/plan.js';
 import type { CachePlan } from '../solver/kernelCache.js';
 
@@ -67,7 +67,7 @@ export function planRows(plan: Plan): PlanRow[] {
     ...centersRows(plan),
     ...(plan.cache ? [cacheRow(plan.cache)] : []),
     ...searchRows(plan),
-    { name: 'epochs', value: `${plan.epochs} × ${plan.iterationsPerEpoch} iterations` },
+    epochsRow(plan),
     { name: 'backend', value: plan.device ? `${plan.backend} on ${plan.device}` : plan.backend },
     { name: 'set-up', value: `${plan.setupSeconds.toFixed(2)} s`, why: `eigensystem ${plan.eigenSeconds.toFixed(2)} s` },
   ];
@@ -102,6 +102,32 @@ export function searchTable(search: SearchPlan): { header: string[]; rows: strin
     return [c.kernel, String(c.q), formatNumber(c.stepSize), ...cells, mark];
   });
   return { header, rows };
+}
+
+/** The epochs: a count, or until the stopping rule (at most the count). */
+function epochsRow(plan: Plan): PlanRow {
+  const perEpoch = `× ${plan.iterationsPerEpoch} iterations`;
+  if (!plan.stopping) return { name: 'epochs', value: `${plan.epochs} ${perEpoch}` };
+  return {
+    name: 'epochs',
+    value: `until the train residual is at most ${residualText(plan.stopping.residual)} of the targets' spread, at most ${plan.epochs} ${perEpoch}`,
+    why: "epochs left out: ‖y − f‖/‖y − ȳ‖ on the monitored subsample, the exact interpolant's answer",
+  };
+}
+
+/** A relative residual as a percentage: "4.6 %". */
+export function residualText(residual: number): string {
+  return `${Number((100 * residual).toPrecision(2))} %`;
+}
+
+/** Why the run stopped, in words: "converged: train residual 4.6 % ≤ 5 %", "early-stopping", …. */
+export function stoppedText(model: { readonly stoppedBy: StopReason; readonly plan: Plan; readonly history: readonly EpochMetrics[] }): string {
+  const last = model.history[model.history.length - 1];
+  if (model.stoppedBy === 'converged' && model.plan.stopping && last?.residual !== undefined) {
+    return `converged: train residual ${residualText(last.residual)} ≤ ${residualText(model.plan.stopping.residual)} of the targets' spread`;
+  }
+  if (model.stoppedBy === 'epochs' && model.plan.stopping) return `not converged in ${model.plan.epochs} epochs`;
+  return model.stoppedBy;
 }
 
 function cacheRow(cache: CachePlan): PlanRow {
@@ -143,6 +169,7 @@ export function historyColumns(history: readonly EpochMetrics[], validationName 
     { name: 'since start', cell: (h) => (h.elapsedSeconds === undefined ? undefined : `${h.elapsedSeconds.toFixed(1)} s`) },
     { name: 'train mse', cell: (h) => formatNumber(h.trainMse) },
     { name: 'train error', cell: (h) => (h.trainError === undefined ? undefined : percent(h.trainError)) },
+    { name: 'train residual', cell: (h) => (h.residual === undefined ? undefined : residualText(h.residual)) },
     { name: `${validationName} mse`, cell: (h) => (h.validationMse === undefined ? undefined : formatNumber(h.validationMse)) },
     { name: `${validationName} error`, cell: (h) => (h.validationError === undefined ? undefined : percent(h.validationError)) },
   ];

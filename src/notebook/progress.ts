@@ -3,6 +3,7 @@
  * (tslab.newDisplay()) and spread the callbacks into fit's options. Iterations redraw at most every
  * `everyMs`; each epoch's end always redraws, so the last picture is the finished table.
  */
+import { hasConverged } from '../solver/convergence.js';
 import { formatNumber } from '../model/summary.js';
 import type { EpochReport, IterationReport } from '../solver/events.js';
 import type { Plan } from '../solver/plan.js';
@@ -35,12 +36,14 @@ export function trainingProgress(display: HtmlDisplay, options: { everyMs?: numb
   const draw = () => {
     drawn = performance.now();
     const total = plan ? plan.epochs * plan.iterationsPerEpoch : 1;
-    const finished = epochs.length > 0 && epochs[epochs.length - 1].epoch === plan?.epochs;
+    const last = epochs[epochs.length - 1];
+    const converged = plan?.stopping && last?.residual !== undefined && hasConverged(last.residual, plan.stopping);
+    const finished = last !== undefined && (last.epoch === plan?.epochs || converged);
     const done = finished ? total : latest && plan ? (latest.epoch - 1) * plan.iterationsPerEpoch + latest.iteration : 0;
     const where = finished
-      ? `done: ${plan?.epochs} epochs`
+      ? `done: ${last.epoch} epochs${converged ? ', converged' : ''}`
       : latest
-        ? `epoch ${latest.epoch}/${plan?.epochs ?? '?'} · iteration ${latest.iteration}/${latest.iterationsPerEpoch} · batch mse ${formatNumber(latest.batchMse)}`
+        ? `epoch ${latest.epoch}${plan?.stopping ? '' : `/${plan?.epochs ?? '?'}`} · iteration ${latest.iteration}/${latest.iterationsPerEpoch} · batch mse ${formatNumber(latest.batchMse)}`
         : 'set-up done, training';
     const header = plan ? `${plan.n} points, batch size ${plan.batchSize}, step size ${formatNumber(plan.stepSize)}, ${plan.backend}` : '';
     const seconds = ((performance.now() - started) / 1000).toFixed(1);

@@ -25,6 +25,7 @@ import { memoryFailure, searchCandidatesPerPass } from '../solver/memory.js';
 import { SEARCH_WITHOUT_CACHE, analyticStepSize, assemblePlan, type Plan, type SearchCandidate, type SearchPlan, type SetupNumbers } from '../solver/plan.js';
 import { SeededRandom } from '../solver/random.js';
 import { setUp } from '../solver/setup.js';
+import { epochPlan } from '../solver/convergence.js';
 import { Training } from '../solver/training.js';
 import { kernelChoices, searchCandidates, type BandwidthOption, type Candidate } from './candidates.js';
 import { SharedSteps } from './sharedSteps.js';
@@ -137,6 +138,8 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
     const m = opts.batchSize ?? Math.min(...setUps.map((c) => c.numbers.batchSize));
     const smallest = setUps.findIndex((c) => c.numbers.batchSize === m);
     const batchSizeWhy = opts.batchSize !== undefined ? 'given' : `the smallest of the candidates' batch sizes (${setUps[smallest].candidate.kernel.describe()}'s ${setUps[smallest].numbers.batchSizeSource})`;
+    // Epochs left out: each candidate stops by the rule on its own, as it would trained alone.
+    const epochs = epochPlan(opts.epochs, false, targets.task);
     const plans = setUps.map(({ candidate, numbers }): Plan => {
       const step = analyticStepSize(m, numbers.beta, numbers.lambdaNew);
       return assemblePlan(
@@ -150,7 +153,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
           bandwidthSource: candidate.source === 'given' ? 'given' : `search grid: ${candidate.source}`,
           backend: backend.name,
           device: backend.describe().device,
-          epochs: opts.epochs,
+          ...epochs,
           seed: opts.seed,
           setupSeconds: (performance.now() - started) / 1000,
         },
@@ -198,7 +201,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
             stepper: shared.stepper(j),
             batchSize: m,
             stepSize: plans[first + j].stepSize,
-            epochs: opts.epochs,
+            ...epochs,
             random: SeededRandom.fromState(afterMonitor.state()),
             monitorTrain,
             validation: heldOut,

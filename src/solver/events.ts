@@ -1,4 +1,5 @@
 /** What the solver reports while it trains; the library never prints, the CLI renders these. */
+import type { StoppingRule } from './convergence.js';
 
 /** Metrics of one epoch, as kept in `model.history`. */
 export interface EpochMetrics {
@@ -17,6 +18,11 @@ export interface EpochMetrics {
   readonly trainError?: number;
   readonly validationMse?: number;
   readonly validationError?: number;
+  /**
+   * The relative residual ‖y − f‖/‖y − ȳ‖ on that subsample, in a run that stops by itself when it
+   * reaches the plan's `stopping.residual` (convergence.ts).
+   */
+  readonly residual?: number;
   /** Only on an epoch replayed after a divergence: the step size it finally ran with… */
   readonly stepSize?: number;
   /** …and the halvings of the step size during it. */
@@ -24,8 +30,10 @@ export interface EpochMetrics {
 }
 
 export interface EpochReport extends EpochMetrics {
-  /** Epochs planned. */
+  /** Epochs planned: the most, in a run that stops by itself (`stopping`). */
   readonly epochs: number;
+  /** Set in a run that stops by itself when its relative residual reaches `residual`. */
+  readonly stopping?: StoppingRule;
   /** Whether this epoch is the best so far (lowest validation error, or the latest without validation). */
   readonly best: boolean;
   /** In a bandwidth search: the candidate's index in plan.search.candidates. */
@@ -42,7 +50,11 @@ export interface IterationReport {
   readonly batchMse: number;
 }
 
-export type StopReason = 'epochs' | 'early-stopping' | 'aborted';
+/**
+ * Why training stopped: the planned epochs were done; early stopping; the relative residual reached
+ * the plan's stopping rule ('converged'); an abort.
+ */
+export type StopReason = 'epochs' | 'early-stopping' | 'converged' | 'aborted';
 
 /** One halving of the step size by the divergence guard (kept in `model.plan.stepSizeHalvings`). */
 export interface StepHalving {

@@ -7,6 +7,7 @@
 import type { CalibrationPoint } from './capacity.js';
 import type { StepHalving } from './events.js';
 import type { CachePlan } from './kernelCache.js';
+import type { StoppingRule } from './convergence.js';
 
 /** The damping exponent of the preconditioner (α in the paper's reference code). */
 export const PRECONDITIONER_EXPONENT = 0.95;
@@ -144,7 +145,10 @@ export interface Plan {
   readonly cache?: CachePlan;
   /** A bandwidth search: its candidates, the held-out data that judged them, how they were trained, and the results. */
   readonly search?: SearchPlan;
+  /** The most epochs; exactly these unless `stopping` ends the run before. */
   readonly epochs: number;
+  /** When the epochs were left out (EigenPro 2): the run stops once its relative residual reaches this rule's (convergence.ts). */
+  readonly stopping?: StoppingRule;
   readonly iterationsPerEpoch: number;
   readonly seed: number;
   readonly eigenSeconds: number;
@@ -162,13 +166,13 @@ export type SetupNumbers = Pick<
 /** What the plan says of the run besides the set-up's figures. */
 export type PlanContext = Pick<
   Plan,
-  'n' | 'd' | 'outputs' | 'task' | 'kernel' | 'bandwidth' | 'bandwidthSource' | 'backend' | 'device' | 'epochs' | 'seed' | 'setupSeconds'
+  'n' | 'd' | 'outputs' | 'task' | 'kernel' | 'bandwidth' | 'bandwidthSource' | 'backend' | 'device' | 'epochs' | 'stopping' | 'seed' | 'setupSeconds'
 >;
 
 /** The plan of a run: its context, the set-up's figures, and the iterations an epoch takes. */
 export function assemblePlan(context: PlanContext, numbers: SetupNumbers & Pick<Plan, 'centers'>): Plan {
-  const { epochs, seed, setupSeconds, ...facts } = context;
-  return { ...facts, ...numbers, epochs, iterationsPerEpoch: Math.ceil(context.n / numbers.batchSize), seed, setupSeconds };
+  const { epochs, stopping, seed, setupSeconds, ...facts } = context;
+  return { ...facts, ...numbers, epochs, ...(stopping ? { stopping } : {}), iterationsPerEpoch: Math.ceil(context.n / numbers.batchSize), seed, setupSeconds };
 }
 
 /**

@@ -16,6 +16,7 @@ import { evaluate, type MonitorSet, type PendingState, type Stepper } from './ei
 import { MAX_HALVINGS, batchDivergence, divergedError, epochDivergence, lossScale, type LossScale } from './divergence.js';
 import type { DivergenceReport, EpochMetrics, EpochReport, IterationReport, StepHalving, StopReason } from './events.js';
 import type { SeededRandom } from './random.js';
+import { hasConverged, relativeResidual, targetSpread, type StoppingRule } from './convergence.js';
 
 export interface EigenProRun {
   /** The training targets, n×l: their rows are the points an epoch permutes. */
@@ -29,7 +30,10 @@ export interface EigenProRun {
   readonly stepSize: number;
   /** Whether η is the user's override (it changes the advice when training gives up). */
   readonly stepSizeGiven?: boolean;
+  /** The most epochs: exactly these unless `stopping` (or early stopping) ends the run before. */
   readonly epochs: number;
+  /** The plan's stopping rule: the run ends after the first epoch whose relative residual reaches it. */
+  readonly stopping?: StoppingRule;
   /** The random stream of the run; when resuming, it must continue the saved state's (SeededRandom.fromState). */
   readonly random: SeededRandom;
   readonly monitorTrain: MonitorSet;
@@ -94,7 +98,7 @@ export interface TrainingState {
   readonly best?: { readonly score: number; readonly epoch: number; readonly weights: Float32Array };
   readonly keptEpoch: number;
   /** Set once the run has ended by itself. */
-  readonly finished?: 'epochs' | 'early-stopping';
+  readonly finished?: FinishReason;
   /** α, n×l row-major. */
   readonly weights: Float32Array;
   /** α at the start of the epoch in progress: where the divergence guard rolls back to. */
@@ -104,6 +108,10 @@ export interface TrainingState {
   /** EigenPro 3: the update not yet projected; its rows are the last ones of `order` before the cursor. */
   readonly pending?: PendingState;
 }
+
+/** How a run ends by itself. */
+export type FinishReason = Exclude<StopReason, 'aborted'>;
+export const FINISH_REASONS: readonly FinishReason[] = ['epochs', 'early-stopping', 'converged'];
 
 /** The quantity early stopping and "best" are judged by: validation error, else validation mse. */
 function validationScore(metrics: EpochMetrics): number | undefined {
@@ -135,6 +143,8 @@ export class Training {
   private stepSeconds = 0;
   private stepping = false;
   private lastBatchMse = 0;
+  /** The monitored targets' spread, the yardstick of the stopping rule. */
+  private readonly spread: number;
 
   private constructor(
     private readonly run: EigenProRun,
@@ -144,8 +154,11 @@ export class Training {
   ) {
     this.p = { ...state, history: [...state.history], halvings: [...state.halvings] };
     this.guarded = run.divergenceGuard !== false;
-    // A run that ended after its last epoch goes on when it is given more epochs.
-    if (state.finished === 'epochs' && this.p.epochsDone < run.epochs) this.p.finished = undefined;
+    this.spread = run.stopping ? targetSpread(run.monitorTrain.Y) : 0;
+    // A run that ended after its last epoch, or converged, goes on when it is given more epochs
+    // (a count without a rule: a converged run resumed with epochs given trains that many).
+    const extendable = state.finished === 'epochs' || (state.finished === 'converged' && !run.stopping);
+    if (extendable && this.p.epochsDone < run.epochs) this.p.finished = undefined;
     if (!this.p.finished && !this.p.order && this.p.epochsDone >= run.epochs) this.p.finished = 'epochs';
   }
 
@@ -188,7 +201,7 @@ export class Training {
   }
 
   /** How the run ended by itself, or undefined while it has iterations left. */
-  get finished(): 'epochs' | 'early-stopping' | undefined {
+  get finished(): FinishReason | undefined {
     return this.p.finished;
   }
 
@@ -349,6 +362,7 @@ export class Training {
     if (problem) return this.rollBack(problem);
 
     const validation = run.validation ? await score(run.validation) : undefined;
+    const residual = run.stopping ? relativeResidual(train.mse, this.spread) : undefined;
     const epoch = this.p.epochsDone + 1;
     const metrics: EpochMetrics = {
       epoch,
@@ -359,6 +373,7 @@ export class Training {
       ...(train.error !== undefined ? { trainError: train.error } : {}),
       ...(validation ? { validationMse: validation.mse } : {}),
       ...(validation?.error !== undefined ? { validationError: validation.error } : {}),
+      ...(residual !== undefined ? { residual } : {}),
       ...(this.p.epochHalvings > 0 ? { stepSize: this.p.stepSize, halvings: this.p.epochHalvings } : {}),
     };
     this.p.history.push(metrics);
@@ -375,9 +390,11 @@ export class Training {
     const judged = validationScore(metrics);
     const isBest = judged === undefined || this.p.best === undefined || judged < this.p.best.score;
     if (judged !== undefined && isBest) this.p.best = { score: judged, epoch, weights: await run.centers.readWeights() };
-    run.onEpoch?.({ ...metrics, epochs: run.epochs, best: isBest });
+    run.onEpoch?.({ ...metrics, epochs: run.epochs, ...(run.stopping ? { stopping: run.stopping } : {}), best: isBest });
     if (run.earlyStopping !== undefined && this.p.best !== undefined && epoch - this.p.best.epoch >= run.earlyStopping) {
       this.p.finished = 'early-stopping';
+    } else if (run.stopping && residual !== undefined && hasConverged(residual, run.stopping)) {
+      this.p.finished = 'converged';
     } else if (epoch >= run.epochs) {
       this.p.finished = 'epochs';
     }
@@ -412,8 +429,8 @@ function nextTurn(): Promise<void> {
 }
 
 /**
- * Runs EigenPro to the end — the planned epochs, early stopping, or an abort seen before an
- * iteration — from α = 0 or from a saved state.
+ * Runs EigenPro to the end — the planned epochs, the stopping rule, early stopping, or an abort
+ * seen before an iteration — from α = 0 or from a saved state.
  */
 export async function runEigenPro(run: EigenProRun, from?: TrainingState): Promise<EigenProResult> {
   const training = from ? await Training.resume(run, from) : Training.start(run);

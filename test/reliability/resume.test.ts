@@ -66,6 +66,29 @@ describe('resume after an abort', () => {
   });
 });
 
+describe('resume of a run that stops by itself (epochs left out)', () => {
+  const untilConverged: FitOptions = { ...base, epochs: undefined };
+
+  it('interrupted, it resumes to the uninterrupted converged model; converged, it stays so unless given epochs', async () => {
+    const reference = await fit(X, y, untilConverged);
+    expect(reference.stoppedBy).toBe('converged');
+    const k = reference.history.length;
+    const cut = Math.floor((k * PER_EPOCH) / 2) + 3; // inside an epoch, before the rule stops the run
+    expectSameModel(await interruptAndResume(untilConverged, cut), reference);
+
+    const checkpoint = next();
+    await fit(X, y, { ...untilConverged, checkpoint: { path: checkpoint } });
+    const again = await fit(X, y, { resumeFrom: checkpoint, backend: 'js' });
+    expect(again.stoppedBy).toBe('converged');
+    expectSameModel(again, reference);
+    // Epochs given on resume are a count: the run goes on to it, as an uninterrupted run of that count.
+    const longer = await fit(X, y, { resumeFrom: checkpoint, backend: 'js', epochs: k + 2 });
+    expect(longer.stoppedBy).toBe('epochs');
+    expect(longer.plan.stopping).toBeUndefined();
+    expect(weightsOf(longer)).toEqual(weightsOf(await fit(X, y, { ...base, epochs: k + 2 })));
+  });
+});
+
 describe('resume after a kill (an earlier periodic checkpoint)', () => {
   it('every checkpoint of a run continues to the same model', async () => {
     const reference = await fit(X, y, base);

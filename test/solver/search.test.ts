@@ -114,6 +114,21 @@ describe('bandwidth search: early stopping and model files', () => {
     await model.dispose();
   }, 60_000);
 
+  it('with epochs left out, each candidate stops by the convergence rule where fit() alone stops', async () => {
+    const { epochs: _given, ...unbounded } = common;
+    const options: FitOptions = { ...unbounded, backend: 'js', kernel: 'gaussian', bandwidth: [0.8, 3] };
+    const model = await fit(train.X, train.y, options);
+    expect(model.plan.stopping).toBeDefined();
+    for (const candidate of model.search!.candidates) {
+      const solo = await fit(train.X, train.y, { ...options, bandwidth: candidate.bandwidth, batchSize: model.plan.batchSize });
+      expect(solo.stoppedBy).toBe('converged');
+      closeArrays(candidate.validationMse!, solo.history.map((h) => h.validationMse!), 1e-4);
+      if (model.search!.candidates[model.search!.winner!] === candidate) expect([model.stoppedBy, model.keptEpoch]).toEqual([solo.stoppedBy, solo.keptEpoch]);
+      await solo.dispose();
+    }
+    await model.dispose();
+  }, 60_000);
+
   it('a search model saved and loaded predicts as before and keeps its search', async () => {
     const model = await fit(train.X, train.y, { ...common, backend: 'js', kernel: 'gaussian', bandwidth: [1.5, 3] });
     const file = path.join(temporaryDirectory('kmfit-search-'), 'search.kmfit');
