@@ -155,15 +155,27 @@ export async function measureParallelCapacity(
 
 /**
  * 'auto''s choice among CPU backends: each times one fused block on the run's own data, a batch of
- * CHOICE_ROWS rows against up to CHOICE_CENTERS of its rows (the kernel's elementwise work and the
- * m×n×l product weigh as in training: at small d they, not the distance GEMM, decide), interleaved
- * so that a change of load slows all alike; the median of CHOICE_REPEATS calls counts. Small, to
- * keep it short on small data (≈0.1 s at 16 000 × 16): what matters is the ratio, which the bench
- * grid (`kmfit bench --grid`) checks against blocks of 2 000 × 16 000.
+ * rows against up to CHOICE_CENTERS of its rows (the kernel's elementwise work and the m×n×l
+ * product weigh as in training: at small d they, not the distance GEMM, decide), interleaved so
+ * that a change of load slows all alike; the median of CHOICE_REPEATS calls counts, each right
+ * after an untimed call of the same backend, as in training, where its calls follow one another
+ * (timed right after another backend's, onnx's parked threads and cold caches made it look up to
+ * 1.5× slower than it is at d = 4 and 16, and 'auto' took wasm). The batch has
+ * about CHOICE_WORK multiply-adds (rows · centers · (d + l)), within CHOICE_ROWS: large enough that
+ * fixed costs per call weigh as in a training batch, small enough to keep the timing short
+ * (≈0.2 s at 16 000 × 16). What matters is the ratio, which the bench grid (`kmfit bench --grid`)
+ * checks against blocks of 2 000 × 16 000.
  */
-const CHOICE_ROWS = 256;
-export const CHOICE_CENTERS = 8192;
-const CHOICE_REPEATS = 5;
+export const CHOICE_CENTERS = 16_384;
+const CHOICE_WORK = 2 ** 28;
+const CHOICE_ROWS = { min: 64, max: 1024 };
+const CHOICE_REPEATS = 3;
+
+/** Rows of the timed batch for `centers` centers of d features and l outputs, at most `available`. */
+export function choiceRows(centers: number, d: number, l: number, available: number): number {
+  const rows = Math.floor(CHOICE_WORK / (centers * (d + l)));
+  return Math.min(available, Math.max(CHOICE_ROWS.min, Math.min(CHOICE_ROWS.max, rows)));
+}
 
 export interface BackendTime {
   readonly backend: string;
@@ -196,13 +208,15 @@ function choiceKey(backends: readonly Backend[], kernel: Kernel, d: number, l: n
 /**
  * Times `backends` (the candidates of 'auto', BACKENDS order) on the run's data X (rows of the
  * training set, or the model's centers) for `outputs` outputs, or recalls their times for this
- * shape class; the fastest is the choice.
+ * shape class; the fastest is the choice. `cache: false` times them afresh and keeps nothing (the
+ * bench grid).
  */
-export async function timeBackends(backends: readonly Backend[], kernel: Kernel, X: Matrix, outputs: number): Promise<BackendChoice> {
+export async function timeBackends(backends: readonly Backend[], kernel: Kernel, X: Matrix, outputs: number, options: { cache?: boolean } = {}): Promise<BackendChoice> {
+  const useCache = options.cache ?? true;
   const centers = Math.min(X.rows, CHOICE_CENTERS);
-  const rows = Math.min(X.rows, CHOICE_ROWS);
+  const rows = choiceRows(centers, X.cols, outputs, X.rows);
   const key = choiceKey(backends, kernel, X.cols, outputs, centers);
-  const known = readCache()[key];
+  const known = useCache ? readCache()[key] : undefined;
   if (known && 'times' in known && known.times.length === backends.length) {
     return { name: fastestBackend(known.times), times: known.times, rows, centers, cached: true };
   }
@@ -220,6 +234,7 @@ export async function timeBackends(backends: readonly Backend[], kernel: Kernel,
     for (let round = 0; round < CHOICE_REPEATS; round++) {
       for (let k = 0; k < sets.length; k++) {
         const which = (round + k) % sets.length;
+        await sets[which].predict(batch, out);
         const started = performance.now();
         await sets[which].predict(batch, out);
         seconds[which].push((performance.now() - started) / 1000);
@@ -229,6 +244,6 @@ export async function timeBackends(backends: readonly Backend[], kernel: Kernel,
     for (const set of sets) set.dispose();
   }
   const times = backends.map((backend, i) => ({ backend: backend.name, seconds: seconds[i].sort((a, b) => a - b)[seconds[i].length >> 1] }));
-  writeCache(key, { times });
+  if (useCache) writeCache(key, { times });
   return { name: fastestBackend(times), times, rows, centers, cached: false };
 }

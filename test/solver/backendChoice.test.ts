@@ -7,11 +7,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { platform } from '#platform';
 import { chooseKernel, makeKernel } from '../../kernels/index.js';
-import type { Backend } from '../../src/backends/backend.js';
+import type { Backend, CenterSet } from '../../src/backends/backend.js';
 import { JsBackend } from '../../src/backends/js/index.js';
-import type { Matrix } from '../../src/matrix.js';
+import { rowSlice, type Matrix } from '../../src/matrix.js';
 import { backendChoiceText, planRows } from '../../src/model/summary.js';
-import { CHOICE_CENTERS, fastestBackend, timeBackends, type BackendTime } from '../../src/solver/capacity.js';
+import { CHOICE_CENTERS, choiceRows, fastestBackend, timeBackends, type BackendTime } from '../../src/solver/capacity.js';
 import { fit } from '../../src/index.js';
 import { lcg, randomPoints } from '../helpers/data.js';
 
@@ -28,15 +28,19 @@ describe('the fastest backend from measured times', () => {
   });
 });
 
-/** A js backend under another name and device, counting the center sets timeBackends makes on it. */
+/**
+ * A js backend under another name and device, counting the center sets timeBackends makes on it;
+ * their predict does nothing (only which calls happen is checked, never a time).
+ */
 function counted(name: string): { backend: Backend; sets: () => number } {
   const inner = new JsBackend();
   let sets = 0;
   const backend: Backend = {
     name,
-    createCenterSet: (kernel, centers, outputs) => {
+    createCenterSet: async (kernel, centers, outputs) => {
       sets++;
-      return inner.createCenterSet(kernel, centers, outputs);
+      const set = await inner.createCenterSet(kernel, centers.rows > 1 ? rowSlice(centers, 0, 1) : centers, outputs);
+      return Object.assign(Object.create(set) as CenterSet, { predict: async () => undefined, dispose: () => set.dispose() });
     },
     kernelBlock: (kernel, X, Y) => inner.kernelBlock(kernel, X, Y),
     memoryBudget: () => inner.memoryBudget(),
@@ -57,6 +61,16 @@ function cachedChoices(): [string, { times: BackendTime[] }][] {
   return Object.entries(all).filter(([key]) => key.includes('|auto|')) as [string, { times: BackendTime[] }][];
 }
 
+describe('the timed block', () => {
+  it('has about 2^28 multiply-adds, 64 to 1 024 rows, no more than the data has', () => {
+    expect(choiceRows(8192, 16, 26, 16_000)).toBe(780); // ⌊2^28 / (8192 · 42)⌋
+    expect(choiceRows(8192, 64, 10, 16_000)).toBe(442); // ⌊2^28 / (8192 · 74)⌋
+    expect(choiceRows(8192, 784, 10, 60_000)).toBe(64); // 41, raised to the least
+    expect(choiceRows(2000, 4, 1, 2000)).toBe(1024); // 26 843, capped
+    expect(choiceRows(300, 3, 2, 300)).toBe(300); // the data's rows
+  });
+});
+
 describe('timing the candidates on the data, cached per shape class', () => {
   const saved = platform.capacityCache.read();
   afterEach(() => platform.capacityCache.write(saved ?? {}));
@@ -73,7 +87,7 @@ describe('timing the candidates on the data, cached per shape class', () => {
     expect([a.sets(), b.sets()]).toEqual([1, 1]);
     expect(first.times.map((t) => t.backend)).toEqual(['onnx', 'wasm']);
     expect(first.name).toBe(fastestBackend(first.times));
-    expect({ rows: first.rows, centers: first.centers }).toEqual({ rows: 256, centers: 300 });
+    expect({ rows: first.rows, centers: first.centers }).toEqual({ rows: 300, centers: 300 });
 
     // The same class: recalled, nothing timed.
     const again = await timeBackends([a.backend, b.backend], laplacian, matrix(300, 3, 2), 2);
