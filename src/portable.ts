@@ -12,7 +12,7 @@ export type { BackendName, ConcreteBackendName } from './backends/select.js';
 export { BACKEND_NAMES } from './backends/select.js';
 export type { CentersPlan, Plan, ProjectionPlan, StepRegime } from './solver/plan.js';
 export { planRows, type PlanRow } from './model/summary.js';
-export type { CalibrationPoint } from './solver/capacity.js';
+export type { BackendChoice, BackendTime, CalibrationPoint } from './solver/capacity.js';
 export type { CacheOption, CachePlan } from './solver/kernelCache.js';
 export type { CachePrecision } from './backends/backend.js';
 export type { DivergenceReport, EpochMetrics, EpochReport, IterationReport, StepHalving, StopReason } from './solver/events.js';

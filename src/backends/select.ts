@@ -220,7 +220,18 @@ export async function createAutoCandidates(options: BackendOptions, first = fals
   return timed;
 }
 
-/** 'auto' without data to time on (a loaded model's predictions, a cluster's worker): its first candidate. */
+/**
+ * The backend a saved model predicts on under 'auto': the one it was trained on where that is one
+ * of 'auto''s candidates here (its choice for that data, and the same arithmetic), else 'auto'.
+ */
+export async function autoFor(trainedOn: string): Promise<BackendName> {
+  const entry = AUTO_ORDER.find((b) => b.name === trainedOn);
+  if (!entry || !(await entry.auto.usable())) return 'auto';
+  // A hardware GPU outranks the CPU backends 'auto' times.
+  return 'timed' in entry.auto && (await hardwareGpu()) ? 'auto' : entry.name;
+}
+
+/** 'auto' without data to time on (a cluster's worker): its first candidate. */
 async function createAuto(options: BackendOptions): Promise<Backend> {
   return (await createAutoCandidates(options, true))[0];
 }

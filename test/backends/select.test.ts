@@ -1,6 +1,6 @@
 /** Backend selection: what 'auto' may pick, named backends, and clear errors. */
 import { describe, expect, it } from 'vitest';
-import { createAutoCandidates, createBackend, explainAuto, probeBackends, type BackendAvailability, type ConcreteBackendName } from '../../src/backends/select.js';
+import { autoFor, createAutoCandidates, createBackend, explainAuto, probeBackends, type BackendAvailability, type ConcreteBackendName } from '../../src/backends/select.js';
 import { onnxSupport } from '../../src/backends/onnx/index.js';
 import { hardwareGpuPossible } from '../../src/backends/webgpu/gpu.js';
 import { wasmSupport } from '../../src/backends/wasm/index.js';
@@ -33,6 +33,15 @@ describe('backend selection', () => {
       await backend.dispose();
       await Promise.all(candidates.map((b) => b.dispose()));
     }
+  });
+
+  it("a saved model predicts on the backend it was trained on where 'auto' would consider it here", async () => {
+    const gpu = await hardwareGpuPossible();
+    if (wasmSupport().available && !gpu) expect(await autoFor('wasm')).toBe('wasm');
+    expect(await autoFor('js')).toBe('js');
+    // gpu.js is never 'auto''s; an unknown name (a newer kmfit's backend) falls back to 'auto'.
+    expect(await autoFor('gpujs')).toBe('auto');
+    expect(await autoFor('cuda')).toBe('auto');
   });
 
   it('a named backend is that backend', async () => {
