@@ -5,7 +5,7 @@
  * depends on d, l and the kernel); else js. A software GPU (lavapipe, SwiftShader) and gpu.js are
  * never chosen by 'auto' — both are slower than wasm (docs/benchmarks.md) — but run when named.
  *
- * Every backend is one entry of BACKENDS, in 'auto' order; each function below is a loop over it.
+ * Every backend is one entry of BACKENDS, in 'auto''s order of preference; each function below is a loop over it.
  */
 import { platform } from '#platform';
 import { KmfitError } from '../errors.js';
@@ -59,7 +59,10 @@ async function hardwareGpu(): Promise<boolean> {
   return gpu.available && gpu.software !== true;
 }
 
-/** Every backend, fastest first: the order 'auto' tries them in. */
+/**
+ * Every backend, in 'auto''s order: a hardware GPU first; then the CPU backends it times on the
+ * data (`timed`: their order only breaks ties, and picks the one taken without data); js last.
+ */
 const BACKENDS = [
   {
     name: 'webgpu',
@@ -147,7 +150,7 @@ export interface BackendAvailability extends Probe {
 }
 
 type AutoEntry = Extract<(typeof BACKENDS)[number], { auto: object }>;
-/** The backends 'auto' tries, in order; the last (js) always runs. */
+/** The backends 'auto' considers, in order; the last (js) always runs. */
 const AUTO_ORDER: readonly AutoEntry[] = BACKENDS.filter((b): b is AutoEntry => 'auto' in b);
 
 /** What each backend would run on here, or why it cannot run. Loads the optional GPU packages. */
