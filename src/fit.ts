@@ -6,7 +6,7 @@
  * checkpoint (src/checkpoint/: the plan, preconditioner, random state and training state come
  * from the file; the data is given again and checked against the file's fingerprint of it).
  */
-import { createBackend } from './backends/select.js';
+import { startBackend } from './backendChoice.js';
 import { beginRun } from './checkpoint/begin.js';
 import { checkpointContents } from './checkpoint/file.js';
 import { dataFingerprint, definingOptions } from './checkpoint/resume.js';
@@ -71,7 +71,7 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
   const fingerprint = beginning.checksData || opts.checkpoint ? dataFingerprint(prepared.raw, targets.values, validation) : undefined;
   if (fingerprint) beginning.checkData(prepared, fingerprint);
 
-  const backend = await createBackend(opts.backend, { threads: opts.threads }).catch((error: unknown) => {
+  const { backend, choice } = await startBackend(opts.backend, { threads: opts.threads }, { kernel, rows, outputs: targets.values.cols }).catch((error: unknown) => {
     throw memoryFailure(error, opts.backend) ?? error; // e.g. no address space left for a wasm memory
   });
   let cluster: Cluster | undefined;
@@ -93,7 +93,7 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
     const cachePlan = j
       ? projectionCache({ p: p.centers!.count, s: j.subsampleSize, q: j.q, batchSize: j.batchSize })
       : planRunCache(opts.cache, backend, { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize }, run);
-    const plan = { ...start.plan, cache: cachePlan };
+    const plan = { ...start.plan, cache: cachePlan, ...(choice ? { backendChoice: choice } : {}) };
     opts.onPlan?.(plan);
     const afterIteration =
       opts.checkpoint &&

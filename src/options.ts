@@ -276,7 +276,7 @@ export const FIT_OPTIONS = {
     hint: '',
     describe: 'compute backend',
     default: 'auto',
-    defaultNote: 'webgpu on a hardware GPU, else onnx when onnxruntime-node is installed, else wasm',
+    defaultNote: 'webgpu on a hardware GPU, else the fastest on the data of onnx (when onnxruntime-node is installed) and wasm, timed per data shape',
     cli: { flag: 'backend' },
   }),
   cache: option<CacheOption>()({

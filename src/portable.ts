@@ -14,7 +14,7 @@ export type { CentersPlan, Plan, ProjectionPlan, SearchCandidate, SearchPlan, St
 export type { BandwidthOption } from './search/candidates.js';
 export type { StoppingRule } from './solver/convergence.js';
 export { planRows, type PlanRow } from './model/summary.js';
-export type { CalibrationPoint } from './solver/capacity.js';
+export type { BackendChoice, BackendTime, CalibrationPoint } from './solver/capacity.js';
 export type { CacheOption, CachePlan } from './solver/kernelCache.js';
 export type { CachePrecision } from './backends/backend.js';
 export type { DivergenceReport, EpochMetrics, EpochReport, IterationReport, StepHalving, StopReason } from './solver/events.js';

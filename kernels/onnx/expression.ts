@@ -119,17 +119,17 @@ function scaledTree(root: ExpressionNode): { scale: number; root: ExpressionNode
 }
 
 /**
- * Parses and checks a kernel's expression for the ONNX graphs; `scaled` allows a constant factor
- * of r² to move into the distance GEMM (the direct form has no GEMM to take it).
+ * Parses and checks a kernel's expression for the ONNX graphs; a constant factor of r² moves into
+ * the distance GEMM.
  *
  * @throws KmfitError INVALID_KERNEL_FORMULA when the text leaves the vocabulary or does not depend
  *   on the distance.
  */
-export function onnxKernel(expression: KernelExpression, scaled: boolean): OnnxKernel {
+export function onnxKernel(expression: KernelExpression): OnnxKernel {
   const root = parseKernelExpression(expression, failure(expression));
   // Folded to one number, it would give one value instead of one per entry (and is no kernel).
   if (root.kind === 'number') failure(expression)('it does not depend on r or r2');
-  const folded = scaled ? scaledTree(root) : undefined;
+  const folded = scaledTree(root);
   return { ...(folded ?? { scale: 1, root }), expression, clamp: needsClamp(root) };
 }
 

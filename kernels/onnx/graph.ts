@@ -1,5 +1,5 @@
 /**
- * A small builder for one ONNX graph over float32 tensors: inputs, initializers, nodes with fresh
+ * A small builder for one ONNX graph over float32 (and float64) tensors: inputs, initializers, nodes with fresh
  * output names, scalar constants (shared by value), and the serialized model at the end.
  */
 import { version } from '../../src/version.js';
@@ -7,6 +7,7 @@ import {
   ATTRIBUTE_FLOAT,
   ATTRIBUTE_INT,
   ATTRIBUTE_INTS,
+  DOUBLE,
   FLOAT,
   encodeModel,
   floatValueInfo,
@@ -28,7 +29,7 @@ function attribute(name: string, value: Attribute): AttributeMessage {
   return { name, type: ATTRIBUTE_INTS, ints: value.ints };
 }
 
-function bytesOf(data: Float32Array): Uint8Array {
+function bytesOf(data: Float32Array | Float64Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
@@ -54,12 +55,12 @@ export class OnnxGraph {
     this.outputs.push(floatValueInfo(name, dims, elemType));
   }
 
-  /** A constant tensor kept in the model (and in the session): its data is not copied here. */
-  initializer(dims: readonly number[], data: Float32Array, prefix = 'c'): string {
+  /** A constant tensor (float32 or float64, as `data`) kept in the model (and in the session): its data is not copied here. */
+  initializer(dims: readonly number[], data: Float32Array | Float64Array, prefix = 'c'): string {
     const size = dims.reduce((a, b) => a * b, 1);
     if (data.length !== size) throw new RangeError(`initializer of shape [${dims.join(', ')}] given ${data.length} values`);
     const name = this.fresh(prefix);
-    this.initializers.push({ name, dims, dataType: FLOAT, rawData: bytesOf(data) });
+    this.initializers.push({ name, dims, dataType: data instanceof Float64Array ? DOUBLE : FLOAT, rawData: bytesOf(data) });
     return name;
   }
 

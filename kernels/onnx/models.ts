@@ -6,9 +6,12 @@
  *   x̃ = [x, ‖x‖², 1] and z̃ = [−2z, 1, ‖z‖²], so x̃·z̃ = ‖x‖² + ‖z‖² − 2x·z = ‖x − z‖²,
  * which folds both norms into the GEMM instead of two more passes over the m×n block (and, for
  * kernels of r²·c, the constant c too: kernels/onnx/expression.ts). Rounding can make it slightly
- * negative: it is clamped at 0 where the kernel's formula needs r² ≥ 0. For small d that form loses the distance of close
- * points to cancellation (‖x‖² ≈ ‖z‖² ≈ x·z), and the GEMM is cheap anyway: there the graphs
- * compute Σ(x − z)² directly (Sub with broadcasting, then ReduceSumSquare).
+ * negative: it is clamped at 0 where the kernel's formula needs r² ≥ 0. In float32 that form loses
+ * the distance of close points to cancellation (‖x‖² ≈ ‖z‖² ≈ x·z). For small d the GEMM is cheap,
+ * so there it runs in float64 (the 'gemm64' form: rows, norms and centers in float64, the result
+ * cast to float32 before the kernel), where the cancellation costs nothing a float32 r² can show.
+ * (It replaced Σ(x − z)² by Sub and ReduceSumSquare, whose m×n×d intermediate made a block 5–15×
+ * slower than wasm at d = 16: 0.55 s against 0.11 s for m = 2 000, n = 16 000, l = 26.)
  *
  * The fused graph holds a range of the centers as initializers, in blocks (blockCenters): each
  * block's GEMM → kernel transform → product with its rows of α, over a tile of rows × block, and
@@ -20,19 +23,32 @@ import type { KernelExpression } from '../kernel.js';
 import type { Matrix } from '../../src/matrix.js';
 import { emitKernel, onnxKernel, type OnnxKernel } from './expression.js';
 import { OnnxGraph } from './graph.js';
-import { FLOAT, FLOAT16 } from './schema.js';
+import { DOUBLE, FLOAT, FLOAT16 } from './schema.js';
 
 /** The precisions of the onnx backend's kernel cache, by TensorProto.DataType (onnxruntime-node's binding has no bfloat16). */
 export type OnnxCachePrecision = 'float16' | 'float32';
 const PRECISION_TYPES: Readonly<Record<OnnxCachePrecision, number>> = { float16: FLOAT16, float32: FLOAT };
 
-/** Up to this d, distances are Σ(x − z)² (exact for close points); above, the augmented GEMM. */
-export const DIRECT_MAX_DIM = 16;
+/** Up to this d, the distance GEMM runs in float64 (exact for close points); above, in float32. */
+export const FLOAT64_MAX_DIM = 16;
 
-export type DistanceForm = 'gemm' | 'direct';
+/** The augmented GEMM in float32 ('gemm') or in float64 ('gemm64'). */
+export type DistanceForm = 'gemm' | 'gemm64';
 
 export function distanceForm(d: number): DistanceForm {
-  return d <= DIRECT_MAX_DIM ? 'direct' : 'gemm';
+  return d <= FLOAT64_MAX_DIM ? 'gemm64' : 'gemm';
+}
+
+/** Bytes of one value of the form's rows, centers and distances before the cast. */
+export function valueBytes(form: DistanceForm): number {
+  return form === 'gemm64' ? 8 : 4;
+}
+
+/** The rows and columns inputs of the form: float32 or float64 values. */
+export type FormValues = Float32Array | Float64Array;
+
+function formArray(form: DistanceForm, length: number): FormValues {
+  return form === 'gemm64' ? new Float64Array(length) : new Float32Array(length);
 }
 
 /**
@@ -45,40 +61,34 @@ export function distanceForm(d: number): DistanceForm {
 const OWN_MAPPING_BYTES = 33 * 2 ** 20;
 /** The fewest centers per GEMM block: below, the GEMMs are too short to run at full speed. */
 const MIN_GEMM_BLOCK = 2048;
-/** Centers per block of the direct form, whose m × block × d differences are the largest intermediate. */
-const DIRECT_BLOCK = 512;
 
 /** Centers per block of the fused graph, for d features. */
 export function blockCenters(form: DistanceForm, d: number): number {
-  if (form === 'direct') return DIRECT_BLOCK;
-  const columns = Math.ceil(OWN_MAPPING_BYTES / ((d + 2) * 4) / 64) * 64;
+  const columns = Math.ceil(OWN_MAPPING_BYTES / ((d + 2) * valueBytes(form)) / 64) * 64;
   return Math.max(MIN_GEMM_BLOCK, columns);
 }
 
-/** The shape of the rows input: m × (d+2) for the GEMM form, m × 1 × d for the direct one. */
-export function rowsShape<T extends number | string>(form: DistanceForm, rows: T, d: number): (T | number)[] {
-  return form === 'gemm' ? [rows, d + 2] : [rows, 1, d];
+/** The shape of the rows input: m × (d+2). */
+export function rowsShape<T extends number | string>(rows: T, d: number): (T | number)[] {
+  return [rows, d + 2];
 }
 
-/** The shape of kernelBlock's columns input: n × (d+2) for the GEMM form, n × d for the direct one. */
-export function columnsShape<T extends number | string>(form: DistanceForm, columns: T, d: number): (T | number)[] {
-  return form === 'gemm' ? [columns, d + 2] : [columns, d];
+/** The shape of kernelBlock's columns input: n × (d+2). */
+export function columnsShape<T extends number | string>(columns: T, d: number): (T | number)[] {
+  return [columns, d + 2];
 }
 
+/** ‖row‖², summed in float64 (rounded to float32 when stored in the float32 form's inputs). */
 function squaredNorm(data: Float32Array, start: number, d: number): number {
   let sum = 0;
   for (let k = 0; k < d; k++) sum += data[start + k] * data[start + k];
   return sum;
 }
 
-/**
- * The rows input for `form`: [x, ‖x‖², 1] per row (m × (d+2)) for the GEMM form; for the direct
- * form the rows themselves (the graph reads them as m × 1 × d).
- */
-export function rowsInput(form: DistanceForm, X: Matrix): Float32Array {
+/** The rows input for `form`: [x, ‖x‖², 1] per row (m × (d+2)), in the form's precision. */
+export function rowsInput(form: DistanceForm, X: Matrix): FormValues {
   const { rows: m, cols: d } = X;
-  if (form === 'direct') return X.data.subarray(0, m * d);
-  const out = new Float32Array(m * (d + 2));
+  const out = formArray(form, m * (d + 2));
   for (let i = 0; i < m; i++) {
     out.set(X.data.subarray(i * d, (i + 1) * d), i * (d + 2));
     out[i * (d + 2) + d] = squaredNorm(X.data, i * d, d);
@@ -87,14 +97,10 @@ export function rowsInput(form: DistanceForm, X: Matrix): Float32Array {
   return out;
 }
 
-/**
- * The other side of the distance for kernelBlock: [−2y, 1, ‖y‖²] per row (n × (d+2)) for the GEMM
- * form, the rows themselves for the direct one.
- */
-export function columnsInput(form: DistanceForm, Y: Matrix): Float32Array {
+/** The other side of the distance for kernelBlock: [−2y, 1, ‖y‖²] per row (n × (d+2)), in the form's precision. */
+export function columnsInput(form: DistanceForm, Y: Matrix): FormValues {
   const { rows: n, cols: d } = Y;
-  if (form === 'direct') return Y.data.subarray(0, n * d);
-  const out = new Float32Array(n * (d + 2));
+  const out = formArray(form, n * (d + 2));
   for (let j = 0; j < n; j++) {
     for (let k = 0; k < d; k++) out[j * (d + 2) + k] = -2 * Y.data[j * d + k];
     out[j * (d + 2) + d] = 1;
@@ -107,10 +113,10 @@ export function columnsInput(form: DistanceForm, Y: Matrix): Float32Array {
  * Centers j0…j1 as one GEMM block, transposed and scaled: (d+2) × w, column j =
  * scale·[−2z_j; 1; ‖z_j‖²], so that x̃ times it is scale·r².
  */
-function transposedBlock(Z: Matrix, j0: number, j1: number, scale: number): Float32Array {
+function transposedBlock(form: DistanceForm, Z: Matrix, j0: number, j1: number, scale: number): FormValues {
   const d = Z.cols;
   const w = j1 - j0;
-  const out = new Float32Array((d + 2) * w);
+  const out = formArray(form, (d + 2) * w);
   for (let j = 0; j < w; j++) {
     const row = (j0 + j) * d;
     for (let k = 0; k < d; k++) out[k * w + j] = -2 * scale * Z.data[row + k];
@@ -121,19 +127,16 @@ function transposedBlock(Z: Matrix, j0: number, j1: number, scale: number): Floa
 }
 
 /**
- * s = scale·r² between the rows `x` and the centers `centers`, clamped to the sign of the scale
- * where the kernel needs it (kernels/onnx/expression.ts). In the GEMM form, centers are
- * [−2z, 1, ‖z‖²] rows (w × (d+2); Gemm applies the scale), or their transpose with the scale
- * applied (the layout of the initializers, which MatMul pre-packs); in the direct form, w × d
- * rows (Σ(x − z)² ≥ 0 needs no clamp), and the scale is 1.
+ * s = scale·r² (float32) between the rows `x` and the centers `centers`, clamped to the sign of the
+ * scale where the kernel needs it (kernels/onnx/expression.ts). Centers are [−2z, 1, ‖z‖²] rows
+ * (w × (d+2); Gemm applies the scale), or their transpose with the scale applied (the layout of the
+ * initializers, which MatMul pre-packs). In the gemm64 form the product is float64, cast to float32.
  */
 function squaredDistances(graph: OnnxGraph, form: DistanceForm, x: string, centers: string, kernel: OnnxKernel, transposed = false): string {
-  if (form === 'direct') {
-    return graph.node('ReduceSumSquare', [graph.node('Sub', [x, centers])], { axes: { ints: [2] }, keepdims: { int: 0 } });
-  }
-  const product = transposed
+  const gemm = transposed
     ? graph.node('MatMul', [x, centers])
     : graph.node('Gemm', [x, centers], { transB: { int: 1 }, alpha: { float: kernel.scale } });
+  const product = form === 'gemm64' ? graph.node('Cast', [gemm], { to: { int: FLOAT } }) : gemm;
   if (!kernel.clamp) return product;
   return kernel.scale > 0 ? graph.node('Relu', [product]) : graph.node('Min', [product, graph.scalar(0)]);
 }
@@ -184,8 +187,8 @@ export async function stepModel(expression: KernelExpression, Z: Matrix, outputs
 function weightedBlocks(graph: OnnxGraph, expression: KernelExpression, Z: Matrix, start: number, end: number, outputs: number) {
   const d = Z.cols;
   const form = distanceForm(d);
-  const x = graph.input('x', rowsShape(form, 'm', d));
-  const kernel = onnxKernel(expression, form === 'gemm');
+  const x = graph.input('x', rowsShape('m', d), formType(form));
+  const kernel = onnxKernel(expression);
   const blocks: [number, number][] = [];
   const values: string[] = [];
   const products: string[] = [];
@@ -193,10 +196,7 @@ function weightedBlocks(graph: OnnxGraph, expression: KernelExpression, Z: Matri
   for (let j0 = start; j0 < end; j0 += block) {
     const j1 = Math.min(end, j0 + block);
     const w = j1 - j0;
-    const squared =
-      form === 'gemm'
-        ? squaredDistances(graph, form, x, graph.initializer([d + 2, w], transposedBlock(Z, j0, j1, kernel.scale), 'z'), kernel, true)
-        : squaredDistances(graph, form, x, graph.initializer([w, d], Z.data.subarray(j0 * d, j1 * d), 'z'), kernel);
+    const squared = squaredDistances(graph, form, x, graph.initializer([d + 2, w], transposedBlock(form, Z, j0, j1, kernel.scale), 'z'), kernel, true);
     const alpha = graph.input(`alpha${blocks.length}`, [w, outputs]);
     values.push(emitKernel(graph, squared, kernel));
     products.push(graph.node('MatMul', [values[values.length - 1], alpha]));
@@ -209,15 +209,14 @@ function weightedBlocks(graph: OnnxGraph, expression: KernelExpression, Z: Matri
  * The graphs of a center group (several kernels over the same centers, a bandwidth search's
  * candidates): each block's squared distances r² once, unscaled, then per kernel k its own
  * s = scale_k·r² (clamped where its formula needs it), its kernel values and their product with its
- * own weights. The one GEMM or Sub/ReduceSumSquare over the block — the m·n·d part — is shared;
+ * own weights. The one distance GEMM over the block — the m·n·d part — is shared;
  * each further kernel adds the elementwise transform and an m·n·l product.
  */
-function groupTransforms(graph: OnnxGraph, form: DistanceForm, squared: string, kernels: readonly OnnxKernel[]): string[] {
-  // Clamping r² at 0 clamps every s = scale·r² to the sign of its scale: done once for all who need
-  // it. The direct form's Σ(x − z)² is ≥ 0 already (and its kernels have scale 1: no GEMM to fold into).
+function groupTransforms(graph: OnnxGraph, squared: string, kernels: readonly OnnxKernel[]): string[] {
+  // Clamping r² at 0 clamps every s = scale·r² to the sign of its scale: done once for all who need it.
   let clamped: string | undefined;
   return kernels.map((kernel) => {
-    const r2 = kernel.clamp && form === 'gemm' ? (clamped ??= graph.node('Relu', [squared])) : squared;
+    const r2 = kernel.clamp ? (clamped ??= graph.node('Relu', [squared])) : squared;
     const s = kernel.scale === 1 ? r2 : graph.node('Mul', [r2, graph.scalar(kernel.scale)]);
     return emitKernel(graph, s, kernel);
   });
@@ -238,8 +237,8 @@ export async function fusedGroupModel(expressions: readonly KernelExpression[], 
   const d = Z.cols;
   const form = distanceForm(d);
   const graph = new OnnxGraph('kmfit_fused_group');
-  const x = graph.input('x', rowsShape(form, 'm', d));
-  const kernels = expressions.map((expression) => onnxKernel(expression, form === 'gemm'));
+  const x = graph.input('x', rowsShape('m', d), formType(form));
+  const kernels = expressions.map((expression) => onnxKernel(expression));
   const unit = { ...kernels[0], scale: 1, clamp: false };
   const blocks: [number, number][] = [];
   const products: string[][] = kernels.map(() => []);
@@ -247,11 +246,8 @@ export async function fusedGroupModel(expressions: readonly KernelExpression[], 
   for (let j0 = start; j0 < end; j0 += block) {
     const j1 = Math.min(end, j0 + block);
     const w = j1 - j0;
-    const squared =
-      form === 'gemm'
-        ? squaredDistances(graph, form, x, graph.initializer([d + 2, w], transposedBlock(Z, j0, j1, 1), 'z'), unit, true)
-        : squaredDistances(graph, form, x, graph.initializer([w, d], Z.data.subarray(j0 * d, j1 * d), 'z'), unit);
-    groupTransforms(graph, form, squared, kernels).forEach((values, k) => {
+    const squared = squaredDistances(graph, form, x, graph.initializer([d + 2, w], transposedBlock(form, Z, j0, j1, 1), 'z'), unit, true);
+    groupTransforms(graph, squared, kernels).forEach((values, k) => {
       products[k].push(graph.node('MatMul', [values, graph.input(groupAlpha(k, blocks.length), [w, outputs])]));
     });
     blocks.push([j0, j1]);
@@ -266,11 +262,11 @@ export async function fusedGroupModel(expressions: readonly KernelExpression[], 
  */
 export async function streamedGroupModel(expressions: readonly KernelExpression[], form: DistanceForm, d: number): Promise<Uint8Array> {
   const graph = new OnnxGraph('kmfit_streamed_group');
-  const x = graph.input('x', rowsShape(form, 'm', d));
-  const y = graph.input('y', columnsShape(form, 'n', d));
-  const kernels = expressions.map((expression) => onnxKernel(expression, form === 'gemm'));
+  const x = graph.input('x', rowsShape('m', d), formType(form));
+  const y = graph.input('y', columnsShape('n', d), formType(form));
+  const kernels = expressions.map((expression) => onnxKernel(expression));
   const squared = squaredDistances(graph, form, x, y, { ...kernels[0], scale: 1, clamp: false });
-  groupTransforms(graph, form, squared, kernels).forEach((values, k) => {
+  groupTransforms(graph, squared, kernels).forEach((values, k) => {
     graph.output(graph.node('MatMul', [values, graph.input(groupAlpha(k, 0), ['n', 'l'])]), `out${k}`, ['m', 'l']);
   });
   return graph.encode();
@@ -280,7 +276,12 @@ export async function streamedGroupModel(expressions: readonly KernelExpression[
  * Columns per run where the centers are an input rather than initializers (kernel blocks and
  * streamed center sets), with rows chosen to keep the tile near the host's tile size.
  */
-export const STREAMED_COLUMNS: Readonly<Record<DistanceForm, number>> = { gemm: 8192, direct: 2048 };
+export const STREAMED_COLUMNS = 8192;
+
+/** The TensorProto.DataType of the form's rows and columns inputs. */
+export function formType(form: DistanceForm): number {
+  return form === 'gemm64' ? DOUBLE : FLOAT;
+}
 
 /**
  * out (m × l) = k(x, y) · alpha0 with the centers an input: one graph for every small center set
@@ -288,10 +289,10 @@ export const STREAMED_COLUMNS: Readonly<Record<DistanceForm, number>> = { gemm: 
  * output `out`.
  */
 export async function streamedModel(expression: KernelExpression, form: DistanceForm, d: number): Promise<Uint8Array> {
-  const kernel = onnxKernel(expression, form === 'gemm');
+  const kernel = onnxKernel(expression);
   const graph = new OnnxGraph('kmfit_streamed');
-  const x = graph.input('x', rowsShape(form, 'm', d));
-  const y = graph.input('y', columnsShape(form, 'n', d));
+  const x = graph.input('x', rowsShape('m', d), formType(form));
+  const y = graph.input('y', columnsShape('n', d), formType(form));
   const alpha = graph.input('alpha0', ['n', 'l']);
   const k = emitKernel(graph, squaredDistances(graph, form, x, y, kernel), kernel);
   graph.output(graph.node('MatMul', [k, alpha]), 'out', ['m', 'l']);
@@ -303,10 +304,10 @@ export async function streamedModel(expression: KernelExpression, form: Distance
  * Inputs: `x` (rowsInput) and `y` (columnsInput); output `k`.
  */
 export async function blockModel(expression: KernelExpression, form: DistanceForm, d: number, precision: OnnxCachePrecision = 'float32'): Promise<Uint8Array> {
-  const kernel = onnxKernel(expression, form === 'gemm');
+  const kernel = onnxKernel(expression);
   const graph = new OnnxGraph('kmfit_block');
-  const x = graph.input('x', rowsShape(form, 'm', d));
-  const y = graph.input('y', columnsShape(form, 'n', d));
+  const x = graph.input('x', rowsShape('m', d), formType(form));
+  const y = graph.input('y', columnsShape('n', d), formType(form));
   const k = emitKernel(graph, squaredDistances(graph, form, x, y, kernel), kernel);
   const type = PRECISION_TYPES[precision];
   graph.output(type === FLOAT ? k : graph.node('Cast', [k], { to: { int: type } }), 'k', ['m', 'n'], type);

@@ -14,6 +14,7 @@
 /** TensorProto.DataType values used here. */
 export const FLOAT = 1;
 export const FLOAT16 = 10;
+export const DOUBLE = 11;
 
 /** AttributeProto.AttributeType values used here. */
 export const ATTRIBUTE_FLOAT = 1;

@@ -1,10 +1,11 @@
 /**
- * Turns a backend name into a Backend. 'auto' takes the fastest that runs here: webgpu on a hardware
- * adapter, else onnx (native CPU kernels, where onnxruntime-node is installed: Node only), else
- * wasm, else js. A software GPU (lavapipe, SwiftShader) and gpu.js are never chosen by 'auto' —
- * both are slower than wasm (docs/benchmarks.md) — but run when named.
+ * Turns a backend name into a Backend. 'auto' takes webgpu on a hardware adapter; else it times the
+ * CPU backends that run here (onnx where onnxruntime-node is installed, in Node; wasm) on the
+ * data's own shape and takes the fastest (src/solver/capacity.ts timeBackends: which one wins
+ * depends on d, l and the kernel); else js. A software GPU (lavapipe, SwiftShader) and gpu.js are
+ * never chosen by 'auto' — both are slower than wasm (docs/benchmarks.md) — but run when named.
  *
- * Every backend is one entry of BACKENDS, in 'auto' order; each function below is a loop over it.
+ * Every backend is one entry of BACKENDS, in 'auto''s order of preference; each function below is a loop over it.
  */
 import { platform } from '#platform';
 import { KmfitError } from '../errors.js';
@@ -39,6 +40,8 @@ interface BackendEntry {
    */
   readonly auto?: {
     usable(): Promise<boolean>;
+    /** One of the CPU backends 'auto' times on the data's shape, taking the fastest of those usable. */
+    readonly timed?: true;
     /** Why it was taken (absent: the clauses of those passed over say it all). */
     readonly chosen?: (detail: string) => string;
     /** Absent for the last resort, which is never passed over. */
@@ -56,7 +59,10 @@ async function hardwareGpu(): Promise<boolean> {
   return gpu.available && gpu.software !== true;
 }
 
-/** Every backend, fastest first: the order 'auto' tries them in. */
+/**
+ * Every backend, in 'auto''s order: a hardware GPU first; then the CPU backends it times on the
+ * data (`timed`: their order only breaks ties, and picks the one taken without data); js last.
+ */
 const BACKENDS = [
   {
     name: 'webgpu',
@@ -90,7 +96,8 @@ const BACKENDS = [
     },
     auto: {
       usable: async () => (await platform.onnx.support()).available,
-      chosen: () => 'onnxruntime-node is installed, whose native CPU kernels are faster than wasm',
+      timed: true,
+      chosen: () => 'onnxruntime-node is installed: native CPU kernels',
       // The entry's detail says why it does not run; the reason only points there.
       passedOver: () => 'onnxruntime-node does not load here (see the onnx entry)',
     },
@@ -111,6 +118,7 @@ const BACKENDS = [
     },
     auto: {
       usable: async () => wasmSupport().available,
+      timed: true,
       chosen: () => 'WebAssembly SIMD on every core',
       passedOver: () => 'no WebAssembly SIMD with threads here (see the wasm entry)',
     },
@@ -142,7 +150,7 @@ export interface BackendAvailability extends Probe {
 }
 
 type AutoEntry = Extract<(typeof BACKENDS)[number], { auto: object }>;
-/** The backends 'auto' tries, in order; the last (js) always runs. */
+/** The backends 'auto' considers, in order; the last (js) always runs. */
 const AUTO_ORDER: readonly AutoEntry[] = BACKENDS.filter((b): b is AutoEntry => 'auto' in b);
 
 /** What each backend would run on here, or why it cannot run. Loads the optional GPU packages. */
@@ -152,38 +160,83 @@ export async function probeBackends(): Promise<BackendAvailability[]> {
   return found;
 }
 
-/** Which backend 'auto' takes given a probe (probeBackends), and why, in one sentence. */
-export function explainAuto(found: readonly BackendAvailability[]): { name: ConcreteBackendName; reason: string } {
+/**
+ * What 'auto' does given a probe (probeBackends), and why, in one sentence: `names` is the one
+ * backend it takes, or the CPU backends it times on each data shape (several: the fastest wins).
+ */
+export function explainAuto(found: readonly BackendAvailability[]): { names: ConcreteBackendName[]; reason: string } {
   const passed: string[] = [];
+  const timed: { name: ConcreteBackendName; chosen: string }[] = [];
   for (const entry of AUTO_ORDER) {
     const probe = found.find((b) => b.name === entry.name);
     const passedOver = 'passedOver' in entry.auto ? entry.auto.passedOver : undefined;
-    if (!passedOver || (probe?.available && probe.fast)) {
-      const chosen = 'chosen' in entry.auto ? entry.auto.chosen(probe?.detail ?? '') : undefined;
-      return { name: entry.name, reason: [...passed, ...(chosen ? [chosen] : [])].join('; ') };
+    const usable = !passedOver || (probe?.available && probe.fast);
+    const chosen = 'chosen' in entry.auto ? entry.auto.chosen(probe?.detail ?? '') : undefined;
+    if ('timed' in entry.auto) {
+      if (usable) timed.push({ name: entry.name, chosen: chosen ?? entry.name });
+      else passed.push(passedOver!(probe));
+      continue;
     }
-    passed.push(passedOver(probe));
+    if (timed.length > 0) break; // the last resort comes after the timed ones only when none runs
+    if (usable) return { names: [entry.name], reason: [...passed, ...(chosen ? [chosen] : [])].join('; ') };
+    passed.push(passedOver!(probe));
+  }
+  if (timed.length === 1) return { names: [timed[0].name], reason: [...passed, timed[0].chosen].join('; ') };
+  if (timed.length > 1) {
+    const names = timed.map((t) => t.name);
+    return { names, reason: [...passed, `it times ${names.join(' and ')} on each data shape and takes the fastest (cached per shape)`].join('; ') };
   }
   throw new Error('the last backend of the auto order must be one that is never passed over');
 }
 
-/** Backends 'auto' would consider here, fastest first, js last. */
+/** Backends 'auto' would consider here, in BACKENDS order, js last. */
 export async function availableBackends(): Promise<ConcreteBackendName[]> {
   const names: ConcreteBackendName[] = [];
   for (const entry of AUTO_ORDER) if (await entry.auto.usable()) names.push(entry.name);
   return names;
 }
 
-async function createAuto(options: BackendOptions): Promise<Backend> {
-  for (const entry of AUTO_ORDER) {
-    if (!(await entry.auto.usable())) continue;
-    try {
-      return await entry.create(options, 'auto');
-    } catch (error) {
-      if (!('fallsThrough' in entry.auto)) throw error;
+/**
+ * The backends 'auto' chooses among, started: a hardware GPU's alone; else every timed CPU
+ * backend that runs here (the caller times them on its data, keeps the fastest and disposes the
+ * others; timeBackends in src/solver/capacity.ts); else js. `first`: only the first of them.
+ */
+export async function createAutoCandidates(options: BackendOptions, first = false): Promise<Backend[]> {
+  const timed: Backend[] = [];
+  try {
+    for (const entry of AUTO_ORDER) {
+      if (timed.length > 0 && (first || !('timed' in entry.auto))) break;
+      if (!(await entry.auto.usable())) continue;
+      try {
+        const backend = await entry.create(options, 'auto');
+        if (!('timed' in entry.auto)) return [backend];
+        timed.push(backend);
+      } catch (error) {
+        if (!('fallsThrough' in entry.auto)) throw error;
+      }
     }
+  } catch (error) {
+    await Promise.all(timed.map((backend) => backend.dispose()));
+    throw error;
   }
-  throw new Error('the last backend of the auto order must always be usable');
+  if (timed.length === 0) throw new Error('the last backend of the auto order must always be usable');
+  return timed;
+}
+
+/**
+ * The backend a saved model predicts on under 'auto': the one it was trained on where that is one
+ * of 'auto''s candidates here (its choice for that data, and the same arithmetic), else 'auto'.
+ */
+export async function autoFor(trainedOn: string): Promise<BackendName> {
+  const entry = AUTO_ORDER.find((b) => b.name === trainedOn);
+  if (!entry || !(await entry.auto.usable())) return 'auto';
+  // A hardware GPU outranks the CPU backends 'auto' times.
+  return 'timed' in entry.auto && (await hardwareGpu()) ? 'auto' : entry.name;
+}
+
+/** 'auto' without data to time on (a cluster's worker): its first candidate. */
+async function createAuto(options: BackendOptions): Promise<Backend> {
+  return (await createAutoCandidates(options, true))[0];
 }
 
 /**

@@ -1,7 +1,8 @@
-/** `kmfit bench`: the fused-block benchmark, rendered as a table (or JSON). */
+/** `kmfit bench`: the fused-block benchmark, rendered as a table (or JSON); `--grid`: 'auto''s choice on a grid of shapes. */
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
-import { availableBackends, createBackend } from '../backends/select.js';
+import { availableBackends, createAutoCandidates, createBackend } from '../backends/select.js';
+import { AUTO_GRID, benchGrid, gridTable } from '../../bench/autoGrid.js';
 import type { Backend } from '../backends/backend.js';
 import { DEFAULT_SHAPES, OpenBlasBaseline, backendBlock, benchInterleaved, type BenchResult, type BenchShape, type TimedBlock } from '../../bench/fusedBlock.js';
 import { KmfitError } from '../errors.js';
@@ -12,6 +13,7 @@ export interface BenchArgs {
   backends?: string;
   reps: number;
   shape?: string[];
+  grid?: boolean;
   json?: boolean;
 }
 
@@ -24,7 +26,33 @@ function parseShape(text: string): BenchShape {
   return { m, n, d, l };
 }
 
+/** Prints a table, its columns padded to their widest cell. */
+function printTable(rows: readonly (readonly string[])[]): void {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const row of rows) process.stdout.write(row.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd() + '\n');
+}
+
+/** `kmfit bench --grid`: every backend 'auto' chooses among, on each shape, and the one it takes. */
+async function grid(args: BenchArgs): Promise<void> {
+  const shapes = args.shape?.length ? args.shape.map(parseShape) : AUTO_GRID;
+  const candidates = await createAutoCandidates({});
+  try {
+    const names = candidates.map((b) => b.name);
+    if (!args.json) {
+      process.stdout.write(`kmfit bench --grid · ${os.cpus()[0]?.model ?? 'CPU'} · laplacian fused block · median of ${args.reps} interleaved repetitions · 'auto' chooses among ${names.join(', ')}\n`);
+    }
+    const results = await benchGrid(candidates, shapes, args.reps, (r) => {
+      if (!args.json) process.stderr.write(`  d=${r.d} l=${r.l}: ${names.map((n) => `${n} ${r.seconds[n].toFixed(3)} s`).join(', ')}; auto ${r.auto}\n`);
+    });
+    if (args.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+    else printTable(gridTable(results, names));
+  } finally {
+    for (const backend of candidates) await backend.dispose();
+  }
+}
+
 export async function bench(args: BenchArgs): Promise<void> {
+  if (args.grid) return grid(args);
   const shapes = args.shape?.length ? args.shape.map(parseShape) : DEFAULT_SHAPES;
   const names = args.backends ? (args.backends.split(',') as BackendName[]) : await availableBackends();
   const say = (text: string) => !args.json && process.stdout.write(text + '\n');
@@ -74,6 +102,5 @@ export async function bench(args: BenchArgs): Promise<void> {
       ]),
     );
   }
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  for (const row of [header, ...rows]) say(row.map((cell, c) => cell.padEnd(widths[c])).join('  '));
+  printTable([header, ...rows]);
 }

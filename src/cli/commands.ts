@@ -124,7 +124,8 @@ export async function main(argv: string[]): Promise<number> {
           y
             .options(BENCH_OPTIONS)
             .example('kmfit bench', 'all backends, default shapes')
-            .example('kmfit bench --backends wasm,js --shape 1024,8192,784,10 --json', 'one shape, JSON'),
+            .example('kmfit bench --backends wasm,js --shape 1024,8192,784,10 --json', 'one shape, JSON')
+            .example('kmfit bench --grid --reps 3', "'auto''s choice on each shape of the grid, against the fastest backend"),
         (a) => bench(a as BenchArgs),
       )
       .command(

@@ -44,19 +44,20 @@ function capacityText(report: DeviceReport): string {
 export async function devices(args: { json?: boolean }): Promise<void> {
   const found: DeviceReport[] = [];
   for (const backend of await probeBackends()) found.push(await inspect(backend));
-  const { name: auto, reason } = explainAuto(found);
+  // One backend, or the CPU backends 'auto' times on each data shape.
+  const { names: auto, reason } = explainAuto(found);
   if (args.json) {
     process.stdout.write(JSON.stringify({ auto, reason, backends: found }, null, 2) + '\n');
     return;
   }
   const width = Math.max(...found.map((b) => b.name.length));
   for (const b of found) {
-    const mark = b.name === auto ? '  ← auto' : '';
+    const mark = auto.includes(b.name) ? (auto.length === 1 ? '  ← auto' : '  ← auto, when fastest on the data') : '';
     process.stdout.write(`${b.name.padEnd(width)}  ${b.available ? 'yes' : 'no '}  ${b.detail}${mark}\n`);
     if (b.device && b.memory) {
       const indent = ' '.repeat(width + 7);
       process.stdout.write(`${indent}device ${b.device}\n${indent}memory ${gib(b.memory.bytes)} (${b.memory.source})\n${indent}${capacityText(b)}\n`);
     }
   }
-  process.stdout.write(`'auto' takes ${auto}: ${reason}.\n`);
+  process.stdout.write(`'auto' takes ${auto.join(' or ')}: ${reason}.\n`);
 }

@@ -123,7 +123,11 @@ export const PREDICT_OPTIONS = {
 export const BENCH_OPTIONS = {
   backends: { type: 'string', describe: 'comma-separated backends (default: all available)' },
   reps: { type: 'number', default: 5, describe: 'repetitions; the median is reported' },
-  shape: { type: 'string', array: true, describe: 'm,n,d,l (repeatable); default 1024,8192,784,10 and 1024,8192,64,10' },
+  shape: { type: 'string', array: true, describe: 'm,n,d,l (repeatable); default 1024,8192,784,10 and 1024,8192,64,10 (with --grid: its grid)' },
+  grid: {
+    type: 'boolean',
+    describe: "for each shape of a grid (d 4, 16, 64, 256, 784 × l 1, 10, 26 at m 2000, n 16000), every backend 'auto' chooses among and the one it takes, against the fastest",
+  },
   json: { type: 'boolean', describe: 'print a JSON array of results' },
 } as const satisfies Record<string, Options>;
 

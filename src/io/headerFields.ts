@@ -103,11 +103,26 @@ export class HeaderFields {
     }
     if (plan.centers !== undefined) this.centersPlan(plan.centers);
     if (plan.stopping !== undefined) this.number(this.object(plan.stopping, 'plan.stopping').residual, 'plan.stopping.residual', true);
+    if (plan.backendChoice !== undefined) this.backendChoice(plan.backendChoice);
     if (plan.stepSizeHalvings !== undefined) {
       const halvings = this.halvings(plan.stepSizeHalvings, 'plan.stepSizeHalvings');
       if (halvings.length === 0) throw this.unusable('its plan.stepSizeHalvings is an empty list (absent when the step size was never halved)');
     }
     return plan as unknown as Plan;
+  }
+
+  /** How 'auto' chose the backend: each candidate's time on the data. */
+  private backendChoice(value: unknown): void {
+    const choice = this.object(value, 'plan.backendChoice');
+    this.text(choice.name, 'plan.backendChoice.name');
+    this.integer(choice.rows, 'plan.backendChoice.rows', 1);
+    this.integer(choice.centers, 'plan.backendChoice.centers', 1);
+    if (typeof choice.cached !== 'boolean') throw this.unusable(`its plan.backendChoice.cached is ${describeValue(choice.cached)}, not true or false`);
+    this.list(choice.times, 'plan.backendChoice.times').forEach((entry, i) => {
+      const time = this.object(entry, `plan.backendChoice.times[${i}]`);
+      this.text(time.backend, `plan.backendChoice.times[${i}].backend`);
+      this.number(time.seconds, `plan.backendChoice.times[${i}].seconds`);
+    });
   }
 
   /** EigenPro 3's part of a plan: the centers and the projection's figures. */

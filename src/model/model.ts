@@ -4,7 +4,7 @@
  */
 import type { KernelSpec } from '../../kernels/kernel.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
-import { createBackend, type BackendName } from '../backends/select.js';
+import { autoFor, createBackend, type BackendName } from '../backends/select.js';
 import { toMatrix, type MatrixInput } from '../data/input.js';
 import {
   argmaxRows,
@@ -214,7 +214,7 @@ export class KernelModel {
   private async residentCenters(): Promise<CenterSet> {
     if (!this.centerSet) {
       if (!this.backend) {
-        this.backend = await createBackend(this.plan.backend === 'js' ? 'js' : 'auto');
+        this.backend = await createBackend(await autoFor(this.plan.backend));
         abandoned.register(this, this.backend, this);
       }
       const set = await this.backend.createCenterSet(this.parts.kernel, this.parts.centers, this.outputs);

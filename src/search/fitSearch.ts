@@ -10,8 +10,8 @@
  */
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend } from '../backends/backend.js';
+import { startBackend } from '../backendChoice.js';
 import { centerGroup } from '../backends/centerGroup.js';
-import { createBackend } from '../backends/select.js';
 import type { MatrixInput } from '../data/input.js';
 import type { OpenedNpy } from '../io/openedNpy.js';
 import { argmaxRows, type LabelInput } from '../data/labels.js';
@@ -97,7 +97,8 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
   const rows = matrixRows(train);
   const trainTargets = { ...targets, values: Y };
 
-  const backend = await createBackend(opts.backend, { threads: opts.threads }).catch((error: unknown) => {
+  // 'auto' times the backends on the first candidate's kernel: the candidates' blocks share the distances.
+  const { backend, choice } = await startBackend(opts.backend, { threads: opts.threads }, { kernel: candidates[0].kernel, rows, outputs: l }).catch((error: unknown) => {
     throw memoryFailure(error, opts.backend) ?? error;
   });
   try {
@@ -163,6 +164,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
           batchSizeSource: opts.batchSize !== undefined ? numbers.batchSizeSource : 'search',
           stepSize: opts.stepSize ?? step.eta,
           stepRegime: step.regime,
+          ...(choice ? { backendChoice: choice } : {}),
         },
       );
     });

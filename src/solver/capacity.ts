@@ -1,5 +1,6 @@
 /**
- * A device's parallel capacity: the largest batch size it still computes at its best throughput.
+ * The device calibration: which backend 'auto' takes for a data shape (timeBackends), and the
+ * device's parallel capacity, the largest batch size it still computes at its best throughput.
  * Measured by timing the fused block for m = 16, 32, … against the training rows themselves (up
  * to CALIBRATION_CENTERS of them), and cached per device, feature count and center count in
  * ~/.cache/kmfit/capacity.json (in a page: localStorage, platform/browser.ts).
@@ -21,7 +22,7 @@
 import { platform } from '#platform';
 import type { Kernel } from '../../kernels/kernel.js';
 import { rowSlice, takeRows, type Matrix } from '../matrix.js';
-import type { Backend } from '../backends/backend.js';
+import type { Backend, CenterSet } from '../backends/backend.js';
 
 /**
  * At most this many training rows are the calibration's centers. Each step streams all n centers,
@@ -68,15 +69,17 @@ export function capacityFromCurve(curve: readonly CalibrationPoint[]): number {
   return capacity;
 }
 
-type CacheEntries = Record<string, { batch: number; curve: CalibrationPoint[] }>;
+/** A capacity, or the times of 'auto''s backends on a shape (keys `…|auto|…`). */
+type CacheEntry = { batch: number; curve: CalibrationPoint[] } | { times: BackendTime[] };
+type CacheEntries = Record<string, CacheEntry | undefined>;
 
-/** The host's cache of capacities (platform/): a file in Node, localStorage in a page. */
+/** The host's cache of capacities and backend times (platform/): a file in Node, localStorage in a page. */
 function readCache(): CacheEntries {
   const all = platform.capacityCache.read();
   return typeof all === 'object' && all !== null && !Array.isArray(all) ? (all as CacheEntries) : {}; // none or unreadable: calibrate again
 }
 
-function writeCache(key: string, entry: { batch: number; curve: CalibrationPoint[] }): void {
+function writeCache(key: string, entry: CacheEntry): void {
   platform.capacityCache.write({ ...readCache(), [key]: entry });
 }
 
@@ -100,7 +103,7 @@ export function cachedCapacities(backend: Backend): CachedCapacity[] {
   const prefix = `${deviceKey(backend)}|`;
   return Object.entries(readCache()).flatMap(([key, entry]) => {
     const sizes = /^d=(\d+)\|l=(\d+)\|max=(\d+)\|n=(\d+)$/.exec(key.startsWith(prefix) ? key.slice(prefix.length) : '');
-    if (!sizes) return [];
+    if (!sizes || !entry || !('batch' in entry)) return [];
     const [features, outputs, maxBatch, centers] = sizes.slice(1).map(Number);
     return [{ features, outputs, maxBatch, centers, batch: entry.batch }];
   });
@@ -121,7 +124,7 @@ export async function measureParallelCapacity(
   const count = Math.min(X.rows, CALIBRATION_CENTERS);
   const key = `${deviceKey(backend)}|d=${X.cols}|l=${outputs}|max=${maxBatch}|n=${count}`;
   const known = readCache()[key];
-  if (known) return { ...known, cached: true };
+  if (known && 'batch' in known) return { ...known, cached: true };
 
   const centers = rowSlice(X, 0, count);
   const set = await backend.createCenterSet(kernel, centers, outputs);
@@ -148,4 +151,113 @@ export async function measureParallelCapacity(
   const batch = capacityFromCurve(curve);
   writeCache(key, { batch, curve });
   return { batch, curve, cached: false };
+}
+
+/**
+ * 'auto''s choice among CPU backends: each times one fused block on the run's own data, a batch of
+ * rows against up to CHOICE_CENTERS of its rows (the kernel's elementwise work and the m×n×l
+ * product weigh as in training: at small d they, not the distance GEMM, decide), interleaved so
+ * that a change of load slows all alike; the median of CHOICE_REPEATS calls counts, each right
+ * after an untimed call of the same backend, as in training, where its calls follow one another
+ * (timed right after another backend's, onnx's parked threads and cold caches made it look up to
+ * 1.5× slower than it is at d = 4 and 16, and 'auto' took wasm). The batch has
+ * about CHOICE_WORK multiply-adds (rows · centers · (d + l)), within CHOICE_ROWS: large enough that
+ * fixed costs per call weigh as in a training batch, small enough to keep the timing short
+ * (0.4–0.7 s at 16 000 × 16 on this project's shared 2-core machine, once per shape class). What
+ * matters is the ratio, which the bench grid (`kmfit bench --grid`) checks against blocks of
+ * 2 000 × 16 000. On a quiet machine wasm was up to 2.3× faster at d = 4, onnx 2–3× at d ≥ 64
+ * (docs/benchmarks.md): no fixed order serves both.
+ */
+export const CHOICE_CENTERS = 16_384;
+const CHOICE_WORK = 2 ** 28;
+const CHOICE_ROWS = { min: 64, max: 1024 };
+const CHOICE_REPEATS = 5;
+
+/** Rows of the timed batch for `centers` centers of d features and l outputs, at most `available`. */
+export function choiceRows(centers: number, d: number, l: number, available: number): number {
+  const rows = Math.floor(CHOICE_WORK / (centers * (d + l)));
+  return Math.min(available, Math.max(CHOICE_ROWS.min, Math.min(CHOICE_ROWS.max, rows)));
+}
+
+export interface BackendTime {
+  readonly backend: string;
+  /** Seconds of the timed block, the median of the calls. */
+  readonly seconds: number;
+}
+
+/** What 'auto' chose among CPU backends, from which times; the plan reports it. */
+export interface BackendChoice {
+  readonly name: string;
+  /** Each candidate's time, in BACKENDS order. */
+  readonly times: readonly BackendTime[];
+  /** The timed block: rows × centers. */
+  readonly rows: number;
+  readonly centers: number;
+  readonly cached: boolean;
+}
+
+/** The fastest of measured times; a tie goes to the earlier (BACKENDS order). */
+export function fastestBackend(times: readonly BackendTime[]): string {
+  if (times.length === 0) throw new Error('no backend times to choose from');
+  return times.reduce((best, time) => (time.seconds < best.seconds ? time : best)).backend;
+}
+
+/**
+ * The times this process measured or read, by key: a choice stays the same within a process even
+ * when another process rewrote the cache file without it (the file is read, changed and written
+ * whole), so that two trainings on the same data and seed here take the same backend.
+ */
+const timesSeen = new Map<string, readonly BackendTime[]>();
+
+/** The shape class of a choice: the backends' devices, d, l, the centers timed and the kernel's formula. */
+function choiceKey(backends: readonly Backend[], kernel: Kernel, d: number, l: number, centers: number): string {
+  return `v${METHOD}|auto|${backends.map(deviceKey).join('+')}|d=${d}|l=${l}|n=${centers}|k=${kernel.expression.js}`;
+}
+
+/**
+ * Times `backends` (the candidates of 'auto', BACKENDS order) on the run's data X (rows of the
+ * training set, or the model's centers) for `outputs` outputs, or recalls their times for this
+ * shape class; the fastest is the choice. `cache: false` times them afresh and keeps nothing (the
+ * bench grid).
+ */
+export async function timeBackends(backends: readonly Backend[], kernel: Kernel, X: Matrix, outputs: number, options: { cache?: boolean } = {}): Promise<BackendChoice> {
+  const useCache = options.cache ?? true;
+  const centers = Math.min(X.rows, CHOICE_CENTERS);
+  const rows = choiceRows(centers, X.cols, outputs, X.rows);
+  const key = choiceKey(backends, kernel, X.cols, outputs, centers);
+  const inFile = useCache ? readCache()[key] : undefined;
+  const known = inFile && 'times' in inFile && inFile.times.length === backends.length ? inFile.times : useCache ? timesSeen.get(key) : undefined;
+  if (known) {
+    timesSeen.set(key, known);
+    return { name: fastestBackend(known), times: known, rows, centers, cached: true };
+  }
+  const points = rowSlice(X, 0, centers);
+  const batch = takeRows(X, Array.from({ length: rows }, (_, i) => (i * 7919) % X.rows));
+  const out = new Float32Array(rows * outputs);
+  const sets: CenterSet[] = [];
+  const seconds = backends.map((): number[] => []);
+  try {
+    for (const backend of backends) {
+      const set = await backend.createCenterSet(kernel, points, outputs);
+      sets.push(set);
+      await set.predict(batch, out); // warm-up: compilation, sessions, allocation
+    }
+    for (let round = 0; round < CHOICE_REPEATS; round++) {
+      for (let k = 0; k < sets.length; k++) {
+        const which = (round + k) % sets.length;
+        await sets[which].predict(batch, out);
+        const started = performance.now();
+        await sets[which].predict(batch, out);
+        seconds[which].push((performance.now() - started) / 1000);
+      }
+    }
+  } finally {
+    for (const set of sets) set.dispose();
+  }
+  const times = backends.map((backend, i) => ({ backend: backend.name, seconds: seconds[i].sort((a, b) => a - b)[seconds[i].length >> 1] }));
+  if (useCache) {
+    timesSeen.set(key, times);
+    writeCache(key, { times });
+  }
+  return { name: fastestBackend(times), times, rows, centers, cached: false };
 }

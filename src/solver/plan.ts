@@ -4,7 +4,7 @@
  * n points, d features, l outputs, s subsample size, q preconditioner level, λ_i the eigenvalues of
  * K_SS / s in descending order, β = max k(x, x), m batch size, η step size, m_G the device's limit.
  */
-import type { CalibrationPoint } from './capacity.js';
+import type { BackendChoice, CalibrationPoint } from './capacity.js';
 import type { StepHalving } from './events.js';
 import type { CachePlan } from './kernelCache.js';
 import type { StoppingRule } from './convergence.js';
@@ -109,6 +109,8 @@ export interface Plan {
   readonly backend: string;
   /** The backend's device, e.g. "AMD EPYC (2 threads), WebAssembly SIMD + relaxed FMA" (absent in older model files). */
   readonly device?: string;
+  /** How 'auto' chose among CPU backends: each one's time on this data (absent when named, or with one candidate). */
+  readonly backendChoice?: BackendChoice;
   /** s: Nyström subsample size. */
   readonly subsampleSize: number;
   /** q: eigen-directions flattened by the preconditioner (0: plain kernel). */

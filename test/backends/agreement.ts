@@ -48,7 +48,7 @@ export function conformanceKernels(): Kernel[] {
 }
 
 // m, n, d, l: not multiples of any block size, d = 1, n smaller than a block, m = 1, and centers
-// in several blocks and shards (the onnx backend's direct form: blocks of 512, 8 to a shard).
+// in several of the wasm backend's tiles.
 export const SHAPES: [number, number, number, number][] = [
   [9, 4500, 3, 2],
   [7, 13, 5, 3],

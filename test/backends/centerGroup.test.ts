@@ -2,7 +2,7 @@
  * Center groups (Backend.createCenterGroup, or the portable group of centerGroup.ts): several
  * kernels over one set of centers, each with its own weights, against float64 sums from the
  * coordinates — on every CPU backend, in the onnx backend's streamed and resident layouts and both
- * distance forms, with centers over several shards. A member left out of predictAll keeps its
+ * distance forms (float64 and float32 GEMM), with centers over several shards (below). A member left out of predictAll keeps its
  * output untouched, each member's own predict agrees with the group, weight updates are seen by
  * the next joint call, and a disposed group refuses calls.
  */
@@ -61,8 +61,7 @@ const CASES: { name: string; create: () => Promise<Backend>; shares: boolean; ru
   { name: 'onnx, resident', create: () => createOnnxBackend({ streamedBytes: 0 }), shares: true, run: RUN_ONNX },
 ];
 
-// m, n, d, l: the direct distance form with centers over two resident shards (8 × 512 per shard),
-// and the GEMM form.
+// m, n, d, l: the float64 distance GEMM (d ≤ 16) and the float32 one.
 const SHAPES: [number, number, number, number][] = [
   [37, 4500, 3, 2],
   [21, 260, 30, 3],

@@ -14,7 +14,7 @@ import { onnxKernel } from '../../kernels/onnx/expression.js';
 import { blockCenters, blockModel, distanceForm, fusedModel } from '../../kernels/onnx/models.js';
 import type { Backend } from '../../src/backends/backend.js';
 import { createOnnxBackend, onnxSupport } from '../../src/backends/onnx/index.js';
-import { createBackend } from '../../src/backends/select.js';
+import { createAutoCandidates, createBackend } from '../../src/backends/select.js';
 import type { Matrix } from '../../src/matrix.js';
 import { asyncErrorOf } from '../helpers/errors.js';
 import { randomMatrix } from '../helpers/data.js';
@@ -39,44 +39,43 @@ describe('kernel expressions as ONNX graphs', () => {
   for (const [expression, reason] of REJECTED) {
     it(`rejects ${JSON.stringify(expression.js)} with INVALID_KERNEL_FORMULA`, async () => {
       expect(await asyncErrorOf(blockModel(expression, 'gemm', 3), 'INVALID_KERNEL_FORMULA')).toMatch(reason);
+      expect(await asyncErrorOf(blockModel(expression, 'gemm64', 3), 'INVALID_KERNEL_FORMULA')).toMatch(reason);
     });
   }
 
   it('moves a constant factor of r² into the distance GEMM, and nothing else', () => {
-    const scaleOf = (option: KernelOption, scaled = true) => onnxKernel(makeKernel(chooseKernel(option), 2).expression, scaled).scale;
+    const scaleOf = (option: KernelOption) => onnxKernel(makeKernel(chooseKernel(option), 2).expression).scale;
     expect(scaleOf('gaussian')).toBe(-1 / 8);
     expect(scaleOf('cauchy')).toBe(1 / 4);
-    expect(scaleOf('gaussian', false)).toBe(1); // the direct form has no GEMM
     for (const option of ['laplacian', { name: 'matern', nu: 2.5 }, { name: 'exppower', gamma: 0.7 }] as KernelOption[]) {
       expect(scaleOf(option)).toBe(1);
     }
     // Two different factors of r², or r² on its own: nothing to move.
-    expect(onnxKernel({ js: 'Math.exp(r2 * a) * (1 + b * r2)', constants: { a: -1, b: 0.5 } }, true).scale).toBe(1);
-    expect(onnxKernel({ js: 'Math.exp(r2 * a) / (1 + r2)', constants: { a: -1 } }, true).scale).toBe(1);
-    expect(onnxKernel({ js: 'Math.exp(a * r2) / (1 + r2 * a)', constants: { a: -1 } }, true).scale).toBe(-1);
+    expect(onnxKernel({ js: 'Math.exp(r2 * a) * (1 + b * r2)', constants: { a: -1, b: 0.5 } }).scale).toBe(1);
+    expect(onnxKernel({ js: 'Math.exp(r2 * a) / (1 + r2)', constants: { a: -1 } }).scale).toBe(1);
+    expect(onnxKernel({ js: 'Math.exp(a * r2) / (1 + r2 * a)', constants: { a: -1 } }).scale).toBe(-1);
   });
 
   it('clamps r² at 0 only for formulas that need it (r, sqrt, log, pow)', () => {
-    const clampOf = (option: KernelOption) => onnxKernel(makeKernel(chooseKernel(option), 2).expression, true).clamp;
+    const clampOf = (option: KernelOption) => onnxKernel(makeKernel(chooseKernel(option), 2).expression).clamp;
     expect(clampOf('gaussian')).toBe(false);
     expect(clampOf('cauchy')).toBe(false);
     for (const option of ['laplacian', { name: 'exppower', gamma: 0.7 }, 'exp(-sqrt(r) / sigma)', 'matern'] as KernelOption[]) {
       expect(clampOf(option)).toBe(true);
     }
-    expect(onnxKernel({ js: 'Math.exp(r2 * c) * Math.log(2 + r2)', constants: { c: -1 } }, true).clamp).toBe(true);
+    expect(onnxKernel({ js: 'Math.exp(r2 * c) * Math.log(2 + r2)', constants: { c: -1 } }).clamp).toBe(true);
   });
 
-  it('splits centers into blocks of the graph, with the direct distance form for small d', async () => {
+  it('splits centers into blocks of the graph, with the float64 distance GEMM for small d', async () => {
     const kernel = makeKernel(chooseKernel('gaussian'), 1).expression;
-    const direct = await fusedModel(kernel, randomMatrix(1300, 3, 1), 100, 1300, 3);
-    expect(direct.form).toBe('direct');
-    expect(direct.blocks).toEqual([[100, 612], [612, 1124], [1124, 1300]]);
+    expect(await fusedModel(kernel, randomMatrix(1300, 3, 1), 100, 1300, 3)).toMatchObject({ form: 'gemm64', blocks: [[100, 1300]] });
     expect(await fusedModel(kernel, randomMatrix(600, 17, 2), 0, 600, 1)).toMatchObject({ form: 'gemm', blocks: [[0, 600]] });
     // GEMM blocks of more than 32 MiB (glibc maps those apart and returns them on free), at least 2 048 centers.
     expect(blockCenters('gemm', 784)).toBe(11008);
     expect(blockCenters('gemm', 784) * 786 * 4).toBeGreaterThan(32 * 2 ** 20);
     expect(blockCenters('gemm', 100_000)).toBe(2048);
-    expect(distanceForm(16)).toBe('direct');
+    expect(blockCenters('gemm64', 16) * 18 * 8).toBeGreaterThan(32 * 2 ** 20);
+    expect(distanceForm(16)).toBe('gemm64');
     expect(distanceForm(17)).toBe('gemm');
   });
 });
@@ -131,13 +130,14 @@ describe.runIf(RUN_DEVICE)('onnx backend', () => {
     await expect(createOnnxBackend({ streamedBytes: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
   });
 
-  it("is what 'auto' takes on a CPU, and createBackend('onnx') names it", async () => {
-    for (const name of ['auto', 'onnx'] as const) {
-      const backend = await createBackend(name, { threads: 1 });
-      // A hardware GPU comes first; there is none on this project's machines.
-      if (name === 'onnx' || backend.name !== 'webgpu') expect(backend.name).toBe('onnx');
-      await backend.dispose();
-    }
+  it("is one of the CPU backends 'auto' times, and createBackend('onnx') names it", async () => {
+    const candidates = await createAutoCandidates({ threads: 1 });
+    // A hardware GPU comes first (alone); there is none on this project's machines.
+    if (candidates[0].name !== 'webgpu') expect(candidates.map((b) => b.name)).toContain('onnx');
+    await Promise.all(candidates.map((b) => b.dispose()));
+    const backend = await createBackend('onnx', { threads: 1 });
+    expect(backend.name).toBe('onnx');
+    await backend.dispose();
   });
 
   for (const option of TRANSLATED_KERNELS) {
@@ -181,6 +181,36 @@ describe.runIf(RUN_DEVICE)('onnx backend', () => {
     await backend.dispose();
   });
 
+  it('keeps the distance of close points far from the origin at small d (the float64 GEMM)', async () => {
+    const backend = await createOnnxBackend({ threads: 1 });
+    const d = 16;
+    // Points at 100 in every coordinate (‖x‖² = 160 000), 0 to 0.01 apart: in a float32 GEMM,
+    // ‖x‖² + ‖z‖² − 2x·z would round r² by ≈0.02, more than the distances themselves.
+    const offsets = [0, 1e-4, 1e-3, 3e-3, 0.01];
+    const points = new Float32Array(offsets.length * d).fill(100);
+    offsets.forEach((t, j) => (points[j * d + 3] = Math.fround(100 + t)));
+    const P: Matrix = { data: points, rows: offsets.length, cols: d };
+    const kernel = makeKernel(chooseKernel('laplacian'), 0.01);
+    const block = await backend.kernelBlock(kernel, P, P);
+    for (const streamedBytes of [0, Infinity]) {
+      const held = await createOnnxBackend({ threads: 1, streamedBytes });
+      const set = await held.createCenterSet(kernel, P, offsets.length);
+      await set.setWeights(Float32Array.from({ length: offsets.length ** 2 }, (_, k) => (k % (offsets.length + 1) === 0 ? 1 : 0))); // α = I
+      const out = new Float32Array(offsets.length ** 2);
+      await set.predict(P, out);
+      for (let i = 0; i < offsets.length; i++) {
+        for (let j = 0; j < offsets.length; j++) {
+          const expected = naiveKernel(kernel.value, P, P, i, j);
+          expect(Math.abs(block[i * offsets.length + j] - expected), `block ${i},${j}`).toBeLessThanOrEqual(1e-5);
+          expect(Math.abs(out[i * offsets.length + j] - expected), `streamedBytes ${streamedBytes}: ${i},${j}`).toBeLessThanOrEqual(1e-5);
+        }
+      }
+      set.dispose();
+      await held.dispose();
+    }
+    await backend.dispose();
+  });
+
   it('computes k(0) exactly where r² = 0, for kernels with pow and sqrt', async () => {
     const backend = await createOnnxBackend({ threads: 1 });
     for (const d of [4, 30]) {
@@ -193,11 +223,11 @@ describe.runIf(RUN_DEVICE)('onnx backend', () => {
     await backend.dispose();
   });
 
-  // Sizes past one session of resident centers (11 008 at d = 784 in the GEMM form, 4 096 in the
-  // direct one), one run of streamed centers (8 192 / 2 048), one run of rows (190 / 2 048, resident)
-  // and one run of kernel-block columns (8 192 / 2 048): every split is crossed, in both ways.
+  // Sizes past one session of resident centers (11 008 at d = 784), one run of streamed centers
+  // (8 192), one run of rows (190 at d = 784, 116 at d = 2, resident) and one run of kernel-block
+  // columns (4 096 at d = 784, 2 048 at d = 2): every split is crossed, in both ways.
   const SPLITS: { d: number; n: number; m: number; ranges: [number, number][] }[] = [
-    { d: 2, n: 4500, m: 2050, ranges: [[0, 4500], [2000, 2100], [2047, 2049], [4095, 4097], [4400, 4500], [100, 4300]] },
+    { d: 2, n: 9000, m: 2050, ranges: [[0, 9000], [2000, 2100], [2047, 2049], [8191, 8193], [8900, 9000], [100, 8300]] },
     { d: 784, n: 11100, m: 200, ranges: [[0, 11100], [11000, 11100], [8191, 8193], [11007, 11009], [3, 5]] },
   ];
   for (const { d, n, m, ranges } of SPLITS) {

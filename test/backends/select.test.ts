@@ -1,6 +1,6 @@
 /** Backend selection: what 'auto' may pick, named backends, and clear errors. */
 import { describe, expect, it } from 'vitest';
-import { createBackend, explainAuto, probeBackends, type BackendAvailability, type ConcreteBackendName } from '../../src/backends/select.js';
+import { autoFor, createAutoCandidates, createBackend, explainAuto, probeBackends, type BackendAvailability, type ConcreteBackendName } from '../../src/backends/select.js';
 import { onnxSupport } from '../../src/backends/onnx/index.js';
 import { hardwareGpuPossible } from '../../src/backends/webgpu/gpu.js';
 import { wasmSupport } from '../../src/backends/wasm/index.js';
@@ -8,25 +8,40 @@ import { fit, KmfitError } from '../../src/index.js';
 import { randomPoints } from '../helpers/data.js';
 
 describe('backend selection', () => {
-  it("'auto' picks a hardware GPU, else onnx, else wasm, else js — never a software adapter nor gpu.js", async () => {
+  it("'auto' considers a hardware GPU, else onnx and wasm (timed), else js — never a software adapter nor gpu.js", async () => {
+    const candidates = await createAutoCandidates({});
     const backend = await createBackend('auto');
     try {
       const found = await probeBackends();
       const gpu = found.find((b) => b.name === 'webgpu')!;
+      const names = candidates.map((b) => b.name);
       if (backend.name === 'webgpu') {
         expect(backend.describe().software).not.toBe(true);
+        expect(names).toEqual(['webgpu']);
       } else {
-        // Without a hardware adapter the CPU path: onnx where onnxruntime-node loads, else wasm
-        // wherever WebAssembly SIMD and threads exist.
+        // Without a hardware adapter the CPU path: onnx where onnxruntime-node loads and wasm
+        // wherever WebAssembly SIMD and threads exist, both timed on the data; js if neither.
         expect(gpu.fast && (await hardwareGpuPossible())).toBe(false);
-        const cpu = (await onnxSupport()).available ? 'onnx' : wasmSupport().available ? 'wasm' : 'js';
-        expect(backend.name).toBe(cpu);
-        expect(explainAuto(found)).toMatchObject({ name: cpu });
+        const cpu = [...((await onnxSupport()).available ? ['onnx'] : []), ...(wasmSupport().available ? ['wasm'] : [])];
+        expect(names).toEqual(cpu.length > 0 ? cpu : ['js']);
+        expect(explainAuto(found).names).toEqual(names);
+        // Without data to time on (a loaded model's predictions), the first of them.
+        expect(backend.name).toBe(names[0]);
       }
       expect(found.find((b) => b.name === 'gpujs')!.fast).toBe(false);
     } finally {
       await backend.dispose();
+      await Promise.all(candidates.map((b) => b.dispose()));
     }
+  });
+
+  it("a saved model predicts on the backend it was trained on where 'auto' would consider it here", async () => {
+    const gpu = await hardwareGpuPossible();
+    if (wasmSupport().available && !gpu) expect(await autoFor('wasm')).toBe('wasm');
+    expect(await autoFor('js')).toBe('js');
+    // gpu.js is never 'auto''s; an unknown name (a newer kmfit's backend) falls back to 'auto'.
+    expect(await autoFor('gpujs')).toBe('auto');
+    expect(await autoFor('cuda')).toBe('auto');
   });
 
   it('a named backend is that backend', async () => {
@@ -57,14 +72,20 @@ describe('backend selection', () => {
       entry('js', true, true, 'plain JavaScript'),
     ];
     expect(explainAuto(cpuOnly)).toEqual({
-      name: 'wasm',
+      names: ['wasm'],
       reason: 'no hardware GPU; onnxruntime-node does not load here (see the onnx entry); WebAssembly SIMD on every core',
     });
     const withOnnx = cpuOnly.map((b) => (b.name === 'onnx' ? entry('onnx', true, true, 'onnxruntime-node 1.30.0') : b));
-    expect(explainAuto(withOnnx).name).toBe('onnx');
-    expect(explainAuto(withOnnx).reason).toContain('faster than wasm');
+    expect(explainAuto(withOnnx)).toEqual({
+      names: ['onnx', 'wasm'],
+      reason: 'no hardware GPU; it times onnx and wasm on each data shape and takes the fastest (cached per shape)',
+    });
+    const onnxOnly = withOnnx.map((b) => (b.name === 'wasm' ? entry('wasm', false, false, 'no SIMD') : b));
+    expect(explainAuto(onnxOnly).names).toEqual(['onnx']);
+    const neither = cpuOnly.map((b) => (b.name === 'wasm' ? entry('wasm', false, false, 'no SIMD') : b));
+    expect(explainAuto(neither).names).toEqual(['js']);
     const withGpu = [entry('webgpu', true, true, 'NVIDIA H200'), ...withOnnx.slice(1)];
-    expect(explainAuto(withGpu)).toEqual({ name: 'webgpu', reason: 'a hardware GPU: NVIDIA H200' });
+    expect(explainAuto(withGpu)).toEqual({ names: ['webgpu'], reason: 'a hardware GPU: NVIDIA H200' });
   });
 });
 

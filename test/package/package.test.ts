@@ -109,9 +109,11 @@ describe('the built package', () => {
     expect(out.status).toBe(0);
     const { auto, reason, backends } = JSON.parse(out.stdout);
     expect(backends.map((b: { name: string }) => b.name)).toEqual(['webgpu', 'onnx', 'wasm', 'gpujs', 'js']);
-    expect(backends.find((b: { name: string }) => b.name === auto).available).toBe(true);
+    // One backend, or the CPU backends it times on each data shape.
+    expect(auto.length).toBeGreaterThan(0);
+    for (const name of auto) expect(backends.find((b: { name: string }) => b.name === name).available).toBe(true);
     expect(reason.length).toBeGreaterThan(0);
     const text = run(cli, ['devices']);
-    expect(text.stdout).toContain(`'auto' takes ${auto}: `);
+    expect(text.stdout).toContain(`'auto' takes ${auto.join(' or ')}: `);
   });
 });

@@ -25,7 +25,9 @@ import {
   rowsInput,
   stepModel,
   rowsShape,
+  valueBytes,
   type DistanceForm,
+  type FormValues,
 } from '../../../kernels/onnx/models.js';
 import { rowSlice, type Matrix } from '../../matrix.js';
 import type { CachedValues, CachePrecision, CenterSet } from '../backend.js';
@@ -33,17 +35,15 @@ import { checkCenters, checkDeltas, checkOutputs, checkPredict, checkPullBack, c
 import type { SerialQueue } from '../queue.js';
 import type { OnnxRuntime, OrtSession, OrtSessionOptions, OrtTensor } from './runtime.js';
 
-/** Blocks per resident session: one GEMM block (tens of MB), or a few small direct-form ones. */
-export const SHARD_BLOCKS: Readonly<Record<DistanceForm, number>> = { gemm: 1, direct: 8 };
 /**
  * Center sets up to this size (of their distance-form rows) are streamed by default, larger ones
  * resident: a batch of a few thousand rows at d = 784 is streamed, a training set resident.
  */
 export const STREAMED_BYTES = 16 * 2 ** 20;
 /**
- * Bytes of the largest intermediate of one run (an m × block tile of distances and kernel values,
- * or the m × block × d differences of the direct form): rows of a batch are run in chunks that
- * keep it near this size, within the caches of the CPUs this runs on and small next to the data.
+ * Bytes of the largest intermediate of one run (an m × block tile of distances, float64 in the
+ * gemm64 form, and kernel values): rows of a batch are run in chunks that keep it near this size,
+ * within the caches of the CPUs this runs on and small next to the data.
  */
 export const TILE_BYTES = 8 * 2 ** 20;
 
@@ -53,7 +53,7 @@ export interface Shard {
   readonly blocks: readonly (readonly [number, number])[];
   readonly session: OrtSession;
   /** Streamed shards: their centers (columnsInput rows), the shared graph's input `y`. */
-  readonly columns?: Float32Array;
+  readonly columns?: FormValues;
 }
 
 /** What a center set needs from its backend. */
@@ -92,8 +92,8 @@ export function outputValues(result: Record<string, OrtTensor>, name: string, pr
 }
 
 /** Rows per run so that an intermediate of `columns` columns stays near TILE_BYTES. */
-export function rowsPerRun(form: DistanceForm, columns: number, d: number): number {
-  return Math.max(1, Math.floor(TILE_BYTES / (columns * 4 * (form === 'direct' ? d : 1))));
+export function rowsPerRun(form: DistanceForm, columns: number): number {
+  return Math.max(1, Math.floor(TILE_BYTES / (columns * valueBytes(form))));
 }
 
 export class OnnxCenterSet implements CenterSet {
@@ -125,9 +125,10 @@ export class OnnxCenterSet implements CenterSet {
     checkOutputs(outputs);
     checkCenters(centers);
     const form = distanceForm(d);
-    if (n * columnsShape(form, n, d)[1] * 4 <= context.streamedBytes) return OnnxCenterSet.streamed(context, kernel, centers, outputs);
+    if (n * columnsShape(n, d)[1] * valueBytes(form) <= context.streamedBytes) return OnnxCenterSet.streamed(context, kernel, centers, outputs);
     const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs);
-    const shardSize = SHARD_BLOCKS[form] * blockCenters(form, d);
+    // One GEMM block (tens of MB) per session.
+    const shardSize = blockCenters(form, d);
     try {
       for (let start = 0; start < n; start += shardSize) {
         const end = Math.min(n, start + shardSize);
@@ -147,7 +148,7 @@ export class OnnxCenterSet implements CenterSet {
    * A set whose centers are passed to the kernel's shared graph on every call; `columns`: their
    * columnsInput, when the caller has it already (a group's members share one).
    */
-  static async streamed(context: CenterSetContext, kernel: KernelExpression, centers: Matrix, outputs: number, columns?: Float32Array): Promise<OnnxCenterSet> {
+  static async streamed(context: CenterSetContext, kernel: KernelExpression, centers: Matrix, outputs: number, columns?: FormValues): Promise<OnnxCenterSet> {
     checkOutputs(outputs);
     checkCenters(centers);
     const { rows: n, cols: d } = centers;
@@ -205,7 +206,7 @@ export class OnnxCenterSet implements CenterSet {
       const chunk = this.rowsPerChunk(m);
       for (let r0 = 0; r0 < m; r0 += chunk) {
         const rows = Math.min(chunk, m - r0);
-        feeds.x = runtime.tensor(rowsInput(this.form, rowSlice(X, r0, r0 + rows)), rowsShape(this.form, rows, d));
+        feeds.x = runtime.tensor(rowsInput(this.form, rowSlice(X, r0, r0 + rows)), rowsShape(rows, d));
         feeds.offset = runtime.tensor(offset.subarray(r0 * l, (r0 + rows) * l), [rows, l]);
         const result = await session.run(feeds);
         residual.set(outputData(result, 'residual'), r0 * l);
@@ -262,14 +263,14 @@ export class OnnxCenterSet implements CenterSet {
   }
 
   private rowsPerChunk(m: number): number {
-    return rowsPerChunk(this.form, this.shards, this.dim, m);
+    return rowsPerChunk(this.form, this.shards, m);
   }
 
   /** One shard's part of the fused block for `rows` rows (`x`: kernels/onnx/models.ts rowsInput). */
-  private async runShard(shard: Shard, x: Float32Array, rows: number, j0: number, j1: number): Promise<Float32Array> {
+  private async runShard(shard: Shard, x: FormValues, rows: number, j0: number, j1: number): Promise<Float32Array> {
     const { runtime } = this.context;
-    const feeds: Record<string, OrtTensor> = { x: runtime.tensor(x, rowsShape(this.form, rows, this.dim)) };
-    if (shard.columns) feeds.y = runtime.tensor(shard.columns, columnsShape(this.form, shard.end - shard.start, this.dim));
+    const feeds: Record<string, OrtTensor> = { x: runtime.tensor(x, rowsShape(rows, this.dim)) };
+    if (shard.columns) feeds.y = runtime.tensor(shard.columns, columnsShape(shard.end - shard.start, this.dim));
     shard.blocks.forEach(([b0, b1], b) => {
       feeds[`alpha${b}`] = runtime.tensor(this.weightsOf(b0, b1, j0, j1), [b1 - b0, this.outputs]);
     });
@@ -298,9 +299,9 @@ export class OnnxCenterSet implements CenterSet {
 }
 
 /** Rows per run of m rows over `shards`: the same for every run, so that a batch just past one run's rows is two half runs, not a full and a sliver. */
-export function rowsPerChunk(form: DistanceForm, shards: readonly Shard[], d: number, m: number): number {
+export function rowsPerChunk(form: DistanceForm, shards: readonly Shard[], m: number): number {
   const widest = Math.max(...shards.flatMap((shard) => shard.blocks.map(([b0, b1]) => b1 - b0)));
-  const runs = Math.ceil(m / rowsPerRun(form, widest, d));
+  const runs = Math.ceil(m / rowsPerRun(form, widest));
   return Math.ceil(m / runs);
 }
 
@@ -310,10 +311,10 @@ export function rowsPerChunk(form: DistanceForm, shards: readonly Shard[], d: nu
  */
 export function streamedShards(form: DistanceForm, centers: Matrix, session: OrtSession, columns = columnsInput(form, centers)): Shard[] {
   const n = centers.rows;
-  const width = columnsShape(form, n, centers.cols)[1];
+  const width = columnsShape(n, centers.cols)[1];
   const shards: Shard[] = [];
-  for (let start = 0; start < n; start += STREAMED_COLUMNS[form]) {
-    const end = Math.min(n, start + STREAMED_COLUMNS[form]);
+  for (let start = 0; start < n; start += STREAMED_COLUMNS) {
+    const end = Math.min(n, start + STREAMED_COLUMNS);
     shards.push({ start, end, blocks: [[start, end]], session, columns: columns.subarray(start * width, end * width) });
   }
   return shards;

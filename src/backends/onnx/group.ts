@@ -12,11 +12,11 @@
  * computation per call, and no second resident copy of the centers per member.
  */
 import type { KernelExpression } from '../../../kernels/kernel.js';
-import { blockCenters, columnsInput, columnsShape, distanceForm, fusedGroupModel, groupAlpha, rowsInput, rowsShape, type DistanceForm } from '../../../kernels/onnx/models.js';
+import { blockCenters, columnsInput, columnsShape, distanceForm, fusedGroupModel, groupAlpha, rowsInput, rowsShape, valueBytes, type DistanceForm, type FormValues } from '../../../kernels/onnx/models.js';
 import { rowSlice, type Matrix } from '../../matrix.js';
 import type { CenterGroup } from '../backend.js';
 import { checkCenters, checkOutputs, checkPredict } from '../misuse.js';
-import { OnnxCenterSet, SHARD_BLOCKS, outputData, rowsPerChunk, streamedShards, type CenterSetContext, type Shard } from './centers.js';
+import { OnnxCenterSet, outputData, rowsPerChunk, streamedShards, type CenterSetContext, type Shard } from './centers.js';
 import type { OrtTensor } from './runtime.js';
 
 export class OnnxCenterGroup implements CenterGroup {
@@ -44,11 +44,11 @@ export class OnnxCenterGroup implements CenterGroup {
     try {
       for (const kernel of kernels) members.push(await OnnxCenterSet.streamed(context, kernel, centers, outputs, columns));
       group = new OnnxCenterGroup(context, form, members, d);
-      if (n * columnsShape(form, n, d)[1] * 4 <= context.streamedBytes) {
+      if (n * columnsShape(n, d)[1] * valueBytes(form) <= context.streamedBytes) {
         group.shards.push(...streamedShards(form, centers, await context.streamedGroupSession(kernels, form, d), columns));
         return group;
       }
-      const shardSize = SHARD_BLOCKS[form] * blockCenters(form, d);
+      const shardSize = blockCenters(form, d);
       for (let start = 0; start < n; start += shardSize) {
         const end = Math.min(n, start + shardSize);
         const model = await fusedGroupModel(kernels, centers, start, end, outputs);
@@ -75,7 +75,7 @@ export class OnnxCenterGroup implements CenterGroup {
       }
       const m = X.rows;
       if (m === 0 || chosen.length === 0 || this.members[0].count === 0) return;
-      const chunk = rowsPerChunk(this.form, this.shards, this.dim, m);
+      const chunk = rowsPerChunk(this.form, this.shards, m);
       for (let r0 = 0; r0 < m; r0 += chunk) {
         const rows = Math.min(chunk, m - r0);
         const x = rowsInput(this.form, rowSlice(X, r0, r0 + rows));
@@ -110,10 +110,10 @@ export class OnnxCenterGroup implements CenterGroup {
   }
 
   /** One shard's outputs out0, out1, … for `rows` rows, every member's weights fed (the graph runs all of them). */
-  private async runShard(shard: Shard, x: Float32Array, rows: number): Promise<Record<string, OrtTensor>> {
+  private async runShard(shard: Shard, x: FormValues, rows: number): Promise<Record<string, OrtTensor>> {
     const { runtime } = this.context;
-    const feeds: Record<string, OrtTensor> = { x: runtime.tensor(x, rowsShape(this.form, rows, this.dim)) };
-    if (shard.columns) feeds.y = runtime.tensor(shard.columns, columnsShape(this.form, shard.end - shard.start, this.dim));
+    const feeds: Record<string, OrtTensor> = { x: runtime.tensor(x, rowsShape(rows, this.dim)) };
+    if (shard.columns) feeds.y = runtime.tensor(shard.columns, columnsShape(shard.end - shard.start, this.dim));
     this.members.forEach((set, k) => {
       shard.blocks.forEach(([b0, b1], b) => (feeds[groupAlpha(k, b)] = runtime.tensor(set.weightsOf(b0, b1, 0, set.count), [b1 - b0, set.outputs])));
     });

@@ -12,7 +12,6 @@
  */
 import type { Kernel, KernelExpression } from '../../../kernels/kernel.js';
 import {
-  STREAMED_COLUMNS,
   blockModel,
   cachedProductModel,
   columnsInput,
@@ -22,7 +21,9 @@ import {
   rowsShape,
   streamedGroupModel,
   streamedModel,
+  valueBytes,
   type DistanceForm,
+  type FormValues,
   type OnnxCachePrecision,
 } from '../../../kernels/onnx/models.js';
 import { KmfitError } from '../../errors.js';
@@ -32,11 +33,11 @@ import { checkBlock, checkBlockOutput, checkCachedProduct } from '../misuse.js';
 import { SerialQueue } from '../queue.js';
 import { cpuName, halfOfFreeMemory, threadCount } from '../system.js';
 import { portableCacheEngine } from '../cacheEngine.js';
-import { OnnxCenterSet, STREAMED_BYTES, outputData, outputValues, rowsPerRun, type CenterSetContext, type Releasable } from './centers.js';
+import { OnnxCenterSet, STREAMED_BYTES, outputData, outputValues, type CenterSetContext, type Releasable } from './centers.js';
 import { OnnxCenterGroup } from './group.js';
 import { NoOnnxRuntimeError, onnxRuntime, type OnnxRuntime, type OrtSession, type OrtSessionOptions } from './runtime.js';
 
-/** Kernel blocks: rows per run (a batch's), and the float32 bytes of a run's intermediate. */
+/** Kernel blocks: rows per run (a batch's), and the bytes of a run's intermediate (its distances). */
 const BLOCK_ROWS = 2048;
 const BLOCK_RUN_BYTES = 32 * 2 ** 20;
 /** Bytes of cached rows, widened to float32, per run of a cached product (about L3-sized runs measured no faster). */
@@ -165,7 +166,7 @@ class OnnxBackend implements Backend {
     if (precision === 'bfloat16') return Promise.resolve(portableCacheEngine(this, precision));
     const own: OnnxCachePrecision = precision;
     // The last matrix prepared: its points, its form, and its columns input (`width` values a row).
-    let prepared: { readonly source: Float32Array; readonly form: DistanceForm; readonly columns: Float32Array; readonly width: number } | undefined;
+    let prepared: { readonly source: Float32Array; readonly form: DistanceForm; readonly columns: FormValues; readonly width: number } | undefined;
     const columnsOf = (Y: Matrix) => (form: DistanceForm) => {
       const data = Y.data.subarray(0, Y.rows * Y.cols);
       const p = prepared;
@@ -197,7 +198,7 @@ class OnnxBackend implements Backend {
     X: Matrix,
     Y: Matrix,
     precision: OnnxCachePrecision,
-    columnsFor: (form: DistanceForm) => Float32Array,
+    columnsFor: (form: DistanceForm) => FormValues,
     out: CachedValues,
     offset: number,
     stride: number,
@@ -215,15 +216,14 @@ class OnnxBackend implements Backend {
       const y = columnsFor(form);
       const xWidth = x.length / m;
       const yWidth = y.length / n;
-      // The direct form's intermediate is rows × columns × d differences: its tiles stay small.
-      const columns = Math.min(n, form === 'gemm' ? Math.floor(BLOCK_RUN_BYTES / (BLOCK_ROWS * 4)) : STREAMED_COLUMNS[form]);
-      const rows = form === 'gemm' ? Math.min(m, BLOCK_ROWS) : rowsPerRun(form, columns, d);
+      const columns = Math.min(n, Math.floor(BLOCK_RUN_BYTES / (BLOCK_ROWS * valueBytes(form))));
+      const rows = Math.min(m, BLOCK_ROWS);
       for (let c0 = 0; c0 < n; c0 += columns) {
         const width = Math.min(columns, n - c0);
-        const yTensor = this.runtime.tensor(y.subarray(c0 * yWidth, (c0 + width) * yWidth), columnsShape(form, width, d));
+        const yTensor = this.runtime.tensor(y.subarray(c0 * yWidth, (c0 + width) * yWidth), columnsShape(width, d));
         for (let r0 = 0; r0 < m; r0 += rows) {
           const height = Math.min(rows, m - r0);
-          const xTensor = this.runtime.tensor(x.subarray(r0 * xWidth, (r0 + height) * xWidth), rowsShape(form, height, d));
+          const xTensor = this.runtime.tensor(x.subarray(r0 * xWidth, (r0 + height) * xWidth), rowsShape(height, d));
           const tile = outputValues(await session.run({ x: xTensor, y: yTensor }), 'k', precision);
           const at = offset + r0 * stride + c0;
           if (width === stride) out.set(tile, at);

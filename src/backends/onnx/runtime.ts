@@ -31,14 +31,14 @@ export interface OrtSessionOptions {
 
 interface OrtModule {
   readonly InferenceSession: { create(model: Uint8Array, options: OrtSessionOptions): Promise<OrtSession> };
-  readonly Tensor: new (type: 'float32' | 'float16', data: Float32Array | Uint16Array, dims: readonly number[]) => OrtTensor;
+  readonly Tensor: new (type: 'float32' | 'float64' | 'float16', data: Float32Array | Float64Array | Uint16Array, dims: readonly number[]) => OrtTensor;
   readonly env: { readonly versions?: Readonly<Record<string, string | undefined>> };
 }
 
 export interface OnnxRuntime {
   createSession(model: Uint8Array, options: OrtSessionOptions): Promise<OrtSession>;
-  /** A float32 tensor over `data` (a view: onnxruntime-node reads the memory it is given). */
-  tensor(data: Float32Array, dims: readonly number[]): OrtTensor;
+  /** A float32 or float64 tensor (as `data`) over `data` (a view: onnxruntime-node reads the memory it is given). */
+  tensor(data: Float32Array | Float64Array, dims: readonly number[]): OrtTensor;
   /** A float16 tensor over `data`, the values' bit patterns (the binding has no bfloat16). */
   float16Tensor(data: Uint16Array, dims: readonly number[]): OrtTensor;
   /** onnxruntime-node's version, e.g. "1.30.0". */
@@ -76,7 +76,7 @@ async function load(): Promise<OnnxRuntime> {
   if (!isOrtModule(ort)) throw new NoOnnxRuntimeError('the package onnxruntime-node does not export InferenceSession, Tensor and env');
   return {
     createSession: (model, options) => ort.InferenceSession.create(model, options),
-    tensor: (data, dims) => new ort.Tensor('float32', data, dims),
+    tensor: (data, dims) => new ort.Tensor(data instanceof Float64Array ? 'float64' : 'float32', data, dims),
     float16Tensor: (data, dims) => new ort.Tensor('float16', data, dims),
     version: ort.env.versions?.node ?? ort.env.versions?.common ?? 'unknown version',
   };
