@@ -29,7 +29,7 @@ import type { Cluster } from './cluster/coordinator.js';
 import type { OpenedNpy } from './io/openedNpy.js';
 import { CHECKPOINT_FILE } from './io/modelFile.js';
 import { requireCluster, requireFiles } from './platform/require.js';
-import { isSearch, singleKernel } from './search/candidates.js';
+import { isSearch, singleKernel } from '../kernels/candidates.js';
 import { fitSearch } from './search/fitSearch.js';
 
 /**

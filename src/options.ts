@@ -20,7 +20,7 @@ import { CENTERS_DEFAULT_EPOCHS, CONVERGED_RESIDUAL, MAX_EPOCHS_UNTIL_CONVERGED 
 import { AUTO_FLOAT32_BYTES, CACHE_PRECISIONS, CACHE_SHARE, DEFAULT_CACHE_PRECISION, type CacheOption } from './solver/kernelCache.js';
 import type { CachePrecision } from './backends/backend.js';
 import { CLUSTER_DEFAULTS, RUN_PATTERN, type ClusterOptions, type ClusterReport } from './cluster/options.js';
-import { checkBandwidthOption, checkKernelList, isSearch, type BandwidthOption } from './search/candidates.js';
+import { checkBandwidthOption, checkKernelList, isSearch, type BandwidthOption } from '../kernels/candidates.js';
 
 /** The held-out share of the training data for a bandwidth search without validation data. */
 export const DEFAULT_HOLDOUT = 0.2;

@@ -11,7 +11,7 @@ export { FIT_OPTIONS, type FitOptions, type FitOptionName, type OptionSpec, type
 export type { BackendName, ConcreteBackendName } from './backends/select.js';
 export { BACKEND_NAMES } from './backends/select.js';
 export type { CentersPlan, Plan, ProjectionPlan, SearchCandidate, SearchPlan, StepRegime } from './solver/plan.js';
-export type { BandwidthOption } from './search/candidates.js';
+export type { BandwidthOption } from '../kernels/candidates.js';
 export type { StoppingRule } from './solver/convergence.js';
 export { planRows, type PlanRow } from './model/summary.js';
 export type { BackendChoice, BackendTime, CalibrationPoint } from './solver/capacity.js';

@@ -18,7 +18,7 @@ import { exitCodeOf, interruptOnSignals, stoppingNote } from './interrupt.js';
 import { CheckpointLog, checkOutputPaths } from './outputs.js';
 import { progressOnStderr } from './progress.js';
 import { formatNumber, percent, renderCluster, renderDivergence, renderEpoch, renderHalvings, renderPlan, renderSearch, stoppedText } from './render.js';
-import { isSearch } from '../search/candidates.js';
+import { isSearch } from '../../kernels/candidates.js';
 import { TRAIN_OPTIONS, fitOptionsOf, type FitFlags } from './usage.js';
 import { fitInput, resolveSplits, shaped, sizeOf, type DataArgs } from './data.js';
 import { serverAccessOf, type ClusterAccessArgs } from './cluster.js';

@@ -27,7 +27,7 @@ import { SeededRandom } from '../solver/random.js';
 import { setUp } from '../solver/setup.js';
 import { epochPlan } from '../solver/convergence.js';
 import { Training } from '../solver/training.js';
-import { kernelChoices, searchCandidates, type BandwidthOption, type Candidate } from './candidates.js';
+import { kernelChoices, searchCandidates, type BandwidthOption, type Candidate } from '../../kernels/candidates.js';
 import { SharedSteps } from './sharedSteps.js';
 
 

@@ -12,7 +12,7 @@
  * crossed is interpolated between the last two checks (log-linearly for the mse, which falls
  * about exponentially). Times are training times: the checks are not counted.
  */
-import { singleKernel } from '../search/candidates.js';
+import { singleKernel } from '../../kernels/candidates.js';
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
 import { createBackend } from '../backends/select.js';

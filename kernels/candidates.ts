@@ -5,9 +5,9 @@
  * share each block's distances; a formula that ignores sigma gives the same kernel at every
  * bandwidth, and is refused.
  */
-import { chooseKernel, defaultBandwidth, makeKernel, type KernelChoice, type KernelOption } from '../../kernels/index.js';
-import type { Kernel } from '../../kernels/kernel.js';
-import { KmfitError, describeValue } from '../errors.js';
+import { chooseKernel, defaultBandwidth, makeKernel, type KernelChoice, type KernelOption } from './index.js';
+import type { Kernel } from './kernel.js';
+import { KmfitError, describeValue } from '../src/errors.js';
 
 /** What the bandwidth option may be: one σ, several, or 'search' (a grid from the data). */
 export type BandwidthOption = number | readonly number[] | 'search';
