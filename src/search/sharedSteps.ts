@@ -13,10 +13,7 @@ import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend, CenterGroup } from '../backends/backend.js';
 import { centerGroup } from '../backends/centerGroup.js';
 import { takeRows, type Matrix } from '../matrix.js';
-import { preconditionerCorrection, scorePredictions, type MonitorSet, type Preconditioning, type Stepper } from '../solver/eigenpro.js';
-
-/** Rows per group prediction when scoring, to bound the memory of one block. */
-const SCORE_ROWS = 4096;
+import { inRowChunks, preconditionerCorrection, scaledBy, scorePredictions, subtractTargets, type MonitorSet, type Preconditioning, type Stepper } from '../solver/eigenpro.js';
 
 export class SharedSteps {
   /** Candidates still training; the others are left out of the joint calls. */
@@ -80,9 +77,7 @@ export class SharedSteps {
     if (!residual) throw new Error(`SharedSteps: candidate ${k} is not active`);
     const l = this.Y.cols;
     const group = this.group.members[k];
-    const delta = new Float32Array(residual.length);
-    for (let i = 0; i < residual.length; i++) delta[i] = -rate * residual[i];
-    await group.addToWeights(batch, delta);
+    await group.addToWeights(batch, scaledBy(residual, -rate));
     const p = this.preconditionings[k];
     if (p) await group.addToWeights(p.indices, preconditionerCorrection(p, this.corrections[k]!, l, rate));
     return this.mses[k];
@@ -97,19 +92,7 @@ export class SharedSteps {
     this.batch = batch.slice();
     const residuals = this.active.map((on) => (on ? new Float32Array(m * l) : undefined));
     await this.group.predictAll(Xb, residuals);
-    this.mses = residuals.map((residual) => {
-      if (!residual) return Number.NaN;
-      let squared = 0;
-      for (let i = 0; i < m; i++) {
-        const y = batch[i] * l;
-        for (let c = 0; c < l; c++) {
-          const g = residual[i * l + c] - Y.data[y + c];
-          residual[i * l + c] = g;
-          squared += g * g;
-        }
-      }
-      return squared / residual.length;
-    });
+    this.mses = residuals.map((residual) => (residual ? subtractTargets(residual, Y, batch, l) : Number.NaN));
     this.residuals = residuals;
     // k_k(X_S, X_B)·G_k: the batch as the centers of a group, the residuals as its weights.
     const correcting = this.kernels.map((_, k) => (residuals[k] && this.preconditionings[k] ? k : -1)).filter((k) => k >= 0);
@@ -132,11 +115,7 @@ export class SharedSteps {
     const l = this.Y.cols;
     const { X } = set;
     const predictions = this.active.map((on) => (on ? new Float32Array(X.rows * l) : undefined));
-    for (let start = 0; start < X.rows; start += SCORE_ROWS) {
-      const end = Math.min(start + SCORE_ROWS, X.rows);
-      const chunk = { data: X.data.subarray(start * X.cols, end * X.cols), rows: end - start, cols: X.cols };
-      await this.group.predictAll(chunk, predictions.map((p) => p?.subarray(start * l, end * l)));
-    }
+    await inRowChunks(X, (chunk, start, end) => this.group.predictAll(chunk, predictions.map((p) => p?.subarray(start * l, end * l))));
     return predictions.map((p) => (p ? scorePredictions(p, set, l) : undefined));
   }
 }

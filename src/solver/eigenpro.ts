@@ -91,15 +91,19 @@ export function eigenPro2Stepper(context: StepContext): Stepper {
 /** Rows per predict call when scoring, to bound the memory of one block. */
 const SCORE_ROWS = 4096;
 
+/** Calls `visit` on X in chunks of SCORE_ROWS rows, with each chunk's first and end row. */
+export async function inRowChunks(X: Matrix, visit: (chunk: Matrix, start: number, end: number) => Promise<void>): Promise<void> {
+  for (let start = 0; start < X.rows; start += SCORE_ROWS) {
+    const end = Math.min(start + SCORE_ROWS, X.rows);
+    await visit({ data: X.data.subarray(start * X.cols, end * X.cols), rows: end - start, cols: X.cols }, start, end);
+  }
+}
+
 /** out = k(X, centers)·α, in row chunks. */
 export async function predictInChunks(centers: CenterSet, X: Matrix): Promise<Float32Array> {
   const l = centers.outputs;
   const out = new Float32Array(X.rows * l);
-  for (let start = 0; start < X.rows; start += SCORE_ROWS) {
-    const end = Math.min(start + SCORE_ROWS, X.rows);
-    const chunk = { data: X.data.subarray(start * X.cols, end * X.cols), rows: end - start, cols: X.cols };
-    await centers.predict(chunk, out.subarray(start * l, end * l));
-  }
+  await inRowChunks(X, (chunk, start, end) => centers.predict(chunk, out.subarray(start * l, end * l)));
   return out;
 }
 
@@ -136,6 +140,14 @@ export async function step(run: StepContext, batch: Int32Array, rate: number, l:
   if (!weightsAreZero && !(await run.cache?.predict(batch, residual))) {
     await (centers.predictOwnRows ? centers.predictOwnRows(batch, residual) : centers.predict(takeRows(X, batch), residual));
   }
+  const mse = subtractTargets(residual, Y, batch, l);
+  await centers.addToWeights(batch, scaledBy(residual, -rate));
+  if (run.preconditioning) await correctSubsample(run, run.preconditioning, batch, residual, rate, l);
+  return mse;
+}
+
+/** Turns the batch's predictions into residuals in place (minus the targets' rows `batch`); returns their mean square. */
+export function subtractTargets(residual: Float32Array, Y: Matrix, batch: Int32Array, l: number): number {
   let squared = 0;
   for (let i = 0; i < batch.length; i++) {
     const y = batch[i] * l;
@@ -145,11 +157,14 @@ export async function step(run: StepContext, batch: Int32Array, rate: number, l:
       squared += g * g;
     }
   }
-  const delta = new Float32Array(residual.length);
-  for (let i = 0; i < residual.length; i++) delta[i] = -rate * residual[i];
-  await centers.addToWeights(batch, delta);
-  if (run.preconditioning) await correctSubsample(run, run.preconditioning, batch, residual, rate, l);
   return squared / residual.length;
+}
+
+/** factor·v, a new array: a step's weight changes from its residuals. */
+export function scaledBy(v: Float32Array, factor: number): Float32Array {
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = factor * v[i];
+  return out;
 }
 
 /**

@@ -57,7 +57,7 @@ export interface EigenProRun {
   readonly afterIteration?: (training: Training, final: boolean) => Promise<void>;
   /**
    * Scores the centers on a monitored set; default: their own predictions (eigenpro.ts evaluate).
-   * A bandwidth search scores all its candidates from one pass (search/group.ts).
+   * A bandwidth search scores all its candidates from one pass (search/sharedSteps.ts).
    */
   readonly evaluate?: (set: MonitorSet) => Promise<{ mse: number; error?: number }>;
 }
@@ -393,7 +393,7 @@ export class Training {
     run.onEpoch?.({ ...metrics, epochs: run.epochs, ...(run.stopping ? { stopping: run.stopping } : {}), best: isBest });
     if (run.earlyStopping !== undefined && this.p.best !== undefined && epoch - this.p.best.epoch >= run.earlyStopping) {
       this.p.finished = 'early-stopping';
-    } else if (run.stopping && residual !== undefined && hasConverged(residual, run.stopping)) {
+    } else if (residual !== undefined && hasConverged(residual, run.stopping!)) {
       this.p.finished = 'converged';
     } else if (epoch >= run.epochs) {
       this.p.finished = 'epochs';
