@@ -8,6 +8,9 @@
  *   npx tsx bench/eigensystem.ts --size 800 --check
  *                                                any s; --check compares with ml-matrix (s ≤ 1000)
  *   npx tsx bench/eigensystem.ts --count 300     a fixed number of pairs instead of the threshold
+ *   npx tsx bench/eigensystem.ts --threads 1,2 --reps 3
+ *                                                the wasm loops on 1 and on 2 threads, side by side
+ *                                                (median of 3 runs each; results must match bit for bit)
  *
  * Each run times the WebAssembly dense loops and the JavaScript ones (src/solver/dense/) on the
  * same matrix, one after the other; --kernels wasm (or js) times one of them only.
@@ -131,6 +134,8 @@ interface Arguments {
   check: boolean;
   count: number | undefined;
   kernels: ('wasm' | 'js')[];
+  threads: number[];
+  reps: number;
 }
 
 function parseArguments(argv: string[]): Arguments {
@@ -148,11 +153,14 @@ function parseArguments(argv: string[]): Arguments {
   const size = value('--size') ?? (argv.includes('--large') ? 12_000 : 2000);
   if (size < 2) throw new Error('--size must be at least 2');
   if (check && size > 1000) throw new Error('--check runs a dense O(s³) decomposition: use it with --size ≤ 1000');
-  return { size, check, count: value('--count'), kernels: only ? [only] : ['wasm', 'js'] };
+  const threadsAt = argv.indexOf('--threads');
+  const threads = threadsAt >= 0 ? argv[threadsAt + 1].split(',').map(Number) : [1];
+  if (!threads.every((t) => Number.isInteger(t) && t >= 1)) throw new Error(`--threads takes positive integers, got ${argv[threadsAt + 1]}`);
+  return { size, check, count: value('--count'), kernels: only ? [only] : ['wasm', 'js'], threads, reps: value('--reps') ?? 1 };
 }
 
 function main(): void {
-  const { size, check, count: fixedCount, kernels } = parseArguments(process.argv.slice(2));
+  const { size, check, count: fixedCount, kernels, threads: threadCounts, reps } = parseArguments(process.argv.slice(2));
   const threshold = size ** (-1 / 0.95);
   const scale = 1 / size;
 
@@ -165,21 +173,31 @@ function main(): void {
   else console.log(`request:            above t = s^(-1/0.95) = ${threshold.toExponential(4)}`);
 
   let first: Eigensystem | undefined;
-  for (const engine of kernels) {
-    const runStarted = performance.now();
-    const result = topEigenpairs(k, size, { scale, ...request, kernels: engine });
-    const seconds = (performance.now() - runStarted) / 1000;
+  const runs = kernels.flatMap((engine) => (engine === 'wasm' ? threadCounts : [1]).map((threads) => ({ engine, threads })));
+  for (const { engine, threads } of runs) {
+    const times: number[] = [];
+    let result!: Eigensystem;
+    for (let r = 0; r < reps; r++) {
+      const runStarted = performance.now();
+      result = topEigenpairs(k, size, { scale, ...request, kernels: engine, threads });
+      times.push((performance.now() - runStarted) / 1000);
+    }
+    const seconds = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
     const { values, count } = result;
     const over = values.filter((v) => v > threshold).length;
-    console.log(`${engine} dense loops:`);
-    console.log(`  topEigenpairs:    ${seconds.toFixed(2)} s`);
+    console.log(`${engine} dense loops, ${threads} thread${threads > 1 ? 's' : ''}:`);
+    console.log(`  topEigenpairs:    ${seconds.toFixed(2)} s${reps > 1 ? ` (median of ${reps}: ${times.map((t) => t.toFixed(2)).join(', ')})` : ''}`);
     console.log(`  pairs returned:   ${count}${fixedCount === undefined ? ` (${over} above t${over < count ? ', plus the next' : ', capped at maxCount'})` : ''}`);
     console.log(`  Lanczos steps:    ${result.lanczosSteps}`);
     console.log(`  λ_1 = ${values[0].toExponential(6)}, λ_${count} = ${values[count - 1].toExponential(6)}`);
     if (first) {
       let difference = 0;
       for (let j = 0; j < Math.min(count, first.count); j++) difference = Math.max(difference, Math.abs(values[j] - first.values[j]));
-      console.log(`  max |λ_j − λ_j(${kernels[0]})| / λ_1: ${(difference / values[0]).toExponential(2)}`);
+      console.log(`  max |λ_j − λ_j(${kernels[0]}, ${runs[0].threads} thread)| / λ_1: ${(difference / values[0]).toExponential(2)}`);
+      if (engine === runs[0].engine) {
+        const same = result.count === first.count && result.values.every((v, j) => v === first!.values[j]) && result.vectors.every((v, j) => v === first!.vectors[j]);
+        console.log(`  pairs bit for bit as on ${runs[0].threads} thread: ${same ? 'yes' : 'NO'}`);
+      }
     }
     first ??= result;
     if (check) compare(result, k, size, scale);

@@ -292,7 +292,7 @@ export const FIT_OPTIONS = {
   threads: option<number>()({
     check: { kind: 'integer', min: 1, max: 256 },
     hint: 'leave it out for one per core',
-    describe: 'CPU threads of the wasm and onnx backends',
+    describe: "CPU threads of the wasm and onnx backends and of set-up's eigensolver",
     defaultNote: 'one per core',
     cli: { flag: 'threads' },
   }),

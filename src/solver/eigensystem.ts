@@ -12,6 +12,7 @@
 import { KmfitError, describeValue } from '../errors.js';
 import { rotateRows } from './dense/js.js';
 import { denseKernels } from './dense/choose.js';
+import { hardwareThreads } from '../backends/system.js';
 import type { DenseKernels } from './dense/kernels.js';
 
 export interface Eigensystem {
@@ -46,7 +47,15 @@ export interface EigenOptions {
   random?: () => number;
   /** Which dense loops to run: default the fastest available ('wasm' where the engine has it). */
   kernels?: 'wasm' | 'js';
+  /**
+   * Threads that share the dense loops (the wasm ones, in Node): default one per core, at most
+   * DEFAULT_THREADS. The result is the same, bit for bit, on any number.
+   */
+  threads?: number;
 }
+
+/** More threads than this gain little: the reorthogonalization is bound by memory bandwidth. */
+const DEFAULT_THREADS = 4;
 
 /** Which rows of the eigenvector matrix `tridiagonalEigen` returns. */
 export type EigenvectorRows = 'all' | 'last' | 'none';
@@ -596,8 +605,20 @@ function truncate(pairs: Pairs, count: number, n: number): Pairs {
 /** Top eigenpairs of a symmetric matrix given as a row-major s×s Float32Array. */
 export function topEigenpairs(matrix: Float32Array, size: number, options: EigenOptions = {}): Eigensystem {
   const request = resolveRequest(matrix, size, options);
-  const op: Operator = { kernels: denseKernels(matrix, size, options.kernels), size, scale: options.scale ?? 1 };
-  const random = options.random ?? seededRandom(0x2545f491);
+  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
+    invalid('threads', options.threads, 'a positive integer');
+  }
+  const threads = options.threads ?? Math.min(hardwareThreads(), DEFAULT_THREADS);
+  const kernels = denseKernels(matrix, size, options.kernels, threads);
+  try {
+    return lanczosEigenpairs({ kernels, size, scale: options.scale ?? 1 }, request, options.random ?? seededRandom(0x2545f491));
+  } finally {
+    kernels.release();
+  }
+}
+
+function lanczosEigenpairs(op: Operator, request: Request, random: () => number): Eigensystem {
+  const size = op.size;
 
   const main = startRun(op, random, new Float64Array(0), 0);
   const firstCheck = request.count !== undefined ? Math.min(request.count, request.cap) : 10;

@@ -83,11 +83,13 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
   // One stream for both solves: set-up then draws the same from the run's random source whatever
   // the kernel, so that a bandwidth search's candidates go on with the same permutations.
   const eigenRandom = random.uniformStream();
-  let eigen = topEigenpairs(kSS, s, { scale: 1 / s, maxCount: maxPairs, random: eigenRandom, ...eigenRequest });
+  // The eigensolver shares its loops among the backend's CPU threads (idle meanwhile).
+  const threads = backend.describe().threads;
+  let eigen = topEigenpairs(kSS, s, { scale: 1 / s, maxCount: maxPairs, random: eigenRandom, threads, ...eigenRequest });
   let q = Math.min(request.q ?? chooseQ(eigen.values, maxBatch), maxPairs);
   if (q > eigen.count) {
     // The automatic minimum q can ask for more pairs than the threshold search returned.
-    eigen = topEigenpairs(kSS, s, { scale: 1 / s, maxCount: maxPairs, count: q, random: eigenRandom });
+    eigen = topEigenpairs(kSS, s, { scale: 1 / s, maxCount: maxPairs, count: q, random: eigenRandom, threads });
   }
   // λ_q must be clearly positive: a rank-deficient subsample caps q.
   if (q > 0) q = Math.min(q, lastUsableIndex(eigen.values, eigen.count));

@@ -113,6 +113,67 @@ for (const engine of ['wasm', 'js'] as const) {
   });
 }
 
+describe('the wasm loops shared among threads', () => {
+  // Large enough that every call splits (a share must be worth ≈ 32 768 multiply-adds), odd so
+  // that the tails (rows not a multiple of 4, an odd last entry) are in the last share.
+  const n = 601;
+  it('give the same bits as one thread, call by call', async () => {
+    const a = randomArray(Float32Array, n * n, 11);
+    const alone = denseKernels(a, n, 'wasm', 1);
+    const shared = denseKernels(a, n, 'wasm', 3);
+    await shared.ready;
+    try {
+      expect(alone.threads()).toBe(1);
+      expect(shared.threads()).toBe(3);
+      const x = randomArray(Float64Array, n, 12);
+      const [y1, y2] = [new Float64Array(n), new Float64Array(n)];
+      alone.multiply(x, y1, 0.5);
+      shared.multiply(x, y2, 0.5);
+      expect(Array.from(y2)).toEqual(Array.from(y1));
+
+      const rows = 203;
+      const content = randomArray(Float64Array, rows * n, 13);
+      const b1 = alone.newBasis(rows);
+      const b2 = shared.newBasis(rows);
+      b1.set(content);
+      b2.set(content);
+      const [w1, w2] = [randomArray(Float64Array, n, 14), randomArray(Float64Array, n, 14)];
+      const [c1, c2] = [new Float64Array(rows), new Float64Array(rows)];
+      alone.projectOut(b1, rows, w1, c1);
+      shared.projectOut(b2, rows, w2, c2);
+      expect(Array.from(c2)).toEqual(Array.from(c1));
+      expect(Array.from(w2)).toEqual(Array.from(w1));
+
+      const [k, count] = [150, 97];
+      const weights = randomArray(Float64Array, k * count, 15);
+      expect(Array.from(shared.combineRows(b2, 3, k, weights, count))).toEqual(Array.from(alone.combineRows(b1, 3, k, weights, count)));
+
+      // Nine sweeps over 150 rows of z (count columns): enough rotations (≈ 1 200) that the columns split.
+      const lows = Array.from({ length: 9 }, (_, t) => t % 5);
+      const highs = Array.from({ length: 9 }, (_, t) => 149 - 2 * t);
+      const starts = lows.map((_, t) => lows.slice(0, t).reduce((sum, low, u) => sum + highs[u] - low, 0));
+      const used = starts[8] + highs[8] - lows[8];
+      const sweeps: RotationSweeps = {
+        cos: Float64Array.from({ length: used }, (_, i) => Math.cos(0.1 + i)),
+        sin: Float64Array.from({ length: used }, (_, i) => Math.sin(0.1 + i)),
+        used,
+        lows,
+        highs,
+        starts,
+      };
+      const z1 = randomArray(Float64Array, 150 * count, 16);
+      const z2 = z1.slice();
+      alone.rotateRows(z1, count, sweeps);
+      shared.rotateRows(z2, count, sweeps);
+      expect(Array.from(z2)).toEqual(Array.from(z1));
+    } finally {
+      shared.release();
+    }
+    // Released, the kernels still compute, on the calling thread.
+    expect(shared.threads()).toBe(1);
+  });
+});
+
 describe('dense loop selection', () => {
   it("picks the WebAssembly loops in Node (SIMD and shared memory are there)", () => {
     expect(denseKernels(new Float32Array(1), 1).engine).toBe('wasm');

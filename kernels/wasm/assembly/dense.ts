@@ -36,13 +36,15 @@ function high(v: v128): v128 {
 }
 
 /**
- * y = scale · A·x for the row-major n×n float32 matrix A: four rows per pass share each load of x;
- * two accumulators per row cover the low and high halves of four floats.
+ * y = scale · A·x for rows [first, last) of the row-major n×n float32 matrix A: four rows per
+ * pass share each load of x; two accumulators per row cover the low and high halves of four
+ * floats. A row's sum does not depend on the range it is computed in when `first` is a multiple
+ * of 4 (threads split the rows there: src/solver/dense/wasm.ts).
  */
-export function multiply(a: usize, n: i32, x: usize, y: usize, scale: f64): void {
+export function multiply(a: usize, n: i32, x: usize, y: usize, scale: f64, first: i32, last: i32): void {
   const rowBytes = <usize>n << 2;
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
+  let i = first;
+  for (; i + 3 < last; i += 4) {
     let r0 = a + <usize>i * rowBytes;
     let r1 = r0 + rowBytes;
     let r2 = r1 + rowBytes;
@@ -100,7 +102,7 @@ export function multiply(a: usize, n: i32, x: usize, y: usize, scale: f64): void
     store<f64>(out, y2 * scale, 16);
     store<f64>(out, y3 * scale, 24);
   }
-  for (; i < n; i++) {
+  for (; i < last; i++) {
     let r = a + <usize>i * rowBytes;
     let s: f64 = 0;
     for (let j = 0; j < n; j++) {
@@ -128,14 +130,14 @@ function dot(b: usize, w: usize, n: i32): f64 {
 }
 
 /**
- * One classical Gram–Schmidt pass against the first `rows` rows of the row-major basis (n
- * entries each): coefficients[i] = <b_i, w>, then w -= Σ coefficients[i]·b_i. Four basis rows per
- * pass over w.
+ * The first half of a classical Gram–Schmidt pass against the row-major basis (n entries a row):
+ * coefficients[i] = <b_i, w> for the rows i in [first, last). Four basis rows per pass over w.
+ * Each coefficient is the same whatever range it is computed in.
  */
-export function projectOut(basis: usize, rows: i32, n: i32, w: usize, coefficients: usize): void {
+export function coefficientsOf(basis: usize, first: i32, last: i32, n: i32, w: usize, coefficients: usize): void {
   const rowBytes = <usize>n << 3;
-  let i = 0;
-  for (; i + 3 < rows; i += 4) {
+  let i = first;
+  for (; i + 3 < last; i += 4) {
     let b0 = basis + <usize>i * rowBytes;
     let b1 = b0 + rowBytes;
     let b2 = b1 + rowBytes;
@@ -175,13 +177,22 @@ export function projectOut(basis: usize, rows: i32, n: i32, w: usize, coefficien
     store<f64>(out, c2, 16);
     store<f64>(out, c3, 24);
   }
-  for (; i < rows; i++) {
+  for (; i < last; i++) {
     store<f64>(coefficients + (<usize>i << 3), dot(basis + <usize>i * rowBytes, w, n));
   }
+}
 
-  i = 0;
+/**
+ * The second half: w -= Σ_i coefficients[i]·b_i over the first `rows` basis rows, for the entries
+ * [first, last) of w. Four basis rows per pass; an entry's result is the same whatever range it is
+ * computed in when `first` is even (the SIMD lanes pair entries from 0).
+ */
+export function subtractCombination(basis: usize, rows: i32, n: i32, first: i32, last: i32, w: usize, coefficients: usize): void {
+  const rowBytes = <usize>n << 3;
+  const offset = <usize>first << 3;
+  let i = 0;
   for (; i + 3 < rows; i += 4) {
-    let b0 = basis + <usize>i * rowBytes;
+    let b0 = basis + <usize>i * rowBytes + offset;
     let b1 = b0 + rowBytes;
     let b2 = b1 + rowBytes;
     let b3 = b2 + rowBytes;
@@ -194,9 +205,9 @@ export function projectOut(basis: usize, rows: i32, n: i32, w: usize, coefficien
     const v1 = f64x2.splat(c1);
     const v2 = f64x2.splat(c2);
     const v3 = f64x2.splat(c3);
-    let wp = w;
-    let j = 0;
-    for (; j + 1 < n; j += 2) {
+    let wp = w + offset;
+    let j = first;
+    for (; j + 1 < last; j += 2) {
       let change = f64x2.mul(v0, v128.load(b0));
       change = madd(v1, v128.load(b1), change);
       change = madd(v2, v128.load(b2), change);
@@ -208,16 +219,16 @@ export function projectOut(basis: usize, rows: i32, n: i32, w: usize, coefficien
       b2 += 16;
       b3 += 16;
     }
-    if (j < n) {
+    if (j < last) {
       const change = c0 * load<f64>(b0) + c1 * load<f64>(b1) + c2 * load<f64>(b2) + c3 * load<f64>(b3);
       store<f64>(wp, load<f64>(wp) - change);
     }
   }
   for (; i < rows; i++) {
-    let b = basis + <usize>i * rowBytes;
+    let b = basis + <usize>i * rowBytes + offset;
     const c = load<f64>(coefficients + (<usize>i << 3));
-    let wp = w;
-    for (let j = 0; j < n; j++) {
+    let wp = w + offset;
+    for (let j = first; j < last; j++) {
       store<f64>(wp, load<f64>(wp) - c * load<f64>(b));
       wp += 8;
       b += 8;
@@ -335,23 +346,35 @@ function coefficient(y: usize, k: i32, j: i32, i: i32, t: i32, rows: i32): f64 {
 }
 
 /**
- * Applies one QL sweep's Givens rotations to the rows of the row-major matrix z (rows of `count`
- * entries): for i = low … high−1, rotation i — stored at cos/sin[start + high − 1 − i] — turns
- * rows (z_i, z_{i+1}) into (c·z_i + s·z_{i+1}, c·z_{i+1} − s·z_i). Each rotation is one pass over
- * independent entries, two columns per lane pair.
+ * Applies recorded QL sweeps, the last first, to the columns [first, last) of the row-major
+ * matrix z (rows of `count` entries). Sweep t is the triple (start, low, high) at sweeps[3t…]
+ * (int32): for i = low … high−1, rotation i — stored at cos/sin[start + high − 1 − i] — turns
+ * rows (z_i, z_{i+1}) into (c·z_i + s·z_{i+1}, c·z_{i+1} − s·z_i). Columns are independent, so
+ * threads split them (at even columns, where the SIMD lanes pair them as in one range).
  */
-export function rotateRows(z: usize, count: i32, cos: usize, sin: usize, start: i32, low: i32, high: i32): void {
+export function rotateSweeps(z: usize, count: i32, first: i32, last: i32, cos: usize, sin: usize, sweeps: usize, sweepCount: i32): void {
+  for (let t = sweepCount - 1; t >= 0; t--) {
+    const at = sweeps + ((<usize>t * 3) << 2);
+    rotateRows(z, count, first, last, cos, sin, load<i32>(at), load<i32>(at, 4), load<i32>(at, 8));
+  }
+}
+
+/** One sweep of rotateSweeps. */
+// @ts-ignore: decorator
+@inline
+function rotateRows(z: usize, count: i32, first: i32, last: i32, cos: usize, sin: usize, start: i32, low: i32, high: i32): void {
   const rowBytes = <usize>count << 3;
+  const offset = <usize>first << 3;
   let k = start + (high - 1 - low);
   for (let i = low; i < high; i++, k--) {
     const c = load<f64>(cos + (<usize>k << 3));
     const s = load<f64>(sin + (<usize>k << 3));
     const cv = f64x2.splat(c);
     const sv = f64x2.splat(s);
-    let upper = z + <usize>i * rowBytes;
+    let upper = z + <usize>i * rowBytes + offset;
     let lower = upper + rowBytes;
-    let col = 0;
-    for (; col + 1 < count; col += 2) {
+    let col = first;
+    for (; col + 1 < last; col += 2) {
       const a = v128.load(upper);
       const b = v128.load(lower);
       v128.store(upper, madd(cv, a, f64x2.mul(sv, b)));
@@ -359,7 +382,7 @@ export function rotateRows(z: usize, count: i32, cos: usize, sin: usize, start: 
       upper += 16;
       lower += 16;
     }
-    if (col < count) {
+    if (col < last) {
       const a = load<f64>(upper);
       const b = load<f64>(lower);
       store<f64>(upper, c * a + s * b);

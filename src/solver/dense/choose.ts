@@ -4,12 +4,12 @@ import type { DenseKernels } from './kernels.js';
 import { wasmDenseKernels } from './wasm.js';
 
 /**
- * The fastest kernels this engine runs for the row-major n×n float32 matrix; `engine` forces one
- * (tests and benchmarks compare them).
+ * The fastest kernels this engine runs for the row-major n×n float32 matrix, on up to `threads`
+ * threads (the wasm ones; default 1); `engine` forces one (tests and benchmarks compare them).
  */
-export function denseKernels(matrix: Float32Array, n: number, engine?: 'wasm' | 'js'): DenseKernels {
+export function denseKernels(matrix: Float32Array, n: number, engine?: 'wasm' | 'js', threads = 1): DenseKernels {
   if (engine !== 'js') {
-    const wasm = wasmDenseKernels(matrix, n);
+    const wasm = wasmDenseKernels(matrix, n, threads);
     if (wasm) return wasm;
     if (engine === 'wasm') throw new Error('the WebAssembly dense kernels do not run in this engine');
   }

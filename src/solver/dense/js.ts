@@ -19,6 +19,9 @@ export function jsDenseKernels(matrix: Float32Array, n: number): DenseKernels {
     projectOut: (basis, rows, w, coefficients) => projectOut(basis, rows, n, w, coefficients),
     combineRows: (basis, skip, k, y, count) => combineRows(basis, skip, k, n, y, count),
     rotateRows,
+    threads: () => 1,
+    ready: Promise.resolve(),
+    release: () => undefined,
   };
 }
 

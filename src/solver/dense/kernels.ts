@@ -34,6 +34,12 @@ export interface DenseKernels {
    * see RotationSweeps.
    */
   rotateRows(z: Float64Array, count: number, sweeps: RotationSweeps): void;
+  /** Threads that share each call now: 1, or more once helper threads (./team.ts) are ready. */
+  threads(): number;
+  /** Settles once any helper threads that share the calls have started (./team.ts). */
+  readonly ready: Promise<void>;
+  /** Stops the helper threads, if any; the kernels stay usable on the calling thread. */
+  release(): void;
 }
 
 /**

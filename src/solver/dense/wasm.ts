@@ -16,19 +16,20 @@ import { webAssembly, type WasmMemory } from '../../backends/wasm/engine.js';
 import { decodeBase64, engineAccepts, type WasmVariant } from '../../backends/wasm/modules.js';
 import { KmfitError } from '../../errors.js';
 import type { DenseKernels } from './kernels.js';
+import { CHUNKS_PER_THREAD, MAX_CHUNKS, denseTeam, splitRange, type Chunk, type DenseCall } from './team.js';
 
-interface DenseExports {
-  multiply(a: number, n: number, x: number, y: number, scale: number): void;
-  projectOut(basis: number, rows: number, n: number, w: number, coefficients: number): void;
-  combineRows(basis: number, k: number, n: number, y: number, count: number, out: number): void;
-  rotateRows(z: number, count: number, cos: number, sin: number, start: number, low: number, high: number): void;
-}
+type DenseExports = Record<DenseCall, (...args: number[]) => void>;
 
 const PAGE = 65536;
 /** Below this the module's static data would live (it has none); allocations start above. */
 const RESERVED_BYTES = PAGE;
 /** wasm32's 4 GiB. */
 const MAX_PAGES = 65536;
+/**
+ * Multiply-adds below which a chunk of a call is not worth a handoff to another thread (a handoff
+ * costs a few microseconds; this is about 10).
+ */
+const MINIMUM_CHUNK = 32_768;
 
 let module: { compiled: object; variant: WasmVariant } | null | undefined;
 
@@ -51,8 +52,11 @@ function denseModule(): { compiled: object; variant: WasmVariant } | null {
   return module;
 }
 
-/** The wasm kernels for this matrix, or undefined where this engine cannot run them. */
-export function wasmDenseKernels(matrix: Float32Array, n: number): DenseKernels | undefined {
+/**
+ * The wasm kernels for this matrix, or undefined where this engine cannot run them. `threads`
+ * (default 1) share each call where helper threads run (./team.ts); `release` stops them.
+ */
+export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): DenseKernels | undefined {
   const compiled = denseModule();
   const wasm = webAssembly();
   if (!compiled || !wasm) return undefined;
@@ -63,6 +67,11 @@ export function wasmDenseKernels(matrix: Float32Array, n: number): DenseKernels 
     return undefined;
   }
   const exports = new wasm.Instance(compiled.compiled, { env: { memory } }).exports as unknown as DenseExports;
+  // A matrix whose product is not worth two chunks never splits a call: no helpers to start.
+  const team = denseTeam(compiled.compiled, memory, exports, n * n >= 2 * MINIMUM_CHUNK ? threads : 1);
+  /** Chunks of [0, total) for the threads to claim, inner bounds multiples of `align`, each worth a handoff. */
+  const ranges = (total: number, align: number, workPerUnit: number) =>
+    splitRange(total, Math.min(MAX_CHUNKS, team.threads() === 1 ? 1 : team.threads() * CHUNKS_PER_THREAD), align, Math.ceil(MINIMUM_CHUNK / Math.max(1, workPerUnit)));
 
   const align = (bytes: number): number => Math.ceil(bytes / 16) * 16;
   const vectorBytes = align(n * 8);
@@ -97,11 +106,13 @@ export function wasmDenseKernels(matrix: Float32Array, n: number): DenseKernels 
   const y = f64(yAt, n);
   const w = f64(wAt, n);
 
+  // The split points: rows in fours (a row's sum then runs the same loop as in one range), entries
+  // and columns in twos (SIMD lanes pair them from 0), outputs in fours (combineRows' groups).
   return {
     engine: 'wasm',
     multiply(input, output, scale) {
       x.set(input);
-      exports.multiply(matrixAt, n, xAt, yAt, scale);
+      team.run('multiply', ranges(n, 4, n).map(([first, last]): Chunk => [matrixAt, n, xAt, yAt, scale, first, last]));
       output.set(y);
     },
     newBasis(rows) {
@@ -121,7 +132,9 @@ export function wasmDenseKernels(matrix: Float32Array, n: number): DenseKernels 
       const coefficientsAt = temporaries();
       reserve(coefficientsAt + rows * 8);
       w.set(vector);
-      exports.projectOut(basis.byteOffset, rows, n, wAt, coefficientsAt);
+      const at = basis.byteOffset;
+      team.run('coefficientsOf', ranges(rows, 4, n).map(([first, last]): Chunk => [at, first, last, n, wAt, coefficientsAt]));
+      team.run('subtractCombination', ranges(n, 2, rows).map(([first, last]): Chunk => [at, rows, n, first, last, wAt, coefficientsAt]));
       vector.set(w);
       out.set(f64(coefficientsAt, rows));
     },
@@ -130,22 +143,34 @@ export function wasmDenseKernels(matrix: Float32Array, n: number): DenseKernels 
       const outTemp = align(yTemp + k * count * 8);
       reserve(outTemp + count * n * 8);
       f64(yTemp, k * count).set(weights.subarray(0, k * count));
-      exports.combineRows(basis.byteOffset + skip * n * 8, k, n, yTemp, count, outTemp);
+      const at = basis.byteOffset + skip * n * 8;
+      team.run(
+        'combineRows',
+        ranges(count, 4, k * n).map(([first, last]): Chunk => [at, k, n, yTemp + first * k * 8, last - first, outTemp + first * n * 8]),
+      );
       return f64(outTemp, count * n).slice();
     },
     rotateRows(z, count, sweeps) {
       const zAt = temporaries();
       const cosAt = align(zAt + z.length * 8);
       const sinAt = align(cosAt + sweeps.used * 8);
-      reserve(sinAt + sweeps.used * 8);
+      const sweepsAt = align(sinAt + sweeps.used * 8);
+      const sweepCount = sweeps.lows.length;
+      reserve(sweepsAt + sweepCount * 12);
       const zView = f64(zAt, z.length);
       zView.set(z);
       f64(cosAt, sweeps.used).set(sweeps.cos.subarray(0, sweeps.used));
       f64(sinAt, sweeps.used).set(sweeps.sin.subarray(0, sweeps.used));
-      for (let t = sweeps.lows.length - 1; t >= 0; t--) {
-        exports.rotateRows(zAt, count, cosAt, sinAt, sweeps.starts[t], sweeps.lows[t], sweeps.highs[t]);
-      }
+      const triples = new Int32Array(memory.buffer, sweepsAt, sweepCount * 3);
+      for (let t = 0; t < sweepCount; t++) triples.set([sweeps.starts[t], sweeps.lows[t], sweeps.highs[t]], t * 3);
+      team.run(
+        'rotateSweeps',
+        ranges(count, 2, sweeps.used).map(([first, last]): Chunk => [zAt, count, first, last, cosAt, sinAt, sweepsAt, sweepCount]),
+      );
       z.set(zView);
     },
+    threads: () => team.threads(),
+    release: () => team.release(),
+    ready: team.ready,
   };
 }
