@@ -100,6 +100,16 @@ function invalidFormula(formula: string, reason: string): KmfitError {
   );
 }
 
+/** The kernel option that gives back the kernel a spec describes (a model's, a checkpoint's), its bandwidth aside. */
+export function kernelOptionOf(spec: KernelSpec): KernelOption {
+  return spec.formula !== undefined ? { formula: spec.formula, params: spec.params } : { name: spec.name, ...spec.params };
+}
+
+/** Rebuilds the kernel a spec describes (a model file's, a checkpoint's, a cluster command's). */
+export function kernelFromSpec(spec: KernelSpec): Kernel {
+  return makeKernel(chooseKernel(kernelOptionOf(spec)), spec.bandwidth);
+}
+
 /** Builds the Kernel for a choice and a bandwidth. */
 export function makeKernel(choice: KernelChoice, bandwidth: number): Kernel {
   checkBandwidth(bandwidth, 'bandwidth');

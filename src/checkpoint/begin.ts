@@ -6,7 +6,7 @@
  */
 import type { Backend } from '../backends/backend.js';
 import { matrix, takeRows } from '../matrix.js';
-import { kernelOptionOf } from '../model/load.js';
+import { kernelOptionOf } from '../../kernels/index.js';
 import type { FitOptions, WithDefaults } from '../options.js';
 import { freshStart, inMemory, monitorRows, type PrepareOptions, type Prepared, type SetupHints, type Start } from '../prepare.js';
 import { checkMemory } from '../solver/memory.js';

@@ -11,11 +11,10 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Msg, NatsConnection, Subscription } from 'nats';
-import { chooseKernel, makeKernel } from '../../kernels/index.js';
+import { kernelFromSpec } from '../../kernels/index.js';
 import type { KernelSpec } from '../../kernels/index.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
 import { createBackend, type BackendName } from '../backends/select.js';
-import { kernelOptionOf } from '../model/load.js';
 import { rowSlice, takeRows, type Matrix } from '../matrix.js';
 import { version as kmfitVersion } from '../version.js';
 import { connectTo, loadNats, noResponders, type ServerAccess } from './connection.js';
@@ -190,7 +189,7 @@ async function serve(options: WorkerOptions, backend: Backend): Promise<void> {
         const crc = shardCrc(received);
         if (crc !== header.crc) throw new Error(`the shard's rows arrived with CRC-32 ${crc}, not the ${header.crc} sent: the data fingerprint differs, so this worker refuses the shard`);
         const spec = header.kernel as KernelSpec;
-        const kernel = makeKernel(chooseKernel(kernelOptionOf(spec), spec.bandwidth), spec.bandwidth);
+        const kernel = kernelFromSpec(spec);
         const cols = header.cols!;
         const all: Matrix | undefined = header.start !== undefined ? { data: received, rows: header.rows!, cols } : undefined;
         const X: Matrix = all ? rowSlice(all, header.start!, header.end!) : { data: received, rows: header.rows!, cols };

@@ -1,5 +1,5 @@
 /** Reads model files written by save.ts back into a KernelModel, checking everything it trusts. */
-import { chooseKernel, makeKernel, type Kernel, type KernelOption } from '../../kernels/index.js';
+import { kernelFromSpec, type Kernel } from '../../kernels/index.js';
 import { KmfitError, describeValue } from '../errors.js';
 import { HeaderFields } from '../io/headerFields.js';
 import { decodeModelFile, readModelFile, type DecodedModelFile } from '../io/modelFile.js';
@@ -84,12 +84,3 @@ function readModelSource(source: ModelSource): Promise<DecodedModelFile> | Decod
   );
 }
 
-/** The kernel option that gives back the kernel a model or checkpoint header keeps (its bandwidth aside). */
-export function kernelOptionOf(spec: ModelHeader['kernel']): KernelOption {
-  return spec.formula !== undefined ? { formula: spec.formula, params: spec.params } : { name: spec.name, ...spec.params };
-}
-
-/** Rebuilds a kernel from the spec a model or checkpoint header keeps. */
-export function kernelFromSpec(spec: ModelHeader['kernel']): Kernel {
-  return makeKernel(chooseKernel(kernelOptionOf(spec)), spec.bandwidth);
-}
