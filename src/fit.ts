@@ -15,6 +15,8 @@ import type { MatrixInput } from './data/input.js';
 import type { LabelInput } from './data/labels.js';
 import { KernelModel } from './model/model.js';
 import { validateOptions, withDefaults, type FitOptions } from './options.js';
+import type { KernelOption } from '../kernels/index.js';
+import type { SearchPlan } from './solver/plan.js';
 import { MONITOR_POINTS, inMemory, prepareTraining } from './prepare.js';
 import { hostMemory, memoryFailure, trainingHostBytes } from './solver/memory.js';
 import { KernelCache, planCache, type CacheOption, type CachePlan } from './solver/kernelCache.js';
@@ -56,8 +58,19 @@ import { fitSearch } from './search/fitSearch.js';
 export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: FitOptions): Promise<KernelModel> {
   const started = performance.now();
   const checked = validateOptions(options);
-  // Several kernels or bandwidths: candidates trained in one pass, the best on held-out data kept.
-  if (isSearch(checked)) return fitSearch(X, y, withDefaults(checked), started);
+  // Several kernels or bandwidths: candidates trained in one pass, the best on held-out data kept
+  // (and trained again on all the rows, when a holdout judged them).
+  if (isSearch(checked)) {
+    // The refit's set-up and epochs are timed from its own start (the search's are in its plan).
+    const refit = (winner: { kernel: KernelOption; bandwidth: number }, search: SearchPlan) =>
+      fitOne(X, y, validateOptions({ ...checked, ...winner, holdout: undefined, refit: undefined }), performance.now(), search);
+    return fitSearch(X, y, withDefaults(checked), started, refit);
+  }
+  return fitOne(X, y, checked, started);
+}
+
+/** fit() with one kernel and bandwidth; `search`: the search that chose them, for the plan. */
+async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOptions, started: number, search?: SearchPlan): Promise<KernelModel> {
   const given = singleKernel(checked, 'fit()');
   // What the host lacks (files, a cluster's network in a page) is refused before any work.
   if (given.checkpoint) requireFiles('The checkpoint option', CHECKPOINT_FILE.withoutFiles);
@@ -93,7 +106,7 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
     const cachePlan = j
       ? projectionCache({ p: p.centers!.count, s: j.subsampleSize, q: j.q, batchSize: j.batchSize })
       : planRunCache(opts.cache, backend, { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize }, run);
-    const plan = { ...start.plan, cache: cachePlan, ...(choice ? { backendChoice: choice } : {}) };
+    const plan = { ...start.plan, cache: cachePlan, ...(choice ? { backendChoice: choice } : {}), ...(search ? { search } : {}) };
     opts.onPlan?.(plan);
     const afterIteration =
       opts.checkpoint &&

@@ -163,6 +163,15 @@ export const FIT_OPTIONS = {
     defaultNote: String(DEFAULT_HOLDOUT),
     cli: { flag: 'holdout' },
   }),
+  refit: option<boolean>()({
+    check: { kind: 'boolean' },
+    hint: 'false keeps the chosen candidate as trained without the held-out rows',
+    describe:
+      'with a bandwidth search judged on a holdout: train the chosen candidate again on all the training rows, ' +
+      'which is the model returned (with validation data the candidates train on all of them already)',
+    default: true,
+    cli: { flag: 'refit', help: 'with a bandwidth search judged on a holdout: train the chosen candidate again on all the training rows (--no-refit: keep it as trained without the held-out ones)' },
+  }),
   epochs: option<number>()({
     check: { kind: 'integer', min: 1 },
     hint: 'one epoch is one pass over the data; leave it out to train until converged',
@@ -534,8 +543,10 @@ export function validateOptions(options: unknown): FitOptions {
   checkValidationShape(result.validation);
   checkBandwidthOption(result.bandwidth);
   checkKernelList(result.kernel);
-  if (result.holdout !== undefined && !isSearch(result)) {
-    throw new KmfitError('INVALID_OPTION', "The 'holdout' option is for a bandwidth search: give several bandwidths or bandwidth: 'search', or leave holdout out.");
+  for (const name of ['holdout', 'refit'] as const) {
+    if (result[name] !== undefined && !isSearch(result)) {
+      throw new KmfitError('INVALID_OPTION', `The '${name}' option is for a bandwidth search: give several bandwidths or bandwidth: 'search', or leave ${name} out.`);
+    }
   }
   checkCentersOption(result.centers);
   checkCacheOption(result.cache);

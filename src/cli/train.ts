@@ -129,7 +129,8 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     checkpoint: searching ? undefined : { path: checkpointPath, everyIterations: args['checkpoint-every'], context },
     resumeFrom: resuming?.from,
     signal: interrupt.signal,
-    onPlan: (plan) => say('plan\n' + renderPlan(plan)),
+    // A search's refit (the kept candidate trained again on all rows) has a plan of its own.
+    onPlan: (plan) => say(`${plan.search?.refit ? `plan of the refit (${plan.search.refit})` : 'plan'}\n` + renderPlan(plan)),
     onEpoch: (report) => {
       progress.clear();
       say(renderEpoch(report, searching ? 'held-out' : 'test'));

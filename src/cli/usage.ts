@@ -27,7 +27,7 @@ function fitFlags(): Record<FlagOf<FlaggedOption>, Options> {
     const spec: OptionSpec = FIT_OPTIONS[name];
     const { check } = spec;
     flags[FIT_OPTIONS[name].cli.flag] = {
-      type: check.kind === 'integer' || check.kind === 'number' || spec.cli?.type === 'number' ? 'number' : 'string',
+      type: check.kind === 'boolean' ? 'boolean' : check.kind === 'integer' || check.kind === 'number' || spec.cli?.type === 'number' ? 'number' : 'string',
       ...(check.kind === 'enum' ? { choices: check.values } : {}),
       describe: flagHelp(spec),
     };

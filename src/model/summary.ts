@@ -78,13 +78,20 @@ export function planRows(plan: Plan): PlanRow[] {
   ];
 }
 
-/** A bandwidth search's part of the plan: its candidates, what judges them, how many train at once. */
+/**
+ * A bandwidth search's part of the plan: its candidates, what judges them, how many train at once.
+ * A refit's plan (the kept candidate trained again) keeps what chose it; the rest is its own.
+ */
 function searchRows(plan: Plan): PlanRow[] {
   const search = plan.search;
   if (!search) return [];
-  return [
+  const chosen: PlanRow[] = [
     { name: 'search', value: `${search.candidates.length} candidates: ${search.candidates.map((c) => c.kernel).join(', ')}`, why: search.grid },
     { name: 'judged on', value: search.heldOut },
+  ];
+  if (search.refit) return [...chosen, { name: 'refit', value: search.refit, why: 'the candidates were judged on rows held out of the training data' }];
+  return [
+    ...chosen,
     { name: 'common batch', value: String(plan.batchSize), why: search.batchSizeWhy },
     {
       name: 'per pass',

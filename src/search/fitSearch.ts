@@ -6,9 +6,11 @@
  * figures per epoch. Candidates beyond what memory holds at once train in further passes.
  *
  * Held-out data: `validation` when given, else a seeded split of the training data (`holdout`).
- * The model returned is the winner trained on the training part only.
+ * After a split, the model returned is the winner trained again on all the rows (`refit`, by
+ * fit()'s own path), or with refit off the winner as trained on the rows not held out.
  */
 import type { Kernel } from '../../kernels/kernel.js';
+import { kernelOptionOf, type KernelOption } from '../../kernels/index.js';
 import type { Backend } from '../backends/backend.js';
 import { startBackend } from '../backendChoice.js';
 import { centerGroup } from '../backends/centerGroup.js';
@@ -59,7 +61,10 @@ interface SetUpCandidate {
   readonly preconditioning?: Preconditioning;
 }
 
-export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts: WithDefaults<FitOptions>, started: number): Promise<KernelModel> {
+/** Trains the chosen kernel and bandwidth on all the rows; `search` goes into its plan. */
+export type Refit = (winner: { kernel: KernelOption; bandwidth: number }, search: SearchPlan) => Promise<KernelModel>;
+
+export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts: WithDefaults<FitOptions>, started: number, refit: Refit): Promise<KernelModel> {
   checkSearchOptions(opts);
   const choices = kernelChoices(opts.kernel);
   const bandwidth = opts.bandwidth as BandwidthOption | undefined;
@@ -100,6 +105,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
   const { backend, choice } = await startBackend(opts.backend, { threads: opts.threads }, { kernel: candidates[0].kernel, rows, outputs: l }).catch((error: unknown) => {
     throw memoryFailure(error, opts.backend) ?? error;
   });
+  let refitting = false;
   try {
     const monitorRows = Math.min(train.rows, MONITOR_POINTS) + heldOut.X.rows;
     // Each candidate's set-up draws from a copy of the same random state, as it would alone.
@@ -170,7 +176,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
     const fit = searchCandidatesPerPass(backend, { n: train.rows, d: train.cols, l, s: plans[0].subsampleSize, q: Math.max(...plans.map((p) => p.q)), m, monitorRows, setup: false }, candidates.length);
     const perPass = fit.count;
     const passes = Math.ceil(candidates.length / perPass);
-    const searchPlan = (results?: { candidates: SearchCandidate[]; winner: number; sharesDistances: boolean }): SearchPlan => ({
+    const searchPlan = (results?: { candidates: SearchCandidate[]; winner: number; sharesDistances: boolean; refit?: string }): SearchPlan => ({
       candidates: results?.candidates ?? plans.map((p, k) => candidateOf(p, setUps[k].candidate)),
       grid,
       heldOut: heldOutText,
@@ -180,6 +186,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
       perPassWhy: fit.why,
       sharesDistances: results?.sharesDistances ?? backend.createCenterGroup !== undefined,
       ...(results ? { winner: results.winner } : {}),
+      ...(results?.refit ? { refit: results.refit } : {}),
     });
     opts.onPlan?.({ ...plans[0], search: searchPlan() });
 
@@ -261,6 +268,16 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
       throw new KmfitError('DIVERGED', `Every candidate of the search diverged (${candidates.map((c) => c.kernel.describe()).join(', ')}); try smaller bandwidths, or scale the features (scale: 'standard').`);
     }
     const winner = setUps[best.index].candidate.kernel;
+    const found = { candidates: results, winner: best.index, sharesDistances };
+    if (!prepared.validation && opts.refit && !aborted) {
+      // fit()'s own path trains it (on its own backend): this one has done its work.
+      refitting = true;
+      await backend.dispose();
+      return await refit(
+        { kernel: kernelOptionOf(winner.spec), bandwidth: winner.spec.bandwidth },
+        searchPlan({ ...found, refit: `the kept candidate trained again on all ${prepared.train.rows} rows` }),
+      );
+    }
     const centers = await backend.createCenterSet(winner, train, l);
     await centers.setWeights(best.weights);
     return new KernelModel({
@@ -270,7 +287,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
       scaling: prepared.scaling,
       centers: train,
       weights: best.weights,
-      plan: { ...plans[best.index], search: searchPlan({ candidates: results, winner: best.index, sharesDistances }) },
+      plan: { ...plans[best.index], search: searchPlan(found) },
       history: best.result.history,
       stoppedBy: best.result.stoppedBy,
       keptEpoch: best.result.keptEpoch,
@@ -278,6 +295,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
       centerSet: centers,
     });
   } catch (error) {
+    if (refitting) throw error;
     await backend.dispose();
     throw memoryFailure(error, backend.name) ?? error;
   }

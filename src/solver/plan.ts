@@ -295,4 +295,6 @@ export interface SearchPlan {
   readonly sharesDistances: boolean;
   /** The index of the chosen candidate (after training). */
   readonly winner?: number;
+  /** When the model returned is the chosen candidate trained again on every row, which rows. */
+  readonly refit?: string;
 }

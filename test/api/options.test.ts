@@ -24,7 +24,7 @@ describe('the option table', () => {
 
   it('fills in the documented defaults and keeps what was given', () => {
     // epochs has no fixed default: left out, the run trains until converged (convergence.ts).
-    expect(withDefaults({})).toEqual({ seed: 0, scale: 'none', backend: 'auto', cache: 'auto', copyX: true });
-    expect(withDefaults({ epochs: 2, seed: undefined, bandwidth: 3 })).toEqual({ epochs: 2, seed: 0, scale: 'none', backend: 'auto', cache: 'auto', copyX: true, bandwidth: 3 });
+    expect(withDefaults({})).toEqual({ seed: 0, scale: 'none', backend: 'auto', cache: 'auto', copyX: true, refit: true });
+    expect(withDefaults({ epochs: 2, seed: undefined, bandwidth: 3 })).toEqual({ epochs: 2, seed: 0, scale: 'none', backend: 'auto', cache: 'auto', copyX: true, refit: true, bandwidth: 3 });
   });
 });

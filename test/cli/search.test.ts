@@ -49,6 +49,23 @@ describe('kmfit train with a bandwidth search', () => {
     });
   }, 60_000);
 
+  it('trains the kept candidate again on all rows, with a plan of its own; --no-refit keeps it as trained on the rest', async () => {
+    const args = [data, '--backend', 'js', '--kernel', 'gaussian', '--bandwidth', '1,2', '--epochs', '1', '--json'];
+    const refit = await runMain([...args, '--save', path.join(dir, 'r.kmfit')]);
+    expect(refit.code, refit.stderr).toBe(0);
+    const kept = JSON.parse(refit.stdout);
+    expect(kept.plan.n).toBe(300);
+    expect(kept.search.refit).toBe('the kept candidate trained again on all 300 rows');
+    const text = await runMain([...args.slice(0, -1), '--save', path.join(dir, 'r.kmfit')]);
+    expect(text.stdout).toMatch(/^plan of the refit \(the kept candidate trained again on all 300 rows\)$/m);
+    const asTrained = await runMain([...args, '--no-refit', '--save', path.join(dir, 'n.kmfit')]);
+    expect(asTrained.code, asTrained.stderr).toBe(0);
+    const rest = JSON.parse(asTrained.stdout);
+    expect(rest.plan.n).toBe(240);
+    expect(rest.search.refit).toBeUndefined();
+    expect(rest.search.candidates).toEqual(kept.search.candidates);
+  }, 60_000);
+
   it('refuses a cache precision: a search keeps no kernel cache', async () => {
     const run = await runMain([data, '--backend', 'js', '--bandwidth', '1,2', '--cache', 'float16', '--epochs', '1', '--save', path.join(dir, 'b.kmfit')]);
     expect(run.code).toBe(2);

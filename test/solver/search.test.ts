@@ -85,11 +85,32 @@ describe('bandwidth search: the default grid and the held-out split', () => {
     const alone = await fit(train.X, train.y, { epochs: 1, backend: 'js', kernel: 'gaussian', subsampleSize: 150, deviceBatchLimit: 60 });
     expect(widths[2]).toBeCloseTo(alone.kernel.bandwidth, 10);
     expect(search.heldOut).toMatch(/125 of 500 rows/);
-    expect(model.plan.n).toBe(375);
-    expect(plans).toHaveLength(1);
     const scores = search.candidates.map((c) => c.score!);
     expect(scores[search.winner!]).toBe(Math.min(...scores));
+    // The model returned is the kept candidate trained again on all 500 rows, as fit() alone with
+    // its bandwidth trains it: the search's plan first, then the refit's, which holds the search.
+    expect(search.refit).toMatch(/trained again on all 500 rows/);
+    expect(model.plan.n).toBe(500);
+    expect(plans.map((plan) => (plan as { search?: { refit?: string } }).search?.refit)).toEqual([undefined, search.refit]);
+    const kept = search.candidates[search.winner!];
+    const refit = await fit(train.X, train.y, { epochs: 1, backend: 'js', kernel: 'gaussian', bandwidth: kept.bandwidth, subsampleSize: 150, deviceBatchLimit: 60 });
+    expect(model.kernel.bandwidth).toBe(kept.bandwidth);
+    expect(Array.from((await model.predictScores(train.X)).data)).toEqual(Array.from((await refit.predictScores(train.X)).data));
+    await refit.dispose();
     await alone.dispose();
+    await model.dispose();
+  }, 60_000);
+
+  it('with refit off, the model is the kept candidate as trained on the rows not held out', async () => {
+    const options = { epochs: 1, subsampleSize: 150, deviceBatchLimit: 60, backend: 'js', kernel: 'gaussian', bandwidth: [1.5, 3], holdout: 0.25, seed: 5 } as const;
+    const model = await fit(train.X, train.y, { ...options, refit: false });
+    expect(model.plan.n).toBe(375);
+    expect(model.search!.refit).toBeUndefined();
+    const refitted = await fit(train.X, train.y, options);
+    expect(refitted.plan.n).toBe(500);
+    // Both judged the same candidates on the same held-out rows.
+    expect(refitted.search!.candidates).toEqual(model.search!.candidates);
+    await refitted.dispose();
     await model.dispose();
   }, 60_000);
 });
@@ -150,6 +171,7 @@ describe('bandwidth search: bad input', () => {
     ['a formula without sigma', { kernel: 'exp(-r)', bandwidth: [1, 2] }, /does not use sigma/],
     ['a kernel with its own bandwidth', { kernel: [{ name: 'gaussian', bandwidth: 2 }], bandwidth: [1, 2] }, /remove bandwidth 2/],
     ['holdout without a search', { bandwidth: 2, holdout: 0.2 }, /'holdout' option is for a bandwidth search/],
+    ['refit without a search', { bandwidth: 2, refit: false }, /'refit' option is for a bandwidth search/],
     ['holdout beside validation data', { bandwidth: [1, 2], holdout: 0.2, validation }, /leave one of them out/],
     ['a search with centers', { bandwidth: [1, 2], centers: 50 }, /'centers' option does not go with a bandwidth search/],
     ['a search with a checkpoint', { bandwidth: 'search', checkpoint: { path: '/tmp/x.checkpoint' } }, /'checkpoint' option does not go with/],
