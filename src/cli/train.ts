@@ -214,7 +214,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     if (resume) say(resume);
     return interruptedCode();
   }
-  if (!testResult) say(`${model.history.length} epochs: ${stoppedText(model)}`);
+  if (!testResult) say(`${model.history.length} epoch${model.history.length === 1 ? '' : 's'}: ${stoppedText(model)}`);
   say(`${totalSeconds.toFixed(1)} s in all · peak memory ${(peakBytes / 2 ** 30).toFixed(2)} GiB (resident) · model saved to ${modelPath}`);
   if (keepCheckpoint) say(`checkpoint at ${checkpointPath}`);
   return 0;

@@ -138,7 +138,7 @@ export function stoppedText(model: { readonly stoppedBy: StopReason; readonly pl
   if (model.stoppedBy === 'converged' && model.plan.stopping && last?.residual !== undefined) {
     return `converged: train residual ${residualText(last.residual)} ≤ ${residualText(model.plan.stopping.residual)} of the targets' spread`;
   }
-  if (model.stoppedBy === 'epochs' && model.plan.stopping) return `not converged in ${model.plan.epochs} epochs`;
+  if (model.stoppedBy === 'epochs') return model.plan.stopping ? `not converged in ${model.plan.epochs} epochs` : 'the epochs asked for';
   return model.stoppedBy;
 }
 
