@@ -17,7 +17,7 @@ import { KernelModel } from './model/model.js';
 import { validateOptions, withDefaults, type FitOptions } from './options.js';
 import type { KernelOption } from '../kernels/index.js';
 import type { SearchPlan } from './solver/plan.js';
-import { MONITOR_POINTS, inMemory, prepareTraining } from './prepare.js';
+import { monitoredCount, inMemory, prepareTraining } from './prepare.js';
 import { hostMemory, memoryFailure, trainingHostBytes } from './solver/memory.js';
 import { KernelCache, planCache, type CacheOption, type CachePlan } from './solver/kernelCache.js';
 import type { ProjectionCacheSize } from './solver/setup.js';
@@ -89,7 +89,7 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
   });
   let cluster: Cluster | undefined;
   try {
-    const run = { cluster: opts.cluster !== undefined, monitorRows: Math.min(rows.rows, MONITOR_POINTS) + (validation?.X.rows ?? 0) };
+    const run = { cluster: opts.cluster !== undefined, monitorRows: monitoredCount(rows.rows) + (validation?.X.rows ?? 0) };
     // A fresh EigenPro 2 run that will cache the matrix: its later steps cost the same per point at
     // any batch size, so set-up takes the largest batch the plan allows rather than timing the device.
     // (A resumed run has its plan already: it ignores this.)

@@ -48,6 +48,12 @@ export class CheckpointSchedule {
 /**
  * The `afterIteration` hook of a run that checkpoints: writes `fixed` plus the current state when
  * the schedule says so, and reports each write, or its failure, to `onCheckpoint`.
+ *
+ * Training goes on while a write is on its way to the disk: the state is a snapshot taken between
+ * iterations (copies of the weights, arrays the run replaces rather than changes), and the next
+ * write, and the run's last call (`final`), wait for it. The disk's part of a write (the file and
+ * its fsync) then overlaps the next iterations instead of adding to them: after each epoch at
+ * 16 000 × 26 (8 MB) a write took 20–160 ms on this project's shared machine.
  */
 export async function checkpointWriter(
   options: CheckpointOptions,
@@ -56,9 +62,7 @@ export async function checkpointWriter(
   onCheckpoint?: (report: CheckpointReport) => void,
 ): Promise<(training: Training, final: boolean) => Promise<void>> {
   const schedule = new CheckpointSchedule(options, start.totalIterations, start.epochsDone);
-  return async (training, final) => {
-    if (!schedule.due(training, final)) return;
-    const state = await training.snapshot();
+  const write = async (state: Checkpoint['state'], final: boolean): Promise<void> => {
     let error: KmfitError | undefined;
     try {
       await writeCheckpoint(options.path, { ...fixed, state });
@@ -66,8 +70,6 @@ export async function checkpointWriter(
       if (!(failure instanceof KmfitError)) throw failure;
       error = failure;
     }
-    // A failed write waits for the next due point too: retrying each iteration would stall on a full disk.
-    schedule.written(training);
     onCheckpoint?.({
       path: options.path,
       epoch: state.epochsDone,
@@ -76,5 +78,20 @@ export async function checkpointWriter(
       final,
       ...(error ? { error } : {}),
     });
+  };
+  let writing: Promise<void> = Promise.resolve();
+  return async (training, final) => {
+    if (!schedule.due(training, final)) {
+      if (final) await writing;
+      return;
+    }
+    await writing;
+    const state = await training.snapshot();
+    // A failed write waits for the next due point too: retrying each iteration would stall on a full disk.
+    schedule.written(training);
+    writing = write(state, final);
+    // Its failure, other than the disk's (reported above), is thrown where it is awaited, not left unhandled.
+    writing.catch(() => undefined);
+    if (final) await writing;
   };
 }

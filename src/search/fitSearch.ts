@@ -21,7 +21,7 @@ import { KmfitError } from '../errors.js';
 import { takeRows, matrixRows, type Matrix } from '../matrix.js';
 import { KernelModel } from '../model/model.js';
 import { DEFAULT_HOLDOUT, type FitOptions, type WithDefaults } from '../options.js';
-import { MONITOR_POINTS, inMemory, monitorRows, monitorTrainingSubset, prepareTraining } from '../prepare.js';
+import { monitoredCount, inMemory, monitorRows, monitorTrainingSubset, prepareTraining } from '../prepare.js';
 import type { MonitorSet, Preconditioning } from '../solver/eigenpro.js';
 import { memoryFailure, searchCandidatesPerPass } from '../solver/memory.js';
 import { SEARCH_WITHOUT_CACHE, analyticStepSize, assemblePlan, type Plan, type SearchCandidate, type SearchPlan, type SetupNumbers } from '../solver/plan.js';
@@ -107,7 +107,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
   });
   let refitting = false;
   try {
-    const monitorRows = Math.min(train.rows, MONITOR_POINTS) + heldOut.X.rows;
+    const monitorRows = monitoredCount(train.rows) + heldOut.X.rows;
     // Each candidate's set-up draws from a copy of the same random state, as it would alone.
     const origin = random.state();
     const setUps: SetUpCandidate[] = [];

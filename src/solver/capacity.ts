@@ -163,7 +163,11 @@ export async function measureParallelCapacity(
  * 1.5× slower than it is at d = 4 and 16, and 'auto' took wasm). The batch has
  * about CHOICE_WORK multiply-adds (rows · centers · (d + l)), within CHOICE_ROWS: large enough that
  * fixed costs per call weigh as in a training batch, small enough to keep the timing short
- * (0.4–0.7 s at 16 000 × 16 on this project's shared 2-core machine, once per shape class). What
+ * (once per shape class, but on every first run). CHOICE_REPEATS is three: at 16 000 × 16 on this
+ * project's 2-core machine the timed calls took 0.25 s, five 0.38–0.43 s, of a choice of 0.5–0.8 s
+ * in all (starting both backends and their first calls are the rest); where two backends are
+ * closer than the timings' scatter either is within 10 % of the fastest, and where one is 2×
+ * faster three calls show it. What
  * matters is the ratio, which the bench grid (`kmfit bench --grid`) checks against blocks of
  * 2 000 × 16 000. On a quiet machine wasm was up to 2.3× faster at d = 4, onnx 2–3× at d ≥ 64
  * (docs/benchmarks.md): no fixed order serves both.
@@ -171,7 +175,7 @@ export async function measureParallelCapacity(
 export const CHOICE_CENTERS = 16_384;
 const CHOICE_WORK = 2 ** 28;
 const CHOICE_ROWS = { min: 64, max: 1024 };
-const CHOICE_REPEATS = 5;
+const CHOICE_REPEATS = 3;
 
 /** Rows of the timed batch for `centers` centers of d features and l outputs, at most `available`. */
 export function choiceRows(centers: number, d: number, l: number, available: number): number {
