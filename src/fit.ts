@@ -19,12 +19,12 @@ import type { KernelOption } from '../kernels/index.js';
 import type { SearchPlan } from './solver/plan.js';
 import { monitoredCount, inMemory, prepareTraining } from './prepare.js';
 import { hostMemory, memoryFailure, trainingHostBytes } from './solver/memory.js';
-import { KernelCache, planCache, type CacheOption, type CachePlan } from './solver/kernelCache.js';
+import { KernelCache, ScoringBlock, planCache, type CacheOption, type CachePlan } from './solver/kernelCache.js';
 import type { ProjectionCacheSize } from './solver/setup.js';
 import type { Backend, CacheEngine, CachePrecision } from './backends/backend.js';
 import { portableCacheEngine } from './backends/cacheEngine.js';
 import { defaultSubsampleSize } from './solver/plan.js';
-import { eigenPro2Stepper, type Stepper } from './solver/eigenpro.js';
+import { eigenPro2Stepper, evaluate, scorePredictions, type MonitorSet, type Stepper } from './solver/eigenpro.js';
 import { CentersStepper } from './solver/eigenpro3.js';
 import { runEigenPro } from './solver/training.js';
 import type { Cluster } from './cluster/coordinator.js';
@@ -89,7 +89,7 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
   });
   let cluster: Cluster | undefined;
   try {
-    const run = { cluster: opts.cluster !== undefined, monitorRows: monitoredCount(rows.rows) + (validation?.X.rows ?? 0) };
+    const run = { cluster: opts.cluster !== undefined, monitorRows: monitoredCount(rows.rows) + (validation?.X.rows ?? 0), validationRows: validation?.X.rows ?? 0 };
     // A fresh EigenPro 2 run that will cache the matrix: its later steps cost the same per point at
     // any batch size, so set-up takes the largest batch the plan allows rather than timing the device.
     // (A resumed run has its plan already: it ignores this.)
@@ -142,8 +142,17 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
       const cache = cachePlan.precision ? new KernelCache(await cacheEngine(backend, cachePlan.precision), kernel, centerPoints, centers, plan.batchSize) : undefined;
       stepper = eigenPro2Stepper({ backend, kernel, X: centerPoints, Y: targets.values, centers, preconditioning: start.preconditioning, cache });
     }
+    // The validation rows scored from their kept block (EigenPro 2 with the cache; planCache decides).
+    const scoring = validation && cachePlan.scoredRows && !start.centers ? new ScoringBlock(await cacheEngine(backend, 'float32'), kernel, validation.X, centerPoints, centers) : undefined;
+    const evaluateOn = scoring && (async (set: MonitorSet) => {
+      if (set !== validation) return evaluate(centers, set);
+      const scores = new Float32Array(set.X.rows * plan.outputs);
+      await scoring.predict(scores);
+      return scorePredictions(scores, set, plan.outputs);
+    });
     const result = await runEigenPro(
       {
+        ...(evaluateOn ? { evaluate: evaluateOn } : {}),
         Y: targets.values,
         centers,
         stepper,
@@ -164,7 +173,10 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
         afterIteration,
       },
       start.state,
-    ).finally(() => stepper.dispose?.());
+    ).finally(() => {
+      stepper.dispose?.();
+      scoring?.dispose();
+    });
     const weights = await centers.readWeights();
     await cluster?.close();
     return new KernelModel({
@@ -198,7 +210,7 @@ function planRunCache(
   option: CacheOption,
   backend: Backend,
   size: { n: number; d: number; l: number; s: number; q?: number; m: number; centers?: number },
-  run: { cluster: boolean; monitorRows: number },
+  run: { cluster: boolean; monitorRows: number; validationRows: number },
 ): CachePlan {
   const n = size.centers ?? size.n;
   const memory = { ...size, n, monitorRows: run.monitorRows, setup: false };
@@ -206,6 +218,8 @@ function planRunCache(
     n,
     d: size.d,
     batchSize: size.m,
+    // EigenPro 2's validation rows are scored against the matrix's points: their block may be kept.
+    ...(size.centers === undefined ? { scoredRows: run.validationRows } : {}),
     ...(size.centers !== undefined ? { matrix: `K_ZZ of the ${n} centers, for the projection (${n}²),` } : {}),
     // A cluster's workers hold EigenPro 2's centers; EigenPro 3's projection runs here.
     unsupported: run.cluster && size.centers === undefined ? "the centers and their kernel blocks are a cluster's workers'" : undefined,

@@ -67,6 +67,17 @@ describe('the plan of the cache', () => {
     expect(planCache('bfloat16', { ...context, engine: false, backend: 'webgpu' }).precision).toBe('bfloat16');
   });
 
+  it('keeps the validation rows\' block beside the matrix where both fit, and only then', () => {
+    const block = 10_000 * 60_000 * 4;
+    const both = planCache('auto', { ...context, scoredRows: 10_000 });
+    expect(both).toMatchObject({ precision: 'float16', bytes: float16 + block, scoredRows: 10_000 });
+    expect(both.reason).toMatch(/with k\(V, X\) of the 10000 validation rows in float32 \(2\.2 GiB\)/);
+    // 60 % of 14 GiB holds the matrix (6.9 GiB) but not the block (2.2 GiB) besides.
+    const matrixOnly = planCache('auto', { ...context, scoredRows: 10_000, available: { bytes: 14 * GIB, source: 'x' } });
+    expect(matrixOnly).toEqual({ precision: 'float16', bytes: float16, reason: expect.not.stringMatching(/validation/) });
+    expect(planCache('off', { ...context, scoredRows: 10_000 }).scoredRows).toBeUndefined();
+  });
+
   it('refuses bytes beyond the memory left, naming both', () => {
     expect(() => planCache({ bytes: 30 * GIB }, context)).toThrow(/cache\.bytes is 30\.0 GiB, more than the 19\.0 GiB left/);
   });
@@ -282,6 +293,21 @@ describe('training with a cache', () => {
     expect(elapsed[2]).toBeGreaterThanOrEqual(model.history.reduce((sum, h) => sum + h.seconds, 0));
     expect(model.plan.cache?.precision).toBe('float32');
     await model.dispose();
+  });
+
+  it("scores the validation rows from their kept block: the model's own figures, up to float32 sums", async () => {
+    const validation = { X: Xnew, y: Xnew.map((x) => [Math.sin(3 * x[0]) + x[1] * x[2], Math.abs(x[3] - 0.5)]) };
+    // The backends with a cache engine, where 'auto' caches.
+    for (const backend of ENGINE_BACKENDS as BackendName[]) {
+      const model = await fit(points, Y, { ...base, epochs: 4, backend, validation });
+      expect(model.plan.cache?.scoredRows).toBe(60);
+      // The last epoch's figure against the model's own predictions, in float64.
+      const scores = (await model.predictScores(Xnew)).data;
+      const truth = validation.y.flat();
+      const mse = scores.reduce((sum, v, i) => sum + (v - truth[i]) ** 2, 0) / scores.length;
+      expect(Math.abs(model.history[3].validationMse! - mse) / mse).toBeLessThan(1e-4);
+      await model.dispose();
+    }
   });
 
   it("refuses a cache option it does not know, naming what it takes", async () => {
