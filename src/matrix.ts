@@ -15,10 +15,10 @@ export function matrix(data: Float32Array, rows: number, cols: number): Matrix {
   return { data, rows, cols };
 }
 
-/** Rows `indices` of `m`, copied into a new matrix. */
-export function takeRows(m: Matrix, indices: ArrayLike<number>): Matrix {
+/** Rows `indices` of `m`, copied into a new matrix, or into the start of `into` (a buffer a caller reuses, at least indices.length × cols long). */
+export function takeRows(m: Matrix, indices: ArrayLike<number>, into?: Float32Array): Matrix {
   const { cols } = m;
-  const out = new Float32Array(indices.length * cols);
+  const out = into ? into.subarray(0, indices.length * cols) : new Float32Array(indices.length * cols);
   for (let i = 0; i < indices.length; i++) {
     const src = indices[i] * cols;
     out.set(m.data.subarray(src, src + cols), i * cols);
