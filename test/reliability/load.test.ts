@@ -12,7 +12,7 @@ import { expect, it } from 'vitest';
 const FITS = 16;
 /** A fit's wasm workers (2 here); predictions use the same. */
 const THREADS_PER_FIT = 2;
-/** Set-up's eigensolver shares its loops with the backend's threads less one (src/solver/dense/team.ts). */
+/** Set-up's eigensolver may share its loops with the backend's threads less one (src/solver/dense/team.ts; from 1 000 subsample points). */
 const EIGENSOLVER_HELPERS = THREADS_PER_FIT - 1;
 /** Resident memory a small wasm fit may hold while it runs (measured ≈ 18 MiB, mostly its 2 workers' V8 heaps). */
 const MIB_PER_FIT = 40;

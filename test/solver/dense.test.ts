@@ -114,9 +114,9 @@ for (const engine of ['wasm', 'js'] as const) {
 }
 
 describe('the wasm loops shared among threads', () => {
-  // Large enough that every call splits (a share must be worth ≈ 32 768 multiply-adds), odd so
+  // Large enough for helpers (MINIMUM_SHARED_SIZE) and that every call splits, odd so
   // that the tails (rows not a multiple of 4, an odd last entry) are in the last share.
-  const n = 601;
+  const n = 1025;
   it('give the same bits as one thread, call by call', async () => {
     const a = randomArray(Float32Array, n * n, 11);
     const alone = denseKernels(a, n, 'wasm', 1);

@@ -30,6 +30,8 @@ const MAX_PAGES = 65536;
  * costs a few microseconds; this is about 10).
  */
 const MINIMUM_CHUNK = 32_768;
+/** Subsamples smaller than this run the eigensolver on the calling thread alone. */
+export const MINIMUM_SHARED_SIZE = 1000;
 
 let module: { compiled: object; variant: WasmVariant } | null | undefined;
 
@@ -67,8 +69,9 @@ export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): 
     return undefined;
   }
   const exports = new wasm.Instance(compiled.compiled, { env: { memory } }).exports as unknown as DenseExports;
-  // A matrix whose product is not worth two chunks never splits a call: no helpers to start.
-  const team = denseTeam(compiled.compiled, memory, exports, n * n >= 2 * MINIMUM_CHUNK ? threads : 1);
+  // A small subsample solves in a fraction of a second on one thread: no helpers to start (they
+  // would outlive a small fit's set-up by the time they take to exit).
+  const team = denseTeam(compiled.compiled, memory, exports, n >= MINIMUM_SHARED_SIZE ? threads : 1);
   /** Chunks of [0, total) for the threads to claim, inner bounds multiples of `align`, each worth a handoff. */
   const ranges = (total: number, align: number, workPerUnit: number) =>
     splitRange(total, Math.min(MAX_CHUNKS, team.threads() === 1 ? 1 : team.threads() * CHUNKS_PER_THREAD), align, Math.ceil(MINIMUM_CHUNK / Math.max(1, workPerUnit)));
