@@ -142,8 +142,8 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
       const cache = cachePlan.precision ? new KernelCache(await cacheEngine(backend, cachePlan.precision), kernel, centerPoints, centers, plan.batchSize) : undefined;
       stepper = eigenPro2Stepper({ backend, kernel, X: centerPoints, Y: targets.values, centers, preconditioning: start.preconditioning, cache });
     }
-    // The validation rows scored from their kept block (EigenPro 2 with the cache; planCache decides).
-    const scoring = validation && cachePlan.scoredRows && !start.centers ? new ScoringBlock(await cacheEngine(backend, 'float32'), kernel, validation.X, centerPoints, centers) : undefined;
+    // The validation rows scored from their kept block (planCache decides: EigenPro 2 with the cache).
+    const scoring = validation && cachePlan.scoredRows ? new ScoringBlock(await cacheEngine(backend, 'float32'), kernel, validation.X, centerPoints, centers) : undefined;
     const evaluateOn = scoring && (async (set: MonitorSet) => {
       if (set !== validation) return evaluate(centers, set);
       const scores = new Float32Array(set.X.rows * plan.outputs);

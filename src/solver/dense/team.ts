@@ -21,9 +21,9 @@ export type DenseCall = (typeof DENSE_CALLS)[number];
 /** Arguments of one call, at most this many (all numbers: pointers, counts, a scale). */
 const MAX_ARGUMENTS = 9;
 /** Chunks of one call, at most. */
-export const MAX_CHUNKS = 64;
+const MAX_CHUNKS = 64;
 /** Chunks per thread: small enough that a stalled helper holds little, few enough to be cheap. */
-export const CHUNKS_PER_THREAD = 4;
+const CHUNKS_PER_THREAD = 4;
 /** Control words (int32). */
 const GENERATION = 0; // bumped when a call's chunks are posted: wakes the helpers
 /**
@@ -70,6 +70,8 @@ export type Chunk = readonly number[];
 export interface DenseTeam {
   /** Threads that share a call now: the calling one and the helpers that have started. */
   threads(): number;
+  /** How many chunks to cut a call into now (1 on one thread), at most MAX_CHUNKS. */
+  chunks(): number;
   /** Runs the chunks of one call (at most MAX_CHUNKS) and returns when all are done. */
   run(call: DenseCall, chunks: readonly Chunk[]): void;
   /** Settles once every helper has started (or failed to); for tests. */
@@ -109,8 +111,10 @@ export function denseTeam(module: object, memory: WasmMemory, exports: Exports, 
     poll();
   });
   let released = false;
+  const threadsNow = () => 1 + (released ? 0 : Math.min(helpers, Atomics.load(state, STARTED)));
   return {
-    threads: () => 1 + (released ? 0 : Math.min(helpers, Atomics.load(state, STARTED))),
+    threads: threadsNow,
+    chunks: () => (threadsNow() === 1 ? 1 : Math.min(MAX_CHUNKS, threadsNow() * CHUNKS_PER_THREAD)),
     run(call, chunks) {
       if (chunks.length === 0) return; // nothing to compute
       if (chunks.length > MAX_CHUNKS) throw new RangeError(`denseTeam: ${chunks.length} chunks, at most ${MAX_CHUNKS}`);

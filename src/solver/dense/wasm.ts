@@ -16,7 +16,7 @@ import { webAssembly, type WasmMemory } from '../../backends/wasm/engine.js';
 import { decodeBase64, engineAccepts, type WasmVariant } from '../../backends/wasm/modules.js';
 import { KmfitError } from '../../errors.js';
 import type { DenseKernels } from './kernels.js';
-import { CHUNKS_PER_THREAD, MAX_CHUNKS, denseTeam, splitRange, type Chunk, type DenseCall } from './team.js';
+import { denseTeam, splitRange, type Chunk, type DenseCall } from './team.js';
 
 type DenseExports = Record<DenseCall, (...args: number[]) => void>;
 
@@ -74,7 +74,7 @@ export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): 
   const team = denseTeam(compiled.compiled, memory, exports, n >= MINIMUM_SHARED_SIZE ? threads : 1);
   /** Chunks of [0, total) for the threads to claim, inner bounds multiples of `align`, each worth a handoff. */
   const ranges = (total: number, align: number, workPerUnit: number) =>
-    splitRange(total, Math.min(MAX_CHUNKS, team.threads() === 1 ? 1 : team.threads() * CHUNKS_PER_THREAD), align, Math.ceil(MINIMUM_CHUNK / Math.max(1, workPerUnit)));
+    splitRange(total, team.chunks(), align, Math.ceil(MINIMUM_CHUNK / Math.max(1, workPerUnit)));
 
   const align = (bytes: number): number => Math.ceil(bytes / 16) * 16;
   const vectorBytes = align(n * 8);
