@@ -43,6 +43,9 @@ export type CachePrecision = 'float16' | 'bfloat16' | 'float32';
 /** Kernel values in a cache's precision: a Uint16Array of bit patterns, or a Float32Array. */
 export type CachedValues = Uint16Array | Float32Array;
 
+/** Writes row i of a matrix in a cache's precision into `to` (its length: the row's). */
+export type RowWriter = (i: number, to: CachedValues) => void;
+
 /**
  * What a kernel cache needs from a device: kernel blocks rounded to the cache's precision, and
  * products of cached rows with the weights.
@@ -60,6 +63,14 @@ export interface CacheEngine {
    * and A (cols × l, row-major, float32); the values are widened to float32 and summed in float32.
    */
   multiply(K: CachedValues, rows: number, cols: number, A: Float32Array, l: number, out: Float32Array): Promise<void>;
+  /**
+   * multiply() for a K that is not one array (a later epoch's batch rows, scattered over the cache;
+   * a correction's columns of them): `writeRow(i, to)` writes row i's `cols` values, in the
+   * precision, into `to`. Optional: an engine that copies K into memory of its own anyway (the wasm
+   * backend's scratch) writes the rows there directly, with no gathered copy in between, while its
+   * workers multiply the rows written before. Without it, the cache gathers runs of rows and calls multiply().
+   */
+  multiplyRows?(rows: number, cols: number, writeRow: RowWriter, A: Float32Array, l: number, out: Float32Array): Promise<void>;
   /** Releases what the engine holds (sessions, scratch memory). */
   dispose(): void;
 }

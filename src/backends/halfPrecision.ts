@@ -11,6 +11,11 @@ import type { CachePrecision, CachedValues } from './backend.js';
 
 export type HalfPrecision = Exclude<CachePrecision, 'float32'>;
 
+/** Bytes of one cached value. */
+export function valueBytes(precision: CachePrecision): number {
+  return precision === 'float32' ? 4 : 2;
+}
+
 const scalar = new Float32Array(1);
 const scalarBits = new Uint32Array(scalar.buffer);
 

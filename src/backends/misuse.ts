@@ -83,7 +83,8 @@ export function checkBlockOutput(
  */
 export function checkCachedProduct(
   precision: 'float16' | 'bfloat16' | 'float32',
-  K: Uint16Array | Float32Array,
+  /** The values, or undefined where a RowWriter writes them (multiplyRows). */
+  K: Uint16Array | Float32Array | undefined,
   rows: number,
   cols: number,
   A: Float32Array,
@@ -94,8 +95,8 @@ export function checkCachedProduct(
     if (!Number.isInteger(value) || value < 0) throw new RangeError(`multiply: ${name} must be a non-negative integer; got ${value}`);
   }
   const expected = precision === 'float32' ? Float32Array : Uint16Array;
-  if (!(K instanceof expected)) throw new RangeError(`multiply: ${precision} values come as a ${expected.name}; got a ${K.constructor.name}`);
-  if (K.length < rows * cols) throw new RangeError(`multiply: K has ${K.length} values, needs ${rows}×${cols}`);
+  if (K && !(K instanceof expected)) throw new RangeError(`multiply: ${precision} values come as a ${expected.name}; got a ${K.constructor.name}`);
+  if (K && K.length < rows * cols) throw new RangeError(`multiply: K has ${K.length} values, needs ${rows}×${cols}`);
   if (A.length < cols * l) throw new RangeError(`multiply: A has ${A.length} values, needs ${cols}×${l}`);
   if (out.length < rows * l) throw new RangeError(`multiply: out has ${out.length} elements, needs ${rows}×${l}`);
 }

@@ -23,7 +23,8 @@
  * it: a resumed run fills it again.
  */
 import type { Kernel } from '../../kernels/kernel.js';
-import type { CacheEngine, CachedValues, CachePrecision, CenterSet, MemoryBudget } from '../backends/backend.js';
+import type { CacheEngine, CachedValues, CachePrecision, CenterSet, MemoryBudget, RowWriter } from '../backends/backend.js';
+import { valueBytes } from '../backends/halfPrecision.js';
 import { KmfitError } from '../errors.js';
 import { rowSlice, takeRows, type Matrix } from '../matrix.js';
 import { prefault, type Prefault } from './prefault.js';
@@ -62,9 +63,6 @@ export interface CachePlan {
   readonly reason: string;
 }
 
-export function valueBytes(precision: CachePrecision): number {
-  return precision === 'float32' ? 4 : 2;
-}
 
 /** The cache's memory: the n×n matrix, a run of gathered rows, and the points in fill order while filling. */
 export function cacheBytes(n: number, d: number, m: number, precision: CachePrecision): number {
@@ -79,8 +77,8 @@ export function scoringBlockBytes(rows: number, n: number): number {
 /**
  * k(V, X) of the validation rows V against the training points, computed when V is first scored
  * and kept (float32), so that scoring V after each epoch is one product with the weights (v·n·l,
- * memory-bound) instead of a kernel block (v·n·d·2 flops): on a 16 000 × 16 table with 4 000 test
- * rows that scoring cost as much as a cached epoch. Kept only beside a cache that holds the matrix
+ * memory-bound) instead of a kernel block (v·n·d·2 flops), where d is large enough for that to pay
+ * (SCORING_BLOCK_MIN_FEATURES). Kept only beside a cache that holds the matrix
  * (planCache): the same runs, and the memory decided in one place. float32, so that the figures
  * are the model's own up to float32 summation order, whatever the cache's precision.
  */
@@ -179,11 +177,21 @@ export function planCache(option: CacheOption, context: CacheContext): CachePlan
   return withScoringBlock({ precision, bytes, reason: `${matrix} fits whole in ${within}` }, context, limit);
 }
 
-/** The plan with the scoring block (ScoringBlock) beside the matrix, where it fits within `limit` too. */
+/**
+ * Features below which the scoring block is not kept: there a fused block computes k(V, X)·α about
+ * as fast as a product reads the kept values back, and building the block costs several epochs'
+ * scoring. On letter (16 000 × 16, 4 000 test rows, 26 classes, wasm, 2 threads) scoring took
+ * 93 ms an epoch fused against 85–100 ms from the block, whose first epoch took 0.97 s to build it;
+ * a fused 2 000 × 16 000 block costs 1.4× as much at d = 32, 2.1× at d = 64 and 2.9× at d = 128
+ * (`kmfit bench --backends wasm --shape 2000,16000,D,26`), and reading the block does not grow with d.
+ */
+export const SCORING_BLOCK_MIN_FEATURES = 64;
+
+/** The plan with the scoring block (ScoringBlock) beside the matrix, where it pays (d) and fits within `limit` too. */
 function withScoringBlock(plan: CachePlan, context: CacheContext, limit: number | undefined): CachePlan {
   const rows = context.scoredRows ?? 0;
   const bytes = scoringBlockBytes(rows, context.n);
-  if (rows === 0 || (limit !== undefined && plan.bytes + bytes > limit)) return plan;
+  if (rows === 0 || context.d < SCORING_BLOCK_MIN_FEATURES || (limit !== undefined && plan.bytes + bytes > limit)) return plan;
   const reason = `${plan.reason}; with k(V, X) of the ${rows} validation rows in float32 (${gib(bytes)} GiB), which scores them after each epoch`;
   return { ...plan, bytes: plan.bytes + bytes, scoredRows: rows, reason };
 }
@@ -292,17 +300,12 @@ export class KernelCache {
   }
 
   /**
-   * out (count × l) = V·A for the count × width values V whose row i `copyRow` writes: in runs of
-   * GATHER_BYTES, gathered into one reused buffer and multiplied by the engine.
+   * out (count × l) = V·A for the count × width values V whose row i `copyRow` writes: straight
+   * into the engine's memory where it takes rows so (multiplyRows), else in runs of GATHER_BYTES,
+   * gathered into one reused buffer and multiplied by the engine.
    */
-  private async productInRuns(
-    count: number,
-    width: number,
-    A: Float32Array,
-    l: number,
-    out: Float32Array,
-    copyRow: (i: number, to: CachedValues) => void,
-  ): Promise<void> {
+  private async productInRuns(count: number, width: number, A: Float32Array, l: number, out: Float32Array, copyRow: RowWriter): Promise<void> {
+    if (this.engine.multiplyRows) return this.engine.multiplyRows(count, width, copyRow, A, l, out);
     const run = Math.max(1, Math.floor(GATHER_BYTES / (width * valueBytes(this.engine.precision))));
     for (let start = 0; start < count; start += run) {
       const end = Math.min(start + run, count);

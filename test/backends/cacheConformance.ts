@@ -161,6 +161,20 @@ export function describeCacheEngine(
                 if (!(Math.abs(out[i * l + c] - sum) <= bound)) expect.fail(`${rows}×${cols}×${l} [${i}, ${c}]: ${out[i * l + c]} vs ${sum}`);
               }
             }
+            if (engine.multiplyRows) {
+              // The same rows kept in reverse order and written one by one: the same sums, bit for bit.
+              const reversed = K.slice();
+              for (let i = 0; i < rows; i++) reversed.set(K.subarray(i * cols, (i + 1) * cols), (rows - 1 - i) * cols);
+              const written = new Float32Array(rows * l).fill(NaN);
+              const asked: number[] = [];
+              await engine.multiplyRows(rows, cols, (i, to) => {
+                asked.push(i);
+                expect(to.length).toBe(cols);
+                to.set(reversed.subarray((rows - 1 - i) * cols, (rows - i) * cols));
+              }, A, l, written);
+              expect(asked.sort((a, b) => a - b)).toEqual(Array.from({ length: rows }, (_, i) => i));
+              expect(written).toEqual(out);
+            }
           }
           // Empty products, and cached values of the wrong type.
           const out = Float32Array.of(NaN, NaN);

@@ -11,7 +11,7 @@ import type { Backend, CacheEngine, CachePrecision } from '../../src/backends/ba
 import { onnxSupport } from '../../src/backends/onnx/index.js';
 import { createBackend, type BackendName } from '../../src/backends/select.js';
 import { fit } from '../../src/index.js';
-import { AUTO_FLOAT32_BYTES, CACHE_SHARE, KernelCache, cacheBytes, planCache, type CacheContext } from '../../src/solver/kernelCache.js';
+import { AUTO_FLOAT32_BYTES, CACHE_SHARE, KernelCache, SCORING_BLOCK_MIN_FEATURES, cacheBytes, planCache, type CacheContext } from '../../src/solver/kernelCache.js';
 import { asyncErrorOf } from '../helpers/errors.js';
 import { exactInterpolant, randomPoints, relativeError, squaredDistance } from '../helpers/data.js';
 
@@ -76,6 +76,9 @@ describe('the plan of the cache', () => {
     const matrixOnly = planCache('auto', { ...context, scoredRows: 10_000, available: { bytes: 14 * GIB, source: 'x' } });
     expect(matrixOnly).toEqual({ precision: 'float16', bytes: float16, reason: expect.not.stringMatching(/validation/) });
     expect(planCache('off', { ...context, scoredRows: 10_000 }).scoredRows).toBeUndefined();
+    // Below SCORING_BLOCK_MIN_FEATURES the block is not kept however much memory there is.
+    expect(planCache('auto', { ...context, d: SCORING_BLOCK_MIN_FEATURES - 1, scoredRows: 10_000 }).scoredRows).toBeUndefined();
+    expect(planCache('auto', { ...context, d: SCORING_BLOCK_MIN_FEATURES, scoredRows: 10_000 }).scoredRows).toBe(10_000);
   });
 
   it('refuses bytes beyond the memory left, naming both', () => {
@@ -295,19 +298,33 @@ describe('training with a cache', () => {
     await model.dispose();
   });
 
-  it("scores the validation rows from their kept block: the model's own figures, up to float32 sums", async () => {
-    const validation = { X: Xnew, y: Xnew.map((x) => [Math.sin(3 * x[0]) + x[1] * x[2], Math.abs(x[3] - 0.5)]) };
+  it("scores the validation rows from their kept block (d ≥ SCORING_BLOCK_MIN_FEATURES): the model's own figures, up to float32 sums", async () => {
+    // Points with as many features as the block needs to be kept; the targets from their first four.
+    const wide = randomPoints(n, SCORING_BLOCK_MIN_FEATURES, 23);
+    const wideNew = randomPoints(60, SCORING_BLOCK_MIN_FEATURES, 24);
+    const target = (x: number[]) => [Math.sin(3 * x[0]) + x[1] * x[2], Math.abs(x[3] - 0.5)];
+    const validation = { X: wideNew, y: wideNew.map(target) };
+    const options = { ...base, bandwidth: 4, epochs: 4, validation };
     // The backends with a cache engine, where 'auto' caches.
     for (const backend of ENGINE_BACKENDS as BackendName[]) {
-      const model = await fit(points, Y, { ...base, epochs: 4, backend, validation });
+      const model = await fit(wide, wide.map(target), { ...options, backend });
       expect(model.plan.cache?.scoredRows).toBe(60);
       // The last epoch's figure against the model's own predictions, in float64.
-      const scores = (await model.predictScores(Xnew)).data;
+      const scores = (await model.predictScores(wideNew)).data;
       const truth = validation.y.flat();
       const mse = scores.reduce((sum, v, i) => sum + (v - truth[i]) ** 2, 0) / scores.length;
       expect(Math.abs(model.history[3].validationMse! - mse) / mse).toBeLessThan(1e-4);
       await model.dispose();
     }
+    // With fewer features a fused block scores them as fast: no block is kept, and the figures are the same.
+    const narrow = await fit(points, Y, { ...base, epochs: 4, backend: 'wasm', validation: { X: Xnew, y: Xnew.map(target) } });
+    expect(narrow.plan.cache?.precision).toBe('float32');
+    expect(narrow.plan.cache?.scoredRows).toBeUndefined();
+    const scores = (await narrow.predictScores(Xnew)).data;
+    const truth = Xnew.map(target).flat();
+    const mse = scores.reduce((sum, v, i) => sum + (v - truth[i]) ** 2, 0) / scores.length;
+    expect(Math.abs(narrow.history[3].validationMse! - mse) / mse).toBeLessThan(1e-4);
+    await narrow.dispose();
   });
 
   it("refuses a cache option it does not know, naming what it takes", async () => {

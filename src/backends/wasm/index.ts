@@ -22,8 +22,9 @@
 import type { Kernel } from '../../../kernels/kernel.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
-import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterGroup, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
+import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterGroup, CenterSet, DeviceInfo, MemoryBudget, RowWriter } from '../backend.js';
 import { separateCenterSets } from '../centerGroup.js';
+import { valueBytes } from '../halfPrecision.js';
 import {
   checkBlock, checkBlockOutput, checkCachedProduct, checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights,
 } from '../misuse.js';
@@ -300,6 +301,7 @@ class WasmBackend implements Backend {
       precision,
       block: (kernel, X, Y, out, offset, stride) => this.blockInto(precision, kernel, X, Y, out, offset, stride),
       multiply: (K, rows, cols, A, l, out) => this.exclusive(() => this.cachedProduct(precision, K, rows, cols, A, l, out)),
+      multiplyRows: (rows, cols, writeRow, A, l, out) => this.exclusive(() => this.cachedProduct(precision, writeRow, rows, cols, A, l, out)),
       dispose: () => undefined,
     };
   }
@@ -307,19 +309,20 @@ class WasmBackend implements Backend {
   /**
    * out = K·A for cached values K (inside `exclusive`): A transposed into scratch once, then K
    * chunk by chunk through two alternating scratch regions, the copy of the next chunk overlapping
-   * the workers' product of this one. Each job splits the chunk's rows across the workers.
+   * the workers' product of this one. Each job splits the chunk's rows across the workers. K is one
+   * array, or a RowWriter that writes each row straight into the scratch.
    */
   private async cachedProduct(
-    precision: CachePrecision, K: CachedValues, rows: number, cols: number, A: Float32Array, l: number, out: Float32Array,
+    precision: CachePrecision, K: CachedValues | RowWriter, rows: number, cols: number, A: Float32Array, l: number, out: Float32Array,
   ): Promise<void> {
-    checkCachedProduct(precision, K, rows, cols, A, l, out);
+    checkCachedProduct(precision, typeof K === 'function' ? undefined : K, rows, cols, A, l, out);
     if (rows === 0) return;
     if (cols === 0 || l === 0) {
       out.fill(0, 0, rows * l);
       return;
     }
-    const valueBytes = K.BYTES_PER_ELEMENT;
-    const chunkRows = Math.min(rows, Math.max(1, Math.floor(this.cacheChunkBytes / (cols * valueBytes))));
+    const bytes = valueBytes(precision);
+    const chunkRows = Math.min(rows, Math.max(1, Math.floor(this.cacheChunkBytes / (cols * bytes))));
     const chunks = Math.ceil(rows / chunkRows);
     const lda = Math.ceil(cols / 8) * 8;
     const active = Math.min(this.pool.size, Math.ceil(chunkRows / 4));
@@ -328,8 +331,8 @@ class WasmBackend implements Backend {
     const product = layout.take(rows * l * 4);
     const widened = layout.take(active * CACHE_WIDENED_BYTES);
     const sums = layout.take(active * 4 * l * 16);
-    const buffers = [layout.take(chunkRows * cols * valueBytes)];
-    if (chunks > 1) buffers.push(layout.take(chunkRows * cols * valueBytes));
+    const buffers = [layout.take(chunkRows * cols * bytes)];
+    if (chunks > 1) buffers.push(layout.take(chunkRows * cols * bytes));
     const base = this.scratch(layout.bytes, `a product of ${chunkRows} cached rows of ${cols} values`);
     const transposed = this.heap.f32(base + at, l * lda);
     for (let c = 0; c < l; c++) {
@@ -338,11 +341,12 @@ class WasmBackend implements Backend {
       transposed.fill(0, row + cols, row + lda);
     }
     const copyChunk = (chunk: number): void => {
-      const from = chunk * chunkRows * cols;
-      const count = Math.min(chunkRows, rows - chunk * chunkRows) * cols;
-      const to = base + buffers[chunk % buffers.length];
-      if (K instanceof Float32Array) this.heap.f32(to, count).set(K.subarray(from, from + count));
-      else this.heap.u16(to, count).set(K.subarray(from, from + count));
+      const first = chunk * chunkRows;
+      const count = Math.min(chunkRows, rows - first);
+      const at = base + buffers[chunk % buffers.length];
+      const to = precision === 'float32' ? this.heap.f32(at, count * cols) : this.heap.u16(at, count * cols);
+      if (typeof K !== 'function') to.set(K.subarray(first * cols, (first + count) * cols));
+      else for (let i = 0; i < count; i++) K(first + i, to.subarray(i * cols, (i + 1) * cols));
     };
     copyChunk(0);
     for (let chunk = 0; chunk < chunks; chunk++) {
