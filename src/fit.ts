@@ -139,7 +139,8 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
         projectionCache: cachePlan.precision ? await cacheEngine(backend, cachePlan.precision) : undefined,
       });
     } else {
-      const cache = cachePlan.precision ? new KernelCache(await cacheEngine(backend, cachePlan.precision), kernel, centerPoints, centers, plan.batchSize) : undefined;
+      const subsample = cachePlan.subsampleColumns ? start.preconditioning?.indices : undefined;
+      const cache = cachePlan.precision ? new KernelCache(await cacheEngine(backend, cachePlan.precision), kernel, centerPoints, centers, plan.batchSize, subsample) : undefined;
       stepper = eigenPro2Stepper({ backend, kernel, X: centerPoints, Y: targets.values, centers, preconditioning: start.preconditioning, cache });
     }
     // The validation rows scored from their kept block (planCache decides: EigenPro 2 with the cache).
@@ -218,8 +219,9 @@ function planRunCache(
     n,
     d: size.d,
     batchSize: size.m,
-    // EigenPro 2's validation rows are scored against the matrix's points: their block may be kept.
-    ...(size.centers === undefined ? { scoredRows: run.validationRows } : {}),
+    // EigenPro 2's validation rows are scored against the matrix's points: their block may be kept;
+    // and its subsample's columns, for the correction, where the engine reads them by rows.
+    ...(size.centers === undefined ? { scoredRows: run.validationRows, ...(backend.cacheTransposedProducts ? { subsample: size.s } : {}) } : {}),
     ...(size.centers !== undefined ? { matrix: `K_ZZ of the ${n} centers, for the projection (${n}²),` } : {}),
     // A cluster's workers hold EigenPro 2's centers; EigenPro 3's projection runs here.
     unsupported: run.cluster && size.centers === undefined ? "the centers and their kernel blocks are a cluster's workers'" : undefined,

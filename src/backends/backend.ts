@@ -35,6 +35,11 @@ export interface Backend {
    * (src/backends/cacheEngine.ts).
    */
   cacheEngine?(precision: CachePrecision): Promise<CacheEngine>;
+  /**
+   * Whether cacheEngine()'s engines have multiplyTransposedRows: the plan then keeps the
+   * subsample's columns of the matrix beside it, where they fit (kernelCache.ts).
+   */
+  readonly cacheTransposedProducts?: boolean;
 }
 
 /** How a cached kernel matrix holds its values: float16 or bfloat16 bit patterns, or float32. */
@@ -71,6 +76,13 @@ export interface CacheEngine {
    * workers multiply the rows written before. Without it, the cache gathers runs of rows and calls multiply().
    */
   multiplyRows?(rows: number, cols: number, writeRow: RowWriter, A: Float32Array, l: number, out: Float32Array): Promise<void>;
+  /**
+   * out (cols × l, row-major, overwritten) = Kᵀ·A for float32 values K (rows × cols) whose row i
+   * `writeRow(i, to)` writes into `to` (cols values), and A (rows × l, row-major), summed in
+   * float32. Optional: the kernel cache's subsample correction k(X_S, X_B)·G = K[B, S]ᵀ·G takes it
+   * from its float32 panel K[·, S] (rows read whole, no gather by column) where the engine has it.
+   */
+  multiplyTransposedRows?(rows: number, cols: number, writeRow: (i: number, to: Float32Array) => void, A: Float32Array, l: number, out: Float32Array): Promise<void>;
   /** Releases what the engine holds (sessions, scratch memory). */
   dispose(): void;
 }

@@ -100,3 +100,12 @@ export function checkCachedProduct(
   if (A.length < cols * l) throw new RangeError(`multiply: A has ${A.length} values, needs ${cols}×${l}`);
   if (out.length < rows * l) throw new RangeError(`multiply: out has ${out.length} elements, needs ${rows}×${l}`);
 }
+
+/** multiplyTransposedRows' arguments: out (cols × l) = Kᵀ·A for K rows × cols and A rows × l. */
+export function checkTransposedProduct(rows: number, cols: number, A: Float32Array, l: number, out: Float32Array): void {
+  for (const [name, value] of [['rows', rows], ['cols', cols], ['l', l]] as const) {
+    if (!Number.isInteger(value) || value < 0) throw new RangeError(`multiplyTransposedRows: ${name} must be a non-negative integer; got ${value}`);
+  }
+  if (A.length < rows * l) throw new RangeError(`multiplyTransposedRows: A has ${A.length} values, needs ${rows}×${l}`);
+  if (out.length < cols * l) throw new RangeError(`multiplyTransposedRows: out has ${out.length} elements, needs ${cols}×${l}`);
+}

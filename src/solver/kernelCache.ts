@@ -24,7 +24,7 @@
  */
 import type { Kernel } from '../../kernels/kernel.js';
 import type { CacheEngine, CachedValues, CachePrecision, CenterSet, MemoryBudget, RowWriter } from '../backends/backend.js';
-import { valueBytes } from '../backends/halfPrecision.js';
+import { decodingTable, valueBytes } from '../backends/halfPrecision.js';
 import { KmfitError } from '../errors.js';
 import { rowSlice, takeRows, type Matrix } from '../matrix.js';
 import { prefault, type Prefault } from './prefault.js';
@@ -59,6 +59,8 @@ export interface CachePlan {
   readonly bytes: number;
   /** Rows (the validation data's) whose block k(V, X) is kept too, in float32 (ScoringBlock). */
   readonly scoredRows?: number;
+  /** The subsample size s whose columns K[·, S] are kept too, in float32 (KernelCache's panel). */
+  readonly subsampleColumns?: number;
   /** Why, in words, for the plan block: what fits where, or why nothing is cached. */
   readonly reason: string;
 }
@@ -134,6 +136,8 @@ export interface CacheContext {
   readonly engine: boolean;
   /** Rows scored after each epoch (the validation data) whose block may be kept beside the matrix. */
   readonly scoredRows?: number;
+  /** The preconditioner's subsample size, where the engine can use its columns kept as a panel (EigenPro 2). */
+  readonly subsample?: number;
   /** The memory the process has, and what the rest of the plan needs of it. */
   readonly available?: MemoryBudget;
   readonly otherBytes: number;
@@ -172,9 +176,23 @@ export function planCache(option: CacheOption, context: CacheContext): CachePlan
       : left === undefined
         ? 'memory of unknown size'
         : `${auto ? `${CACHE_SHARE * 100} % of ` : ''}the ${gib(left)} GiB left of ${context.available!.source} after the rest of the plan`;
-  if (limit === undefined) return auto ? off(`${need}, and this environment does not say how much memory it has`) : withScoringBlock({ precision, bytes, reason: need }, context, undefined);
+  if (limit === undefined) return auto ? off(`${need}, and this environment does not say how much memory it has`) : withExtras({ precision, bytes, reason: need }, context, undefined);
   if (bytes > limit) return off(`${need}, more than ${within}`);
-  return withScoringBlock({ precision, bytes, reason: `${matrix} fits whole in ${within}` }, context, limit);
+  return withExtras({ precision, bytes, reason: `${matrix} fits whole in ${within}` }, context, limit);
+}
+
+/** The plan with what may be kept beside the matrix, each where it fits within `limit` too: the subsample's panel, then the scoring block. */
+function withExtras(plan: CachePlan, context: CacheContext, limit: number | undefined): CachePlan {
+  return withScoringBlock(withSubsamplePanel(plan, context, limit), context, limit);
+}
+
+/** The subsample's columns K[·, S] in float32 beside the matrix (KernelCache's panel), where they fit. */
+function withSubsamplePanel(plan: CachePlan, context: CacheContext, limit: number | undefined): CachePlan {
+  const s = context.subsample ?? 0;
+  const bytes = context.n * s * 4;
+  if (s === 0 || (limit !== undefined && plan.bytes + bytes > limit)) return plan;
+  const reason = `${plan.reason}; with its ${s} subsample columns in float32 (${gib(bytes)} GiB), which the correction reads by rows`;
+  return { ...plan, bytes: plan.bytes + bytes, subsampleColumns: s, reason };
 }
 
 /**
@@ -221,6 +239,8 @@ export class KernelCache {
   private faulting: Prefault | undefined;
   /** Whether the column order is the points' own (fillWhole's). */
   private inOwnOrder = false;
+  /** K[·, S] for the subsample's correction (subsamplePanel), once the matrix is complete. */
+  private panel: Float32Array | undefined;
 
   constructor(
     private readonly engine: CacheEngine,
@@ -230,6 +250,12 @@ export class KernelCache {
     private readonly centers: CenterSet,
     /** The batch size m: the filling epoch's batches are m rows each (the last one the rest). */
     private readonly batchSize: number,
+    /**
+     * The preconditioner's subsample S, whose columns the cache keeps as a float32 panel for the
+     * correction k(X_S, X_B)·G where the engine multiplies by transposed rows and the plan counted
+     * the panel (CachePlan.subsampleColumns); undefined: the correction gathers its values.
+     */
+    private readonly subsample?: Int32Array,
   ) {
     this.n = X.rows;
   }
@@ -285,6 +311,13 @@ export class KernelCache {
   async subsampleProduct(rows: Int32Array, columns: Int32Array, G: Float32Array, out: Float32Array): Promise<boolean> {
     const position = this.position;
     if (!position || columns.length === 0 || !rows.every((row) => position[row] < this.filled)) return false;
+    if (rows === this.subsample && this.complete && this.engine.multiplyTransposedRows) {
+      // k(X_S, X_B)·G = K[B, S]ᵀ·G from the panel's rows, read whole.
+      const panel = (this.panel ??= this.subsamplePanel(rows));
+      const s = rows.length;
+      await this.engine.multiplyTransposedRows(columns.length, s, (j, to) => to.set(panel.subarray(position[columns[j]] * s, (position[columns[j]] + 1) * s)), G, this.centers.outputs, out);
+      return true;
+    }
     // The columns in increasing position, G's rows with them: each row's reads then run forward
     // through it (4–5× faster than in batch order at 20 000 × 2 000; the sum does not care).
     const l = this.centers.outputs;
@@ -356,6 +389,32 @@ export class KernelCache {
     return values;
   }
 
+  /**
+   * K[·, S] in float32, n × s in position order: the cached values of the subsample's columns,
+   * gathered once when the matrix is complete, so that each later correction reads a batch's rows
+   * of it whole instead of gathering s × m values column by column.
+   */
+  private subsamplePanel(S: Int32Array): Float32Array {
+    const { n } = this;
+    const s = S.length;
+    const position = this.position!;
+    const at = Int32Array.from(S, (row) => position[row]);
+    const precision = this.engine.precision;
+    const table = precision === 'float32' ? undefined : decodingTable(precision);
+    const panel = new Float32Array(n * s);
+    for (let b = 0; b < this.blocks.length; b++) {
+      const block = this.blocks[b];
+      const rows = block.length / n;
+      for (let i = 0; i < rows; i++) {
+        const row = block.subarray(i * n, (i + 1) * n);
+        const o = (this.blockStarts[b] + i) * s;
+        if (table) for (let k = 0; k < s; k++) panel[o + k] = table[row[at[k]]];
+        else for (let k = 0; k < s; k++) panel[o + k] = row[at[k]];
+      }
+    }
+    return panel;
+  }
+
   /** A cached row (n values): row `row` of the points. */
   private rowOf(row: number): CachedValues {
     const { n } = this;
@@ -389,7 +448,7 @@ export class KernelCache {
   private release(): void {
     this.faulting?.stop();
     this.faulting = undefined;
-    this.order = this.position = this.ordered = this.gathered = this.weights = undefined;
+    this.order = this.position = this.ordered = this.gathered = this.weights = this.panel = undefined;
     this.blocks = [];
     this.reserved = [];
     this.blockStarts = [];

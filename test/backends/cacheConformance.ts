@@ -176,6 +176,32 @@ export function describeCacheEngine(
               expect(written).toEqual(out);
             }
           }
+          if (engine.multiplyTransposedRows) {
+            // Kᵀ·A for float32 rows: out (cols × l) against float64 sums, within the same bound.
+            for (const [rows, cols, l] of PRODUCT_SHAPES) {
+              const K = Float32Array.from(decode(cachedValues(rows * cols, 'float32', rows + 7 * cols), 'float32'));
+              const A = randomMatrix(rows, l, rows + 2 * l).data.map((a) => 2 * a - 1);
+              const out = new Float32Array(cols * l).fill(NaN);
+              await engine.multiplyTransposedRows(rows, cols, (i, to) => to.set(K.subarray(i * cols, (i + 1) * cols)), A, l, out);
+              const u = 2 ** -24;
+              for (let j = 0; j < cols; j++) {
+                for (let c = 0; c < l; c++) {
+                  let sum = 0;
+                  let size = 0;
+                  for (let i = 0; i < rows; i++) {
+                    const term = K[i * cols + j] * A[i * l + c];
+                    sum += term;
+                    size += Math.abs(term);
+                  }
+                  const bound = (rows + 1) * u * size * 1.01 + 1e-30;
+                  if (!(Math.abs(out[j * l + c] - sum) <= bound)) expect.fail(`transposed ${rows}×${cols}×${l} [${j}, ${c}]: ${out[j * l + c]} vs ${sum}`);
+                }
+              }
+            }
+            const none = Float32Array.of(NaN, NaN);
+            await engine.multiplyTransposedRows(0, 1, () => expect.fail('no rows to write'), new Float32Array(0), 2, none);
+            expect(Array.from(none)).toEqual([0, 0]);
+          }
           // Empty products, and cached values of the wrong type.
           const out = Float32Array.of(NaN, NaN);
           await engine.multiply(precision === 'float32' ? new Float32Array(0) : new Uint16Array(0), 1, 0, new Float32Array(0), 2, out);

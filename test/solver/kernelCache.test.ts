@@ -60,6 +60,18 @@ describe('the plan of the cache', () => {
     expect(planCache({ bytes: 8 * GIB }, context)).toMatchObject({ precision: 'float16', bytes: float16 });
   });
 
+  it("keeps the subsample's columns in float32 beside the matrix where they fit, before the validation rows' block", () => {
+    const panel = 60_000 * 2000 * 4;
+    const plan = planCache('auto', { ...context, subsample: 2000 });
+    expect(plan).toMatchObject({ precision: 'float16', bytes: float16 + panel, subsampleColumns: 2000 });
+    expect(plan.reason).toMatch(/with its 2000 subsample columns in float32 \(0\.4 GiB\)/);
+    // 60 % of 12.4 GiB holds the matrix (6.9 GiB) and the panel (0.4 GiB) but not a 2.2 GiB block besides.
+    const tight = planCache('auto', { ...context, subsample: 2000, scoredRows: 10_000, available: { bytes: 13.4 * GIB, source: 'x' } });
+    expect(tight).toMatchObject({ bytes: float16 + panel, subsampleColumns: 2000 });
+    expect(tight.scoredRows).toBeUndefined();
+    expect(planCache('auto', context).subsampleColumns).toBeUndefined();
+  });
+
   it('off, a run that cannot use it, and a backend without an engine', () => {
     expect(planCache('off', context)).toEqual({ bytes: 0, reason: "cache: 'off'" });
     expect(planCache('auto', { ...context, unsupported: 'a model on separate centers' })).toEqual({ bytes: 0, reason: 'a model on separate centers' });
@@ -234,6 +246,41 @@ describe.each(ENGINE_BACKENDS)('the cache on the %s engine', (backendName) => {
           expect(Math.abs(out[i * l + c] - exact)).toBeLessThanOrEqual((ROUNDING.float16 + (m + 8) * 2 ** -24) * magnitude + 1e-12);
         }
       });
+      cache.dispose();
+      centers.dispose();
+    });
+  });
+
+  it("the correction product from the subsample's float32 panel once the matrix is complete, where the engine multiplies transposed rows", async () => {
+    await withBackend(backendName, async (backend) => {
+      const centers = await backend.createCenterSet(kernel, X, l);
+      const engine = await backend.cacheEngine!('float16');
+      const order = permutation(9);
+      const subsample = Int32Array.from(permutation(10).subarray(0, 45));
+      const cache = new KernelCache(engine, kernel, X, centers, m, subsample);
+      const G = Float32Array.from({ length: m * l }, (_, i) => Math.cos(i * 0.3));
+      const out = new Float32Array(subsample.length * l);
+      const expectCorrection = (batch: Int32Array) =>
+        subsample.forEach((row, i) => {
+          for (let c = 0; c < l; c++) {
+            let exact = 0;
+            let magnitude = 0;
+            batch.forEach((column, j) => {
+              exact += K64[row][column] * G[j * l + c];
+              magnitude += Math.abs(K64[row][column] * G[j * l + c]);
+            });
+            expect(Math.abs(out[i * l + c] - exact)).toBeLessThanOrEqual((ROUNDING.float16 + (m + 8) * 2 ** -24) * magnitude + 1e-12);
+          }
+        });
+      cache.beginEpoch(order);
+      for (let start = 0; start < n; start += m) await cache.predict(order.subarray(start, start + m), new Float32Array(Math.min(m, n - start) * l));
+      // Two batches: the panel is built at the first and read again at the second.
+      for (const seed of [11, 12]) {
+        const batch = permutation(seed).subarray(0, m);
+        out.fill(NaN);
+        expect(await cache.subsampleProduct(subsample, batch, G, out)).toBe(true);
+        expectCorrection(batch);
+      }
       cache.dispose();
       centers.dispose();
     });

@@ -26,7 +26,7 @@ import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterGroup, C
 import { separateCenterSets } from '../centerGroup.js';
 import { valueBytes } from '../halfPrecision.js';
 import {
-  checkBlock, checkBlockOutput, checkCachedProduct, checkCenters, checkDeltas, checkOutputs, checkPredict, checkWeights,
+  checkBlock, checkBlockOutput, checkCachedProduct, checkCenters, checkDeltas, checkOutputs, checkPredict, checkTransposedProduct, checkWeights,
 } from '../misuse.js';
 import { SerialQueue } from '../queue.js';
 import { cpuName, freeMemoryBytes, threadCount } from '../system.js';
@@ -34,7 +34,7 @@ import { webAssembly } from './engine.js';
 import { HeapFullError, MAX_BYTES, MAX_PAGES, RESERVED_BYTES, WasmHeap } from './heap.js';
 import { bindExports, compileVariant, probeSupport, variantSupported, type BlockExports, type WasmVariant } from './modules.js';
 import { WorkerPool } from './pool.js';
-import { CACHE_WIDENED_BYTES, M, MEMBER_FIELDS, OP_BLOCK, OP_CACHED_PRODUCT, OP_FUSED, OP_FUSED_GROUP, P, PRECISION_IDS } from './protocol.js';
+import { CACHE_WIDENED_BYTES, M, MEMBER_FIELDS, OP_BLOCK, OP_CACHED_PRODUCT, OP_FUSED, OP_FUSED_GROUP, OP_TRANSPOSED_PRODUCT, P, PRECISION_IDS } from './protocol.js';
 import { KERNEL_CUSTOM, chooseTransform, type TransformChoice } from './transforms.js';
 
 export type { WasmVariant } from './modules.js';
@@ -126,6 +126,7 @@ interface Packed {
 
 class WasmBackend implements Backend {
   readonly name = 'wasm';
+  readonly cacheTransposedProducts = true;
   private readonly queue = new SerialQueue();
   private scratchStart = 0;
   private scratchBytes = 0;
@@ -302,6 +303,7 @@ class WasmBackend implements Backend {
       block: (kernel, X, Y, out, offset, stride) => this.blockInto(precision, kernel, X, Y, out, offset, stride),
       multiply: (K, rows, cols, A, l, out) => this.exclusive(() => this.cachedProduct(precision, K, rows, cols, A, l, out)),
       multiplyRows: (rows, cols, writeRow, A, l, out) => this.exclusive(() => this.cachedProduct(precision, writeRow, rows, cols, A, l, out)),
+      multiplyTransposedRows: (rows, cols, writeRow, A, l, out) => this.exclusive(() => this.transposedProduct(rows, cols, writeRow, A, l, out)),
       dispose: () => undefined,
     };
   }
@@ -378,6 +380,71 @@ class WasmBackend implements Backend {
       }
     }
     out.set(this.heap.f32(base + product, rows * l));
+    this.trimScratch();
+  }
+
+  /**
+   * out (cols × l) = Kᵀ·A for float32 rows K (inside `exclusive`): the rows chunk by chunk through
+   * two alternating scratch regions (the next chunk written while the workers multiply this one),
+   * each worker adding its panels of 8 columns into a transposed accumulator with timesWeights, the
+   * fused block's product.
+   */
+  private async transposedProduct(
+    rows: number, cols: number, writeRow: (i: number, to: Float32Array) => void, A: Float32Array, l: number, out: Float32Array,
+  ): Promise<void> {
+    checkTransposedProduct(rows, cols, A, l, out);
+    if (cols === 0 || l === 0) return;
+    if (rows === 0) {
+      out.fill(0, 0, cols * l);
+      return;
+    }
+    const ld = Math.ceil(cols / 8) * 8;
+    const panels = ld / 8;
+    const chunkRows = Math.min(rows, Math.max(1, Math.floor(this.cacheChunkBytes / (ld * 4))));
+    const chunks = Math.ceil(rows / chunkRows);
+    const active = Math.min(this.pool.size, panels);
+    const share = Math.ceil(panels / active);
+    const layout = new ScratchLayout();
+    const outT = layout.take(l * ld * 4);
+    const weights = layout.take(rows * l * 4);
+    const buffers = [layout.take(chunkRows * ld * 4)];
+    if (chunks > 1) buffers.push(layout.take(chunkRows * ld * 4));
+    const base = this.scratch(layout.bytes, `a transposed product of ${chunkRows} rows of ${cols} values`);
+    this.heap.f32(base + outT, l * ld).fill(0);
+    this.heap.f32(base + weights, rows * l).set(A.subarray(0, rows * l));
+    const copyChunk = (chunk: number): void => {
+      const first = chunk * chunkRows;
+      const count = Math.min(chunkRows, rows - first);
+      const to = this.heap.f32(base + buffers[chunk % buffers.length], count * ld);
+      // The padding columns only feed accumulators past `cols`, never read; zeros keep them finite.
+      if (ld > cols) to.fill(0);
+      for (let i = 0; i < count; i++) writeRow(first + i, to.subarray(i * ld, i * ld + cols));
+    };
+    copyChunk(0);
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      const first = chunk * chunkRows;
+      for (let w = 0; w < active; w++) {
+        const p = this.pool.paramsOf(w);
+        p.fill(0);
+        p[P.OP] = OP_TRANSPOSED_PRODUCT;
+        p[P.T_VALUES] = base + buffers[chunk % buffers.length];
+        p[P.T_LD] = ld;
+        p[P.T_PANEL0] = Math.min(w * share, panels);
+        p[P.T_PANEL1] = Math.min((w + 1) * share, panels);
+        p[P.T_ROWS] = Math.min(chunkRows, rows - first);
+        p[P.T_A] = base + weights + first * l * 4;
+        p[P.T_L] = l;
+        p[P.T_OUT] = base + outT;
+      }
+      const job = this.pool.run(active);
+      try {
+        if (chunk + 1 < chunks) copyChunk(chunk + 1);
+      } finally {
+        await job;
+      }
+    }
+    const sums = this.heap.f32(base + outT, l * ld);
+    for (let c = 0; c < l; c++) for (let i = 0; i < cols; i++) out[i * l + c] = sums[c * ld + i];
     this.trimScratch();
   }
 

@@ -39,6 +39,7 @@ export const OP_BLOCK = 2;
 export const OP_QUIT = 3;
 export const OP_CACHED_PRODUCT = 4;
 export const OP_FUSED_GROUP = 5;
+export const OP_TRANSPOSED_PRODUCT = 6;
 
 /**
  * OP_FUSED_GROUP's table of members, MEMBER_FIELDS float64 per member at P.MEMBERS: the member's
@@ -105,6 +106,16 @@ export const P = {
   PRODUCT: 15, // rows × l for the chunk
   WIDENED: 16, // this worker's CACHE_WIDENED_BYTES
   SUMS: 17, // this worker's 4 × l accumulators of 4 lanes
+  // OP_TRANSPOSED_PRODUCT: outT[c·ld + i] += Σ_j K[j·ld + i]·A[j·l + c] for the columns i of the
+  // panels [T_PANEL0, T_PANEL1) (8 columns each) of a chunk of T_ROWS float32 rows of K
+  T_VALUES: 7, // the rows (a chunk of K), T_LD floats apart
+  T_LD: 8, // a multiple of 8
+  T_PANEL0: 9,
+  T_PANEL1: 10,
+  T_ROWS: 11,
+  T_A: 12, // the chunk's rows of A, row-major (T_ROWS × l)
+  T_L: 13,
+  T_OUT: 14, // l × T_LD, accumulated over the chunks
 } as const;
 
 /**
@@ -242,6 +253,11 @@ function cachedProduct() {
     p[P.A_COLS], p[P.PRODUCT], p[P.WIDENED], p[P.SUMS]);
 }
 
+function transposedProduct() {
+  const first = p[P.T_PANEL0], ld = p[P.T_LD];
+  w.timesWeights(p[P.T_VALUES] + first * 32, ld, p[P.T_PANEL1] - first, p[P.T_ROWS], p[P.T_A], p[P.T_L], p[P.T_OUT] + first * 32, ld);
+}
+
 function fail(error) {
   if (Atomics.compareExchange(i32, ${ERROR}, 0, 1) !== 0) return;
   const message = String((error && error.stack) || error).slice(0, ${ERROR_TEXT_MAX});
@@ -264,6 +280,7 @@ for (;;) {
     else if (op === ${OP_BLOCK}) block();
     else if (op === ${OP_CACHED_PRODUCT}) cachedProduct();
     else if (op === ${OP_FUSED_GROUP}) fusedGroup();
+    else if (op === ${OP_TRANSPOSED_PRODUCT}) transposedProduct();
   } catch (error) {
     fail(error);
   }

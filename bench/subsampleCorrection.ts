@@ -1,0 +1,75 @@
+/**
+ * The kernel cache's subsample correction t = k(X_S, X_B)·G (src/solver/kernelCache.ts,
+ * subsampleProduct) on the wasm backend, two ways side by side in one run, on a complete float16
+ * cache: from the float32 panel K[·, S] (a batch's rows of it read whole, multiplied transposed by
+ * the workers), against gathering K[S_i, B_j] value by value from the cached rows (the way without
+ * a panel, and the way of engines without multiplyTransposedRows). The two answers are compared.
+ *
+ *   npx tsx bench/subsampleCorrection.ts [--shapes 16000,16,26:4000,9,1] [--reps 10]
+ *
+ * Shapes are n,d,l (letter's and diamonds'), with s = m = 2 000; figures are medians of --reps
+ * alternating calls, each on a fresh random batch, after one warm-up call of each.
+ */
+import { chooseKernel, makeKernel } from '../kernels/index.js';
+import { createWasmBackend } from '../src/backends/wasm/index.js';
+import { KernelCache } from '../src/solver/kernelCache.js';
+import { option } from './child.js';
+import { median, uniformMatrix } from './timing.js';
+
+const shapes = option('shapes', '16000,16,26:4000,9,1').split(':').map((shape) => shape.split(',').map(Number));
+const reps = Number(option('reps', '10'));
+const s = 2000;
+const m = 2000;
+
+/** A seeded permutation of 0…n−1. */
+function permutation(n: number, seed: number): Int32Array {
+  const values = Int32Array.from({ length: n }, (_, i) => i);
+  let state = seed >>> 0;
+  for (let i = n - 1; i > 0; i--) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    const k = Math.floor((state / 2 ** 32) * (i + 1));
+    [values[i], values[k]] = [values[k], values[i]];
+  }
+  return values;
+}
+
+const backend = await createWasmBackend();
+const kernel = makeKernel(chooseKernel('laplacian'), 4);
+console.log(`subsample correction k(X_S, X_B)·G, s = m = ${s}, float16 cache, wasm (${backend.describe().threads} threads), median of ${reps}`);
+console.log('n       d    l    panel     gather    gather ÷ panel  largest difference');
+for (const [n, d, l] of shapes) {
+  const X = uniformMatrix(n, d, n + d);
+  const centers = await backend.createCenterSet(kernel, X, l);
+  const S = permutation(n, 1).slice(0, s);
+  const cache = new KernelCache(await backend.cacheEngine!('float16'), kernel, X, centers, m, S);
+  const order = permutation(n, 2);
+  cache.beginEpoch(order);
+  const filled = new Float32Array(m * l);
+  for (let b = 0; b < n; b += m) await cache.predict(order.subarray(b, b + m), filled);
+  const G = uniformMatrix(m, l, 3).data.map((g) => g - 0.5);
+  const panel = new Float32Array(s * l);
+  const gathered = new Float32Array(s * l);
+  // The cache keeps a panel for its own subsample only: a copy of S takes the gathering way.
+  const other = S.slice();
+  const times = { panel: [] as number[], gather: [] as number[] };
+  let difference = 0;
+  let size = 0;
+  for (let r = 0; r <= reps; r++) {
+    const batch = permutation(n, 10 + r).slice(0, m);
+    let started = performance.now();
+    await cache.subsampleProduct(S, batch, G, panel);
+    if (r > 0) times.panel.push(performance.now() - started);
+    started = performance.now();
+    await cache.subsampleProduct(other, batch, G, gathered);
+    if (r > 0) times.gather.push(performance.now() - started);
+    for (let i = 0; i < panel.length; i++) {
+      difference = Math.max(difference, Math.abs(panel[i] - gathered[i]));
+      size = Math.max(size, Math.abs(gathered[i]));
+    }
+  }
+  const [p, g] = [median(times.panel), median(times.gather)];
+  console.log(`${String(n).padEnd(8)}${String(d).padEnd(5)}${String(l).padEnd(5)}${`${p.toFixed(2)} ms`.padEnd(10)}${`${g.toFixed(2)} ms`.padEnd(10)}${(g / p).toFixed(2).padEnd(16)}${(difference / size).toExponential(1)} of the largest value`);
+  cache.dispose();
+  centers.dispose();
+}
+await backend.dispose();
