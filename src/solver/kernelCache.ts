@@ -36,8 +36,12 @@ export const CACHE_SHARE = 0.6;
  * n = 20 000 in float16) would be a second copy of that much; runs of this size take no longer.
  */
 const GATHER_BYTES = 32 * 2 ** 20;
-/** A cache smaller than this faults in within about a second as it fills: not worth a thread of its own. */
-const PREFAULT_MIN_BYTES = 256 * 2 ** 20;
+/**
+ * Fresh memory at least this large is faulted in ahead by a thread of its own (prefault.ts): at
+ * ≈ 3.7 ms per MB that is 0.12 s here, more than starting the thread costs (tens of milliseconds);
+ * below it, the first writes pay as they go.
+ */
+const PREFAULT_MIN_BYTES = 32 * 2 ** 20;
 /**
  * The precision of 'auto' and of { bytes } without one: 11 significant bits, half an ulp is 2⁻¹¹
  * relative (bfloat16: 2⁻⁸). Half the bytes of float32 to fill (fresh memory costs ≈3–4 ms per MB
@@ -85,7 +89,10 @@ export function scoringBlockBytes(rows: number, n: number): number {
  * are the model's own up to float32 summation order, whatever the cache's precision.
  */
 export class ScoringBlock {
+  /** k(V, X), allocated (and faulted in ahead, on a thread) at once, computed at the first predict. */
   private values: Float32Array | undefined;
+  private computed = false;
+  private readonly faulting: Prefault | undefined;
 
   /** `engine` computes in float32. */
   constructor(
@@ -94,23 +101,28 @@ export class ScoringBlock {
     private readonly V: Matrix,
     private readonly X: Matrix,
     private readonly centers: CenterSet,
-  ) {}
+  ) {
+    // Made before the first epoch, used after it: the pages fault in while that epoch trains.
+    this.values = sharedFloats(V.rows * X.rows);
+    if (this.values.byteLength >= PREFAULT_MIN_BYTES && !(this.values.buffer instanceof ArrayBuffer)) this.faulting = prefault([this.values.buffer]);
+  }
 
   /** out (rows(V) × l, row-major, overwritten) = k(V, X)·α for the centers' current weights. */
   async predict(out: Float32Array): Promise<void> {
     const { V, X } = this;
-    if (!this.values) {
-      const values = new Float32Array(V.rows * X.rows);
+    const values = this.values!;
+    if (!this.computed) {
       // In runs of rows, so that no backend is asked for one block of v × n at once.
       for (let start = 0; start < V.rows; start += SCORING_ROWS) {
         await this.engine.block(this.kernel, rowSlice(V, start, Math.min(V.rows, start + SCORING_ROWS)), X, values, start * X.rows, X.rows);
       }
-      this.values = values;
+      this.computed = true;
     }
-    await this.engine.multiply(this.values, V.rows, X.rows, await this.centers.readWeights(), this.centers.outputs, out);
+    await this.engine.multiply(values, V.rows, X.rows, await this.centers.readWeights(), this.centers.outputs, out);
   }
 
   dispose(): void {
+    this.faulting?.stop();
     this.values = undefined;
     this.engine.dispose();
   }
@@ -239,8 +251,9 @@ export class KernelCache {
   private faulting: Prefault | undefined;
   /** Whether the column order is the points' own (fillWhole's). */
   private inOwnOrder = false;
-  /** K[·, S] for the subsample's correction (subsamplePanel), once the matrix is complete. */
+  /** K[·, S] for the subsample's correction (fillPanel): allocated with the rows, filled once the matrix is complete. */
   private panel: Float32Array | undefined;
+  private panelFilled = false;
 
   constructor(
     private readonly engine: CacheEngine,
@@ -279,7 +292,9 @@ export class KernelCache {
     const { n } = this;
     const m = Math.min(this.batchSize, n);
     for (let start = 0; start < n; start += m) this.reserved.push(this.allocate(Math.min(m, n - start) * n));
-    const shared = this.reserved.flatMap((values) => (values.buffer instanceof ArrayBuffer ? [] : [values.buffer]));
+    // The subsample's panel, filled when the matrix is complete, faults in with the rows.
+    if (this.subsample && this.engine.multiplyTransposedRows) this.panel = sharedFloats(n * this.subsample.length);
+    const shared = [...this.reserved, ...(this.panel ? [this.panel] : [])].flatMap((values) => (values.buffer instanceof ArrayBuffer ? [] : [values.buffer]));
     if (shared.reduce((sum, buffer) => sum + buffer.byteLength, 0) >= PREFAULT_MIN_BYTES) this.faulting = prefault(shared);
   }
 
@@ -313,7 +328,8 @@ export class KernelCache {
     if (!position || columns.length === 0 || !rows.every((row) => position[row] < this.filled)) return false;
     if (rows === this.subsample && this.complete && this.engine.multiplyTransposedRows) {
       // k(X_S, X_B)·G = K[B, S]ᵀ·G from the panel's rows, read whole.
-      const panel = (this.panel ??= this.subsamplePanel(rows));
+      if (!this.panelFilled) this.fillPanel(rows);
+      const panel = this.panel!;
       const s = rows.length;
       await this.engine.multiplyTransposedRows(columns.length, s, (j, to) => to.set(panel.subarray(position[columns[j]] * s, (position[columns[j]] + 1) * s)), G, this.centers.outputs, out);
       return true;
@@ -394,14 +410,14 @@ export class KernelCache {
    * gathered once when the matrix is complete, so that each later correction reads a batch's rows
    * of it whole instead of gathering s × m values column by column.
    */
-  private subsamplePanel(S: Int32Array): Float32Array {
+  private fillPanel(S: Int32Array): void {
     const { n } = this;
     const s = S.length;
     const position = this.position!;
     const at = Int32Array.from(S, (row) => position[row]);
     const precision = this.engine.precision;
     const table = precision === 'float32' ? undefined : decodingTable(precision);
-    const panel = new Float32Array(n * s);
+    const panel = (this.panel ??= sharedFloats(n * s));
     for (let b = 0; b < this.blocks.length; b++) {
       const block = this.blocks[b];
       const rows = block.length / n;
@@ -412,7 +428,7 @@ export class KernelCache {
         else for (let k = 0; k < s; k++) panel[o + k] = row[at[k]];
       }
     }
-    return panel;
+    this.panelFilled = true;
   }
 
   /** A cached row (n values): row `row` of the points. */
@@ -449,11 +465,17 @@ export class KernelCache {
     this.faulting?.stop();
     this.faulting = undefined;
     this.order = this.position = this.ordered = this.gathered = this.weights = this.panel = undefined;
+    this.panelFilled = false;
     this.blocks = [];
     this.reserved = [];
     this.blockStarts = [];
     this.filled = 0;
   }
+}
+
+/** Float32 values in shared memory where there is any (the prefaulting thread can reach it). */
+function sharedFloats(length: number): Float32Array {
+  return new Float32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(length * 4) : new ArrayBuffer(length * 4));
 }
 
 /** Whether the batch's rows sit at positions from, from + 1, … in that order. */
