@@ -251,9 +251,8 @@ export class KernelCache {
   private faulting: Prefault | undefined;
   /** Whether the column order is the points' own (fillWhole's). */
   private inOwnOrder = false;
-  /** K[·, S] for the subsample's correction (fillPanel): allocated with the rows, filled once the matrix is complete. */
-  private panel: Float32Array | undefined;
-  private panelFilled = false;
+  /** K[·, S] for the subsample's correction (addToPanel), and S's positions: filled with the rows. */
+  private panel: { readonly values: Float32Array; readonly at: Int32Array } | undefined;
 
   constructor(
     private readonly engine: CacheEngine,
@@ -292,9 +291,11 @@ export class KernelCache {
     const { n } = this;
     const m = Math.min(this.batchSize, n);
     for (let start = 0; start < n; start += m) this.reserved.push(this.allocate(Math.min(m, n - start) * n));
-    // The subsample's panel, filled when the matrix is complete, faults in with the rows.
-    if (this.subsample && this.engine.multiplyTransposedRows) this.panel = sharedFloats(n * this.subsample.length);
-    const shared = [...this.reserved, ...(this.panel ? [this.panel] : [])].flatMap((values) => (values.buffer instanceof ArrayBuffer ? [] : [values.buffer]));
+    // The subsample's panel fills with the rows, and faults in with them (after the first batch's).
+    const S = this.subsample;
+    if (S && this.engine.multiplyTransposedRows) this.panel = { values: sharedFloats(n * S.length), at: Int32Array.from(S, (row) => this.position![row]) };
+    const buffers = this.panel ? [this.reserved[0], this.panel.values, ...this.reserved.slice(1)] : this.reserved;
+    const shared = buffers.flatMap((values) => (values.buffer instanceof ArrayBuffer ? [] : [values.buffer]));
     if (shared.reduce((sum, buffer) => sum + buffer.byteLength, 0) >= PREFAULT_MIN_BYTES) this.faulting = prefault(shared);
   }
 
@@ -326,10 +327,9 @@ export class KernelCache {
   async subsampleProduct(rows: Int32Array, columns: Int32Array, G: Float32Array, out: Float32Array): Promise<boolean> {
     const position = this.position;
     if (!position || columns.length === 0 || !rows.every((row) => position[row] < this.filled)) return false;
-    if (rows === this.subsample && this.complete && this.engine.multiplyTransposedRows) {
+    if (this.panel && rows === this.subsample && this.complete && this.engine.multiplyTransposedRows) {
       // k(X_S, X_B)·G = K[B, S]ᵀ·G from the panel's rows, read whole.
-      if (!this.panelFilled) this.fillPanel(rows);
-      const panel = this.panel!;
+      const panel = this.panel.values;
       const s = rows.length;
       await this.engine.multiplyTransposedRows(columns.length, s, (j, to) => to.set(panel.subarray(position[columns[j]] * s, (position[columns[j]] + 1) * s)), G, this.centers.outputs, out);
       return true;
@@ -395,6 +395,7 @@ export class KernelCache {
     const values = planned?.length === count * n ? planned : this.allocate(count * n);
     await this.engine.block(this.kernel, head, tail, values, start, n);
     this.blocks.forEach((block, b) => copyTransposed(block, this.blockStarts[b], values, start, count, n));
+    if (this.panel) this.addToPanel(this.panel.values, this.panel.at, values, start, count);
     this.blocks.push(values);
     this.blockStarts.push(start);
     this.filled += count;
@@ -406,29 +407,22 @@ export class KernelCache {
   }
 
   /**
-   * K[·, S] in float32, n × s in position order: the cached values of the subsample's columns,
-   * gathered once when the matrix is complete, so that each later correction reads a batch's rows
-   * of it whole instead of gathering s × m values column by column.
+   * Adds the new rows [start, start + count) (whole: n values each) to the subsample's panel
+   * K[·, S], float32, n × s in position order: the cached values of S's columns, widened. Built as
+   * the matrix fills, so that each later correction reads a batch's rows of it whole instead of
+   * gathering s × m values column by column.
    */
-  private fillPanel(S: Int32Array): void {
+  private addToPanel(panel: Float32Array, at: Int32Array, values: CachedValues, start: number, count: number): void {
     const { n } = this;
-    const s = S.length;
-    const position = this.position!;
-    const at = Int32Array.from(S, (row) => position[row]);
+    const s = at.length;
     const precision = this.engine.precision;
     const table = precision === 'float32' ? undefined : decodingTable(precision);
-    const panel = (this.panel ??= sharedFloats(n * s));
-    for (let b = 0; b < this.blocks.length; b++) {
-      const block = this.blocks[b];
-      const rows = block.length / n;
-      for (let i = 0; i < rows; i++) {
-        const row = block.subarray(i * n, (i + 1) * n);
-        const o = (this.blockStarts[b] + i) * s;
-        if (table) for (let k = 0; k < s; k++) panel[o + k] = table[row[at[k]]];
-        else for (let k = 0; k < s; k++) panel[o + k] = row[at[k]];
-      }
+    for (let i = 0; i < count; i++) {
+      const row = values.subarray(i * n, (i + 1) * n);
+      const o = (start + i) * s;
+      if (table) for (let k = 0; k < s; k++) panel[o + k] = table[row[at[k]]];
+      else for (let k = 0; k < s; k++) panel[o + k] = row[at[k]];
     }
-    this.panelFilled = true;
   }
 
   /** A cached row (n values): row `row` of the points. */
@@ -465,7 +459,6 @@ export class KernelCache {
     this.faulting?.stop();
     this.faulting = undefined;
     this.order = this.position = this.ordered = this.gathered = this.weights = this.panel = undefined;
-    this.panelFilled = false;
     this.blocks = [];
     this.reserved = [];
     this.blockStarts = [];

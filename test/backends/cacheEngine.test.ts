@@ -15,8 +15,8 @@ const onnx = (await onnxSupport()).available || process.env.CI === 'true';
 
 describeCacheEngine('portable (over js)', () => new JsBackend(), (backend, precision) => portableCacheEngine(backend, precision));
 describeCacheEngine('wasm', () => createWasmBackend(), (backend, precision) => backend.cacheEngine!(precision));
-// Chunks of 4 KiB: products in many steps, through both alternating scratch regions.
-describeCacheEngine('wasm, small chunks', () => createWasmBackend({ cacheChunkBytes: 4096 }), (backend, precision) => backend.cacheEngine!(precision));
+// Chunks of 4 KiB: products and blocks in many steps, through both alternating scratch regions.
+describeCacheEngine('wasm, small chunks', () => createWasmBackend({ cacheChunkBytes: 4096, blockChunkBytes: 4096 }), (backend, precision) => backend.cacheEngine!(precision));
 if (onnx) describeCacheEngine('onnx (float16 and float32 in the graph, bfloat16 portable)', () => createOnnxBackend(), (backend, precision) => backend.cacheEngine!(precision));
 describeCacheEngine('wasm, plain SIMD128, one thread', () => createWasmBackend({ variant: 'simd', threads: 1 }), (backend, precision) => backend.cacheEngine!(precision));
 

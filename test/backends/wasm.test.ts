@@ -25,6 +25,8 @@ const TRANSFORM_IDS = {
 describeConformance('wasm', () => createWasmBackend());
 describeConformance('wasm, plain SIMD128', () => createWasmBackend({ variant: 'simd' }));
 describeConformance('wasm, one thread', () => createWasmBackend({ threads: 1 }));
+// Kernel blocks of 4 KiB of output rows a job: many chunks through both alternating regions.
+describeConformance('wasm, small block chunks', () => createWasmBackend({ blockChunkBytes: 4096 }));
 
 function randomMatrix(rows: number, cols: number, seed: number): Matrix {
   const next = lcg(seed);

@@ -49,6 +49,8 @@ export interface WasmBackendOptions {
    * (default CACHE_CHUNK_BYTES); tests make it small to exercise the chunking.
    */
   readonly cacheChunkBytes?: number;
+  /** @internal Bytes of output rows per kernel-block job (default BLOCK_CHUNK_BYTES); tests make it small too. */
+  readonly blockChunkBytes?: number;
 }
 
 /** Distances as Σ(x − z)² up to this d: exact for close points, and the GEMM is cheap there. */
@@ -59,6 +61,8 @@ const TILE_COLS = 128;
 /** kernelBlock: rows of X per pass, and bytes of Y per pass (kept in L2). */
 const BLOCK_X_PANELS = 8;
 const BLOCK_Y_BYTES = 256 * 1024;
+/** kernelBlock: bytes of output rows per job (two such regions alternate). */
+const BLOCK_CHUNK_BYTES = 32 * 1024 * 1024;
 /** Rows of centers copied into wasm memory at a time while packing. */
 const PACK_CHUNK_BYTES = 8 * 1024 * 1024;
 /**
@@ -113,7 +117,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const memory = new wasm.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
   const instance = await wasm.instantiate(module, { env: { memory } });
   const pool = await WorkerPool.start(module, memory, threads);
-  return new WasmBackend(new WasmHeap(memory), bindExports(instance.exports), pool, variant, options.cacheChunkBytes ?? CACHE_CHUNK_BYTES);
+  return new WasmBackend(new WasmHeap(memory), bindExports(instance.exports), pool, variant, options.cacheChunkBytes ?? CACHE_CHUNK_BYTES, options.blockChunkBytes ?? BLOCK_CHUNK_BYTES);
 }
 
 interface Packed {
@@ -140,6 +144,7 @@ class WasmBackend implements Backend {
     private readonly pool: WorkerPool,
     private readonly variant: WasmVariant,
     private readonly cacheChunkBytes: number,
+    private readonly blockChunkBytes: number,
   ) {}
 
   /** Runs `task` after every call before it has finished (one job at a time on the workers). */
@@ -225,8 +230,9 @@ class WasmBackend implements Backend {
   }
 
   /**
-   * k(X, Y) in `precision` written at out[offset + i·stride + j]: computed in scratch, rounded
-   * there in SIMD for 16 bits, then copied row by row.
+   * k(X, Y) in `precision` written at out[offset + i·stride + j]: computed in scratch in chunks of
+   * rows, each rounded there in SIMD for 16 bits and copied row by row while the workers compute
+   * the next.
    */
   private blockInto(precision: CachePrecision, kernel: Kernel, X: Matrix, Y: Matrix, out: CachedValues, offset: number, stride: number): Promise<void> {
     return this.exclusive(async () => {
@@ -235,25 +241,30 @@ class WasmBackend implements Backend {
       checkBlock(X, Y);
       checkBlockOutput(precision, out, m, n, offset, stride);
       if (m === 0 || n === 0) return;
-      const { at, ld } = await this.blockInScratch(kernel, X, Y);
-      if (precision === 'float32') {
-        const view = this.heap.f32(at, m * ld);
-        for (let i = 0; i < m; i++) out.set(view.subarray(i * ld, i * ld + n), offset + i * stride);
-      } else {
-        // Rounded in place, rows packed (each row's 16-bit values end before its float32 ones are read).
-        this.wasm.roundRows(at, m, n, ld, at, PRECISION_IDS[precision]);
-        const view = this.heap.u16(at, m * n); // packed: row i at i·n
-        for (let i = 0; i < m; i++) out.set(view.subarray(i * n, (i + 1) * n), offset + i * stride);
-      }
+      await this.blockInChunks(kernel, X, Y, (first, rows, at, ld) => {
+        const to = offset + first * stride;
+        if (precision === 'float32') {
+          const view = this.heap.f32(at, rows * ld);
+          for (let i = 0; i < rows; i++) out.set(view.subarray(i * ld, i * ld + n), to + i * stride);
+        } else {
+          // Rounded in place, rows packed (each row's 16-bit values end before its float32 ones are read).
+          this.wasm.roundRows(at, rows, n, ld, at, PRECISION_IDS[precision]);
+          const view = this.heap.u16(at, rows * n); // packed: row i at i·n
+          for (let i = 0; i < rows; i++) out.set(view.subarray(i * n, (i + 1) * n), to + i * stride);
+        }
+      });
       this.trimScratch();
     });
   }
 
   /**
-   * k(X, Y) computed into scratch (inside `exclusive`; X and Y not empty): row i at
-   * at + 4·i·ld bytes, ld ≥ rows(Y).
+   * k(X, Y) computed in scratch (inside `exclusive`; X and Y not empty), in chunks of rows of X
+   * through two alternating output regions of at most BLOCK_CHUNK_BYTES: `take(first, rows, at, ld)`
+   * reads chunk rows [first, first + rows) (row i at at + 4·i·ld bytes, ld ≥ rows(Y)) while the
+   * workers compute the next. Fresh scratch costs its first touch (≈ 3.7 ms per MB here), so the
+   * output never needs more than two chunks of it, whatever m is.
    */
-  private async blockInScratch(kernel: Kernel, X: Matrix, Y: Matrix): Promise<{ at: number; ld: number }> {
+  private async blockInChunks(kernel: Kernel, X: Matrix, Y: Matrix, take: (first: number, rows: number, at: number, ld: number) => void): Promise<void> {
     const m = X.rows;
     const n = Y.rows;
     const d = X.cols;
@@ -261,39 +272,54 @@ class WasmBackend implements Backend {
     const xPanels = Math.ceil(m / 4);
     const yPanels = Math.ceil(n / 8);
     const ldo = yPanels * 8;
-    // Scratch: raw rows (X, then Y), X as center panels, Y as row panels, the output.
+    const chunkPanels = Math.min(xPanels, Math.max(this.pool.size, Math.floor(this.blockChunkBytes / (16 * ldo))));
+    const chunks = Math.ceil(xPanels / chunkPanels);
+    // Scratch: raw rows (X, then Y), X as center panels, Y as row panels, the output's two regions.
     const layout = new ScratchLayout();
     const raw = layout.take(Math.max(m, n) * d * 4);
     const xp = layout.take(xPanels * 4 * d * 4);
     const xn = layout.take(xPanels * 4 * 4);
     const yp = layout.take(yPanels * 8 * d * 4);
     const yn = layout.take(yPanels * 8 * 4);
-    const out = layout.take(xPanels * 4 * ldo * 4);
+    const outs = [layout.take(chunkPanels * 16 * ldo)];
+    if (chunks > 1) outs.push(layout.take(chunkPanels * 16 * ldo));
     const base = this.scratch(layout.bytes, `a ${m} × ${n} kernel block of ${d} features`);
     this.heap.f32(base + raw, m * d).set(X.data.subarray(0, m * d));
     this.wasm.packCenterPanels(base + raw, m, d, base + xp, base + xn);
     this.heap.f32(base + raw, n * d).set(Y.data.subarray(0, n * d));
     this.wasm.packRowPanels(base + raw, n, d, base + yp, base + yn);
 
-    const active = Math.min(this.pool.size, xPanels);
-    const share = Math.ceil(xPanels / active);
-    for (let w = 0; w < active; w++) {
-      const p = this.pool.paramsOf(w);
-      this.setCommon(p, OP_BLOCK, transform, d);
-      p[P.YP] = base + yp;
-      p[P.YN] = base + yn;
-      p[P.Y_PANELS] = yPanels;
-      p[P.XP4] = base + xp;
-      p[P.XN4] = base + xn;
-      p[P.Q0] = Math.min(w * share, xPanels);
-      p[P.Q1] = Math.min((w + 1) * share, xPanels);
-      p[P.OUT] = base + out;
-      p[P.OUT_LD] = ldo;
-      p[P.Y_BLOCK] = Math.max(1, Math.floor(BLOCK_Y_BYTES / (32 * d)));
-      p[P.Q_BLOCK] = BLOCK_X_PANELS;
+    const rowsOf = (chunk: number) => Math.min(m, (chunk + 1) * chunkPanels * 4) - chunk * chunkPanels * 4;
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      const q0 = chunk * chunkPanels;
+      const q1 = Math.min(xPanels, q0 + chunkPanels);
+      const active = Math.min(this.pool.size, q1 - q0);
+      const share = Math.ceil((q1 - q0) / active);
+      const at = base + outs[chunk % outs.length];
+      for (let w = 0; w < active; w++) {
+        const p = this.pool.paramsOf(w);
+        this.setCommon(p, OP_BLOCK, transform, d);
+        p[P.YP] = base + yp;
+        p[P.YN] = base + yn;
+        p[P.Y_PANELS] = yPanels;
+        p[P.XP4] = base + xp;
+        p[P.XN4] = base + xn;
+        p[P.Q0] = Math.min(q0 + w * share, q1);
+        p[P.Q1] = Math.min(q0 + (w + 1) * share, q1);
+        // The workers address output rows from panel 0: this chunk's region stands in for panels q0 on.
+        p[P.OUT] = at - q0 * 16 * ldo;
+        p[P.OUT_LD] = ldo;
+        p[P.Y_BLOCK] = Math.max(1, Math.floor(BLOCK_Y_BYTES / (32 * d)));
+        p[P.Q_BLOCK] = BLOCK_X_PANELS;
+      }
+      const job = this.pool.run(active);
+      try {
+        if (chunk > 0) take((chunk - 1) * chunkPanels * 4, rowsOf(chunk - 1), base + outs[(chunk - 1) % outs.length], ldo);
+      } finally {
+        await job;
+      }
     }
-    await this.pool.run(active);
-    return { at: base + out, ld: ldo };
+    take((chunks - 1) * chunkPanels * 4, rowsOf(chunks - 1), base + outs[(chunks - 1) % outs.length], ldo);
   }
 
   /** The engine holds nothing of its own: its calls use this backend's scratch and queue. */
