@@ -89,10 +89,7 @@ export function scoringBlockBytes(rows: number, n: number): number {
  * are the model's own up to float32 summation order, whatever the cache's precision.
  */
 export class ScoringBlock {
-  /** k(V, X), allocated (and faulted in ahead, on a thread) at once, computed at the first predict. */
   private values: Float32Array | undefined;
-  private computed = false;
-  private readonly faulting: Prefault | undefined;
 
   /** `engine` computes in float32. */
   constructor(
@@ -101,28 +98,25 @@ export class ScoringBlock {
     private readonly V: Matrix,
     private readonly X: Matrix,
     private readonly centers: CenterSet,
-  ) {
-    // Made before the first epoch, used after it: the pages fault in while that epoch trains.
-    this.values = sharedFloats(V.rows * X.rows);
-    if (this.values.byteLength >= PREFAULT_MIN_BYTES && !(this.values.buffer instanceof ArrayBuffer)) this.faulting = prefault([this.values.buffer]);
-  }
+  ) {}
 
   /** out (rows(V) × l, row-major, overwritten) = k(V, X)·α for the centers' current weights. */
   async predict(out: Float32Array): Promise<void> {
     const { V, X } = this;
-    const values = this.values!;
-    if (!this.computed) {
+    if (!this.values) {
+      // Plain memory, not shared (which a thread could fault in ahead): onnxruntime-node copies
+      // shared memory before every product, and the block is read after every epoch.
+      const values = new Float32Array(V.rows * X.rows);
       // In runs of rows, so that no backend is asked for one block of v × n at once.
       for (let start = 0; start < V.rows; start += SCORING_ROWS) {
         await this.engine.block(this.kernel, rowSlice(V, start, Math.min(V.rows, start + SCORING_ROWS)), X, values, start * X.rows, X.rows);
       }
-      this.computed = true;
+      this.values = values;
     }
-    await this.engine.multiply(values, V.rows, X.rows, await this.centers.readWeights(), this.centers.outputs, out);
+    await this.engine.multiply(this.values, V.rows, X.rows, await this.centers.readWeights(), this.centers.outputs, out);
   }
 
   dispose(): void {
-    this.faulting?.stop();
     this.values = undefined;
     this.engine.dispose();
   }
