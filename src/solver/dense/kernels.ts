@@ -1,5 +1,6 @@
 /**
- * The loops that take nearly all of the eigensolver's time, behind one small interface: the
+ * The loops that take nearly all of the eigensolver's time (and, below, the preconditioner's
+ * products in training), behind small interfaces: the
  * Lanczos matrix-vector product, the Gram–Schmidt pass of full reorthogonalization, the rotations
  * that form the projected matrix's eigenvectors, and the Ritz vectors. Two implementations: WebAssembly f64x2 SIMD (./wasm.ts, device code in
  * kernels/wasm/assembly/dense.ts) where the engine has it, plain JavaScript (./js.ts) elsewhere;
@@ -56,4 +57,20 @@ export interface RotationSweeps {
   readonly lows: readonly number[];
   readonly highs: readonly number[];
   readonly starts: readonly number[];
+}
+
+/**
+ * The EigenPro preconditioner's products with its eigenvectors V (s×r, column-major: vector k at
+ * k·s), which stay fixed from set-up to the end of training: the two float64 products of each
+ * step's correction (src/solver/eigenpro.ts, preconditionerCorrection). 2·r·s·l multiply-adds a
+ * step. The wasm implementation keeps V in its memory for as long as the products are in use, so
+ * that a call copies only its operand in and its result out.
+ */
+export interface VectorProducts {
+  /** 'wasm' or 'js', for benchmarks and tests. */
+  readonly engine: 'wasm' | 'js';
+  /** Vᵀ·B for B (s×l) given by its columns (column c at c·s); returns r×l, row-major. */
+  project(columns: Float64Array, l: number): Float64Array;
+  /** V·U for U (r×l, row-major); returns s×l by columns (column c at c·s). */
+  combine(U: Float64Array, l: number): Float64Array;
 }

@@ -15,10 +15,10 @@ import { DENSE_RELAXED_WASM, DENSE_SIMD_WASM } from '../../../kernels/wasm/gener
 import { webAssembly, type WasmMemory } from '../../backends/wasm/engine.js';
 import { decodeBase64, engineAccepts, type WasmVariant } from '../../backends/wasm/modules.js';
 import { KmfitError } from '../../errors.js';
-import type { DenseKernels } from './kernels.js';
+import type { DenseKernels, VectorProducts } from './kernels.js';
 import { denseTeam, splitRange, type Chunk, type DenseCall } from './team.js';
 
-type DenseExports = Record<DenseCall, (...args: number[]) => void>;
+type DenseExports = Record<DenseCall | 'projectColumns' | 'combineColumns', (...args: number[]) => void>;
 
 const PAGE = 65536;
 /** Below this the module's static data would live (it has none); allocations start above. */
@@ -54,11 +54,19 @@ function denseModule(): { compiled: object; variant: WasmVariant } | null {
   return module;
 }
 
-/**
- * The wasm kernels for this matrix, or undefined where this engine cannot run them. `threads`
- * (default 1) share each call where helper threads run (./team.ts); `release` stops them.
- */
-export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): DenseKernels | undefined {
+/** A fresh instance of the dense module on a shared memory of its own, and how to lay that memory out. */
+interface DenseInstance {
+  readonly compiled: object;
+  readonly memory: WasmMemory;
+  readonly exports: DenseExports;
+  /** Grows the memory to hold `end` bytes; `tooLarge` is the error's advice when that passes 4 GiB. */
+  reserve(end: number, tooLarge: (gibibytes: string) => string): void;
+  /** A view of `length` float64 at byte `at`. */
+  f64(at: number, length: number): Float64Array;
+}
+
+/** The dense module instantiated on a new memory, or undefined where this engine cannot run it. */
+function denseInstance(): DenseInstance | undefined {
   const compiled = denseModule();
   const wasm = webAssembly();
   if (!compiled || !wasm) return undefined;
@@ -69,14 +77,39 @@ export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): 
     return undefined;
   }
   const exports = new wasm.Instance(compiled.compiled, { env: { memory } }).exports as unknown as DenseExports;
+  return {
+    compiled: compiled.compiled,
+    memory,
+    exports,
+    reserve(end, tooLarge) {
+      const pages = Math.ceil(end / PAGE);
+      const have = memory.buffer.byteLength / PAGE;
+      if (pages <= have) return;
+      if (pages > MAX_PAGES) throw new KmfitError('INSUFFICIENT_MEMORY', tooLarge((end / 2 ** 30).toFixed(1)));
+      memory.grow(pages - have);
+    },
+    f64: (at, length) => new Float64Array(memory.buffer, at, length),
+  };
+}
+
+/** Rounds a byte count up to the 16 bytes of a SIMD load. */
+const align = (bytes: number): number => Math.ceil(bytes / 16) * 16;
+
+/**
+ * The wasm kernels for this matrix, or undefined where this engine cannot run them. `threads`
+ * (default 1) share each call where helper threads run (./team.ts); `release` stops them.
+ */
+export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): DenseKernels | undefined {
+  const instance = denseInstance();
+  if (!instance) return undefined;
+  const { memory, exports, f64 } = instance;
   // A small subsample solves in a fraction of a second on one thread: no helpers to start (they
   // would outlive a small fit's set-up by the time they take to exit).
-  const team = denseTeam(compiled.compiled, memory, exports, n >= MINIMUM_SHARED_SIZE ? threads : 1);
+  const team = denseTeam(instance.compiled, memory, exports, n >= MINIMUM_SHARED_SIZE ? threads : 1);
   /** Chunks of [0, total) for the threads to claim, inner bounds multiples of `align`, each worth a handoff. */
   const ranges = (total: number, align: number, workPerUnit: number) =>
     splitRange(total, team.chunks(), align, Math.ceil(MINIMUM_CHUNK / Math.max(1, workPerUnit)));
 
-  const align = (bytes: number): number => Math.ceil(bytes / 16) * 16;
   const vectorBytes = align(n * 8);
   const matrixAt = RESERVED_BYTES;
   const xAt = matrixAt + align(n * n * 4);
@@ -86,22 +119,11 @@ export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): 
   /** Bytes of the basis last handed out: temporaries go after it. */
   let basisBytes = 0;
   const temporaries = (): number => align(basisAt + basisBytes);
-
-  /** Grows the memory to hold `end` bytes. */
-  const reserve = (end: number): void => {
-    const pages = Math.ceil(end / PAGE);
-    const have = memory.buffer.byteLength / PAGE;
-    if (pages <= have) return;
-    if (pages > MAX_PAGES) {
-      throw new KmfitError(
-        'INSUFFICIENT_MEMORY',
-        `The eigensystem of a subsample of ${n} points needs ${(end / 2 ** 30).toFixed(1)} GiB, more than ` +
-          "WebAssembly's 4 GiB; choose a smaller subsampleSize.",
-      );
-    }
-    memory.grow(pages - have);
-  };
-  const f64 = (at: number, length: number): Float64Array => new Float64Array(memory.buffer, at, length);
+  const reserve = (end: number): void =>
+    instance.reserve(
+      end,
+      (size) => `The eigensystem of a subsample of ${n} points needs ${size} GiB, more than WebAssembly's 4 GiB; choose a smaller subsampleSize.`,
+    );
 
   reserve(basisAt);
   new Float32Array(memory.buffer, matrixAt, n * n).set(matrix);
@@ -175,5 +197,49 @@ export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): 
     threads: () => team.threads(),
     release: () => team.release(),
     ready: team.ready,
+  };
+}
+
+/**
+ * The preconditioner's products in wasm, or undefined where this engine cannot run them. V is
+ * copied in once; the memory is laid out for the widest operand seen so far:
+ *
+ *   [reserved 64 KiB][V: r×s float64][operand: l×s][U: r×l][result: l×s]
+ *
+ * On the calling thread only: at s = 2 000 a step's products take milliseconds, and a team's
+ * helpers would have to be held, and released, across the whole training.
+ */
+export function wasmVectorProducts(vectors: Float64Array, r: number, s: number): VectorProducts | undefined {
+  const instance = denseInstance();
+  if (!instance) return undefined;
+  const { exports, f64 } = instance;
+  const vectorsAt = RESERVED_BYTES;
+  const operandAt = align(vectorsAt + r * s * 8);
+  /** The operand, U and the result for l columns: where each starts, after V. */
+  const layout = (l: number) => {
+    const coefficientsAt = align(operandAt + l * s * 8);
+    const resultAt = align(coefficientsAt + r * l * 8);
+    instance.reserve(
+      align(resultAt + l * s * 8),
+      (size) => `The preconditioner of ${r} eigenvectors on ${s} points needs ${size} GiB, more than WebAssembly's 4 GiB; choose a smaller subsampleSize.`,
+    );
+    return { coefficientsAt, resultAt };
+  };
+  layout(1);
+  f64(vectorsAt, r * s).set(vectors.subarray(0, r * s));
+  return {
+    engine: 'wasm',
+    project(columns, l) {
+      const { coefficientsAt } = layout(l);
+      f64(operandAt, l * s).set(columns.subarray(0, l * s));
+      exports.projectColumns(vectorsAt, 0, r, s, operandAt, l, coefficientsAt);
+      return f64(coefficientsAt, r * l).slice();
+    },
+    combine(U, l) {
+      const { coefficientsAt, resultAt } = layout(l);
+      f64(coefficientsAt, r * l).set(U.subarray(0, r * l));
+      exports.combineColumns(vectorsAt, r, s, coefficientsAt, l, 0, s, resultAt);
+      return f64(resultAt, l * s).slice();
+    },
   };
 }
