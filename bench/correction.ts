@@ -1,7 +1,6 @@
 /**
- * The EigenPro 2 preconditioner's correction per step, factor·V·diag(D)·Vᵀ·t in float64
- * (src/solver/eigenpro.ts, correctionWith), with V's products in JavaScript and in WebAssembly
- * SIMD (src/solver/dense/: VectorProducts) side by side, at the shapes of a 16 000 × 16 table
+ * The EigenPro 2 preconditioner's correction per step, V·diag(w)·Vᵀ·t in float64
+ * (src/solver/dense/: CorrectionKernels), in JavaScript and in WebAssembly SIMD side by side, at the shapes of a 16 000 × 16 table
  * with 26 classes (s = 2 000, r = q − 1 = 279, l = 26) and of MNIST (s = 2 000, r = 500, l = 10).
  * The repetitions are interleaved — each round times one correction of each, in a rotating
  * order — so that a machine whose load changes slows both alike; each figure is the median over
@@ -12,8 +11,7 @@
  * The machine may be shared: compare figures within one run.
  */
 import os from 'node:os';
-import { vectorProducts } from '../src/solver/dense/choose.js';
-import { correctionWith, type Preconditioning } from '../src/solver/eigenpro.js';
+import { correctionKernels } from '../src/solver/dense/choose.js';
 import { median, uniformMatrix } from './timing.js';
 
 const repetitions = Math.max(1, Number(process.argv[2] ?? 15));
@@ -25,20 +23,16 @@ const SHAPES = [
 console.log(`preconditioner correction, float64; ${os.availableParallelism()} cores; median of ${repetitions} interleaved rounds`);
 console.log('   s     r    l   multiply-adds      js ms    wasm ms   js/wasm   largest |wasm − js| / largest |js|');
 for (const { s, r, l } of SHAPES) {
-  const p: Preconditioning = {
-    points: { data: new Float32Array(s), rows: s, cols: 1 },
-    indices: Int32Array.from({ length: s }, (_, i) => i),
-    vectors: Float64Array.from(uniformMatrix(r, s, 1).data, (v) => (v - 0.5) / Math.sqrt(s)),
-    scales: Float64Array.from({ length: r }, (_, k) => 1 - k / r),
-  };
+  const vectors = Float64Array.from(uniformMatrix(r, s, 1).data, (v) => (v - 0.5) / Math.sqrt(s));
+  const weights = Float64Array.from({ length: r }, (_, k) => 0.01 * (1 - k / r));
   const t = uniformMatrix(s, l, 2).data.map((v) => v - 0.5);
-  const engines = (['js', 'wasm'] as const).map((engine) => ({ engine, products: vectorProducts(p.vectors, r, s, engine), seconds: [] as number[] }));
-  const results = engines.map(({ products }) => correctionWith(products, p, t, l, 0.01)); // warm-up
+  const engines = (['js', 'wasm'] as const).map((engine) => ({ kernels: correctionKernels(vectors, r, s, engine), seconds: [] as number[] }));
+  const results = engines.map(({ kernels }) => kernels.correction(t, l, weights)); // warm-up
   for (let round = 0; round < repetitions; round++) {
     for (let j = 0; j < engines.length; j++) {
       const e = engines[(round + j) % engines.length];
       const started = performance.now();
-      correctionWith(e.products, p, t, l, 0.01);
+      e.kernels.correction(t, l, weights);
       e.seconds.push((performance.now() - started) / 1000);
     }
   }

@@ -10,8 +10,8 @@
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
 import { takeRows, type Matrix } from '../matrix.js';
-import { vectorProducts } from './dense/choose.js';
-import type { VectorProducts } from './dense/kernels.js';
+import { correctionKernels } from './dense/choose.js';
+import type { CorrectionKernels } from './dense/kernels.js';
 import type { KernelCache } from './kernelCache.js';
 
 /** The top eigen-directions on the subsample, ready to apply. */
@@ -197,45 +197,20 @@ async function correctSubsample(
 }
 
 /**
- * The products with each preconditioner's V, made on first use and kept while the preconditioner
- * is (the wasm ones hold a copy of V: made once, not once a step).
+ * The correction's products with each preconditioner's V, made on first use and kept while the
+ * preconditioner is (the wasm ones hold a copy of V: made once, not once a step).
  */
-const productsOf = new WeakMap<Preconditioning, VectorProducts>();
+const kernelsOf = new WeakMap<Preconditioning, CorrectionKernels>();
 
 /**
  * factor·V·diag(D)·Vᵀ·t, s×l row-major, in float64: the correction on the subsample. t is s×l
  * row-major, or, with `rows`, the s rows `rows` of a larger l-column matrix.
  */
 export function preconditionerCorrection(p: Preconditioning, t: Float32Array, l: number, factor: number, rows?: Int32Array): Float64Array {
-  let products = productsOf.get(p);
-  if (!products) {
-    products = vectorProducts(p.vectors, p.scales.length, p.indices.length);
-    productsOf.set(p, products);
+  let kernels = kernelsOf.get(p);
+  if (!kernels) {
+    kernels = correctionKernels(p.vectors, p.scales.length, p.indices.length);
+    kernelsOf.set(p, kernels);
   }
-  return correctionWith(products, p, t, l, factor, rows);
-}
-
-/** preconditionerCorrection with the given products with p's V (a benchmark compares them). */
-export function correctionWith(
-  products: VectorProducts,
-  p: Preconditioning,
-  t: Float32Array,
-  l: number,
-  factor: number,
-  rows?: Int32Array,
-): Float64Array {
-  const s = p.indices.length;
-  const r = p.scales.length;
-  // t's columns, contiguous: the two products below are then dot products and axpys over s.
-  const columns = new Float64Array(l * s);
-  for (let i = 0; i < s; i++) {
-    const row = rows ? rows[i] : i;
-    for (let c = 0; c < l; c++) columns[c * s + i] = t[row * l + c];
-  }
-  const u = products.project(columns, l); // Vᵀ·t, r×l
-  for (let k = 0; k < r; k++) for (let c = 0; c < l; c++) u[k * l + c] *= p.scales[k] * factor;
-  const deltaColumns = products.combine(u, l); // V·u, column c at c·s
-  const delta = new Float64Array(s * l);
-  for (let i = 0; i < s; i++) for (let c = 0; c < l; c++) delta[i * l + c] = deltaColumns[c * s + i];
-  return delta;
+  return kernels.correction(t, l, p.scales.map((d) => d * factor), rows);
 }

@@ -650,3 +650,34 @@ export function combineColumns(vectors: usize, rows: i32, n: i32, coefficients: 
     }
   }
 }
+
+/**
+ * columns (count columns of n float64, column c at c·n) = the row-major n×count float32 matrix t,
+ * widened: the operand of projectColumns from a step's t as the backends give it.
+ */
+export function columnsOf(t: usize, n: i32, count: i32, columns: usize): void {
+  const columnBytes = <usize>n << 3;
+  let from = t;
+  for (let i = 0; i < n; i++) {
+    let to = columns + (<usize>i << 3);
+    for (let c = 0; c < count; c++) {
+      store<f64>(to, <f64>load<f32>(from));
+      from += 4;
+      to += columnBytes;
+    }
+  }
+}
+
+/** out (row-major n×count float64) = the columns (column c at c·n): combineColumns' result by rows. */
+export function rowsOf(columns: usize, n: i32, count: i32, out: usize): void {
+  const columnBytes = <usize>n << 3;
+  let to = out;
+  for (let i = 0; i < n; i++) {
+    let from = columns + (<usize>i << 3);
+    for (let c = 0; c < count; c++) {
+      store<f64>(to, load<f64>(from));
+      from += columnBytes;
+      to += 8;
+    }
+  }
+}

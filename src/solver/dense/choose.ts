@@ -1,7 +1,7 @@
 /** Picks the dense kernels (./kernels.ts) for this engine: WebAssembly SIMD where it runs, else JavaScript. */
-import { jsDenseKernels, jsVectorProducts } from './js.js';
-import type { DenseKernels, VectorProducts } from './kernels.js';
-import { wasmDenseKernels, wasmVectorProducts } from './wasm.js';
+import { jsDenseKernels, jsCorrectionKernels } from './js.js';
+import type { DenseKernels, CorrectionKernels } from './kernels.js';
+import { wasmDenseKernels, wasmCorrectionKernels } from './wasm.js';
 
 /** `engine` forces one implementation (tests and benchmarks compare them); by default the fastest this engine runs. */
 type Engine = 'wasm' | 'js';
@@ -24,7 +24,7 @@ export function denseKernels(matrix: Float32Array, n: number, engine?: Engine, t
   return pick(engine, () => wasmDenseKernels(matrix, n, threads), () => jsDenseKernels(matrix, n), 'dense kernels');
 }
 
-/** The preconditioner's products with V (s×r, column-major), in the fastest implementation this engine runs. */
-export function vectorProducts(vectors: Float64Array, r: number, s: number, engine?: Engine): VectorProducts {
-  return pick(engine, () => wasmVectorProducts(vectors, r, s), () => jsVectorProducts(vectors, r, s), 'vector products');
+/** The preconditioner's correction with V (s×r, column-major), in the fastest implementation this engine runs. */
+export function correctionKernels(vectors: Float64Array, r: number, s: number, engine?: Engine): CorrectionKernels {
+  return pick(engine, () => wasmCorrectionKernels(vectors, r, s), () => jsCorrectionKernels(vectors, r, s), 'correction kernels');
 }

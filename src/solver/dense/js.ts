@@ -3,7 +3,7 @@
  * shared WebAssembly memory) is unavailable. Register blocking by hand — four rows per pass over a
  * vector — because V8 does not vectorize.
  */
-import type { DenseKernels, RotationSweeps, VectorProducts } from './kernels.js';
+import type { DenseKernels, RotationSweeps, CorrectionKernels } from './kernels.js';
 
 export function jsDenseKernels(matrix: Float32Array, n: number): DenseKernels {
   return {
@@ -25,12 +25,24 @@ export function jsDenseKernels(matrix: Float32Array, n: number): DenseKernels {
   };
 }
 
-/** The preconditioner's products with V (s×r, column-major) in JavaScript. */
-export function jsVectorProducts(vectors: Float64Array, r: number, s: number): VectorProducts {
+/** The preconditioner's correction with V (s×r, column-major) in JavaScript. */
+export function jsCorrectionKernels(vectors: Float64Array, r: number, s: number): CorrectionKernels {
   return {
     engine: 'js',
-    project: (columns, l) => projectOntoVectors(vectors, r, s, columns, l),
-    combine: (U, l) => combineVectors(vectors, r, s, U, l),
+    correction(t, l, weights, rows) {
+      // T's columns, contiguous: the two products below are then dot products and axpys over s.
+      const columns = new Float64Array(l * s);
+      for (let i = 0; i < s; i++) {
+        const row = rows ? rows[i] : i;
+        for (let c = 0; c < l; c++) columns[c * s + i] = t[row * l + c];
+      }
+      const u = projectOntoVectors(vectors, r, s, columns, l); // Vᵀ·T, r×l
+      for (let k = 0; k < r; k++) for (let c = 0; c < l; c++) u[k * l + c] *= weights[k];
+      const deltaColumns = combineVectors(vectors, r, s, u, l); // V·u, column c at c·s
+      const delta = new Float64Array(s * l);
+      for (let i = 0; i < s; i++) for (let c = 0; c < l; c++) delta[i * l + c] = deltaColumns[c * s + i];
+      return delta;
+    },
   };
 }
 

@@ -60,17 +60,18 @@ export interface RotationSweeps {
 }
 
 /**
- * The EigenPro preconditioner's products with its eigenvectors V (s×r, column-major: vector k at
- * k·s), which stay fixed from set-up to the end of training: the two float64 products of each
- * step's correction (src/solver/eigenpro.ts, preconditionerCorrection). 2·r·s·l multiply-adds a
- * step. The wasm implementation keeps V in its memory for as long as the products are in use, so
- * that a call copies only its operand in and its result out.
+ * The EigenPro preconditioner's correction with its eigenvectors V (s×r, column-major: vector k
+ * at k·s), which stay fixed from set-up to the end of training: V·diag(w)·Vᵀ·T in float64, two
+ * products of 2·r·s·l multiply-adds in all, each step (src/solver/eigenpro.ts,
+ * preconditionerCorrection). The wasm implementation keeps V in its memory for as long as it is
+ * in use, so that a step copies only T in and its result out.
  */
-export interface VectorProducts {
+export interface CorrectionKernels {
   /** 'wasm' or 'js', for benchmarks and tests. */
   readonly engine: 'wasm' | 'js';
-  /** Vᵀ·B for B (s×l) given by its columns (column c at c·s); returns r×l, row-major. */
-  project(columns: Float64Array, l: number): Float64Array;
-  /** V·U for U (r×l, row-major); returns s×l by columns (column c at c·s). */
-  combine(U: Float64Array, l: number): Float64Array;
+  /**
+   * V·diag(weights)·Vᵀ·T, s×l row-major, for T (s×l) the row-major t, or, with `rows`, the s rows
+   * `rows` of t (a larger l-column matrix); `weights` has r entries.
+   */
+  correction(t: Float32Array, l: number, weights: Float64Array, rows?: Int32Array): Float64Array;
 }

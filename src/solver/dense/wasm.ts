@@ -1,7 +1,8 @@
 /**
- * The eigensolver's dense loops in WebAssembly f64x2 SIMD (kernels/wasm/assembly/dense.ts), over
- * a memory of their own that holds the matrix, three scratch vectors, the Lanczos basis and,
- * after the basis in use, the temporaries of a call:
+ * The eigensolver's dense loops, and the preconditioner's correction in training, in WebAssembly
+ * f64x2 SIMD (kernels/wasm/assembly/dense.ts), each instance over a memory of its own (one
+ * module, compiled once). The eigensolver's holds the matrix, three scratch vectors, the Lanczos
+ * basis and, after the basis in use, the temporaries of a call:
  *
  *   [reserved 64 KiB][A: n×n float32][x][y][w][basis …][temporaries]
  *
@@ -9,16 +10,17 @@
  * shared memory never detaches the views already handed out; where shared memory is unavailable
  * (a browser page that is not cross-origin isolated) the JavaScript loops serve instead. Vector
  * arguments are copied in and out of the scratch (O(n) per call, against O(n²) or O(n·rows) of
- * work), so that callers keep plain arrays everywhere but in the basis.
+ * work), so that callers keep plain arrays everywhere but in the basis. The correction's layout is
+ * at wasmCorrectionKernels.
  */
 import { DENSE_RELAXED_WASM, DENSE_SIMD_WASM } from '../../../kernels/wasm/generated/modules.js';
 import { webAssembly, type WasmMemory } from '../../backends/wasm/engine.js';
 import { decodeBase64, engineAccepts, type WasmVariant } from '../../backends/wasm/modules.js';
 import { KmfitError } from '../../errors.js';
-import type { DenseKernels, VectorProducts } from './kernels.js';
+import type { DenseKernels, CorrectionKernels } from './kernels.js';
 import { denseTeam, splitRange, type Chunk, type DenseCall } from './team.js';
 
-type DenseExports = Record<DenseCall | 'projectColumns' | 'combineColumns', (...args: number[]) => void>;
+type DenseExports = Record<DenseCall | 'projectColumns' | 'combineColumns' | 'columnsOf' | 'rowsOf', (...args: number[]) => void>;
 
 const PAGE = 65536;
 /** Below this the module's static data would live (it has none); allocations start above. */
@@ -201,45 +203,49 @@ export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): 
 }
 
 /**
- * The preconditioner's products in wasm, or undefined where this engine cannot run them. V is
- * copied in once; the memory is laid out for the widest operand seen so far:
+ * The preconditioner's correction in wasm, or undefined where this engine cannot run it. V is
+ * copied in once; the memory is laid out for the widest T seen so far:
  *
- *   [reserved 64 KiB][V: r×s float64][operand: l×s][U: r×l][result: l×s]
+ *   [reserved 64 KiB][V: r×s float64][T: s×l float32][T's columns: l×s][U: r×l][result's columns: l×s][result: s×l]
  *
- * On the calling thread only: at s = 2 000 a step's products take milliseconds, and a team's
+ * On the calling thread only: at s = 2 000 a step's correction takes a few milliseconds, two
+ * threads were measured to save a few percent of that (on a loaded 2-core machine), and a team's
  * helpers would have to be held, and released, across the whole training.
  */
-export function wasmVectorProducts(vectors: Float64Array, r: number, s: number): VectorProducts | undefined {
+export function wasmCorrectionKernels(vectors: Float64Array, r: number, s: number): CorrectionKernels | undefined {
   const instance = denseInstance();
   if (!instance) return undefined;
-  const { exports, f64 } = instance;
+  const { exports, f64, memory } = instance;
   const vectorsAt = RESERVED_BYTES;
-  const operandAt = align(vectorsAt + r * s * 8);
-  /** The operand, U and the result for l columns: where each starts, after V. */
+  /** Where each operand of a correction with l columns starts, after V; the memory holds them. */
   const layout = (l: number) => {
-    const coefficientsAt = align(operandAt + l * s * 8);
-    const resultAt = align(coefficientsAt + r * l * 8);
+    const tAt = align(vectorsAt + r * s * 8);
+    const columnsAt = align(tAt + s * l * 4);
+    const coefficientsAt = align(columnsAt + l * s * 8);
+    const resultColumnsAt = align(coefficientsAt + r * l * 8);
+    const resultAt = align(resultColumnsAt + l * s * 8);
     instance.reserve(
-      align(resultAt + l * s * 8),
+      resultAt + s * l * 8,
       (size) => `The preconditioner of ${r} eigenvectors on ${s} points needs ${size} GiB, more than WebAssembly's 4 GiB; choose a smaller subsampleSize.`,
     );
-    return { coefficientsAt, resultAt };
+    return { tAt, columnsAt, coefficientsAt, resultColumnsAt, resultAt };
   };
   layout(1);
   f64(vectorsAt, r * s).set(vectors.subarray(0, r * s));
   return {
     engine: 'wasm',
-    project(columns, l) {
-      const { coefficientsAt } = layout(l);
-      f64(operandAt, l * s).set(columns.subarray(0, l * s));
-      exports.projectColumns(vectorsAt, 0, r, s, operandAt, l, coefficientsAt);
-      return f64(coefficientsAt, r * l).slice();
-    },
-    combine(U, l) {
-      const { coefficientsAt, resultAt } = layout(l);
-      f64(coefficientsAt, r * l).set(U.subarray(0, r * l));
-      exports.combineColumns(vectorsAt, r, s, coefficientsAt, l, 0, s, resultAt);
-      return f64(resultAt, l * s).slice();
+    correction(t, l, weights, rows) {
+      const { tAt, columnsAt, coefficientsAt, resultColumnsAt, resultAt } = layout(l);
+      const tView = new Float32Array(memory.buffer, tAt, s * l);
+      if (!rows) tView.set(t.subarray(0, s * l));
+      else for (let i = 0; i < s; i++) tView.set(t.subarray(rows[i] * l, rows[i] * l + l), i * l);
+      exports.columnsOf(tAt, s, l, columnsAt);
+      exports.projectColumns(vectorsAt, 0, r, s, columnsAt, l, coefficientsAt);
+      const u = f64(coefficientsAt, r * l);
+      for (let k = 0; k < r; k++) for (let c = 0; c < l; c++) u[k * l + c] *= weights[k];
+      exports.combineColumns(vectorsAt, r, s, coefficientsAt, l, 0, s, resultColumnsAt);
+      exports.rowsOf(resultColumnsAt, s, l, resultAt);
+      return f64(resultAt, s * l).slice();
     },
   };
 }
