@@ -599,8 +599,10 @@ export function combineColumns(vectors: usize, rows: i32, n: i32, coefficients: 
           const x1 = load<f64>(v1);
           const x2 = load<f64>(v2);
           const x3 = load<f64>(v3);
-          store<f64>(p0, load<f64>(p0) + f64x2.extract_lane(a00, 0) * x0 + f64x2.extract_lane(a10, 0) * x1 + f64x2.extract_lane(a20, 0) * x2 + f64x2.extract_lane(a30, 0) * x3);
-          store<f64>(p1, load<f64>(p1) + f64x2.extract_lane(a01, 0) * x0 + f64x2.extract_lane(a11, 0) * x1 + f64x2.extract_lane(a21, 0) * x2 + f64x2.extract_lane(a31, 0) * x3);
+          let q0 = load<f64>(p0) + f64x2.extract_lane(a00, 0) * x0 + f64x2.extract_lane(a10, 0) * x1;
+          let q1 = load<f64>(p1) + f64x2.extract_lane(a01, 0) * x0 + f64x2.extract_lane(a11, 0) * x1;
+          store<f64>(p0, q0 + f64x2.extract_lane(a20, 0) * x2 + f64x2.extract_lane(a30, 0) * x3);
+          store<f64>(p1, q1 + f64x2.extract_lane(a21, 0) * x2 + f64x2.extract_lane(a31, 0) * x3);
         }
       }
       if (c < count) {
