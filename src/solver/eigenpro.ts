@@ -10,6 +10,8 @@
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
 import { takeRows, type Matrix } from '../matrix.js';
+import { correctionKernels } from './dense/choose.js';
+import type { CorrectionKernels } from './dense/kernels.js';
 import type { KernelCache } from './kernelCache.js';
 
 /** The top eigen-directions on the subsample, ready to apply. */
@@ -195,84 +197,20 @@ async function correctSubsample(
 }
 
 /**
+ * The correction's products with each preconditioner's V, made on first use and kept while the
+ * preconditioner is (the wasm ones hold a copy of V: made once, not once a step).
+ */
+const kernelsOf = new WeakMap<Preconditioning, CorrectionKernels>();
+
+/**
  * factor·V·diag(D)·Vᵀ·t, s×l row-major, in float64: the correction on the subsample. t is s×l
  * row-major, or, with `rows`, the s rows `rows` of a larger l-column matrix.
  */
 export function preconditionerCorrection(p: Preconditioning, t: Float32Array, l: number, factor: number, rows?: Int32Array): Float64Array {
-  const s = p.indices.length;
-  const r = p.scales.length;
-  // t's columns, contiguous: the two products below are then dot products and axpys over s.
-  const columns = new Float64Array(l * s);
-  for (let i = 0; i < s; i++) {
-    const row = rows ? rows[i] : i;
-    for (let c = 0; c < l; c++) columns[c * s + i] = t[row * l + c];
+  let kernels = kernelsOf.get(p);
+  if (!kernels) {
+    kernels = correctionKernels(p.vectors, p.scales.length, p.indices.length);
+    kernelsOf.set(p, kernels);
   }
-  const u = projectOntoVectors(p.vectors, r, s, columns, l); // Vᵀ·t, r×l
-  for (let k = 0; k < r; k++) for (let c = 0; c < l; c++) u[k * l + c] *= p.scales[k] * factor;
-  const deltaColumns = combineVectors(p.vectors, r, s, u, l); // V·u, column c at c·s
-  const delta = new Float64Array(s * l);
-  for (let i = 0; i < s; i++) for (let c = 0; c < l; c++) delta[i * l + c] = deltaColumns[c * s + i];
-  return delta;
-}
-
-/*
- * The correction's float64 products with V (s×r, column-major), per iteration whatever m is:
- * 2·r·s·l multiply-adds (20 M at s = 2 000, q = 503, l = 10). Four columns of V at a time, over
- * contiguous columns of the other operand, take 20–28 ms there against 44–47 ms for the triple
- * loop with l innermost (Node 20, one core). No array destructuring here: with it, V8
- * threw the optimized code away once an epoch during training (node --trace-deopt: "code
- * dependencies"), and that step's products took 25–38 ms instead of 2–4 ms (s = 500, r = 151).
- */
-
-/** Vᵀ·B for B (s×l) given by its columns (column c at c·s); returns r×l, row-major. */
-export function projectOntoVectors(V: Float64Array, r: number, s: number, columns: Float64Array, l: number): Float64Array {
-  const out = new Float64Array(r * l);
-  let k = 0;
-  for (; k + 4 <= r; k += 4) {
-    const v0 = k * s, v1 = v0 + s, v2 = v1 + s, v3 = v2 + s;
-    for (let c = 0; c < l; c++) {
-      const b = c * s;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (let i = 0; i < s; i++) {
-        const x = columns[b + i];
-        s0 += V[v0 + i] * x;
-        s1 += V[v1 + i] * x;
-        s2 += V[v2 + i] * x;
-        s3 += V[v3 + i] * x;
-      }
-      out[k * l + c] = s0;
-      out[(k + 1) * l + c] = s1;
-      out[(k + 2) * l + c] = s2;
-      out[(k + 3) * l + c] = s3;
-    }
-  }
-  for (; k < r; k++) {
-    for (let c = 0; c < l; c++) {
-      let sum = 0;
-      for (let i = 0; i < s; i++) sum += V[k * s + i] * columns[c * s + i];
-      out[k * l + c] = sum;
-    }
-  }
-  return out;
-}
-
-/** V·U for U (r×l, row-major); returns s×l by columns (column c at c·s). */
-export function combineVectors(V: Float64Array, r: number, s: number, U: Float64Array, l: number): Float64Array {
-  const out = new Float64Array(l * s);
-  let k = 0;
-  for (; k + 4 <= r; k += 4) {
-    const v0 = k * s, v1 = v0 + s, v2 = v1 + s, v3 = v2 + s;
-    for (let c = 0; c < l; c++) {
-      const b = c * s;
-      const a0 = U[k * l + c], a1 = U[(k + 1) * l + c], a2 = U[(k + 2) * l + c], a3 = U[(k + 3) * l + c];
-      for (let i = 0; i < s; i++) out[b + i] += V[v0 + i] * a0 + V[v1 + i] * a1 + V[v2 + i] * a2 + V[v3 + i] * a3;
-    }
-  }
-  for (; k < r; k++) {
-    for (let c = 0; c < l; c++) {
-      const a = U[k * l + c];
-      for (let i = 0; i < s; i++) out[c * s + i] += V[k * s + i] * a;
-    }
-  }
-  return out;
+  return kernels.correction(t, l, p.scales.map((d) => d * factor), rows);
 }

@@ -390,3 +390,296 @@ function rotateRows(z: usize, count: i32, first: i32, last: i32, cos: usize, sin
     }
   }
 }
+
+/*
+ * The EigenPro preconditioner's products with its eigenvectors (src/solver/dense/wasm.ts,
+ * vectorProducts): V is r vectors of n entries each (the basis layout above), fixed for the whole
+ * training; the other operand has `count` columns of n entries (column c at c·n). Both loops read
+ * each group of four vectors once per call and use it for every column, where coefficientsOf and
+ * combineRows (one w, or four outputs, per pass over the basis) would read all of V once per column
+ * or per four outputs.
+ */
+
+/**
+ * out (rows × count, row-major) = Vᵀ·B for the vectors [first, last): out[k·count + c] =
+ * <v_k, b_c>. Four vectors × two columns per pass over the entries (eight accumulators). An
+ * entry's sum does not depend on the range it is computed in when `first` is a multiple of 4.
+ */
+export function projectColumns(vectors: usize, first: i32, last: i32, n: i32, columns: usize, count: i32, out: usize): void {
+  const rowBytes = <usize>n << 3;
+  let k = first;
+  for (; k + 3 < last; k += 4) {
+    const v = vectors + <usize>k * rowBytes;
+    const o = out + ((<usize>k * <usize>count) << 3);
+    let c = 0;
+    for (; c + 1 < count; c += 2) {
+      let v0 = v;
+      let v1 = v0 + rowBytes;
+      let v2 = v1 + rowBytes;
+      let v3 = v2 + rowBytes;
+      let b0 = columns + <usize>c * rowBytes;
+      let b1 = b0 + rowBytes;
+      let s00 = f64x2.splat(0);
+      let s01 = f64x2.splat(0);
+      let s10 = f64x2.splat(0);
+      let s11 = f64x2.splat(0);
+      let s20 = f64x2.splat(0);
+      let s21 = f64x2.splat(0);
+      let s30 = f64x2.splat(0);
+      let s31 = f64x2.splat(0);
+      let i = 0;
+      for (; i + 1 < n; i += 2) {
+        const x0 = v128.load(b0);
+        const x1 = v128.load(b1);
+        const a0 = v128.load(v0);
+        const a1 = v128.load(v1);
+        const a2 = v128.load(v2);
+        const a3 = v128.load(v3);
+        s00 = madd(a0, x0, s00);
+        s01 = madd(a0, x1, s01);
+        s10 = madd(a1, x0, s10);
+        s11 = madd(a1, x1, s11);
+        s20 = madd(a2, x0, s20);
+        s21 = madd(a2, x1, s21);
+        s30 = madd(a3, x0, s30);
+        s31 = madd(a3, x1, s31);
+        b0 += 16;
+        b1 += 16;
+        v0 += 16;
+        v1 += 16;
+        v2 += 16;
+        v3 += 16;
+      }
+      let t00 = sum(s00);
+      let t01 = sum(s01);
+      let t10 = sum(s10);
+      let t11 = sum(s11);
+      let t20 = sum(s20);
+      let t21 = sum(s21);
+      let t30 = sum(s30);
+      let t31 = sum(s31);
+      if (i < n) {
+        const x0 = load<f64>(b0);
+        const x1 = load<f64>(b1);
+        t00 += load<f64>(v0) * x0;
+        t01 += load<f64>(v0) * x1;
+        t10 += load<f64>(v1) * x0;
+        t11 += load<f64>(v1) * x1;
+        t20 += load<f64>(v2) * x0;
+        t21 += load<f64>(v2) * x1;
+        t30 += load<f64>(v3) * x0;
+        t31 += load<f64>(v3) * x1;
+      }
+      const row = <usize>count << 3;
+      const at = o + (<usize>c << 3);
+      store<f64>(at, t00);
+      store<f64>(at, t01, 8);
+      store<f64>(at + row, t10);
+      store<f64>(at + row, t11, 8);
+      store<f64>(at + 2 * row, t20);
+      store<f64>(at + 2 * row, t21, 8);
+      store<f64>(at + 3 * row, t30);
+      store<f64>(at + 3 * row, t31, 8);
+    }
+    if (c < count) {
+      // The last, odd column: four vectors against one (coefficientsOf's pass).
+      let v0 = v;
+      let v1 = v0 + rowBytes;
+      let v2 = v1 + rowBytes;
+      let v3 = v2 + rowBytes;
+      let b = columns + <usize>c * rowBytes;
+      let s0 = f64x2.splat(0);
+      let s1 = f64x2.splat(0);
+      let s2 = f64x2.splat(0);
+      let s3 = f64x2.splat(0);
+      let i = 0;
+      for (; i + 1 < n; i += 2) {
+        const x = v128.load(b);
+        s0 = madd(v128.load(v0), x, s0);
+        s1 = madd(v128.load(v1), x, s1);
+        s2 = madd(v128.load(v2), x, s2);
+        s3 = madd(v128.load(v3), x, s3);
+        b += 16;
+        v0 += 16;
+        v1 += 16;
+        v2 += 16;
+        v3 += 16;
+      }
+      let t0 = sum(s0);
+      let t1 = sum(s1);
+      let t2 = sum(s2);
+      let t3 = sum(s3);
+      if (i < n) {
+        const x = load<f64>(b);
+        t0 += load<f64>(v0) * x;
+        t1 += load<f64>(v1) * x;
+        t2 += load<f64>(v2) * x;
+        t3 += load<f64>(v3) * x;
+      }
+      const row = <usize>count << 3;
+      const at = o + (<usize>c << 3);
+      store<f64>(at, t0);
+      store<f64>(at + row, t1);
+      store<f64>(at + 2 * row, t2);
+      store<f64>(at + 3 * row, t3);
+    }
+  }
+  for (; k < last; k++) {
+    const v = vectors + <usize>k * rowBytes;
+    for (let c = 0; c < count; c++) {
+      store<f64>(out + ((<usize>k * <usize>count + <usize>c) << 3), dot(v, columns + <usize>c * rowBytes, n));
+    }
+  }
+}
+
+/**
+ * Entries per tile of combineColumns: the tile of all `count` output columns (count × 1 KiB) then
+ * stays in the nearest caches while each group of four vectors passes over it.
+ */
+const TILE: i32 = 128;
+
+/**
+ * out (count columns of n entries, column c at c·n) = V·U for the entries [first, last), with U
+ * (rows × count, row-major) at `coefficients`: out[c·n + e] = Σ_k U[k·count + c]·v_k[e]. Over
+ * tiles of entries; in each, four vectors × two columns per pass. An entry's sum runs over the
+ * vectors in order whatever the tile or range, which start at even entries (the SIMD lanes pair
+ * entries from 0). `out` is overwritten in the range.
+ */
+export function combineColumns(vectors: usize, rows: i32, n: i32, coefficients: usize, count: i32, first: i32, last: i32, out: usize): void {
+  const rowBytes = <usize>n << 3;
+  const row = <usize>count << 3;
+  for (let start = first; start < last; start += TILE) {
+    const end = min(start + TILE, last);
+    const offset = <usize>start << 3;
+    for (let c = 0; c < count; c++) memory.fill(out + <usize>c * rowBytes + offset, 0, <usize>(end - start) << 3);
+    let k = 0;
+    for (; k + 3 < rows; k += 4) {
+      const v = vectors + <usize>k * rowBytes + offset;
+      const u = coefficients + ((<usize>k * <usize>count) << 3);
+      let c = 0;
+      for (; c + 1 < count; c += 2) {
+        const at = u + (<usize>c << 3);
+        const a00 = f64x2.splat(load<f64>(at));
+        const a01 = f64x2.splat(load<f64>(at, 8));
+        const a10 = f64x2.splat(load<f64>(at + row));
+        const a11 = f64x2.splat(load<f64>(at + row, 8));
+        const a20 = f64x2.splat(load<f64>(at + 2 * row));
+        const a21 = f64x2.splat(load<f64>(at + 2 * row, 8));
+        const a30 = f64x2.splat(load<f64>(at + 3 * row));
+        const a31 = f64x2.splat(load<f64>(at + 3 * row, 8));
+        let v0 = v;
+        let v1 = v0 + rowBytes;
+        let v2 = v1 + rowBytes;
+        let v3 = v2 + rowBytes;
+        let p0 = out + <usize>c * rowBytes + offset;
+        let p1 = p0 + rowBytes;
+        let e = start;
+        for (; e + 1 < end; e += 2) {
+          const x0 = v128.load(v0);
+          const x1 = v128.load(v1);
+          const x2 = v128.load(v2);
+          const x3 = v128.load(v3);
+          let q0 = madd(a00, x0, v128.load(p0));
+          let q1 = madd(a01, x0, v128.load(p1));
+          q0 = madd(a10, x1, q0);
+          q1 = madd(a11, x1, q1);
+          q0 = madd(a20, x2, q0);
+          q1 = madd(a21, x2, q1);
+          v128.store(p0, madd(a30, x3, q0));
+          v128.store(p1, madd(a31, x3, q1));
+          v0 += 16;
+          v1 += 16;
+          v2 += 16;
+          v3 += 16;
+          p0 += 16;
+          p1 += 16;
+        }
+        if (e < end) {
+          const x0 = load<f64>(v0);
+          const x1 = load<f64>(v1);
+          const x2 = load<f64>(v2);
+          const x3 = load<f64>(v3);
+          let q0 = load<f64>(p0) + f64x2.extract_lane(a00, 0) * x0 + f64x2.extract_lane(a10, 0) * x1;
+          let q1 = load<f64>(p1) + f64x2.extract_lane(a01, 0) * x0 + f64x2.extract_lane(a11, 0) * x1;
+          store<f64>(p0, q0 + f64x2.extract_lane(a20, 0) * x2 + f64x2.extract_lane(a30, 0) * x3);
+          store<f64>(p1, q1 + f64x2.extract_lane(a21, 0) * x2 + f64x2.extract_lane(a31, 0) * x3);
+        }
+      }
+      if (c < count) {
+        // The last, odd column: four vectors into one.
+        const at = u + (<usize>c << 3);
+        const a0 = f64x2.splat(load<f64>(at));
+        const a1 = f64x2.splat(load<f64>(at + row));
+        const a2 = f64x2.splat(load<f64>(at + 2 * row));
+        const a3 = f64x2.splat(load<f64>(at + 3 * row));
+        let v0 = v;
+        let v1 = v0 + rowBytes;
+        let v2 = v1 + rowBytes;
+        let v3 = v2 + rowBytes;
+        let p = out + <usize>c * rowBytes + offset;
+        let e = start;
+        for (; e + 1 < end; e += 2) {
+          let q = madd(a0, v128.load(v0), v128.load(p));
+          q = madd(a1, v128.load(v1), q);
+          q = madd(a2, v128.load(v2), q);
+          v128.store(p, madd(a3, v128.load(v3), q));
+          v0 += 16;
+          v1 += 16;
+          v2 += 16;
+          v3 += 16;
+          p += 16;
+        }
+        if (e < end) {
+          store<f64>(p, load<f64>(p) + f64x2.extract_lane(a0, 0) * load<f64>(v0) + f64x2.extract_lane(a1, 0) * load<f64>(v1) +
+            f64x2.extract_lane(a2, 0) * load<f64>(v2) + f64x2.extract_lane(a3, 0) * load<f64>(v3));
+        }
+      }
+    }
+    for (; k < rows; k++) {
+      const v = vectors + <usize>k * rowBytes + offset;
+      for (let c = 0; c < count; c++) {
+        const a = f64x2.splat(load<f64>(coefficients + ((<usize>k * <usize>count + <usize>c) << 3)));
+        let x = v;
+        let p = out + <usize>c * rowBytes + offset;
+        let e = start;
+        for (; e + 1 < end; e += 2) {
+          v128.store(p, madd(a, v128.load(x), v128.load(p)));
+          x += 16;
+          p += 16;
+        }
+        if (e < end) store<f64>(p, load<f64>(p) + f64x2.extract_lane(a, 0) * load<f64>(x));
+      }
+    }
+  }
+}
+
+/**
+ * columns (count columns of n float64, column c at c·n) = the row-major n×count float32 matrix t,
+ * widened: the operand of projectColumns from a step's t as the backends give it.
+ */
+export function columnsOf(t: usize, n: i32, count: i32, columns: usize): void {
+  const columnBytes = <usize>n << 3;
+  let from = t;
+  for (let i = 0; i < n; i++) {
+    let to = columns + (<usize>i << 3);
+    for (let c = 0; c < count; c++) {
+      store<f64>(to, <f64>load<f32>(from));
+      from += 4;
+      to += columnBytes;
+    }
+  }
+}
+
+/** out (row-major n×count float64) = the columns (column c at c·n): combineColumns' result by rows. */
+export function rowsOf(columns: usize, n: i32, count: i32, out: usize): void {
+  const columnBytes = <usize>n << 3;
+  let to = out;
+  for (let i = 0; i < n; i++) {
+    let from = columns + (<usize>i << 3);
+    for (let c = 0; c < count; c++) {
+      store<f64>(to, load<f64>(from));
+      from += columnBytes;
+      to += 8;
+    }
+  }
+}

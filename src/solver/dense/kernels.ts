@@ -1,5 +1,6 @@
 /**
- * The loops that take nearly all of the eigensolver's time, behind one small interface: the
+ * The loops that take nearly all of the eigensolver's time (and, below, the preconditioner's
+ * products in training), behind small interfaces: the
  * Lanczos matrix-vector product, the Gram–Schmidt pass of full reorthogonalization, the rotations
  * that form the projected matrix's eigenvectors, and the Ritz vectors. Two implementations: WebAssembly f64x2 SIMD (./wasm.ts, device code in
  * kernels/wasm/assembly/dense.ts) where the engine has it, plain JavaScript (./js.ts) elsewhere;
@@ -56,4 +57,21 @@ export interface RotationSweeps {
   readonly lows: readonly number[];
   readonly highs: readonly number[];
   readonly starts: readonly number[];
+}
+
+/**
+ * The EigenPro preconditioner's correction with its eigenvectors V (s×r, column-major: vector k
+ * at k·s), which stay fixed from set-up to the end of training: V·diag(w)·Vᵀ·T in float64, two
+ * products of 2·r·s·l multiply-adds in all, each step (src/solver/eigenpro.ts,
+ * preconditionerCorrection). The wasm implementation keeps V in its memory for as long as it is
+ * in use, so that a step copies only T in and its result out.
+ */
+export interface CorrectionKernels {
+  /** 'wasm' or 'js', for benchmarks and tests. */
+  readonly engine: 'wasm' | 'js';
+  /**
+   * V·diag(weights)·Vᵀ·T, s×l row-major, for T (s×l) the row-major t, or, with `rows`, the s rows
+   * `rows` of t (a larger l-column matrix); `weights` has r entries.
+   */
+  correction(t: Float32Array, l: number, weights: Float64Array, rows?: Int32Array): Float64Array;
 }

@@ -1,7 +1,8 @@
 /**
- * The eigensolver's dense loops in WebAssembly f64x2 SIMD (kernels/wasm/assembly/dense.ts), over
- * a memory of their own that holds the matrix, three scratch vectors, the Lanczos basis and,
- * after the basis in use, the temporaries of a call:
+ * The eigensolver's dense loops, and the preconditioner's correction in training, in WebAssembly
+ * f64x2 SIMD (kernels/wasm/assembly/dense.ts), each instance over a memory of its own (one
+ * module, compiled once). The eigensolver's holds the matrix, three scratch vectors, the Lanczos
+ * basis and, after the basis in use, the temporaries of a call:
  *
  *   [reserved 64 KiB][A: n×n float32][x][y][w][basis …][temporaries]
  *
@@ -9,16 +10,17 @@
  * shared memory never detaches the views already handed out; where shared memory is unavailable
  * (a browser page that is not cross-origin isolated) the JavaScript loops serve instead. Vector
  * arguments are copied in and out of the scratch (O(n) per call, against O(n²) or O(n·rows) of
- * work), so that callers keep plain arrays everywhere but in the basis.
+ * work), so that callers keep plain arrays everywhere but in the basis. The correction's layout is
+ * at wasmCorrectionKernels.
  */
 import { DENSE_RELAXED_WASM, DENSE_SIMD_WASM } from '../../../kernels/wasm/generated/modules.js';
 import { webAssembly, type WasmMemory } from '../../backends/wasm/engine.js';
 import { decodeBase64, engineAccepts, type WasmVariant } from '../../backends/wasm/modules.js';
 import { KmfitError } from '../../errors.js';
-import type { DenseKernels } from './kernels.js';
+import type { DenseKernels, CorrectionKernels } from './kernels.js';
 import { denseTeam, splitRange, type Chunk, type DenseCall } from './team.js';
 
-type DenseExports = Record<DenseCall, (...args: number[]) => void>;
+type DenseExports = Record<DenseCall | 'projectColumns' | 'combineColumns' | 'columnsOf' | 'rowsOf', (...args: number[]) => void>;
 
 const PAGE = 65536;
 /** Below this the module's static data would live (it has none); allocations start above. */
@@ -54,11 +56,19 @@ function denseModule(): { compiled: object; variant: WasmVariant } | null {
   return module;
 }
 
-/**
- * The wasm kernels for this matrix, or undefined where this engine cannot run them. `threads`
- * (default 1) share each call where helper threads run (./team.ts); `release` stops them.
- */
-export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): DenseKernels | undefined {
+/** A fresh instance of the dense module on a shared memory of its own, and how to lay that memory out. */
+interface DenseInstance {
+  readonly compiled: object;
+  readonly memory: WasmMemory;
+  readonly exports: DenseExports;
+  /** Grows the memory to hold `end` bytes; `tooLarge` is the error's advice when that passes 4 GiB. */
+  reserve(end: number, tooLarge: (gibibytes: string) => string): void;
+  /** A view of `length` float64 at byte `at`. */
+  f64(at: number, length: number): Float64Array;
+}
+
+/** The dense module instantiated on a new memory, or undefined where this engine cannot run it. */
+function denseInstance(): DenseInstance | undefined {
   const compiled = denseModule();
   const wasm = webAssembly();
   if (!compiled || !wasm) return undefined;
@@ -69,14 +79,39 @@ export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): 
     return undefined;
   }
   const exports = new wasm.Instance(compiled.compiled, { env: { memory } }).exports as unknown as DenseExports;
+  return {
+    compiled: compiled.compiled,
+    memory,
+    exports,
+    reserve(end, tooLarge) {
+      const pages = Math.ceil(end / PAGE);
+      const have = memory.buffer.byteLength / PAGE;
+      if (pages <= have) return;
+      if (pages > MAX_PAGES) throw new KmfitError('INSUFFICIENT_MEMORY', tooLarge((end / 2 ** 30).toFixed(1)));
+      memory.grow(pages - have);
+    },
+    f64: (at, length) => new Float64Array(memory.buffer, at, length),
+  };
+}
+
+/** Rounds a byte count up to the 16 bytes of a SIMD load. */
+const align = (bytes: number): number => Math.ceil(bytes / 16) * 16;
+
+/**
+ * The wasm kernels for this matrix, or undefined where this engine cannot run them. `threads`
+ * (default 1) share each call where helper threads run (./team.ts); `release` stops them.
+ */
+export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): DenseKernels | undefined {
+  const instance = denseInstance();
+  if (!instance) return undefined;
+  const { memory, exports, f64 } = instance;
   // A small subsample solves in a fraction of a second on one thread: no helpers to start (they
   // would outlive a small fit's set-up by the time they take to exit).
-  const team = denseTeam(compiled.compiled, memory, exports, n >= MINIMUM_SHARED_SIZE ? threads : 1);
+  const team = denseTeam(instance.compiled, memory, exports, n >= MINIMUM_SHARED_SIZE ? threads : 1);
   /** Chunks of [0, total) for the threads to claim, inner bounds multiples of `align`, each worth a handoff. */
   const ranges = (total: number, align: number, workPerUnit: number) =>
     splitRange(total, team.chunks(), align, Math.ceil(MINIMUM_CHUNK / Math.max(1, workPerUnit)));
 
-  const align = (bytes: number): number => Math.ceil(bytes / 16) * 16;
   const vectorBytes = align(n * 8);
   const matrixAt = RESERVED_BYTES;
   const xAt = matrixAt + align(n * n * 4);
@@ -86,22 +121,11 @@ export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): 
   /** Bytes of the basis last handed out: temporaries go after it. */
   let basisBytes = 0;
   const temporaries = (): number => align(basisAt + basisBytes);
-
-  /** Grows the memory to hold `end` bytes. */
-  const reserve = (end: number): void => {
-    const pages = Math.ceil(end / PAGE);
-    const have = memory.buffer.byteLength / PAGE;
-    if (pages <= have) return;
-    if (pages > MAX_PAGES) {
-      throw new KmfitError(
-        'INSUFFICIENT_MEMORY',
-        `The eigensystem of a subsample of ${n} points needs ${(end / 2 ** 30).toFixed(1)} GiB, more than ` +
-          "WebAssembly's 4 GiB; choose a smaller subsampleSize.",
-      );
-    }
-    memory.grow(pages - have);
-  };
-  const f64 = (at: number, length: number): Float64Array => new Float64Array(memory.buffer, at, length);
+  const reserve = (end: number): void =>
+    instance.reserve(
+      end,
+      (size) => `The eigensystem of a subsample of ${n} points needs ${size} GiB, more than WebAssembly's 4 GiB; choose a smaller subsampleSize.`,
+    );
 
   reserve(basisAt);
   new Float32Array(memory.buffer, matrixAt, n * n).set(matrix);
@@ -175,5 +199,53 @@ export function wasmDenseKernels(matrix: Float32Array, n: number, threads = 1): 
     threads: () => team.threads(),
     release: () => team.release(),
     ready: team.ready,
+  };
+}
+
+/**
+ * The preconditioner's correction in wasm, or undefined where this engine cannot run it. V is
+ * copied in once; the memory is laid out for the widest T seen so far:
+ *
+ *   [reserved 64 KiB][V: r×s float64][T: s×l float32][T's columns: l×s][U: r×l][result's columns: l×s][result: s×l]
+ *
+ * On the calling thread only: at s = 2 000 a step's correction takes a few milliseconds, two
+ * threads were measured to save a few percent of that (on a loaded 2-core machine), and a team's
+ * helpers would have to be held, and released, across the whole training.
+ */
+export function wasmCorrectionKernels(vectors: Float64Array, r: number, s: number): CorrectionKernels | undefined {
+  const instance = denseInstance();
+  if (!instance) return undefined;
+  const { exports, f64, memory } = instance;
+  const vectorsAt = RESERVED_BYTES;
+  /** Where each operand of a correction with l columns starts, after V; the memory holds them. */
+  const layout = (l: number) => {
+    const tAt = align(vectorsAt + r * s * 8);
+    const columnsAt = align(tAt + s * l * 4);
+    const coefficientsAt = align(columnsAt + l * s * 8);
+    const resultColumnsAt = align(coefficientsAt + r * l * 8);
+    const resultAt = align(resultColumnsAt + l * s * 8);
+    instance.reserve(
+      resultAt + s * l * 8,
+      (size) => `The preconditioner of ${r} eigenvectors on ${s} points needs ${size} GiB, more than WebAssembly's 4 GiB; choose a smaller subsampleSize.`,
+    );
+    return { tAt, columnsAt, coefficientsAt, resultColumnsAt, resultAt };
+  };
+  layout(1);
+  f64(vectorsAt, r * s).set(vectors.subarray(0, r * s));
+  return {
+    engine: 'wasm',
+    correction(t, l, weights, rows) {
+      const { tAt, columnsAt, coefficientsAt, resultColumnsAt, resultAt } = layout(l);
+      const tView = new Float32Array(memory.buffer, tAt, s * l);
+      if (!rows) tView.set(t.subarray(0, s * l));
+      else for (let i = 0; i < s; i++) tView.set(t.subarray(rows[i] * l, rows[i] * l + l), i * l);
+      exports.columnsOf(tAt, s, l, columnsAt);
+      exports.projectColumns(vectorsAt, 0, r, s, columnsAt, l, coefficientsAt);
+      const u = f64(coefficientsAt, r * l);
+      for (let k = 0; k < r; k++) for (let c = 0; c < l; c++) u[k * l + c] *= weights[k];
+      exports.combineColumns(vectorsAt, r, s, coefficientsAt, l, 0, s, resultColumnsAt);
+      exports.rowsOf(resultColumnsAt, s, l, resultAt);
+      return f64(resultAt, s * l).slice();
+    },
   };
 }
