@@ -148,6 +148,21 @@ function expectProduct(out: Float32Array, batch: Int32Array, alpha: Float32Array
   });
 }
 
+/** Checks out = K64[subsample, batch]·G (float16 values) within the rounding bound of float16 and float32 sums. */
+function expectCorrection(out: Float32Array, subsample: Int32Array, batch: Int32Array, G: Float32Array): void {
+  subsample.forEach((row, i) => {
+    for (let c = 0; c < l; c++) {
+      let exact = 0;
+      let magnitude = 0;
+      batch.forEach((column, j) => {
+        exact += K64[row][column] * G[j * l + c];
+        magnitude += Math.abs(K64[row][column] * G[j * l + c]);
+      });
+      expect(Math.abs(out[i * l + c] - exact)).toBeLessThanOrEqual((ROUNDING.float16 + (m + 8) * 2 ** -24) * magnitude + 1e-12);
+    }
+  });
+}
+
 async function withBackend<T>(name: BackendName, use: (backend: Backend) => Promise<T>): Promise<T> {
   const backend = await createBackend(name);
   try {
@@ -235,17 +250,7 @@ describe.each(ENGINE_BACKENDS)('the cache on the %s engine', (backendName) => {
       expect(await cache.subsampleProduct(subsample, batch, G, out)).toBe(false);
       await cache.predict(order.subarray(m, 2 * m), new Float32Array(m * l));
       expect(await cache.subsampleProduct(subsample, batch, G, out)).toBe(true);
-      subsample.forEach((row, i) => {
-        for (let c = 0; c < l; c++) {
-          let exact = 0;
-          let magnitude = 0;
-          batch.forEach((column, j) => {
-            exact += K64[row][column] * G[j * l + c];
-            magnitude += Math.abs(K64[row][column] * G[j * l + c]);
-          });
-          expect(Math.abs(out[i * l + c] - exact)).toBeLessThanOrEqual((ROUNDING.float16 + (m + 8) * 2 ** -24) * magnitude + 1e-12);
-        }
-      });
+      expectCorrection(out, subsample, batch, G);
       cache.dispose();
       centers.dispose();
     });
@@ -260,18 +265,6 @@ describe.each(ENGINE_BACKENDS)('the cache on the %s engine', (backendName) => {
       const cache = new KernelCache(engine, kernel, X, centers, m, subsample);
       const G = Float32Array.from({ length: m * l }, (_, i) => Math.cos(i * 0.3));
       const out = new Float32Array(subsample.length * l);
-      const expectCorrection = (batch: Int32Array) =>
-        subsample.forEach((row, i) => {
-          for (let c = 0; c < l; c++) {
-            let exact = 0;
-            let magnitude = 0;
-            batch.forEach((column, j) => {
-              exact += K64[row][column] * G[j * l + c];
-              magnitude += Math.abs(K64[row][column] * G[j * l + c]);
-            });
-            expect(Math.abs(out[i * l + c] - exact)).toBeLessThanOrEqual((ROUNDING.float16 + (m + 8) * 2 ** -24) * magnitude + 1e-12);
-          }
-        });
       cache.beginEpoch(order);
       for (let start = 0; start < n; start += m) await cache.predict(order.subarray(start, start + m), new Float32Array(Math.min(m, n - start) * l));
       // Two batches: the panel is built at the first and read again at the second.
@@ -279,7 +272,7 @@ describe.each(ENGINE_BACKENDS)('the cache on the %s engine', (backendName) => {
         const batch = permutation(seed).subarray(0, m);
         out.fill(NaN);
         expect(await cache.subsampleProduct(subsample, batch, G, out)).toBe(true);
-        expectCorrection(batch);
+        expectCorrection(out, subsample, batch, G);
       }
       cache.dispose();
       centers.dispose();
