@@ -91,9 +91,7 @@ export function checkCachedProduct(
   l: number,
   out: Float32Array,
 ): void {
-  for (const [name, value] of [['rows', rows], ['cols', cols], ['l', l]] as const) {
-    if (!Number.isInteger(value) || value < 0) throw new RangeError(`multiply: ${name} must be a non-negative integer; got ${value}`);
-  }
+  checkCounts('multiply', rows, cols, l);
   const expected = precision === 'float32' ? Float32Array : Uint16Array;
   if (K && !(K instanceof expected)) throw new RangeError(`multiply: ${precision} values come as a ${expected.name}; got a ${K.constructor.name}`);
   if (K && K.length < rows * cols) throw new RangeError(`multiply: K has ${K.length} values, needs ${rows}×${cols}`);
@@ -103,9 +101,14 @@ export function checkCachedProduct(
 
 /** multiplyTransposedRows' arguments: out (cols × l) = Kᵀ·A for K rows × cols and A rows × l. */
 export function checkTransposedProduct(rows: number, cols: number, A: Float32Array, l: number, out: Float32Array): void {
-  for (const [name, value] of [['rows', rows], ['cols', cols], ['l', l]] as const) {
-    if (!Number.isInteger(value) || value < 0) throw new RangeError(`multiplyTransposedRows: ${name} must be a non-negative integer; got ${value}`);
-  }
+  checkCounts('multiplyTransposedRows', rows, cols, l);
   if (A.length < rows * l) throw new RangeError(`multiplyTransposedRows: A has ${A.length} values, needs ${rows}×${l}`);
   if (out.length < cols * l) throw new RangeError(`multiplyTransposedRows: out has ${out.length} elements, needs ${cols}×${l}`);
+}
+
+/** A product's sizes: non-negative integers. */
+function checkCounts(call: string, rows: number, cols: number, l: number): void {
+  for (const [name, value] of [['rows', rows], ['cols', cols], ['l', l]] as const) {
+    if (!Number.isInteger(value) || value < 0) throw new RangeError(`${call}: ${name} must be a non-negative integer; got ${value}`);
+  }
 }

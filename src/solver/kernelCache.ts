@@ -187,18 +187,22 @@ export function planCache(option: CacheOption, context: CacheContext): CachePlan
   return withExtras({ precision, bytes, reason: `${matrix} fits whole in ${within}` }, context, limit);
 }
 
-/** The plan with what may be kept beside the matrix, each where it fits within `limit` too: the subsample's panel, then the scoring block. */
+/**
+ * The plan with what may be kept beside the matrix, in float32, each where it fits within `limit`
+ * too, in this order: the subsample's columns K[·, S] (KernelCache's panel), then the validation
+ * rows' block k(V, X) (ScoringBlock), where it pays (SCORING_BLOCK_MIN_FEATURES).
+ */
 function withExtras(plan: CachePlan, context: CacheContext, limit: number | undefined): CachePlan {
-  return withScoringBlock(withSubsamplePanel(plan, context, limit), context, limit);
-}
-
-/** The subsample's columns K[·, S] in float32 beside the matrix (KernelCache's panel), where they fit. */
-function withSubsamplePanel(plan: CachePlan, context: CacheContext, limit: number | undefined): CachePlan {
-  const s = context.subsample ?? 0;
-  const bytes = context.n * s * 4;
-  if (s === 0 || (limit !== undefined && plan.bytes + bytes > limit)) return plan;
-  const reason = `${plan.reason}; with its ${s} subsample columns in float32 (${gib(bytes)} GiB), which the correction reads by rows`;
-  return { ...plan, bytes: plan.bytes + bytes, subsampleColumns: s, reason };
+  const { n, subsample: s = 0, scoredRows: rows = 0 } = context;
+  const extras = [
+    s > 0 && { bytes: n * s * 4, part: { subsampleColumns: s }, words: `its ${s} subsample columns`, use: 'which the correction reads by rows' },
+    rows > 0 && context.d >= SCORING_BLOCK_MIN_FEATURES && { bytes: scoringBlockBytes(rows, n), part: { scoredRows: rows }, words: `k(V, X) of the ${rows} validation rows`, use: 'which scores them after each epoch' },
+  ];
+  return extras.reduce<CachePlan>((kept, extra) => {
+    if (!extra || (limit !== undefined && kept.bytes + extra.bytes > limit)) return kept;
+    const reason = `${kept.reason}; with ${extra.words} in float32 (${gib(extra.bytes)} GiB), ${extra.use}`;
+    return { ...kept, ...extra.part, bytes: kept.bytes + extra.bytes, reason };
+  }, plan);
 }
 
 /**
@@ -211,14 +215,6 @@ function withSubsamplePanel(plan: CachePlan, context: CacheContext, limit: numbe
  */
 export const SCORING_BLOCK_MIN_FEATURES = 64;
 
-/** The plan with the scoring block (ScoringBlock) beside the matrix, where it pays (d) and fits within `limit` too. */
-function withScoringBlock(plan: CachePlan, context: CacheContext, limit: number | undefined): CachePlan {
-  const rows = context.scoredRows ?? 0;
-  const bytes = scoringBlockBytes(rows, context.n);
-  if (rows === 0 || context.d < SCORING_BLOCK_MIN_FEATURES || (limit !== undefined && plan.bytes + bytes > limit)) return plan;
-  const reason = `${plan.reason}; with k(V, X) of the ${rows} validation rows in float32 (${gib(bytes)} GiB), which scores them after each epoch`;
-  return { ...plan, bytes: plan.bytes + bytes, scoredRows: rows, reason };
-}
 
 /**
  * The cache of one run. The solver asks it for k(X_B, X)·α (predict); it answers from its rows
@@ -287,7 +283,7 @@ export class KernelCache {
     for (let start = 0; start < n; start += m) this.reserved.push(this.allocate(Math.min(m, n - start) * n));
     // The subsample's panel fills with the rows, and faults in with them (after the first batch's).
     const S = this.subsample;
-    if (S && this.engine.multiplyTransposedRows) this.panel = { values: sharedFloats(n * S.length), at: Int32Array.from(S, (row) => this.position![row]) };
+    if (S && this.engine.multiplyTransposedRows) this.panel = { values: new Float32Array(memoryOf(n * S.length * 4, true)), at: Int32Array.from(S, (row) => this.position![row]) };
     const buffers = this.panel ? [this.reserved[0], this.panel.values, ...this.reserved.slice(1)] : this.reserved;
     const shared = buffers.flatMap((values) => (values.buffer instanceof ArrayBuffer ? [] : [values.buffer]));
     if (shared.reduce((sum, buffer) => sum + buffer.byteLength, 0) >= PREFAULT_MIN_BYTES) this.faulting = prefault(shared);
@@ -444,8 +440,7 @@ export class KernelCache {
    * thread can reach (where there is any: a page must be cross-origin isolated).
    */
   private allocate(length: number, shared = true): CachedValues {
-    const bytes = length * valueBytes(this.engine.precision);
-    const buffer = shared && typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+    const buffer = memoryOf(length * valueBytes(this.engine.precision), shared);
     return this.engine.precision === 'float32' ? new Float32Array(buffer) : new Uint16Array(buffer);
   }
 
@@ -460,9 +455,9 @@ export class KernelCache {
   }
 }
 
-/** Float32 values in shared memory where there is any (the prefaulting thread can reach it). */
-function sharedFloats(length: number): Float32Array {
-  return new Float32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(length * 4) : new ArrayBuffer(length * 4));
+/** `bytes` of memory, shared where asked and there is any (a page must be cross-origin isolated). */
+function memoryOf(bytes: number, shared: boolean): ArrayBuffer | SharedArrayBuffer {
+  return shared && typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
 /** Whether the batch's rows sit at positions from, from + 1, … in that order. */

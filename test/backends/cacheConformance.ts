@@ -76,6 +76,27 @@ function cachedValues(count: number, precision: CachePrecision, seed: number): C
   return roundToPrecision(values, precision);
 }
 
+/**
+ * out[i·l + c] (i < rows, c < l) against the float64 sum of term(i, c, j) over j < count: any order
+ * of float32 sums of `count` products errs by at most (count + 1)·u·Σ|terms|.
+ */
+function expectFloat32Sums(out: Float32Array, rows: number, l: number, count: number, term: (i: number, c: number, j: number) => number, shape: string): void {
+  const u = 2 ** -24;
+  for (let i = 0; i < rows; i++) {
+    for (let c = 0; c < l; c++) {
+      let sum = 0;
+      let size = 0;
+      for (let j = 0; j < count; j++) {
+        const t = term(i, c, j);
+        sum += t;
+        size += Math.abs(t);
+      }
+      const bound = (count + 1) * u * size * 1.01 + 1e-30;
+      if (!(Math.abs(out[i * l + c] - sum) <= bound)) expect.fail(`${shape} [${i}, ${c}]: ${out[i * l + c]} vs ${sum}`);
+    }
+  }
+}
+
 /** rows × cols × l: rows not a multiple of 4 or of the threads' shares, cols not of 4 or 8, l = 1 and 10. */
 const PRODUCT_SHAPES: [number, number, number][] = [
   [1, 1, 1],
@@ -146,21 +167,7 @@ export function describeCacheEngine(
             const out = new Float32Array(rows * l).fill(NaN);
             await engine.multiply(K, rows, cols, A, l, out);
             const values = decode(K, precision);
-            // Any order of float32 sums of `cols` products: error ≤ (cols + 1)·u·Σ|terms|.
-            const u = 2 ** -24;
-            for (let i = 0; i < rows; i++) {
-              for (let c = 0; c < l; c++) {
-                let sum = 0;
-                let size = 0;
-                for (let j = 0; j < cols; j++) {
-                  const term = values[i * cols + j] * A[j * l + c];
-                  sum += term;
-                  size += Math.abs(term);
-                }
-                const bound = (cols + 1) * u * size * 1.01 + 1e-30;
-                if (!(Math.abs(out[i * l + c] - sum) <= bound)) expect.fail(`${rows}×${cols}×${l} [${i}, ${c}]: ${out[i * l + c]} vs ${sum}`);
-              }
-            }
+            expectFloat32Sums(out, rows, l, cols, (i, c, j) => values[i * cols + j] * A[j * l + c], `${rows}×${cols}×${l}`);
             if (engine.multiplyRows) {
               // The same rows kept in reverse order and written one by one: the same sums, bit for bit.
               const reversed = K.slice();
@@ -183,20 +190,7 @@ export function describeCacheEngine(
               const A = randomMatrix(rows, l, rows + 2 * l).data.map((a) => 2 * a - 1);
               const out = new Float32Array(cols * l).fill(NaN);
               await engine.multiplyTransposedRows(rows, cols, (i, to) => to.set(K.subarray(i * cols, (i + 1) * cols)), A, l, out);
-              const u = 2 ** -24;
-              for (let j = 0; j < cols; j++) {
-                for (let c = 0; c < l; c++) {
-                  let sum = 0;
-                  let size = 0;
-                  for (let i = 0; i < rows; i++) {
-                    const term = K[i * cols + j] * A[i * l + c];
-                    sum += term;
-                    size += Math.abs(term);
-                  }
-                  const bound = (rows + 1) * u * size * 1.01 + 1e-30;
-                  if (!(Math.abs(out[j * l + c] - sum) <= bound)) expect.fail(`transposed ${rows}×${cols}×${l} [${j}, ${c}]: ${out[j * l + c]} vs ${sum}`);
-                }
-              }
+              expectFloat32Sums(out, cols, l, rows, (j, c, i) => K[i * cols + j] * A[i * l + c], `transposed ${rows}×${cols}×${l}`);
             }
             const none = Float32Array.of(NaN, NaN);
             await engine.multiplyTransposedRows(0, 1, () => expect.fail('no rows to write'), new Float32Array(0), 2, none);

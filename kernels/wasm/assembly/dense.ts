@@ -130,6 +130,52 @@ function dot(b: usize, w: usize, n: i32): f64 {
 }
 
 /**
+ * <b_k, w> for the four rows b_0 … b_3 at `rows`, `rowBytes` apart (n entries each), stored at
+ * out, out + stride, out + 2·stride, out + 3·stride: one pass over w for the four sums, two lanes each.
+ */
+// @ts-ignore: decorator
+@inline
+function dotsOfFour(rows: usize, rowBytes: usize, w: usize, n: i32, out: usize, stride: usize): void {
+  let b0 = rows;
+  let b1 = b0 + rowBytes;
+  let b2 = b1 + rowBytes;
+  let b3 = b2 + rowBytes;
+  let s0 = f64x2.splat(0);
+  let s1 = f64x2.splat(0);
+  let s2 = f64x2.splat(0);
+  let s3 = f64x2.splat(0);
+  let wp = w;
+  let j = 0;
+  for (; j + 1 < n; j += 2) {
+    const wv = v128.load(wp);
+    s0 = madd(v128.load(b0), wv, s0);
+    s1 = madd(v128.load(b1), wv, s1);
+    s2 = madd(v128.load(b2), wv, s2);
+    s3 = madd(v128.load(b3), wv, s3);
+    wp += 16;
+    b0 += 16;
+    b1 += 16;
+    b2 += 16;
+    b3 += 16;
+  }
+  let c0 = sum(s0);
+  let c1 = sum(s1);
+  let c2 = sum(s2);
+  let c3 = sum(s3);
+  if (j < n) {
+    const wj = load<f64>(wp);
+    c0 += load<f64>(b0) * wj;
+    c1 += load<f64>(b1) * wj;
+    c2 += load<f64>(b2) * wj;
+    c3 += load<f64>(b3) * wj;
+  }
+  store<f64>(out, c0);
+  store<f64>(out + stride, c1);
+  store<f64>(out + 2 * stride, c2);
+  store<f64>(out + 3 * stride, c3);
+}
+
+/**
  * The first half of a classical Gram–Schmidt pass against the row-major basis (n entries a row):
  * coefficients[i] = <b_i, w> for the rows i in [first, last). Four basis rows per pass over w.
  * Each coefficient is the same whatever range it is computed in.
@@ -137,46 +183,7 @@ function dot(b: usize, w: usize, n: i32): f64 {
 export function coefficientsOf(basis: usize, first: i32, last: i32, n: i32, w: usize, coefficients: usize): void {
   const rowBytes = <usize>n << 3;
   let i = first;
-  for (; i + 3 < last; i += 4) {
-    let b0 = basis + <usize>i * rowBytes;
-    let b1 = b0 + rowBytes;
-    let b2 = b1 + rowBytes;
-    let b3 = b2 + rowBytes;
-    let s0 = f64x2.splat(0);
-    let s1 = f64x2.splat(0);
-    let s2 = f64x2.splat(0);
-    let s3 = f64x2.splat(0);
-    let wp = w;
-    let j = 0;
-    for (; j + 1 < n; j += 2) {
-      const wv = v128.load(wp);
-      s0 = madd(v128.load(b0), wv, s0);
-      s1 = madd(v128.load(b1), wv, s1);
-      s2 = madd(v128.load(b2), wv, s2);
-      s3 = madd(v128.load(b3), wv, s3);
-      wp += 16;
-      b0 += 16;
-      b1 += 16;
-      b2 += 16;
-      b3 += 16;
-    }
-    let c0 = sum(s0);
-    let c1 = sum(s1);
-    let c2 = sum(s2);
-    let c3 = sum(s3);
-    if (j < n) {
-      const wj = load<f64>(wp);
-      c0 += load<f64>(b0) * wj;
-      c1 += load<f64>(b1) * wj;
-      c2 += load<f64>(b2) * wj;
-      c3 += load<f64>(b3) * wj;
-    }
-    const out = coefficients + (<usize>i << 3);
-    store<f64>(out, c0);
-    store<f64>(out, c1, 8);
-    store<f64>(out, c2, 16);
-    store<f64>(out, c3, 24);
-  }
+  for (; i + 3 < last; i += 4) dotsOfFour(basis + <usize>i * rowBytes, rowBytes, w, n, coefficients + (<usize>i << 3), 8);
   for (; i < last; i++) {
     store<f64>(coefficients + (<usize>i << 3), dot(basis + <usize>i * rowBytes, w, n));
   }
@@ -481,48 +488,8 @@ export function projectColumns(vectors: usize, first: i32, last: i32, n: i32, co
       store<f64>(at + 3 * row, t30);
       store<f64>(at + 3 * row, t31, 8);
     }
-    if (c < count) {
-      // The last, odd column: four vectors against one (coefficientsOf's pass).
-      let v0 = v;
-      let v1 = v0 + rowBytes;
-      let v2 = v1 + rowBytes;
-      let v3 = v2 + rowBytes;
-      let b = columns + <usize>c * rowBytes;
-      let s0 = f64x2.splat(0);
-      let s1 = f64x2.splat(0);
-      let s2 = f64x2.splat(0);
-      let s3 = f64x2.splat(0);
-      let i = 0;
-      for (; i + 1 < n; i += 2) {
-        const x = v128.load(b);
-        s0 = madd(v128.load(v0), x, s0);
-        s1 = madd(v128.load(v1), x, s1);
-        s2 = madd(v128.load(v2), x, s2);
-        s3 = madd(v128.load(v3), x, s3);
-        b += 16;
-        v0 += 16;
-        v1 += 16;
-        v2 += 16;
-        v3 += 16;
-      }
-      let t0 = sum(s0);
-      let t1 = sum(s1);
-      let t2 = sum(s2);
-      let t3 = sum(s3);
-      if (i < n) {
-        const x = load<f64>(b);
-        t0 += load<f64>(v0) * x;
-        t1 += load<f64>(v1) * x;
-        t2 += load<f64>(v2) * x;
-        t3 += load<f64>(v3) * x;
-      }
-      const row = <usize>count << 3;
-      const at = o + (<usize>c << 3);
-      store<f64>(at, t0);
-      store<f64>(at + row, t1);
-      store<f64>(at + 2 * row, t2);
-      store<f64>(at + 3 * row, t3);
-    }
+    // The last, odd column: four vectors against one (coefficientsOf's pass).
+    if (c < count) dotsOfFour(v, rowBytes, columns + <usize>c * rowBytes, n, o + (<usize>c << 3), <usize>count << 3);
   }
   for (; k < last; k++) {
     const v = vectors + <usize>k * rowBytes;

@@ -290,7 +290,7 @@ class WasmBackend implements Backend {
     this.wasm.packRowPanels(base + raw, n, d, base + yp, base + yn);
 
     const rowsOf = (chunk: number) => Math.min(m, (chunk + 1) * chunkPanels * 4) - chunk * chunkPanels * 4;
-    for (let chunk = 0; chunk < chunks; chunk++) {
+    const start = (chunk: number): number => {
       const q0 = chunk * chunkPanels;
       const q1 = Math.min(xPanels, q0 + chunkPanels);
       const active = Math.min(this.pool.size, q1 - q0);
@@ -312,14 +312,30 @@ class WasmBackend implements Backend {
         p[P.Y_BLOCK] = Math.max(1, Math.floor(BLOCK_Y_BYTES / (32 * d)));
         p[P.Q_BLOCK] = BLOCK_X_PANELS;
       }
-      const job = this.pool.run(active);
+      return active;
+    };
+    const takeChunk = (chunk: number) => take(chunk * chunkPanels * 4, rowsOf(chunk), base + outs[chunk % outs.length], ldo);
+    // While the workers compute a chunk, the one before is copied out; the last after them.
+    await this.pipelined(chunks, start, (chunk) => {
+      if (chunk > 0) takeChunk(chunk - 1);
+    });
+    takeChunk(chunks - 1);
+  }
+
+  /**
+   * Runs `chunks` jobs on the workers one after another (`start(chunk)` writes a job's parameters
+   * and returns how many workers it takes), calling `beside(chunk)` on this thread while job
+   * `chunk` runs: the copy of the next chunk in, or of the last one out, overlaps the workers' work.
+   */
+  private async pipelined(chunks: number, start: (chunk: number) => number, beside: (chunk: number) => void): Promise<void> {
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      const job = this.pool.run(start(chunk));
       try {
-        if (chunk > 0) take((chunk - 1) * chunkPanels * 4, rowsOf(chunk - 1), base + outs[(chunk - 1) % outs.length], ldo);
+        beside(chunk);
       } finally {
         await job;
       }
     }
-    take((chunks - 1) * chunkPanels * 4, rowsOf(chunks - 1), base + outs[(chunks - 1) % outs.length], ldo);
   }
 
   /** The engine holds nothing of its own: its calls use this backend's scratch and queue. */
@@ -376,8 +392,7 @@ class WasmBackend implements Backend {
       if (typeof K !== 'function') to.set(K.subarray(first * cols, (first + count) * cols));
       else for (let i = 0; i < count; i++) K(first + i, to.subarray(i * cols, (i + 1) * cols));
     };
-    copyChunk(0);
-    for (let chunk = 0; chunk < chunks; chunk++) {
+    const start = (chunk: number): number => {
       const first = chunk * chunkRows;
       const count = Math.min(chunkRows, rows - first);
       // Whole register blocks of 4 rows to each worker but the last.
@@ -398,13 +413,12 @@ class WasmBackend implements Backend {
         p[P.WIDENED] = base + widened + w * CACHE_WIDENED_BYTES;
         p[P.SUMS] = base + sums + w * 4 * l * 16;
       }
-      const job = this.pool.run(active);
-      try {
-        if (chunk + 1 < chunks) copyChunk(chunk + 1);
-      } finally {
-        await job;
-      }
-    }
+      return active;
+    };
+    copyChunk(0);
+    await this.pipelined(chunks, start, (chunk) => {
+      if (chunk + 1 < chunks) copyChunk(chunk + 1);
+    });
     out.set(this.heap.f32(base + product, rows * l));
     this.trimScratch();
   }
@@ -446,8 +460,7 @@ class WasmBackend implements Backend {
       if (ld > cols) to.fill(0);
       for (let i = 0; i < count; i++) writeRow(first + i, to.subarray(i * ld, i * ld + cols));
     };
-    copyChunk(0);
-    for (let chunk = 0; chunk < chunks; chunk++) {
+    const start = (chunk: number): number => {
       const first = chunk * chunkRows;
       for (let w = 0; w < active; w++) {
         const p = this.pool.paramsOf(w);
@@ -462,13 +475,12 @@ class WasmBackend implements Backend {
         p[P.T_L] = l;
         p[P.T_OUT] = base + outT;
       }
-      const job = this.pool.run(active);
-      try {
-        if (chunk + 1 < chunks) copyChunk(chunk + 1);
-      } finally {
-        await job;
-      }
-    }
+      return active;
+    };
+    copyChunk(0);
+    await this.pipelined(chunks, start, (chunk) => {
+      if (chunk + 1 < chunks) copyChunk(chunk + 1);
+    });
     const sums = this.heap.f32(base + outT, l * ld);
     for (let c = 0; c < l; c++) for (let i = 0; i < cols; i++) out[i * l + c] = sums[c * ld + i];
     this.trimScratch();
