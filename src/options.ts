@@ -10,7 +10,7 @@
 import { BUILTIN_KERNEL_NAMES, type KernelOption } from '../kernels/index.js';
 import { BACKEND_NAMES, type BackendName } from './backends/select.js';
 import { toMatrix, type MatrixInput } from './data/input.js';
-import { crc32 } from './io/crc32.js';
+import { crc32 } from './crc32.js';
 import type { LabelInput, Task } from './data/labels.js';
 import type { ScaleKind } from './data/scaling.js';
 import { KmfitError, describeValue } from './errors.js';

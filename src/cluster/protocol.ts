@@ -11,7 +11,7 @@
  *   kmfit.run.RUN.coordinator      the coordinator answers here; a worker whose coordinator is gone goes back to the pool
  */
 import type { Msg, MsgHdrs, NatsConnection } from 'nats';
-import { crc32 } from '../io/crc32.js';
+import { crc32 } from '../crc32.js';
 
 /** Changes whenever a message changes meaning; a worker speaking another one is refused. */
 export const PROTOCOL_VERSION = 1;

@@ -8,7 +8,7 @@
  * more or fewer.
  */
 import { Inflate } from 'fflate';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../crc32.js';
 
 /**
  * The most output one byte of DEFLATE input can give: a 258-byte match coded in about 2 bits

@@ -22,11 +22,11 @@
  * (Readers accept both; a user may recompress a model with any zip tool and kmfit still reads it.)
  */
 import { KmfitError } from '../errors.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../crc32.js';
 import { BoundedInflater, InflateProblem, maxInflatedSize } from './inflate.js';
 import { npyDataOffset, parseNpyHeader } from './npy.js';
 
-export { crc32, crc32Portable } from './crc32.js';
+export { crc32, crc32Portable } from '../crc32.js';
 
 // ---------------------------------------------------------------------------------------------
 // Reading

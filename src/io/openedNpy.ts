@@ -5,7 +5,7 @@
  * unchanged where no file can be opened (a page).
  */
 import { requireFinite } from './checks.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from '../crc32.js';
 
 /** One step of `OpenedNpy.chunks()`: rows [start, start + rows), float32, row-major. */
 export interface NpyRowChunk {

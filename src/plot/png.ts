@@ -6,7 +6,7 @@
  */
 import { zlibSync } from 'fflate';
 import { KmfitError } from '../errors.js';
-import { crc32 } from '../io/crc32.js';
+import { crc32 } from '../crc32.js';
 import { concatBytes } from '../io/npz.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

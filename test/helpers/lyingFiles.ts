@@ -4,7 +4,7 @@
  * headers of any shape. Nothing here uses the code under test except the CRC-32.
  */
 import * as zlib from 'node:zlib';
-import { crc32 } from '../../src/io/crc32.js';
+import { crc32 } from '../../src/crc32.js';
 
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { crc32 } from '../../src/io/crc32.js';
+import { crc32 } from '../../src/crc32.js';
 import { ROOT } from '../helpers/child.js';
 import { runMain } from '../helpers/cli.js';
 import { lcg } from '../helpers/data.js';

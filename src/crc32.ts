@@ -1,6 +1,7 @@
 /**
  * CRC-32 (the zip, gzip and PNG checksum: IEEE 802.3 polynomial, reflected, 0xEDB88320), shared
- * by the zip container (npz.ts), gzip streams (inflate.ts) and PNG writing.
+ * by the zip container (io/npz.ts), gzip streams (io/inflate.ts), PNG writing, the data's
+ * fingerprint and the cluster's messages: a leaf below all of them, so none imports upwards.
  */
 
 /**
