@@ -129,8 +129,12 @@ export interface CenterGroup {
    * outs[k] is given (undefined: that member is skipped).
    */
   predictAll(X: Matrix, outs: readonly (Float32Array | undefined)[]): Promise<void>;
-  /** Disposes every member. */
-  dispose(): void;
+  /**
+   * Disposes every member but `keep` (when given), which lives on as a center set of its own, its
+   * weights intact, for its new owner to dispose: a search's model keeps its trained candidate
+   * instead of building the set again.
+   */
+  dispose(keep?: CenterSet): void;
 }
 
 export interface DeviceInfo {

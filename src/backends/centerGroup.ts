@@ -34,9 +34,9 @@ export async function separateCenterSets(backend: Backend, kernels: readonly Ker
         if (out) await members[k].predict(X, out);
       }
     },
-    dispose() {
+    dispose(keep) {
       disposed = true;
-      members.forEach((set) => set.dispose());
+      members.forEach((set) => set !== keep && set.dispose());
     },
   };
 }

@@ -4,7 +4,7 @@
  * coordinates — on every CPU backend, in the onnx backend's streamed and resident layouts and both
  * distance forms (float64 and float32 GEMM), with centers over several shards (below). A member left out of predictAll keeps its
  * output untouched, each member's own predict agrees with the group, weight updates are seen by
- * the next joint call, and a disposed group refuses calls.
+ * the next joint call, a disposed group refuses calls, and a member kept at disposal lives on.
  */
 import { describe, expect, it } from 'vitest';
 import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index.js';
@@ -107,6 +107,26 @@ describe.each(CASES.filter((c) => c.run !== false))('center group on $name', ({ 
       await backend.dispose();
     }, 60_000);
   }
+
+  it("dispose(keep): the kept member predicts alone with its weights after the group and the others are gone", async () => {
+    const backend = await create();
+    const [m, n, d, l] = [9, 700, 30, 2];
+    const kernels = MEMBERS.slice(0, 3).map(([option, sigma]) => makeKernel(chooseKernel(option), sigma * 2));
+    const X = randomMatrix(m, d, 11);
+    const Z = randomMatrix(n, d, 12);
+    const group = await centerGroup(backend, kernels, Z, l);
+    const alphas = kernels.map((_, k) => randomMatrix(n, l, 300 + k).data.map((a) => a - 0.5));
+    for (let k = 0; k < kernels.length; k++) await group.members[k].setWeights(alphas[k]);
+    const keep = group.members[1];
+    group.dispose(keep);
+    await expect(group.predictAll(X, [new Float32Array(m * l)])).rejects.toThrow(/disposed/);
+    const out = new Float32Array(m * l);
+    await keep.predict(X, out);
+    expect(misses(`${kernels[1].describe()} kept`, out, naiveProduct(kernels[1], X, Z, alphas[1], l))).toEqual([]);
+    expect(Array.from(await keep.readWeights())).toEqual(Array.from(alphas[1]));
+    keep.dispose();
+    await backend.dispose();
+  }, 60_000);
 });
 
 describe.runIf(RUN_ONNX)('onnx center group, resident GEMM form over two shards', () => {

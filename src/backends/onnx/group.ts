@@ -14,7 +14,7 @@
 import type { KernelExpression } from '../../../kernels/kernel.js';
 import { blockCenters, columnsInput, columnsShape, distanceForm, fusedGroupModel, groupAlpha, rowsInput, rowsShape, valueBytes, type DistanceForm, type FormValues } from '../../../kernels/onnx/models.js';
 import { rowSlice, type Matrix } from '../../matrix.js';
-import type { CenterGroup } from '../backend.js';
+import type { CenterGroup, CenterSet } from '../backend.js';
 import { checkCenters, checkOutputs, checkPredict } from '../misuse.js';
 import { OnnxCenterSet, outputData, rowsPerChunk, streamedShards, type CenterSetContext, type Shard } from './centers.js';
 import type { OrtTensor } from './runtime.js';
@@ -91,9 +91,12 @@ export class OnnxCenterGroup implements CenterGroup {
     });
   }
 
-  /** Disposes the members and releases the group's sessions once the calls already queued are done. */
-  dispose(): void {
-    for (const set of this.members) set.dispose();
+  /**
+   * Disposes the members (but `keep`: a streamed set, it needs only the columns input and the
+   * backend's shared graph) and releases the group's sessions once the calls already queued are done.
+   */
+  dispose(keep?: CenterSet): void {
+    for (const set of this.members) if (set !== keep) set.dispose();
     if (this.released) return;
     this.released = true;
     void this.context.queue.run(() => this.release()).catch(() => undefined);

@@ -176,7 +176,8 @@ class WasmBackend implements Backend {
           members.forEach((set) => set.checkLive());
           return this.fusedGroup(members, X, outs);
         }),
-      dispose: () => members.forEach((set) => set.dispose()),
+      // The packed centers are counted by their users: the kept set holds them on.
+      dispose: (keep) => members.forEach((set) => set !== keep && set.dispose()),
     };
   }
 
