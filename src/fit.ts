@@ -21,8 +21,8 @@ import { monitoredCount, inMemory, prepareTraining } from './prepare.js';
 import { hostMemory, memoryFailure, trainingHostBytes } from './solver/memory.js';
 import { KernelCache, ScoringBlock, planCache, type CacheOption, type CachePlan } from './solver/kernelCache.js';
 import type { ProjectionCacheSize } from './solver/setup.js';
-import type { Backend, CacheEngine, CachePrecision } from './backends/backend.js';
-import { portableCacheEngine } from './backends/cacheEngine.js';
+import type { Backend } from './backends/backend.js';
+import { cacheEngineOf } from './backends/cacheEngine.js';
 import { defaultSubsampleSize } from './solver/plan.js';
 import { eigenPro2Stepper, evaluate, scorePredictions, type MonitorSet, type Stepper } from './solver/eigenpro.js';
 import { CentersStepper } from './solver/eigenpro3.js';
@@ -136,15 +136,15 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
         projection: start.centers.projection,
         interval: plan.centers.projection.interval,
         random: start.random,
-        projectionCache: cachePlan.precision ? await cacheEngine(backend, cachePlan.precision) : undefined,
+        projectionCache: cachePlan.precision ? await cacheEngineOf(backend, cachePlan.precision) : undefined,
       });
     } else {
       const subsample = cachePlan.subsampleColumns ? start.preconditioning?.indices : undefined;
-      const cache = cachePlan.precision ? new KernelCache(await cacheEngine(backend, cachePlan.precision), kernel, centerPoints, centers, plan.batchSize, subsample) : undefined;
+      const cache = cachePlan.precision ? new KernelCache(await cacheEngineOf(backend, cachePlan.precision), kernel, centerPoints, centers, plan.batchSize, subsample) : undefined;
       stepper = eigenPro2Stepper({ backend, kernel, X: centerPoints, Y: targets.values, centers, preconditioning: start.preconditioning, cache });
     }
     // The validation rows scored from their kept block (planCache decides: EigenPro 2 with the cache).
-    const scoring = validation && cachePlan.scoredRows ? new ScoringBlock(await cacheEngine(backend, 'float32'), kernel, validation.X, centerPoints, centers) : undefined;
+    const scoring = validation && cachePlan.scoredRows ? new ScoringBlock(await cacheEngineOf(backend, 'float32'), kernel, validation.X, centerPoints, centers) : undefined;
     const evaluateOn = scoring && (async (set: MonitorSet) => {
       if (set !== validation) return evaluate(centers, set);
       const scores = new Float32Array(set.X.rows * plan.outputs);
@@ -232,7 +232,3 @@ function planRunCache(
   });
 }
 
-/** The backend's own cache engine, or the portable one. */
-function cacheEngine(backend: Backend, precision: CachePrecision): Promise<CacheEngine> {
-  return backend.cacheEngine ? backend.cacheEngine(precision) : Promise.resolve(portableCacheEngine(backend, precision));
-}

@@ -77,3 +77,8 @@ function multiplyCached(
     }
   }
 }
+
+/** The backend's own cache engine, or the portable one. */
+export function cacheEngineOf(backend: Backend, precision: CachePrecision): Promise<CacheEngine> {
+  return backend.cacheEngine ? backend.cacheEngine(precision) : Promise.resolve(portableCacheEngine(backend, precision));
+}

@@ -3,7 +3,7 @@
  * (cli/render.ts) and the HTML (model/html.ts), so the two cannot disagree.
  */
 import type { EpochMetrics, StepHalving, StopReason } from '../solver/events.js';
-import { SEARCH_WITHOUT_CACHE, type Plan, type SearchPlan } from '../solver/plan.js';
+import { LATE_CACHE_CANDIDATES, SEARCH_WITHOUT_CACHE, type Plan, type SearchPlan } from '../solver/plan.js';
 import type { CachePlan } from '../solver/kernelCache.js';
 import type { BackendChoice } from '../solver/capacity.js';
 
@@ -98,8 +98,17 @@ function searchRows(plan: Plan): PlanRow[] {
       value: `${search.perPass} of ${search.candidates.length} (${search.passes} pass${search.passes === 1 ? '' : 'es'})`,
       why: `${search.perPassWhy}; ${search.sharesDistances ? "each block's distances computed once for them" : 'this backend computes the distances once per candidate'}`,
     },
-    { name: 'cache', value: 'off', why: SEARCH_WITHOUT_CACHE },
+    searchCacheRow(search),
   ];
+}
+
+/** Off while more candidates than LATE_CACHE_CANDIDATES train; for the last ones, their own caches where they fit. */
+function searchCacheRow(search: SearchPlan): PlanRow {
+  const late = search.lateCache;
+  const last = `the last ${LATE_CACHE_CANDIDATES} candidates still training`;
+  if (!late?.precision) return { name: 'cache', value: 'off', why: `${SEARCH_WITHOUT_CACHE}${late ? `; nor for ${last}: ${late.reason}` : ''}` };
+  const each = `${late.precision}, ${(late.bytes / 2 ** 30).toFixed(1)} GiB each`;
+  return { name: 'cache', value: `${LATE_CACHE_CANDIDATES} late (${each})`, why: `off while more candidates train (${SEARCH_WITHOUT_CACHE}); then each of ${last} keeps its own: ${late.reason}` };
 }
 
 /** The search's table: one row per candidate, its held-out figure per epoch, the winner marked. */

@@ -14,6 +14,8 @@ import { kernelOptionOf, type KernelOption } from '../../kernels/index.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
 import { startBackend } from '../backendChoice.js';
 import { centerGroup } from '../backends/centerGroup.js';
+import { cacheEngineOf } from '../backends/cacheEngine.js';
+import { KernelCache, planCache, type CacheOption, type CachePlan } from '../solver/kernelCache.js';
 import type { MatrixInput } from '../data/input.js';
 import type { OpenedNpy } from '../io/openedNpy.js';
 import type { LabelInput } from '../data/labels.js';
@@ -22,9 +24,9 @@ import { takeRows, matrixRows, type Matrix } from '../matrix.js';
 import { KernelModel } from '../model/model.js';
 import { DEFAULT_HOLDOUT, type FitOptions, type WithDefaults } from '../options.js';
 import { monitoredCount, inMemory, monitorRows, monitorTrainingSubset, prepareTraining } from '../prepare.js';
-import type { MonitorSet, Preconditioning } from '../solver/eigenpro.js';
-import { memoryFailure, searchCandidatesPerPass } from '../solver/memory.js';
-import { SEARCH_WITHOUT_CACHE, analyticStepSize, assemblePlan, type Plan, type SearchCandidate, type SearchPlan, type SetupNumbers } from '../solver/plan.js';
+import { eigenPro2Stepper, type MonitorSet, type Preconditioning } from '../solver/eigenpro.js';
+import { hostMemory, memoryFailure, searchCandidatesPerPass, trainingHostBytes, type PlanSize } from '../solver/memory.js';
+import { LATE_CACHE_CANDIDATES, SEARCH_WITHOUT_CACHE, analyticStepSize, assemblePlan, type Plan, type SearchCandidate, type SearchPlan, type SetupNumbers } from '../solver/plan.js';
 import { SeededRandom } from '../solver/random.js';
 import { setUp } from '../solver/setup.js';
 import { epochPlan } from '../solver/convergence.js';
@@ -173,6 +175,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
         },
       );
     });
+    const lateCache = planLateCache(opts.cache, backend, { n: train.rows, d: train.cols, l, s: plans[0].subsampleSize, q: Math.max(...plans.map((p) => p.q)), m, monitorRows, setup: false });
     const fit = searchCandidatesPerPass(backend, { n: train.rows, d: train.cols, l, s: plans[0].subsampleSize, q: Math.max(...plans.map((p) => p.q)), m, monitorRows, setup: false }, candidates.length);
     const perPass = fit.count;
     const passes = Math.ceil(candidates.length / perPass);
@@ -185,6 +188,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
       passes,
       perPassWhy: fit.why,
       sharesDistances: results?.sharesDistances ?? backend.createCenterGroup !== undefined,
+      lateCache,
       ...(results ? { winner: results.winner } : {}),
       ...(results?.refit ? { refit: results.refit } : {}),
     });
@@ -209,8 +213,10 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
       const group = await centerGroup(backend, kernels, train, l);
       sharesDistances &&= group.sharesDistances;
       let bestHere: CenterSet | undefined;
+      const shared = new SharedSteps(backend, kernels, train, Y, group, members.map((c) => c.preconditioning));
+      let cachedLate = false;
+      const cachedFrom: (number | undefined)[] = members.map(() => undefined);
       try {
-        const shared = new SharedSteps(backend, kernels, train, Y, group, members.map((c) => c.preconditioning));
         const runs = members.map((_, j) =>
           Training.start({
             Y,
@@ -249,6 +255,18 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
               shared.active[j] = false;
             }
           }
+          // Between epochs, once no more than LATE_CACHE_CANDIDATES train: each goes on alone with a kernel cache.
+          const training = going().map((run) => runs.indexOf(run));
+          if (lateCache.precision && !cachedLate && training.length > 0 && training.length <= LATE_CACHE_CANDIDATES && training.every((j) => !runs[j].inEpoch)) {
+            cachedLate = true;
+            for (const j of training) {
+              cachedFrom[j] = runs[j].completedEpochs + 1;
+              const { kernel } = members[j].candidate;
+              const p = members[j].preconditioning;
+              const cache = new KernelCache(await cacheEngineOf(backend, lateCache.precision), kernel, train, group.members[j], m, lateCache.subsampleColumns ? p?.indices : undefined);
+              shared.useOwnStepper(j, eigenPro2Stepper({ backend, kernel, X: train, Y, centers: group.members[j], preconditioning: p, cache }));
+            }
+          }
           await new Promise((resolve) => setImmediate(resolve));
         }
         for (let j = 0; j < runs.length; j++) {
@@ -266,6 +284,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
             ...(targets.classes ? { validationError: result.history.map((h) => h.validationError!) } : {}),
             status: 'trained',
             score,
+            ...(cachedFrom[j] !== undefined ? { cachedFrom: cachedFrom[j] } : {}),
           });
           if (!best || score < best.score) {
             best = { index: k, score, weights: await group.members[j].readWeights(), history: runs[j], result };
@@ -273,6 +292,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
           }
         }
       } finally {
+        shared.dispose();
         if (keepSet && bestHere && !aborted) kept = bestHere;
         group.dispose(kept);
       }
@@ -324,4 +344,24 @@ function candidateOf(plan: Plan, candidate: Candidate): SearchCandidate {
 
 function formatSigma(x: number): string {
   return String(Number(x.toPrecision(4)));
+}
+
+/**
+ * The cache each of the last LATE_CACHE_CANDIDATES candidates still training would keep: planCache's
+ * decision for one, with the others' caches counted beside the rest of the plan.
+ */
+function planLateCache(option: CacheOption, backend: Backend, size: PlanSize): CachePlan {
+  const context = {
+    n: size.n,
+    d: size.d,
+    batchSize: size.m,
+    backend: backend.name,
+    engine: backend.cacheEngine !== undefined,
+    ...(backend.cacheTransposedProducts ? { subsample: size.s } : {}),
+    available: hostMemory(),
+    otherBytes: trainingHostBytes(size, backend.describe().threads !== undefined),
+  };
+  let plan = planCache(option, context);
+  for (let others = 1; others < LATE_CACHE_CANDIDATES && plan.precision; others++) plan = planCache(option, { ...context, otherBytes: context.otherBytes + others * plan.bytes });
+  return plan;
 }

@@ -25,6 +25,8 @@ export class SharedSteps {
   private mses: number[] = [];
   private corrections: (Float32Array | undefined)[] = [];
   private readonly scores = new Map<MonitorSet, { round: number; figures: ({ mse: number; error?: number } | undefined)[] }>();
+  /** Candidates that step on their own (with a kernel cache) from an epoch on: see useOwnStepper. */
+  private readonly own = new Map<number, Stepper>();
 
   constructor(
     private readonly backend: Backend,
@@ -49,7 +51,24 @@ export class SharedSteps {
       step: (batch, rate) => this.step(k, batch, rate),
       settle: async () => undefined,
       discard: () => undefined,
+      beginEpoch: (order) => this.own.get(k)?.beginEpoch?.(order),
     };
+  }
+
+  /**
+   * From the next epoch on, candidate k steps with `stepper` (eigenpro.ts's, on its member set with
+   * a kernel cache) instead of the joint calls. Given to all the candidates still training at once,
+   * between epochs: no round then mixes the two. Scores still come from the group.
+   */
+  useOwnStepper(k: number, stepper: Stepper): void {
+    this.own.get(k)?.dispose?.();
+    this.own.set(k, stepper);
+  }
+
+  /** Releases the candidates' own steppers (their caches). */
+  dispose(): void {
+    for (const stepper of this.own.values()) stepper.dispose?.();
+    this.own.clear();
   }
 
   /** Candidate k's scores on a monitored set, computed for all candidates at the first request of a round. */
@@ -67,6 +86,8 @@ export class SharedSteps {
   }
 
   private async step(k: number, batch: Int32Array, rate: number): Promise<number> {
+    const own = this.own.get(k);
+    if (own) return own.step(batch, rate);
     if (this.computedRound !== this.round) {
       await this.compute(batch);
       this.computedRound = this.round;

@@ -73,6 +73,29 @@ describe.each(['js', 'wasm', ...(ONNX ? (['onnx'] as const) : [])] as const)('ba
   }, 120_000);
 });
 
+describe.each(['wasm', ...(ONNX ? (['onnx'] as const) : [])] as const)('bandwidth search on %s, the last candidates with a kernel cache', (backend) => {
+  it('once no more than two train, each goes on with a cache of its own and still trains as fit() alone (uncached) does', async () => {
+    const { epochs: _given, cache: _off, ...unbounded } = common;
+    const options: FitOptions = { ...unbounded, backend, kernel: 'gaussian', bandwidth: [0.8, 1.5, 3, 6] };
+    const model = await fit(train.X, train.y, options);
+    const search = model.search!;
+    expect(search.lateCache?.precision).toBe('float32');
+    // The cache is used only if two candidates train on after the others stopped: the data must show it.
+    const lengths = search.candidates.map((c) => c.validationMse!.length);
+    const [, second, third] = [...lengths].sort((a, b) => b - a);
+    expect(second).toBeGreaterThan(third + 1);
+    // The two that trained longest, and only they, have their cache from the epoch after the third stopped.
+    expect(search.candidates.map((c, k) => c.cachedFrom ?? (lengths[k] > third ? 'missing' : 'none'))).toEqual(lengths.map((length) => (length > third ? third + 1 : 'none')));
+    for (const candidate of search.candidates) {
+      const solo = await fit(train.X, train.y, { ...options, cache: 'off', bandwidth: candidate.bandwidth, batchSize: model.plan.batchSize });
+      closeArrays(candidate.validationMse!, solo.history.map((h) => h.validationMse!), 1e-4);
+      closeArrays(candidate.validationError!, solo.history.map((h) => h.validationError!), 0.01);
+      await solo.dispose();
+    }
+    await model.dispose();
+  }, 120_000);
+});
+
 describe('bandwidth search: the default grid and the held-out split', () => {
   it("'search' trains 5 bandwidths around the median heuristic and judges them on a seeded split", async () => {
     const plans: unknown[] = [];
