@@ -18,8 +18,8 @@ import { validateOptions, withDefaults, type FitOptions } from './options.js';
 import type { KernelOption } from '../kernels/index.js';
 import type { SearchPlan } from './solver/plan.js';
 import { monitoredCount, inMemory, prepareTraining } from './prepare.js';
-import { hostMemory, memoryFailure, trainingHostBytes } from './solver/memory.js';
-import { KernelCache, ScoringBlock, planCache, type CacheOption, type CachePlan } from './solver/kernelCache.js';
+import { memoryFailure, planRunCache } from './solver/memory.js';
+import { KernelCache, ScoringBlock } from './solver/kernelCache.js';
 import type { ProjectionCacheSize } from './solver/setup.js';
 import type { Backend } from './backends/backend.js';
 import { cacheEngineOf } from './backends/cacheEngine.js';
@@ -202,33 +202,4 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
   }
 }
 
-/**
- * Whether this run keeps a kernel matrix in memory, and in what precision (kernelCache.ts): EigenPro
- * 2's n×n matrix of the training points, or, for a model on p separate centers, K_ZZ for the
- * projection (its batches, `m`, are the projection's).
- */
-function planRunCache(
-  option: CacheOption,
-  backend: Backend,
-  size: { n: number; d: number; l: number; s: number; q?: number; m: number; centers?: number },
-  run: { cluster: boolean; monitorRows: number; validationRows: number },
-): CachePlan {
-  const n = size.centers ?? size.n;
-  const memory = { ...size, n, monitorRows: run.monitorRows, setup: false };
-  return planCache(option, {
-    n,
-    d: size.d,
-    batchSize: size.m,
-    // EigenPro 2's validation rows are scored against the matrix's points: their block may be kept;
-    // and its subsample's columns, for the correction, where the engine reads them by rows.
-    ...(size.centers === undefined ? { scoredRows: run.validationRows, ...(backend.cacheTransposedProducts ? { subsample: size.s } : {}) } : {}),
-    ...(size.centers !== undefined ? { matrix: `K_ZZ of the ${n} centers, for the projection (${n}²),` } : {}),
-    // A cluster's workers hold EigenPro 2's centers; EigenPro 3's projection runs here.
-    unsupported: run.cluster && size.centers === undefined ? "the centers and their kernel blocks are a cluster's workers'" : undefined,
-    backend: backend.name,
-    engine: backend.cacheEngine !== undefined,
-    available: hostMemory(),
-    otherBytes: trainingHostBytes(memory, backend.describe().threads !== undefined),
-  });
-}
 

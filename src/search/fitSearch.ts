@@ -15,7 +15,7 @@ import type { Backend, CenterSet } from '../backends/backend.js';
 import { startBackend } from '../backendChoice.js';
 import { centerGroup } from '../backends/centerGroup.js';
 import { cacheEngineOf } from '../backends/cacheEngine.js';
-import { KernelCache, planCache, type CacheOption, type CachePlan } from '../solver/kernelCache.js';
+import { KernelCache, type CacheOption, type CachePlan } from '../solver/kernelCache.js';
 import type { MatrixInput } from '../data/input.js';
 import type { OpenedNpy } from '../io/openedNpy.js';
 import type { LabelInput } from '../data/labels.js';
@@ -25,7 +25,7 @@ import { KernelModel } from '../model/model.js';
 import { DEFAULT_HOLDOUT, type FitOptions, type WithDefaults } from '../options.js';
 import { monitoredCount, inMemory, monitorRows, monitorTrainingSubset, prepareTraining } from '../prepare.js';
 import { eigenPro2Stepper, type MonitorSet, type Preconditioning } from '../solver/eigenpro.js';
-import { hostMemory, memoryFailure, searchCandidatesPerPass, trainingHostBytes, type PlanSize } from '../solver/memory.js';
+import { memoryFailure, planRunCache, searchCandidatesPerPass, type PlanSize } from '../solver/memory.js';
 import { LATE_CACHE_CANDIDATES, SEARCH_WITHOUT_CACHE, analyticStepSize, assemblePlan, type Plan, type SearchCandidate, type SearchPlan, type SetupNumbers } from '../solver/plan.js';
 import { SeededRandom } from '../solver/random.js';
 import { setUp } from '../solver/setup.js';
@@ -235,14 +235,15 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
           }),
         );
         const diverged = members.map(() => false);
-        const going = () => runs.filter((run, j) => shared.active[j] && !run.finished);
+        /** The candidates still training. */
+        const going = () => runs.flatMap((run, j) => (shared.active[j] && !run.finished ? [j] : []));
         while (going().length > 0) {
           if (opts.signal?.aborted) {
             aborted = true;
             break;
           }
           shared.newRound();
-          const these = runs.map((run, j) => (shared.active[j] && !run.finished ? j : -1)).filter((j) => j >= 0);
+          const these = going();
           for (const j of these) await runs[j].stepBatch();
           shared.newRound();
           for (const j of these) {
@@ -256,7 +257,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
             }
           }
           // Between epochs, once no more than LATE_CACHE_CANDIDATES train: each goes on alone with a kernel cache.
-          const training = going().map((run) => runs.indexOf(run));
+          const training = going();
           if (lateCache.precision && !cachedLate && training.length > 0 && training.length <= LATE_CACHE_CANDIDATES && training.every((j) => !runs[j].inEpoch)) {
             cachedLate = true;
             for (const j of training) {
@@ -347,21 +348,12 @@ function formatSigma(x: number): string {
 }
 
 /**
- * The cache each of the last LATE_CACHE_CANDIDATES candidates still training would keep: planCache's
- * decision for one, with the others' caches counted beside the rest of the plan.
+ * The cache each of the last LATE_CACHE_CANDIDATES candidates still training would keep: the run's
+ * cache plan for one, with the others' caches counted beside it.
  */
 function planLateCache(option: CacheOption, backend: Backend, size: PlanSize): CachePlan {
-  const context = {
-    n: size.n,
-    d: size.d,
-    batchSize: size.m,
-    backend: backend.name,
-    engine: backend.cacheEngine !== undefined,
-    ...(backend.cacheTransposedProducts ? { subsample: size.s } : {}),
-    available: hostMemory(),
-    otherBytes: trainingHostBytes(size, backend.describe().threads !== undefined),
-  };
-  let plan = planCache(option, context);
-  for (let others = 1; others < LATE_CACHE_CANDIDATES && plan.precision; others++) plan = planCache(option, { ...context, otherBytes: context.otherBytes + others * plan.bytes });
+  const run = { cluster: false, monitorRows: size.monitorRows, validationRows: 0 };
+  let plan = planRunCache(option, backend, size, run);
+  for (let others = 1; others < LATE_CACHE_CANDIDATES && plan.precision; others++) plan = planRunCache(option, backend, size, { ...run, besideBytes: others * plan.bytes });
   return plan;
 }

@@ -61,7 +61,6 @@ export class SharedSteps {
    * between epochs: no round then mixes the two. Scores still come from the group.
    */
   useOwnStepper(k: number, stepper: Stepper): void {
-    this.own.get(k)?.dispose?.();
     this.own.set(k, stepper);
   }
 

@@ -14,6 +14,7 @@ import type { Backend, MemoryBudget } from '../backends/backend.js';
 import { freeMemoryBytes } from '../backends/system.js';
 import { KmfitError } from '../errors.js';
 import { MAX_EIGENPAIRS } from './plan.js';
+import { planCache, type CacheOption, type CachePlan } from './kernelCache.js';
 
 /** The sizes that decide a plan's memory. */
 export interface PlanSize {
@@ -230,4 +231,35 @@ export function searchCandidatesPerPass(backend: Backend, size: PlanSize, count:
       ? `all ${count} fit at once: ${mb(each.host)} each besides the plan's ${mb(used('host'))}`
       : `${fits} fit at once (${mb(each.host)} each besides the plan's ${mb(used('host'))}, within ${budgets.host?.source ?? budgets.device.source})`;
   return { count: fits, why };
+}
+
+/**
+ * Whether this run keeps a kernel matrix in memory, and in what precision (kernelCache.ts): EigenPro
+ * 2's n×n matrix of the training points, or, for a model on p separate centers, K_ZZ for the
+ * projection (its batches, `m`, are the projection's).
+ */
+export function planRunCache(
+  option: CacheOption,
+  backend: Backend,
+  size: { n: number; d: number; l: number; s: number; q?: number; m: number; centers?: number },
+  /** `besideBytes`: other caches kept beside this one (a search's last candidates'). */
+  run: { cluster: boolean; monitorRows: number; validationRows: number; besideBytes?: number },
+): CachePlan {
+  const n = size.centers ?? size.n;
+  const memory = { ...size, n, monitorRows: run.monitorRows, setup: false };
+  return planCache(option, {
+    n,
+    d: size.d,
+    batchSize: size.m,
+    // EigenPro 2's validation rows are scored against the matrix's points: their block may be kept;
+    // and its subsample's columns, for the correction, where the engine reads them by rows.
+    ...(size.centers === undefined ? { scoredRows: run.validationRows, ...(backend.cacheTransposedProducts ? { subsample: size.s } : {}) } : {}),
+    ...(size.centers !== undefined ? { matrix: `K_ZZ of the ${n} centers, for the projection (${n}²),` } : {}),
+    // A cluster's workers hold EigenPro 2's centers; EigenPro 3's projection runs here.
+    unsupported: run.cluster && size.centers === undefined ? "the centers and their kernel blocks are a cluster's workers'" : undefined,
+    backend: backend.name,
+    engine: backend.cacheEngine !== undefined,
+    available: hostMemory(),
+    otherBytes: trainingHostBytes(memory, backend.describe().threads !== undefined) + (run.besideBytes ?? 0),
+  });
 }
