@@ -2,8 +2,8 @@
  * The float64 eigensystem behind EigenPro's setup: the top eigenpairs of the (scaled) Nyström
  * kernel matrix K_SS/s. A dense O(s³) decomposition is too slow in JavaScript, so only the pairs
  * needed are computed: Lanczos with full reorthogonalization (the matrix stays float32, everything
- * else is float64), a symmetric tridiagonal QL solver for the projected matrix, and Ritz vectors
- * formed in float64.
+ * else is float64), a symmetric tridiagonal QL solver for the projected matrix's values, inverse
+ * iteration for its eigenvectors (./inverseIteration.ts), and Ritz vectors formed in float64.
  *
  * Single-vector Lanczos cannot see a second copy of an eigenvalue (its Krylov space holds one
  * direction per eigenspace), so after convergence a short Lanczos run on the complement of the
@@ -11,6 +11,7 @@
  */
 import { KmfitError, describeValue } from '../errors.js';
 import { rotateRows } from './dense/js.js';
+import { inverseIterationPairs } from './inverseIteration.js';
 import { denseKernels } from './dense/choose.js';
 import { hardwareThreads } from '../backends/system.js';
 import type { DenseKernels } from './dense/kernels.js';
@@ -92,9 +93,9 @@ const MAX_QL_SWEEPS = 60;
  *
  * The eigenvector matrix is the product Z = G_1·G_2···G_N of the sweeps' Givens rotations. 'last'
  * follows row n-1 of Z through the sweeps as they happen (O(n²) in all): that is what the Lanczos
- * residual bounds |β_k·z_{k,j}| need. 'all' records the rotations and applies them in reverse
- * to the unit vectors of the wanted columns only, so that the cost (O(n²·columns)) shrinks with
- * the number of eigenvectors needed.
+ * residual bounds |β_k·z_{k,j}| need. 'all' finds the wanted columns by inverse iteration on the
+ * values (./inverseIteration.ts: O(n) each); where that declines, it records the rotations and
+ * applies them in reverse to the unit vectors of the wanted columns only (O(n²·columns)).
  */
 export function tridiagonalEigen(
   diag: ArrayLike<number>,
@@ -111,6 +112,11 @@ export function tridiagonalEigen(
   // e[i] couples i and i+1; e[n-1] is a zero sentinel.
   const e = new Float64Array(n);
   for (let i = 0; i + 1 < n; i++) e[i] = offDiag[i];
+  if (rows === 'all') {
+    const columnCount = Math.max(0, Math.min(columns, n));
+    const pairs = inverseIterationPairs(d, e, columnCount, (blockDiag, blockOff) => tridiagonalEigen(blockDiag, blockOff, 'none').values);
+    if (pairs !== null) return { ...pairs, rowCount: n, columnCount };
+  }
   const log = createRotationLog(n, rows);
   for (let l = 0; l < n; l++) {
     let sweeps = 0;

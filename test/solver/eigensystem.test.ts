@@ -300,6 +300,95 @@ describe('tridiagonalEigen', () => {
     expect(Array.from(leading.vectors)).toEqual(Array.from(full.vectors.subarray(0, 6 * n)));
   });
 
+  /** T's eigenpairs from a dense float64 decomposition (ml-matrix) of the full n×n matrix. */
+  function denseTridiagonal(diag: number[], off: number[]): Reference {
+    const n = diag.length;
+    const rows = Array.from({ length: n }, (_, i) =>
+      Array.from({ length: n }, (_, j) => (i === j ? diag[i] : Math.abs(i - j) === 1 ? off[Math.min(i, j)] : 0)),
+    );
+    const evd = new EigenvalueDecomposition(new Matrix(rows), { assumeSymmetric: true });
+    const raw = evd.realEigenvalues;
+    const order = raw.map((_, i) => i).sort((i, j) => raw[j] - raw[i]);
+    return { values: order.map((i) => raw[i]), vector: (j) => evd.eigenvectorMatrix.getColumn(order[j]) };
+  }
+
+  /** max |zᵢ·zⱼ − δᵢⱼ| and max ‖T z − λ z‖ over the returned columns. */
+  function quality(diag: number[], off: number[], t: ReturnType<typeof tridiagonalEigen>): { orthogonality: number; residual: number } {
+    const n = diag.length;
+    let orthogonality = 0;
+    let residual = 0;
+    for (let a = 0; a < t.columnCount; a++) {
+      const za = t.vectors.subarray(a * n, (a + 1) * n);
+      for (let b = a; b < t.columnCount; b++) {
+        orthogonality = Math.max(orthogonality, Math.abs(dot(za, t.vectors.subarray(b * n, (b + 1) * n)) - (a === b ? 1 : 0)));
+      }
+      let sum = 0;
+      for (let i = 0; i < n; i++) {
+        const tz = diag[i] * za[i] + (i > 0 ? off[i - 1] * za[i - 1] : 0) + (i < n - 1 ? off[i] * za[i + 1] : 0);
+        sum += (tz - t.values[a] * za[i]) ** 2;
+      }
+      residual = Math.max(residual, Math.sqrt(sum));
+    }
+    return { orthogonality, residual };
+  }
+
+  it('eigenvectors (by inverse iteration) match a dense float64 decomposition, up to sign', () => {
+    const random = lcg(11);
+    const n = 300;
+    // A kernel-like spectrum: decaying diagonal, couplings of the same order.
+    const diag = Array.from({ length: n }, (_, i) => Math.exp(-i / 40) + 0.01 * random());
+    const off = Array.from({ length: n - 1 }, () => 0.05 * random());
+    const t = tridiagonalEigen(diag, off, 'all', 120);
+    const reference = denseTridiagonal(diag, off);
+    for (let j = 0; j < 120; j++) {
+      expect(Math.abs(t.values[j] - reference.values[j])).toBeLessThan(1e-13);
+      expect(Math.abs(dot(t.vectors.subarray(j * n, (j + 1) * n), reference.vector(j)))).toBeCloseTo(1, 10);
+    }
+    const { orthogonality, residual } = quality(diag, off, t);
+    expect(orthogonality).toBeLessThan(1e-12);
+    expect(residual).toBeLessThan(1e-13);
+  });
+
+  it('keeps the vectors of nearly equal values orthogonal: Wilkinson W21+, and clusters small and large', () => {
+    // W21+: d = |10 − i|, e = 1; its top values come in pairs equal to about 1e-14.
+    const wDiag = Array.from({ length: 21 }, (_, i) => Math.abs(10 - i));
+    const wOff = new Array(20).fill(1);
+    const w = tridiagonalEigen(wDiag, wOff);
+    expect(w.values[0] - w.values[1]).toBeLessThan(1e-12);
+    const wQuality = quality(wDiag, wOff, w);
+    // Values further apart than the cluster gap (1e-6·‖T‖) are solved independently, orthogonal to
+    // about ε‖T‖/gap ≤ 2.2e-10 (W21+'s lower pairs are 1e-5 to 1e-2 apart).
+    expect(wQuality.orthogonality).toBeLessThan(2.2e-10);
+    expect(wQuality.residual).toBeLessThan(1e-12);
+    // Values all within 1e-8 of 1, with couplings far from negligible: one cluster of n. At 40 it
+    // is orthogonalized as it goes; at 100 it is too large for that and QL's rotations take over.
+    for (const n of [40, 100]) {
+      const diag = Array.from({ length: n }, (_, i) => 1 + 1e-10 * i);
+      const off = Array.from({ length: n - 1 }, (_, i) => 1e-9 * (1 + (i % 3)));
+      const t = tridiagonalEigen(diag, off);
+      const { orthogonality, residual } = quality(diag, off, t);
+      expect(orthogonality).toBeLessThan(1e-12);
+      expect(residual).toBeLessThan(1e-14);
+    }
+  });
+
+  it('a value repeated in separate blocks gets one vector in each block', () => {
+    // Three identical 3×3 blocks (zero couplings between them) and a 1×1 block.
+    const diag = [2, 1, 3, 2, 1, 3, 2, 1, 3, 5];
+    const off = [0.5, 0.25, 0, 0.5, 0.25, 0, 0.5, 0.25, 0];
+    const t = tridiagonalEigen(diag, off, 'all', 4);
+    expect(t.values[0]).toBe(5);
+    expect(Array.from(t.vectors.subarray(0, 10))).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    for (let j = 1; j < 4; j++) {
+      const z = Array.from(t.vectors.subarray(j * 10, (j + 1) * 10));
+      // Supported on exactly one block, block j − 1 (ties keep block order).
+      z.forEach((x, i) => (Math.floor(i / 3) === j - 1 ? expect(Math.abs(x)).toBeGreaterThan(0) : expect(x).toBe(0)));
+    }
+    const { orthogonality, residual } = quality(diag, off, t);
+    expect(orthogonality).toBeLessThan(1e-14);
+    expect(residual).toBeLessThan(1e-14);
+  });
+
   it('handles an empty, a 1×1 and a diagonal matrix', () => {
     expect(tridiagonalEigen([], []).values.length).toBe(0);
     const one = tridiagonalEigen([4], []);
