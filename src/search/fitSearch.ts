@@ -189,6 +189,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
       perPassWhy: fit.why,
       sharesDistances: results?.sharesDistances ?? backend.createCenterGroup !== undefined,
       lateCache,
+      eigenSeconds: plans.map((p) => p.eigenSeconds),
       ...(results ? { winner: results.winner } : {}),
       ...(results?.refit ? { refit: results.refit } : {}),
     });

@@ -312,4 +312,6 @@ export interface SearchPlan {
    * after the others stopped (planCache's decision for them; absent in files of earlier versions).
    */
   readonly lateCache?: CachePlan;
+  /** Each candidate's eigensystem seconds at set-up, in candidate order (absent in earlier files). */
+  readonly eigenSeconds?: readonly number[];
 }

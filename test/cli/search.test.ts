@@ -40,6 +40,10 @@ describe('kmfit train with a bandwidth search', () => {
     expect(rowOf('judged on')).toMatch(/a seeded split of the training data: 60 of 300 rows \(holdout 0\.2\)/);
     expect(rowOf('per pass')).toMatch(/3 of 3 \(1 pass\)/);
     expect(rowOf('cache')).toMatch(/off\s+\(each candidate's kernel values differ/);
+    // Set-up made one eigensystem per candidate: the row gives each, and their sum.
+    const times = rowOf('set-up')!.match(/\(eigensystems ([\d.]+) s, one per candidate: ([\d.]+) \+ ([\d.]+) \+ ([\d.]+)\)/)!.slice(1).map(Number);
+    expect(times[0]).toBeCloseTo(times[1] + times[2] + times[3], 1);
+    expect(search.eigenSeconds).toHaveLength(3);
     // The table: one line per candidate with its error after each epoch, the kept one marked.
     search.candidates.forEach((candidate, k) => {
       const line = run.stdout.split('\n').find((l) => l.trimStart().startsWith(`${candidate.kernel} `))!;
