@@ -2,7 +2,8 @@
  * The loops that take nearly all of the eigensolver's time (and, below, the preconditioner's
  * products in training), behind small interfaces: the
  * Lanczos matrix-vector product, the Gram–Schmidt pass of full reorthogonalization, the rotations
- * that form the projected matrix's eigenvectors, and the Ritz vectors. Two implementations: WebAssembly f64x2 SIMD (./wasm.ts, device code in
+ * that form the projected matrix's eigenvectors where inverse iteration declines (a large cluster;
+ * src/solver/inverseIteration.ts), and the Ritz vectors. Two implementations: WebAssembly f64x2 SIMD (./wasm.ts, device code in
  * kernels/wasm/assembly/dense.ts) where the engine has it, plain JavaScript (./js.ts) elsewhere;
  * ./choose.ts picks one.
  * Both compute every sum in float64.
