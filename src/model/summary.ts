@@ -80,7 +80,7 @@ export function planRows(plan: Plan): PlanRow[] {
 
 /** The eigensystem's seconds; a search's set-up (not its refit's) made one per candidate. */
 function eigensystemText(plan: Plan): string {
-  const each = (!plan.search?.refit && plan.search?.eigenSeconds) || [];
+  const each = plan.search && !plan.search.refit ? plan.search.eigenSeconds ?? [] : [];
   if (each.length < 2) return `eigensystem ${plan.eigenSeconds.toFixed(2)} s`;
   return `eigensystems ${each.reduce((a, b) => a + b, 0).toFixed(2)} s, one per candidate: ${each.map((x) => x.toFixed(2)).join(' + ')}`;
 }

@@ -176,6 +176,13 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
       );
     });
     const lateCache = planLateCache(opts.cache, backend, { n: train.rows, d: train.cols, l, s: plans[0].subsampleSize, q: Math.max(...plans.map((p) => p.q)), m, monitorRows, setup: false });
+    /** A late candidate's own stepper: eigenpro.ts's, on its member set, with a kernel cache (lateCache). */
+    const cachedStepper = async (member: SetUpCandidate, centers: CenterSet, plan: CachePlan) => {
+      const { kernel } = member.candidate;
+      const { preconditioning } = member;
+      const cache = new KernelCache(await cacheEngineOf(backend, plan.precision!), kernel, train, centers, m, plan.subsampleColumns ? preconditioning?.indices : undefined);
+      return eigenPro2Stepper({ backend, kernel, X: train, Y, centers, preconditioning, cache });
+    };
     const fit = searchCandidatesPerPass(backend, { n: train.rows, d: train.cols, l, s: plans[0].subsampleSize, q: Math.max(...plans.map((p) => p.q)), m, monitorRows, setup: false }, candidates.length);
     const perPass = fit.count;
     const passes = Math.ceil(candidates.length / perPass);
@@ -213,9 +220,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
       const kernels: Kernel[] = members.map((c) => c.candidate.kernel);
       const group = await centerGroup(backend, kernels, train, l);
       sharesDistances &&= group.sharesDistances;
-      let bestHere: CenterSet | undefined;
       const shared = new SharedSteps(backend, kernels, train, Y, group, members.map((c) => c.preconditioning));
-      let cachedLate = false;
       const cachedFrom: (number | undefined)[] = members.map(() => undefined);
       try {
         const runs = members.map((_, j) =>
@@ -259,14 +264,11 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
           }
           // Between epochs, once no more than LATE_CACHE_CANDIDATES train: each goes on alone with a kernel cache.
           const training = going();
-          if (lateCache.precision && !cachedLate && training.length > 0 && training.length <= LATE_CACHE_CANDIDATES && training.every((j) => !runs[j].inEpoch)) {
-            cachedLate = true;
+          const cachedYet = cachedFrom.some((epoch) => epoch !== undefined);
+          if (lateCache.precision && !cachedYet && training.length > 0 && training.length <= LATE_CACHE_CANDIDATES && training.every((j) => !runs[j].inEpoch)) {
             for (const j of training) {
               cachedFrom[j] = runs[j].completedEpochs + 1;
-              const { kernel } = members[j].candidate;
-              const p = members[j].preconditioning;
-              const cache = new KernelCache(await cacheEngineOf(backend, lateCache.precision), kernel, train, group.members[j], m, lateCache.subsampleColumns ? p?.indices : undefined);
-              shared.useOwnStepper(j, eigenPro2Stepper({ backend, kernel, X: train, Y, centers: group.members[j], preconditioning: p, cache }));
+              shared.useOwnStepper(j, await cachedStepper(members[j], group.members[j], lateCache));
             }
           }
           await new Promise((resolve) => setImmediate(resolve));
@@ -278,8 +280,8 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
             continue;
           }
           const result = await runs[j].finish(aborted);
-          const kept = result.history[result.keptEpoch - 1];
-          const score = kept ? kept.validationError ?? kept.validationMse! : Number.POSITIVE_INFINITY;
+          const keptMetrics = result.history[result.keptEpoch - 1];
+          const score = keptMetrics ? keptMetrics.validationError ?? keptMetrics.validationMse! : Number.POSITIVE_INFINITY;
           results.push({
             ...candidateOf(plans[k], members[j].candidate),
             validationMse: result.history.map((h) => h.validationMse!),
@@ -288,14 +290,12 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
             score,
             ...(cachedFrom[j] !== undefined ? { cachedFrom: cachedFrom[j] } : {}),
           });
-          if (!best || score < best.score) {
-            best = { index: k, score, weights: await group.members[j].readWeights(), history: runs[j], result };
-            bestHere = group.members[j];
-          }
+          if (!best || score < best.score) best = { index: k, score, weights: await group.members[j].readWeights(), history: runs[j], result };
         }
       } finally {
         shared.dispose();
-        if (keepSet && bestHere && !aborted) kept = bestHere;
+        // One pass (keepSet): the best candidate's index is its member's.
+        if (keepSet && best && !aborted) kept = group.members[best.index];
         group.dispose(kept);
       }
     }

@@ -11,7 +11,7 @@
  */
 import { KmfitError, describeValue } from '../errors.js';
 import { rotateRows } from './dense/js.js';
-import { inverseIterationPairs } from './inverseIteration.js';
+import { inverseIterationPairs, negligibleCoupling } from './inverseIteration.js';
 import { denseKernels } from './dense/choose.js';
 import { hardwareThreads } from '../backends/system.js';
 import type { DenseKernels } from './dense/kernels.js';
@@ -75,7 +75,6 @@ export interface TridiagonalEigensystem {
   readonly columnCount: number;
 }
 
-const EPSILON = Number.EPSILON;
 /** A residual below this fraction of ‖A‖ means the Krylov space is invariant: restart. */
 const BREAKDOWN = 1e-12;
 /** Steps the search for missed eigenvalues takes when it finds nothing above the floor. */
@@ -179,7 +178,7 @@ function reserveRotations(log: RotationLog, count: number): void {
 function splitPoint(d: Float64Array, e: Float64Array, l: number): number {
   const last = d.length - 1;
   for (let m = l; m < last; m++) {
-    if (Math.abs(e[m]) <= EPSILON * (Math.abs(d[m]) + Math.abs(d[m + 1]))) return m;
+    if (negligibleCoupling(d, e, m)) return m;
   }
   return last;
 }

@@ -57,16 +57,11 @@ export function inverseIterationPairs(
 
   const vectors = new Float64Array(columns * n);
   // The picked values of each block are its top ones, in the same order as in `order`.
-  const wanted = new Array<number>(blocks.length).fill(0);
   const columnOf: number[][] = blocks.map(() => []);
-  for (let j = 0; j < columns; j++) {
-    const { block } = order[j];
-    wanted[block]++;
-    columnOf[block].push(j);
-  }
+  for (let j = 0; j < columns; j++) columnOf[order[j].block].push(j);
   for (let b = 0; b < blocks.length; b++) {
-    if (wanted[b] === 0) continue;
-    const solved = blockVectors(d, e, blocks[b], perBlock[b], wanted[b]);
+    if (columnOf[b].length === 0) continue;
+    const solved = blockVectors(d, e, blocks[b], perBlock[b], columnOf[b].length);
     if (solved === null) return null;
     const { start, size } = blocks[b];
     columnOf[b].forEach((j, k) => vectors.set(solved.subarray(k * size, (k + 1) * size), j * n + start));
@@ -74,13 +69,21 @@ export function inverseIterationPairs(
   return { values, vectors };
 }
 
-/** Splits at |e_i| ≤ ε(|d_i| + |d_{i+1}|), QL's own test for a negligible coupling. */
+/**
+ * Whether the coupling e[i] of entries i and i+1 is negligible, |e_i| ≤ ε(|d_i| + |d_{i+1}|): where
+ * QL (./eigensystem.ts) and the blocks below split the matrix.
+ */
+export function negligibleCoupling(d: Float64Array, e: Float64Array, i: number): boolean {
+  return Math.abs(e[i]) <= Number.EPSILON * (Math.abs(d[i]) + Math.abs(d[i + 1]));
+}
+
+/** The unreduced blocks: split wherever a coupling is negligible. */
 function unreducedBlocks(d: Float64Array, e: Float64Array): Block[] {
   const n = d.length;
   const blocks: Block[] = [];
   let start = 0;
   for (let i = 0; i < n; i++) {
-    const last = i === n - 1 || Math.abs(e[i]) <= Number.EPSILON * (Math.abs(d[i]) + Math.abs(d[i + 1]));
+    const last = i === n - 1 || negligibleCoupling(d, e, i);
     if (!last) continue;
     let norm = 0;
     for (let r = start; r <= i; r++) {
