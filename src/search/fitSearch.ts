@@ -107,7 +107,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
   const { backend, choice } = await startBackend(opts.backend, { threads: opts.threads }, { kernel: candidates[0].kernel, rows, outputs: l }).catch((error: unknown) => {
     throw memoryFailure(error, opts.backend) ?? error;
   });
-  let refitting = false;
+  let refitWith: Parameters<Refit> | undefined;
   try {
     const monitorRows = monitoredCount(train.rows) + heldOut.X.rows;
     // Each candidate's set-up draws from a copy of the same random state, as it would alone.
@@ -305,38 +305,39 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
     const winner = setUps[best.index].candidate.kernel;
     const found = { candidates: results, winner: best.index, sharesDistances };
     if (refits && !aborted) {
-      // fit()'s own path trains it (on its own backend): this one has done its work.
-      refitting = true;
+      // fit()'s own path trains it again, on a backend of its own, after this one is released.
       await backend.dispose();
-      return await refit(
+      refitWith = [
         { kernel: kernelOptionOf(winner.spec), bandwidth: winner.spec.bandwidth },
         searchPlan({ ...found, refit: `the kept candidate trained again on all ${prepared.train.rows} rows` }),
-      );
+      ];
+    } else {
+      let centers = kept;
+      if (!centers) {
+        centers = await backend.createCenterSet(winner, train, l);
+        await centers.setWeights(best.weights);
+      }
+      return new KernelModel({
+        kernel: winner,
+        task: targets.task,
+        classes: targets.classes,
+        scaling: prepared.scaling,
+        centers: train,
+        weights: best.weights,
+        plan: { ...plans[best.index], search: searchPlan(found) },
+        history: best.result.history,
+        stoppedBy: best.result.stoppedBy,
+        keptEpoch: best.result.keptEpoch,
+        backend,
+        centerSet: centers,
+      });
     }
-    let centers = kept;
-    if (!centers) {
-      centers = await backend.createCenterSet(winner, train, l);
-      await centers.setWeights(best.weights);
-    }
-    return new KernelModel({
-      kernel: winner,
-      task: targets.task,
-      classes: targets.classes,
-      scaling: prepared.scaling,
-      centers: train,
-      weights: best.weights,
-      plan: { ...plans[best.index], search: searchPlan(found) },
-      history: best.result.history,
-      stoppedBy: best.result.stoppedBy,
-      keptEpoch: best.result.keptEpoch,
-      backend,
-      centerSet: centers,
-    });
   } catch (error) {
-    if (refitting) throw error;
     await backend.dispose();
     throw memoryFailure(error, backend.name) ?? error;
   }
+  // Errors of the refit are fit()'s own: they are not this search's backend's to handle.
+  return refit(...refitWith);
 }
 
 function candidateOf(plan: Plan, candidate: Candidate): SearchCandidate {
