@@ -324,9 +324,15 @@ export class KernelCache {
       await this.engine.multiplyTransposedRows(columns.length, s, (j, to) => to.set(panel.subarray(position[columns[j]] * s, (position[columns[j]] + 1) * s)), G, this.centers.outputs, out);
       return true;
     }
+    const l = this.centers.outputs;
+    const from = position[columns[0]];
+    if (columns.every((column, j) => position[column] === from + j)) {
+      // Columns at consecutive positions (fillWhole's `first`): a run of each row, copied whole.
+      await this.productInRuns(rows.length, columns.length, G, l, out, (i, to) => to.set(this.rowOf(rows[i]).subarray(from, from + columns.length), 0));
+      return true;
+    }
     // The columns in increasing position, G's rows with them: each row's reads then run forward
     // through it (4–5× faster than in batch order at 20 000 × 2 000; the sum does not care).
-    const l = this.centers.outputs;
     const order = Int32Array.from(columns.keys()).sort((a, b) => position[columns[a]] - position[columns[b]]);
     const at = Int32Array.from(order, (k) => position[columns[k]]);
     const sortedG = new Float32Array(at.length * l);
@@ -357,12 +363,20 @@ export class KernelCache {
   }
 
   /**
-   * Fills the whole matrix now, in the points' own order (EigenPro 3's K_ZZ, before the first
-   * projection reads it: the projection's batches are drawn anew every time, never one fill order).
+   * Fills the whole matrix now (EigenPro 3's K_ZZ, before the first projection reads it: the
+   * projection's batches are drawn anew every time, never one fill order), with the rows `first`
+   * in front, in their order, and the rest in the points' own order: a product with `first`'s
+   * columns (subsampleProduct) then reads a prefix of each row instead of gathering.
    */
-  async fillWhole(): Promise<void> {
+  async fillWhole(first: Int32Array = new Int32Array(0)): Promise<void> {
     if (this.complete) return;
-    this.beginEpoch(Int32Array.from({ length: this.n }, (_, i) => i));
+    const order = new Int32Array(this.n);
+    order.set(first);
+    const taken = new Uint8Array(this.n);
+    for (const row of first) taken[row] = 1;
+    let next = first.length;
+    for (let row = 0; row < this.n; row++) if (!taken[row]) order[next++] = row;
+    this.beginEpoch(order);
     while (!this.complete) await this.fill(Math.min(this.batchSize, this.n - this.filled));
   }
 

@@ -235,6 +235,35 @@ describe.each(ENGINE_BACKENDS)('the cache on the %s engine', (backendName) => {
     });
   });
 
+  it('fillWhole with rows in front: a product with their columns reads runs of the rows (EigenPro 3’s K_ZQ·c), and the rest is as before', async () => {
+    await withBackend(backendName, async (backend) => {
+      const centers = await backend.createCenterSet(kernel, X, l);
+      const alpha = Float32Array.from({ length: n * l }, (_, i) => Math.cos(i * 0.13));
+      await centers.setWeights(alpha);
+      const cache = new KernelCache(await backend.cacheEngine!('float16'), kernel, X, centers, m);
+      const front = Int32Array.from(permutation(11).subarray(0, 40));
+      await cache.fillWhole(front);
+      const all = Int32Array.from({ length: n }, (_, i) => i);
+      const c = Float32Array.from({ length: front.length * l }, (_, i) => Math.sin(i * 0.7));
+      const out = new Float32Array(n * l);
+      expect(await cache.subsampleProduct(all, front, c, out)).toBe(true);
+      expectCorrection(out, all, front, c);
+      // Columns not at consecutive positions (the front rows reversed) are gathered, with the same answer.
+      const reversed = front.slice().reverse();
+      const reversedC = new Float32Array(c.length);
+      for (let j = 0; j < front.length; j++) reversedC.set(c.subarray(j * l, (j + 1) * l), (front.length - 1 - j) * l);
+      expect(await cache.subsampleProduct(all, reversed, reversedC, out)).toBe(true);
+      expectCorrection(out, all, reversed, reversedC);
+      // Predictions take the weights in the cache's column order.
+      const batch = permutation(12).subarray(0, m);
+      const predicted = new Float32Array(m * l);
+      expect(await cache.predict(batch, predicted)).toBe(true);
+      expectProduct(predicted, batch, alpha, 'float16');
+      cache.dispose();
+      centers.dispose();
+    });
+  });
+
   it('the correction product k(X_S, X_B)·G from the subsample’s cached rows, once they are all cached', async () => {
     await withBackend(backendName, async (backend) => {
       const centers = await backend.createCenterSet(kernel, X, l);
