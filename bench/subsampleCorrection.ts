@@ -5,12 +5,20 @@
  * the workers), against gathering K[S_i, B_j] value by value from the cached rows (the way without
  * a panel, and the way of engines without multiplyTransposedRows). The two answers are compared.
  *
- *   npx tsx bench/subsampleCorrection.ts [--shapes 16000,16,26:4000,9,1] [--reps 10]
+ * Then EigenPro 3's correction at the centers, K_ZQ·c (all p rows of K_ZZ against the data level's
+ * subsample Q, s = 2 000), on each of --backends: from a cache filled with Q in front (fillWhole(Q):
+ * a run at the front of each row) against one filled in the points' own order (gathered value by
+ * value), the answers compared.
  *
- * Shapes are n,d,l (letter's and diamonds'), with s = m = 2 000; figures are medians of --reps
- * alternating calls, each on a fresh random batch, after one warm-up call of each.
+ *   npx tsx bench/subsampleCorrection.ts [--shapes 16000,16,26:4000,9,1] [--reps 10]
+ *     [--centers 20000,10] [--backends wasm,onnx]
+ *
+ * Shapes are n,d,l (letter's and diamonds'), with s = m = 2 000; --centers is p,l (d = 16: the
+ * product does not depend on d). Figures are medians of --reps alternating calls, each on a fresh
+ * random batch (or c), after one warm-up call of each.
  */
 import { chooseKernel, makeKernel } from '../kernels/index.js';
+import { createBackend } from '../src/backends/select.js';
 import { createWasmBackend } from '../src/backends/wasm/index.js';
 import { KernelCache } from '../src/solver/kernelCache.js';
 import { option } from './child.js';
@@ -73,3 +81,40 @@ for (const [n, d, l] of shapes) {
   centers.dispose();
 }
 await backend.dispose();
+
+const [p, outputs] = option('centers', '20000,10').split(',').map(Number);
+const centerPoints = uniformMatrix(p, 16, p);
+const Q = permutation(p, 4).slice(0, s);
+const all = Int32Array.from({ length: p }, (_, i) => i);
+console.log(`\nEigenPro 3's K_ZQ·c, p = ${p}, s = ${s}, l = ${outputs}, float16 K_ZZ, median of ${reps}`);
+console.log('backend  Q in front  gathered  gathered ÷ front  largest difference');
+for (const name of option('backends', 'wasm,onnx').split(',')) {
+  const device = await createBackend(name as 'wasm' | 'onnx');
+  const centers = await device.createCenterSet(kernel, centerPoints, outputs);
+  const [front, own] = [new KernelCache(await device.cacheEngine!('float16'), kernel, centerPoints, centers, m), new KernelCache(await device.cacheEngine!('float16'), kernel, centerPoints, centers, m)];
+  await front.fillWhole(Q);
+  await own.fillWhole();
+  const [a, b] = [new Float32Array(p * outputs), new Float32Array(p * outputs)];
+  const times = { front: [] as number[], own: [] as number[] };
+  let difference = 0;
+  let size = 0;
+  for (let r = 0; r <= reps; r++) {
+    const c = uniformMatrix(s, outputs, 20 + r).data.map((v) => v - 0.5);
+    let started = performance.now();
+    await front.subsampleProduct(all, Q, c, a);
+    if (r > 0) times.front.push(performance.now() - started);
+    started = performance.now();
+    await own.subsampleProduct(all, Q, c, b);
+    if (r > 0) times.own.push(performance.now() - started);
+    for (let i = 0; i < a.length; i++) {
+      difference = Math.max(difference, Math.abs(a[i] - b[i]));
+      size = Math.max(size, Math.abs(b[i]));
+    }
+  }
+  const [f, g] = [median(times.front), median(times.own)];
+  console.log(`${name.padEnd(9)}${`${f.toFixed(1)} ms`.padEnd(12)}${`${g.toFixed(1)} ms`.padEnd(10)}${(g / f).toFixed(2).padEnd(17)}${(difference / size).toExponential(1)} of the largest value`);
+  front.dispose();
+  own.dispose();
+  centers.dispose();
+  await device.dispose();
+}
