@@ -200,7 +200,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
       ...(results ? { winner: results.winner } : {}),
       ...(results?.refit ? { refit: results.refit } : {}),
     });
-    opts.onPlan?.({ ...plans[0], search: searchPlan() });
+    await opts.onPlan?.({ ...plans[0], search: searchPlan() });
 
     const results: SearchCandidate[] = [];
     let best: { index: number; score: number; weights: Float32Array; history: Training; result: Awaited<ReturnType<Training['finish']>> } | undefined;
