@@ -238,6 +238,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
             evaluate: shared.evaluator(j),
             startedAt: started,
             onEpoch: opts.onEpoch && ((report) => opts.onEpoch!({ ...report, candidate: first + j })),
+            onIteration: opts.onIteration && ((report) => opts.onIteration!({ ...report, candidate: first + j })),
           }),
         );
         const diverged = members.map(() => false);
