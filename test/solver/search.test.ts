@@ -149,6 +149,11 @@ describe('bandwidth search: the default grid and the held-out split', () => {
     expect(aborted.stoppedBy).toBe('aborted');
     expect(aborted.history).toHaveLength(1);
     await aborted.dispose();
+
+    // Aborted before any candidate finished an epoch, none was judged and none diverged: ABORTED.
+    const early = new AbortController();
+    const stopped = fit(train.X, train.y, { ...options, signal: early.signal, onIteration: (r) => (r.iteration === 2 ? early.abort() : undefined) });
+    await expect(stopped).rejects.toMatchObject({ code: 'ABORTED', message: expect.stringMatching(/before any candidate finished its first epoch/) });
   }, 60_000);
 
   it('with refit off, the model is the kept candidate as trained on the rows not held out', async () => {
