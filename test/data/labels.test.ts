@@ -110,6 +110,17 @@ describe('encodeTargets: task inference and encoding', () => {
       [3, 4],
       [5, 6],
     ]);
+    // { data, rows, cols }, the form X takes and the dataset loaders give, is the same matrix.
+    const rowsCols = encodeTargets({ data: new Float64Array([1, 2, 3, 4, 5, 6]), rows: 3, cols: 2 }, 3, undefined, 'y');
+    expect(rowsCols.task).toBe('regression');
+    expect(rowsOf(rowsCols.values)).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    errorOf(() => encodeTargets({ data: new Float64Array(6), rows: 2, cols: 2 }, 2, undefined, 'y'), 'INVALID_SHAPE');
+    // As an n×1 matrix, its column is the labels under task 'classification'.
+    expect(encodeTargets({ data: [2, 1, 2], rows: 3, cols: 1 }, 3, 'classification', 'y').classes).toEqual([1, 2]);
     const one = encodeTargets({ data: new Float64Array([1, 2, 3]), shape: [3, 1] }, 3, undefined, 'y');
     expect(one.task).toBe('regression');
     expect(one.values.cols).toBe(1);
