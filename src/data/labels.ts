@@ -485,9 +485,11 @@ function matrixOf(y: MatrixInput, what: string): ParsedLabels {
 
 function checkLength(found: number, n: number, what: string, unit: string): void {
   if (found !== n) {
+    // `what` names the labels ('y', 'validation.y'); their features are named alike ('X', 'validation.X').
+    const X = what.replace(/y$/, 'X');
     throw new KmfitError(
       'LENGTH_MISMATCH',
-      `X has ${n} rows, ${what} has ${found} ${unit}; pass exactly one ${unit === 'rows' ? 'row' : unit.replace(/s$/, '')} per row of X.`,
+      `${X} has ${n} rows, ${what} has ${found} ${unit}; pass exactly one ${unit === 'rows' ? 'row' : unit.replace(/s$/, '')} per row of ${X}.`,
     );
   }
 }

@@ -278,6 +278,9 @@ describe('encodeScoreTargets', () => {
 
   it('length, emptiness and non-finite checks', () => {
     errorOf(() => encodeScoreTargets([1, 2], 3, model, 'y'), 'LENGTH_MISMATCH');
+    // Validation labels are counted against validation.X's rows, and the message says so.
+    const msg = errorOf(() => encodeScoreTargets([1, 2], 3, model, 'validation.y'), 'LENGTH_MISMATCH');
+    expect(msg).toBe('validation.X has 3 rows, validation.y has 2 labels; pass exactly one label per row of validation.X.');
     errorOf(() => encodeScoreTargets([], 3, model, 'y'), 'EMPTY_DATA');
     errorOf(() => encodeScoreTargets([1, NaN], 2, model, 'y'), 'NON_FINITE');
   });
