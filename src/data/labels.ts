@@ -570,7 +570,7 @@ function encodeClassification(values: ArrayLike<unknown>, what: string): Targets
   if (classes.length < 2) {
     throw new KmfitError(
       'SINGLE_CLASS',
-      `classification needs at least two classes; found only ${describeValue(classes[0])} in all ${n} labels of ${what}. ` +
+      `classification needs at least two classes; found only the class ${describeValue(classes[0])} in all ${n} labels of ${what}. ` +
         `Check ${what} (e.g. a filter that kept one class), or use task 'regression'.`,
     );
   }

@@ -208,8 +208,9 @@ describe('encodeTargets: errors', () => {
 
   it('one distinct class → SINGLE_CLASS naming it', () => {
     const msg = errorOf(() => encodeTargets([3, 3, 3], 3, undefined, 'y'), 'SINGLE_CLASS');
-    expect(msg).toContain('needs at least two classes; found only 3');
-    expect(errorOf(() => encodeTargets(['a', 'a'], 2, undefined, 'y'), 'SINGLE_CLASS')).toContain('found only "a"');
+    // The label is named as a class, not read as a count ('found only 1 in all 1 labels').
+    expect(msg).toContain('needs at least two classes; found only the class 3 in all 3 labels');
+    expect(errorOf(() => encodeTargets(['a', 'a'], 2, undefined, 'y'), 'SINGLE_CLASS')).toContain('found only the class "a"');
   });
 
   it('empty → EMPTY_DATA', () => {
