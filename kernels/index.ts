@@ -53,6 +53,23 @@ function unknownKernel(name: string): KmfitError {
   );
 }
 
+/** The fields every kernel object may have; a built-in kernel's parameters (gamma, nu) come beside them. */
+const KERNEL_FIELDS = ['name', 'formula', 'bandwidth', 'params'];
+
+function noSuchField(field: string, known: readonly string[], kernel: string, kind: string): KmfitError {
+  return new KmfitError(
+    'INVALID_OPTION',
+    `${kernel} has no ${field}; its ${kind} are ${known.length > 0 ? known.join(', ') : 'none'}. Check the spelling, or leave it out.`,
+  );
+}
+
+/** A misspelt field (gama, sigma) would be ignored and the kernel trained with defaults: refuse it. */
+function checkFields(spec: object, own: readonly string[], kernel: string): void {
+  const known = [...KERNEL_FIELDS, ...own];
+  const unknown = Object.keys(spec).find((key) => !known.includes(key));
+  if (unknown !== undefined) throw noSuchField(`field '${unknown}'`, known, kernel, 'fields');
+}
+
 /** Parses the `kernel` option (and a separate `bandwidth` option, which wins if both are given). */
 export function chooseKernel(option: KernelOption | undefined, bandwidth?: number): KernelChoice {
   const topBandwidth = checkBandwidth(bandwidth, 'bandwidth');
@@ -64,12 +81,17 @@ export function chooseKernel(option: KernelOption | undefined, bandwidth?: numbe
   const rawName = spec.name ?? (spec.formula === undefined ? 'laplacian' : 'custom');
   const isFormula = spec.formula !== undefined || (rawName !== 'custom' && !NAME_LIKE.test(rawName));
   if (isFormula) {
+    checkFields(spec, [], 'A formula kernel');
     const formula = spec.formula ?? rawName;
     const params = { ...(spec.params ?? {}) };
     return { name: 'custom', formula, bandwidth: chosenBandwidth, params };
   }
   const builtin = findBuiltinKernel(rawName.toLowerCase());
   if (!builtin) throw unknownKernel(rawName);
+  checkFields(spec, Object.keys(builtin.params), `The ${builtin.name} kernel`);
+  for (const key of Object.keys(spec.params ?? {})) {
+    if (!(key in builtin.params)) throw noSuchField(`params.${key}`, Object.keys(builtin.params), `The ${builtin.name} kernel`, 'parameters');
+  }
   const params: Record<string, number> = { ...builtin.params };
   for (const key of Object.keys(builtin.params)) {
     const value = (spec as Record<string, unknown>)[key] ?? spec.params?.[key];

@@ -68,3 +68,10 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'function') return 'a function';
   return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
 }
+
+/** A file path argument is a non-empty string; else INVALID_OPTION naming the call, e.g. "model.save(path)". */
+export function checkPath(path: unknown, what: string): asserts path is string {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new KmfitError('INVALID_OPTION', `${what} takes a file path, a non-empty string; got ${describeValue(path)}.`);
+  }
+}

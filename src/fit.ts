@@ -107,7 +107,7 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
       ? projectionCache({ p: p.centers!.count, s: j.subsampleSize, q: j.q, batchSize: j.batchSize })
       : planRunCache(opts.cache, backend, { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize }, run);
     const plan = { ...start.plan, cache: cachePlan, ...(choice ? { backendChoice: choice } : {}), ...(search ? { search } : {}) };
-    opts.onPlan?.(plan);
+    await opts.onPlan?.(plan);
     const afterIteration =
       opts.checkpoint &&
       (await checkpointWriter(
@@ -121,7 +121,7 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     // On a cluster the centers and their weights live in the workers, a shard each; the local
     // backend computes the rest (set-up, the subsample's correction, EigenPro 3's projection).
     cluster = opts.cluster && (await requireCluster()(opts.cluster, { kernel, centers: centerPoints, outputs: plan.outputs }));
-    opts.onCluster?.(cluster ? cluster.report() : undefined);
+    await opts.onCluster?.(cluster ? cluster.report() : undefined);
     const centers = cluster ? cluster.centers : await backend.createCenterSet(kernel, centerPoints, plan.outputs);
     let stepper: Stepper;
     if (start.centers && plan.centers) {

@@ -70,7 +70,7 @@ export async function checkpointWriter(
       if (!(failure instanceof KmfitError)) throw failure;
       error = failure;
     }
-    onCheckpoint?.({
+    await onCheckpoint?.({
       path: options.path,
       epoch: state.epochsDone,
       iteration: state.epochIterations,

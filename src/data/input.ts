@@ -203,7 +203,7 @@ function fromRows(rows: ArrayLike<unknown>, what: string): Matrix {
   const first = rows[0];
   if (!isArrayLikeObject(first)) {
     if (typeof first === 'number' || ArrayBuffer.isView(rows)) {
-      throw notTwoD(what, `it is a flat ${Array.isArray(rows) ? 'array' : describeValue(rows)} of ${n} numbers`);
+      throw notTwoD(what, `it is a flat ${Array.isArray(rows) ? 'array' : rows.constructor.name} of ${n} numbers`);
     }
     throw new KmfitError(
       'INVALID_SHAPE',

@@ -5,6 +5,7 @@ import {
   isGenericStorage,
   isNdArrayLike,
   isShapedInput,
+  isRowsColsInput,
   firstNonFinite,
   toMatrix,
   type GenericStorage,
@@ -19,7 +20,7 @@ export type ClassLabel = number | string;
 /**
  * What users may pass as y: one label or target per row (a plain array of numbers or of strings,
  * a typed array, `{ data, shape: [n] }`, a 1-D ndarray), or an n×l matrix of regression targets
- * (number[][], `{ data, shape: [n, l] }`, a 2-D ndarray).
+ * (number[][], `{ data, shape: [n, l] }`, `{ data, rows, cols }`, a 2-D ndarray).
  */
 export type LabelInput = ReadonlyArray<ClassLabel> | ArrayLike<number> | MatrixInput;
 
@@ -435,6 +436,8 @@ function parseLabelInput(y: LabelInput, what: string): ParsedLabels {
     if (y.shape.length === 2) return matrixOf(y, what);
     throw rankError(what, y.shape);
   }
+  // kmfit's own matrix form, as X takes it (and as the dataset loaders give matrices): n×l.
+  if (isRowsColsInput(y)) return matrixOf(y, what);
   if (isRowArray(y)) return matrixOf(y, what);
   if (isArrayLikeObject(y)) return { kind: 'vector', values: y };
   throw new KmfitError(
@@ -467,7 +470,7 @@ function matrixOf(y: MatrixInput, what: string): ParsedLabels {
     const out: unknown[] = new Array(matrix.rows);
     if (isNdArrayLike(y)) {
       for (let i = 0; i < matrix.rows; i++) out[i] = readIndex(y.data, y.offset + i * y.stride[0]);
-    } else if (isShapedInput(y)) {
+    } else if (isShapedInput(y) || isRowsColsInput(y)) {
       for (let i = 0; i < matrix.rows; i++) out[i] = y.data[i * matrix.cols];
     } else if (isArrayLikeObject(y)) {
       for (let i = 0; i < matrix.rows; i++) {
@@ -482,9 +485,11 @@ function matrixOf(y: MatrixInput, what: string): ParsedLabels {
 
 function checkLength(found: number, n: number, what: string, unit: string): void {
   if (found !== n) {
+    // `what` names the labels ('y', 'validation.y'); their features are named alike ('X', 'validation.X').
+    const X = what.replace(/y$/, 'X');
     throw new KmfitError(
       'LENGTH_MISMATCH',
-      `X has ${n} rows, ${what} has ${found} ${unit}; pass exactly one ${unit === 'rows' ? 'row' : unit.replace(/s$/, '')} per row of X.`,
+      `${X} has ${n} rows, ${what} has ${found} ${unit}; pass exactly one ${unit === 'rows' ? 'row' : unit.replace(/s$/, '')} per row of ${X}.`,
     );
   }
 }
@@ -565,7 +570,7 @@ function encodeClassification(values: ArrayLike<unknown>, what: string): Targets
   if (classes.length < 2) {
     throw new KmfitError(
       'SINGLE_CLASS',
-      `classification needs at least two classes; found only ${describeValue(classes[0])} in all ${n} labels of ${what}. ` +
+      `classification needs at least two classes; found only the class ${describeValue(classes[0])} in all ${n} labels of ${what}. ` +
         `Check ${what} (e.g. a filter that kept one class), or use task 'regression'.`,
     );
   }

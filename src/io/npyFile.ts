@@ -21,7 +21,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { KmfitError } from '../errors.js';
+import { KmfitError, checkPath } from '../errors.js';
 import { checkDataFileInfo, fileNotFound, readError, shrankError } from './byteSource.js';
 import { checkNpyDataLength, decodeNpyElements, npyDataOffset, parseNpyHeader, type NpyHeader } from './npy.js';
 import { OPENED_NPY_BRAND as BRAND, type NpyRowChunk, type OpenedNpy } from './openedNpy.js';
@@ -313,11 +313,13 @@ function readHead(fd: number, length: number, name: string): Uint8Array {
  *   file.close();
  * }
  *
- * @throws KmfitError FILE_NOT_FOUND, INVALID_FILE (a directory; not a .npy; Fortran order),
+ * @throws KmfitError INVALID_OPTION (a path that is not a non-empty string), FILE_NOT_FOUND,
+ *   INVALID_FILE (a directory; not a .npy; Fortran order),
  *   EMPTY_DATA (an empty file, no rows or no columns), INVALID_SHAPE (not 2-D), IO_ERROR (an
  *   unreadable or damaged header, an unsupported dtype, data shorter than the header says).
  */
 export function openNpy(file: string): OpenedNpy {
+  checkPath(file, 'openNpy(path)');
   const name = path.basename(file);
   let fd: number;
   try {

@@ -1,6 +1,6 @@
 /** Reads model files written by save.ts back into a KernelModel, checking everything it trusts. */
 import { kernelFromSpec, type Kernel } from '../../kernels/index.js';
-import { KmfitError, describeValue } from '../errors.js';
+import { KmfitError, checkPath, describeValue } from '../errors.js';
 import { HeaderFields } from '../io/headerFields.js';
 import { decodeModelFile, readModelFile, type DecodedModelFile } from '../io/modelFile.js';
 import { KernelModel } from './model.js';
@@ -75,7 +75,10 @@ export function modelFromContents(file: DecodedModelFile, name: string): KernelM
 }
 
 function readModelSource(source: ModelSource): Promise<DecodedModelFile> | DecodedModelFile {
-  if (typeof source === 'string') return readModelFile(source);
+  if (typeof source === 'string') {
+    checkPath(source, 'loadModel(path)');
+    return readModelFile(source);
+  }
   if (source instanceof Uint8Array) return decodeModelFile(source, BYTES_SOURCE);
   if (source instanceof ArrayBuffer) return decodeModelFile(new Uint8Array(source), BYTES_SOURCE);
   throw new KmfitError(

@@ -18,7 +18,7 @@ import {
   type Task,
 } from '../data/labels.js';
 import { applyScaling, type Scaling } from '../data/scaling.js';
-import { KmfitError } from '../errors.js';
+import { KmfitError, checkPath } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import { predictInChunks } from '../solver/eigenpro.js';
 import type { EpochMetrics, StopReason } from '../solver/events.js';
@@ -151,9 +151,11 @@ export class KernelModel {
    * browser, keep `toBytes()` instead.
    * @throws KmfitError IO_ERROR when the file cannot be written (a full disk, permissions: nothing
    *   is left behind, and the model is unchanged: save it to another path), FILE_NOT_FOUND when its
-   *   directory does not exist, UNSUPPORTED_HERE in a browser.
+   *   directory does not exist, INVALID_OPTION when `path` is not a non-empty string,
+   *   UNSUPPORTED_HERE in a browser.
    */
   async save(path: string): Promise<void> {
+    checkPath(path, 'model.save(path)');
     await saveModel(this.parts, path);
   }
 

@@ -200,7 +200,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
       ...(results ? { winner: results.winner } : {}),
       ...(results?.refit ? { refit: results.refit } : {}),
     });
-    opts.onPlan?.({ ...plans[0], search: searchPlan() });
+    await opts.onPlan?.({ ...plans[0], search: searchPlan() });
 
     const results: SearchCandidate[] = [];
     let best: { index: number; score: number; weights: Float32Array; history: Training; result: Awaited<ReturnType<Training['finish']>> } | undefined;
@@ -238,6 +238,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
             evaluate: shared.evaluator(j),
             startedAt: started,
             onEpoch: opts.onEpoch && ((report) => opts.onEpoch!({ ...report, candidate: first + j })),
+            onIteration: opts.onIteration && ((report) => opts.onIteration!({ ...report, candidate: first + j })),
           }),
         );
         const diverged = members.map(() => false);
@@ -275,7 +276,9 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
         }
         for (let j = 0; j < runs.length; j++) {
           const k = first + j;
-          if (diverged[j] || runs[j].completedEpochs === 0) {
+          // A candidate without a finished epoch was stopped by an abort: neither judged nor diverged.
+          if (!diverged[j] && runs[j].completedEpochs === 0) continue;
+          if (diverged[j]) {
             results.push({ ...candidateOf(plans[k], members[j].candidate), status: 'diverged' });
             continue;
           }
@@ -298,6 +301,9 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
         if (keepSet && best && !aborted) kept = group.members[best.index];
         group.dispose(kept);
       }
+    }
+    if (!best && aborted) {
+      throw new KmfitError('ABORTED', 'The search was aborted before any candidate finished its first epoch, so none was judged; there is no model to keep.');
     }
     if (!best) {
       throw new KmfitError('DIVERGED', `Every candidate of the search diverged (${candidates.map((c) => c.kernel.describe()).join(', ')}); try smaller bandwidths, or scale the features (scale: 'standard').`);

@@ -48,6 +48,8 @@ export interface IterationReport {
   readonly batchSize: number;
   /** Mean squared residual of the batch before its update: a free, noisy view of the training loss. */
   readonly batchMse: number;
+  /** In a bandwidth search: the candidate's index in plan.search.candidates. */
+  readonly candidate?: number;
 }
 
 /**

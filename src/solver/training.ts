@@ -39,6 +39,7 @@ export interface EigenProRun {
   readonly monitorTrain: MonitorSet;
   readonly validation?: MonitorSet;
   readonly earlyStopping?: number;
+  /** Awaited (an async callback may return a promise): an async one's rejection ends the run as a throw would. */
   readonly onEpoch?: (report: EpochReport) => void;
   readonly onIteration?: (report: IterationReport) => void;
   readonly onDivergence?: (report: DivergenceReport) => void;
@@ -267,7 +268,7 @@ export class Training {
     this.p.epochIterations++;
     this.p.totalIterations++;
     this.p.epochSeconds += (performance.now() - started) / 1000;
-    run.onIteration?.({
+    await run.onIteration?.({
       epoch: this.p.epochsDone + 1,
       iteration: this.p.epochIterations,
       iterationsPerEpoch: Math.ceil(n / m),
@@ -390,7 +391,7 @@ export class Training {
     const judged = validationScore(metrics);
     const isBest = judged === undefined || this.p.best === undefined || judged < this.p.best.score;
     if (judged !== undefined && isBest) this.p.best = { score: judged, epoch, weights: await run.centers.readWeights() };
-    run.onEpoch?.({ ...metrics, epochs: run.epochs, ...(run.stopping ? { stopping: run.stopping } : {}), best: isBest });
+    await run.onEpoch?.({ ...metrics, epochs: run.epochs, ...(run.stopping ? { stopping: run.stopping } : {}), best: isBest });
     if (run.earlyStopping !== undefined && this.p.best !== undefined && epoch - this.p.best.epoch >= run.earlyStopping) {
       this.p.finished = 'early-stopping';
     } else if (residual !== undefined && hasConverged(residual, run.stopping!)) {
@@ -412,7 +413,7 @@ export class Training {
     await this.run.centers.setWeights(this.p.epochStart!);
     this.p.cursor = 0;
     this.p.epochIterations = 0;
-    this.run.onDivergence?.({ ...halving, halvings: this.p.halvings.length, maxHalvings: MAX_HALVINGS });
+    await this.run.onDivergence?.({ ...halving, halvings: this.p.halvings.length, maxHalvings: MAX_HALVINGS });
   }
 }
 

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import ndarray from 'ndarray';
 import { describe, expect, it } from 'vitest';
-import { fit, KmfitError, type KmfitErrorCode } from '../../src/index.js';
+import { fit, KmfitError, loadModel, type KmfitErrorCode } from '../../src/index.js';
 import { randomPoints } from '../helpers/data.js';
 import { temporaryDirectory } from '../helpers/temporary.js';
 
@@ -81,6 +81,15 @@ describe('fit() rejects bad input with a clear KmfitError', () => {
     const model = await fit(X, y, { epochs: 1 });
     await expectError(model.predict([[1, 2]]), 'FEATURE_MISMATCH', '2 features', 'trained on 3');
     await expectError(model.predict([[1, Number.NaN, 2]]), 'NON_FINITE', 'row 0', 'column 1');
+  });
+
+  it('a file path that is not a non-empty string: model.save(), loadModel()', async () => {
+    const model = await fit(X, y, { epochs: 1 });
+    for (const bad of [undefined, 5, '', new URL('file:///tmp/model.kmfit')]) {
+      await expectError(model.save(bad as never), 'INVALID_OPTION', 'model.save(path) takes a file path');
+    }
+    await expectError(loadModel(''), 'INVALID_OPTION', 'loadModel(path) takes a file path');
+    await model.dispose();
   });
 
   it('nothing is written when saving fails', async () => {

@@ -119,6 +119,25 @@ describe('the trained model', () => {
     expect(model.history).toHaveLength(2);
   });
 
+  it('awaits async callbacks, and a callback that throws or rejects ends fit() with its own error', async () => {
+    // Each async onEpoch finishes (after a timer) before the next epoch starts and before fit() returns.
+    const finished: number[] = [];
+    await fit(X, X.map(label), {
+      epochs: 2,
+      onEpoch: async (r) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        finished.push(r.epoch);
+      },
+    });
+    expect(finished).toEqual([1, 2]);
+    // A rejection is fit()'s rejection, not an unhandled one that ends the process.
+    for (const name of ['onPlan', 'onIteration', 'onEpoch'] as const) {
+      const mine = new Error(`rejected in ${name}`);
+      await expect(fit(X, X.map(label), { epochs: 1, [name]: async () => Promise.reject(mine) })).rejects.toBe(mine);
+      await expect(fit(X, X.map(label), { epochs: 1, [name]: () => { throw mine; } })).rejects.toBe(mine);
+    }
+  });
+
   it('stops on an AbortSignal within one iteration and keeps the model', async () => {
     const controller = new AbortController();
     let iterations = 0;

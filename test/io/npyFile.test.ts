@@ -260,6 +260,10 @@ describe('refusals', () => {
     expectKmfit(() => openNpy(write('text.npy', new TextEncoder().encode('1,2,3\n'))), 'IO_ERROR', /not a NumPy \.npy file/);
   });
 
+  it('a path that is not a non-empty string', () => {
+    for (const bad of [undefined, 5, '']) expectKmfit(() => openNpy(bad as never), 'INVALID_OPTION', /openNpy\(path\) takes a file path/);
+  });
+
   it('a truncated file, or a header that promises more rows than the file holds: one IO_ERROR, as readDataFile gives', async () => {
     const whole = table(10, 3);
     const cut = write('cut.npy', whole.subarray(0, whole.length - 5));

@@ -155,4 +155,17 @@ describe('kernel errors', () => {
     expect(code(() => chooseKernel({ name: 'matern', nu: 2 })).message).toContain('nu must be one of');
     expect(code(() => chooseKernel({ name: 'exppower', gamma: 2.5 })).message).toContain('gamma must be in (0, 2]');
   });
+
+  it('a field a kernel does not have is rejected, not ignored (which trained with the defaults)', () => {
+    expect(code(() => chooseKernel({ name: 'exppower', gama: 1.5 } as KernelOption)).message).toBe(
+      "The exppower kernel has no field 'gama'; its fields are name, formula, bandwidth, params, gamma. Check the spelling, or leave it out.",
+    );
+    expect(code(() => chooseKernel({ name: 'gaussian', sigma: 2 } as KernelOption))).toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining("no field 'sigma'") });
+    expect(code(() => chooseKernel({ name: 'matern', params: { mu: 1.5 } }))).toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('no params.mu; its parameters are nu') });
+    expect(code(() => chooseKernel({ formula: 'exp(-r^a / sigma)', gamma: 1 } as KernelOption)).message).toContain("A formula kernel has no field 'gamma'");
+    // What the kernel does take still works, as fields or as params.
+    expect(chooseKernel({ name: 'exppower', gamma: 1.5, bandwidth: 2 }).params).toEqual({ gamma: 1.5 });
+    expect(chooseKernel({ name: 'matern', params: { nu: 2.5 } }).params).toEqual({ nu: 2.5 });
+    expect(chooseKernel({ formula: 'exp(-r^a / sigma)', params: { a: 1.5 } }).params).toEqual({ a: 1.5 });
+  });
 });

@@ -124,6 +124,38 @@ describe('bandwidth search: the default grid and the held-out split', () => {
     await model.dispose();
   }, 60_000);
 
+  it("reports each candidate's iterations to onIteration, and an abort there stops the search within one round", async () => {
+    // Validation data judges: no holdout, no refit, so every report is the search's own.
+    const options: FitOptions = { ...common, backend: 'js', kernel: 'gaussian', bandwidth: [1.5, 3], batchSize: 100 };
+    const reports: string[] = [];
+    const model = await fit(train.X, train.y, { ...options, onIteration: (r) => reports.push(`${r.candidate} ${r.epoch}.${r.iteration}/${r.iterationsPerEpoch}`) });
+    // 500 rows in batches of 100: 5 iterations an epoch, 2 epochs, for each of the 2 candidates.
+    const expected = [0, 1].flatMap((c) => [1, 2].flatMap((e) => [1, 2, 3, 4, 5].map((i) => `${c} ${e}.${i}/5`)));
+    expect([...reports].sort()).toEqual([...expected].sort());
+    await model.dispose();
+
+    const controller = new AbortController();
+    let seen = 0;
+    const aborted = await fit(train.X, train.y, {
+      ...options,
+      signal: controller.signal,
+      onIteration: (r) => {
+        seen++;
+        if (r.candidate === 1 && r.epoch === 2 && r.iteration === 2) controller.abort();
+      },
+    });
+    // The candidates step in lock step: a first epoch of 5 rounds of two, two more rounds, then the abort is seen.
+    expect(seen).toBe(14);
+    expect(aborted.stoppedBy).toBe('aborted');
+    expect(aborted.history).toHaveLength(1);
+    await aborted.dispose();
+
+    // Aborted before any candidate finished an epoch, none was judged and none diverged: ABORTED.
+    const early = new AbortController();
+    const stopped = fit(train.X, train.y, { ...options, signal: early.signal, onIteration: (r) => (r.iteration === 2 ? early.abort() : undefined) });
+    await expect(stopped).rejects.toMatchObject({ code: 'ABORTED', message: expect.stringMatching(/before any candidate finished its first epoch/) });
+  }, 60_000);
+
   it('with refit off, the model is the kept candidate as trained on the rows not held out', async () => {
     const options = { epochs: 1, subsampleSize: 150, deviceBatchLimit: 60, backend: 'js', kernel: 'gaussian', bandwidth: [1.5, 3], holdout: 0.25, seed: 5 } as const;
     const model = await fit(train.X, train.y, { ...options, refit: false });
