@@ -72,8 +72,9 @@ export async function fit(X: MatrixInput | OpenedNpy, y: LabelInput, options?: F
 /** fit() with one kernel and bandwidth; `search`: the search that chose them, for the plan. */
 async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOptions, started: number, search?: SearchPlan): Promise<KernelModel> {
   const given = singleKernel(checked, 'fit()');
-  // What the host lacks (files, a cluster's network in a page) is refused before any work.
-  if (given.checkpoint) requireFiles('The checkpoint option', CHECKPOINT_FILE.withoutFiles);
+  // What the host lacks (files, a cluster's network in a page), and a checkpoint's folder that is
+  // not there, are refused before any work: a failed write later is reported, not thrown.
+  if (given.checkpoint) await requireFiles('The checkpoint option', CHECKPOINT_FILE.withoutFiles).checkFolder(given.checkpoint.path);
   if (given.cluster) requireCluster();
   const beginning = await beginRun(given);
   const opts = withDefaults(beginning.options);

@@ -88,6 +88,18 @@ function toKmfitError(err: unknown, path: string): KmfitError {
 }
 
 /**
+ * Throws what a write of `path` would for a folder that is missing (FILE_NOT_FOUND) or is not a
+ * folder (IO_ERROR): a run that writes a file later (a checkpoint) refuses it before it starts.
+ */
+export async function checkFolder(path: string): Promise<void> {
+  const folder = dirname(path);
+  const info = await stat(folder).catch((err: unknown) => {
+    throw toKmfitError(err, path);
+  });
+  if (!info.isDirectory()) throw new KmfitError('IO_ERROR', `cannot write ${path}: ${folder} is not a directory`);
+}
+
+/**
  * Writes `bytes` (one array, or chunks written in order) to `path` atomically: the data goes to a
  * temporary file in the same directory (`.<name>.<random>.tmp`), which is flushed to disk (fsync)
  * and then renamed over `path`. On any failure the temporary file is removed, `path` is left as it

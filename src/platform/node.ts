@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createOnnxBackend, onnxSupport } from '../backends/onnx/index.js';
-import { writeFileAtomic } from '../io/atomicWrite.js';
+import { checkFolder, writeFileAtomic } from '../io/atomicWrite.js';
 import { readWholeFile } from '../io/wholeFile.js';
 import type { JsonStore, Platform } from './types.js';
 
@@ -42,7 +42,7 @@ function jsonFile(file: string): JsonStore {
 
 export const platform: Platform = {
   name: 'Node.js',
-  files: { readFile: readWholeFile, writeFileAtomic },
+  files: { readFile: readWholeFile, writeFileAtomic, checkFolder },
   // The path is looked up at each use: tests point XDG_CACHE_HOME elsewhere after loading kmfit.
   capacityCache: {
     read: () => jsonFile(capacityFile()).read(),

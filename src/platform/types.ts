@@ -28,6 +28,11 @@ export interface FileAccess {
    * @throws KmfitError FILE_NOT_FOUND (no such directory), IO_ERROR.
    */
   writeFileAtomic(path: string, parts: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Checks, before a run that will write `path` later, that its folder exists.
+   * @throws KmfitError FILE_NOT_FOUND (no such folder), IO_ERROR (the folder is a file).
+   */
+  checkFolder(path: string): Promise<void>;
 }
 
 /** A small JSON value kept between runs (the capacity cache). Neither call throws. */

@@ -6,6 +6,7 @@
  * The answer each resumed run is checked against is that uninterrupted run, never a stored output.
  */
 import { copyFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fit, type FitOptions, type KernelModel } from '../../src/index.js';
@@ -188,6 +189,16 @@ describe('a resume is refused when it would not continue the same training', () 
     expect(await asyncErrorOf(fit(X, y, { checkpoint: { path: 'a', everyIterations: 0 } }), 'INVALID_OPTION')).toContain('everyIterations');
     expect(await asyncErrorOf(fit(X, y, { checkpoint: { path: 'a', every: 3 } as never }), 'INVALID_OPTION')).toContain("'every'");
     expect(await asyncErrorOf(fit(X, y, { resumeFrom: 3 as never }), 'INVALID_OPTION')).toContain('resumeFrom');
+  });
+
+  it('a checkpoint in a folder that does not exist, or under a file, is refused before any work', async () => {
+    let planned = false;
+    const missing = path.join(dir, 'no such folder', 'run.checkpoint');
+    expect(await asyncErrorOf(fit(X, y, { checkpoint: { path: missing }, onPlan: () => void (planned = true) }), 'FILE_NOT_FOUND')).toContain(path.join(dir, 'no such folder'));
+    const file = path.join(dir, 'a file');
+    await writeFile(file, 'x');
+    expect(await asyncErrorOf(fit(X, y, { checkpoint: { path: path.join(file, 'run.checkpoint') }, onPlan: () => void (planned = true) }), 'IO_ERROR')).toContain('is not a directory');
+    expect(planned).toBe(false);
   });
 });
 
