@@ -84,6 +84,16 @@ export function chooseKernel(option: KernelOption | undefined, bandwidth?: numbe
     checkFields(spec, [], 'A formula kernel');
     const formula = spec.formula ?? rawName;
     const params = { ...(spec.params ?? {}) };
+    // The formula's sigma is the bandwidth and r the distance: a value in params would be ignored.
+    const bound = FORMULA_VARIABLES.find((name) => name in params);
+    if (bound !== undefined) {
+      throw new KmfitError(
+        'INVALID_OPTION',
+        bound === 'sigma'
+          ? 'kernel.params.sigma would be ignored: in a formula sigma is the bandwidth. Give it as the bandwidth option (or kernel.bandwidth), and leave it out of params.'
+          : "kernel.params.r would be ignored: in a formula r is the distance between two points. Leave it out of params.",
+      );
+    }
     return { name: 'custom', formula, bandwidth: chosenBandwidth, params };
   }
   const builtin = findBuiltinKernel(rawName.toLowerCase());
@@ -122,9 +132,15 @@ function invalidFormula(formula: string, reason: string): KmfitError {
   );
 }
 
+/** A formula's variables, whose values come from the bandwidth and the points, never from params. */
+const FORMULA_VARIABLES = ['sigma', 'r'];
+
 /** The kernel option that gives back the kernel a spec describes (a model's, a checkpoint's), its bandwidth aside. */
 export function kernelOptionOf(spec: KernelSpec): KernelOption {
-  return spec.formula !== undefined ? { formula: spec.formula, params: spec.params } : { name: spec.name, ...spec.params };
+  if (spec.formula === undefined) return { name: spec.name, ...spec.params };
+  // Files written before fit() refused them may keep a sigma or r in params, which never had an effect.
+  const params = Object.fromEntries(Object.entries(spec.params).filter(([name]) => !FORMULA_VARIABLES.includes(name)));
+  return { formula: spec.formula, params };
 }
 
 /** Rebuilds the kernel a spec describes (a model file's, a checkpoint's, a cluster command's). */
@@ -167,11 +183,13 @@ function makeCustomKernel(spec: KernelSpec, formula: string): Kernel {
   }
   const constants: Record<string, number> = {};
   for (const name of translated.parameters) {
-    const value = name === 'sigma' ? spec.bandwidth : spec.params[name];
+    const value = name === 'sigma' ? spec.bandwidth : Object.hasOwn(spec.params, name) ? spec.params[name] : undefined;
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw invalidFormula(
         formula,
-        `the parameter ${name} has no value; pass it as kernel: { formula, params: { ${name}: … } }`,
+        value === undefined
+          ? `the parameter ${name} has no value; pass it as kernel: { formula, params: { ${name}: … } }`
+          : `the parameter ${name} is ${describeValue(value)}, not a finite number`,
       );
     }
     constants[`p_${name}`] = value;

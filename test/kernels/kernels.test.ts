@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_KERNELS } from '../../kernels/builtin.js';
 import { compileExpression } from '../../kernels/compile.js';
-import { BUILTIN_KERNEL_NAMES, chooseKernel, defaultBandwidth, makeKernel, type KernelOption } from '../../kernels/index.js';
+import { BUILTIN_KERNEL_NAMES, chooseKernel, defaultBandwidth, kernelFromSpec, makeKernel, type KernelOption } from '../../kernels/index.js';
 import { KmfitError } from '../../src/errors.js';
 
 // Hand-computed values (Python's math module) at σ = 2 for r = 0, a small r, 1 and a large r.
@@ -167,5 +167,18 @@ describe('kernel errors', () => {
     expect(chooseKernel({ name: 'exppower', gamma: 1.5, bandwidth: 2 }).params).toEqual({ gamma: 1.5 });
     expect(chooseKernel({ name: 'matern', params: { nu: 2.5 } }).params).toEqual({ nu: 2.5 });
     expect(chooseKernel({ formula: 'exp(-r^a / sigma)', params: { a: 1.5 } }).params).toEqual({ a: 1.5 });
+  });
+
+  it("a formula's sigma or r in params is refused (it was ignored), while a file that kept one still loads", () => {
+    expect(code(() => chooseKernel({ formula: 'exp(-r / sigma)', params: { sigma: 2 } }))).toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('sigma is the bandwidth') });
+    expect(code(() => chooseKernel({ formula: 'exp(-r / sigma)', params: { r: 1 } }))).toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('r is the distance') });
+    // A model file's spec with params.sigma 2 and bandwidth 3: the bandwidth is sigma, k(r = 3) = e^-1.
+    const kernel = kernelFromSpec({ name: 'custom', formula: 'exp(-r / sigma)', bandwidth: 3, params: { sigma: 2 } });
+    expect(kernel.value(9)).toBeCloseTo(Math.exp(-1), 12);
+  });
+
+  it("a formula parameter that is not a finite number says what it is, not that it is missing", () => {
+    expect(code(() => makeKernel(chooseKernel({ formula: 'exp(-r^a / sigma)', params: { a: NaN } }), 1)).message).toContain('the parameter a is NaN');
+    expect(code(() => makeKernel(chooseKernel({ formula: 'exp(-r^a / sigma)' }), 1)).message).toContain('the parameter a has no value');
   });
 });
