@@ -127,4 +127,27 @@ describe('usage', () => {
     ];
     for (const [args, message] of cases) it(`kmfit ${args.join(' ')}`, () => expectOneLine(kmfit(...args), message));
   });
+
+  describe('an option without its value, or a number option given text: one line naming the option, nothing trained', () => {
+    write('tiny.npy', good);
+    const cases: [string[], string][] = [
+      [['tiny.npy', '--epochs'], '--epochs needs a value (kmfit --help'],
+      [['tiny.npy', '--epochs', '--quiet'], '--epochs needs a value'],
+      [['tiny.npy', '--save'], '--save needs a value'],
+      [['tiny.npy', '--label', '--epochs', '1'], '--label needs a value'],
+      [['tiny.npy', '-q'], '-q needs a value'],
+      [['predict', 'm.kmfit', 'tiny.npy', '--out'], '--out needs a value (kmfit predict --help'],
+      [['tiny.npy', '--epochs', 'abc'], '--epochs takes a number; got "abc"'],
+      [['tiny.npy', '--test-split', 'half'], '--test-split takes a number; got "half"'],
+      [['tiny.npy', '--seed='], '--seed takes a number; got ""'],
+    ];
+    for (const [args, message] of cases) {
+      it(`kmfit ${args.join(' ')}`, () => {
+        const run = kmfit(...args);
+        expectOneLine(run, message);
+        expect(run.stdout).toBe('');
+        expect(existsSync(file('tiny.kmfit'))).toBe(false);
+      });
+    }
+  });
 });
