@@ -4,17 +4,39 @@
  * warning (training goes on); a model that cannot be saved is an error that says where the run
  * can still be found.
  */
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CheckpointReport } from '../options.js';
 import { KmfitError } from '../errors.js';
 
-/** The model and the checkpoint must not land on the files the run reads, nor on each other. */
+/**
+ * A file the run will write can be: it is not a directory, and its directory exists and takes
+ * files. Checked before training, so that a typo in a path does not cost the training.
+ */
+function checkWritable(output: string, file: string, noun: string): void {
+  if (existsSync(file) && statSync(file).isDirectory()) {
+    throw new KmfitError('INVALID_OPTION', `${output} ${file} is a directory; give the ${noun} a file name (e.g. ${path.join(file, `run.${noun === 'model' ? 'kmfit' : noun}`)}).`);
+  }
+  const dir = path.dirname(file);
+  if (!existsSync(dir)) throw new KmfitError('FILE_NOT_FOUND', `${output} ${file}: the directory ${dir} does not exist; create it first, or give another path.`);
+  if (!statSync(dir).isDirectory()) throw new KmfitError('INVALID_OPTION', `${output} ${file}: ${dir} is not a directory; give another path.`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new KmfitError('IO_ERROR', `${output} ${file}: the directory ${dir} is not writable; give a path where you can write.`);
+  }
+}
+
+/**
+ * The model and the checkpoint must not land on the files the run reads, nor on each other, and
+ * must be writable where they are.
+ */
 export function checkOutputPaths(inputs: readonly (readonly [role: string, file: string | undefined])[], modelPath: string, checkpointPath: string): void {
   const read = inputs.filter(([, file]) => file !== undefined && existsSync(file));
   for (const [output, file, noun] of [['--save', modelPath, 'model'], ['the checkpoint', checkpointPath, 'checkpoint']] as const) {
     const clash = read.find(([, input]) => path.resolve(input!) === file);
     if (clash) throw new KmfitError('INVALID_OPTION', `${output} ${file} is also the ${clash[0]} file the run reads; give the ${noun} a path of its own.`);
+    checkWritable(output, file, noun);
   }
   if (modelPath === checkpointPath) {
     throw new KmfitError('INVALID_OPTION', `--save ${modelPath} is also the checkpoint's path; give the model a path of its own (e.g. ending in .kmfit).`);

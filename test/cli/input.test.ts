@@ -82,6 +82,23 @@ describe('bad input: exit 2, one line naming the file, the problem and the fix, 
     });
   }
 
+  it('a model or checkpoint path that cannot be written: refused before training, nothing written', () => {
+    const refused = (args: string[], ...fragments: string[]) => {
+      const run = kmfit('good.npy', '--epochs', '1', ...args);
+      expectOneLine(run, ...fragments);
+      expect(run.stdout).not.toContain('plan');
+    };
+    refused(['--save', 'missing/out.kmfit'], `--save ${file('missing/out.kmfit')}: the directory ${file('missing')} does not exist; create it first`);
+    refused(['--save', 'folder'], `--save ${file('folder')} is a directory; give the model a file name`);
+    refused(['--save', 'good.npy/out.kmfit'], `${file('good.npy')} is not a directory`);
+    refused(['--save', 'out.kmfit', '--checkpoint', 'missing/run.checkpoint'], `the checkpoint ${file('missing/run.checkpoint')}: the directory ${file('missing')} does not exist`);
+    refused(['--save', 'out.kmfit', '--checkpoint', 'folder'], `the checkpoint ${file('folder')} is a directory`);
+    expect(existsSync(file('missing'))).toBe(false);
+    expect(existsSync(file('out.kmfit'))).toBe(false);
+    expect(existsSync(file('folder.checkpoint'))).toBe(false);
+    expect(existsSync(file('out.checkpoint'))).toBe(false);
+  });
+
   it('a model file that is not one, and bad data for predict: no predictions file', () => {
     expectOneLine(kmfit('predict', 'good.npy', 'good.npy', '--out', 'p.csv'), 'good.npy is not a kmfit model file');
     expect(existsSync(file('p.csv'))).toBe(false);
