@@ -66,8 +66,15 @@ export class CheckpointLog {
     this.failure = report.error.message;
   };
 
+  /** Whether a checkpoint was written at the path (the last write may have failed since). */
+  get written(): boolean {
+    return this.last !== undefined;
+  }
+
   /** What an interrupted run says about its checkpoint, and how to continue, if it can. */
   interrupted(): { saved: string; resume?: string } {
+    // A run that writes none (a bandwidth search) has nothing to resume from.
+    if (this.failure === undefined && this.last === undefined) return { saved: 'no checkpoint was written, so the run cannot be resumed' };
     if (this.failure === undefined) return { saved: `checkpoint saved to ${this.path}`, resume: `Continue with: kmfit resume ${this.path}` };
     const saved = `the checkpoint could not be saved (${this.failure})`;
     return this.last ? { saved, resume: `Continue from iteration ${this.last.totalIterations} with: kmfit resume ${this.path}` } : { saved };

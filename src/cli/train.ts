@@ -121,6 +121,12 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const flags = fitOptionsOf(args);
   // A search judges its candidates on held-out training data (the holdout): the test set stays a test.
   const searching = isSearch(flags);
+  if (searching && (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined)) {
+    throw new KmfitError(
+      'INVALID_OPTION',
+      'a bandwidth search (several --bandwidth or --kernel values, or --bandwidth search) keeps no checkpoint to resume from: drop --checkpoint and --checkpoint-every, or train one bandwidth.',
+    );
+  }
   const options: FitOptions = {
     ...flags,
     ...(args.cluster !== undefined ? { cluster: clusterOf(args), onCluster: (report) => report && say(renderCluster(report)) } : {}),
@@ -194,7 +200,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       stoppedBy: model.stoppedBy,
       test: testResult,
       modelPath,
-      ...(interrupted || keepCheckpoint ? { checkpointPath } : {}),
+      ...((interrupted || keepCheckpoint) && checkpoints.written ? { checkpointPath } : {}),
       totalSeconds,
       peakBytes,
     };
