@@ -12,7 +12,7 @@ import path from 'node:path';
 import { KmfitError } from '../errors.js';
 import { fit } from '../fit.js';
 import type { KernelModel } from '../model/model.js';
-import type { FitOptions } from '../options.js';
+import { checkValue, type FitOptions } from '../options.js';
 import { version } from '../version.js';
 import { exitCodeOf, interruptOnSignals, stoppingNote } from './interrupt.js';
 import { CheckpointLog, checkOutputPaths } from './outputs.js';
@@ -87,11 +87,30 @@ function clusterOf(args: TrainArgs): ClusterOptions {
 export async function train(args: TrainArgs, resuming?: Resuming): Promise<number> {
   if (args.workers !== undefined && args.cluster === undefined) throw new KmfitError('INVALID_OPTION', '--workers is the number of cluster workers: give --cluster nats://HOST:PORT as well.');
   const started = performance.now();
+  // The flags are checked before the data is read: a typo should not wait for a large file.
+  const flags = fitOptionsOf(args);
+  // A search judges its candidates on held-out training data (the holdout): the test set stays a test.
+  const searching = isSearch(flags);
+  if (args['checkpoint-every'] !== undefined) checkValue('--checkpoint-every', { check: { kind: 'integer', min: 1 }, hint: 'a number of iterations' }, args['checkpoint-every']);
+  if (searching && (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined)) {
+    throw new KmfitError(
+      'INVALID_OPTION',
+      'a bandwidth search (several --bandwidth or --kernel values, or --bandwidth search) keeps no checkpoint to resume from: drop --checkpoint and --checkpoint-every, or train one bandwidth.',
+    );
+  }
   const say = (text: string) => {
     if (!args.quiet && !args.json) process.stdout.write(text + '\n');
   };
   const data = await resolveSplits({ ...args, onDisk: args.centers !== undefined });
   const { train: trainSet, test } = data;
+  if (args['early-stopping'] !== undefined && (searching || !test)) {
+    throw new KmfitError(
+      'INVALID_OPTION',
+      searching
+        ? '--early-stopping judges epochs on the test data, which a bandwidth search keeps apart: drop --early-stopping, or train one bandwidth.'
+        : '--early-stopping judges epochs on test data: give --test FILE or --test-split FRACTION as well.',
+    );
+  }
   const size = sizeOf(trainSet);
   say(
     `kmfit ${version} · ${data.name}: ${size.rows} training` +
@@ -118,15 +137,6 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     say(stoppingNote(signal));
   });
   const interruptedCode = () => exitCodeOf(interrupt.received() ?? 'SIGINT');
-  const flags = fitOptionsOf(args);
-  // A search judges its candidates on held-out training data (the holdout): the test set stays a test.
-  const searching = isSearch(flags);
-  if (searching && (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined)) {
-    throw new KmfitError(
-      'INVALID_OPTION',
-      'a bandwidth search (several --bandwidth or --kernel values, or --bandwidth search) keeps no checkpoint to resume from: drop --checkpoint and --checkpoint-every, or train one bandwidth.',
-    );
-  }
   const options: FitOptions = {
     ...flags,
     ...(args.cluster !== undefined ? { cluster: clusterOf(args), onCluster: (report) => report && say(renderCluster(report)) } : {}),

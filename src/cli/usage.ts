@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Options } from 'yargs';
 import { KmfitError } from '../errors.js';
 import { CLUSTER_ACCESS_OPTIONS } from './cluster.js';
-import { FIT_OPTIONS, FLAGGED_OPTIONS, closestName, type FitOptions, type FlaggedOption, type OptionSpec } from '../options.js';
+import { FIT_OPTIONS, FLAGGED_OPTIONS, checkValue, closestName, type FitOptions, type FlaggedOption, type OptionSpec } from '../options.js';
 
 type FlagOf<K extends FlaggedOption> = (typeof FIT_OPTIONS)[K]['cli']['flag'];
 /** fit()'s options as their command-line flags carry them: numbers, and words that fit() checks. */
@@ -43,13 +43,16 @@ function valued<T extends Record<string, Options>>(options: T): T {
   return Object.fromEntries(Object.entries(options).map(([name, o]) => [name, o.type === 'boolean' ? o : { ...o, requiresArg: true }])) as T;
 }
 
-/** fit()'s options from the flags that were given. */
+/** fit()'s options from the flags that were given, each checked against its rule under its flag's name. */
 export function fitOptionsOf(args: FitFlags): FitOptions {
   const options: Record<string, unknown> = {};
   for (const name of FLAGGED_OPTIONS) {
-    const cli: OptionSpec['cli'] = FIT_OPTIONS[name].cli;
-    const value = (args as Record<string, unknown>)[cli!.flag];
-    if (value !== undefined) options[name] = cli?.parse && typeof value === 'string' ? cli.parse(value) : value;
+    const spec: OptionSpec = FIT_OPTIONS[name];
+    const cli = spec.cli!;
+    const value = (args as Record<string, unknown>)[cli.flag];
+    if (value === undefined) continue;
+    options[name] = cli.parse && typeof value === 'string' ? cli.parse(value) : value;
+    checkValue(flagOf(cli.flag), spec, options[name]);
   }
   return options as FitOptions;
 }

@@ -157,6 +157,13 @@ describe('usage', () => {
       [['tiny.npy', '--epochs', 'abc'], '--epochs takes a number; got "abc"'],
       [['tiny.npy', '--test-split', 'half'], '--test-split takes a number; got "half"'],
       [['tiny.npy', '--seed='], '--seed takes a number; got ""'],
+      // A value out of range, or a flag without the data it needs, is named as it was typed.
+      [['tiny.npy', '--batch-size', '0'], '--batch-size must be an integer ≥ 1; got 0. (Leave it out for the analytic choice.)'],
+      [['tiny.npy', '-q', '-1'], '-q must be an integer in [0, 999]; got -1.'],
+      [['tiny.npy', '--subsample', '2.5'], '--subsample must be an integer ≥ 1; got 2.5.'],
+      [['tiny.npy', '--checkpoint-every', '0'], '--checkpoint-every must be an integer ≥ 1; got 0.'],
+      [['tiny.npy', '--early-stopping', '2'], '--early-stopping judges epochs on test data: give --test FILE or --test-split FRACTION as well.'],
+      [['tiny.npy', '--early-stopping', '2', '--test-split', '0.5', '--bandwidth', '1,2'], 'which a bandwidth search keeps apart: drop --early-stopping'],
     ];
     for (const [args, message] of cases) {
       it(`kmfit ${args.join(' ')}`, () => {
