@@ -206,11 +206,17 @@ const helpHint = (command: string) => `kmfit ${command ? `${command} ` : ''}--he
 const flagOf = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
 
 /**
- * A number option given text that is not a number: yargs reads "abc" as NaN and "" (--seed=) as 0,
- * so the text typed is checked here, and named in the error.
+ * What yargs lets through as values: an option that takes one value given twice (yargs makes an
+ * array of them, which no command expects), and a number option given text that is not a number
+ * (yargs reads "abc" as NaN and "" (--seed=) as 0, so the text typed is checked here, and named).
  */
-export function checkNumbers(parsed: Readonly<Record<string, unknown>>, argv: readonly string[]): void {
+export function checkValues(parsed: Readonly<Record<string, unknown>>, argv: readonly string[]): void {
   const options = COMMAND_OPTIONS[commandOf(argv)];
+  for (const [name, option] of Object.entries(options)) {
+    const value = parsed[name];
+    if (option.array || !Array.isArray(value)) continue;
+    throw new KmfitError('INVALID_OPTION', `${flagOf(name)} is given ${value.length} times (${value.join(', ')}); give it once.`);
+  }
   const given = words(argv);
   given.forEach((word, i) => {
     if (!word.startsWith('-') || /^-\d/.test(word)) return;

@@ -145,7 +145,7 @@ describe('usage', () => {
     for (const [args, message] of cases) it(`kmfit ${args.join(' ')}`, () => expectOneLine(kmfit(...args), message));
   });
 
-  describe('an option without its value, or a number option given text: one line naming the option, nothing trained', () => {
+  describe('an option without its value, given twice, or a number option given text: one line naming the option, nothing trained', () => {
     write('tiny.npy', good);
     const cases: [string[], string][] = [
       [['tiny.npy', '--epochs'], '--epochs needs a value (kmfit --help'],
@@ -157,6 +157,9 @@ describe('usage', () => {
       [['tiny.npy', '--epochs', 'abc'], '--epochs takes a number; got "abc"'],
       [['tiny.npy', '--test-split', 'half'], '--test-split takes a number; got "half"'],
       [['tiny.npy', '--seed='], '--seed takes a number; got ""'],
+      // An option that takes one value, given twice.
+      [['tiny.npy', '--save', 'a.kmfit', '--save', 'b.kmfit'], '--save is given 2 times (a.kmfit, b.kmfit); give it once.'],
+      [['tiny.npy', '--epochs', '1', '--epochs', '2'], '--epochs is given 2 times (1, 2); give it once.'],
       // A value out of range, or a flag without the data it needs, is named as it was typed.
       [['tiny.npy', '--batch-size', '0'], '--batch-size must be an integer ≥ 1; got 0. (Leave it out for the analytic choice.)'],
       [['tiny.npy', '-q', '-1'], '-q must be an integer in [0, 999]; got -1.'],
