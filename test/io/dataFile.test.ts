@@ -161,6 +161,9 @@ describe('readDataFile', () => {
     file('short.idx', idx(0x08, [3], Uint8Array.from([1, 2, 3])));
     file('t.npy', encodeNpy({ data: table, shape: [3, 3] }));
     expect(await codeOf(readDataFile(file('t.npy'), { labels: file('lab.idx') }))).toMatch(/^LENGTH_MISMATCH: lab\.idx has 2 labels but t\.npy has 3 rows/);
+    expect(await codeOf(readDataFile(file('t.npy'), { labels: file('labels.csv', '0\n1\n1\n') }))).toBe(
+      'INVALID_FILE: labels.csv is neither a .npy nor an IDX file; --labels takes a 1-D .npy or IDX labels file (labels in a CSV are a column of the data file: name it with --label).',
+    );
     expect(await codeOf(readDataFile(file('t.npy'), { label: 5 }))).toMatch(/^INVALID_OPTION: .*columns 0…2/);
     expect(await codeOf(readDataFile(file('t.npy'), { label: 'species' }))).toBe(
       'INVALID_OPTION: t.npy is a .npy file, whose columns have no names; give --label a 0-based column index.',
