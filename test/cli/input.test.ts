@@ -185,6 +185,7 @@ describe('usage', () => {
       [['tiny.npy', '-q', '-1'], '-q must be an integer in [0, 999]; got -1.'],
       [['tiny.npy', '--subsample', '2.5'], '--subsample must be an integer ≥ 1; got 2.5.'],
       [['tiny.npy', '--checkpoint-every', '0'], '--checkpoint-every must be an integer ≥ 1; got 0.'],
+      [['bench', '--reps', '0'], '--reps must be an integer ≥ 1; got 0. (The median of that many timings is reported.)'],
       [['tiny.npy', '--early-stopping', '2'], '--early-stopping judges epochs on test data: give --test FILE or --test-split FRACTION as well.'],
       [['tiny.npy', '--early-stopping', '2', '--test-split', '0.5', '--bandwidth', '1,2'], 'which a bandwidth search keeps apart: drop --early-stopping'],
     ];
