@@ -3,6 +3,7 @@
  * dataset — a table on the terminal, `--json`, and with `--out DIR` the JSON, a CSV and the figure
  * (SVG and PNG).
  */
+import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { KmfitError } from '../errors.js';
@@ -104,7 +105,10 @@ export async function scaling(args: ScalingArgs): Promise<void> {
     throw new KmfitError('INVALID_OPTION', '--target-error is an error on validation data: give --test FILE or --test-split FRACTION too.');
   }
   // --out ends with the figure: without the chart packages, say so now rather than after the study.
-  if (args.out !== undefined) await requireChartPackages();
+  if (args.out !== undefined) {
+    checkOutDirectory(args.out);
+    await requireChartPackages();
+  }
   const data = await resolveSplits({ ...args, onDisk: false });
   const { train, test } = data;
   say(`kmfit ${version} scaling · ${data.name}: ${train.X.rows} training points, ${train.X.cols} features`);
@@ -131,6 +135,15 @@ export async function scaling(args: ScalingArgs): Promise<void> {
   }
   say(renderScaling(report));
   if (args.out !== undefined) say(`wrote scaling.json, scaling.csv, scaling.svg and scaling.png to ${path.resolve(args.out)}`);
+}
+
+/** --out's directory is made after the study: a path where it cannot be (a file there) is refused before. */
+function checkOutDirectory(out: string): void {
+  let existing = path.resolve(out);
+  while (!existsSync(existing)) existing = path.dirname(existing);
+  if (!statSync(existing).isDirectory()) {
+    throw new KmfitError('INVALID_OPTION', `--out ${out}: ${existing} is a file; --out takes a directory (for scaling.json, scaling.csv and the figure).`);
+  }
 }
 
 /** The report, its runs as CSV and the figure as SVG and PNG, each written atomically. */
