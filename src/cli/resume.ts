@@ -8,7 +8,7 @@
  * used only in the checkpoint's own folder: elsewhere resume refuses and says how to name the file
  * in this invocation (--save, --data, --labels, --test).
  */
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { readCheckpoint } from '../checkpoint/file.js';
 import { KmfitError, describeValue } from '../errors.js';
@@ -114,6 +114,19 @@ function checkStoredFiles(stored: TrainArgs, given: ResumeArgs, checkpoint: stri
   );
 }
 
+/** The files the checkpoint reads must still be there, unless this invocation names them: else how to name them. */
+function checkStoredFilesExist(stored: TrainArgs, given: ResumeArgs, checkpoint: string): void {
+  for (const { option, role, writes } of FILE_OPTIONS) {
+    const file = stored[option];
+    if (writes || file === undefined || given[option] !== undefined || existsSync(file)) continue;
+    if (option === 'data' && Object.hasOwn(BUILTIN_DATASETS, file)) continue;
+    throw new KmfitError(
+      'FILE_NOT_FOUND',
+      `the ${role} ${file} that ${checkpoint} was trained with is gone; if it moved, name it: kmfit resume ${checkpoint} --${option} NEW/PATH`,
+    );
+  }
+}
+
 export async function resume(args: ResumeArgs, parseTrainingCommand: TrainingCommandParser): Promise<number> {
   const from = path.resolve(args.checkpoint);
   const checkpoint = await readCheckpoint(from);
@@ -126,6 +139,7 @@ export async function resume(args: ResumeArgs, parseTrainingCommand: TrainingCom
     throw unusable(args.checkpoint, `its command line is refused (${error.message.replace(/ \(kmfit --help.*\)$/, '')})`);
   }
   checkStoredFiles(stored, args, args.checkpoint);
+  checkStoredFilesExist(stored, args, args.checkpoint);
   const { state, plan } = checkpoint;
   const epochs = args.epochs ?? plan.epochs;
   const where =
