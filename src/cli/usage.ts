@@ -203,7 +203,7 @@ export function unknownOption(argv: readonly string[], command: string): { optio
 const helpHint = (command: string) => `kmfit ${command ? `${command} ` : ''}--help lists the options, with examples`;
 
 /** How the command line spells an option: -q, --epochs. */
-const flagOf = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
+export const flagOf = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
 
 /**
  * What yargs lets through as values: an option that takes one value given twice (yargs makes an
