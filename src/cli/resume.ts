@@ -8,11 +8,12 @@
  * used only in the checkpoint's own folder: elsewhere resume refuses and says how to name the file
  * in this invocation (--save, --data, --labels, --test).
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readCheckpoint } from '../checkpoint/file.js';
 import { KmfitError, describeValue } from '../errors.js';
 import { BUILTIN_DATASETS } from './data.js';
+import { outsideCheckpointFolder, realDirectory } from './outputs.js';
 import { train, type CommandContext, type TrainArgs } from './train.js';
 import { RESUME_OPTIONS } from './usage.js';
 
@@ -82,28 +83,17 @@ function commandLine(args: Record<string, unknown>, checkpoint: string): string[
   return words;
 }
 
-/** The directory's real path (symbolic links resolved), or the path itself if it does not exist. */
-function realDirectory(directory: string): string {
-  try {
-    return realpathSync(directory);
-  } catch {
-    return directory;
-  }
-}
-
 /**
  * Refuses the files the checkpoint names outside its own folder, unless this invocation names them
  * itself: an edited checkpoint must not make resume overwrite, or read, any file it likes.
  */
 function checkStoredFiles(stored: TrainArgs, given: ResumeArgs, checkpoint: string): void {
-  const folder = realDirectory(path.dirname(path.resolve(checkpoint)));
   const outside = FILE_OPTIONS.filter(({ option }) => {
     const file = stored[option];
-    if (file === undefined || given[option] !== undefined) return false;
-    if (option === 'data' && Object.hasOwn(BUILTIN_DATASETS, file)) return false; // a dataset's name, not a path
-    return !(path.isAbsolute(file) && realDirectory(path.dirname(file)) === folder);
+    return file !== undefined && given[option] === undefined && outsideCheckpointFolder(option, file, checkpoint);
   });
   if (outside.length === 0) return;
+  const folder = realDirectory(path.dirname(path.resolve(checkpoint)));
   const named = outside.map(({ option, role }) => `${role} ${describeValue(stored[option])}`).join(' and ');
   // The model's path is left for the user to choose: the stored one may be any file.
   const options = outside.map(({ option, writes }) => `--${option} ${writes ? 'MODEL.kmfit' : stored[option]}`).join(' ');

@@ -130,7 +130,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const keepCheckpoint = resuming?.keep ?? (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined);
   checkOutputPaths([['data', args.data], ['labels', args.labels], ['test', args.test]], modelPath, checkpointPath);
   const context: CommandContext = { command: 'kmfit', args: resumableArgs(args, modelPath), keep: keepCheckpoint };
-  const checkpoints = new CheckpointLog(checkpointPath, warn);
+  const checkpoints = new CheckpointLog(checkpointPath, warn, context.args);
   if (resuming) say(resuming.note);
   const interrupt = interruptOnSignals((signal) => {
     progress.clear();

@@ -4,7 +4,7 @@
  * Ctrl-C, SIGTERM and SIGHUP. Each time, `kmfit resume` must finish with the model of an uninterrupted run of the same
  * command and seed, bit for bit (js backend), and the checkpoint path must never hold a broken file.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../src/checkpoint/file.js';
@@ -138,6 +138,24 @@ describe.each([
     expect(resumed.stdout).toContain(`resuming ${checkpoint}: ${done} of 4 epochs done, `);
     expectSameModel(await loadModel(file(`${name}.kmfit`)), await loadModel(file('reference.kmfit')));
     expect(existsSync(checkpoint)).toBe(false); // not asked for: removed once the run is complete
+  });
+});
+
+describe('Ctrl-C with the model in another folder than the data', () => {
+  it('the resume command it prints names the data file, and works as printed', async () => {
+    mkdirSync(file('models'));
+    const checkpoint = file('models/apart.checkpoint');
+    const run = startKmfit(dir, [...TRAIN, '--save', 'models/apart.kmfit'], checkpoint);
+    await run.waitFor(/^kmfit-test: partial 1 /);
+    run.kill('SIGINT');
+    const { code, stdout } = await run.exited;
+    expect(code).toBe(130);
+    const command = `kmfit resume ${checkpoint} --data ${file('toy.npy')}`;
+    expect(stdout).toContain(`\nContinue with: ${command}\n`);
+    const resumed = runKmfit(dir, command.split(' ').slice(1));
+    expect(resumed.stderr).toBe('');
+    expect(resumed.status).toBe(0);
+    expectSameModel(await loadModel(file('models/apart.kmfit')), await loadModel(file('reference.kmfit')));
   });
 });
 
