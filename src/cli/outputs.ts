@@ -14,6 +14,11 @@ import { BUILTIN_DATASETS } from './data.js';
 const RUN_FILE_OPTIONS = ['save', 'data', 'labels', 'test'] as const;
 export type RunFiles = { readonly [option in (typeof RUN_FILE_OPTIONS)[number]]?: string };
 
+/** A path as one word of a shell command: as it is when plain, else in single quotes. */
+export function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}
+
 /** The directory's real path (symbolic links resolved), or the path itself if it does not exist. */
 export function realDirectory(directory: string): string {
   try {
@@ -86,9 +91,9 @@ export class CheckpointLog {
   private resumeCommand(save: 'save' | 'no save'): string {
     const named = RUN_FILE_OPTIONS.flatMap((option) => {
       const file = this.files[option];
-      return file !== undefined && (option !== 'save' || save === 'save') && outsideCheckpointFolder(option, file, this.path) ? [`--${option} ${file}`] : [];
+      return file !== undefined && (option !== 'save' || save === 'save') && outsideCheckpointFolder(option, file, this.path) ? [`--${option} ${shellWord(file)}`] : [];
     });
-    return ['kmfit resume', this.path, ...named].join(' ');
+    return ['kmfit resume', shellWord(this.path), ...named].join(' ');
   }
 
   /** For fit()'s onCheckpoint. */

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { readCheckpoint } from '../checkpoint/file.js';
 import { KmfitError, describeValue } from '../errors.js';
 import { BUILTIN_DATASETS } from './data.js';
-import { outsideCheckpointFolder, realDirectory } from './outputs.js';
+import { outsideCheckpointFolder, realDirectory, shellWord } from './outputs.js';
 import { train, type CommandContext, type TrainArgs } from './train.js';
 import { RESUME_OPTIONS } from './usage.js';
 
@@ -96,11 +96,11 @@ function checkStoredFiles(stored: TrainArgs, given: ResumeArgs, checkpoint: stri
   const folder = realDirectory(path.dirname(path.resolve(checkpoint)));
   const named = outside.map(({ option, role }) => `${role} ${describeValue(stored[option])}`).join(' and ');
   // The model's path is left for the user to choose: the stored one may be any file.
-  const options = outside.map(({ option, writes }) => `--${option} ${writes ? 'MODEL.kmfit' : stored[option]}`).join(' ');
+  const options = outside.map(({ option, writes }) => `--${option} ${writes ? 'MODEL.kmfit' : shellWord(stored[option]!)}`).join(' ');
   throw new KmfitError(
     'INVALID_OPTION',
     `${checkpoint} names its ${named} outside the checkpoint's folder ${folder}; kmfit resume reads and writes only ` +
-      `the files there and the ones you name. Name them yourself: kmfit resume ${checkpoint} ${options}`,
+      `the files there and the ones you name. Name them yourself: kmfit resume ${shellWord(checkpoint)} ${options}`,
   );
 }
 
@@ -112,7 +112,7 @@ function checkStoredFilesExist(stored: TrainArgs, given: ResumeArgs, checkpoint:
     if (option === 'data' && Object.hasOwn(BUILTIN_DATASETS, file)) continue;
     throw new KmfitError(
       'FILE_NOT_FOUND',
-      `the ${role} ${file} that ${checkpoint} was trained with is gone; if it moved, name it: kmfit resume ${checkpoint} --${option} NEW/PATH`,
+      `the ${role} ${file} that ${checkpoint} was trained with is gone; if it moved, name it: kmfit resume ${shellWord(checkpoint)} --${option} NEW/PATH`,
     );
   }
 }
