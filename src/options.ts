@@ -516,15 +516,20 @@ export function checkOptions(options: unknown, rules: Readonly<Record<string, Op
         `Unknown option '${name}'.${guess ? ` Did you mean '${guess}'?` : ''} Known options: ${names.join(', ')}.`,
       );
     }
-    if (value === undefined) continue;
-    if (!satisfies(entry.check, value)) {
-      throw new KmfitError(
-        'INVALID_OPTION',
-        `The '${name}' option must be ${describeCheck(entry.check)}; got ${describeValue(value)}.` +
-          (entry.hint ? ` (${entry.hint[0].toUpperCase()}${entry.hint.slice(1)}.)` : ''),
-      );
-    }
+    if (value !== undefined) checkValue(`The '${name}' option`, entry, value);
   }
+}
+
+/**
+ * Throws INVALID_OPTION when `value` breaks `rule`: "<label> must be …; got …. (Hint.)", where
+ * `label` names the option as the caller's user knows it ("The 'batchSize' option", "--batch-size").
+ */
+export function checkValue(label: string, rule: OptionRule, value: unknown): void {
+  if (satisfies(rule.check, value)) return;
+  throw new KmfitError(
+    'INVALID_OPTION',
+    `${label} must be ${describeCheck(rule.check)}; got ${describeValue(value)}.` + (rule.hint ? ` (${rule.hint[0].toUpperCase()}${rule.hint.slice(1)}.)` : ''),
+  );
 }
 
 /** The 'validation' option, when given, is { X, y } (their contents are checked on conversion). */

@@ -6,6 +6,7 @@ import { AUTO_GRID, benchGrid, gridTable } from '../../bench/autoGrid.js';
 import type { Backend } from '../backends/backend.js';
 import { DEFAULT_SHAPES, OpenBlasBaseline, backendBlock, benchInterleaved, type BenchResult, type BenchShape, type TimedBlock } from '../../bench/fusedBlock.js';
 import { KmfitError } from '../errors.js';
+import { checkValue } from '../options.js';
 import type { BackendName } from '../backends/select.js';
 import { formatNumber } from './render.js';
 
@@ -52,6 +53,7 @@ async function grid(args: BenchArgs): Promise<void> {
 }
 
 export async function bench(args: BenchArgs): Promise<void> {
+  checkValue('--reps', { check: { kind: 'integer', min: 1 }, hint: 'the median of that many timings is reported' }, args.reps);
   if (args.grid) return grid(args);
   const shapes = args.shape?.length ? args.shape.map(parseShape) : DEFAULT_SHAPES;
   const names = args.backends ? (args.backends.split(',') as BackendName[]) : await availableBackends();

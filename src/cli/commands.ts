@@ -15,7 +15,7 @@ import { BUILTIN_DATASETS } from './data.js';
 import { train, type TrainArgs } from './train.js';
 import { worker, type WorkerArgs } from './worker.js';
 import {
-  BENCH_OPTIONS, DEBUG_OPTION, DEVICES_OPTIONS, INFO_OPTIONS, PREDICT_OPTIONS, RESUME_OPTIONS, SCALING_OPTIONS, TRAIN_OPTIONS, WORKER_OPTIONS, usageError,
+  BENCH_OPTIONS, DEBUG_OPTION, DEVICES_OPTIONS, INFO_OPTIONS, PREDICT_OPTIONS, RESUME_OPTIONS, SCALING_OPTIONS, TRAIN_OPTIONS, WORKER_OPTIONS, checkValues, usageError,
 } from './usage.js';
 
 /** `kmfit <data> [options]`: its positional and options (also what a checkpoint's command line is held to). */
@@ -39,10 +39,11 @@ async function parseTrainingCommand(argv: readonly string[]): Promise<TrainArgs>
     .command('$0 <data>', '', trainingCommand)
     .option('debug', DEBUG_OPTION)
     .strict()
+    .check((parsed) => (checkValues(parsed, argv), true))
     .help(false)
     .version(false)
     .fail((message, error) => {
-      if (error) throw error;
+      if (error && error.name !== 'YError') throw error; // a YError is yargs' own usage failure (--epochs without a value)
       throw usageError(message, argv);
     })
     .parseAsync();
@@ -147,9 +148,10 @@ export async function main(argv: string[]): Promise<number> {
       )
       .option('debug', DEBUG_OPTION)
       .strict()
+      .check((parsed) => (checkValues(parsed, argv), true))
       .recommendCommands()
       .fail((message, error) => {
-        if (error) throw error;
+        if (error && error.name !== 'YError') throw error; // a YError is yargs' own usage failure (--epochs without a value)
         throw usageError(message, argv);
       })
       .help()

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadFashionMnist, loadMnist, type Dataset } from '../../datasets/mnist.js';
 import { KmfitError } from '../errors.js';
 import { firstRows, readDataFile, type DataFile, type LabeledData } from '../io/dataFile.js';
-import { isNpy } from '../io/npy.js';
+import { isNpy, npyDataOffset, parseNpyHeader, type NpyHeader } from '../io/npy.js';
 import { openNpy, type OpenedNpy } from '../io/npyFile.js';
 import { takeRows } from '../matrix.js';
 import { FIT_OPTIONS, closestName } from '../options.js';
@@ -67,7 +67,12 @@ function fromDataset(data: Dataset): TrainingData {
  */
 function openOnDisk(args: DataArgs): FileData | { readonly because: string } | undefined {
   if (!args.onDisk || !existsSync(args.data)) return undefined;
-  if (!isNpyFile(args.data)) return { because: 'only .npy files are read batch by batch' };
+  const header = npyHeaderOf(args.data);
+  if (!header) return { because: 'only .npy files are read batch by batch' };
+  // Fortran order is C order when a dimension is 1; otherwise a row is spread over the whole file.
+  if (header.fortranOrder && header.shape.length === 2 && header.shape.every((n) => n > 1)) {
+    return { because: 'it is stored in Fortran (column-major) order, whose rows cannot be read one by one; save it in C order (numpy.ascontiguousarray) to read it batch by batch' };
+  }
   if (args.labels !== undefined) return { because: 'with --labels FILE the features are read with their labels; put the label in the .npy file’s last column' };
   if (args['test-split'] !== undefined) return { because: '--test-split draws its test rows from the whole file; give --test FILE instead' };
   const opened = openNpy(args.data);
@@ -211,12 +216,16 @@ export async function resolveSplits(args: DataArgs): Promise<TrainingData> {
   return { ...data, train: firstRows(train, args['train-size']), test: test && firstRows(test, args['test-size']) };
 }
 
-/** Whether a file starts with the .npy magic. */
-function isNpyFile(file: string): boolean {
+/** A .npy file's header; undefined when the file does not start with the .npy magic. */
+function npyHeaderOf(file: string): NpyHeader | undefined {
   const fd = openSync(file, 'r');
   try {
-    const head = new Uint8Array(8);
-    return readSync(fd, head, 0, 8, 0) === 8 && isNpy(head);
+    const preamble = new Uint8Array(12);
+    const got = readSync(fd, preamble, 0, preamble.length, 0);
+    if (got < 8 || !isNpy(preamble)) return undefined;
+    // npyDataOffset caps the header's length: a lying length field cannot size this read.
+    const head = new Uint8Array(npyDataOffset(preamble.subarray(0, got)) ?? got);
+    return parseNpyHeader(head.subarray(0, readSync(fd, head, 0, head.length, 0)), path.basename(file));
   } finally {
     closeSync(fd);
   }

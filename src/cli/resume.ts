@@ -8,11 +8,12 @@
  * used only in the checkpoint's own folder: elsewhere resume refuses and says how to name the file
  * in this invocation (--save, --data, --labels, --test).
  */
-import { realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readCheckpoint } from '../checkpoint/file.js';
 import { KmfitError, describeValue } from '../errors.js';
 import { BUILTIN_DATASETS } from './data.js';
+import { outsideCheckpointFolder, realDirectory, shellWord } from './outputs.js';
 import { train, type CommandContext, type TrainArgs } from './train.js';
 import { RESUME_OPTIONS } from './usage.js';
 
@@ -82,36 +83,38 @@ function commandLine(args: Record<string, unknown>, checkpoint: string): string[
   return words;
 }
 
-/** The directory's real path (symbolic links resolved), or the path itself if it does not exist. */
-function realDirectory(directory: string): string {
-  try {
-    return realpathSync(directory);
-  } catch {
-    return directory;
-  }
-}
-
 /**
  * Refuses the files the checkpoint names outside its own folder, unless this invocation names them
  * itself: an edited checkpoint must not make resume overwrite, or read, any file it likes.
  */
 function checkStoredFiles(stored: TrainArgs, given: ResumeArgs, checkpoint: string): void {
-  const folder = realDirectory(path.dirname(path.resolve(checkpoint)));
   const outside = FILE_OPTIONS.filter(({ option }) => {
     const file = stored[option];
-    if (file === undefined || given[option] !== undefined) return false;
-    if (option === 'data' && Object.hasOwn(BUILTIN_DATASETS, file)) return false; // a dataset's name, not a path
-    return !(path.isAbsolute(file) && realDirectory(path.dirname(file)) === folder);
+    return file !== undefined && given[option] === undefined && outsideCheckpointFolder(option, file, checkpoint);
   });
   if (outside.length === 0) return;
+  const folder = realDirectory(path.dirname(path.resolve(checkpoint)));
   const named = outside.map(({ option, role }) => `${role} ${describeValue(stored[option])}`).join(' and ');
   // The model's path is left for the user to choose: the stored one may be any file.
-  const options = outside.map(({ option, writes }) => `--${option} ${writes ? 'MODEL.kmfit' : stored[option]}`).join(' ');
+  const options = outside.map(({ option, writes }) => `--${option} ${writes ? 'MODEL.kmfit' : shellWord(stored[option]!)}`).join(' ');
   throw new KmfitError(
     'INVALID_OPTION',
     `${checkpoint} names its ${named} outside the checkpoint's folder ${folder}; kmfit resume reads and writes only ` +
-      `the files there and the ones you name. Name them yourself: kmfit resume ${checkpoint} ${options}`,
+      `the files there and the ones you name. Name them yourself: kmfit resume ${shellWord(checkpoint)} ${options}`,
   );
+}
+
+/** The files the checkpoint reads must still be there, unless this invocation names them: else how to name them. */
+function checkStoredFilesExist(stored: TrainArgs, given: ResumeArgs, checkpoint: string): void {
+  for (const { option, role, writes } of FILE_OPTIONS) {
+    const file = stored[option];
+    if (writes || file === undefined || given[option] !== undefined || existsSync(file)) continue;
+    if (option === 'data' && Object.hasOwn(BUILTIN_DATASETS, file)) continue;
+    throw new KmfitError(
+      'FILE_NOT_FOUND',
+      `the ${role} ${file} that ${checkpoint} was trained with is gone; if it moved, name it: kmfit resume ${shellWord(checkpoint)} --${option} NEW/PATH`,
+    );
+  }
 }
 
 export async function resume(args: ResumeArgs, parseTrainingCommand: TrainingCommandParser): Promise<number> {
@@ -126,6 +129,7 @@ export async function resume(args: ResumeArgs, parseTrainingCommand: TrainingCom
     throw unusable(args.checkpoint, `its command line is refused (${error.message.replace(/ \(kmfit --help.*\)$/, '')})`);
   }
   checkStoredFiles(stored, args, args.checkpoint);
+  checkStoredFilesExist(stored, args, args.checkpoint);
   const { state, plan } = checkpoint;
   const epochs = args.epochs ?? plan.epochs;
   const where =

@@ -3,16 +3,18 @@
  * dataset — a table on the terminal, `--json`, and with `--out DIR` the JSON, a CSV and the figure
  * (SVG and PNG).
  */
+import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { KmfitError } from '../errors.js';
+import { checkValue } from '../options.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
 import { requireChartPackages, writeFigure } from '../plot/vega.js';
 import { scalingFigure } from '../study/figure.js';
-import { scalingStudy, type ScalingReport, type ScalingRun, type ScalingSetting } from '../study/scaling.js';
+import { STUDY_RULES, scalingStudy, type ScalingOptions, type ScalingReport, type ScalingRun, type ScalingSetting } from '../study/scaling.js';
 import { version } from '../version.js';
 import { formatNumber } from './render.js';
-import { fitOptionsOf, type FitFlags } from './usage.js';
+import { fitOptionsOf, flagOf, type FitFlags } from './usage.js';
 import { resolveSplits, shaped, type DataArgs } from './data.js';
 
 export interface ScalingArgs extends DataArgs, FitFlags {
@@ -26,6 +28,16 @@ export interface ScalingArgs extends DataArgs, FitFlags {
   json?: boolean;
   quiet?: boolean;
 }
+
+/** The study's own number flags and the options they set. */
+const STUDY_FLAGS = [
+  ['q', 'q'],
+  ['target-mse', 'targetMse'],
+  ['target-error', 'targetError'],
+  ['max-iterations', 'maxIterations'],
+  ['max-seconds', 'maxSeconds'],
+  ['monitor-size', 'monitorSize'],
+] as const satisfies readonly (readonly [keyof ScalingArgs, keyof ScalingOptions])[];
 
 /** "1,2,4,8" → [1, 2, 4, 8]; anything else is a usage error. */
 export function parseBatchSizes(text: string | undefined): number[] | undefined {
@@ -100,16 +112,24 @@ export async function scaling(args: ScalingArgs): Promise<void> {
     if (!args.quiet && !args.json) process.stdout.write(text + '\n');
   };
   const batchSizes = parseBatchSizes(args['batch-sizes']);
+  // The flags are checked under their own names, before the data is read.
+  const fitOptions = fitOptionsOf(args);
+  for (const [flag, name] of STUDY_FLAGS) {
+    if (args[flag] !== undefined) checkValue(flagOf(flag), STUDY_RULES[name], args[flag]);
+  }
   if (args['target-error'] !== undefined && args.test === undefined && args['test-split'] === undefined) {
     throw new KmfitError('INVALID_OPTION', '--target-error is an error on validation data: give --test FILE or --test-split FRACTION too.');
   }
   // --out ends with the figure: without the chart packages, say so now rather than after the study.
-  if (args.out !== undefined) await requireChartPackages();
+  if (args.out !== undefined) {
+    checkOutDirectory(args.out);
+    await requireChartPackages();
+  }
   const data = await resolveSplits({ ...args, onDisk: false });
   const { train, test } = data;
   say(`kmfit ${version} scaling · ${data.name}: ${train.X.rows} training points, ${train.X.cols} features`);
   const report = await scalingStudy(shaped(train), train.y!, {
-    ...fitOptionsOf(args),
+    ...fitOptions,
     batchSizes,
     targetMse: args['target-mse'],
     targetError: args['target-error'],
@@ -131,6 +151,15 @@ export async function scaling(args: ScalingArgs): Promise<void> {
   }
   say(renderScaling(report));
   if (args.out !== undefined) say(`wrote scaling.json, scaling.csv, scaling.svg and scaling.png to ${path.resolve(args.out)}`);
+}
+
+/** --out's directory is made after the study: a path where it cannot be (a file there) is refused before. */
+function checkOutDirectory(out: string): void {
+  let existing = path.resolve(out);
+  while (!existsSync(existing)) existing = path.dirname(existing);
+  if (!statSync(existing).isDirectory()) {
+    throw new KmfitError('INVALID_OPTION', `--out ${out}: ${existing} is a file; --out takes a directory (for scaling.json, scaling.csv and the figure).`);
+  }
 }
 
 /** The report, its runs as CSV and the figure as SVG and PNG, each written atomically. */

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { KmfitError } from '../errors.js';
 import { fit } from '../fit.js';
 import type { KernelModel } from '../model/model.js';
-import type { FitOptions } from '../options.js';
+import { checkValue, type FitOptions } from '../options.js';
 import { version } from '../version.js';
 import { exitCodeOf, interruptOnSignals, stoppingNote } from './interrupt.js';
 import { CheckpointLog, checkOutputPaths } from './outputs.js';
@@ -87,11 +87,30 @@ function clusterOf(args: TrainArgs): ClusterOptions {
 export async function train(args: TrainArgs, resuming?: Resuming): Promise<number> {
   if (args.workers !== undefined && args.cluster === undefined) throw new KmfitError('INVALID_OPTION', '--workers is the number of cluster workers: give --cluster nats://HOST:PORT as well.');
   const started = performance.now();
+  // The flags are checked before the data is read: a typo should not wait for a large file.
+  const flags = fitOptionsOf(args);
+  // A search judges its candidates on held-out training data (the holdout): the test set stays a test.
+  const searching = isSearch(flags);
+  if (args['checkpoint-every'] !== undefined) checkValue('--checkpoint-every', { check: { kind: 'integer', min: 1 }, hint: 'a number of iterations' }, args['checkpoint-every']);
+  if (searching && (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined)) {
+    throw new KmfitError(
+      'INVALID_OPTION',
+      'a bandwidth search (several --bandwidth or --kernel values, or --bandwidth search) keeps no checkpoint to resume from: drop --checkpoint and --checkpoint-every, or train one bandwidth.',
+    );
+  }
   const say = (text: string) => {
     if (!args.quiet && !args.json) process.stdout.write(text + '\n');
   };
   const data = await resolveSplits({ ...args, onDisk: args.centers !== undefined });
   const { train: trainSet, test } = data;
+  if (args['early-stopping'] !== undefined && (searching || !test)) {
+    throw new KmfitError(
+      'INVALID_OPTION',
+      searching
+        ? '--early-stopping judges epochs on the test data, which a bandwidth search keeps apart: drop --early-stopping, or train one bandwidth.'
+        : '--early-stopping judges epochs on test data: give --test FILE or --test-split FRACTION as well.',
+    );
+  }
   const size = sizeOf(trainSet);
   say(
     `kmfit ${version} · ${data.name}: ${size.rows} training` +
@@ -111,16 +130,13 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const keepCheckpoint = resuming?.keep ?? (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined);
   checkOutputPaths([['data', args.data], ['labels', args.labels], ['test', args.test]], modelPath, checkpointPath);
   const context: CommandContext = { command: 'kmfit', args: resumableArgs(args, modelPath), keep: keepCheckpoint };
-  const checkpoints = new CheckpointLog(checkpointPath, warn);
+  const checkpoints = new CheckpointLog(checkpointPath, warn, context.args);
   if (resuming) say(resuming.note);
   const interrupt = interruptOnSignals((signal) => {
     progress.clear();
     say(stoppingNote(signal));
   });
   const interruptedCode = () => exitCodeOf(interrupt.received() ?? 'SIGINT');
-  const flags = fitOptionsOf(args);
-  // A search judges its candidates on held-out training data (the holdout): the test set stays a test.
-  const searching = isSearch(flags);
   const options: FitOptions = {
     ...flags,
     ...(args.cluster !== undefined ? { cluster: clusterOf(args), onCluster: (report) => report && say(renderCluster(report)) } : {}),
@@ -130,7 +146,15 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     resumeFrom: resuming?.from,
     signal: interrupt.signal,
     // A search's refit (the kept candidate trained again on all rows) has a plan of its own.
-    onPlan: (plan) => say(`${plan.search?.refit ? `plan of the refit (${plan.search.refit})` : 'plan'}\n` + renderPlan(plan)),
+    onPlan: (plan) => {
+      say(`${plan.search?.refit ? `plan of the refit (${plan.search.refit})` : 'plan'}\n` + renderPlan(plan));
+      if (args.task === undefined && !plan.search?.refit && looksLikeQuantity(plan)) {
+        warn(
+          `the labels hold ${plan.outputs} distinct values among ${plan.n} rows, trained as ${plan.outputs} classes; ` +
+            'if they are a quantity (a price, a count), stop and train again with --task regression',
+        );
+      }
+    },
     onEpoch: (report) => {
       progress.clear();
       say(renderEpoch(report, searching ? 'held-out' : 'test'));
@@ -194,7 +218,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       stoppedBy: model.stoppedBy,
       test: testResult,
       modelPath,
-      ...(interrupted || keepCheckpoint ? { checkpointPath } : {}),
+      ...((interrupted || keepCheckpoint) && checkpoints.written ? { checkpointPath } : {}),
       totalSeconds,
       peakBytes,
     };
@@ -218,6 +242,15 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   say(`${totalSeconds.toFixed(1)} s in all · peak memory ${(peakBytes / 2 ** 30).toFixed(2)} GiB (resident) · model saved to ${modelPath}`);
   if (keepCheckpoint) say(`checkpoint at ${checkpointPath}`);
   return 0;
+}
+
+/**
+ * Integer labels are classes unless --task says otherwise; ones that are a quantity (prices) give
+ * many classes of a row or two each. Fewer than 5 rows per class, over more than 10 classes, is taken
+ * for that.
+ */
+function looksLikeQuantity(plan: { task: string; outputs: number; n: number }): boolean {
+  return plan.task === 'classification' && plan.outputs > 10 && plan.n < 5 * plan.outputs;
 }
 
 /** The test figures of a model whose training did not see the test set (a search's). */

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Options } from 'yargs';
 import { KmfitError } from '../errors.js';
 import { CLUSTER_ACCESS_OPTIONS } from './cluster.js';
-import { FIT_OPTIONS, FLAGGED_OPTIONS, closestName, type FitOptions, type FlaggedOption, type OptionSpec } from '../options.js';
+import { FIT_OPTIONS, FLAGGED_OPTIONS, checkValue, closestName, type FitOptions, type FlaggedOption, type OptionSpec } from '../options.js';
 
 type FlagOf<K extends FlaggedOption> = (typeof FIT_OPTIONS)[K]['cli']['flag'];
 /** fit()'s options as their command-line flags carry them: numbers, and words that fit() checks. */
@@ -35,19 +35,30 @@ function fitFlags(): Record<FlagOf<FlaggedOption>, Options> {
   return flags;
 }
 
-/** fit()'s options from the flags that were given. */
+/**
+ * A command's options, each that takes a value marked so (yargs' requiresArg): `--epochs` with
+ * nothing after it, or followed by another option, is a usage error instead of a flag left out.
+ */
+function valued<T extends Record<string, Options>>(options: T): T {
+  return Object.fromEntries(Object.entries(options).map(([name, o]) => [name, o.type === 'boolean' ? o : { ...o, requiresArg: true }])) as T;
+}
+
+/** fit()'s options from the flags that were given, each checked against its rule under its flag's name. */
 export function fitOptionsOf(args: FitFlags): FitOptions {
   const options: Record<string, unknown> = {};
   for (const name of FLAGGED_OPTIONS) {
-    const cli: OptionSpec['cli'] = FIT_OPTIONS[name].cli;
-    const value = (args as Record<string, unknown>)[cli!.flag];
-    if (value !== undefined) options[name] = cli?.parse && typeof value === 'string' ? cli.parse(value) : value;
+    const spec: OptionSpec = FIT_OPTIONS[name];
+    const cli = spec.cli!;
+    const value = (args as Record<string, unknown>)[cli.flag];
+    if (value === undefined) continue;
+    options[name] = cli.parse && typeof value === 'string' ? cli.parse(value) : value;
+    checkValue(flagOf(cli.flag), spec, options[name]);
   }
   return options as FitOptions;
 }
 
 /** The training command's options: the data to read, fit()'s options, what to write and print. */
-export const TRAIN_OPTIONS = {
+export const TRAIN_OPTIONS = valued({
   labels: { type: 'string', describe: 'a separate labels file (1-D .npy or IDX labels)' },
   label: { type: 'string', describe: 'the label column: a 0-based index, or a CSV header name (default: the last column)' },
   test: { type: 'string', describe: 'a test file (same layout as the data); scored after each epoch' },
@@ -65,13 +76,13 @@ export const TRAIN_OPTIONS = {
   'checkpoint-every': { type: 'number', describe: 'checkpoint every N iterations (default: after each epoch)' },
   json: { type: 'boolean', describe: 'print one JSON object instead of text' },
   quiet: { type: 'boolean', describe: 'print nothing but errors' },
-} as const satisfies Record<string, Options>;
+} as const satisfies Record<string, Options>);
 
 /**
  * What `kmfit resume` may change; everything else comes from the checkpoint. The files can be given
  * again: resume reads and writes the files the checkpoint names only in the checkpoint's folder.
  */
-export const RESUME_OPTIONS = {
+export const RESUME_OPTIONS = valued({
   epochs: { type: 'number', describe: 'train for this many epochs in all (more extends a finished run)' },
   save: { type: 'string', describe: "model path (default: the run's own, when it is in the checkpoint's folder)" },
   data: { type: 'string', describe: "the training data file, when it is not in the checkpoint's folder (the same data: it is checked)" },
@@ -84,10 +95,10 @@ export const RESUME_OPTIONS = {
   'checkpoint-every': TRAIN_OPTIONS['checkpoint-every'],
   json: TRAIN_OPTIONS.json,
   quiet: TRAIN_OPTIONS.quiet,
-} as const satisfies Record<string, Options>;
+} as const satisfies Record<string, Options>);
 
 /** The scaling study's options: the data options of training, the shared training options, its own. */
-export const SCALING_OPTIONS = {
+export const SCALING_OPTIONS = valued({
   labels: TRAIN_OPTIONS.labels,
   label: TRAIN_OPTIONS.label,
   test: { type: 'string', describe: 'validation data for --target-error (same layout as the data)' },
@@ -112,15 +123,15 @@ export const SCALING_OPTIONS = {
   out: { type: 'string', describe: 'a directory for scaling.json, scaling.csv and the figure' },
   json: { type: 'boolean', describe: 'print the report as one JSON object' },
   quiet: TRAIN_OPTIONS.quiet,
-} as const satisfies Record<string, Options>;
+} as const satisfies Record<string, Options>);
 
-export const PREDICT_OPTIONS = {
+export const PREDICT_OPTIONS = valued({
   label: { type: 'string', describe: 'the label column, if not the last' },
   out: { type: 'string', describe: 'write the predictions to FILE.npy or FILE.csv (default: stdout, one per line)' },
   json: { type: 'boolean', describe: 'print one JSON object' },
-} as const satisfies Record<string, Options>;
+} as const satisfies Record<string, Options>);
 
-export const BENCH_OPTIONS = {
+export const BENCH_OPTIONS = valued({
   backends: { type: 'string', describe: 'comma-separated backends (default: all available)' },
   reps: { type: 'number', default: 5, describe: 'repetitions; the median is reported' },
   shape: { type: 'string', array: true, describe: 'm,n,d,l (repeatable); default 1024,8192,784,10 and 1024,8192,64,10 (with --grid: its grid)' },
@@ -129,16 +140,16 @@ export const BENCH_OPTIONS = {
     describe: "for each shape of a grid (d 4, 16, 64, 256, 784 × l 1, 10, 26 at m 2000, n 16000), every backend 'auto' chooses among and the one it takes, against the fastest",
   },
   json: { type: 'boolean', describe: 'print a JSON array of results' },
-} as const satisfies Record<string, Options>;
+} as const satisfies Record<string, Options>);
 
-export const WORKER_OPTIONS = {
+export const WORKER_OPTIONS = valued({
   server: { type: 'string', demandOption: true, describe: 'the NATS server to join (nats://HOST:PORT; tls://HOST:PORT for TLS)' },
   backend: TRAIN_OPTIONS.backend,
   threads: TRAIN_OPTIONS.threads,
   run: { type: 'string', describe: 'serve only the run of this identity (--cluster-run of the training)' },
   ...CLUSTER_ACCESS_OPTIONS,
   quiet: { type: 'boolean', describe: 'print nothing but errors' },
-} as const satisfies Record<string, Options>;
+} as const satisfies Record<string, Options>);
 
 export const DEVICES_OPTIONS = { json: { type: 'boolean', describe: 'print one JSON object' } } as const satisfies Record<string, Options>;
 
@@ -191,6 +202,33 @@ export function unknownOption(argv: readonly string[], command: string): { optio
 
 const helpHint = (command: string) => `kmfit ${command ? `${command} ` : ''}--help lists the options, with examples`;
 
+/** How the command line spells an option: -q, --epochs. */
+export const flagOf = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
+
+/**
+ * What yargs lets through as values: an option that takes one value given twice (yargs makes an
+ * array of them, which no command expects), and a number option given text that is not a number
+ * (yargs reads "abc" as NaN and "" (--seed=) as 0, so the text typed is checked here, and named).
+ */
+export function checkValues(parsed: Readonly<Record<string, unknown>>, argv: readonly string[]): void {
+  const options = COMMAND_OPTIONS[commandOf(argv)];
+  for (const [name, option] of Object.entries(options)) {
+    const value = parsed[name];
+    if (option.array || !Array.isArray(value)) continue;
+    throw new KmfitError('INVALID_OPTION', `${flagOf(name)} is given ${value.length} times (${value.join(', ')}); give it once.`);
+  }
+  const given = words(argv);
+  given.forEach((word, i) => {
+    if (!word.startsWith('-') || /^-\d/.test(word)) return;
+    const [flag, inline] = [word.split('=')[0], word.includes('=') ? word.slice(word.indexOf('=') + 1) : undefined];
+    const name = flag.replace(/^--?/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    if (options[name]?.type !== 'number' || parsed[name] === undefined) return;
+    const text = inline ?? given[i + 1];
+    if (text === undefined || (text.trim() !== '' && Number.isFinite(Number(text)))) return;
+    throw new KmfitError('INVALID_OPTION', `${flagOf(name)} takes a number; got ${JSON.stringify(text)} (${helpHint(commandOf(argv))})`);
+  });
+}
+
 /** A yargs failure message as one line that names the problem and the fix. */
 export function usageError(message: string, argv: readonly string[]): KmfitError {
   const command = commandOf(argv);
@@ -205,6 +243,8 @@ export function usageError(message: string, argv: readonly string[]): KmfitError
   if (commandGuess) {
     return new KmfitError('INVALID_OPTION', `${first} is neither a command nor a file; did you mean kmfit ${commandGuess}? (kmfit --help lists the commands)`);
   }
+  const valueless = /^Not enough arguments following: (\S+)$/.exec(message);
+  if (valueless) return new KmfitError('INVALID_OPTION', `${flagOf(valueless[1])} needs a value (${helpHint(command)})`);
   const choice = /Argument: (\S+), Given: "([^"]*)", Choices: (.*)$/m.exec(message);
   if (choice) {
     const [, option, given, choices] = choice;

@@ -141,7 +141,14 @@ async function readLabelsFile(file: string): Promise<{ y: Float64Array; totalRow
   const name = path.basename(file);
   const source = await openFileSource(file, name);
   try {
-    if (isNpy(await source.read(0, 6))) return await readNpyLabels(source, name);
+    const head = await source.read(0, 6);
+    if (isNpy(head)) return await readNpyLabels(source, name);
+    if (!looksLikeIdx(head)) {
+      throw new KmfitError(
+        'INVALID_FILE',
+        `${name} is neither a .npy nor an IDX file; --labels takes a 1-D .npy or IDX labels file (labels in a CSV are a column of the data file: name it with --label).`,
+      );
+    }
     const { data, shape } = readIdx(await source.read(0, source.size), name);
     if (shape.length !== 1) {
       throw new KmfitError('INVALID_SHAPE', `${name} has shape [${shape.join(', ')}]; labels need one value per row (a 1-D array).`);

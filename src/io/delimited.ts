@@ -1,6 +1,6 @@
 /**
  * CSV/TSV tables, parsed by csv-parse as a stream into a growing Float32Array (growable.ts; never
- * an array of JS numbers): delimiter sniffed from the first line (comma, tab or semicolon), a
+ * an array of JS numbers): delimiter sniffed from the first line (comma, tab, semicolon or spaces), a
  * header row detected (a first row with a cell that is neither a number nor a missing value),
  * quoted fields. Features must be numbers; labels may be numbers or strings.
  */
@@ -19,12 +19,15 @@ export interface DelimitedTable {
 
 const MISSING = new Set(['', 'na', 'nan', 'null', '?']);
 
-/** The delimiter that splits the first line into the most fields (quotes aside). */
+/**
+ * The delimiter that splits the first line into the most fields (quotes aside); without a comma,
+ * tab or semicolon, a space (columns separated by spaces, as numpy.savetxt writes them).
+ */
 export function sniffDelimiter(firstLine: string): string {
   const unquoted = firstLine.replace(/"[^"]*"/g, '');
   const counts = [',', '\t', ';'].map((d) => [d, unquoted.split(d).length - 1] as const);
   const best = counts.reduce((a, b) => (b[1] > a[1] ? b : a));
-  return best[1] > 0 ? best[0] : ',';
+  return best[1] > 0 ? best[0] : / \S/.test(unquoted.trim()) ? ' ' : ',';
 }
 
 function isNumber(cell: string): boolean {
@@ -71,10 +74,9 @@ export async function readDelimited(
     throw new KmfitError('INVALID_FILE', `${name}, line ${line}: ${problem}`);
   };
   const input = createReadStream(file);
+  const delimiter = sniffDelimiter(firstLine);
   // bom: a byte-order mark (as spreadsheet programs write) is not part of the first cell.
-  const parser = input.pipe(
-    parse({ bom: true, delimiter: sniffDelimiter(firstLine), info: true, skip_empty_lines: true, trim: true, relax_column_count: true }),
-  );
+  const parser = input.pipe(parse({ bom: true, delimiter, info: true, skip_empty_lines: true, trim: true, relax_column_count: true }));
   let header: string[] | undefined;
   let width = 0;
   let labelColumn = -1;
@@ -82,8 +84,10 @@ export async function readDelimited(
   const data = new Growable((n) => new Float32Array(n));
   const labels: string[] = [];
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    for await (const { record: fields, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const line = info.lines;
+      // Separated by spaces, a run of them (aligned columns) is one separator: no empty cells.
+      const record = delimiter === ' ' ? fields.filter((cell) => cell !== '') : fields;
       if (width === 0) {
         width = record.length;
         labelColumn = labelColumnOf(label, record, name);

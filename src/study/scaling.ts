@@ -50,7 +50,8 @@ export interface ScalingOptions extends SharedOptions {
   onRun?: (setting: ScalingSetting, run: ScalingRun) => void;
 }
 
-const STUDY_RULES: Readonly<Record<keyof ScalingOptions, OptionRule>> = {
+/** The rules of the study's options (the command line checks its flags against them too). */
+export const STUDY_RULES: Readonly<Record<keyof ScalingOptions, OptionRule>> = {
   ...rulesOf(SHARED_OPTIONS),
   q: { check: { kind: 'integer', min: 1, max: 999 }, hint: 'the level of the preconditioned setting; the plain one is always q = 0' },
   batchSizes: { check: { kind: 'integers', min: 1 }, hint: 'for instance [1, 2, 4, 8]' },

@@ -1,13 +1,14 @@
 /**
  * `kmfit data.npy --centers P`: an EigenPro 3 model whose training rows are read from the .npy file
  * batch by batch; the plan names both levels; `kmfit resume` continues an interrupted run to the
- * model of the uninterrupted one; bad values get one clear line.
+ * model of the uninterrupted one; a file that cannot stay on disk (Fortran order) is read into
+ * memory with a note; bad values get one clear line.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fit, loadModel, openNpy } from '../../src/index.js';
-import { encodeNpy } from '../../src/io/npy.js';
+import { decodeNpy, encodeNpy } from '../../src/io/npy.js';
 import { lcg } from '../helpers/data.js';
 import { temporaryDirectory } from '../helpers/temporary.js';
 import { runKmfit } from '../reliability/helpers/process.js';
@@ -98,6 +99,30 @@ describe('kmfit --centers', () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('note: toy-u8.npy is read into memory: --test-split draws its test rows from the whole file; give --test FILE instead.');
     expect(run.stdout).not.toContain('read from disk batch by batch');
+  });
+
+  it('reads a Fortran-order file into memory, with a note, to the model of the same rows in C order', async () => {
+    // The same table in column-major order: the C-order bytes of its transpose, the header saying so.
+    const rows = decodeNpy(readFileSync(path.join(dir, 'toy-u8.npy'))).data as Uint8Array;
+    const transposed = new Uint8Array(n * (d + 1));
+    for (let i = 0; i < n; i++) for (let j = 0; j <= d; j++) transposed[j * n + i] = rows[i * (d + 1) + j];
+    const bytes = encodeNpy({ data: transposed, shape: [d + 1, n] });
+    const header = new TextDecoder().decode(bytes.subarray(10, 128)); // the ASCII dictionary after the magic and length
+    const fortran = header.replace("'fortran_order': False", "'fortran_order': True ").replace(`(${d + 1}, ${n})`, `(${n}, ${d + 1})`);
+    expect(fortran).not.toBe(header);
+    expect(fortran.length).toBe(header.length);
+    bytes.set(new TextEncoder().encode(fortran), 10);
+    writeFileSync(path.join(dir, 'toy-f.npy'), bytes);
+
+    const run = runKmfit(dir, ['toy-f.npy', ...TRAIN.slice(1), '--save', 'fortran.kmfit']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('note: toy-f.npy is read into memory: it is stored in Fortran (column-major) order');
+    const reference = runKmfit(dir, [...TRAIN, '--save', 'c-order.kmfit', '--quiet']);
+    expect(reference.status).toBe(0);
+    const probe = { data: Float32Array.from({ length: 20 * d }, (_, k) => (k * 37) % 256), shape: [20, d] as [number, number] };
+    const [a, b] = await Promise.all(['fortran.kmfit', 'c-order.kmfit'].map((m) => loadModel(path.join(dir, m))));
+    expect((await a.predictScores(probe)).data).toEqual((await b.predictScores(probe)).data);
   });
 
   it('refuses a bad count with one line', () => {

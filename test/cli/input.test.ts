@@ -82,6 +82,23 @@ describe('bad input: exit 2, one line naming the file, the problem and the fix, 
     });
   }
 
+  it('a model or checkpoint path that cannot be written: refused before training, nothing written', () => {
+    const refused = (args: string[], ...fragments: string[]) => {
+      const run = kmfit('good.npy', '--epochs', '1', ...args);
+      expectOneLine(run, ...fragments);
+      expect(run.stdout).not.toContain('plan');
+    };
+    refused(['--save', 'missing/out.kmfit'], `--save ${file('missing/out.kmfit')}: the directory ${file('missing')} does not exist; create it first`);
+    refused(['--save', 'folder'], `--save ${file('folder')} is a directory; give the model a file name`);
+    refused(['--save', 'good.npy/out.kmfit'], `${file('good.npy')} is not a directory`);
+    refused(['--save', 'out.kmfit', '--checkpoint', 'missing/run.checkpoint'], `the checkpoint ${file('missing/run.checkpoint')}: the directory ${file('missing')} does not exist`);
+    refused(['--save', 'out.kmfit', '--checkpoint', 'folder'], `the checkpoint ${file('folder')} is a directory`);
+    expect(existsSync(file('missing'))).toBe(false);
+    expect(existsSync(file('out.kmfit'))).toBe(false);
+    expect(existsSync(file('folder.checkpoint'))).toBe(false);
+    expect(existsSync(file('out.checkpoint'))).toBe(false);
+  });
+
   it('a model file that is not one, and bad data for predict: no predictions file', () => {
     expectOneLine(kmfit('predict', 'good.npy', 'good.npy', '--out', 'p.csv'), 'good.npy is not a kmfit model file');
     expect(existsSync(file('p.csv'))).toBe(false);
@@ -91,6 +108,26 @@ describe('bad input: exit 2, one line naming the file, the problem and the fix, 
     expectOneLine(kmfit('predict', 'good.kmfit', 'nan.npy', '--out', 'p.csv'), 'nan.npy has a non-finite value');
     expectOneLine(kmfit('predict', 'good.kmfit', 'words.csv', '--out', 'p.csv'), 'words.csv, line 3');
     expect(existsSync(file('p.csv'))).toBe(false);
+  });
+});
+
+describe('labels that train, but likely not as meant: a warning', () => {
+  it('integer labels that look like a quantity (a class per row or two): trained, with a warning to use --task regression', () => {
+    // 24 rows; labels 100, 101, … 123: 24 classes of one row each. Then 4 classes of 6 rows each.
+    const table = (label: (i: number) => number) =>
+      encodeNpy({ data: Float32Array.from({ length: 24 * 3 }, (_, k) => (k % 3 === 2 ? label(Math.floor(k / 3)) : (k * 7) % 11)), shape: [24, 3] });
+    write('prices.npy', table((i) => 100 + i));
+    write('four.npy', table((i) => i % 4));
+    const warning = 'kmfit: warning: the labels hold 24 distinct values among 24 rows, trained as 24 classes; if they are a quantity (a price, a count), stop and train again with --task regression\n';
+    const prices = kmfit('prices.npy', '--epochs', '1', '--save', 'prices.kmfit');
+    expect(prices.status, prices.stderr).toBe(0);
+    expect(prices.stderr).toBe(warning);
+    const regression = kmfit('prices.npy', '--epochs', '1', '--save', 'prices.kmfit', '--task', 'regression');
+    expect(regression.status, regression.stderr).toBe(0);
+    expect(regression.stderr).toBe('');
+    const four = kmfit('four.npy', '--epochs', '1', '--save', 'four.kmfit');
+    expect(four.status, four.stderr).toBe(0);
+    expect(four.stderr).toBe('');
   });
 });
 
@@ -126,5 +163,39 @@ describe('usage', () => {
       [['predict', 'm.kmfit'], 'Not enough non-option arguments: got 1, need at least 2 (kmfit predict --help'],
     ];
     for (const [args, message] of cases) it(`kmfit ${args.join(' ')}`, () => expectOneLine(kmfit(...args), message));
+  });
+
+  describe('an option without its value, given twice, or a number option given text: one line naming the option, nothing trained', () => {
+    write('tiny.npy', good);
+    const cases: [string[], string][] = [
+      [['tiny.npy', '--epochs'], '--epochs needs a value (kmfit --help'],
+      [['tiny.npy', '--epochs', '--quiet'], '--epochs needs a value'],
+      [['tiny.npy', '--save'], '--save needs a value'],
+      [['tiny.npy', '--label', '--epochs', '1'], '--label needs a value'],
+      [['tiny.npy', '-q'], '-q needs a value'],
+      [['predict', 'm.kmfit', 'tiny.npy', '--out'], '--out needs a value (kmfit predict --help'],
+      [['tiny.npy', '--epochs', 'abc'], '--epochs takes a number; got "abc"'],
+      [['tiny.npy', '--test-split', 'half'], '--test-split takes a number; got "half"'],
+      [['tiny.npy', '--seed='], '--seed takes a number; got ""'],
+      // An option that takes one value, given twice.
+      [['tiny.npy', '--save', 'a.kmfit', '--save', 'b.kmfit'], '--save is given 2 times (a.kmfit, b.kmfit); give it once.'],
+      [['tiny.npy', '--epochs', '1', '--epochs', '2'], '--epochs is given 2 times (1, 2); give it once.'],
+      // A value out of range, or a flag without the data it needs, is named as it was typed.
+      [['tiny.npy', '--batch-size', '0'], '--batch-size must be an integer ≥ 1; got 0. (Leave it out for the analytic choice.)'],
+      [['tiny.npy', '-q', '-1'], '-q must be an integer in [0, 999]; got -1.'],
+      [['tiny.npy', '--subsample', '2.5'], '--subsample must be an integer ≥ 1; got 2.5.'],
+      [['tiny.npy', '--checkpoint-every', '0'], '--checkpoint-every must be an integer ≥ 1; got 0.'],
+      [['bench', '--reps', '0'], '--reps must be an integer ≥ 1; got 0. (The median of that many timings is reported.)'],
+      [['tiny.npy', '--early-stopping', '2'], '--early-stopping judges epochs on test data: give --test FILE or --test-split FRACTION as well.'],
+      [['tiny.npy', '--early-stopping', '2', '--test-split', '0.5', '--bandwidth', '1,2'], 'which a bandwidth search keeps apart: drop --early-stopping'],
+    ];
+    for (const [args, message] of cases) {
+      it(`kmfit ${args.join(' ')}`, () => {
+        const run = kmfit(...args);
+        expectOneLine(run, message);
+        expect(run.stdout).toBe('');
+        expect(existsSync(file('tiny.kmfit'))).toBe(false);
+      });
+    }
   });
 });

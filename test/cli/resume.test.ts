@@ -106,6 +106,24 @@ describe('files a checkpoint names', () => {
     expect((await loadModel(path.join(run, 'data-named.kmfit'))).history).toHaveLength(2);
   });
 
+  it('a data file that is gone since: one line saying which, and how to name it where it moved; named, it resumes', async () => {
+    const moved = path.join(run, 'moved.npy');
+    writeFileSync(moved, readFileSync(path.join(run, 'toy.npy')));
+    const checkpoint = await edited(path.join(run, 'moved.checkpoint'), (args) => {
+      args.data = path.join(run, 'gone.npy');
+      args.save = path.join(run, 'moved.kmfit');
+    });
+    const refused = resume(checkpoint);
+    expect(refused.status).toBe(2);
+    expect(refused.line).toBe(
+      `kmfit: the training data ${path.join(run, 'gone.npy')} that ${checkpoint} was trained with is gone; if it moved, name it: kmfit resume ${checkpoint} --data NEW/PATH`,
+    );
+    const resumed = resume(checkpoint, '--data', moved);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.status).toBe(0);
+    expect(existsSync(path.join(run, 'moved.kmfit'))).toBe(true);
+  });
+
   it('a model path that is the data file, in the same folder: refused, the data untouched', async () => {
     const toy = path.join(run, 'toy.npy');
     const before = readFileSync(toy);

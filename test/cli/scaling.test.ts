@@ -54,11 +54,14 @@ describe('kmfit scaling', () => {
     expect(JSON.parse(readFileSync(path.join(dir, 'study', 'scaling.json'), 'utf8')).settings).toHaveLength(2);
   });
 
-  it('rejects bad batch sizes and a target error without validation data in one line, exit 2', () => {
+  it('rejects bad batch sizes, a target error without validation data and an --out that is a file in one line, exit 2', () => {
     for (const [extra, message] of [
       [['--batch-sizes', '1,x'], /--batch-sizes takes whole numbers/],
       [['--target-error', '0.1'], /--target-error is an error on validation data: give --test FILE or --test-split/],
-      [['--target-mse', '2'], /'targetMse' option must be a number in \(0, 1\)/],
+      [['--target-mse', '2'], /^kmfit: --target-mse must be a number in \(0, 1\); got 2\./],
+      [['--max-iterations', '0'], /^kmfit: --max-iterations must be an integer ≥ 1; got 0\./],
+      [['-q', '0'], /^kmfit: -q must be an integer in \[1, 999\]; got 0\. \(The level of the preconditioned setting/],
+      [['--out', 'digits.npy', '--batch-sizes', '1', '--max-seconds', '1'], /^kmfit: --out digits\.npy: .*digits\.npy is a file; --out takes a directory/],
     ] as const) {
       const run = kmfit('scaling', 'digits.npy', ...extra);
       expect(run.status).toBe(2);

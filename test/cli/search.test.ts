@@ -1,11 +1,13 @@
 /**
  * `kmfit train --bandwidth a,b,c`: the plan's search rows (the cache row among them), the table of
  * held-out figures per epoch, and --json's `search`, which the table must show figure for figure
- * (formatted here by hand); a cache precision with a search is refused with exit code 2.
+ * (formatted here by hand); a cache precision or a checkpoint with a search is refused with exit code 2,
+ * and Ctrl-C during a search offers no checkpoint, which a search does not write.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/commands.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import type { SearchPlan } from '../../src/solver/plan.js';
 import { runMain } from '../helpers/cli.js';
@@ -75,4 +77,46 @@ describe('kmfit train with a bandwidth search', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^kmfit: The 'cache' option asks for a kernel cache, which a bandwidth search does not keep .*set it to 'off'\.\n$/);
   });
+});
+
+describe('a bandwidth search and checkpoints', () => {
+  it('refuses --checkpoint and --checkpoint-every: a search keeps no checkpoint', async () => {
+    for (const extra of [['--checkpoint', path.join(dir, 's.checkpoint')], ['--checkpoint-every', '2']]) {
+      const run = await runMain([data, '--backend', 'js', '--bandwidth', '1,2', '--epochs', '1', '--save', path.join(dir, 's.kmfit'), ...extra]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/^kmfit: a bandwidth search .* keeps no checkpoint to resume from: drop --checkpoint and --checkpoint-every, or train one bandwidth\.\n$/);
+      expect(existsSync(path.join(dir, 's.checkpoint'))).toBe(false);
+      expect(existsSync(path.join(dir, 's.kmfit'))).toBe(false);
+    }
+  });
+
+  it('Ctrl-C: the model so far is saved, and no checkpoint is claimed or offered to resume from', async () => {
+    const out: string[] = [];
+    let sent = false;
+    // Ctrl-C as soon as the first epoch of the first candidate is reported.
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      if (!sent && /epoch 1\/5/.test(String(chunk))) {
+        sent = true;
+        process.emit('SIGINT');
+      }
+      return true;
+    });
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const model = path.join(dir, 'i.kmfit');
+    let code: number;
+    try {
+      code = await main([data, '--backend', 'js', '--bandwidth', '1,2', '--epochs', '5', '--save', model]);
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    const text = out.join('');
+    expect(code, text).toBe(130);
+    expect(existsSync(model)).toBe(true);
+    expect(existsSync(path.join(dir, 'i.checkpoint'))).toBe(false);
+    expect(text).toMatch(/^interrupted in epoch \d+: no checkpoint was written, so the run cannot be resumed; the model as it stood saved to /m);
+    expect(text).not.toContain('checkpoint saved');
+    expect(text).not.toContain('kmfit resume');
+  }, 60_000);
 });

@@ -95,6 +95,13 @@ describe('readDataFile', () => {
     expect([Array.from(bom.X.data), labelsOf(bom), bom.X.rows]).toEqual([[1.5, 2, 3, 4], [0, 1], 2]);
   });
 
+  it('columns separated by spaces (numpy.savetxt), runs of them too: a table, not one column', async () => {
+    const saved = (await readDataFile(file('saved.txt', '1.5e+00 -2.0e+00 1.0e+00\n3.0e+00 4.0e+00 0.0e+00\n'))).train;
+    expect([saved.X.rows, saved.X.cols, Array.from(saved.X.data), labelsOf(saved)]).toEqual([2, 2, [1.5, -2, 3, 4], [1, 0]]);
+    const aligned = (await readDataFile(file('aligned.txt', 'a    b  label\n  1   2      0\n 30  40   1 \n'), { label: 'label' })).train;
+    expect([aligned.X.rows, aligned.X.cols, Array.from(aligned.X.data), labelsOf(aligned)]).toEqual([2, 2, [1, 2, 30, 40], [0, 1]]);
+  });
+
   it('rows: only the first rows are kept (a CSV is read no further); a .npy labels file', async () => {
     const csv = (await readDataFile(file('many.csv', 'a,b\n1,0\n2,1\n3,0\nnot,read\n'), { rows: 2 })).train;
     expect([Array.from(csv.X.data), labelsOf(csv)]).toEqual([[1, 2], [0, 1]]);
@@ -154,6 +161,9 @@ describe('readDataFile', () => {
     file('short.idx', idx(0x08, [3], Uint8Array.from([1, 2, 3])));
     file('t.npy', encodeNpy({ data: table, shape: [3, 3] }));
     expect(await codeOf(readDataFile(file('t.npy'), { labels: file('lab.idx') }))).toMatch(/^LENGTH_MISMATCH: lab\.idx has 2 labels but t\.npy has 3 rows/);
+    expect(await codeOf(readDataFile(file('t.npy'), { labels: file('labels.csv', '0\n1\n1\n') }))).toBe(
+      'INVALID_FILE: labels.csv is neither a .npy nor an IDX file; --labels takes a 1-D .npy or IDX labels file (labels in a CSV are a column of the data file: name it with --label).',
+    );
     expect(await codeOf(readDataFile(file('t.npy'), { label: 5 }))).toMatch(/^INVALID_OPTION: .*columns 0…2/);
     expect(await codeOf(readDataFile(file('t.npy'), { label: 'species' }))).toBe(
       'INVALID_OPTION: t.npy is a .npy file, whose columns have no names; give --label a 0-based column index.',

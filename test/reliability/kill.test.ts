@@ -4,7 +4,8 @@
  * Ctrl-C, SIGTERM and SIGHUP. Each time, `kmfit resume` must finish with the model of an uninterrupted run of the same
  * command and seed, bit for bit (js backend), and the checkpoint path must never hold a broken file.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../src/checkpoint/file.js';
@@ -13,7 +14,7 @@ import { CHECKPOINT_FILE, readModelFile } from '../../src/io/modelFile.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { lcg } from '../helpers/data.js';
 import { expectSameModel } from './helpers/runs.js';
-import { runKmfit, startKmfit } from './helpers/process.js';
+import { CLI, runKmfit, startKmfit } from './helpers/process.js';
 import { temporaryDirectory } from '../helpers/temporary.js';
 
 const dir = temporaryDirectory('kill');
@@ -138,6 +139,25 @@ describe.each([
     expect(resumed.stdout).toContain(`resuming ${checkpoint}: ${done} of 4 epochs done, `);
     expectSameModel(await loadModel(file(`${name}.kmfit`)), await loadModel(file('reference.kmfit')));
     expect(existsSync(checkpoint)).toBe(false); // not asked for: removed once the run is complete
+  });
+});
+
+describe('Ctrl-C with the model in another folder than the data, one with a space in its name', () => {
+  it('the resume command it prints names the data file, quotes the path, and works as printed in a shell', async () => {
+    mkdirSync(file("Jo's models"));
+    const checkpoint = file("Jo's models/apart.checkpoint");
+    const run = startKmfit(dir, [...TRAIN, '--save', "Jo's models/apart.kmfit"], checkpoint);
+    await run.waitFor(/^kmfit-test: partial 1 /);
+    run.kill('SIGINT');
+    const { code, stdout } = await run.exited;
+    expect(code).toBe(130);
+    const command = `kmfit resume '${dir}/Jo'\\''s models/apart.checkpoint' --data ${file('toy.npy')}`;
+    expect(stdout).toContain(`\nContinue with: ${command}\n`);
+    // Pasted into a shell, with kmfit being this build.
+    const resumed = spawnSync('sh', ['-c', `${process.execPath} ${CLI} ${command.slice('kmfit '.length)}`], { cwd: dir, encoding: 'utf8' });
+    expect(resumed.stderr).toBe('');
+    expect(resumed.status).toBe(0);
+    expectSameModel(await loadModel(file("Jo's models/apart.kmfit")), await loadModel(file('reference.kmfit')));
   });
 });
 
