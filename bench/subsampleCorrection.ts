@@ -41,6 +41,36 @@ function permutation(n: number, seed: number): Int32Array {
   return values;
 }
 
+/**
+ * Milliseconds (medians of `reps`) of two ways to the same answer, called alternately after one
+ * untimed call of each on repetition r's input (`input(r)`, made before the timer starts; `way(x,
+ * out)` writes its answer into out), and the largest difference between their answers, relative
+ * to the second's largest value.
+ */
+async function sideBySide<T>(
+  length: number,
+  input: (r: number) => T,
+  way: readonly [(x: T, out: Float32Array) => Promise<unknown>, (x: T, out: Float32Array) => Promise<unknown>],
+): Promise<{ first: number; second: number; difference: number }> {
+  const outs = [new Float32Array(length), new Float32Array(length)];
+  const times: [number[], number[]] = [[], []];
+  let difference = 0;
+  let size = 0;
+  for (let r = 0; r <= reps; r++) {
+    const x = input(r);
+    for (const k of [0, 1]) {
+      const started = performance.now();
+      await way[k](x, outs[k]);
+      if (r > 0) times[k].push(performance.now() - started);
+    }
+    for (let i = 0; i < length; i++) {
+      difference = Math.max(difference, Math.abs(outs[0][i] - outs[1][i]));
+      size = Math.max(size, Math.abs(outs[1][i]));
+    }
+  }
+  return { first: median(times[0]), second: median(times[1]), difference: difference / size };
+}
+
 const backend = await createWasmBackend();
 const kernel = makeKernel(chooseKernel('laplacian'), 4);
 console.log(`subsample correction k(X_S, X_B)·G, s = m = ${s}, float16 cache, wasm (${backend.describe().threads} threads), median of ${reps}`);
@@ -55,28 +85,11 @@ for (const [n, d, l] of shapes) {
   const filled = new Float32Array(m * l);
   for (let b = 0; b < n; b += m) await cache.predict(order.subarray(b, b + m), filled);
   const G = uniformMatrix(m, l, 3).data.map((g) => g - 0.5);
-  const panel = new Float32Array(s * l);
-  const gathered = new Float32Array(s * l);
   // The cache keeps a panel for its own subsample only: a copy of S takes the gathering way.
   const other = S.slice();
-  const times = { panel: [] as number[], gather: [] as number[] };
-  let difference = 0;
-  let size = 0;
-  for (let r = 0; r <= reps; r++) {
-    const batch = permutation(n, 10 + r).slice(0, m);
-    let started = performance.now();
-    await cache.subsampleProduct(S, batch, G, panel);
-    if (r > 0) times.panel.push(performance.now() - started);
-    started = performance.now();
-    await cache.subsampleProduct(other, batch, G, gathered);
-    if (r > 0) times.gather.push(performance.now() - started);
-    for (let i = 0; i < panel.length; i++) {
-      difference = Math.max(difference, Math.abs(panel[i] - gathered[i]));
-      size = Math.max(size, Math.abs(gathered[i]));
-    }
-  }
-  const [p, g] = [median(times.panel), median(times.gather)];
-  console.log(`${String(n).padEnd(8)}${String(d).padEnd(5)}${String(l).padEnd(5)}${`${p.toFixed(2)} ms`.padEnd(10)}${`${g.toFixed(2)} ms`.padEnd(10)}${(g / p).toFixed(2).padEnd(16)}${(difference / size).toExponential(1)} of the largest value`);
+  const batch = (r: number) => permutation(n, 10 + r).slice(0, m);
+  const { first: p, second: g, difference } = await sideBySide(s * l, batch, [(B, out) => cache.subsampleProduct(S, B, G, out), (B, out) => cache.subsampleProduct(other, B, G, out)]);
+  console.log(`${String(n).padEnd(8)}${String(d).padEnd(5)}${String(l).padEnd(5)}${`${p.toFixed(2)} ms`.padEnd(10)}${`${g.toFixed(2)} ms`.padEnd(10)}${(g / p).toFixed(2).padEnd(16)}${difference.toExponential(1)} of the largest value`);
   cache.dispose();
   centers.dispose();
 }
@@ -94,25 +107,9 @@ for (const name of option('backends', 'wasm,onnx').split(',')) {
   const [front, own] = [new KernelCache(await device.cacheEngine!('float16'), kernel, centerPoints, centers, m), new KernelCache(await device.cacheEngine!('float16'), kernel, centerPoints, centers, m)];
   await front.fillWhole(Q);
   await own.fillWhole();
-  const [a, b] = [new Float32Array(p * outputs), new Float32Array(p * outputs)];
-  const times = { front: [] as number[], own: [] as number[] };
-  let difference = 0;
-  let size = 0;
-  for (let r = 0; r <= reps; r++) {
-    const c = uniformMatrix(s, outputs, 20 + r).data.map((v) => v - 0.5);
-    let started = performance.now();
-    await front.subsampleProduct(all, Q, c, a);
-    if (r > 0) times.front.push(performance.now() - started);
-    started = performance.now();
-    await own.subsampleProduct(all, Q, c, b);
-    if (r > 0) times.own.push(performance.now() - started);
-    for (let i = 0; i < a.length; i++) {
-      difference = Math.max(difference, Math.abs(a[i] - b[i]));
-      size = Math.max(size, Math.abs(b[i]));
-    }
-  }
-  const [f, g] = [median(times.front), median(times.own)];
-  console.log(`${name.padEnd(9)}${`${f.toFixed(1)} ms`.padEnd(12)}${`${g.toFixed(1)} ms`.padEnd(10)}${(g / f).toFixed(2).padEnd(17)}${(difference / size).toExponential(1)} of the largest value`);
+  const c = (r: number) => uniformMatrix(s, outputs, 20 + r).data.map((v) => v - 0.5);
+  const { first: f, second: g, difference } = await sideBySide(p * outputs, c, [(C, out) => front.subsampleProduct(all, Q, C, out), (C, out) => own.subsampleProduct(all, Q, C, out)]);
+  console.log(`${name.padEnd(9)}${`${f.toFixed(1)} ms`.padEnd(12)}${`${g.toFixed(1)} ms`.padEnd(10)}${(g / f).toFixed(2).padEnd(17)}${difference.toExponential(1)} of the largest value`);
   front.dispose();
   own.dispose();
   centers.dispose();
