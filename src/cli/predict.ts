@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { accuracy, r2Score, type Predictions } from '../data/labels.js';
 import { KmfitError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomicWrite.js';
+import { checkFolder, writeFileAtomic } from '../io/atomicWrite.js';
 import { readDataFile, type LabeledData } from '../io/dataFile.js';
 import { encodeNpy } from '../io/npy.js';
 import { loadModel } from '../model/load.js';
@@ -54,20 +54,28 @@ function csvField(text: string): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** .npy (numbers only) or .csv, written atomically. */
+/**
+ * What --out must be, checked before the data is read and predicted: a .npy (numbers only) or .csv
+ * file in a folder that exists.
+ */
+async function checkPredictionsFile(file: string, model: KernelModel): Promise<void> {
+  if (!file.endsWith('.npy') && !file.endsWith('.csv')) {
+    throw new KmfitError('INVALID_OPTION', `--out ${file}: the predictions file must end in .npy or .csv.`);
+  }
+  if (file.endsWith('.npy') && model.classes?.some((label) => typeof label === 'string')) {
+    throw new KmfitError('INVALID_OPTION', `${file}: the model's labels are strings, which .npy cannot hold; use --out with a .csv file.`);
+  }
+  await checkFolder(file);
+}
+
+/** .npy or .csv (checkPredictionsFile), written atomically. */
 async function writePredictions(file: string, predictions: Predictions, model: KernelModel): Promise<void> {
   if (file.endsWith('.npy')) {
     const rows = predictions.length;
-    if (Array.isArray(predictions) && predictions.some((p) => typeof p === 'string')) {
-      throw new KmfitError('INVALID_OPTION', `${file}: the model's labels are strings, which .npy cannot hold; use --out with a .csv file.`);
-    }
     const cols = model.task === 'regression' && model.outputs > 1 ? model.outputs : 1;
     const data = Float64Array.from(cols > 1 ? (predictions as number[][]).flat() : (predictions as ArrayLike<number>));
     await writeFileAtomic(file, encodeNpy({ data, shape: cols > 1 ? [rows, cols] : [rows] }));
     return;
-  }
-  if (!file.endsWith('.csv')) {
-    throw new KmfitError('INVALID_OPTION', `--out ${file}: the predictions file must end in .npy or .csv.`);
   }
   const header = model.task === 'regression' && model.outputs > 1 ? Array.from({ length: model.outputs }, (_, i) => `output${i}`).join(',') : 'prediction';
   const lines = predictionRows(predictions).map((row) => (model.task === 'classification' ? csvField(row) : row));
@@ -77,6 +85,7 @@ async function writePredictions(file: string, predictions: Predictions, model: K
 export async function predict(args: PredictArgs): Promise<void> {
   const model = await loadModel(args.model);
   try {
+    if (args.out) await checkPredictionsFile(args.out, model);
     const input = await readInput(args, model.features);
     const predictions = await model.predict({ data: input.X.data, shape: [input.X.rows, input.X.cols] });
     // A file holds one label column: a several-output regression model is not scored against it.

@@ -193,5 +193,11 @@ describe('kmfit on files', () => {
     expect(badOut.status).toBe(2);
     expect(badOut.stderr).toContain('must end in .npy or .csv');
     expect(existsSync(file('predicted.txt'))).toBe(false);
+    // --out is checked before the data is read: its problem, not the missing data file's, is named.
+    const outFirst = kmfit('predict', 'digits.kmfit', 'no-such-data.npy', '--out', 'predicted.txt');
+    expect(outFirst.stderr).toContain('must end in .npy or .csv');
+    const noFolder = kmfit('predict', 'digits.kmfit', 'no-such-data.npy', '--out', 'no-such-folder/predicted.csv');
+    expect(noFolder.status).toBe(2);
+    expect(noFolder.stderr).toContain('no-such-folder does not exist');
   });
 });
