@@ -192,6 +192,7 @@ export async function resolveSplits(args: DataArgs): Promise<TrainingData> {
     if (data.test && data.test.X.cols !== size.cols) {
       throw new KmfitError('FEATURE_MISMATCH', `${data.test.source} has ${data.test.X.cols} features but ${data.train.source} has ${size.cols}; the test data needs the training data's columns, in the same order.`);
     }
+    checkTestSize(args, data.test);
     return { ...data, test: data.test && firstRows(data.test, args['test-size']) };
   }
   let { train } = data;
@@ -213,7 +214,15 @@ export async function resolveSplits(args: DataArgs): Promise<TrainingData> {
       `${test.source} has ${test.X.cols} features but ${train.source} has ${train.X.cols}; the test data needs the training data's columns, in the same order.`,
     );
   }
+  checkTestSize(args, test);
   return { ...data, train: firstRows(train, args['train-size']), test: test && firstRows(test, args['test-size']) };
+}
+
+/** --test-size limits test data: without any it would be ignored, so it is refused. */
+function checkTestSize(args: DataArgs, test: LabeledData | undefined): void {
+  if (args['test-size'] !== undefined && !test) {
+    throw new KmfitError('INVALID_OPTION', '--test-size uses the first N test points, and this run has no test data: give --test FILE or --test-split FRACTION, or leave --test-size out.');
+  }
 }
 
 /** A .npy file's header; undefined when the file does not start with the .npy magic. */

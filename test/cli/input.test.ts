@@ -72,6 +72,7 @@ describe('bad input: exit 2, one line naming the file, the problem and the fix, 
     ['a libsvm test file wider than the training data', ['narrow.svm', '--test', 'wide-test.svm'], ['wide-test.svm, line 1: feature index 9 is beyond the 2 features']],
     ['a test file with more features', ['good.npy', '--test', 'wide.npy'], ['wide.npy has 3 features but good.npy has 2; the test data needs the training data\'s columns']],
     ['a bad option value', ['good.npy', '--train-size', '-3'], ['--train-size must be a whole number']],
+    ['--test-size without test data (it would be ignored)', ['good.npy', '--test-size', '2'], ['--test-size uses the first N test points, and this run has no test data', 'give --test FILE or --test-split']],
   ];
   for (const [what, args, fragments] of cases) {
     it(what, () => {
