@@ -115,7 +115,8 @@ export interface Plan {
   readonly subsampleSize: number;
   /** q: eigen-directions flattened by the preconditioner (0: plain kernel). */
   readonly q: number;
-  readonly qSource: 'analytic' | 'given';
+  /** 'given …, capped at …' where the given q was more than the subsample allows. */
+  readonly qSource: 'analytic' | 'given' | `given ${number}, capped at ${number}${string}`;
   /** λ_1, λ_q of K_SS/s and λ_new, the top eigenvalue after preconditioning (λ_1 when q = 0). */
   readonly lambda1: number;
   readonly lambdaQ: number;

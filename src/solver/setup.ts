@@ -61,6 +61,13 @@ export interface Setup {
   readonly numbers: SetupNumbers;
 }
 
+/** Where q came from; a given q that the subsample capped says so, and why. */
+function qSourceOf(given: number | undefined, q: number, s: number): SetupNumbers['qSource'] {
+  if (given === undefined) return 'analytic';
+  if (q >= given) return 'given';
+  return `given ${given}, capped at ${q}: ${given > Math.min(s - 1, MAX_EIGENPAIRS) ? `at most s − 1 and ${MAX_EIGENPAIRS}` : 'the last eigenvalue of K_SS clearly above 0'}`;
+}
+
 export async function setUp(request: SetupRequest): Promise<Setup> {
   const { backend, kernel, X, outputs: l, random } = request;
   const n = X.rows;
@@ -137,7 +144,7 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
     numbers: {
       subsampleSize: s,
       q,
-      qSource: request.q === undefined ? 'analytic' : 'given',
+      qSource: qSourceOf(request.q, q, s),
       lambda1,
       lambdaQ: precond ? precond.lambdaQ : lambda1,
       lambdaNew,

@@ -90,3 +90,23 @@ describe('EigenPro 3: how often the projection comes', () => {
     expect(defaultProjectionInterval(4, 100)).toBe(1);
   });
 });
+
+describe('a given q that the subsample caps: the plan says so', () => {
+  it('q 500 on 200 points is at most s − 1 = 199; a q the subsample allows is given as is', async () => {
+    const { fit } = await import('../../src/index.js');
+    const { planRows } = await import('../../src/model/summary.js');
+    const { randomPoints } = await import('../helpers/data.js');
+    const X = randomPoints(200, 3, 5);
+    const y = X.map((row) => (row[0] > 0.5 ? 1 : 0));
+    const capped = await fit(X, y, { q: 500, epochs: 1, backend: 'js' });
+    expect(capped.plan.q).toBe(199);
+    expect(capped.plan.qSource).toBe('given 500, capped at 199: at most s − 1 and 1000');
+    const rows = planRows(capped.plan);
+    expect(rows.find((row) => row.name === 'q')?.why).toBe('given 500, capped at 199: at most s − 1 and 1000');
+    expect(rows.find((row) => row.name === 'subsample s')).toMatchObject({ value: '200', why: 'all the training points' });
+    const kept = await fit(X, y, { q: 20, epochs: 1, backend: 'js', subsampleSize: 100 });
+    expect([kept.plan.q, kept.plan.qSource]).toEqual([20, 'given']);
+    expect(planRows(kept.plan).find((row) => row.name === 'subsample s')?.why).toBeUndefined();
+    await Promise.all([capped.dispose(), kept.dispose()]);
+  });
+});
