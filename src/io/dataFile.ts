@@ -177,6 +177,11 @@ async function readText(file: string, name: string, head: Uint8Array, complete: 
   return { data: { X: table.X, y: table.y, source: name }, totalRows: table.X.rows };
 }
 
+/** A label column named for a format that has none would be ignored: refused, saying why. */
+function refuseLabelColumn(label: string | number | undefined, why: string): void {
+  if (label !== undefined && label !== 'none') throw new KmfitError('INVALID_OPTION', `${why}; drop --label.`);
+}
+
 /**
  * @throws KmfitError: FILE_NOT_FOUND, EMPTY_DATA, INVALID_FILE (a format it does not read, an
  *   archive without the expected arrays, a bad line of text), INVALID_SHAPE, INVALID_OPTION,
@@ -192,10 +197,12 @@ export async function readDataFile(file: string, options: ReadOptions = {}): Pro
     if (isNpy(head)) {
       train = await npyPart(source, name, options.labels ? 'none' : npyLabel(options.label, name), options.rows);
     } else if (looksLikeZip(head)) {
+      refuseLabelColumn(options.label, `${name} is a .npz archive, whose labels are its y arrays (y_train, y_test or y)`);
       // A zip's directory is at its end and its members may be deflated: read it whole (the
       // source is closed right after, so the bytes it returns stay ours).
       ({ train, test } = await fromNpz(openNpz(await source.read(0, source.size), name), name, options.rows));
     } else if (looksLikeIdx(head)) {
+      refuseLabelColumn(options.label, `${name} is an IDX file of images, which has no label column (give the labels file with --labels)`);
       train = fromIdx(await source.read(0, source.size), name);
     } else if (looksLikeText(head)) {
       train = await readText(file, name, head, source.size <= HEAD_BYTES, options);

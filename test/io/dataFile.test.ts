@@ -80,6 +80,15 @@ describe('readDataFile', () => {
     expect([data.X.rows, data.X.cols, labelsOf(data)]).toEqual([2, 4, [3, 1]]);
   });
 
+  it('a label column named for a .npz or IDX file, which have none, is refused (it was ignored)', async () => {
+    file('xy2.npz', writeNpz({ 'X.npy': encodeNpy({ data: table, shape: [3, 3] }), 'y.npy': encodeNpy({ data: Float64Array.from([1, 0, 1]), shape: [3] }) }));
+    expect(await codeOf(readDataFile(file('xy2.npz'), { label: 0 }))).toBe('INVALID_OPTION: xy2.npz is a .npz archive, whose labels are its y arrays (y_train, y_test or y); drop --label.');
+    file('img2.idx', idx(0x08, [2, 2, 2], Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7])));
+    expect(await codeOf(readDataFile(file('img2.idx'), { label: 'last' }))).toContain('img2.idx is an IDX file of images, which has no label column');
+    // 'none' (no label column: predict's reading) stays allowed.
+    expect((await readDataFile(file('xy2.npz'), { label: 'none' })).train.X.cols).toBe(3);
+  });
+
   it('CSV with a header, quoted fields and string labels; TSV without a header; semicolons; a label by name', async () => {
     const csv = await readDataFile(file('iris.csv', 'sepal,petal,species\n5.1,1.4,"setosa"\n7.0,4.7,"versi, color"\n\n6.3,6.0,virginica\n'));
     expect([csv.train.X.rows, csv.train.X.cols, Array.from(csv.train.X.data)]).toEqual([3, 2, [5.1, 1.4, 7.0, 4.7, 6.3, 6.0].map(Math.fround)]);
