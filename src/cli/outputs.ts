@@ -8,6 +8,7 @@ import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:
 import path from 'node:path';
 import type { CheckpointReport } from '../options.js';
 import { KmfitError } from '../errors.js';
+import { folderProblem } from '../io/atomicWrite.js';
 import { BUILTIN_DATASETS } from './data.js';
 
 /** The files of a training command that a checkpoint names: the model it writes, the data it reads. */
@@ -45,13 +46,12 @@ function checkWritable(output: string, file: string, noun: string): void {
   if (existsSync(file) && statSync(file).isDirectory()) {
     throw new KmfitError('INVALID_OPTION', `${output} ${file} is a directory; give the ${noun} a file name (e.g. ${path.join(file, `run.${noun === 'model' ? 'kmfit' : noun}`)}).`);
   }
-  const dir = path.dirname(file);
-  if (!existsSync(dir)) throw new KmfitError('FILE_NOT_FOUND', `${output} ${file}: the directory ${dir} does not exist; create it first, or give another path.`);
-  if (!statSync(dir).isDirectory()) throw new KmfitError('INVALID_OPTION', `${output} ${file}: ${dir} is not a directory; give another path.`);
+  const problem = folderProblem(file);
+  if (problem) throw new KmfitError(problem.code, `${output} ${file}: ${problem.reason}; give another path.`);
   try {
-    accessSync(dir, constants.W_OK);
+    accessSync(path.dirname(file), constants.W_OK);
   } catch {
-    throw new KmfitError('IO_ERROR', `${output} ${file}: the directory ${dir} is not writable; give a path where you can write.`);
+    throw new KmfitError('IO_ERROR', `${output} ${file}: the directory ${path.dirname(file)} is not writable; give a path where you can write.`);
   }
 }
 

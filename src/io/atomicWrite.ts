@@ -3,6 +3,7 @@
  * never a partial write, even if the process dies or the disk fills up mid-write.
  */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { KmfitError } from '../errors.js';
@@ -88,15 +89,28 @@ function toKmfitError(err: unknown, path: string): KmfitError {
 }
 
 /**
- * Throws what a write of `path` would for a folder that is missing (FILE_NOT_FOUND) or is not a
- * folder (IO_ERROR): a run that writes a file later (a checkpoint) refuses it before it starts.
+ * What keeps a file from being written at `path` for its folder's sake — missing, or not a folder —
+ * or undefined: the one test behind checkFolder and the command line's checks of its outputs, each
+ * of which words the refusal for its caller. (Not whether the folder is writable: a checkpoint that
+ * cannot be written is reported and training goes on; the command line checks that itself.)
  */
-export async function checkFolder(path: string): Promise<void> {
+export function folderProblem(path: string): { readonly code: 'FILE_NOT_FOUND' | 'IO_ERROR'; readonly reason: string } | undefined {
   const folder = dirname(path);
-  const info = await stat(folder).catch((err: unknown) => {
-    throw toKmfitError(err, path);
-  });
-  if (!info.isDirectory()) throw new KmfitError('IO_ERROR', `cannot write ${path}: ${folder} is not a directory`);
+  try {
+    if (!statSync(folder).isDirectory()) return { code: 'IO_ERROR', reason: `${folder} is not a directory` };
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return { code: 'FILE_NOT_FOUND', reason: `the directory ${folder} does not exist; create it first` };
+    if (code === 'ENOTDIR') return { code: 'IO_ERROR', reason: `${folder} is not a directory` };
+    return { code: 'IO_ERROR', reason: err instanceof Error ? err.message : String(err) };
+  }
+  return undefined;
+}
+
+/** Refuses, before a run that writes `path` later (a checkpoint), a folder that could not take it. */
+export async function checkFolder(path: string): Promise<void> {
+  const problem = folderProblem(path);
+  if (problem) throw new KmfitError(problem.code, `cannot write ${path}: ${problem.reason}`);
 }
 
 /**
