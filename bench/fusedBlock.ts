@@ -12,13 +12,15 @@ import os from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Backend, CenterSet } from '../src/backends/backend.js';
 import type { Matrix } from '../src/matrix.js';
-import { benchKernel, median, uniformMatrix } from './timing.js';
+import { benchKernel, byteMatrix, median, uniformMatrix } from './timing.js';
 
 export interface BenchShape {
   readonly m: number;
   readonly n: number;
   readonly d: number;
   readonly l: number;
+  /** Rows and centers of bytes ÷ 255 (byteMatrix) instead of uniform values. */
+  readonly bytes?: boolean;
 }
 
 export interface BenchResult extends BenchShape {
@@ -49,9 +51,10 @@ export interface TimedBlock {
  */
 export async function backendBlock(backend: Backend, shape: BenchShape): Promise<TimedBlock> {
   const { m, n, d, l } = shape;
-  const centers = await backend.createCenterSet(benchKernel(d), uniformMatrix(n, d, 1), l);
+  const points = shape.bytes ? byteMatrix : uniformMatrix;
+  const centers = await backend.createCenterSet(benchKernel(d), points(n, d, 1), l);
   await centers.setWeights(uniformMatrix(n, l, 2).data.map((a) => a - 0.5));
-  return timedPredict(backend.name, backend, centers, uniformMatrix(m, d, 3));
+  return timedPredict(backend.name, backend, centers, points(m, d, 3));
 }
 
 /** Times centers.predict(X) (after one warm-up call), as `name`; disposing it disposes the centers. */

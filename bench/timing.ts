@@ -14,6 +14,12 @@ export function uniformMatrix(rows: number, cols: number, seed: number): Matrix 
   return { data, rows, cols };
 }
 
+/** uniformMatrix's values rounded to bytes ÷ 255, as images are (the onnx backend's byte form: kernels/onnx/bytes.ts). */
+export function byteMatrix(rows: number, cols: number, seed: number): Matrix {
+  const { data } = uniformMatrix(rows, cols, seed);
+  return { data: data.map((u) => Math.floor(u * 256) / 255), rows, cols };
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

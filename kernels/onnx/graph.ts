@@ -1,6 +1,7 @@
 /**
- * A small builder for one ONNX graph over float32 (and float64) tensors: inputs, initializers, nodes with fresh
- * output names, scalar constants (shared by value), and the serialized model at the end.
+ * A small builder for one ONNX graph over float32 (and float64, and the byte form's integer) tensors: inputs,
+ * initializers, nodes with fresh output names, scalar constants (shared by value), and the serialized model at
+ * the end.
  */
 import { version } from '../../src/version.js';
 import {
@@ -9,6 +10,8 @@ import {
   ATTRIBUTE_INTS,
   DOUBLE,
   FLOAT,
+  INT32,
+  INT8,
   encodeModel,
   floatValueInfo,
   type AttributeMessage,
@@ -29,7 +32,17 @@ function attribute(name: string, value: Attribute): AttributeMessage {
   return { name, type: ATTRIBUTE_INTS, ints: value.ints };
 }
 
-function bytesOf(data: Float32Array | Float64Array): Uint8Array {
+/** The values an initializer may hold, each typed array its TensorProto.DataType. */
+export type InitializerValues = Float32Array | Float64Array | Int8Array | Int32Array;
+
+function dataTypeOf(data: InitializerValues): number {
+  if (data instanceof Float64Array) return DOUBLE;
+  if (data instanceof Int8Array) return INT8;
+  if (data instanceof Int32Array) return INT32;
+  return FLOAT;
+}
+
+function bytesOf(data: InitializerValues): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
@@ -55,12 +68,12 @@ export class OnnxGraph {
     this.outputs.push(floatValueInfo(name, dims, elemType));
   }
 
-  /** A constant tensor (float32 or float64, as `data`) kept in the model (and in the session): its data is not copied here. */
-  initializer(dims: readonly number[], data: Float32Array | Float64Array, prefix = 'c'): string {
+  /** A constant tensor (of `data`'s type) kept in the model (and in the session): its data is not copied here. */
+  initializer(dims: readonly number[], data: InitializerValues, prefix = 'c'): string {
     const size = dims.reduce((a, b) => a * b, 1);
     if (data.length !== size) throw new RangeError(`initializer of shape [${dims.join(', ')}] given ${data.length} values`);
     const name = this.fresh(prefix);
-    this.initializers.push({ name, dims, dataType: data instanceof Float64Array ? DOUBLE : FLOAT, rawData: bytesOf(data) });
+    this.initializers.push({ name, dims, dataType: dataTypeOf(data), rawData: bytesOf(data) });
     return name;
   }
 

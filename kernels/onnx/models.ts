@@ -21,9 +21,10 @@
  */
 import type { KernelExpression } from '../kernel.js';
 import type { Matrix } from '../../src/matrix.js';
+import { BYTE_MAX_DIM, byteBlock, byteColumns, byteDivisorOf, type ByteColumns } from './bytes.js';
 import { emitKernel, onnxKernel, type OnnxKernel } from './expression.js';
 import { OnnxGraph } from './graph.js';
-import { DOUBLE, FLOAT, FLOAT16 } from './schema.js';
+import { DOUBLE, FLOAT, FLOAT16, INT32, INT8, UINT8 } from './schema.js';
 
 /** The precisions of the onnx backend's kernel cache, by TensorProto.DataType (onnxruntime-node's binding has no bfloat16). */
 export type OnnxCachePrecision = 'float16' | 'float32';
@@ -37,6 +38,15 @@ export type DistanceForm = 'gemm' | 'gemm64';
 
 export function distanceForm(d: number): DistanceForm {
   return d <= FLOAT64_MAX_DIM ? 'gemm64' : 'gemm';
+}
+
+/**
+ * The divisor of the byte form (kernels/onnx/bytes.ts) for centers Z, where their values are bytes
+ * and d is past the float64 form's (whose small GEMM costs little) and within BYTE_MAX_DIM; else
+ * undefined (the float forms).
+ */
+export function byteFormDivisor(Z: Matrix): number | undefined {
+  return Z.cols > FLOAT64_MAX_DIM && Z.cols <= BYTE_MAX_DIM ? byteDivisorOf(Z.data) : undefined;
 }
 
 /** Bytes of one value of the form's rows, centers and distances before the cast. */
@@ -141,23 +151,52 @@ function squaredDistances(graph: OnnxGraph, form: DistanceForm, x: string, cente
   return kernel.scale > 0 ? graph.node('Relu', [product]) : graph.node('Min', [product, graph.scalar(0)]);
 }
 
+/**
+ * s = scale·r² (float32) between byte rows and byte centers (kernels/onnx/bytes.ts), given as
+ * `centers` (d × w, k − 128) and their `norms` (w): the integer GEMM, then
+ * D²·r² = terms + ‖z‖² − 2·product in int32 (exact, so never below 0), cast once and scaled by scale/D².
+ */
+function byteDistances(graph: OnnxGraph, rows: ByteRowsInputs, centers: string, norms: string, divisor: number, kernel: OnnxKernel): string {
+  const product = graph.node('MatMulInteger', [rows.x, centers]);
+  const doubled = graph.node('Mul', [product, rows.minusTwo]);
+  const squared = graph.node('Add', [graph.node('Add', [doubled, norms]), rows.terms]);
+  return graph.node('Mul', [graph.node('Cast', [squared], { to: { int: FLOAT } }), graph.scalar(kernel.scale / (divisor * divisor))]);
+}
+
+/** The byte form's row inputs of a graph: `x` (m × d bytes), `terms` (m × 1), and the int32 −2 they share. */
+interface ByteRowsInputs {
+  readonly x: string;
+  readonly terms: string;
+  readonly minusTwo: string;
+}
+
+function byteRowsInputs(graph: OnnxGraph, d: number): ByteRowsInputs {
+  return { x: graph.input('x', ['m', d], UINT8), terms: graph.input('terms', ['m', 1], INT32), minusTwo: graph.initializer([], Int32Array.of(-2), 'k') };
+}
+
 /** The input names and shapes of a fused graph. */
 export interface FusedModel {
   readonly bytes: Uint8Array;
   /** Center ranges [j0, j1) of the blocks, in order: input `alpha${b}` takes α's rows j0…j1. */
   readonly blocks: readonly (readonly [number, number])[];
   readonly form: DistanceForm;
+  /**
+   * Set for the byte form (kernels/onnx/bytes.ts), whose rows are the inputs `x` (bytes) and
+   * `terms` (byteRows over this divisor) instead of rowsInput's `x`.
+   */
+  readonly divisor?: number;
 }
 
 /**
  * out (m × l) = Σ_b k(x, Z[block b]) · alpha_b over the centers start…end of Z, held as
  * initializers. Inputs: `x` (see rowsInput), `alpha0`, `alpha1`, … (w_b × l); output `out`.
+ * With `divisor`, the byte form over that divisor (Z's values must be bytes over it).
  */
-export async function fusedModel(expression: KernelExpression, Z: Matrix, start: number, end: number, outputs: number): Promise<FusedModel> {
+export async function fusedModel(expression: KernelExpression, Z: Matrix, start: number, end: number, outputs: number, divisor?: number): Promise<FusedModel> {
   const graph = new OnnxGraph('kmfit_fused');
-  const { form, blocks, products } = weightedBlocks(graph, expression, Z, start, end, outputs);
+  const { form, blocks, products } = weightedBlocks(graph, expression, Z, start, end, outputs, divisor);
   graph.output(products.length === 1 ? products[0] : graph.node('Sum', products), 'out', ['m', outputs]);
-  return { bytes: await graph.encode(), blocks, form };
+  return { bytes: await graph.encode(), blocks, form, ...(divisor !== undefined ? { divisor } : {}) };
 }
 
 /**
@@ -166,28 +205,38 @@ export async function fusedModel(expression: KernelExpression, Z: Matrix, start:
  *   residual (m × l) = Σ_b K_b · alpha_b + offset,   pulled (n × l) = [K_bᵀ · (scale · residual)]_b.
  * Inputs: those of fusedModel, `offset` (m × l) and `scale` (1); outputs `residual`, `pulled`.
  * A graph of its own, because onnxruntime runs every node of a graph whatever the outputs asked
- * for: the pull-back in the fused graph would slow every predict.
+ * for: the pull-back in the fused graph would slow every predict. `divisor`: as fusedModel's.
  */
-export async function stepModel(expression: KernelExpression, Z: Matrix, outputs: number): Promise<FusedModel> {
+export async function stepModel(expression: KernelExpression, Z: Matrix, outputs: number, divisor?: number): Promise<FusedModel> {
   const graph = new OnnxGraph('kmfit_step');
-  const { form, blocks, values, products } = weightedBlocks(graph, expression, Z, 0, Z.rows, outputs);
+  const { form, blocks, values, products } = weightedBlocks(graph, expression, Z, 0, Z.rows, outputs, divisor);
   const offset = graph.input('offset', ['m', outputs]);
   const residual = graph.node('Sum', [...products, offset]);
   const scaled = graph.node('Mul', [residual, graph.input('scale', [1])]);
   const pulled = values.map((k) => graph.node('Gemm', [k, scaled], { transA: { int: 1 } }));
   graph.output(residual, 'residual', ['m', outputs]);
   graph.output(pulled.length === 1 ? pulled[0] : graph.node('Concat', pulled, { axis: { int: 0 } }), 'pulled', [Z.rows, outputs]);
-  return { bytes: await graph.encode(), blocks, form };
+  return { bytes: await graph.encode(), blocks, form, ...(divisor !== undefined ? { divisor } : {}) };
+}
+
+/** byteDistances to the centers j0…j1 of Z, held as initializers (kernels/onnx/bytes.ts byteBlock). */
+function byteCenterBlock(graph: OnnxGraph, rows: ByteRowsInputs, Z: Matrix, divisor: number, j0: number, j1: number, kernel: OnnxKernel): string {
+  const w = j1 - j0;
+  const block = byteBlock(Z, divisor, j0, j1);
+  return byteDistances(graph, rows, graph.initializer([Z.cols, w], block.values, 'z'), graph.initializer([w], block.norms, 'n'), divisor, kernel);
 }
 
 /**
  * The blocks of the centers start…end of Z as initializers (blockCenters per block), and per block
- * its kernel values against the input rows `x` and their product with the input `alpha${b}`.
+ * its kernel values against the input rows and their product with the input `alpha${b}`. The rows
+ * are rowsInput's `x`, or with `divisor` the byte form's `x` and `terms` (blocks as wide as the
+ * float form's, so that rows are run in the same chunks).
  */
-function weightedBlocks(graph: OnnxGraph, expression: KernelExpression, Z: Matrix, start: number, end: number, outputs: number) {
+function weightedBlocks(graph: OnnxGraph, expression: KernelExpression, Z: Matrix, start: number, end: number, outputs: number, divisor?: number) {
   const d = Z.cols;
   const form = distanceForm(d);
-  const x = graph.input('x', rowsShape('m', d), formType(form));
+  const byteRows = divisor === undefined ? undefined : byteRowsInputs(graph, d);
+  const x = byteRows ? byteRows.x : graph.input('x', rowsShape('m', d), formType(form));
   const kernel = onnxKernel(expression);
   const blocks: [number, number][] = [];
   const values: string[] = [];
@@ -196,7 +245,9 @@ function weightedBlocks(graph: OnnxGraph, expression: KernelExpression, Z: Matri
   for (let j0 = start; j0 < end; j0 += block) {
     const j1 = Math.min(end, j0 + block);
     const w = j1 - j0;
-    const squared = squaredDistances(graph, form, x, graph.initializer([d + 2, w], transposedBlock(form, Z, j0, j1, kernel.scale), 'z'), kernel, true);
+    const squared = byteRows
+      ? byteCenterBlock(graph, byteRows, Z, divisor!, j0, j1, kernel)
+      : squaredDistances(graph, form, x, graph.initializer([d + 2, w], transposedBlock(form, Z, j0, j1, kernel.scale), 'z'), kernel, true);
     const alpha = graph.input(`alpha${blocks.length}`, [w, outputs]);
     values.push(emitKernel(graph, squared, kernel));
     products.push(graph.node('MatMul', [values[values.length - 1], alpha]));
@@ -312,6 +363,31 @@ export async function blockModel(expression: KernelExpression, form: DistanceFor
   const type = PRECISION_TYPES[precision];
   graph.output(type === FLOAT ? k : graph.node('Cast', [k], { to: { int: type } }), 'k', ['m', 'n'], type);
   return graph.encode();
+}
+
+/**
+ * blockModel in the byte form over `divisor` (kernels/onnx/bytes.ts): inputs `x` and `terms`
+ * (byteRows), `y` (n × d, byteColumns' values, transposed inside the graph) and `norms` (n);
+ * output `k`.
+ */
+export async function byteBlockModel(expression: KernelExpression, d: number, divisor: number, precision: OnnxCachePrecision = 'float32'): Promise<Uint8Array> {
+  const kernel = onnxKernel(expression);
+  const graph = new OnnxGraph('kmfit_byte_block');
+  const rows = byteRowsInputs(graph, d);
+  const centers = graph.node('Transpose', [graph.input('y', ['n', d], INT8)], { perm: { ints: [1, 0] } });
+  const k = emitKernel(graph, byteDistances(graph, rows, centers, graph.input('norms', ['n'], INT32), divisor, kernel), kernel);
+  const type = PRECISION_TYPES[precision];
+  graph.output(type === FLOAT ? k : graph.node('Cast', [k], { to: { int: type } }), 'k', ['m', 'n'], type);
+  return graph.encode();
+}
+
+/**
+ * The byte form's columns input for Y (kernels/onnx/bytes.ts byteColumns) where Y's values are
+ * bytes and d suits the form (byteFormDivisor), else undefined.
+ */
+export function byteFormColumns(Y: Matrix): ByteColumns | undefined {
+  const divisor = byteFormDivisor(Y);
+  return divisor === undefined ? undefined : byteColumns(Y, divisor);
 }
 
 /**

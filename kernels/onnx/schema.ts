@@ -13,6 +13,9 @@
 
 /** TensorProto.DataType values used here. */
 export const FLOAT = 1;
+export const UINT8 = 2;
+export const INT8 = 3;
+export const INT32 = 6;
 export const FLOAT16 = 10;
 export const DOUBLE = 11;
 

@@ -15,6 +15,7 @@ export interface BenchArgs {
   reps: number;
   shape?: string[];
   grid?: boolean;
+  bytes?: boolean;
   json?: boolean;
 }
 
@@ -54,11 +55,12 @@ async function grid(args: BenchArgs): Promise<void> {
 
 export async function bench(args: BenchArgs): Promise<void> {
   checkValue('--reps', { check: { kind: 'integer', min: 1 }, hint: 'the median of that many timings is reported' }, args.reps);
+  if (args.grid && args.bytes) throw new KmfitError('INVALID_OPTION', '--bytes times the fused block on byte data; --grid times the backends on uniform data. Give one of them.');
   if (args.grid) return grid(args);
-  const shapes = args.shape?.length ? args.shape.map(parseShape) : DEFAULT_SHAPES;
+  const shapes = (args.shape?.length ? args.shape.map(parseShape) : DEFAULT_SHAPES).map((shape) => (args.bytes ? { ...shape, bytes: true } : shape));
   const names = args.backends ? (args.backends.split(',') as BackendName[]) : await availableBackends();
   const say = (text: string) => !args.json && process.stdout.write(text + '\n');
-  say(`kmfit bench · ${os.cpus()[0]?.model ?? 'CPU'} · laplacian fused block · median of ${args.reps} interleaved repetitions`);
+  say(`kmfit bench · ${os.cpus()[0]?.model ?? 'CPU'} · laplacian fused block${args.bytes ? ' on bytes ÷ 255' : ''} · median of ${args.reps} interleaved repetitions`);
 
   const backends: Backend[] = [];
   // The baseline script sits in bench/ at the package root (with the code above), two levels above this module (src/cli or dist/cli).

@@ -139,6 +139,7 @@ export const BENCH_OPTIONS = valued({
     type: 'boolean',
     describe: "for each shape of a grid (d 4, 16, 64, 256, 784 × l 1, 10, 26 at m 2000, n 16000), every backend 'auto' chooses among and the one it takes, against the fastest",
   },
+  bytes: { type: 'boolean', describe: "rows and centers of bytes ÷ 255 (as images such as MNIST), which the onnx backend's distances take in integer arithmetic" },
   json: { type: 'boolean', describe: 'print a JSON array of results' },
 } as const satisfies Record<string, Options>);
 

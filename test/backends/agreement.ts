@@ -70,7 +70,7 @@ export function naiveKernel(value: (r2: number) => number, X: Matrix, Z: Matrix,
  * Where predictAndPullBack's residual k(X, Z)·α + offset and pulled k(Z, X)·(scale·residual)
  * differ from float64 by more than `tolerance` relative to Σ|terms|.
  */
-async function pullBackDisagreements(
+export async function pullBackDisagreements(
   centers: CenterSet,
   kernel: Kernel,
   X: Matrix,

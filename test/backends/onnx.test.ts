@@ -7,22 +7,37 @@
  * onnxruntime-node is optional: without it the device tests are skipped with the reason, except
  * in CI (CI=true), where they run and fail on the backend's error.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index.js';
 import type { Kernel, KernelExpression } from '../../kernels/kernel.js';
+import { byteBlock, byteDivisorOf, byteRows } from '../../kernels/onnx/bytes.js';
 import { onnxKernel } from '../../kernels/onnx/expression.js';
 import { blockCenters, blockModel, distanceForm, fusedModel } from '../../kernels/onnx/models.js';
 import type { Backend } from '../../src/backends/backend.js';
 import { createOnnxBackend, onnxSupport } from '../../src/backends/onnx/index.js';
+import { integerGemmIsExact } from '../../src/backends/onnx/integerGemm.js';
+import { onnxRuntime, type OrtSessionOptions } from '../../src/backends/onnx/runtime.js';
 import { createAutoCandidates, createBackend } from '../../src/backends/select.js';
 import type { Matrix } from '../../src/matrix.js';
 import { asyncErrorOf } from '../helpers/errors.js';
 import { randomMatrix } from '../helpers/data.js';
 import { BACKEND_LIFE_OUTPUT, backendLifeScript, moduleUrl, runChild } from '../helpers/child.js';
-import { naiveKernel, TRANSLATED_KERNELS } from './agreement.js';
+import { naiveKernel, pullBackDisagreements, TRANSLATED_KERNELS } from './agreement.js';
 import { describeConformance } from './conformance.js';
 
 const support = await onnxSupport();
+const PROBE_OPTIONS: OrtSessionOptions = {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+  enableCpuMemArena: false,
+  enableMemPattern: false,
+  logSeverityLevel: 3,
+  extra: {},
+};
+const INTEGER_GEMM_EXACT = support.available ? await integerGemmIsExact(await onnxRuntime(), PROBE_OPTIONS) : false;
 const IN_CI = process.env.CI === 'true';
 /** In CI the device tests always run, so that a missing onnxruntime-node fails them instead of skipping. */
 const RUN_DEVICE = support.available || IN_CI;
@@ -77,6 +92,32 @@ describe('kernel expressions as ONNX graphs', () => {
     expect(blockCenters('gemm64', 16) * 18 * 8).toBeGreaterThan(32 * 2 ** 20);
     expect(distanceForm(16)).toBe('gemm64');
     expect(distanceForm(17)).toBe('gemm');
+  });
+});
+
+describe('byte-valued data (kernels/onnx/bytes.ts)', () => {
+  it('recognizes bytes, raw or ÷ 255 in float32, and nothing else', () => {
+    const over255 = Float32Array.from([0, 1, 37, 254, 255], (k) => k / 255);
+    expect(byteDivisorOf(Float32Array.of(0, 1, 37, 255))).toBe(1);
+    expect(byteDivisorOf(over255)).toBe(255);
+    expect(byteDivisorOf(new Float32Array(4))).toBe(1); // zeros are bytes over either divisor
+    for (const stray of [256, -1, 0.5, NaN, Infinity, 0.3]) {
+      expect(byteDivisorOf(Float32Array.of(0, 3, stray)), String(stray)).toBeUndefined();
+      expect(byteDivisorOf(Float32Array.of(...over255, stray)), `÷255 with ${stray}`).toBeUndefined();
+    }
+    // A value one float32 step off k/255 is not k/255.
+    const next = new Float32Array(Float32Array.of(37 / 255).buffer.slice(0));
+    new Uint32Array(next.buffer)[0] += 1;
+    expect(byteDivisorOf(Float32Array.of(0, next[0]))).toBeUndefined();
+  });
+
+  it("gives each row's bytes and ‖k‖² − 256·Σk, and the centers' k − 128 transposed with ‖k‖²", () => {
+    const X: Matrix = { data: Float32Array.from([1, 2, 3, 250, 0, 7], (k) => k / 255), rows: 2, cols: 3 };
+    expect(byteRows(X, 255)).toEqual({ values: Uint8Array.of(1, 2, 3, 250, 0, 7), terms: Int32Array.of(14 - 256 * 6, 62549 - 256 * 257) });
+    expect(byteRows(X, 1)).toBeUndefined();
+    const block = byteBlock(X, 255, 0, 2);
+    expect(Array.from(block.values)).toEqual([1 - 128, 250 - 128, 2 - 128, 0 - 128, 3 - 128, 7 - 128]);
+    expect(Array.from(block.norms)).toEqual([14, 62549]);
   });
 });
 
@@ -266,6 +307,112 @@ describe.runIf(RUN_DEVICE)('onnx backend', () => {
       await backend.dispose();
     });
   }
+
+  describe('byte-valued data: distances from the integer GEMM (kernels/onnx/bytes.ts)', () => {
+    // The byte form runs only where onnxruntime's integer GEMM is exact (src/backends/onnx/integerGemm.ts);
+    // elsewhere byte data takes the float form, which the other tests cover.
+    const exact = INTEGER_GEMM_EXACT;
+
+    it('finds the integer GEMM exact on a CPU with integer dot products (VNNI), as MLAS runs it there', () => {
+      const flags = readFileSync('/proc/cpuinfo', 'utf8');
+      if (/\b(avx512_vnni|avx_vnni)\b/.test(flags)) expect(exact).toBe(true);
+      else expect(typeof exact).toBe('boolean');
+    });
+
+    /** n × d bytes over `divisor` (k/divisor in float32), most of them 0 as in images. */
+    function byteMatrix(n: number, d: number, seed: number, divisor: number): Matrix {
+      const random = randomMatrix(n, d, seed).data;
+      const data = random.map((u) => Math.fround((u < 0.6 ? 0 : Math.min(255, Math.floor(((u - 0.6) / 0.4) * 256))) / divisor));
+      return { data, rows: n, cols: d };
+    }
+
+    for (const divisor of [1, 255]) {
+      it(`bytes over ${divisor}: the fused block, the step and rows of other kinds agree with float64`, async () => {
+        const backend = await createOnnxBackend({ streamedBytes: 0 });
+        const d = 100;
+        const n = 300;
+        const l = 3;
+        const Z = byteMatrix(n, d, 41, divisor);
+        const alpha = randomMatrix(n, l, 42).data.map((a) => a - 0.5);
+        const sigma = (divisor === 1 ? 255 : 1) * 4;
+        for (const option of ['gaussian', 'laplacian', { name: 'matern', nu: 1.5 }] as KernelOption[]) {
+          const kernel = makeKernel(chooseKernel(option), sigma);
+          const set = await backend.createCenterSet(kernel, Z, l);
+          await set.setWeights(alpha);
+          // Bytes over the same divisor (the byte form), floats and bytes over the other divisor (the float form's shards).
+          const rowsOf: [string, Matrix][] = [
+            ['bytes', byteMatrix(20, d, 43, divisor)],
+            ['floats', { ...randomMatrix(20, d, 44), data: randomMatrix(20, d, 44).data.map((u) => u / (divisor === 1 ? 1 / 255 : 1)) }],
+            ['bytes over the other divisor', byteMatrix(20, d, 45, divisor === 1 ? 255 : 1)],
+            ['bytes', Z],
+          ];
+          for (const [label, X] of rowsOf) {
+            const out = new Float32Array(X.rows * l);
+            await set.predict(X, out);
+            expect(fusedMisses(out, naiveFused(kernel, X, Z, alpha, l, 0, n)), `${kernel.describe()}, ${label}`).toEqual([]);
+          }
+          expect(await pullBackDisagreements(set, kernel, byteMatrix(30, d, 46, divisor), Z, alpha, 1e-4, kernel.describe())).toEqual([]);
+          expect(await pullBackDisagreements(set, kernel, randomMatrix(30, d, 47), Z, alpha, 1e-4, `${kernel.describe()}, floats`)).toEqual([]);
+          set.dispose();
+        }
+        await backend.dispose();
+      });
+    }
+
+    it.runIf(exact)('gets the distance of bright images a few grey levels apart exactly, where the float32 GEMM cannot', async () => {
+      // Raw bytes of 250 in all 784 features: ‖x‖² ≈ 4.9e7, whose float32 rounding (±4) is more than
+      // the r² = j² between image 0 and image j, which is one pixel j grey levels darker.
+      const d = 784;
+      const n = 5;
+      const Z: Matrix = { data: new Float32Array(n * d).fill(250), rows: n, cols: d };
+      for (let j = 1; j < n; j++) Z.data[j * d + j] = 250 - j;
+      const kernel = makeKernel(chooseKernel('gaussian'), 1);
+      const backend = await createOnnxBackend({ streamedBytes: 0 });
+      const set = await backend.createCenterSet(kernel, Z, n);
+      await set.setWeights(Float32Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? 1 : 0))); // α = I
+      const out = new Float32Array(n * n);
+      await set.predict(Z, out);
+      const block = await backend.kernelBlock(kernel, Z, Z);
+      for (let j = 0; j < n; j++) {
+        expect(out[j], `fused k(image 0, image ${j})`).toBeCloseTo(Math.exp(-(j * j) / 2), 6);
+        expect(block[j], `block k(image 0, image ${j})`).toBeCloseTo(Math.exp(-(j * j) / 2), 6);
+      }
+      set.dispose();
+      await backend.dispose();
+    });
+
+    it("kernel blocks and a cache's blocks of bytes, suffixes of its matrix included, agree with float64", async () => {
+      const backend = await createOnnxBackend();
+      const d = 100;
+      const engine = await backend.cacheEngine!('float32');
+      for (const divisor of [1, 255]) {
+        const kernel = makeKernel(chooseKernel('laplacian'), (divisor === 1 ? 255 : 1) * 3);
+        const Y = byteMatrix(600, d, 51, divisor);
+        const suffix: Matrix = { data: Y.data.subarray(100 * d), rows: 500, cols: d };
+        const cases: [string, Matrix, Matrix, Float32Array][] = [];
+        for (const [label, X] of [['bytes', byteMatrix(50, d, 52, divisor)], ['floats', randomMatrix(50, d, 53)]] as const) {
+          cases.push([`kernelBlock, ${label}`, X, Y, await backend.kernelBlock(kernel, X, Y)]);
+          for (const columns of [Y, suffix]) {
+            const out = new Float32Array(X.rows * columns.rows);
+            await engine.block(kernel, X, columns, out, 0, columns.rows);
+            cases.push([`cache block, ${label}, ${columns.rows} columns`, X, columns, out]);
+          }
+        }
+        for (const [label, X, columns, block] of cases) {
+          const misses: string[] = [];
+          for (let i = 0; i < X.rows; i++) {
+            for (let j = 0; j < columns.rows; j++) {
+              const expected = naiveKernel(kernel.value, X, columns, i, j);
+              if (!(Math.abs(block[i * columns.rows + j] - expected) <= 1e-5 * expected + 1e-6)) misses.push(`${i},${j}: ${block[i * columns.rows + j]} vs ${expected}`);
+            }
+          }
+          expect(misses.slice(0, 3), `over ${divisor}: ${label}`).toEqual([]);
+        }
+      }
+      engine.dispose();
+      await backend.dispose();
+    });
+  });
 
   it('rejects a row outside the centers, and calls on a disposed set or backend', async () => {
     const backend: Backend = await createOnnxBackend();

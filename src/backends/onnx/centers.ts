@@ -13,11 +13,18 @@
  *   correction on the subsample): the centers are an input of one shared graph per kernel, passed
  *   on every call. A session of its own would cost more to build than pre-packing gains in the
  *   one or few calls such a set gets.
+ *
+ * A resident set whose centers are bytes (kernels/onnx/bytes.ts: pixels, raw or ÷ 255) computes
+ * its distances in the byte form, from an integer GEMM, for rows that are bytes over the same
+ * divisor; other rows (new data, scaled otherwise) go to float-form shards of the same centers,
+ * made on their first such call.
  */
 import type { KernelExpression } from '../../../kernels/kernel.js';
+import { byteRows } from '../../../kernels/onnx/bytes.js';
 import {
   STREAMED_COLUMNS,
   blockCenters,
+  byteFormDivisor,
   columnsInput,
   columnsShape,
   distanceForm,
@@ -67,6 +74,8 @@ export interface CenterSetContext {
   streamedSession(kernel: KernelExpression, form: DistanceForm, d: number): Promise<OrtSession>;
   /** The same for a center group's kernels (kernels/onnx/models.ts streamedGroupModel). */
   streamedGroupSession(kernels: readonly KernelExpression[], form: DistanceForm, d: number): Promise<OrtSession>;
+  /** Whether the byte form's integer GEMM is exact on this CPU (integerGemm.ts). */
+  integerGemmIsExact(): Promise<boolean>;
   /** Called when a set or group is released, so that the backend stops tracking it. */
   released(owner: Releasable): void;
 }
@@ -96,12 +105,26 @@ export function rowsPerRun(form: DistanceForm, columns: number): number {
   return Math.max(1, Math.floor(TILE_BYTES / (columns * valueBytes(form))));
 }
 
+/** A step's graph (kernels/onnx/models.ts stepModel) in a session. */
+interface StepSession {
+  readonly session: OrtSession;
+  readonly blocks: readonly (readonly [number, number])[];
+}
+
+/** Rows as a graph's inputs: rowsInput's `x`, or the byte form's `x` and `terms`; `bytes`: which. */
+interface RowFeeds {
+  readonly feeds: Record<string, OrtTensor>;
+  readonly bytes: boolean;
+}
+
 export class OnnxCenterSet implements CenterSet {
   readonly count: number;
   readonly dim: number;
   private readonly alpha: Float32Array;
-  /** predictAndPullBack's graph over all the centers, made on its first call (kernels/onnx/models.ts stepModel). */
-  private step: Promise<{ session: OrtSession; blocks: readonly (readonly [number, number])[] }> | undefined;
+  /** predictAndPullBack's graphs over all the centers, byte form and float form, each made on its first call. */
+  private readonly steps: { bytes?: Promise<StepSession>; float?: Promise<StepSession> } = {};
+  /** A byte-form set's float-form shards, for rows that are not bytes; made on the first such call. */
+  private floatShards: Promise<Shard[]> | undefined;
   private released = false;
   private releasing: Promise<void> | undefined;
 
@@ -113,6 +136,8 @@ export class OnnxCenterSet implements CenterSet {
     /** The caller's centers (not a copy), kept to make the step's graph from. */
     private readonly centers: Matrix,
     readonly outputs: number,
+    /** Set when the shards are in the byte form (kernels/onnx/bytes.ts), over this divisor. */
+    private readonly divisor?: number,
   ) {
     this.count = centers.rows;
     this.dim = centers.cols;
@@ -126,22 +151,32 @@ export class OnnxCenterSet implements CenterSet {
     checkCenters(centers);
     const form = distanceForm(d);
     if (n * columnsShape(n, d)[1] * valueBytes(form) <= context.streamedBytes) return OnnxCenterSet.streamed(context, kernel, centers, outputs);
-    const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs);
-    // One GEMM block (tens of MB) per session.
-    const shardSize = blockCenters(form, d);
+    const divisor = byteFormDivisor(centers);
+    const byteForm = divisor !== undefined && (await context.integerGemmIsExact());
+    const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs, byteForm ? divisor : undefined);
     try {
-      for (let start = 0; start < n; start += shardSize) {
-        const end = Math.min(n, start + shardSize);
-        const model = await fusedModel(kernel, centers, start, end, outputs);
-        const shard = { start, end, blocks: model.blocks, session: await context.runtime.createSession(model.bytes, context.options) };
-        set.shards.push(shard);
-        await set.runShard(shard, rowsInput(form, rowSlice(centers, start, start + 1)), 1, 0, n);
-      }
+      await set.residentShards(set.shards, set.divisor);
     } catch (error) {
       await set.release();
       throw error;
     }
     return set;
+  }
+
+  /** Fills `shards` with sessions holding all the centers, in the byte form over `divisor` or else the float form. */
+  private async residentShards(shards: Shard[], divisor: number | undefined): Promise<void> {
+    const { context, centers, kernel, outputs } = this;
+    const n = centers.rows;
+    // One GEMM block (tens of MB) per session.
+    const shardSize = blockCenters(this.form, centers.cols);
+    for (let start = 0; start < n; start += shardSize) {
+      const end = Math.min(n, start + shardSize);
+      const model = await fusedModel(kernel, centers, start, end, outputs, divisor);
+      const shard = { start, end, blocks: model.blocks, session: await context.runtime.createSession(model.bytes, context.options) };
+      shards.push(shard);
+      const first = rowSlice(centers, start, start + 1);
+      await this.runShard(shard, this.rowFeeds(first, divisor !== undefined).feeds, 0, n);
+    }
   }
 
   /**
@@ -158,6 +193,38 @@ export class OnnxCenterSet implements CenterSet {
     return set;
   }
 
+  /**
+   * Rows X as the inputs of this set's graphs: in the byte form when the set's shards are and X's
+   * values are bytes over the same divisor (and `bytes` allows it), else rowsInput's.
+   */
+  private rowFeeds(X: Matrix, bytes = true): RowFeeds {
+    const { runtime } = this.context;
+    const rows = bytes && this.divisor !== undefined ? byteRows(X, this.divisor) : undefined;
+    if (rows) return { bytes: true, feeds: { x: runtime.integerTensor(rows.values, [X.rows, X.cols]), terms: runtime.integerTensor(rows.terms, [X.rows, 1]) } };
+    return { bytes: false, feeds: { x: runtime.tensor(rowsInput(this.form, X), rowsShape(X.rows, X.cols)) } };
+  }
+
+  /** The shards that take rows in the form of `rows`: a byte-form set's float shards are made on first use. */
+  private async shardsFor(rows: RowFeeds): Promise<readonly Shard[]> {
+    if (rows.bytes || this.divisor === undefined) return this.shards;
+    if (!this.floatShards) {
+      const made = (async () => {
+        const shards: Shard[] = [];
+        try {
+          await this.residentShards(shards, undefined);
+        } catch (error) {
+          await Promise.all(shards.map((shard) => shard.session.release()));
+          throw error;
+        }
+        return shards;
+      })();
+      this.floatShards = made;
+      // A failed creation is not kept: the next call reports it again.
+      made.catch(() => (this.floatShards = undefined));
+    }
+    return this.floatShards;
+  }
+
   predict(X: Matrix, out: Float32Array, j0 = 0, j1 = this.count): Promise<void> {
     return this.context.queue.run(async () => {
       this.check();
@@ -169,11 +236,11 @@ export class OnnxCenterSet implements CenterSet {
       const chunk = this.rowsPerChunk(m);
       for (let r0 = 0; r0 < m; r0 += chunk) {
         const rows = Math.min(chunk, m - r0);
-        const x = rowsInput(this.form, rowSlice(X, r0, r0 + rows));
+        const x = this.rowFeeds(rowSlice(X, r0, r0 + rows));
         const target = out.subarray(r0 * l, (r0 + rows) * l);
-        for (const shard of this.shards) {
+        for (const shard of await this.shardsFor(x)) {
           if (shard.end <= j0 || shard.start >= j1) continue;
-          const part = await this.runShard(shard, x, rows, j0, j1);
+          const part = await this.runShard(shard, x.feeds, j0, j1);
           for (let i = 0; i < target.length; i++) target[i] += part[i];
         }
       }
@@ -194,19 +261,13 @@ export class OnnxCenterSet implements CenterSet {
       pulled.fill(0, 0, n * l);
       if (m === 0) return;
       const { runtime } = this.context;
-      this.step ??= stepModel(this.kernel, this.centers, l).then(async (model) => ({
-        session: await runtime.createSession(model.bytes, this.context.options),
-        blocks: model.blocks,
-      }));
-      // A failed creation is not kept: the next call reports it again.
-      this.step.catch(() => (this.step = undefined));
-      const { session, blocks } = await this.step;
-      const feeds: Record<string, OrtTensor> = { scale: runtime.tensor(Float32Array.of(scale), [1]) };
-      blocks.forEach(([b0, b1], b) => (feeds[`alpha${b}`] = runtime.tensor(this.alpha.subarray(b0 * l, b1 * l), [b1 - b0, l])));
       const chunk = this.rowsPerChunk(m);
       for (let r0 = 0; r0 < m; r0 += chunk) {
         const rows = Math.min(chunk, m - r0);
-        feeds.x = runtime.tensor(rowsInput(this.form, rowSlice(X, r0, r0 + rows)), rowsShape(rows, d));
+        const x = this.rowFeeds(rowSlice(X, r0, r0 + rows));
+        const { session, blocks } = await this.stepSession(x.bytes);
+        const feeds: Record<string, OrtTensor> = { ...x.feeds, scale: runtime.tensor(Float32Array.of(scale), [1]) };
+        blocks.forEach(([b0, b1], b) => (feeds[`alpha${b}`] = runtime.tensor(this.alpha.subarray(b0 * l, b1 * l), [b1 - b0, l])));
         feeds.offset = runtime.tensor(offset.subarray(r0 * l, (r0 + rows) * l), [rows, l]);
         const result = await session.run(feeds);
         residual.set(outputData(result, 'residual'), r0 * l);
@@ -214,6 +275,23 @@ export class OnnxCenterSet implements CenterSet {
         for (let i = 0; i < n * l; i++) pulled[i] += part[i];
       }
     });
+  }
+
+  /** The step's graph for rows in the byte form or the float form, made on its first call. */
+  private stepSession(bytes: boolean): Promise<StepSession> {
+    const key = bytes ? 'bytes' : 'float';
+    let step = this.steps[key];
+    if (!step) {
+      const { runtime, options } = this.context;
+      step = stepModel(this.kernel, this.centers, this.outputs, bytes ? this.divisor : undefined).then(async (model) => ({
+        session: await runtime.createSession(model.bytes, options),
+        blocks: model.blocks,
+      }));
+      this.steps[key] = step;
+      // A failed creation is not kept: the next call reports it again.
+      step.catch(() => (this.steps[key] = undefined));
+    }
+    return step;
   }
 
   addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void> {
@@ -256,7 +334,8 @@ export class OnnxCenterSet implements CenterSet {
     if (!this.releasing) {
       this.context.released(this);
       const own = this.shards.filter((shard) => shard.columns === undefined).map((shard) => shard.session.release());
-      if (this.step) own.push(this.step.then((step) => step.session.release(), () => undefined));
+      for (const step of [this.steps.bytes, this.steps.float]) if (step) own.push(step.then((made) => made.session.release(), () => undefined));
+      if (this.floatShards) own.push(this.floatShards.then((shards) => Promise.all(shards.map((shard) => shard.session.release())), () => undefined).then(() => undefined));
       this.releasing = Promise.all(own).then(() => undefined);
     }
     return this.releasing;
@@ -266,10 +345,10 @@ export class OnnxCenterSet implements CenterSet {
     return rowsPerChunk(this.form, this.shards, m);
   }
 
-  /** One shard's part of the fused block for `rows` rows (`x`: kernels/onnx/models.ts rowsInput). */
-  private async runShard(shard: Shard, x: FormValues, rows: number, j0: number, j1: number): Promise<Float32Array> {
+  /** One shard's part of the fused block for the rows of `rows` (rowFeeds, in the shard's form). */
+  private async runShard(shard: Shard, rows: Readonly<Record<string, OrtTensor>>, j0: number, j1: number): Promise<Float32Array> {
     const { runtime } = this.context;
-    const feeds: Record<string, OrtTensor> = { x: runtime.tensor(x, rowsShape(rows, this.dim)) };
+    const feeds: Record<string, OrtTensor> = { ...rows };
     if (shard.columns) feeds.y = runtime.tensor(shard.columns, columnsShape(shard.end - shard.start, this.dim));
     shard.blocks.forEach(([b0, b1], b) => {
       feeds[`alpha${b}`] = runtime.tensor(this.weightsOf(b0, b1, j0, j1), [b1 - b0, this.outputs]);

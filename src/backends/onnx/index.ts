@@ -11,8 +11,11 @@
  * may issue them without awaiting each.
  */
 import type { Kernel, KernelExpression } from '../../../kernels/kernel.js';
+import { byteRows, type ByteColumns } from '../../../kernels/onnx/bytes.js';
 import {
   blockModel,
+  byteBlockModel,
+  byteFormColumns,
   cachedProductModel,
   columnsInput,
   columnsShape,
@@ -35,7 +38,16 @@ import { cpuName, halfOfFreeMemory, threadCount } from '../system.js';
 import { portableCacheEngine } from '../cacheEngine.js';
 import { OnnxCenterSet, STREAMED_BYTES, outputData, outputValues, type CenterSetContext, type Releasable } from './centers.js';
 import { OnnxCenterGroup } from './group.js';
-import { NoOnnxRuntimeError, onnxRuntime, type OnnxRuntime, type OrtSession, type OrtSessionOptions } from './runtime.js';
+import { integerGemmIsExact } from './integerGemm.js';
+import { NoOnnxRuntimeError, onnxRuntime, type OnnxRuntime, type OrtSession, type OrtSessionOptions, type OrtTensor } from './runtime.js';
+
+/** Y's columns inputs for the kernel-block graphs, made when first asked for. */
+interface BlockColumns {
+  /** columnsInput's, for the float form `form`. */
+  float(form: DistanceForm): FormValues;
+  /** The byte form's, where Y's values are bytes (kernels/onnx/models.ts byteFormColumns); else undefined. */
+  bytes(): ByteColumns | undefined;
+}
 
 /** Kernel blocks: rows per run (a batch's), and the bytes of a run's intermediate (its distances). */
 const BLOCK_ROWS = 2048;
@@ -130,6 +142,7 @@ class OnnxBackend implements Backend {
       streamedBytes,
       streamedSession: (kernel, form, d) => this.sharedSession('streamed', [kernel], form, d),
       streamedGroupSession: (kernels, form, d) => this.sharedSession('streamed group', kernels, form, d),
+      integerGemmIsExact: () => integerGemmIsExact(runtime, this.context.options),
       released: (set) => this.centerSets.delete(set),
     };
   }
@@ -151,7 +164,8 @@ class OnnxBackend implements Backend {
 
   kernelBlock(kernel: Kernel, X: Matrix, Y: Matrix): Promise<Float32Array> {
     const out = new Float32Array(X.rows * Y.rows);
-    return this.block(kernel, X, Y, 'float32', (form) => columnsInput(form, Y), out, 0, Y.rows).then(() => out);
+    const columns: BlockColumns = { float: (form) => columnsInput(form, Y), bytes: () => byteFormColumns(Y) };
+    return this.block(kernel, X, Y, 'float32', columns, out, 0, Y.rows).then(() => out);
   }
 
   /**
@@ -165,20 +179,27 @@ class OnnxBackend implements Backend {
     this.check();
     if (precision === 'bfloat16') return Promise.resolve(portableCacheEngine(this, precision));
     const own: OnnxCachePrecision = precision;
-    // The last matrix prepared: its points, its form, and its columns input (`width` values a row).
-    let prepared: { readonly source: Float32Array; readonly form: DistanceForm; readonly columns: FormValues; readonly width: number } | undefined;
-    const columnsOf = (Y: Matrix) => (form: DistanceForm) => {
+    // The last matrix prepared: its points, and its columns inputs as they are asked for.
+    let prepared: { readonly source: Float32Array; readonly d: number; float?: { form: DistanceForm; values: FormValues }; bytes?: ByteColumns | null } | undefined;
+    const columnsOf = (Y: Matrix): BlockColumns => {
       const data = Y.data.subarray(0, Y.rows * Y.cols);
       const p = prepared;
       const isSuffix =
-        p !== undefined && p.form === form && p.source.buffer === data.buffer && p.source.byteOffset + p.source.byteLength === data.byteOffset + data.byteLength && data.byteOffset >= p.source.byteOffset;
-      if (!isSuffix) {
-        const columns = columnsInput(form, Y);
-        prepared = { source: data, form, columns, width: columns.length / Y.rows };
-        return columns;
-      }
-      const skipped = (p.source.length - data.length) / Y.cols;
-      return p.columns.subarray(skipped * p.width);
+        p !== undefined && p.source.buffer === data.buffer && p.source.byteOffset + p.source.byteLength === data.byteOffset + data.byteLength && data.byteOffset >= p.source.byteOffset;
+      const whole = isSuffix ? p : (prepared = { source: data, d: Y.cols });
+      const matrix: Matrix = { data: whole.source, rows: whole.source.length / whole.d, cols: whole.d };
+      const skipped = matrix.rows - Y.rows;
+      return {
+        float: (form) => {
+          if (whole.float?.form !== form) whole.float = { form, values: columnsInput(form, matrix) };
+          return whole.float.values.subarray((whole.float.values.length / matrix.rows) * skipped);
+        },
+        bytes: () => {
+          if (whole.bytes === undefined) whole.bytes = byteFormColumns(matrix) ?? null;
+          const all = whole.bytes;
+          return all ? { divisor: all.divisor, values: all.values.subarray(skipped * whole.d), norms: all.norms.subarray(skipped) } : undefined;
+        },
+      };
     };
     return Promise.resolve({
       precision,
@@ -191,14 +212,14 @@ class OnnxBackend implements Backend {
   /**
    * k(X, Y) in `precision` into out[offset + i·stride + j], in runs of all rows against a strip of
    * columns (the GEMM packs the columns once per run, so short runs would pack them again and
-   * again). `columnsFor` gives Y's columns input for the distance form.
+   * again). `columns` gives Y's columns input; the byte form where X and Y are bytes over one divisor.
    */
   private block(
     kernel: Kernel,
     X: Matrix,
     Y: Matrix,
     precision: OnnxCachePrecision,
-    columnsFor: (form: DistanceForm) => FormValues,
+    columnsOf: BlockColumns,
     out: CachedValues,
     offset: number,
     stride: number,
@@ -211,20 +232,30 @@ class OnnxBackend implements Backend {
       checkBlockOutput(precision, out, m, n, offset, stride);
       if (m === 0 || n === 0) return;
       const form = distanceForm(d);
-      const session = await this.sharedSession('block', [kernel.expression], form, d, precision);
-      const x = rowsInput(form, X);
-      const y = columnsFor(form);
-      const xWidth = x.length / m;
-      const yWidth = y.length / n;
+      const byteY = columnsOf.bytes();
+      const byteX = byteY && (await this.context.integerGemmIsExact()) ? byteRows(X, byteY.divisor) : undefined;
+      const bytes = byteX && byteY ? { x: byteX, y: byteY } : undefined;
+      const session = bytes
+        ? await this.sharedSession('byte block', [kernel.expression], form, d, precision, bytes.y.divisor)
+        : await this.sharedSession('block', [kernel.expression], form, d, precision);
+      const x = bytes ? undefined : rowsInput(form, X);
+      const y = bytes ? undefined : columnsOf.float(form);
+      const xWidth = x ? x.length / m : d;
+      const yWidth = y ? y.length / n : d;
       const columns = Math.min(n, Math.floor(BLOCK_RUN_BYTES / (BLOCK_ROWS * valueBytes(form))));
       const rows = Math.min(m, BLOCK_ROWS);
+      const { runtime } = this;
       for (let c0 = 0; c0 < n; c0 += columns) {
         const width = Math.min(columns, n - c0);
-        const yTensor = this.runtime.tensor(y.subarray(c0 * yWidth, (c0 + width) * yWidth), columnsShape(width, d));
+        const yFeeds: Record<string, OrtTensor> = y
+          ? { y: runtime.tensor(y.subarray(c0 * yWidth, (c0 + width) * yWidth), columnsShape(width, d)) }
+          : { y: runtime.integerTensor(bytes!.y.values.subarray(c0 * d, (c0 + width) * d), [width, d]), norms: runtime.integerTensor(bytes!.y.norms.subarray(c0, c0 + width), [width]) };
         for (let r0 = 0; r0 < m; r0 += rows) {
           const height = Math.min(rows, m - r0);
-          const xTensor = this.runtime.tensor(x.subarray(r0 * xWidth, (r0 + height) * xWidth), rowsShape(height, d));
-          const tile = outputValues(await session.run({ x: xTensor, y: yTensor }), 'k', precision);
+          const xFeeds: Record<string, OrtTensor> = x
+            ? { x: runtime.tensor(x.subarray(r0 * xWidth, (r0 + height) * xWidth), rowsShape(height, d)) }
+            : { x: runtime.integerTensor(bytes!.x.values.subarray(r0 * d, (r0 + height) * d), [height, d]), terms: runtime.integerTensor(bytes!.x.terms.subarray(r0, r0 + height), [height, 1]) };
+          const tile = outputValues(await session.run({ ...xFeeds, ...yFeeds }), 'k', precision);
           const at = offset + r0 * stride + c0;
           if (width === stride) out.set(tile, at);
           else for (let i = 0; i < height; i++) out.set(tile.subarray(i * width, (i + 1) * width), at + i * stride);
@@ -291,14 +322,15 @@ class OnnxBackend implements Backend {
    * made once.
    */
   private sharedSession(
-    kind: 'block' | 'streamed' | 'streamed group' | 'product',
+    kind: 'block' | 'byte block' | 'streamed' | 'streamed group' | 'product',
     kernels: readonly KernelExpression[],
     form: DistanceForm,
     d: number,
     precision: OnnxCachePrecision = 'float32',
+    divisor = 1,
   ): Promise<OrtSession> {
     const names = kernels.map((kernel) => `${kernel.js}|${JSON.stringify(Object.entries(kernel.constants).sort())}`);
-    const key = `${kind}|${form}|${d}|${precision}|${names.join('||')}`;
+    const key = `${kind}|${form}|${d}|${precision}|${divisor}|${names.join('||')}`;
     let session = this.sharedSessions.get(key);
     if (!session) {
       const model =
@@ -306,12 +338,14 @@ class OnnxBackend implements Backend {
           ? cachedProductModel(precision)
           : kind === 'block'
             ? blockModel(kernels[0], form, d, precision)
-            : kind === 'streamed'
-              ? streamedModel(kernels[0], form, d)
-              : streamedGroupModel(kernels, form, d);
+            : kind === 'byte block'
+              ? byteBlockModel(kernels[0], d, divisor, precision)
+              : kind === 'streamed'
+                ? streamedModel(kernels[0], form, d)
+                : streamedGroupModel(kernels, form, d);
       // The set-up's K_SS is one large float32 block: an arena would keep its tiles for good. A
       // cache's blocks come every batch, and freed tiles would be faulted in again each time.
-      const options = kind === 'block' && precision === 'float32' ? sessionOptions(this.threads, false) : this.context.options;
+      const options = (kind === 'block' || kind === 'byte block') && precision === 'float32' ? sessionOptions(this.threads, false) : this.context.options;
       session = model.then((bytes) => this.runtime.createSession(bytes, options));
       this.sharedSessions.set(key, session);
       // A failed creation (a formula ONNX cannot run) is not kept: the next call reports it again.

@@ -31,7 +31,11 @@ export interface OrtSessionOptions {
 
 interface OrtModule {
   readonly InferenceSession: { create(model: Uint8Array, options: OrtSessionOptions): Promise<OrtSession> };
-  readonly Tensor: new (type: 'float32' | 'float64' | 'float16', data: Float32Array | Float64Array | Uint16Array, dims: readonly number[]) => OrtTensor;
+  readonly Tensor: new (
+    type: 'float32' | 'float64' | 'float16' | 'uint8' | 'int8' | 'int32',
+    data: Float32Array | Float64Array | Uint16Array | Uint8Array | Int8Array | Int32Array,
+    dims: readonly number[],
+  ) => OrtTensor;
   readonly env: { readonly versions?: Readonly<Record<string, string | undefined>> };
 }
 
@@ -41,6 +45,8 @@ export interface OnnxRuntime {
   tensor(data: Float32Array | Float64Array, dims: readonly number[]): OrtTensor;
   /** A float16 tensor over `data`, the values' bit patterns (the binding has no bfloat16). */
   float16Tensor(data: Uint16Array, dims: readonly number[]): OrtTensor;
+  /** A uint8, int8 or int32 tensor (as `data`) over `data`: the byte form's inputs (kernels/onnx/bytes.ts). */
+  integerTensor(data: Uint8Array | Int8Array | Int32Array, dims: readonly number[]): OrtTensor;
   /** onnxruntime-node's version, e.g. "1.30.0". */
   readonly version: string;
 }
@@ -78,6 +84,7 @@ async function load(): Promise<OnnxRuntime> {
     createSession: (model, options) => ort.InferenceSession.create(model, options),
     tensor: (data, dims) => new ort.Tensor(data instanceof Float64Array ? 'float64' : 'float32', data, dims),
     float16Tensor: (data, dims) => new ort.Tensor('float16', data, dims),
+    integerTensor: (data, dims) => new ort.Tensor(data instanceof Uint8Array ? 'uint8' : data instanceof Int8Array ? 'int8' : 'int32', data, dims),
     version: ort.env.versions?.node ?? ort.env.versions?.common ?? 'unknown version',
   };
 }

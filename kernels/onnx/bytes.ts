@@ -1,0 +1,105 @@
+/**
+ * The byte form of the onnx backend's fused graphs: squared distances in exact integer arithmetic
+ * for data whose values are bytes, such as images (MNIST's pixels, kept as the file's uint8 or
+ * divided by 255 into float32).
+ *
+ * A value is a byte over a divisor D when it is k/D rounded to float32 for an integer k in 0…255;
+ * the divisors recognized are 1 (raw bytes) and 255 (bytes ÷ 255). For rows x and centers z that
+ * are both bytes over the same divisor, ‖x − z‖² = (‖x‖² + ‖z‖² − 2·x·z)/D² over the integers k,
+ * and x·z comes from an integer GEMM (ONNX MatMulInteger: uint8 rows against int8 centers, which
+ * MLAS runs with the CPU's integer dot-product instructions, about twice the float32 GEMM's rate).
+ * The int8 side holds z − 128, so x·z = x·(z − 128) + 128·Σx, and
+ *     D²·r² = (‖x‖² − 256·Σx) + ‖z‖² − 2·x·(z − 128),
+ * every term an int32 (at most 784·255² ≈ 5.1e7 at d = 784; BYTE_MAX_DIM bounds d).
+ * The distance is exact until its one cast to float32: no cancellation, unlike the float GEMM form.
+ */
+import type { Matrix } from '../../src/matrix.js';
+
+/** The divisors over which values are recognized as bytes, most common first. */
+export const BYTE_DIVISORS: readonly number[] = [1, 255];
+
+/**
+ * The most features for which every sum of D²·r² fits an int32: ‖x‖² + ‖z‖² and the −256·Σx term,
+ * each at most d·255², within 2³¹.
+ */
+export const BYTE_MAX_DIM = Math.floor((2 ** 31 - 1) / (2 * 255 * 255 * 2));
+
+/** The byte k (0…255) whose float32 k/divisor `value` is, or −1 when it is none. */
+function byteOf(value: number, divisor: number): number {
+  const k = divisor === 1 ? value : Math.round(value * divisor);
+  if (!(k >= 0 && k <= 255 && Number.isInteger(k))) return -1;
+  return divisor === 1 || Math.fround(k / divisor) === value ? k : -1;
+}
+
+/** The divisor (BYTE_DIVISORS) over which every value of `data` is a byte, or undefined. */
+export function byteDivisorOf(data: Float32Array): number | undefined {
+  return BYTE_DIVISORS.find((divisor) => {
+    for (let i = 0; i < data.length; i++) if (byteOf(data[i], divisor) < 0) return false;
+    return true;
+  });
+}
+
+/** The rows input of the byte form: the bytes k (m × d) and each row's ‖k‖² − 256·Σk (m × 1). */
+export interface ByteRows {
+  readonly values: Uint8Array;
+  readonly terms: Int32Array;
+}
+
+/** `X`'s rows in the byte form over `divisor`, or undefined when a value of X is not a byte over it. */
+export function byteRows(X: Matrix, divisor: number): ByteRows | undefined {
+  const { rows: m, cols: d, data } = X;
+  const values = new Uint8Array(m * d);
+  const terms = new Int32Array(m);
+  for (let i = 0; i < m; i++) {
+    let squares = 0;
+    let sum = 0;
+    for (let c = 0; c < d; c++) {
+      const k = byteOf(data[i * d + c], divisor);
+      if (k < 0) return undefined;
+      values[i * d + c] = k;
+      squares += k * k;
+      sum += k;
+    }
+    terms[i] = squares - 256 * sum;
+  }
+  return { values, terms };
+}
+
+/** The centers' side of the byte form: k − 128 (n × d, int8, as the rows are laid out) and each ‖k‖² (n). */
+export interface ByteColumns {
+  readonly divisor: number;
+  readonly values: Int8Array;
+  readonly norms: Int32Array;
+}
+
+/** `Y`'s rows as the byte form's centers over `divisor` (kernel blocks' columns input), or undefined when a value of Y is not a byte over it. */
+export function byteColumns(Y: Matrix, divisor: number): ByteColumns | undefined {
+  const { rows: n, cols: d, data } = Y;
+  const values = new Int8Array(n * d);
+  const norms = new Int32Array(n);
+  for (let j = 0; j < n; j++) {
+    let squares = 0;
+    for (let c = 0; c < d; c++) {
+      const k = byteOf(data[j * d + c], divisor);
+      if (k < 0) return undefined;
+      values[j * d + c] = k - 128;
+      squares += k * k;
+    }
+    norms[j] = squares;
+  }
+  return { divisor, values, norms };
+}
+
+/**
+ * Centers j0…j1 of Z (bytes over `divisor`) as one block of a fused graph: byteColumns' values
+ * transposed (d × w, the layout MatMul-like operators pre-pack) and norms.
+ */
+export function byteBlock(Z: Matrix, divisor: number, j0: number, j1: number): { readonly values: Int8Array; readonly norms: Int32Array } {
+  const d = Z.cols;
+  const w = j1 - j0;
+  const columns = byteColumns({ data: Z.data.subarray(j0 * d, j1 * d), rows: w, cols: d }, divisor);
+  if (!columns) throw new RangeError(`centers ${j0}…${j1 - 1} have a value that is not a byte over ${divisor}`);
+  const values = new Int8Array(d * w);
+  for (let j = 0; j < w; j++) for (let c = 0; c < d; c++) values[c * w + j] = columns.values[j * d + c];
+  return { values, norms: columns.norms };
+}
