@@ -187,6 +187,8 @@ describe('usage', () => {
       [['tiny.npy', '--subsample', '2.5'], '--subsample must be an integer ≥ 1; got 2.5.'],
       [['tiny.npy', '--checkpoint-every', '0'], '--checkpoint-every must be an integer ≥ 1; got 0.'],
       [['bench', '--reps', '0'], '--reps must be an integer ≥ 1; got 0. (The median of that many timings is reported.)'],
+      // Before the table's header is printed (it was printed, then the error).
+      [['bench', '--backends', 'js,wasn'], '--backends js,wasn: "wasn" is not one of auto, webgpu, onnx, wasm, gpujs, js; did you mean wasm?'],
       [['tiny.npy', '--early-stopping', '2'], '--early-stopping judges epochs on test data: give --test FILE or --test-split FRACTION as well.'],
       [['tiny.npy', '--early-stopping', '2', '--test-split', '0.5', '--bandwidth', '1,2'], 'which a bandwidth search keeps apart: drop --early-stopping'],
     ];
