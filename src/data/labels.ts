@@ -1,6 +1,7 @@
 import { KmfitError, describeValue } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import {
+  checkShapeAgreesWithRowsCols,
   isArrayLikeObject,
   isGenericStorage,
   isNdArrayLike,
@@ -411,6 +412,7 @@ function parseLabelInput(y: LabelInput, what: string): ParsedLabels {
         `or an n×l matrix of regression targets.`,
     );
   }
+  checkShapeAgreesWithRowsCols(y, what);
   if (isNdArrayLike(y)) {
     if (y.shape.length === 1) {
       const [len] = y.shape;

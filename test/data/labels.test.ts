@@ -137,6 +137,12 @@ describe('encodeTargets: task inference and encoding', () => {
 
   it('1-D shaped input and 1-D ndarrays (with a stride) are label vectors', () => {
     expect(encodeTargets({ data: [2, 1, 2], shape: [3] }, 3, undefined, XY).classes).toEqual([1, 2]);
+    // A shape beside rows and cols: they must agree (a 1-D shape [n] is n rows of one column).
+    expect(encodeTargets(loose({ data: [2, 1, 2], shape: [3], rows: 3, cols: 1 }), 3, undefined, XY).classes).toEqual([1, 2]);
+    expect(errorOf(() => encodeTargets(loose({ data: [2, 1, 2, 1], shape: [4], rows: 2, cols: 2 }), 4, undefined, XY), 'INVALID_SHAPE')).toContain(
+      'y has shape [4] but rows 2 and cols 2, which disagree',
+    );
+    errorOf(() => encodeTargets(loose({ data: new Float64Array(6), shape: [3, 2], rows: 2, cols: 3 }), 3, undefined, XY), 'INVALID_SHAPE');
     // every other element of [7, 0, 8, 0, 7]: [7, 8, 7]
     const v = ndarray([7, 0, 8, 0, 7]).step(2);
     const t = encodeTargets(v, 3, undefined, XY);
