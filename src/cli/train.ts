@@ -12,7 +12,7 @@ import path from 'node:path';
 import { KmfitError } from '../errors.js';
 import { fit } from '../fit.js';
 import type { KernelModel } from '../model/model.js';
-import { checkValue, type FitOptions } from '../options.js';
+import { CHECKPOINT_SCHEDULE_RULES, checkValue, type FitOptions } from '../options.js';
 import { version } from '../version.js';
 import { exitCodeOf, interruptOnSignals, stoppingNote } from './interrupt.js';
 import { CheckpointLog, checkOutputPaths } from './outputs.js';
@@ -91,7 +91,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const flags = fitOptionsOf(args);
   // A search judges its candidates on held-out training data (the holdout): the test set stays a test.
   const searching = isSearch(flags);
-  if (args['checkpoint-every'] !== undefined) checkValue('--checkpoint-every', { check: { kind: 'integer', min: 1 }, hint: 'a number of iterations' }, args['checkpoint-every']);
+  if (args['checkpoint-every'] !== undefined) checkValue('--checkpoint-every', CHECKPOINT_SCHEDULE_RULES.everyIterations, args['checkpoint-every']);
   if (searching && (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined)) {
     throw new KmfitError(
       'INVALID_OPTION',
