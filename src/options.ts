@@ -620,18 +620,22 @@ function checkClusterOption(value: unknown): void {
   }
 }
 
+/** The rules of the 'checkpoint' option's schedule; the command line holds --checkpoint-every to everyIterations'. */
+export const CHECKPOINT_SCHEDULE_RULES = {
+  everyIterations: { check: { kind: 'integer', min: 1 }, hint: 'a number of iterations' },
+  everySeconds: { check: { kind: 'number', exclusiveMin: 0 }, hint: 'a number of seconds' },
+} as const satisfies Record<'everyIterations' | 'everySeconds', OptionRule>;
+
 function checkCheckpointOption(value: unknown): void {
   const fail = (what: string) =>
     new KmfitError('INVALID_OPTION', `The 'checkpoint' option must be { path, everyIterations?, everySeconds? }; ${what}.`);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`got ${describeValue(value)}`);
-  const { path, everyIterations, everySeconds, ...rest } = value as Record<string, unknown>;
-  const unknown = Object.keys(rest).filter((key) => key !== 'context');
-  if (unknown.length > 0) throw fail(`'${unknown[0]}' is not one of its fields`);
+  const { path, context: _context, ...schedule } = value as Record<string, unknown>;
+  const unknown = Object.keys(schedule).find((key) => !Object.hasOwn(CHECKPOINT_SCHEDULE_RULES, key));
+  if (unknown !== undefined) throw fail(`'${unknown}' is not one of its fields`);
   if (typeof path !== 'string' || path.length === 0) throw fail(`its path is ${describeValue(path)}, not a file path`);
-  if (everyIterations !== undefined && !satisfies({ kind: 'integer', min: 1 }, everyIterations)) {
-    throw fail(`its everyIterations is ${describeValue(everyIterations)}, not an integer ≥ 1`);
-  }
-  if (everySeconds !== undefined && !satisfies({ kind: 'number', exclusiveMin: 0 }, everySeconds)) {
-    throw fail(`its everySeconds is ${describeValue(everySeconds)}, not a number > 0`);
+  for (const [field, rule] of Object.entries(CHECKPOINT_SCHEDULE_RULES)) {
+    const given = schedule[field];
+    if (given !== undefined && !satisfies(rule.check, given)) throw fail(`its ${field} is ${describeValue(given)}, not ${describeCheck(rule.check)}`);
   }
 }

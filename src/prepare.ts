@@ -115,7 +115,7 @@ export function prepareTraining(X: MatrixInput | OpenedNpy, y: LabelInput, optio
 export function prepareTraining(X: MatrixInput | OpenedNpy, y: LabelInput, options: PrepareOptions): Prepared {
   const choice = chooseKernel(options.kernel, options.bandwidth);
   const { raw, train, rows, scaling } = trainingFeatures(X, options);
-  const targets = encodeTargets(y, raw.rows, options.task, 'y');
+  const targets = encodeTargets(y, raw.rows, options.task, { X: 'X', y: 'y' });
   const validation = options.validation && monitorValidation(options.validation, raw.cols, targets, scaling);
   const random = new SeededRandom(options.seed);
 
@@ -161,7 +161,7 @@ function monitorValidation(
   }
   const X = applyScaling(raw, scaling);
   const model = { task: targets.task, classes: targets.classes, outputs: targets.values.cols };
-  const truth = encodeScoreTargets(validation.y, raw.rows, model, 'validation.y');
+  const truth = encodeScoreTargets(validation.y, raw.rows, model, { X: 'validation.X', y: 'validation.y' });
   if (truth.task === 'regression') return { X, Y: truth.values };
   // One-hot rows; a label unseen in training gets an all-zero row and always counts as an error.
   const l = targets.values.cols;

@@ -1,12 +1,12 @@
 /** `kmfit bench`: the fused-block benchmark, rendered as a table (or JSON); `--grid`: 'auto''s choice on a grid of shapes. */
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
-import { availableBackends, createAutoCandidates, createBackend } from '../backends/select.js';
+import { BACKEND_NAMES, availableBackends, createAutoCandidates, createBackend } from '../backends/select.js';
 import { AUTO_GRID, benchGrid, gridTable } from '../../bench/autoGrid.js';
 import type { Backend } from '../backends/backend.js';
 import { DEFAULT_SHAPES, OpenBlasBaseline, backendBlock, benchInterleaved, type BenchResult, type BenchShape, type TimedBlock } from '../../bench/fusedBlock.js';
 import { KmfitError } from '../errors.js';
-import { checkValue } from '../options.js';
+import { checkValue, closestName } from '../options.js';
 import type { BackendName } from '../backends/select.js';
 import { formatNumber } from './render.js';
 
@@ -26,6 +26,18 @@ function parseShape(text: string): BenchShape {
   }
   const [m, n, d, l] = parts;
   return { m, n, d, l };
+}
+
+/** --backends as backend names, each checked: a typo is refused before the table's header is printed. */
+function parseBackends(text: string): BackendName[] {
+  const names = text.split(',');
+  const unknown = names.find((name) => !(BACKEND_NAMES as readonly string[]).includes(name));
+  if (unknown === undefined) return names as BackendName[];
+  const guess = closestName(unknown, BACKEND_NAMES);
+  throw new KmfitError(
+    'INVALID_OPTION',
+    `--backends ${text}: ${JSON.stringify(unknown)} is not one of ${BACKEND_NAMES.join(', ')}${guess ? `; did you mean ${guess}?` : '.'}`,
+  );
 }
 
 /** Prints a table, its columns padded to their widest cell. */
@@ -58,7 +70,7 @@ export async function bench(args: BenchArgs): Promise<void> {
   if (args.grid && args.bytes) throw new KmfitError('INVALID_OPTION', '--bytes times the fused block on byte data; --grid times the backends on uniform data. Give one of them.');
   if (args.grid) return grid(args);
   const shapes = (args.shape?.length ? args.shape.map(parseShape) : DEFAULT_SHAPES).map((shape) => (args.bytes ? { ...shape, bytes: true } : shape));
-  const names = args.backends ? (args.backends.split(',') as BackendName[]) : await availableBackends();
+  const names = args.backends ? parseBackends(args.backends) : await availableBackends();
   const say = (text: string) => !args.json && process.stdout.write(text + '\n');
   say(`kmfit bench · ${os.cpus()[0]?.model ?? 'CPU'} · laplacian fused block${args.bytes ? ' on bytes ÷ 255' : ''} · median of ${args.reps} interleaved repetitions`);
 

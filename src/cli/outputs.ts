@@ -11,9 +11,9 @@ import { KmfitError } from '../errors.js';
 import { folderProblem } from '../io/atomicWrite.js';
 import { BUILTIN_DATASETS } from './data.js';
 
-/** The files of a training command that a checkpoint names: the model it writes, the data it reads. */
+/** The files of a training command that a checkpoint names: the model it writes (false: --no-save), the data it reads. */
 const RUN_FILE_OPTIONS = ['save', 'data', 'labels', 'test'] as const;
-export type RunFiles = { readonly [option in (typeof RUN_FILE_OPTIONS)[number]]?: string };
+export type RunFiles = { readonly [option in (typeof RUN_FILE_OPTIONS)[number]]?: option extends 'save' ? string | false : string };
 
 /** A path as one word of a shell command: as it is when plain, else in single quotes. */
 export function shellWord(text: string): string {
@@ -56,12 +56,13 @@ function checkWritable(output: string, file: string, noun: string): void {
 }
 
 /**
- * The model and the checkpoint must not land on the files the run reads, nor on each other, and
- * must be writable where they are.
+ * The model (none after --no-save) and the checkpoint must not land on the files the run reads,
+ * nor on each other, and must be writable where they are.
  */
-export function checkOutputPaths(inputs: readonly (readonly [role: string, file: string | undefined])[], modelPath: string, checkpointPath: string): void {
+export function checkOutputPaths(inputs: readonly (readonly [role: string, file: string | undefined])[], modelPath: string | undefined, checkpointPath: string): void {
   const read = inputs.filter(([, file]) => file !== undefined && existsSync(file));
-  for (const [output, file, noun] of [['--save', modelPath, 'model'], ['the checkpoint', checkpointPath, 'checkpoint']] as const) {
+  const outputs = [...(modelPath === undefined ? [] : [['--save', modelPath, 'model'] as const]), ['the checkpoint', checkpointPath, 'checkpoint'] as const];
+  for (const [output, file, noun] of outputs) {
     const clash = read.find(([, input]) => path.resolve(input!) === file);
     if (clash) throw new KmfitError('INVALID_OPTION', `${output} ${file} is also the ${clash[0]} file the run reads; give the ${noun} a path of its own.`);
     checkWritable(output, file, noun);
@@ -91,7 +92,7 @@ export class CheckpointLog {
   private resumeCommand(save: 'save' | 'no save'): string {
     const named = RUN_FILE_OPTIONS.flatMap((option) => {
       const file = this.files[option];
-      return file !== undefined && (option !== 'save' || save === 'save') && outsideCheckpointFolder(option, file, this.path) ? [`--${option} ${shellWord(file)}`] : [];
+      return typeof file === 'string' && (option !== 'save' || save === 'save') && outsideCheckpointFolder(option, file, this.path) ? [`--${option} ${shellWord(file)}`] : [];
     });
     return ['kmfit resume', shellWord(this.path), ...named].join(' ');
   }

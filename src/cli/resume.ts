@@ -1,7 +1,8 @@
 /**
  * `kmfit resume CHECKPOINT`: continues a training the kmfit command checkpointed, with the
- * arguments it kept in the checkpoint (the same data files, options and model path); only how and
- * how long it runs may change (--epochs, --backend, --threads, --checkpoint-every, --json, --quiet).
+ * arguments it kept in the checkpoint (the same data files, options and model path, or no model
+ * after --no-save unless this invocation gives --save); only how and how long it runs may change
+ * (--epochs, --backend, --threads, --checkpoint-every, --json, --quiet).
  *
  * A checkpoint is a file that can be edited or received from someone else, so its command line is
  * parsed as if typed (the same types, choices and unknown options), and the files it names are
@@ -20,7 +21,8 @@ import { RESUME_OPTIONS } from './usage.js';
 export interface ResumeArgs {
   checkpoint: string;
   epochs?: number;
-  save?: string;
+  /** false: --no-save. */
+  save?: string | false;
   data?: string;
   labels?: string;
   test?: string;
@@ -89,8 +91,8 @@ function commandLine(args: Record<string, unknown>, checkpoint: string): string[
  */
 function checkStoredFiles(stored: TrainArgs, given: ResumeArgs, checkpoint: string): void {
   const outside = FILE_OPTIONS.filter(({ option }) => {
-    const file = stored[option];
-    return file !== undefined && given[option] === undefined && outsideCheckpointFolder(option, file, checkpoint);
+    const file = stored[option]; // false: a --no-save run, which names no model
+    return typeof file === 'string' && given[option] === undefined && outsideCheckpointFolder(option, file, checkpoint);
   });
   if (outside.length === 0) return;
   const folder = realDirectory(path.dirname(path.resolve(checkpoint)));
@@ -108,7 +110,7 @@ function checkStoredFiles(stored: TrainArgs, given: ResumeArgs, checkpoint: stri
 function checkStoredFilesExist(stored: TrainArgs, given: ResumeArgs, checkpoint: string): void {
   for (const { option, role, writes } of FILE_OPTIONS) {
     const file = stored[option];
-    if (writes || file === undefined || given[option] !== undefined || existsSync(file)) continue;
+    if (writes || typeof file !== 'string' || given[option] !== undefined || existsSync(file)) continue;
     if (option === 'data' && Object.hasOwn(BUILTIN_DATASETS, file)) continue;
     throw new KmfitError(
       'FILE_NOT_FOUND',

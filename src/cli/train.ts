@@ -1,10 +1,10 @@
 /**
- * `kmfit <data>`: read the data (a file or a built-in dataset: data.ts), train, report, save. Training
- * checkpoints to a file as it goes (kept when asked for with --checkpoint, removed after a
- * successful run otherwise), so that a killed run can be resumed (resume.ts); Ctrl-C, SIGTERM and
- * SIGHUP stop it after the current iteration, save the checkpoint and the best model so far, and
- * exit with the signal's code (interrupt.ts). A checkpoint that cannot be written is a warning; a
- * model that cannot be saved is an error that says where the run can still be found.
+ * `kmfit <data>`: read the data (a file or a built-in dataset: data.ts), train, report, save (unless
+ * --no-save). Training checkpoints to a file as it goes (kept when asked for with --checkpoint,
+ * removed after a successful run otherwise), so that a killed run can be resumed (resume.ts);
+ * Ctrl-C, SIGTERM and SIGHUP stop it after the current iteration, save the checkpoint and the best
+ * model so far, and exit with the signal's code (interrupt.ts). A checkpoint that cannot be written
+ * is a warning; a model that cannot be saved is an error that says where the run can still be found.
  */
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { KmfitError } from '../errors.js';
 import { fit } from '../fit.js';
 import type { KernelModel } from '../model/model.js';
-import { checkValue, type FitOptions } from '../options.js';
+import { CHECKPOINT_SCHEDULE_RULES, checkValue, type FitOptions } from '../options.js';
 import { version } from '../version.js';
 import { exitCodeOf, interruptOnSignals, stoppingNote } from './interrupt.js';
 import { CheckpointLog, checkOutputPaths } from './outputs.js';
@@ -30,7 +30,8 @@ export interface TrainArgs extends DataArgs, FitFlags, ClusterAccessArgs {
   workers?: number;
   'cluster-run'?: string;
   'cluster-replicate'?: boolean;
-  save?: string;
+  /** false: --no-save, the model is not written. */
+  save?: string | false;
   checkpoint?: string;
   'checkpoint-every'?: number;
   json?: boolean;
@@ -55,16 +56,17 @@ export interface Resuming {
 
 /**
  * The arguments as a later `kmfit resume` needs them: the training options as typed (yargs'
- * camelCase twins and bookkeeping left out), files by absolute path.
+ * camelCase twins and bookkeeping left out), files by absolute path; no model path after --no-save
+ * (a resume writes none either, unless given --save).
  */
-function resumableArgs(args: TrainArgs, modelPath: string): TrainArgs {
+function resumableArgs(args: TrainArgs, modelPath: string | undefined): TrainArgs {
   const absolute = (file: string | undefined) => (file !== undefined && existsSync(file) ? path.resolve(file) : file);
   const kept = Object.fromEntries(
     Object.keys(TRAIN_OPTIONS)
       .filter((name) => name !== 'json' && name !== 'quiet' && args[name as keyof TrainArgs] !== undefined)
       .map((name) => [name, args[name as keyof TrainArgs]]),
   );
-  return { ...kept, data: absolute(args.data)!, labels: absolute(args.labels), test: absolute(args.test), save: modelPath };
+  return { ...kept, data: absolute(args.data)!, labels: absolute(args.labels), test: absolute(args.test), save: modelPath ?? false };
 }
 
 /** Beside the model: digits.kmfit → digits.checkpoint. */
@@ -91,7 +93,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const flags = fitOptionsOf(args);
   // A search judges its candidates on held-out training data (the holdout): the test set stays a test.
   const searching = isSearch(flags);
-  if (args['checkpoint-every'] !== undefined) checkValue('--checkpoint-every', { check: { kind: 'integer', min: 1 }, hint: 'a number of iterations' }, args['checkpoint-every']);
+  if (args['checkpoint-every'] !== undefined) checkValue('--checkpoint-every', CHECKPOINT_SCHEDULE_RULES.everyIterations, args['checkpoint-every']);
   if (searching && (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined)) {
     throw new KmfitError(
       'INVALID_OPTION',
@@ -125,8 +127,10 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       process.stderr.write(`kmfit: warning: ${text}\n`);
     }
   };
-  const modelPath = path.resolve(args.save ?? data.defaultSave);
-  const checkpointPath = resuming?.from ?? path.resolve(args.checkpoint ?? defaultCheckpointPath(modelPath));
+  // --no-save: no model is written, so none is checked; the checkpoint still goes where it would.
+  const defaultModelPath = path.resolve(data.defaultSave);
+  const modelPath = args.save === false ? undefined : path.resolve(args.save ?? defaultModelPath);
+  const checkpointPath = resuming?.from ?? path.resolve(args.checkpoint ?? defaultCheckpointPath(modelPath ?? defaultModelPath));
   const keepCheckpoint = resuming?.keep ?? (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined);
   checkOutputPaths([['data', args.data], ['labels', args.labels], ['test', args.test]], modelPath, checkpointPath);
   const context: CommandContext = { command: 'kmfit', args: resumableArgs(args, modelPath), keep: keepCheckpoint };
@@ -187,7 +191,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   });
   if (model.search) say(renderSearch(model.search));
   try {
-    await model.save(modelPath);
+    if (modelPath !== undefined) await model.save(modelPath);
   } catch (error) {
     await model.dispose();
     // The checkpoint stays (it is not removed below): it is where the run can still be found.
@@ -217,7 +221,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       keptEpoch: model.keptEpoch,
       stoppedBy: model.stoppedBy,
       test: testResult,
-      modelPath,
+      modelPath: modelPath ?? null, // null: --no-save
       ...((interrupted || keepCheckpoint) && checkpoints.written ? { checkpointPath } : {}),
       totalSeconds,
       peakBytes,
@@ -234,12 +238,12 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   if (interrupted) {
     const which = test && model.keptEpoch > 0 ? `the best model so far (epoch ${model.keptEpoch}, by test error)` : 'the model as it stood';
     const { saved, resume } = checkpoints.interrupted();
-    say(`interrupted in epoch ${model.history.length + 1}: ${saved}; ${which} saved to ${modelPath}.`);
+    say(`interrupted in epoch ${model.history.length + 1}: ${saved}; ${modelPath === undefined ? 'the model was not saved (--no-save)' : `${which} saved to ${modelPath}`}.`);
     if (resume) say(resume);
     return interruptedCode();
   }
   if (!testResult) say(`${model.history.length} epoch${model.history.length === 1 ? '' : 's'}: ${stoppedText(model)}`);
-  say(`${totalSeconds.toFixed(1)} s in all · peak memory ${(peakBytes / 2 ** 30).toFixed(2)} GiB (resident) · model saved to ${modelPath}`);
+  say(`${totalSeconds.toFixed(1)} s in all · peak memory ${(peakBytes / 2 ** 30).toFixed(2)} GiB (resident) · ${modelPath === undefined ? 'model not saved (--no-save)' : `model saved to ${modelPath}`}`);
   if (keepCheckpoint) say(`checkpoint at ${checkpointPath}`);
   return 0;
 }

@@ -71,7 +71,7 @@ export const TRAIN_OPTIONS = valued({
   'cluster-replicate': { type: 'boolean', describe: "with --cluster: send every worker all training rows once, so that a step sends the batch's row numbers instead of its rows (n·d·4 bytes of memory on each worker)" },
   'cluster-run': { type: 'string', describe: "with --cluster: the run's identity (workers started with --run serve only it; default random)" },
   ...CLUSTER_ACCESS_OPTIONS,
-  save: { type: 'string', describe: 'model path (default: next to the data file, named after it; ./<dataset>.kmfit for a built-in one)' },
+  save: { type: 'string', describe: 'model path (default: next to the data file, named after it; ./<dataset>.kmfit for a built-in one); --no-save trains and reports without writing one' },
   checkpoint: { type: 'string', describe: 'keep a checkpoint at PATH to resume from (kmfit resume PATH); by default one is kept beside the model only until the run ends' },
   'checkpoint-every': { type: 'number', describe: 'checkpoint every N iterations (default: after each epoch)' },
   json: { type: 'boolean', describe: 'print one JSON object instead of text' },
@@ -84,7 +84,7 @@ export const TRAIN_OPTIONS = valued({
  */
 export const RESUME_OPTIONS = valued({
   epochs: { type: 'number', describe: 'train for this many epochs in all (more extends a finished run)' },
-  save: { type: 'string', describe: "model path (default: the run's own, when it is in the checkpoint's folder)" },
+  save: { type: 'string', describe: "model path (default: the run's own when it is in the checkpoint's folder; none for a run trained with --no-save); --no-save writes none" },
   data: { type: 'string', describe: "the training data file, when it is not in the checkpoint's folder (the same data: it is checked)" },
   labels: { type: 'string', describe: "the separate labels file, when it is not in the checkpoint's folder" },
   test: { type: 'string', describe: "the test file, when it is not in the checkpoint's folder" },
@@ -170,6 +170,12 @@ const COMMAND_OPTIONS: Readonly<Record<string, Readonly<Record<string, Options>>
   info: INFO_OPTIONS,
 };
 
+/**
+ * The options that take a value and also mean something as --no-X (yargs reads --no-save as
+ * save: false); any other --no-X of a valued option is refused (negatedOption).
+ */
+const NEGATABLE_OPTIONS: Readonly<Record<string, readonly string[]>> = { '': ['save'], resume: ['save'] };
+
 /** The named commands (training has none). */
 export const COMMAND_NAMES = Object.keys(COMMAND_OPTIONS).filter((c) => c !== '');
 
@@ -201,21 +207,42 @@ export function unknownOption(argv: readonly string[], command: string): { optio
   return undefined;
 }
 
+/**
+ * The first --no-X in argv whose X takes a value and has no meaning negated: yargs would pass
+ * it on as false (a crash in a path), or as 0 for a number (--no-seed is seed 0).
+ */
+function negatedOption(argv: readonly string[], command: string): KmfitError | undefined {
+  const options = COMMAND_OPTIONS[command];
+  for (const word of words(argv)) {
+    const name = /^--no-([^=]+)$/.exec(word)?.[1].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    if (name === undefined || options[name] === undefined || options[name].type === 'boolean' || NEGATABLE_OPTIONS[command]?.includes(name)) continue;
+    return new KmfitError('INVALID_OPTION', `${word} is not an option: --${name} takes a value; leave it out for its default (${helpHint(command)})`);
+  }
+  return undefined;
+}
+
 const helpHint = (command: string) => `kmfit ${command ? `${command} ` : ''}--help lists the options, with examples`;
 
 /** How the command line spells an option: -q, --epochs. */
 export const flagOf = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
 
 /**
- * What yargs lets through as values: an option that takes one value given twice (yargs makes an
- * array of them, which no command expects), and a number option given text that is not a number
- * (yargs reads "abc" as NaN and "" (--seed=) as 0, so the text typed is checked here, and named).
+ * What yargs lets through as values: --no-X of an option that takes a value (negatedOption), an
+ * option that takes one value given twice (yargs makes an array of them, which no command
+ * expects), and a number option given text that is not a number (yargs reads "abc" as NaN and ""
+ * (--seed=) as 0, so the text typed is checked here, and named).
  */
 export function checkValues(parsed: Readonly<Record<string, unknown>>, argv: readonly string[]): void {
-  const options = COMMAND_OPTIONS[commandOf(argv)];
+  const command = commandOf(argv);
+  const options = COMMAND_OPTIONS[command];
+  const negated = negatedOption(argv, command);
+  if (negated) throw negated;
   for (const [name, option] of Object.entries(options)) {
     const value = parsed[name];
     if (option.array || !Array.isArray(value)) continue;
+    const negations = value.filter((v) => v === false).length;
+    if (negations > 0 && negations < value.length) throw new KmfitError('INVALID_OPTION', `${flagOf(name)} and --no-${name} are both given; give one of them.`);
+    if (negations > 0) throw new KmfitError('INVALID_OPTION', `--no-${name} is given ${negations} times; give it once.`);
     throw new KmfitError('INVALID_OPTION', `${flagOf(name)} is given ${value.length} times (${value.join(', ')}); give it once.`);
   }
   const given = words(argv);
@@ -226,7 +253,7 @@ export function checkValues(parsed: Readonly<Record<string, unknown>>, argv: rea
     if (options[name]?.type !== 'number' || parsed[name] === undefined) return;
     const text = inline ?? given[i + 1];
     if (text === undefined || (text.trim() !== '' && Number.isFinite(Number(text)))) return;
-    throw new KmfitError('INVALID_OPTION', `${flagOf(name)} takes a number; got ${JSON.stringify(text)} (${helpHint(commandOf(argv))})`);
+    throw new KmfitError('INVALID_OPTION', `${flagOf(name)} takes a number; got ${JSON.stringify(text)} (${helpHint(command)})`);
   });
 }
 
@@ -238,6 +265,9 @@ export function usageError(message: string, argv: readonly string[]): KmfitError
     const guess = unknown.guess ? `; did you mean --${unknown.guess}?` : '.';
     return new KmfitError('UNKNOWN_OPTION', `unknown option ${unknown.option}${guess} (${helpHint(command)})`);
   }
+  // yargs refuses some first (--no-backend: false is not one of its choices).
+  const negated = negatedOption(argv, command);
+  if (negated) return negated;
   // `kmfit predcit m d`: a mistyped command reads as a data file followed by stray words.
   const first = words(argv).find((w) => !w.startsWith('-'));
   const commandGuess = command === '' && first !== undefined && !existsSync(first) ? closestName(first, COMMAND_NAMES) : undefined;

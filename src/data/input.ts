@@ -58,7 +58,8 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  *
  * Errors (all KmfitError):
  * - INVALID_SHAPE: not one of the accepted forms; rank other than 2 (a 1-D array included);
- *   ragged rows; a shape whose product is not data.length; a non-number entry in a plain array.
+ *   ragged rows; a shape whose product is not data.length; a shape beside rows or cols that
+ *   disagree with it; a non-number entry in a plain array.
  * - EMPTY_DATA: 0 rows or 0 columns.
  * - NON_FINITE: NaN, ±Infinity, or a finite value too large for float32 (|v| > 3.4e38, which
  *   becomes ±Infinity when converted); the message names the first such entry by 0-based row and
@@ -71,6 +72,7 @@ export function toMatrix(input: MatrixInput, what: string, { copy = true }: { co
       `${what} is ${describeValue(input)}, not a matrix; ${ACCEPTED_FORMS}.`,
     );
   }
+  checkShapeAgreesWithRowsCols(input, what);
   if (isNdArrayLike(input)) return fromNdArray(input, what);
   if (isArrayLikeObject(input)) return fromRows(input, what);
   if (isShapedInput(input)) return fromShaped(input, what, copy);
@@ -78,6 +80,27 @@ export function toMatrix(input: MatrixInput, what: string, { copy = true }: { co
   throw new KmfitError(
     'INVALID_SHAPE',
     `${what} is ${describeValue(input)}, which kmfit does not recognise as a matrix; ${ACCEPTED_FORMS}.`,
+  );
+}
+
+/**
+ * An object with a shape and rows or cols as well (kmfit's Matrix spread into `{ ...m, shape }`,
+ * say): they must agree, else which of them the caller meant is a guess.
+ * @throws KmfitError INVALID_SHAPE naming both.
+ */
+export function checkShapeAgreesWithRowsCols(input: object, what: string): void {
+  if (!('shape' in input) || !Array.isArray(input.shape)) return;
+  const { shape } = input;
+  const rows = 'rows' in input ? input.rows : undefined;
+  const cols = 'cols' in input ? input.cols : undefined;
+  if (rows === undefined && cols === undefined) return;
+  // A 1-D shape [n] (labels) is n rows of one column.
+  const [shapeRows, shapeCols] = shape.length === 1 ? [shape[0], 1] : shape;
+  if (shape.length <= 2 && (rows === undefined || rows === shapeRows) && (cols === undefined || cols === shapeCols)) return;
+  const given = [rows !== undefined && `rows ${describeValue(rows)}`, cols !== undefined && `cols ${describeValue(cols)}`].filter(Boolean).join(' and ');
+  throw new KmfitError(
+    'INVALID_SHAPE',
+    `${what} has shape [${shape.map(String).join(', ')}] but ${given}, which disagree; give either shape or rows and cols, not both.`,
   );
 }
 

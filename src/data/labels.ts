@@ -1,6 +1,7 @@
 import { KmfitError, describeValue } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import {
+  checkShapeAgreesWithRowsCols,
   isArrayLikeObject,
   isGenericStorage,
   isNdArrayLike,
@@ -23,6 +24,12 @@ export type ClassLabel = number | string;
  * (number[][], `{ data, shape: [n, l] }`, `{ data, rows, cols }`, a 2-D ndarray).
  */
 export type LabelInput = ReadonlyArray<ClassLabel> | ArrayLike<number> | MatrixInput;
+
+/** What messages call the labels and the features whose rows they label: { X: 'validation.X', y: 'validation.y' }. */
+export interface LabelNames {
+  readonly X: string;
+  readonly y: string;
+}
 
 export interface Targets {
   readonly task: Task;
@@ -54,7 +61,8 @@ export interface Targets {
  * and numbers, other value types, task conflicts), SINGLE_CLASS (classification with one distinct
  * label), INVALID_SHAPE (y of rank > 2 or malformed).
  */
-export function encodeTargets(y: LabelInput, n: number, task: Task | undefined, what: string): Targets {
+export function encodeTargets(y: LabelInput, n: number, task: Task | undefined, names: LabelNames): Targets {
+  const what = names.y;
   if (task !== undefined && task !== 'classification' && task !== 'regression') {
     throw new KmfitError(
       'INVALID_OPTION',
@@ -64,7 +72,7 @@ export function encodeTargets(y: LabelInput, n: number, task: Task | undefined, 
   const parsed = parseLabelInput(y, what);
   if (parsed.kind === 'matrix') {
     const m = parsed.matrix;
-    checkLength(m.rows, n, what, 'rows');
+    checkLength(m.rows, n, names, 'rows');
     if (task === 'classification') {
       if (m.cols !== 1) {
         throw new KmfitError(
@@ -82,9 +90,9 @@ export function encodeTargets(y: LabelInput, n: number, task: Task | undefined, 
 
   const values = parsed.values;
   if (values.length === 0) {
-    throw new KmfitError('EMPTY_DATA', `${what} is empty (0 labels); pass one label per row of X (${n} rows).`);
+    throw new KmfitError('EMPTY_DATA', `${what} is empty (0 labels); pass one label per row of ${names.X} (${n} rows).`);
   }
-  checkLength(values.length, n, what, 'labels');
+  checkLength(values.length, n, names, 'labels');
   const scan = scanValues(values, what);
 
   let chosen: Task;
@@ -233,19 +241,20 @@ export function encodeScoreTargets(
   y: LabelInput,
   n: number,
   model: { readonly task: Task; readonly classes?: readonly ClassLabel[]; readonly outputs: number },
-  what: string,
+  names: LabelNames,
 ): ScoreTargets {
+  const what = names.y;
   const parsed = parseLabelInput(y, what);
   if (model.task === 'regression') {
     let values: Matrix;
     if (parsed.kind === 'matrix') {
-      checkLength(parsed.matrix.rows, n, what, 'rows');
+      checkLength(parsed.matrix.rows, n, names, 'rows');
       values = parsed.matrix;
     } else {
       if (parsed.values.length === 0) {
-        throw new KmfitError('EMPTY_DATA', `${what} is empty (0 targets); pass one target per row of X (${n} rows).`);
+        throw new KmfitError('EMPTY_DATA', `${what} is empty (0 targets); pass one target per row of ${names.X} (${n} rows).`);
       }
-      checkLength(parsed.values.length, n, what, 'targets');
+      checkLength(parsed.values.length, n, names, 'targets');
       const scan = scanValues(parsed.values, what);
       if (scan.firstString >= 0) {
         throw new KmfitError(
@@ -272,7 +281,7 @@ export function encodeScoreTargets(
   }
   let values: ArrayLike<unknown>;
   if (parsed.kind === 'matrix') {
-    checkLength(parsed.matrix.rows, n, what, 'rows');
+    checkLength(parsed.matrix.rows, n, names, 'rows');
     if (parsed.matrix.cols !== 1) {
       throw new KmfitError(
         'INVALID_LABELS',
@@ -284,9 +293,9 @@ export function encodeScoreTargets(
   } else {
     values = parsed.values;
     if (values.length === 0) {
-      throw new KmfitError('EMPTY_DATA', `${what} is empty (0 labels); pass one label per row of X (${n} rows).`);
+      throw new KmfitError('EMPTY_DATA', `${what} is empty (0 labels); pass one label per row of ${names.X} (${n} rows).`);
     }
-    checkLength(values.length, n, what, 'labels');
+    checkLength(values.length, n, names, 'labels');
   }
   const scan = scanValues(values, what);
   const modelHasStrings = typeof classes[0] === 'string';
@@ -403,6 +412,7 @@ function parseLabelInput(y: LabelInput, what: string): ParsedLabels {
         `or an n×l matrix of regression targets.`,
     );
   }
+  checkShapeAgreesWithRowsCols(y, what);
   if (isNdArrayLike(y)) {
     if (y.shape.length === 1) {
       const [len] = y.shape;
@@ -483,13 +493,11 @@ function matrixOf(y: MatrixInput, what: string): ParsedLabels {
   return { kind: 'matrix', matrix, column };
 }
 
-function checkLength(found: number, n: number, what: string, unit: string): void {
+function checkLength(found: number, n: number, names: LabelNames, unit: string): void {
   if (found !== n) {
-    // `what` names the labels ('y', 'validation.y'); their features are named alike ('X', 'validation.X').
-    const X = what.replace(/y$/, 'X');
     throw new KmfitError(
       'LENGTH_MISMATCH',
-      `${X} has ${n} rows, ${what} has ${found} ${unit}; pass exactly one ${unit === 'rows' ? 'row' : unit.replace(/s$/, '')} per row of ${X}.`,
+      `${names.X} has ${n} rows, ${names.y} has ${found} ${unit}; pass exactly one ${unit === 'rows' ? 'row' : unit.replace(/s$/, '')} per row of ${names.X}.`,
     );
   }
 }

@@ -122,7 +122,7 @@ export class KernelModel {
   /** Accuracy for classification (unseen labels count as errors), R² for regression. */
   async score(X: MatrixInput, y: LabelInput): Promise<number> {
     const rows = this.prepareInput(X, 'X').rows;
-    const truth = encodeScoreTargets(y, rows, this, 'y');
+    const truth = encodeScoreTargets(y, rows, this, { X: 'X', y: 'y' });
     const scores = await this.predictScores(X);
     const predicted = { data: scores.data, rows, cols: this.outputs };
     if (truth.task === 'classification') {
@@ -138,7 +138,7 @@ export class KernelModel {
   /** Mean squared error of the raw outputs against regression targets. */
   async meanSquaredError(X: MatrixInput, y: LabelInput): Promise<number> {
     const rows = this.prepareInput(X, 'X').rows;
-    const truth = encodeScoreTargets(y, rows, this, 'y');
+    const truth = encodeScoreTargets(y, rows, this, { X: 'X', y: 'y' });
     if (truth.task !== 'regression') {
       throw new KmfitError('INVALID_OPTION', 'meanSquaredError() is for regression models; use score() for accuracy.');
     }

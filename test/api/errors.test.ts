@@ -47,6 +47,11 @@ describe('fit() rejects bad input with a clear KmfitError', () => {
     return expectError(fit({ data, shape: [40, 3] }, y), 'NON_FINITE', 'row 5', 'column 1');
   });
 
+  it('a shape that disagrees with rows and cols, naming both', () => {
+    const data = new Float64Array(40 * 3).fill(0.5);
+    return expectError(fit({ data, shape: [40, 3], rows: 3, cols: 40 } as never, y), 'INVALID_SHAPE', 'X has shape [40, 3] but rows 3 and cols 40');
+  });
+
   it('NaN in y', () => {
     const yy: number[] = y.map((v) => v + 0.5);
     yy[4] = Number.NaN;

@@ -1,13 +1,15 @@
 /**
  * What derives from the option table (src/options.ts FIT_OPTIONS): the checkpoint's defining
- * list as docs/checkpoint-format.md documents it, the command line's flags-to-options mapping,
- * and the defaults fit() applies.
+ * list as docs/checkpoint-format.md documents it, the command line's flags-to-options mapping
+ * (and its --checkpoint-every, held to the checkpoint option's rule), and the defaults fit() applies.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fitOptionsOf } from '../../src/cli/usage.js';
-import { DEFINING_OPTIONS, withDefaults } from '../../src/options.js';
+import { CHECKPOINT_SCHEDULE_RULES, DEFINING_OPTIONS, checkValue, validateOptions, withDefaults } from '../../src/options.js';
+import { runMain } from '../helpers/cli.js';
+import { errorOf } from '../helpers/errors.js';
 
 describe('the option table', () => {
   it('defines the options that docs/checkpoint-format.md lists as kept in a checkpoint', () => {
@@ -20,6 +22,14 @@ describe('the option table', () => {
   it('turns command-line flags into fit() options, leaving out those not given', () => {
     const args = { 'batch-size': 8, subsample: 100, seed: 3, 'early-stopping': 2, q: 0, backend: 'js', epochs: undefined, save: 'm.kmfit' };
     expect(fitOptionsOf(args)).toEqual({ batchSize: 8, subsampleSize: 100, seed: 3, earlyStopping: 2, q: 0, backend: 'js' });
+  });
+
+  it("holds --checkpoint-every to the checkpoint option's everyIterations rule, named as typed", async () => {
+    const cli = await runMain(['data.npy', '--checkpoint-every', '2.5']);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toBe(`kmfit: ${errorOf(() => checkValue('--checkpoint-every', CHECKPOINT_SCHEDULE_RULES.everyIterations, 2.5), 'INVALID_OPTION')}\n`);
+    expect(errorOf(() => validateOptions({ checkpoint: { path: 'a', everyIterations: 2.5 } }), 'INVALID_OPTION')).toContain('its everyIterations is 2.5, not an integer ≥ 1');
+    expect(errorOf(() => validateOptions({ checkpoint: { path: 'a', everySeconds: 0 } }), 'INVALID_OPTION')).toContain('its everySeconds is 0, not a number > 0');
   });
 
   it('fills in the documented defaults and keeps what was given', () => {

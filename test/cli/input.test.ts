@@ -180,6 +180,14 @@ describe('usage', () => {
       [['tiny.npy', '--seed='], '--seed takes a number; got ""'],
       // An option that takes one value, given twice.
       [['tiny.npy', '--save', 'a.kmfit', '--save', 'b.kmfit'], '--save is given 2 times (a.kmfit, b.kmfit); give it once.'],
+      [['tiny.npy', '--save', 'a.kmfit', '--no-save'], '--save and --no-save are both given; give one of them.'],
+      // --no-X of an option that takes a value, which yargs passes on as false (or 0: --no-seed trained with seed 0).
+      [['tiny.npy', '--no-test'], '--no-test is not an option: --test takes a value; leave it out for its default (kmfit --help'],
+      [['tiny.npy', '--no-checkpoint'], '--no-checkpoint is not an option: --checkpoint takes a value'],
+      [['tiny.npy', '--no-labels'], '--no-labels is not an option'],
+      [['tiny.npy', '--no-seed'], '--no-seed is not an option: --seed takes a value'],
+      [['tiny.npy', '--no-backend'], '--no-backend is not an option: --backend takes a value'],
+      [['predict', 'm.kmfit', 'tiny.npy', '--no-out'], '--no-out is not an option: --out takes a value; leave it out for its default (kmfit predict --help'],
       [['tiny.npy', '--epochs', '1', '--epochs', '2'], '--epochs is given 2 times (1, 2); give it once.'],
       // A value out of range, or a flag without the data it needs, is named as it was typed.
       [['tiny.npy', '--batch-size', '0'], '--batch-size must be an integer ≥ 1; got 0. (Leave it out for the analytic choice.)'],
@@ -187,6 +195,8 @@ describe('usage', () => {
       [['tiny.npy', '--subsample', '2.5'], '--subsample must be an integer ≥ 1; got 2.5.'],
       [['tiny.npy', '--checkpoint-every', '0'], '--checkpoint-every must be an integer ≥ 1; got 0.'],
       [['bench', '--reps', '0'], '--reps must be an integer ≥ 1; got 0. (The median of that many timings is reported.)'],
+      // Before the table's header is printed (it was printed, then the error).
+      [['bench', '--backends', 'js,wasn'], '--backends js,wasn: "wasn" is not one of auto, webgpu, onnx, wasm, gpujs, js; did you mean wasm?'],
       [['tiny.npy', '--early-stopping', '2'], '--early-stopping judges epochs on test data: give --test FILE or --test-split FRACTION as well.'],
       [['tiny.npy', '--early-stopping', '2', '--test-split', '0.5', '--bandwidth', '1,2'], 'which a bandwidth search keeps apart: drop --early-stopping'],
     ];

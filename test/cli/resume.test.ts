@@ -1,7 +1,8 @@
 /**
  * `kmfit resume` with hand-edited checkpoints: the command line a checkpoint keeps is held to the
  * training command's own rules, and the files it names are written or read only in the
- * checkpoint's folder unless this invocation names them (--save, --data, --labels, --test).
+ * checkpoint's folder unless this invocation names them (--save, --data, --labels, --test); a run
+ * trained with --no-save writes no model, and neither does its resume unless given --save.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -132,6 +133,35 @@ describe('files a checkpoint names', () => {
     expect(refused.status).toBe(2);
     expect(refused.line).toBe(`kmfit: --save ${toy} is also the data file the run reads; give the model a path of its own.`);
     expect(readFileSync(toy).equals(before)).toBe(true);
+  });
+});
+
+describe('--no-save', () => {
+  it('trains and reports without writing a model (its default path is not checked); its checkpoint resumes without saving, or with --save', async () => {
+    const folder = temporaryDirectory('no-save');
+    writeFileSync(path.join(folder, 'toy.npy'), readFileSync(path.join(run, 'toy.npy')));
+    // Where the model would go is a folder: a model path that is checked would be refused.
+    mkdirSync(path.join(folder, 'toy.kmfit'));
+    const trained = runKmfit(folder, [...TRAIN, '--no-save', '--checkpoint', 'run.checkpoint']);
+    expect(trained.stderr).toBe('');
+    expect(trained.status).toBe(0);
+    expect(trained.stdout).toContain(' · model not saved (--no-save)\n');
+    const json = runKmfit(folder, [...TRAIN, '--no-save', '--json']);
+    expect(json.status).toBe(0);
+    expect(JSON.parse(json.stdout).modelPath).toBeNull();
+    expect(readdirSync(folder).sort()).toEqual(['run.checkpoint', 'toy.kmfit', 'toy.npy']);
+    expect(readdirSync(path.join(folder, 'toy.kmfit'))).toEqual([]);
+
+    const again = path.join(folder, 'again.checkpoint');
+    writeFileSync(again, readFileSync(path.join(folder, 'run.checkpoint')));
+    const resumed = resume(path.join(folder, 'run.checkpoint'));
+    expect(resumed.stderr).toBe('');
+    expect(resumed.status).toBe(0);
+    expect(readdirSync(folder).sort()).toEqual(['again.checkpoint', 'run.checkpoint', 'toy.kmfit', 'toy.npy']);
+    const saved = resume(again, '--save', path.join(folder, 'chosen.kmfit'));
+    expect(saved.stderr).toBe('');
+    expect(saved.status).toBe(0);
+    expect((await loadModel(path.join(folder, 'chosen.kmfit'))).history).toHaveLength(2);
   });
 });
 

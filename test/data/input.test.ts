@@ -61,6 +61,17 @@ describe('toMatrix: accepted forms', () => {
     );
   });
 
+  it('shape beside rows and cols: used when they agree, INVALID_SHAPE naming both when they do not', () => {
+    const data = new Float32Array([1, 2, 3, 4, 5, 6]);
+    expect(toMatrix(loose({ data, shape: [2, 3], rows: 2, cols: 3 }), 'X')).toMatchObject({ rows: 2, cols: 3 });
+    expect(errorOf(() => toMatrix(loose({ data, shape: [2, 3], rows: 3, cols: 2 }), 'X'), 'INVALID_SHAPE')).toBe(
+      'X has shape [2, 3] but rows 3 and cols 2, which disagree; give either shape or rows and cols, not both.',
+    );
+    expect(errorOf(() => toMatrix(loose({ data, shape: [2, 3], cols: 2 }), 'validation.X'), 'INVALID_SHAPE')).toContain('validation.X has shape [2, 3] but cols 2');
+    const nd = Object.assign(ndarray(data, [2, 3]), { rows: 3 });
+    expect(errorOf(() => toMatrix(loose(nd), 'X'), 'INVALID_SHAPE')).toContain('X has shape [2, 3] but rows 3');
+  });
+
   it('{ data, shape } copies a Float32Array rather than sharing it', () => {
     const data = new Float32Array([1, 2]);
     const m = toMatrix({ data, shape: [1, 2] }, 'X');

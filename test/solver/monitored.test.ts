@@ -26,7 +26,7 @@ describe('how many training rows are monitored', () => {
     const d = 2;
     const X = { data: Float32Array.from({ length: n * d }, (_, i) => i), rows: n, cols: d };
     const labels = Array.from({ length: n }, (_, i) => i % 3);
-    const targets = encodeTargets(labels, n, undefined, 'y');
+    const targets = encodeTargets(labels, n, undefined, { X: 'X', y: 'y' });
     const monitored = monitorTrainingSubset(matrixRows(X), targets, new SeededRandom(7));
     expect(monitored.rows.length).toBe(2500);
     expect(new Set(monitored.rows).size).toBe(2500);
