@@ -39,6 +39,28 @@ export function byteDivisorOf(data: Float32Array): number | undefined {
   });
 }
 
+/** X's bytes k (rows × d) with each row's ‖k‖² and Σk, or undefined when a value of X is not a byte over `divisor`. */
+function readBytes(X: Matrix, divisor: number): { values: Uint8Array; squares: Int32Array; sums: Int32Array } | undefined {
+  const { rows, cols: d, data } = X;
+  const values = new Uint8Array(rows * d);
+  const squares = new Int32Array(rows);
+  const sums = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let square = 0;
+    let sum = 0;
+    for (let c = 0; c < d; c++) {
+      const k = byteOf(data[i * d + c], divisor);
+      if (k < 0) return undefined;
+      values[i * d + c] = k;
+      square += k * k;
+      sum += k;
+    }
+    squares[i] = square;
+    sums[i] = sum;
+  }
+  return { values, squares, sums };
+}
+
 /** The rows input of the byte form: the bytes k (m × d) and each row's ‖k‖² − 256·Σk (m × 1). */
 export interface ByteRows {
   readonly values: Uint8Array;
@@ -47,22 +69,9 @@ export interface ByteRows {
 
 /** `X`'s rows in the byte form over `divisor`, or undefined when a value of X is not a byte over it. */
 export function byteRows(X: Matrix, divisor: number): ByteRows | undefined {
-  const { rows: m, cols: d, data } = X;
-  const values = new Uint8Array(m * d);
-  const terms = new Int32Array(m);
-  for (let i = 0; i < m; i++) {
-    let squares = 0;
-    let sum = 0;
-    for (let c = 0; c < d; c++) {
-      const k = byteOf(data[i * d + c], divisor);
-      if (k < 0) return undefined;
-      values[i * d + c] = k;
-      squares += k * k;
-      sum += k;
-    }
-    terms[i] = squares - 256 * sum;
-  }
-  return { values, terms };
+  const read = readBytes(X, divisor);
+  if (!read) return undefined;
+  return { values: read.values, terms: read.squares.map((square, i) => square - 256 * read.sums[i]) };
 }
 
 /** The centers' side of the byte form: k − 128 (n × d, int8, as the rows are laid out) and each ‖k‖² (n). */
@@ -74,20 +83,9 @@ export interface ByteColumns {
 
 /** `Y`'s rows as the byte form's centers over `divisor` (kernel blocks' columns input), or undefined when a value of Y is not a byte over it. */
 export function byteColumns(Y: Matrix, divisor: number): ByteColumns | undefined {
-  const { rows: n, cols: d, data } = Y;
-  const values = new Int8Array(n * d);
-  const norms = new Int32Array(n);
-  for (let j = 0; j < n; j++) {
-    let squares = 0;
-    for (let c = 0; c < d; c++) {
-      const k = byteOf(data[j * d + c], divisor);
-      if (k < 0) return undefined;
-      values[j * d + c] = k - 128;
-      squares += k * k;
-    }
-    norms[j] = squares;
-  }
-  return { divisor, values, norms };
+  const read = readBytes(Y, divisor);
+  if (!read) return undefined;
+  return { divisor, values: Int8Array.from(read.values, (k) => k - 128), norms: read.squares };
 }
 
 /**
