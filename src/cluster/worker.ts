@@ -296,6 +296,10 @@ async function serve(options: WorkerOptions, backend: Backend): Promise<void> {
   };
   options.signal?.addEventListener('abort', stop, { once: true });
   joinPool();
+  // The subscription reaches the server with the connection's next round trip: until it has, a
+  // coordinator's join would find no worker ("no responders"), so the worker says it is waiting
+  // only after one.
+  await nc.flush().catch(() => undefined); // a connection closed meanwhile is reported by closed() below
   say(`waiting for a run on ${options.server} (worker ${me.id}, ${me.backend} on ${me.device})`);
   const closed = await nc.closed();
   clearInterval(watchdog);
