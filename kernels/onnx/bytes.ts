@@ -24,11 +24,14 @@ export const BYTE_DIVISORS: readonly number[] = [1, 255];
  */
 export const BYTE_MAX_DIM = Math.floor((2 ** 31 - 1) / (2 * 255 * 255 * 2));
 
-/** The byte k (0…255) whose float32 k/divisor `value` is, or −1 when it is none. */
+/** float32(k/255) for every byte k: a value over 255 is a byte when it is its table entry. */
+const OVER_255 = Float32Array.from({ length: 256 }, (_, k) => k / 255);
+
+/** The byte k (0…255) whose float32 k/divisor (divisor 1 or 255) `value` is, or −1 when it is none. */
 function byteOf(value: number, divisor: number): number {
-  const k = divisor === 1 ? value : Math.round(value * divisor);
-  if (!(k >= 0 && k <= 255 && Number.isInteger(k))) return -1;
-  return divisor === 1 || Math.fround(k / divisor) === value ? k : -1;
+  if (divisor === 1) return value >= 0 && value <= 255 && Number.isInteger(value) ? value : -1;
+  const k = Math.round(value * 255);
+  return k >= 0 && k <= 255 && OVER_255[k] === value ? k : -1;
 }
 
 /** The divisor (BYTE_DIVISORS) over which every value of `data` is a byte, or undefined. */
@@ -85,7 +88,10 @@ export interface ByteColumns {
 export function byteColumns(Y: Matrix, divisor: number): ByteColumns | undefined {
   const read = readBytes(Y, divisor);
   if (!read) return undefined;
-  return { divisor, values: Int8Array.from(read.values, (k) => k - 128), norms: read.squares };
+  // A plain loop: Int8Array.from with a mapping function calls it per value (≈100 ns each, 0.4 s at 5 000 × 784).
+  const values = new Int8Array(read.values.length);
+  for (let i = 0; i < values.length; i++) values[i] = read.values[i] - 128;
+  return { divisor, values, norms: read.squares };
 }
 
 /**
