@@ -111,10 +111,11 @@ interface StepSession {
   readonly blocks: readonly (readonly [number, number])[];
 }
 
-/** Rows as a graph's inputs: rowsInput's `x`, or the byte form's `x` and `terms`; `bytes`: which. */
+/** A call's rows as a graph's inputs, chunk by chunk: rowsInput's `x`, or the byte form's `x` and `terms`; `bytes`: which. */
 interface RowFeeds {
-  readonly feeds: Record<string, OrtTensor>;
   readonly bytes: boolean;
+  /** The inputs for rows r0…r1. */
+  chunk(r0: number, r1: number): Record<string, OrtTensor>;
 }
 
 export class OnnxCenterSet implements CenterSet {
@@ -175,7 +176,7 @@ export class OnnxCenterSet implements CenterSet {
       const shard = { start, end, blocks: model.blocks, session: await context.runtime.createSession(model.bytes, context.options) };
       shards.push(shard);
       const first = rowSlice(centers, start, start + 1);
-      await this.runShard(shard, this.rowFeeds(first, divisor !== undefined).feeds, 0, n);
+      await this.runShard(shard, this.rowFeeds(first, divisor !== undefined).chunk(0, 1), 0, n);
     }
   }
 
@@ -194,14 +195,21 @@ export class OnnxCenterSet implements CenterSet {
   }
 
   /**
-   * Rows X as the inputs of this set's graphs: in the byte form when the set's shards are and X's
-   * values are bytes over the same divisor (and `bytes` allows it), else rowsInput's.
+   * Rows X as the inputs of this set's graphs: in the byte form (all of X converted once) when the
+   * set's shards are and X's values are bytes over the same divisor (and `bytes` allows it), else
+   * rowsInput's, chunk by chunk.
    */
   private rowFeeds(X: Matrix, bytes = true): RowFeeds {
     const { runtime } = this.context;
+    const d = X.cols;
     const rows = bytes && this.divisor !== undefined ? byteRows(X, this.divisor) : undefined;
-    if (rows) return { bytes: true, feeds: { x: runtime.integerTensor(rows.values, [X.rows, X.cols]), terms: runtime.integerTensor(rows.terms, [X.rows, 1]) } };
-    return { bytes: false, feeds: { x: runtime.tensor(rowsInput(this.form, X), rowsShape(X.rows, X.cols)) } };
+    if (rows) {
+      return {
+        bytes: true,
+        chunk: (r0, r1) => ({ x: runtime.integerTensor(rows.values.subarray(r0 * d, r1 * d), [r1 - r0, d]), terms: runtime.integerTensor(rows.terms.subarray(r0, r1), [r1 - r0, 1]) }),
+      };
+    }
+    return { bytes: false, chunk: (r0, r1) => ({ x: runtime.tensor(rowsInput(this.form, rowSlice(X, r0, r1)), rowsShape(r1 - r0, d)) }) };
   }
 
   /** The shards that take rows in the form of `rows`: a byte-form set's float shards are made on first use. */
@@ -228,19 +236,21 @@ export class OnnxCenterSet implements CenterSet {
   predict(X: Matrix, out: Float32Array, j0 = 0, j1 = this.count): Promise<void> {
     return this.context.queue.run(async () => {
       this.check();
-      const { dim: d, outputs: l } = this;
+      const l = this.outputs;
       const m = X.rows;
       checkPredict(this, X, out, j0, j1);
       out.fill(0, 0, m * l);
       if (m === 0 || j0 >= j1) return;
+      const x = this.rowFeeds(X);
+      const shards = await this.shardsFor(x);
       const chunk = this.rowsPerChunk(m);
       for (let r0 = 0; r0 < m; r0 += chunk) {
         const rows = Math.min(chunk, m - r0);
-        const x = this.rowFeeds(rowSlice(X, r0, r0 + rows));
+        const feeds = x.chunk(r0, r0 + rows);
         const target = out.subarray(r0 * l, (r0 + rows) * l);
-        for (const shard of await this.shardsFor(x)) {
+        for (const shard of shards) {
           if (shard.end <= j0 || shard.start >= j1) continue;
-          const part = await this.runShard(shard, x.feeds, j0, j1);
+          const part = await this.runShard(shard, feeds, j0, j1);
           for (let i = 0; i < target.length; i++) target[i] += part[i];
         }
       }
@@ -255,19 +265,20 @@ export class OnnxCenterSet implements CenterSet {
   predictAndPullBack(X: Matrix, offset: Float32Array, scale: number, residual: Float32Array, pulled: Float32Array): Promise<void> {
     return this.context.queue.run(async () => {
       this.check();
-      const { count: n, dim: d, outputs: l } = this;
+      const { count: n, outputs: l } = this;
       const m = X.rows;
       checkPullBack(this, X, offset, residual, pulled);
       pulled.fill(0, 0, n * l);
       if (m === 0) return;
       const { runtime } = this.context;
+      const x = this.rowFeeds(X);
+      const { session, blocks } = await this.stepSession(x.bytes);
+      const feeds: Record<string, OrtTensor> = { scale: runtime.tensor(Float32Array.of(scale), [1]) };
+      blocks.forEach(([b0, b1], b) => (feeds[`alpha${b}`] = runtime.tensor(this.alpha.subarray(b0 * l, b1 * l), [b1 - b0, l])));
       const chunk = this.rowsPerChunk(m);
       for (let r0 = 0; r0 < m; r0 += chunk) {
         const rows = Math.min(chunk, m - r0);
-        const x = this.rowFeeds(rowSlice(X, r0, r0 + rows));
-        const { session, blocks } = await this.stepSession(x.bytes);
-        const feeds: Record<string, OrtTensor> = { ...x.feeds, scale: runtime.tensor(Float32Array.of(scale), [1]) };
-        blocks.forEach(([b0, b1], b) => (feeds[`alpha${b}`] = runtime.tensor(this.alpha.subarray(b0 * l, b1 * l), [b1 - b0, l])));
+        Object.assign(feeds, x.chunk(r0, r0 + rows));
         feeds.offset = runtime.tensor(offset.subarray(r0 * l, (r0 + rows) * l), [rows, l]);
         const result = await session.run(feeds);
         residual.set(outputData(result, 'residual'), r0 * l);
