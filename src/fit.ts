@@ -166,6 +166,7 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
         random: start.random,
         monitorTrain: start.monitorTrain,
         validation,
+        averaging: plan.centers?.averaging === true,
         earlyStopping: opts.earlyStopping,
         onEpoch: opts.onEpoch,
         onIteration: opts.onIteration,

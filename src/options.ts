@@ -228,6 +228,16 @@ export const FIT_OPTIONS = {
     defines: true,
     cli: { flag: 'projection-passes' },
   }),
+  averaging: option<boolean>()({
+    check: { kind: 'boolean' },
+    hint: 'false keeps the last weights of each epoch',
+    describe:
+      "with centers: the model each epoch ends with is the mean of the weights at that epoch's projections, " +
+      'nearer the least-squares fit than the last weights, which hold stochastic noise when p < n',
+    defaultNote: 'true when there are fewer centers than training points',
+    defines: true,
+    cli: { flag: 'averaging', help: "with centers: end each epoch with the mean of the weights at its projections (--no-averaging: the last weights)" },
+  }),
   subsampleSize: option<number>()({
     check: { kind: 'integer', min: 1 },
     hint: 'the default is min(n, 2000)',
@@ -555,7 +565,7 @@ export function validateOptions(options: unknown): FitOptions {
   }
   checkCentersOption(result.centers);
   checkCacheOption(result.cache);
-  for (const name of ['projectionInterval', 'projectionPasses'] as const) {
+  for (const name of ['projectionInterval', 'projectionPasses', 'averaging'] as const) {
     if (result[name] !== undefined && result.centers === undefined) {
       throw new KmfitError('INVALID_OPTION', `The '${name}' option is for models with separate centers: pass centers as well.`);
     }

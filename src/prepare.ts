@@ -238,6 +238,7 @@ export async function freshStart(
     centers?: number | MatrixInput;
     projectionInterval?: number;
     projectionPasses?: number;
+    averaging?: boolean;
   } & SetupHints,
   started: number,
 ): Promise<Start> {
@@ -272,6 +273,7 @@ export async function freshStart(
         dataRows: rows.rows,
         projectionInterval: options.projectionInterval,
         projectionPasses: options.projectionPasses,
+        averaging: options.averaging,
         source: chosen.source,
         cachesProjection: options.cachesProjection,
       })

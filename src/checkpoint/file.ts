@@ -121,6 +121,8 @@ export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Pro
   if (state.order) arrays.order = { data: state.order, shape: [n] };
   if (state.epochStart) arrays.epoch_start_weights = { data: state.epochStart, shape: [p, l] };
   if (state.best) arrays.best_weights = { data: state.best.weights, shape: [p, l] };
+  if (state.average) arrays.averaged_weights_sum = { data: state.average.sum, shape: [p, l] };
+  if (state.iterate) arrays.iterate_weights = { data: state.iterate, shape: [p, l] };
   if (state.pending) {
     // Flat: rows × l each, the rows implied (pending rows; the subsample's).
     arrays.pending_weights = { data: state.pending.weights, shape: [state.pending.weights.length] };
@@ -162,6 +164,7 @@ export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Pro
       keptEpoch: state.keptEpoch,
       best: state.best ? { score: state.best.score, epoch: state.best.epoch } : null,
       finished: state.finished ?? null,
+      ...(state.average ? { averagedCount: state.average.count } : {}),
     },
     ...(checkpoint.context !== undefined ? { context: checkpoint.context } : {}),
   };
@@ -304,6 +307,10 @@ class CheckpointReader extends HeaderFields {
       weights: this.array('weights', Float32Array, [p, l]),
       random,
       ...(this.arrays.pending_weights ? { pending: this.pending(p, l) } : {}),
+      ...(this.arrays.averaged_weights_sum
+        ? { average: { sum: this.array('averaged_weights_sum', Float64Array, [p, l]), count: this.integer(state.averagedCount, 'state.averagedCount', 1) } }
+        : {}),
+      ...(this.arrays.iterate_weights ? { iterate: this.array('iterate_weights', Float32Array, [p, l]) } : {}),
     };
   }
 

@@ -9,7 +9,7 @@ import type { ClassLabel, Task } from '../data/labels.js';
 import type { ScaleKind } from '../data/scaling.js';
 import { KmfitError, describeValue } from '../errors.js';
 import type { EpochMetrics, StepHalving } from '../solver/events.js';
-import type { Plan } from '../solver/plan.js';
+import { AVERAGING_SOURCES, type Plan } from '../solver/plan.js';
 import type { NpyArray } from './npy.js';
 
 type NumericArray = Float32Array | Float64Array | Int32Array | Uint32Array;
@@ -44,6 +44,11 @@ export class HeaderFields {
 
   text(value: unknown, name: string): string {
     if (typeof value !== 'string') throw this.unusable(`its ${name} is ${describeValue(value)}, not a string`);
+    return value;
+  }
+
+  boolean(value: unknown, name: string): boolean {
+    if (typeof value !== 'boolean') throw this.unusable(`its ${name} is ${describeValue(value)}, not true or false`);
     return value;
   }
 
@@ -132,6 +137,11 @@ export class HeaderFields {
     this.text(centers.source, 'plan.centers.source');
     this.number(centers.memoryBytes, 'plan.centers.memoryBytes');
     this.text(centers.memoryNote, 'plan.centers.memoryNote');
+    // Absent in files from before averaging (they trained without it).
+    if (centers.averaging !== undefined) {
+      this.boolean(centers.averaging, 'plan.centers.averaging');
+      this.oneOf(centers.averagingSource, 'plan.centers.averagingSource', AVERAGING_SOURCES);
+    }
     const projection = this.object(centers.projection, 'plan.centers.projection');
     for (const key of ['subsampleSize', 'batchSize', 'passes', 'iterations', 'interval']) this.integer(projection[key], `plan.centers.projection.${key}`, 1);
     this.integer(projection.q, 'plan.centers.projection.q', 0);

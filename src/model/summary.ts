@@ -3,7 +3,7 @@
  * (cli/render.ts) and the HTML (model/html.ts), so the two cannot disagree.
  */
 import type { EpochMetrics, StepHalving, StopReason } from '../solver/events.js';
-import { LATE_CACHE_CANDIDATES, SEARCH_WITHOUT_CACHE, type Plan, type SearchPlan } from '../solver/plan.js';
+import { LATE_CACHE_CANDIDATES, SEARCH_WITHOUT_CACHE, type CentersPlan, type Plan, type SearchPlan } from '../solver/plan.js';
 import type { CachePlan } from '../solver/kernelCache.js';
 import type { BackendChoice } from '../solver/capacity.js';
 
@@ -192,8 +192,19 @@ function centersRows(plan: Plan): PlanRow[] {
             ? 'about √(2·passes)·p pending centers at a projection: the least work'
             : `about √(2·passes·${formatNumber(j.passCost)})·p pending centers at a projection: the least work, a pass over the cached K_ZZ costing about ${formatNumber(j.passCost)} of one that computes it`,
     },
+    ...(c.averaging === undefined ? [] : [averagingRow(c.averaging, c.averagingSource)]),
     { name: 'memory', value: `${(c.memoryBytes / 2 ** 20).toFixed(0)} MB`, why: c.memoryNote },
   ];
+}
+
+function averagingRow(on: boolean, source: CentersPlan['averagingSource']): PlanRow {
+  const why =
+    source === 'given'
+      ? 'given'
+      : on
+        ? "fewer centers than points: the fit does not pass through the targets, so each epoch's last weights hold the stochastic steps' noise, and their mean lies nearer the least-squares fit"
+        : 'all points are centers: the iteration goes to the interpolant itself, with no noise to average';
+  return { name: 'averaging', value: on ? "each epoch's model: the mean of the weights at its projections" : "off: each epoch's last weights", why };
 }
 
 /** The columns of a history table that have a value in some epoch, with each epoch's cell text. */

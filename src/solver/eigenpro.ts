@@ -60,6 +60,11 @@ export interface Stepper {
   pendingState?(): Promise<PendingState | undefined>;
   /** Puts back a saved pending update; its rows are the `rows` of the data, in batches of `batchSize`. */
   restore?(state: PendingState, rows: Int32Array, batchSize: number): Promise<void>;
+  /**
+   * Projections onto the centers made so far (EigenPro 3): a training that averages (training.ts)
+   * adds the weights to its epoch's mean after each.
+   */
+  readonly projections?: number;
   /** An epoch starts with this permutation of the data's rows (a kernel cache fills in its order). */
   beginEpoch?(order: Int32Array): void;
   /** Releases what the stepper holds (EigenPro 3's pending sets and θ on the device, a kernel cache). */

@@ -77,6 +77,7 @@ export class CentersStepper implements Stepper {
   /** K_ZZ, where the plan caches it: predictions of θ on the centers' rows (made with θ, from this engine). */
   private cache: KernelCache | undefined;
   private cacheEngine: CacheEngine | undefined;
+  private projected = 0;
 
   constructor(private readonly run: CentersStepContext) {
     this.atCenters = new Float64Array(run.points.rows * run.centers.outputs);
@@ -127,6 +128,10 @@ export class CentersStepper implements Stepper {
     if (run.preconditioning) await this.correct(run.preconditioning, values);
     if (this.pending.length >= run.interval) await this.settle();
     return squared / G.length;
+  }
+
+  get projections(): number {
+    return this.projected;
   }
 
   /** Projects the pending part onto the centers' span: α += θ, θ ≈ K_ZZ⁻¹·h. */
@@ -180,6 +185,7 @@ export class CentersStepper implements Stepper {
     const all = await theta.readWeights();
     await run.centers.addToWeights(allRows(p), all);
     this.discard();
+    this.projected++;
   }
 
   async pendingState(): Promise<PendingState | undefined> {

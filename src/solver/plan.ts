@@ -245,12 +245,19 @@ export interface ProjectionPlan {
   readonly eigenSeconds: number;
 }
 
+/** Why a model on centers averages its weights or not (setup.ts decides). */
+export const AVERAGING_SOURCES = ['fewer centers than points', 'all points are centers', 'given'] as const;
+export type AveragingSource = (typeof AVERAGING_SOURCES)[number];
+
 /** A model whose centers are not the training points (EigenPro 3): the plan's second part. */
 export interface CentersPlan {
   /** p: the model's centers. */
   readonly count: number;
   readonly source: string;
   readonly projection: ProjectionPlan;
+  /** Whether each epoch's model is the mean of the weights at its projections (training.ts), and why. */
+  readonly averaging?: boolean;
+  readonly averagingSource?: AveragingSource;
   /** What training holds in memory, whatever n is: centers, batch, pending centers, subsamples. */
   readonly memoryBytes: number;
   readonly memoryNote: string;

@@ -239,6 +239,7 @@ export async function setUpCenters(
     readonly dataRows: number;
     readonly projectionInterval?: number;
     readonly projectionPasses?: number;
+    readonly averaging?: boolean;
     readonly source: string;
     /** Whether the run will keep K_ZZ in the kernel cache, given the projection's figures (then passes cost less, and projections come more often). */
     readonly cachesProjection?: (projection: ProjectionCacheSize) => boolean;
@@ -274,6 +275,9 @@ export async function setUpCenters(
     centersPlan: {
       count: p,
       source: request.source,
+      // With p < n the fit does not interpolate, so fixed-size steps leave noise to average away.
+      averaging: request.averaging ?? p < request.dataRows,
+      averagingSource: request.averaging !== undefined ? 'given' : p < request.dataRows ? 'fewer centers than points' : 'all points are centers',
       projection: {
         subsampleSize: numbers.subsampleSize,
         q: numbers.q,

@@ -38,6 +38,10 @@ describe('kmfit --centers', () => {
     expect(run.stdout).toMatch(/centers p\s+60/);
     expect(run.stdout).toMatch(/projection s, q, m, η/);
     expect(run.stdout).toMatch(/memory\s+\d+ MB/);
+    expect(run.stdout).toMatch(/averaging\s+each epoch's model: the mean of the weights at its projections\s+\(fewer centers than points/);
+    const plain = runKmfit(dir, [...TRAIN, '--no-averaging', '--save', 'plain.kmfit', '--quiet']);
+    expect(plain.stderr).toBe('');
+    expect((await loadModel(path.join(dir, 'plain.kmfit'))).plan.centers?.averaging).toBe(false);
     const saved = await loadModel(path.join(dir, 'toy.kmfit'));
     expect(saved.plan.centers?.count).toBe(60);
     // The same training through the library, on the file opened the same way.
