@@ -338,6 +338,7 @@ export class Training {
       throw new KmfitError('ABORTED', 'Training was aborted before its first iteration; there is no model to keep.');
     }
     await this.run.stepper.settle();
+    await this.addToAverage();
     const stoppedBy: StopReason = aborted ? 'aborted' : this.p.finished ?? 'epochs';
     // Validation chooses the kept epoch under early stopping, and on abort (the best model so far);
     // after a full run the model is the last epoch's: choosing by validation there would make a
@@ -348,7 +349,9 @@ export class Training {
       await this.run.centers.setWeights(this.p.best.weights);
       keptEpoch = this.p.best.epoch;
     } else if (aborted) {
-      keptEpoch = this.p.history.length; // the latest weights, including the interrupted epoch's iterations
+      // The latest weights, including the interrupted epoch's iterations: averaged, their mean so far.
+      if (this.p.average) await this.run.centers.setWeights(meanOf(this.p.average));
+      keptEpoch = this.p.history.length;
     }
     return {
       history: [...this.p.history],

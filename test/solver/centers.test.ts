@@ -13,6 +13,7 @@ import { defaultProjectionInterval, PROJECTION_PASSES } from '../../src/solver/p
 import { asyncErrorOf } from '../helpers/errors.js';
 import { exactInterpolant, lcg, randomPoints, relativeError, squaredDistance } from '../helpers/data.js';
 import { temporaryDirectory } from '../helpers/temporary.js';
+import { abortAfter } from '../reliability/helpers/runs.js';
 
 // The data of convergence.test.ts: two outputs, a smooth function and a rough one.
 const n = 300;
@@ -125,6 +126,27 @@ describe('EigenPro 3: a model on centers apart from the data', () => {
       expect(last.atNew).toBeGreaterThan(3e-2);
       expect(mean.atNew).toBeLessThan(last.atNew / 2.5);
       expect(mean.atTrain).toBeLessThan(last.atTrain / 2.5);
+    });
+
+    it("an epoch's model is the mean of the weights at its projections, also when aborted inside one", async () => {
+      // Batches of 60 (5 an epoch), a projection after each. Averaging does not change the
+      // iteration, so runs without it, stopped after k batches, give its weights after each.
+      const options: FitOptions = { ...base, centers: Z, batchSize: 60, projectionInterval: 1, epochs: 2 };
+      const iterates: Float32Array[] = [];
+      for (let k = 1; k <= 7; k++) iterates.push((await fit(X, Y, { ...options, averaging: false, ...abortAfter(k) })).parts.weights);
+      const mean = (from: number, to: number) => {
+        const sum = new Float64Array(iterates[0].length);
+        for (let k = from; k <= to; k++) iterates[k - 1].forEach((w, i) => (sum[i] += w));
+        return Array.from(sum, (s) => s / (to - from + 1));
+      };
+      // Epoch 1's model: the mean of its 5 weights; 2 batches into epoch 2, aborted: the mean of those 2.
+      const afterEpoch = await fit(X, Y, { ...options, epochs: 1 });
+      expect(afterEpoch.keptEpoch).toBe(1);
+      expect(relativeError(afterEpoch.parts.weights, mean(1, 5))).toBeLessThan(1e-6);
+      expect(relativeError(afterEpoch.parts.weights, Array.from(iterates[4]))).toBeGreaterThan(1e-3);
+      const aborted = await fit(X, Y, { ...options, ...abortAfter(7) });
+      expect(aborted.stoppedBy).toBe('aborted');
+      expect(relativeError(aborted.parts.weights, mean(6, 7))).toBeLessThan(1e-6);
     });
 
     it('with the delayed projection (every 3 batches of 100) it reaches the same solution', async () => {
