@@ -373,12 +373,29 @@ export async function blockModel(expression: KernelExpression, form: DistanceFor
 export async function byteBlockModel(expression: KernelExpression, d: number, divisor: number, precision: OnnxCachePrecision = 'float32'): Promise<Uint8Array> {
   const kernel = onnxKernel(expression);
   const graph = new OnnxGraph('kmfit_byte_block');
-  const rows = byteRowsInputs(graph, d);
-  const centers = graph.node('Transpose', [graph.input('y', ['n', d], INT8)], { perm: { ints: [1, 0] } });
-  const k = emitKernel(graph, byteDistances(graph, rows, centers, graph.input('norms', ['n'], INT32), divisor, kernel), kernel);
+  const k = emitKernel(graph, byteColumnDistances(graph, d, divisor, kernel), kernel);
   const type = PRECISION_TYPES[precision];
   graph.output(type === FLOAT ? k : graph.node('Cast', [k], { to: { int: type } }), 'k', ['m', 'n'], type);
   return graph.encode();
+}
+
+/**
+ * streamedModel in the byte form over `divisor`: inputs `x` and `terms` (byteRows), `y` and `norms`
+ * (byteColumns, as byteBlockModel's) and `alpha0` (n × l); output `out`.
+ */
+export async function byteStreamedModel(expression: KernelExpression, d: number, divisor: number): Promise<Uint8Array> {
+  const kernel = onnxKernel(expression);
+  const graph = new OnnxGraph('kmfit_byte_streamed');
+  const k = emitKernel(graph, byteColumnDistances(graph, d, divisor, kernel), kernel);
+  graph.output(graph.node('MatMul', [k, graph.input('alpha0', ['n', 'l'])]), 'out', ['m', 'l']);
+  return graph.encode();
+}
+
+/** byteDistances between the inputs `x`, `terms` (the rows) and `y`, `norms` (the centers, n × d, transposed here). */
+function byteColumnDistances(graph: OnnxGraph, d: number, divisor: number, kernel: OnnxKernel): string {
+  const rows = byteRowsInputs(graph, d);
+  const centers = graph.node('Transpose', [graph.input('y', ['n', d], INT8)], { perm: { ints: [1, 0] } });
+  return byteDistances(graph, rows, centers, graph.input('norms', ['n'], INT32), divisor, kernel);
 }
 
 /**

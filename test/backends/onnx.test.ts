@@ -326,9 +326,9 @@ describe.runIf(RUN_DEVICE)('onnx backend', () => {
       return { data, rows: n, cols: d };
     }
 
-    for (const divisor of [1, 255]) {
-      it(`bytes over ${divisor}: the fused block, the step and rows of other kinds agree with float64`, async () => {
-        const backend = await createOnnxBackend({ streamedBytes: 0 });
+    for (const [divisor, held, streamedBytes] of [[1, 'resident', 0], [255, 'resident', 0], [1, 'streamed', Infinity], [255, 'streamed', Infinity]] as const) {
+      it(`bytes over ${divisor}, ${held}: the fused block, the step and rows of other kinds agree with float64`, async () => {
+        const backend = await createOnnxBackend({ streamedBytes });
         const d = 100;
         const n = 300;
         const l = 3;
@@ -367,18 +367,20 @@ describe.runIf(RUN_DEVICE)('onnx backend', () => {
       const Z: Matrix = { data: new Float32Array(n * d).fill(250), rows: n, cols: d };
       for (let j = 1; j < n; j++) Z.data[j * d + j] = 250 - j;
       const kernel = makeKernel(chooseKernel('gaussian'), 1);
-      const backend = await createOnnxBackend({ streamedBytes: 0 });
-      const set = await backend.createCenterSet(kernel, Z, n);
-      await set.setWeights(Float32Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? 1 : 0))); // α = I
-      const out = new Float32Array(n * n);
-      await set.predict(Z, out);
-      const block = await backend.kernelBlock(kernel, Z, Z);
-      for (let j = 0; j < n; j++) {
-        expect(out[j], `fused k(image 0, image ${j})`).toBeCloseTo(Math.exp(-(j * j) / 2), 6);
-        expect(block[j], `block k(image 0, image ${j})`).toBeCloseTo(Math.exp(-(j * j) / 2), 6);
+      for (const streamedBytes of [0, Infinity]) {
+        const backend = await createOnnxBackend({ streamedBytes });
+        const set = await backend.createCenterSet(kernel, Z, n);
+        await set.setWeights(Float32Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? 1 : 0))); // α = I
+        const out = new Float32Array(n * n);
+        await set.predict(Z, out);
+        const block = await backend.kernelBlock(kernel, Z, Z);
+        for (let j = 0; j < n; j++) {
+          expect(out[j], `fused k(image 0, image ${j}), streamedBytes ${streamedBytes}`).toBeCloseTo(Math.exp(-(j * j) / 2), 6);
+          expect(block[j], `block k(image 0, image ${j})`).toBeCloseTo(Math.exp(-(j * j) / 2), 6);
+        }
+        set.dispose();
+        await backend.dispose();
       }
-      set.dispose();
-      await backend.dispose();
     });
 
     it("kernel blocks and a cache's blocks of bytes, suffixes of its matrix included, agree with float64", async () => {

@@ -20,10 +20,11 @@
  * made on their first such call.
  */
 import type { KernelExpression } from '../../../kernels/kernel.js';
-import { byteRows } from '../../../kernels/onnx/bytes.js';
+import { byteRows, type ByteColumns } from '../../../kernels/onnx/bytes.js';
 import {
   STREAMED_COLUMNS,
   blockCenters,
+  byteFormColumns,
   byteFormDivisor,
   columnsInput,
   columnsShape,
@@ -59,8 +60,11 @@ export interface Shard {
   readonly end: number;
   readonly blocks: readonly (readonly [number, number])[];
   readonly session: OrtSession;
-  /** Streamed shards: their centers (columnsInput rows), the shared graph's input `y`. */
-  readonly columns?: FormValues;
+  /**
+   * Streamed shards: their centers as the shared graph's inputs, columnsInput's rows (`y`) or the
+   * byte form's (`y` and `norms`).
+   */
+  readonly columns?: FormValues | ByteColumns;
 }
 
 /** What a center set needs from its backend. */
@@ -70,8 +74,8 @@ export interface CenterSetContext {
   readonly queue: SerialQueue;
   /** Center sets up to this many bytes are streamed. */
   readonly streamedBytes: number;
-  /** The backend's shared graph with the centers as an input, for a kernel and feature count. */
-  streamedSession(kernel: KernelExpression, form: DistanceForm, d: number): Promise<OrtSession>;
+  /** The backend's shared graph with the centers as an input, for a kernel and feature count; in the byte form over `divisor` when given. */
+  streamedSession(kernel: KernelExpression, form: DistanceForm, d: number, divisor?: number): Promise<OrtSession>;
   /** The same for a center group's kernels (kernels/onnx/models.ts streamedGroupModel). */
   streamedGroupSession(kernels: readonly KernelExpression[], form: DistanceForm, d: number): Promise<OrtSession>;
   /** Whether the byte form's integer GEMM is exact on this CPU (integerGemm.ts). */
@@ -187,8 +191,15 @@ export class OnnxCenterSet implements CenterSet {
   static async streamed(context: CenterSetContext, kernel: KernelExpression, centers: Matrix, outputs: number, columns?: FormValues): Promise<OnnxCenterSet> {
     checkOutputs(outputs);
     checkCenters(centers);
-    const { rows: n, cols: d } = centers;
+    const d = centers.cols;
     const form = distanceForm(d);
+    // A group's members share the group's float columns; a set of its own may take the byte form.
+    const bytes = columns === undefined ? byteFormColumns(centers) : undefined;
+    if (bytes && (await context.integerGemmIsExact())) {
+      const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs, bytes.divisor);
+      set.shards.push(...streamedShards(form, centers, await context.streamedSession(kernel, form, d, bytes.divisor), bytes));
+      return set;
+    }
     const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs);
     set.shards.push(...streamedShards(form, centers, await context.streamedSession(kernel, form, d), columns));
     return set;
@@ -212,11 +223,16 @@ export class OnnxCenterSet implements CenterSet {
     return { bytes: false, chunk: (r0, r1) => ({ x: runtime.tensor(rowsInput(this.form, rowSlice(X, r0, r1)), rowsShape(r1 - r0, d)) }) };
   }
 
-  /** The shards that take rows in the form of `rows`: a byte-form set's float shards are made on first use. */
+  /**
+   * The shards that take rows in the form of `rows`: a byte-form set's float shards are made on
+   * first use, streamed or resident as its own.
+   */
   private async shardsFor(rows: RowFeeds): Promise<readonly Shard[]> {
     if (rows.bytes || this.divisor === undefined) return this.shards;
     if (!this.floatShards) {
+      const { context, form, centers, kernel } = this;
       const made = (async () => {
+        if (this.shards[0]?.columns !== undefined) return streamedShards(form, centers, await context.streamedSession(kernel, form, centers.cols));
         const shards: Shard[] = [];
         try {
           await this.residentShards(shards, undefined);
@@ -346,7 +362,8 @@ export class OnnxCenterSet implements CenterSet {
       this.context.released(this);
       const own = this.shards.filter((shard) => shard.columns === undefined).map((shard) => shard.session.release());
       for (const step of [this.steps.bytes, this.steps.float]) if (step) own.push(step.then((made) => made.session.release(), () => undefined));
-      if (this.floatShards) own.push(this.floatShards.then((shards) => Promise.all(shards.map((shard) => shard.session.release())), () => undefined).then(() => undefined));
+      const ownShards = (shards: readonly Shard[]) => shards.filter((shard) => shard.columns === undefined);
+      if (this.floatShards) own.push(this.floatShards.then((shards) => Promise.all(ownShards(shards).map((shard) => shard.session.release())), () => undefined).then(() => undefined));
       this.releasing = Promise.all(own).then(() => undefined);
     }
     return this.releasing;
@@ -359,8 +376,7 @@ export class OnnxCenterSet implements CenterSet {
   /** One shard's part of the fused block for the rows of `rows` (rowFeeds, in the shard's form). */
   private async runShard(shard: Shard, rows: Readonly<Record<string, OrtTensor>>, j0: number, j1: number): Promise<Float32Array> {
     const { runtime } = this.context;
-    const feeds: Record<string, OrtTensor> = { ...rows };
-    if (shard.columns) feeds.y = runtime.tensor(shard.columns, columnsShape(shard.end - shard.start, this.dim));
+    const feeds: Record<string, OrtTensor> = { ...rows, ...columnFeeds(runtime, shard, this.dim) };
     shard.blocks.forEach(([b0, b1], b) => {
       feeds[`alpha${b}`] = runtime.tensor(this.weightsOf(b0, b1, j0, j1), [b1 - b0, this.outputs]);
     });
@@ -388,6 +404,15 @@ export class OnnxCenterSet implements CenterSet {
   }
 }
 
+/** A streamed shard's centers as its graph's inputs (none for a resident shard, whose centers are initializers). */
+export function columnFeeds(runtime: OnnxRuntime, shard: Shard, d: number): Record<string, OrtTensor> {
+  const { columns } = shard;
+  const width = shard.end - shard.start;
+  if (columns === undefined) return {};
+  if (columns instanceof Float32Array || columns instanceof Float64Array) return { y: runtime.tensor(columns, columnsShape(width, d)) };
+  return { y: runtime.integerTensor(columns.values, [width, d]), norms: runtime.integerTensor(columns.norms, [width]) };
+}
+
 /** Rows per run of m rows over `shards`: the same for every run, so that a batch just past one run's rows is two half runs, not a full and a sliver. */
 export function rowsPerChunk(form: DistanceForm, shards: readonly Shard[], m: number): number {
   const widest = Math.max(...shards.flatMap((shard) => shard.blocks.map(([b0, b1]) => b1 - b0)));
@@ -397,15 +422,19 @@ export function rowsPerChunk(form: DistanceForm, shards: readonly Shard[], m: nu
 
 /**
  * Streamed shards over all the centers, one per STREAMED_COLUMNS of them, each passing its part of
- * the columns input (made here unless given) to `session`.
+ * the columns input (columnsInput's, made here unless given, or the byte form's) to `session`.
  */
-export function streamedShards(form: DistanceForm, centers: Matrix, session: OrtSession, columns = columnsInput(form, centers)): Shard[] {
-  const n = centers.rows;
-  const width = columnsShape(n, centers.cols)[1];
+export function streamedShards(form: DistanceForm, centers: Matrix, session: OrtSession, columns: FormValues | ByteColumns = columnsInput(form, centers)): Shard[] {
+  const { rows: n, cols: d } = centers;
+  const width = columnsShape(n, d)[1];
   const shards: Shard[] = [];
   for (let start = 0; start < n; start += STREAMED_COLUMNS) {
     const end = Math.min(n, start + STREAMED_COLUMNS);
-    shards.push({ start, end, blocks: [[start, end]], session, columns: columns.subarray(start * width, end * width) });
+    const part =
+      columns instanceof Float32Array || columns instanceof Float64Array
+        ? columns.subarray(start * width, end * width)
+        : { divisor: columns.divisor, values: columns.values.subarray(start * d, end * d), norms: columns.norms.subarray(start, end) };
+    shards.push({ start, end, blocks: [[start, end]], session, columns: part });
   }
   return shards;
 }

@@ -16,7 +16,7 @@ import { blockCenters, columnsInput, columnsShape, distanceForm, fusedGroupModel
 import { rowSlice, type Matrix } from '../../matrix.js';
 import type { CenterGroup, CenterSet } from '../backend.js';
 import { checkCenters, checkOutputs, checkPredict } from '../misuse.js';
-import { OnnxCenterSet, outputData, rowsPerChunk, streamedShards, type CenterSetContext, type Shard } from './centers.js';
+import { OnnxCenterSet, columnFeeds, outputData, rowsPerChunk, streamedShards, type CenterSetContext, type Shard } from './centers.js';
 import type { OrtTensor } from './runtime.js';
 
 export class OnnxCenterGroup implements CenterGroup {
@@ -115,8 +115,7 @@ export class OnnxCenterGroup implements CenterGroup {
   /** One shard's outputs out0, out1, … for `rows` rows, every member's weights fed (the graph runs all of them). */
   private async runShard(shard: Shard, x: FormValues, rows: number): Promise<Record<string, OrtTensor>> {
     const { runtime } = this.context;
-    const feeds: Record<string, OrtTensor> = { x: runtime.tensor(x, rowsShape(rows, this.dim)) };
-    if (shard.columns) feeds.y = runtime.tensor(shard.columns, columnsShape(shard.end - shard.start, this.dim));
+    const feeds: Record<string, OrtTensor> = { x: runtime.tensor(x, rowsShape(rows, this.dim)), ...columnFeeds(runtime, shard, this.dim) };
     this.members.forEach((set, k) => {
       shard.blocks.forEach(([b0, b1], b) => (feeds[groupAlpha(k, b)] = runtime.tensor(set.weightsOf(b0, b1, 0, set.count), [b1 - b0, set.outputs])));
     });

@@ -16,6 +16,7 @@ import {
   blockModel,
   byteBlockModel,
   byteFormColumns,
+  byteStreamedModel,
   cachedProductModel,
   columnsInput,
   columnsShape,
@@ -140,7 +141,8 @@ class OnnxBackend implements Backend {
       options: sessionOptions(threads),
       queue: new SerialQueue(),
       streamedBytes,
-      streamedSession: (kernel, form, d) => this.sharedSession('streamed', [kernel], form, d),
+      streamedSession: (kernel, form, d, divisor) =>
+        divisor === undefined ? this.sharedSession('streamed', [kernel], form, d) : this.sharedSession('byte streamed', [kernel], form, d, 'float32', divisor),
       streamedGroupSession: (kernels, form, d) => this.sharedSession('streamed group', kernels, form, d),
       integerGemmIsExact: () => integerGemmIsExact(runtime, this.context.options),
       released: (set) => this.centerSets.delete(set),
@@ -322,7 +324,7 @@ class OnnxBackend implements Backend {
    * made once.
    */
   private sharedSession(
-    kind: 'block' | 'byte block' | 'streamed' | 'streamed group' | 'product',
+    kind: 'block' | 'byte block' | 'streamed' | 'byte streamed' | 'streamed group' | 'product',
     kernels: readonly KernelExpression[],
     form: DistanceForm,
     d: number,
@@ -342,7 +344,9 @@ class OnnxBackend implements Backend {
               ? byteBlockModel(kernels[0], d, divisor, precision)
               : kind === 'streamed'
                 ? streamedModel(kernels[0], form, d)
-                : streamedGroupModel(kernels, form, d);
+                : kind === 'byte streamed'
+                  ? byteStreamedModel(kernels[0], d, divisor)
+                  : streamedGroupModel(kernels, form, d);
       // The set-up's K_SS is one large float32 block: an arena would keep its tiles for good. A
       // cache's blocks come every batch, and freed tiles would be faulted in again each time.
       const options = (kind === 'block' || kind === 'byte block') && precision === 'float32' ? sessionOptions(this.threads, false) : this.context.options;
