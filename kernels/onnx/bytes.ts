@@ -77,11 +77,29 @@ export interface ByteRows {
   readonly terms: Int32Array;
 }
 
-/** `X`'s rows in the byte form over `divisor`, or undefined when a value of X is not a byte over it. */
-export function byteRows(X: Matrix, divisor: number): ByteRows | undefined {
+const BYTE_ROWS = Symbol('byte rows');
+
+/** Rows that keep their byte form per divisor once made (Backend.prepareRows): its contents must not change. */
+export interface RowsWithByteForm extends Matrix {
+  readonly [BYTE_ROWS]: Map<number, ByteRows | undefined>;
+}
+
+/** `X` as rows whose byte form byteRows makes once per divisor. */
+export function withByteForm(X: Matrix): RowsWithByteForm {
+  return { data: X.data, rows: X.rows, cols: X.cols, [BYTE_ROWS]: new Map() };
+}
+
+/**
+ * `X`'s rows in the byte form over `divisor`, or undefined when a value of X is not a byte over it;
+ * kept on rows from withByteForm, for the next call.
+ */
+export function byteRows(X: Matrix | RowsWithByteForm, divisor: number): ByteRows | undefined {
+  const kept = BYTE_ROWS in X ? X[BYTE_ROWS] : undefined;
+  if (kept?.has(divisor)) return kept.get(divisor);
   const read = readBytes(X, divisor);
-  if (!read) return undefined;
-  return { values: read.values, terms: read.squares.map((square, i) => square - 256 * read.sums[i]) };
+  const rows = read && { values: read.values, terms: read.squares.map((square, i) => square - 256 * read.sums[i]) };
+  kept?.set(divisor, rows);
+  return rows;
 }
 
 /** The centers' side of the byte form: k − 128 (n × d, int8, as the rows are laid out) and each ‖k‖² (n). */

@@ -17,6 +17,12 @@ export interface Backend {
   /** The materialized block k(X, Y), rows(X) × rows(Y), row-major. */
   kernelBlock(kernel: Kernel, X: Matrix, Y: Matrix): Promise<Float32Array>;
   /**
+   * Optional: rows that several center sets will take in turn (EigenPro 3's batch, against the
+   * centers and each pending set), as a matrix that carries the backend's own form of them, made
+   * once on first use (onnx: the byte form). The rows must not change while it is in use.
+   */
+  prepareRows?(X: Matrix): Matrix;
+  /**
    * Optional: one set of centers with several kernels of the same distance, each with weights of
    * its own (a bandwidth search's candidates). Its predictAll computes each block's squared
    * distances once for all members. Without it, centerGroup() (centerGroup.ts) makes one center

@@ -89,7 +89,9 @@ export class CentersStepper implements Stepper {
   async step(batch: Int32Array, rate: number): Promise<number> {
     const { run } = this;
     const l = run.centers.outputs;
-    const XB = run.data.take(batch);
+    // Predicted on by the centers and every pending set: the backend's form of the rows made once.
+    const taken = run.data.take(batch);
+    const XB = run.backend.prepareRows?.(taken) ?? taken;
     // offset = pending(X_B) − Y_B, so that G = k(X_B, Z)·α + offset.
     const offset = new Float32Array(batch.length * l);
     if (this.pending.length > 0) {

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index.js';
 import type { Kernel, KernelExpression } from '../../kernels/kernel.js';
-import { byteBlock, byteDivisorOf, byteRows } from '../../kernels/onnx/bytes.js';
+import { byteBlock, byteDivisorOf, byteRows, withByteForm } from '../../kernels/onnx/bytes.js';
 import { onnxKernel } from '../../kernels/onnx/expression.js';
 import { blockCenters, blockModel, distanceForm, fusedModel } from '../../kernels/onnx/models.js';
 import type { Backend } from '../../src/backends/backend.js';
@@ -118,6 +118,18 @@ describe('byte-valued data (kernels/onnx/bytes.ts)', () => {
     const block = byteBlock(X, 255, 0, 2);
     expect(Array.from(block.values)).toEqual([1 - 128, 250 - 128, 2 - 128, 0 - 128, 3 - 128, 7 - 128]);
     expect(Array.from(block.norms)).toEqual([14, 62549]);
+  });
+
+  it('keeps the byte form of prepared rows per divisor, made once', () => {
+    const X: Matrix = { data: Float32Array.from([1, 2, 3, 250, 0, 7], (k) => k / 255), rows: 2, cols: 3 };
+    const prepared = withByteForm(X);
+    const first = byteRows(prepared, 255);
+    expect(first).toEqual(byteRows(X, 255));
+    expect(byteRows(prepared, 255)).toBe(first); // the same object: not converted again
+    expect(byteRows(prepared, 1)).toBeUndefined();
+    expect(byteRows(prepared, 1)).toBeUndefined();
+    // Plain rows are converted on every call.
+    expect(byteRows(X, 255)).not.toBe(byteRows(X, 255));
   });
 });
 
@@ -345,8 +357,11 @@ describe.runIf(RUN_DEVICE)('onnx backend', () => {
             ['floats', { ...randomMatrix(20, d, 44), data: randomMatrix(20, d, 44).data.map((u) => u / (divisor === 1 ? 1 / 255 : 1)) }],
             ['bytes over the other divisor', byteMatrix(20, d, 45, divisor === 1 ? 255 : 1)],
             ['bytes', Z],
+            // Rows with their byte form kept (a training step's batch): taken twice, converted once.
+            ['prepared bytes', backend.prepareRows!(byteMatrix(20, d, 48, divisor))],
+            ['prepared floats', backend.prepareRows!(randomMatrix(20, d, 49))],
           ];
-          for (const [label, X] of rowsOf) {
+          for (const [label, X] of [...rowsOf, ...rowsOf.slice(-2)]) {
             const out = new Float32Array(X.rows * l);
             await set.predict(X, out);
             expect(fusedMisses(out, naiveFused(kernel, X, Z, alpha, l, 0, n)), `${kernel.describe()}, ${label}`).toEqual([]);

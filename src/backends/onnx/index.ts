@@ -11,7 +11,7 @@
  * may issue them without awaiting each.
  */
 import type { Kernel, KernelExpression } from '../../../kernels/kernel.js';
-import { byteRows, type ByteColumns } from '../../../kernels/onnx/bytes.js';
+import { byteRows, withByteForm, type ByteColumns } from '../../../kernels/onnx/bytes.js';
 import {
   blockModel,
   byteBlockModel,
@@ -147,6 +147,11 @@ class OnnxBackend implements Backend {
       integerGemmIsExact: () => integerGemmIsExact(runtime, this.context.options),
       released: (set) => this.centerSets.delete(set),
     };
+  }
+
+  /** The byte form of rows that several center sets take in turn, made once (kernels/onnx/bytes.ts). */
+  prepareRows(X: Matrix): Matrix {
+    return withByteForm(X);
   }
 
   async createCenterSet(kernel: Kernel, centers: Matrix, outputs: number): Promise<CenterSet> {
