@@ -68,19 +68,28 @@ async function grid(args: BenchArgs): Promise<void> {
 export async function bench(args: BenchArgs): Promise<void> {
   checkValue('--reps', { check: { kind: 'integer', min: 1 }, hint: 'the median of that many timings is reported' }, args.reps);
   if (args.grid && args.bytes) throw new KmfitError('INVALID_OPTION', '--bytes times the fused block on byte data; --grid times the backends on uniform data. Give one of them.');
+  if (args.grid && args.backends) {
+    throw new KmfitError('INVALID_OPTION', "--grid times every backend 'auto' chooses among, as 'auto' would; --backends picks the backends of the fused-block table. Give one of them.");
+  }
   if (args.grid) return grid(args);
   const shapes = (args.shape?.length ? args.shape.map(parseShape) : DEFAULT_SHAPES).map((shape) => (args.bytes ? { ...shape, bytes: true } : shape));
   const names = args.backends ? parseBackends(args.backends) : await availableBackends();
   const say = (text: string) => !args.json && process.stdout.write(text + '\n');
+  const backends: Backend[] = [];
+  try {
+    // Before the header: a backend that is not available here is refused with nothing printed.
+    for (const name of names) backends.push(await createBackend(name));
+  } catch (error) {
+    for (const backend of backends) await backend.dispose();
+    throw error;
+  }
   say(`kmfit bench · ${os.cpus()[0]?.model ?? 'CPU'} · laplacian fused block${args.bytes ? ' on bytes ÷ 255' : ''} · median of ${args.reps} interleaved repetitions`);
 
-  const backends: Backend[] = [];
   // The baseline script sits in bench/ at the package root (with the code above), two levels above this module (src/cli or dist/cli).
   const baseline = OpenBlasBaseline.start(fileURLToPath(new URL('../../bench/openblas_fused.py', import.meta.url)));
   if (typeof baseline === 'string') say(baseline);
   const results: BenchResult[] = [];
   try {
-    for (const name of names) backends.push(await createBackend(name));
     for (const shape of shapes) {
       const blocks: TimedBlock[] = [];
       try {

@@ -197,6 +197,7 @@ describe('usage', () => {
       [['bench', '--reps', '0'], '--reps must be an integer ≥ 1; got 0. (The median of that many timings is reported.)'],
       // Before the table's header is printed (it was printed, then the error).
       [['bench', '--backends', 'js,wasn'], '--backends js,wasn: "wasn" is not one of auto, webgpu, onnx, wasm, gpujs, js; did you mean wasm?'],
+      [['bench', '--grid', '--backends', 'wasm'], "--grid times every backend 'auto' chooses among, as 'auto' would; --backends picks the backends of the fused-block table. Give one of them."],
       [['tiny.npy', '--early-stopping', '2'], '--early-stopping judges epochs on test data: give --test FILE or --test-split FRACTION as well.'],
       [['tiny.npy', '--early-stopping', '2', '--test-split', '0.5', '--bandwidth', '1,2'], 'which a bandwidth search keeps apart: drop --early-stopping'],
     ];
