@@ -7,7 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/commands.js';
 import { loadModel } from '../../src/index.js';
 import { CHECKPOINT_FILE, readModelFile, writeModelFile, type ModelFileContents } from '../../src/io/modelFile.js';
 import { encodeNpy } from '../../src/io/npy.js';
@@ -163,6 +164,35 @@ describe('--no-save', () => {
     expect(saved.status).toBe(0);
     expect((await loadModel(path.join(folder, 'chosen.kmfit'))).history).toHaveLength(2);
   });
+
+  it('Ctrl-C: no model is written, and the closing line says why', async () => {
+    const folder = temporaryDirectory('no-save-interrupted');
+    const data = path.join(folder, 'toy.npy');
+    writeFileSync(data, readFileSync(path.join(run, 'toy.npy')));
+    const out: string[] = [];
+    let sent = false;
+    // Ctrl-C as soon as the first epoch is reported.
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      if (!sent && /epoch 1\/3/.test(String(chunk))) {
+        sent = true;
+        process.emit('SIGINT');
+      }
+      return true;
+    });
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    let code: number;
+    try {
+      code = await main([data, ...TRAIN.slice(1, -4), '--epochs', '3', '--seed', '2', '--no-save', '--checkpoint', path.join(folder, 'run.checkpoint')]);
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    const text = out.join('');
+    expect(code, text).toBe(130);
+    expect(text).toMatch(/^interrupted in epoch 2: checkpoint saved .*; the model was not saved \(--no-save\)\.$/m);
+    expect(readdirSync(folder).sort()).toEqual(['run.checkpoint', 'toy.npy']);
+  }, 60_000);
 });
 
 describe('the command line a checkpoint keeps is held to the training command’s rules', () => {
