@@ -192,19 +192,20 @@ function centersRows(plan: Plan): PlanRow[] {
             ? 'about √(2·passes)·p pending centers at a projection: the least work'
             : `about √(2·passes·${formatNumber(j.passCost)})·p pending centers at a projection: the least work, a pass over the cached K_ZZ costing about ${formatNumber(j.passCost)} of one that computes it`,
     },
-    ...(c.averaging === undefined ? [] : [averagingRow(c.averaging, c.averagingSource)]),
+    ...(c.averaging === undefined ? [] : [averagingRow(c.averaging, c.averagingSource, Math.ceil(Math.ceil(plan.n / plan.batchSize) / j.interval))]),
     { name: 'memory', value: `${(c.memoryBytes / 2 ** 20).toFixed(0)} MB`, why: c.memoryNote },
   ];
 }
 
-function averagingRow(on: boolean, source: CentersPlan['averagingSource']): PlanRow {
+function averagingRow(on: boolean, source: CentersPlan['averagingSource'], projections: number): PlanRow {
   const why =
     source === 'given'
       ? 'given'
       : on
         ? "fewer centers than points: the fit does not pass through the targets, so each epoch's last weights hold the stochastic steps' noise, and their mean lies nearer the least-squares fit"
         : 'all points are centers: the iteration goes to the interpolant itself, with no noise to average';
-  return { name: 'averaging', value: on ? "each epoch's model: the mean of the weights at its projections" : "off: each epoch's last weights", why };
+  const mean = `each epoch's model: the mean of the weights at its ${projections} projection${projections === 1 ? '' : 's'}`;
+  return { name: 'averaging', value: on ? mean : "off: each epoch's last weights", why };
 }
 
 /** The columns of a history table that have a value in some epoch, with each epoch's cell text. */
