@@ -10,7 +10,8 @@ import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index
 import { fit, type DivergenceReport, type FitOptions } from '../../src/index.js';
 import { MAX_HALVINGS } from '../../src/solver/divergence.js';
 import { asyncErrorOf } from '../helpers/errors.js';
-import { exactInterpolant, randomPoints, relativeError } from '../helpers/data.js';
+import { CholeskyDecomposition, Matrix as DenseMatrix } from 'ml-matrix';
+import { exactInterpolant, randomPoints, relativeError, squaredDistance } from '../helpers/data.js';
 import { abortAfter, cutPoints, expectSameModel, regression } from './helpers/runs.js';
 import { runKmfit } from './helpers/process.js';
 import { encodeNpy } from '../../src/io/npy.js';
@@ -147,5 +148,30 @@ describe('EigenPro 3 (centers apart from the data)', () => {
     const k = makeKernel(chooseKernel('laplacian'), 1);
     const exact = exactInterpolant(k.value, X, Y, Xnew).flat();
     expect(relativeError((await model.predictScores(Xnew)).data, exact)).toBeLessThan(3e-3);
+  });
+
+  it('with averaging (p < n): a rollback drops the epoch’s sum too, and the run still reaches the least-squares fit', async () => {
+    const Z = X.slice(0, 30);
+    const k = makeKernel(chooseKernel('laplacian'), 1);
+    const gram = (A: number[][], B: number[][]) => new DenseMatrix(A.map((a) => B.map((b) => k.value(squaredDistance(a, b)))));
+    // The least-squares fit over the centers' span, from the normal equations in float64.
+    const KXZ = gram(X, Z);
+    const A = new CholeskyDecomposition(KXZ.transpose().mmul(KXZ)).solve(KXZ.transpose().mmul(new DenseMatrix(Y)));
+    const leastSquares = gram(Xnew, Z).mmul(A).to2DArray().flat();
+    const options: FitOptions = { ...common, kernel: 'laplacian', bandwidth: 1, centers: Z, batchSize: 50, projectionInterval: 1, projectionPasses: 20 };
+    const given = 10 * (await analyticStep(options));
+    const model = await fit(X, Y, { ...options, stepSize: given, epochs: 200 });
+    expect(model.plan.centers?.averaging).toBe(true);
+    expect(model.plan.stepSizeHalvings?.length).toBeGreaterThanOrEqual(2);
+    // Measured: 3.7e-2 (3 halvings; the noise of batches of 50 that averaging leaves at that step).
+    // Diverged weights left in the epoch's sum would put the model far off.
+    expect(relativeError((await model.predictScores(Xnew)).data, leastSquares)).toBeLessThan(6e-2);
+    // Averaging does not change the iteration, rollbacks included: the first epoch's halvings, for
+    // diverging batches, are those of the run without it. (A rollback that kept the epoch's sum gave
+    // a mean of diverged weights at the epoch's end, and a fourth halving for it.)
+    const halvingsOf = async (averaging: boolean) => (await fit(X, Y, { ...options, averaging, stepSize: given, epochs: 1 })).plan.stepSizeHalvings;
+    const withMean = await halvingsOf(true);
+    expect(withMean?.length).toBeGreaterThanOrEqual(2);
+    expect(withMean).toEqual(await halvingsOf(false));
   });
 });
