@@ -33,6 +33,11 @@ export interface Backend {
   memoryBudget(): MemoryBudget;
   /** The device, for plans, `kmfit devices` and benchmarks. */
   describe(): DeviceInfo;
+  /**
+   * Optional: how this backend computes data of particular kinds on this device, a line each, for
+   * `kmfit devices` (onnx: whether byte data take its integer GEMM here).
+   */
+  dataForms?(): Promise<readonly string[]>;
   /** Releases workers and device memory. */
   dispose(): Promise<void>;
   /**

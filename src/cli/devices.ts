@@ -13,6 +13,8 @@ interface DeviceReport extends BackendAvailability {
   readonly memory?: MemoryBudget;
   /** Capacities measured by earlier trainings (cached), per feature count and outputs. */
   readonly capacity?: CachedCapacity[];
+  /** How it computes data of particular kinds here (Backend.dataForms). */
+  readonly forms?: readonly string[];
 }
 
 /** Opens an available backend just long enough to read its device, memory budget and cached capacities. */
@@ -22,7 +24,8 @@ async function inspect(found: BackendAvailability): Promise<DeviceReport> {
     const backend = await createBackend(found.name);
     try {
       const { device, parallel } = backend.describe();
-      return { ...found, device, parallel, memory: backend.memoryBudget(), capacity: parallel ? cachedCapacities(backend) : undefined };
+      const forms = await backend.dataForms?.();
+      return { ...found, device, parallel, memory: backend.memoryBudget(), capacity: parallel ? cachedCapacities(backend) : undefined, ...(forms ? { forms } : {}) };
     } finally {
       await backend.dispose();
     }
@@ -57,6 +60,7 @@ export async function devices(args: { json?: boolean }): Promise<void> {
     if (b.device && b.memory) {
       const indent = ' '.repeat(width + 7);
       process.stdout.write(`${indent}device ${b.device}\n${indent}memory ${gib(b.memory.bytes)} (${b.memory.source})\n${indent}${capacityText(b)}\n`);
+      for (const form of b.forms ?? []) process.stdout.write(`${indent}${form}\n`);
     }
   }
   process.stdout.write(`'auto' takes ${auto.join(' or ')}: ${reason}.\n`);

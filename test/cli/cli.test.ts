@@ -170,6 +170,13 @@ describe('kmfit on files', () => {
     const text = kmfit('devices');
     expect(text.stdout).toContain(`${picked.name} `);
     expect(text.stdout).toMatch(/memory \d+\.\d GiB \(/);
+    // onnx says whether byte data take its integer GEMM: exact where the CPU adds dot products into int32 (VNNI).
+    const onnx = backends.find((b: { name: string; available: boolean }) => b.name === 'onnx' && b.available);
+    if (onnx) {
+      expect(onnx.forms).toHaveLength(1);
+      if (/\b(avx512_vnni|avx_vnni)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'))) expect(onnx.forms[0]).toContain('integer GEMM, exact on this CPU');
+      expect(text.stdout).toContain(onnx.forms[0]);
+    }
   });
 
   it('--test-split holds out a seeded fraction', () => {

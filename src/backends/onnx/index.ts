@@ -149,6 +149,15 @@ class OnnxBackend implements Backend {
     };
   }
 
+  /** Whether byte data take the integer GEMM on this CPU (the probe of integerGemm.ts). */
+  async dataForms(): Promise<readonly string[]> {
+    return [
+      (await this.context.integerGemmIsExact())
+        ? 'byte data (0–255, or ÷ 255): distances from the integer GEMM, exact on this CPU (its dot products add into int32)'
+        : "byte data: the float form (this CPU's integer GEMM adds pairs of products in saturating 16-bit integers, which would give wrong distances)",
+    ];
+  }
+
   /** The byte form of rows that several center sets take in turn, made once (kernels/onnx/bytes.ts). */
   prepareRows(X: Matrix): Matrix {
     return withByteForm(X);
