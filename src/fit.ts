@@ -107,7 +107,11 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     const cachePlan = j
       ? projectionCache({ p: p.centers!.count, s: j.subsampleSize, q: j.q, batchSize: j.batchSize })
       : planRunCache(opts.cache, backend, { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize }, run);
-    const plan = { ...start.plan, cache: cachePlan, ...(choice ? { backendChoice: choice } : {}), ...(search ? { search } : {}) };
+    // EigenPro 2: the centers are the training points; EigenPro 3: the chosen centers.
+    const centerPoints = start.centers?.points ?? inMemory(prepared).train;
+    // On a cluster the workers' backends compute the distances: this backend's form says nothing of theirs.
+    const distances = opts.cluster ? undefined : await backend.distancesFor?.(centerPoints);
+    const plan = { ...start.plan, cache: cachePlan, ...(choice ? { backendChoice: choice } : {}), ...(search ? { search } : {}), ...(distances ? { distances } : {}) };
     await opts.onPlan?.(plan);
     const afterIteration =
       opts.checkpoint &&
@@ -117,8 +121,6 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
         { totalIterations: start.state?.totalIterations ?? 0, epochsDone: start.state?.epochsDone ?? 0 },
         opts.onCheckpoint,
       ));
-    // EigenPro 2: the centers are the training points; EigenPro 3: the chosen centers.
-    const centerPoints = start.centers?.points ?? inMemory(prepared).train;
     // On a cluster the centers and their weights live in the workers, a shard each; the local
     // backend computes the rest (set-up, the subsample's correction, EigenPro 3's projection).
     cluster = opts.cluster && (await requireCluster()(opts.cluster, { kernel, centers: centerPoints, outputs: plan.outputs }));

@@ -38,6 +38,11 @@ export interface Backend {
    * `kmfit devices` (onnx: whether byte data take its integer GEMM here).
    */
   dataForms?(): Promise<readonly string[]>;
+  /**
+   * Optional: how this backend will compute the distances to these centers, where that differs
+   * from its usual form (onnx: an integer GEMM for centers that are bytes), for the plan.
+   */
+  distancesFor?(centers: Matrix): Promise<string | undefined>;
   /** Releases workers and device memory. */
   dispose(): Promise<void>;
   /**

@@ -99,6 +99,7 @@ export class HeaderFields {
     for (const key of PLAN_TEXT) this.text(plan[key], `plan.${key}`);
     this.task(plan.task, 'plan.task');
     if (plan.device !== undefined) this.text(plan.device, 'plan.device');
+    if (plan.distances !== undefined) this.text(plan.distances, 'plan.distances');
     if (plan.capacityCurve !== undefined) {
       this.list(plan.capacityCurve, 'plan.capacityCurve').forEach((entry, i) => {
         const point = this.object(entry, `plan.capacityCurve[${i}]`);

@@ -74,6 +74,7 @@ export function planRows(plan: Plan): PlanRow[] {
       value: plan.device ? `${plan.backend} on ${plan.device}` : plan.backend,
       ...(plan.backendChoice ? { why: backendChoiceText(plan.backendChoice) } : {}),
     },
+    ...(plan.distances ? [{ name: 'distances', value: plan.distances }] : []),
     { name: 'set-up', value: `${plan.setupSeconds.toFixed(2)} s`, why: eigensystemText(plan) },
   ];
 }

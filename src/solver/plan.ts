@@ -109,6 +109,8 @@ export interface Plan {
   readonly backend: string;
   /** The backend's device, e.g. "AMD EPYC (2 threads), WebAssembly SIMD + relaxed FMA" (absent in older model files). */
   readonly device?: string;
+  /** How the backend computes distances to these centers where that is not its usual form (Backend.distancesFor). */
+  readonly distances?: string;
   /** How 'auto' chose among CPU backends: each one's time on this data (absent when named, or with one candidate). */
   readonly backendChoice?: BackendChoice;
   /** s: Nyström subsample size. */

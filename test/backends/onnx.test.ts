@@ -16,6 +16,7 @@ import { onnxKernel } from '../../kernels/onnx/expression.js';
 import { blockCenters, blockModel, distanceForm, fusedModel } from '../../kernels/onnx/models.js';
 import type { Backend } from '../../src/backends/backend.js';
 import { createOnnxBackend, onnxSupport } from '../../src/backends/onnx/index.js';
+import { fit } from '../../src/index.js';
 import { integerGemmIsExact } from '../../src/backends/onnx/integerGemm.js';
 import { onnxRuntime, type OrtSessionOptions } from '../../src/backends/onnx/runtime.js';
 import { createAutoCandidates, createBackend } from '../../src/backends/select.js';
@@ -329,6 +330,23 @@ describe.runIf(RUN_DEVICE)('onnx backend', () => {
       const flags = readFileSync('/proc/cpuinfo', 'utf8');
       if (/\b(avx512_vnni|avx_vnni)\b/.test(flags)) expect(exact).toBe(true);
       else expect(typeof exact).toBe('boolean');
+    });
+
+    it("the plan's distances row and kmfit devices say which form byte data take here, and float data none", async () => {
+      const bytes = byteMatrix(300, 30, 50, 255);
+      const y = Array.from({ length: 300 }, (_, i) => i % 3);
+      const plain = randomMatrix(300, 30, 51);
+      const options = { backend: 'onnx', kernel: 'gaussian', bandwidth: 3, epochs: 1 } as const;
+      const [onBytes, onFloats] = [await fit(bytes, y, options), await fit(plain, y, options)];
+      expect(onBytes.plan.distances).toBe(
+        exact
+          ? 'integer GEMM, exact: the centers are bytes ÷ 255, and so are the rows that come in that form'
+          : "float GEMM: the centers are bytes ÷ 255, but this CPU's integer GEMM is not exact (kmfit devices)",
+      );
+      expect(onFloats.plan.distances).toBeUndefined();
+      const backend = await createOnnxBackend();
+      expect((await backend.dataForms!())[0]).toContain(exact ? 'exact on this CPU' : 'the float form');
+      await backend.dispose();
     });
 
     /** n × d bytes over `divisor` (k/divisor in float32), most of them 0 as in images. */

@@ -16,6 +16,7 @@ import {
   blockModel,
   byteBlockModel,
   byteFormColumns,
+  byteFormDivisor,
   byteStreamedModel,
   cachedProductModel,
   columnsInput,
@@ -156,6 +157,16 @@ class OnnxBackend implements Backend {
         ? 'byte data (0–255, or ÷ 255): distances from the integer GEMM, exact on this CPU (its dot products add into int32)'
         : "byte data: the float form (this CPU's integer GEMM adds pairs of products in saturating 16-bit integers, which would give wrong distances)",
     ];
+  }
+
+  /** The byte form, where the centers are bytes (centers.ts makes the same choice when it holds them). */
+  async distancesFor(centers: Matrix): Promise<string | undefined> {
+    const divisor = byteFormDivisor(centers);
+    if (divisor === undefined) return undefined;
+    const bytes = divisor === 1 ? 'bytes' : 'bytes ÷ 255';
+    return (await this.context.integerGemmIsExact())
+      ? `integer GEMM, exact: the centers are ${bytes}, and so are the rows that come in that form`
+      : `float GEMM: the centers are ${bytes}, but this CPU's integer GEMM is not exact (kmfit devices)`;
   }
 
   /** The byte form of rows that several center sets take in turn, made once (kernels/onnx/bytes.ts). */
