@@ -46,8 +46,15 @@ export function byteDivisorOf(data: Float32Array): number | undefined {
   });
 }
 
-/** X's bytes k (rows × d) with each row's ‖k‖² and Σk, or undefined when a value of X is not a byte over `divisor`. */
-function readBytes(X: Matrix, divisor: number): { values: Uint8Array; squares: Int32Array; sums: Int32Array } | undefined {
+/** X's bytes k (rows × d) with each row's ‖k‖² and Σk: what the rows' and the columns' forms are made from. */
+interface ReadBytes {
+  readonly values: Uint8Array;
+  readonly squares: Int32Array;
+  readonly sums: Int32Array;
+}
+
+/** X's bytes over `divisor`, or undefined when a value of X is not a byte over it. */
+function readBytes(X: Matrix, divisor: number): ReadBytes | undefined {
   const { rows, cols: d, data } = X;
   const table = BYTE_VALUES.get(divisor);
   if (!table) return undefined;
@@ -77,29 +84,49 @@ export interface ByteRows {
   readonly terms: Int32Array;
 }
 
-const BYTE_ROWS = Symbol('byte rows');
-
-/** Rows that keep their byte form per divisor once made (Backend.prepareRows): its contents must not change. */
-export interface RowsWithByteForm extends Matrix {
-  readonly [BYTE_ROWS]: Map<number, ByteRows | undefined>;
+/** One divisor's bytes of a matrix, and the rows' and columns' forms made from them, each on first use. */
+interface ByteForms {
+  readonly read: ReadBytes;
+  rows?: ByteRows;
+  columns?: ByteColumns;
 }
 
-/** `X` as rows whose byte form byteRows makes once per divisor. */
-export function withByteForm(X: Matrix): RowsWithByteForm {
-  return { data: X.data, rows: X.rows, cols: X.cols, [BYTE_ROWS]: new Map() };
+const BYTE_FORMS = Symbol('byte forms');
+
+/** Rows that keep their bytes per divisor once read (Backend.prepareRows): their contents must not change. */
+export interface RowsWithByteForm extends Matrix {
+  readonly [BYTE_FORMS]: Map<number, ByteForms | undefined>;
 }
 
 /**
- * `X`'s rows in the byte form over `divisor`, or undefined when a value of X is not a byte over it;
- * kept on rows from withByteForm, for the next call.
+ * `X` as rows whose bytes are read once per divisor: EigenPro 3's batch is the rows of the centers'
+ * step and of every pending set's prediction, and the centers of its own pending set.
  */
-export function byteRows(X: Matrix | RowsWithByteForm, divisor: number): ByteRows | undefined {
-  const kept = BYTE_ROWS in X ? X[BYTE_ROWS] : undefined;
+export function withByteForm(X: Matrix): RowsWithByteForm {
+  return { data: X.data, rows: X.rows, cols: X.cols, [BYTE_FORMS]: new Map() };
+}
+
+/** X's bytes over `divisor`: kept on rows from withByteForm, read anew for any other matrix. */
+function formsOf(X: Matrix | RowsWithByteForm, divisor: number): ByteForms | undefined {
+  const kept = BYTE_FORMS in X ? X[BYTE_FORMS] : undefined;
   if (kept?.has(divisor)) return kept.get(divisor);
   const read = readBytes(X, divisor);
-  const rows = read && { values: read.values, terms: read.squares.map((square, i) => square - 256 * read.sums[i]) };
-  kept?.set(divisor, rows);
-  return rows;
+  const forms = read && { read };
+  kept?.set(divisor, forms);
+  return forms;
+}
+
+/** The divisor over which every value of X is a byte, or undefined (for kept rows, from the bytes they keep). */
+export function byteDivisorOfRows(X: Matrix | RowsWithByteForm): number | undefined {
+  return BYTE_FORMS in X ? BYTE_DIVISORS.find((divisor) => formsOf(X, divisor) !== undefined) : byteDivisorOf(X.data);
+}
+
+/** `X`'s rows in the byte form over `divisor`, or undefined when a value of X is not a byte over it. */
+export function byteRows(X: Matrix | RowsWithByteForm, divisor: number): ByteRows | undefined {
+  const forms = formsOf(X, divisor);
+  if (!forms) return undefined;
+  const { values, squares, sums } = forms.read;
+  return (forms.rows ??= { values, terms: squares.map((square, i) => square - 256 * sums[i]) });
 }
 
 /** The centers' side of the byte form: k − 128 (n × d, int8, as the rows are laid out) and each ‖k‖² (n). */
@@ -110,13 +137,17 @@ export interface ByteColumns {
 }
 
 /** `Y`'s rows as the byte form's centers over `divisor` (kernel blocks' columns input), or undefined when a value of Y is not a byte over it. */
-export function byteColumns(Y: Matrix, divisor: number): ByteColumns | undefined {
-  const read = readBytes(Y, divisor);
-  if (!read) return undefined;
-  // A plain loop: Int8Array.from with a mapping function calls it per value (≈100 ns each, 0.4 s at 5 000 × 784).
-  const values = new Int8Array(read.values.length);
-  for (let i = 0; i < values.length; i++) values[i] = read.values[i] - 128;
-  return { divisor, values, norms: read.squares };
+export function byteColumns(Y: Matrix | RowsWithByteForm, divisor: number): ByteColumns | undefined {
+  const forms = formsOf(Y, divisor);
+  if (!forms) return undefined;
+  const { read } = forms;
+  if (!forms.columns) {
+    // A plain loop: Int8Array.from with a mapping function calls it per value (≈100 ns each, 0.4 s at 5 000 × 784).
+    const values = new Int8Array(read.values.length);
+    for (let i = 0; i < values.length; i++) values[i] = read.values[i] - 128;
+    forms.columns = { divisor, values, norms: read.squares };
+  }
+  return forms.columns;
 }
 
 /**

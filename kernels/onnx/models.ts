@@ -21,7 +21,7 @@
  */
 import type { KernelExpression } from '../kernel.js';
 import type { Matrix } from '../../src/matrix.js';
-import { BYTE_MAX_DIM, byteBlock, byteColumns, byteDivisorOf, type ByteColumns } from './bytes.js';
+import { BYTE_MAX_DIM, byteBlock, byteColumns, byteDivisorOfRows, type ByteColumns } from './bytes.js';
 import { emitKernel, onnxKernel, type OnnxKernel } from './expression.js';
 import { OnnxGraph } from './graph.js';
 import { DOUBLE, FLOAT, FLOAT16, INT32, INT8, UINT8 } from './schema.js';
@@ -46,7 +46,7 @@ export function distanceForm(d: number): DistanceForm {
  * undefined (the float forms).
  */
 export function byteFormDivisor(Z: Matrix): number | undefined {
-  return Z.cols > FLOAT64_MAX_DIM && Z.cols <= BYTE_MAX_DIM ? byteDivisorOf(Z.data) : undefined;
+  return Z.cols > FLOAT64_MAX_DIM && Z.cols <= BYTE_MAX_DIM ? byteDivisorOfRows(Z) : undefined;
 }
 
 /** Bytes of one value of the form's rows, centers and distances before the cast. */

@@ -7,11 +7,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/commands.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/index.js';
 import { CHECKPOINT_FILE, readModelFile, writeModelFile, type ModelFileContents } from '../../src/io/modelFile.js';
 import { encodeNpy } from '../../src/io/npy.js';
+import { runMain } from '../helpers/cli.js';
 import { lcg } from '../helpers/data.js';
 import { temporaryDirectory } from '../helpers/temporary.js';
 import { runKmfit } from '../reliability/helpers/process.js';
@@ -169,26 +169,9 @@ describe('--no-save', () => {
     const folder = temporaryDirectory('no-save-interrupted');
     const data = path.join(folder, 'toy.npy');
     writeFileSync(data, readFileSync(path.join(run, 'toy.npy')));
-    const out: string[] = [];
-    let sent = false;
     // Ctrl-C as soon as the first epoch is reported.
-    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out.push(String(chunk));
-      if (!sent && /epoch 1\/3/.test(String(chunk))) {
-        sent = true;
-        process.emit('SIGINT');
-      }
-      return true;
-    });
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    let code: number;
-    try {
-      code = await main([data, ...TRAIN.slice(1, -4), '--epochs', '3', '--seed', '2', '--no-save', '--checkpoint', path.join(folder, 'run.checkpoint')]);
-    } finally {
-      stdout.mockRestore();
-      stderr.mockRestore();
-    }
-    const text = out.join('');
+    const args = [data, ...TRAIN.slice(1, -4), '--epochs', '3', '--seed', '2', '--no-save', '--checkpoint', path.join(folder, 'run.checkpoint')];
+    const { code, stdout: text } = await runMain(args, /epoch 1\/3/);
     expect(code, text).toBe(130);
     expect(text).toMatch(/^interrupted in epoch 2: checkpoint saved .*; the model was not saved \(--no-save\)\.$/m);
     expect(readdirSync(folder).sort()).toEqual(['run.checkpoint', 'toy.npy']);

@@ -6,8 +6,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/commands.js';
+import { describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/io/npy.js';
 import type { SearchPlan } from '../../src/solver/plan.js';
 import { runMain } from '../helpers/cli.js';
@@ -91,27 +90,9 @@ describe('a bandwidth search and checkpoints', () => {
   });
 
   it('Ctrl-C: the model so far is saved, and no checkpoint is claimed or offered to resume from', async () => {
-    const out: string[] = [];
-    let sent = false;
-    // Ctrl-C as soon as the first epoch of the first candidate is reported.
-    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out.push(String(chunk));
-      if (!sent && /epoch 1\/5/.test(String(chunk))) {
-        sent = true;
-        process.emit('SIGINT');
-      }
-      return true;
-    });
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const model = path.join(dir, 'i.kmfit');
-    let code: number;
-    try {
-      code = await main([data, '--backend', 'js', '--bandwidth', '1,2', '--epochs', '5', '--save', model]);
-    } finally {
-      stdout.mockRestore();
-      stderr.mockRestore();
-    }
-    const text = out.join('');
+    // Ctrl-C as soon as the first epoch of the first candidate is reported.
+    const { code, stdout: text } = await runMain([data, '--backend', 'js', '--bandwidth', '1,2', '--epochs', '5', '--save', model], /epoch 1\/5/);
     expect(code, text).toBe(130);
     expect(existsSync(model)).toBe(true);
     expect(existsSync(path.join(dir, 'i.checkpoint'))).toBe(false);

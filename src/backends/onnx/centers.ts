@@ -404,12 +404,17 @@ export class OnnxCenterSet implements CenterSet {
   }
 }
 
+/** Whether a streamed shard's centers are columnsInput's float values (else the byte form's). */
+function isFloatColumns(columns: FormValues | ByteColumns): columns is FormValues {
+  return columns instanceof Float32Array || columns instanceof Float64Array;
+}
+
 /** A streamed shard's centers as its graph's inputs (none for a resident shard, whose centers are initializers). */
 export function columnFeeds(runtime: OnnxRuntime, shard: Shard, d: number): Record<string, OrtTensor> {
   const { columns } = shard;
   const width = shard.end - shard.start;
   if (columns === undefined) return {};
-  if (columns instanceof Float32Array || columns instanceof Float64Array) return { y: runtime.tensor(columns, columnsShape(width, d)) };
+  if (isFloatColumns(columns)) return { y: runtime.tensor(columns, columnsShape(width, d)) };
   return { y: runtime.integerTensor(columns.values, [width, d]), norms: runtime.integerTensor(columns.norms, [width]) };
 }
 
@@ -430,10 +435,9 @@ export function streamedShards(form: DistanceForm, centers: Matrix, session: Ort
   const shards: Shard[] = [];
   for (let start = 0; start < n; start += STREAMED_COLUMNS) {
     const end = Math.min(n, start + STREAMED_COLUMNS);
-    const part =
-      columns instanceof Float32Array || columns instanceof Float64Array
-        ? columns.subarray(start * width, end * width)
-        : { divisor: columns.divisor, values: columns.values.subarray(start * d, end * d), norms: columns.norms.subarray(start, end) };
+    const part = isFloatColumns(columns)
+      ? columns.subarray(start * width, end * width)
+      : { divisor: columns.divisor, values: columns.values.subarray(start * d, end * d), norms: columns.norms.subarray(start, end) };
     shards.push({ start, end, blocks: [[start, end]], session, columns: part });
   }
   return shards;
