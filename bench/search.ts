@@ -9,7 +9,10 @@
  *    search's test R² and mse against each grid bandwidth trained alone on all training rows, the
  *    median heuristic (the grid's middle) among them.
  *
- *   npx tsx bench/search.ts [--reps 3] [--backends wasm,onnx] [--epochs 1] [--rows 10000] [--threads 2]
+ *   npx tsx bench/search.ts [--reps 3] [--backends wasm,onnx] [--epochs 1] [--rows 10000] [--threads 2] [--batch-size M]
+ *
+ * --batch-size fixes the common batch (else the search's own, which follows the device limit the
+ * capacity calibration measures, and so can differ between runs and machines).
  */
 import path from 'node:path';
 import { fit, loadDiamonds, openNpy } from '../src/index.js';
@@ -25,6 +28,7 @@ const backends = option('backends', 'wasm,onnx').split(',') as ('wasm' | 'onnx')
 const epochs = Number(option('epochs', '1'));
 const rows = Number(option('rows', '10000'));
 const threads = Number(option('threads', '2'));
+const fixedBatch = args.includes('--batch-size') ? Number(option('batch-size', '')) : undefined;
 const root = path.resolve(import.meta.dirname, '..');
 
 function mnist(file: string, count: number) {
@@ -43,7 +47,7 @@ async function cost(): Promise<void> {
   for (const backend of backends) {
     // The search's common batch size, given to both, so that both run the same iterations.
     const base = { kernel: 'gaussian', epochs, validation, cache: 'off' as const, backend, threads, seed: 0 };
-    const probe = await fit(X, train.y, { ...base, bandwidth: widths, epochs: 1 });
+    const probe = await fit(X, train.y, { ...base, bandwidth: widths, epochs: 1, ...(fixedBatch ? { batchSize: fixedBatch, deviceBatchLimit: fixedBatch } : {}) });
     const batchSize = probe.plan.batchSize;
     const deviceBatchLimit = probe.plan.deviceBatchLimit;
     await probe.dispose();

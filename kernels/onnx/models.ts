@@ -227,20 +227,17 @@ function byteCenterBlock(graph: OnnxGraph, rows: ByteRowsInputs, Z: Matrix, divi
 }
 
 /**
- * The blocks of the centers start…end of Z as initializers (blockCenters per block), and per block
- * its kernel values against the input rows and their product with the input `alpha${b}`. The rows
- * are rowsInput's `x`, or with `divisor` the byte form's `x` and `terms` (blocks as wide as the
- * float form's, so that rows are run in the same chunks).
+ * The rows input of a fused graph, and the blocks of the centers start…end of Z as initializers
+ * (blockCenters per block): `each` gets a block's s = scale·r² against the rows, for `kernel`'s
+ * scale, with its width and index. The rows are rowsInput's `x`, or with `divisor` the byte form's
+ * `x` and `terms` (blocks as wide as the float form's, so that rows are run in the same chunks).
  */
-function weightedBlocks(graph: OnnxGraph, expression: KernelExpression, Z: Matrix, start: number, end: number, outputs: number, divisor?: number) {
+function centerBlocks(graph: OnnxGraph, kernel: OnnxKernel, Z: Matrix, start: number, end: number, divisor: number | undefined, each: (squared: string, w: number, b: number) => void) {
   const d = Z.cols;
   const form = distanceForm(d);
   const byteRows = divisor === undefined ? undefined : byteRowsInputs(graph, d);
   const x = byteRows ? byteRows.x : graph.input('x', rowsShape('m', d), formType(form));
-  const kernel = onnxKernel(expression);
   const blocks: [number, number][] = [];
-  const values: string[] = [];
-  const products: string[] = [];
   const block = blockCenters(form, d);
   for (let j0 = start; j0 < end; j0 += block) {
     const j1 = Math.min(end, j0 + block);
@@ -248,11 +245,21 @@ function weightedBlocks(graph: OnnxGraph, expression: KernelExpression, Z: Matri
     const squared = byteRows
       ? byteCenterBlock(graph, byteRows, Z, divisor!, j0, j1, kernel)
       : squaredDistances(graph, form, x, graph.initializer([d + 2, w], transposedBlock(form, Z, j0, j1, kernel.scale), 'z'), kernel, true);
-    const alpha = graph.input(`alpha${blocks.length}`, [w, outputs]);
-    values.push(emitKernel(graph, squared, kernel));
-    products.push(graph.node('MatMul', [values[values.length - 1], alpha]));
+    each(squared, w, blocks.length);
     blocks.push([j0, j1]);
   }
+  return { form, blocks };
+}
+
+/** centerBlocks' blocks with, per block, its kernel values and their product with the input `alpha${b}`. */
+function weightedBlocks(graph: OnnxGraph, expression: KernelExpression, Z: Matrix, start: number, end: number, outputs: number, divisor?: number) {
+  const kernel = onnxKernel(expression);
+  const values: string[] = [];
+  const products: string[] = [];
+  const { form, blocks } = centerBlocks(graph, kernel, Z, start, end, divisor, (squared, w, b) => {
+    values.push(emitKernel(graph, squared, kernel));
+    products.push(graph.node('MatMul', [values[b], graph.input(`alpha${b}`, [w, outputs])]));
+  });
   return { form, blocks, values, products };
 }
 
@@ -263,11 +270,12 @@ function weightedBlocks(graph: OnnxGraph, expression: KernelExpression, Z: Matri
  * own weights. The one distance GEMM over the block — the m·n·d part — is shared;
  * each further kernel adds the elementwise transform and an m·n·l product.
  */
-function groupTransforms(graph: OnnxGraph, squared: string, kernels: readonly OnnxKernel[]): string[] {
-  // Clamping r² at 0 clamps every s = scale·r² to the sign of its scale: done once for all who need it.
+function groupTransforms(graph: OnnxGraph, squared: string, kernels: readonly OnnxKernel[], exact: boolean): string[] {
+  // Clamping r² at 0 clamps every s = scale·r² to the sign of its scale: done once for all who need
+  // it, and not at all for the byte form's exact distances.
   let clamped: string | undefined;
   return kernels.map((kernel) => {
-    const r2 = kernel.clamp ? (clamped ??= graph.node('Relu', [squared])) : squared;
+    const r2 = kernel.clamp && !exact ? (clamped ??= graph.node('Relu', [squared])) : squared;
     const s = kernel.scale === 1 ? r2 : graph.node('Mul', [r2, graph.scalar(kernel.scale)]);
     return emitKernel(graph, s, kernel);
   });
@@ -282,42 +290,36 @@ export function groupAlpha(k: number, b: number): string {
  * out${k} (m × l) = Σ_b k_k(x, Z[block b]) · alpha${k}_${b} for every kernel k, over the centers
  * start…end of Z held as initializers (blocks as fusedModel's). Inputs: `x` (rowsInput) and the
  * weights (groupAlpha); outputs `out0`, `out1`, …. onnxruntime runs every node whatever outputs
- * are asked for: a kernel left out of a call still costs its transform.
+ * are asked for: a kernel left out of a call still costs its transform. `divisor`: as fusedModel's.
  */
-export async function fusedGroupModel(expressions: readonly KernelExpression[], Z: Matrix, start: number, end: number, outputs: number): Promise<FusedModel> {
-  const d = Z.cols;
-  const form = distanceForm(d);
+export async function fusedGroupModel(expressions: readonly KernelExpression[], Z: Matrix, start: number, end: number, outputs: number, divisor?: number): Promise<FusedModel> {
   const graph = new OnnxGraph('kmfit_fused_group');
-  const x = graph.input('x', rowsShape('m', d), formType(form));
   const kernels = expressions.map((expression) => onnxKernel(expression));
-  const unit = { ...kernels[0], scale: 1, clamp: false };
-  const blocks: [number, number][] = [];
   const products: string[][] = kernels.map(() => []);
-  const block = blockCenters(form, d);
-  for (let j0 = start; j0 < end; j0 += block) {
-    const j1 = Math.min(end, j0 + block);
-    const w = j1 - j0;
-    const squared = squaredDistances(graph, form, x, graph.initializer([d + 2, w], transposedBlock(form, Z, j0, j1, 1), 'z'), unit, true);
-    groupTransforms(graph, squared, kernels).forEach((values, k) => {
-      products[k].push(graph.node('MatMul', [values, graph.input(groupAlpha(k, blocks.length), [w, outputs])]));
+  const unit = { ...kernels[0], scale: 1, clamp: false };
+  const { form, blocks } = centerBlocks(graph, unit, Z, start, end, divisor, (squared, w, b) => {
+    groupTransforms(graph, squared, kernels, divisor !== undefined).forEach((values, k) => {
+      products[k].push(graph.node('MatMul', [values, graph.input(groupAlpha(k, b), [w, outputs])]));
     });
-    blocks.push([j0, j1]);
-  }
+  });
   products.forEach((terms, k) => graph.output(terms.length === 1 ? terms[0] : graph.node('Sum', terms), `out${k}`, ['m', outputs]));
-  return { bytes: await graph.encode(), blocks, form };
+  return { bytes: await graph.encode(), blocks, form, ...(divisor !== undefined ? { divisor } : {}) };
 }
 
 /**
  * The group graph with the centers an input (streamedModel's, for several kernels): inputs `x`,
- * `y` and `alpha${k}_0` (n × l) per kernel; outputs `out${k}`.
+ * `y` and `alpha${k}_0` (n × l) per kernel; outputs `out${k}`. With `divisor`, the byte form's
+ * inputs (byteStreamedModel's) instead of `x` and `y`.
  */
-export async function streamedGroupModel(expressions: readonly KernelExpression[], form: DistanceForm, d: number): Promise<Uint8Array> {
+export async function streamedGroupModel(expressions: readonly KernelExpression[], form: DistanceForm, d: number, divisor?: number): Promise<Uint8Array> {
   const graph = new OnnxGraph('kmfit_streamed_group');
-  const x = graph.input('x', rowsShape('m', d), formType(form));
-  const y = graph.input('y', columnsShape('n', d), formType(form));
   const kernels = expressions.map((expression) => onnxKernel(expression));
-  const squared = squaredDistances(graph, form, x, y, { ...kernels[0], scale: 1, clamp: false });
-  groupTransforms(graph, squared, kernels).forEach((values, k) => {
+  const unit = { ...kernels[0], scale: 1, clamp: false };
+  const squared =
+    divisor === undefined
+      ? squaredDistances(graph, form, graph.input('x', rowsShape('m', d), formType(form)), graph.input('y', columnsShape('n', d), formType(form)), unit)
+      : byteColumnDistances(graph, d, divisor, unit);
+  groupTransforms(graph, squared, kernels, divisor !== undefined).forEach((values, k) => {
     graph.output(graph.node('MatMul', [values, graph.input(groupAlpha(k, 0), ['n', 'l'])]), `out${k}`, ['m', 'l']);
   });
   return graph.encode();

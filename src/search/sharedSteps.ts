@@ -27,6 +27,7 @@ export class SharedSteps {
   private readonly scores = new Map<MonitorSet, { round: number; figures: ({ mse: number; error?: number } | undefined)[] }>();
   /** Candidates that step on their own (with a kernel cache) from an epoch on: see useOwnStepper. */
   private readonly own = new Map<number, Stepper>();
+  private prepared: { source: Matrix; rows: Matrix } | undefined;
 
   constructor(
     private readonly backend: Backend,
@@ -108,7 +109,9 @@ export class SharedSteps {
     const { Y } = this;
     const l = Y.cols;
     const m = batch.length;
-    const Xb = takeRows(this.X, batch);
+    // The batch is the rows of one group and the centers of another: read into the backend's form once.
+    const taken = takeRows(this.X, batch);
+    const Xb = this.backend.prepareRows?.(taken) ?? taken;
     this.batch = batch.slice();
     const residuals = this.active.map((on) => (on ? new Float32Array(m * l) : undefined));
     await this.group.predictAll(Xb, residuals);
@@ -118,7 +121,7 @@ export class SharedSteps {
     const correcting = this.kernels.map((_, k) => (residuals[k] && this.preconditionings[k] ? k : -1)).filter((k) => k >= 0);
     this.corrections = this.kernels.map(() => undefined);
     if (correcting.length === 0) return;
-    const points = this.preconditionings[correcting[0]]!.points;
+    const points = this.subsamplePoints(this.preconditionings[correcting[0]]!.points);
     const onBatch = await centerGroup(this.backend, correcting.map((k) => this.kernels[k]), Xb, l);
     try {
       for (let j = 0; j < correcting.length; j++) await onBatch.members[j].setWeights(residuals[correcting[j]]!);
@@ -128,6 +131,12 @@ export class SharedSteps {
     } finally {
       onBatch.dispose();
     }
+  }
+
+  /** The candidates' common subsample (the rows of every correction), in the backend's form once. */
+  private subsamplePoints(points: Matrix): Matrix {
+    if (this.prepared?.source !== points) this.prepared = { source: points, rows: this.backend.prepareRows?.(points) ?? points };
+    return this.prepared.rows;
   }
 
   /** The active candidates' mse and error on a monitored set, from joint predictions in row chunks. */

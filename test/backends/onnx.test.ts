@@ -15,6 +15,7 @@ import { byteBlock, byteDivisorOf, byteRows, withByteForm } from '../../kernels/
 import { onnxKernel } from '../../kernels/onnx/expression.js';
 import { blockCenters, blockModel, distanceForm, fusedModel } from '../../kernels/onnx/models.js';
 import type { Backend } from '../../src/backends/backend.js';
+import { centerGroup } from '../../src/backends/centerGroup.js';
 import { createOnnxBackend, onnxSupport } from '../../src/backends/onnx/index.js';
 import { fit } from '../../src/index.js';
 import { integerGemmIsExact } from '../../src/backends/onnx/integerGemm.js';
@@ -392,6 +393,36 @@ describe.runIf(RUN_DEVICE)('onnx backend', () => {
       });
     }
 
+    for (const [divisor, held, streamedBytes] of [[1, 'resident', 0], [255, 'resident', 0], [255, 'streamed', Infinity]] as const) {
+      it(`a center group (a bandwidth search's) over bytes over ${divisor}, ${held}: every member on rows of each kind agrees with float64`, async () => {
+        const backend = await createOnnxBackend({ streamedBytes });
+        const [n, d, l] = [300, 100, 2];
+        const Z = byteMatrix(n, d, 51, divisor);
+        const sigma = (divisor === 1 ? 255 : 1) * 4;
+        const kernels = (['gaussian', 'laplacian', { name: 'matern', nu: 1.5 }] as KernelOption[]).map((option, k) => makeKernel(chooseKernel(option), sigma * (k + 1)));
+        const group = await centerGroup(backend, kernels, Z, l);
+        expect(group.sharesDistances).toBe(true);
+        const alphas = kernels.map((_, k) => randomMatrix(n, l, 52 + k).data.map((a) => a - 0.5));
+        for (let k = 0; k < kernels.length; k++) await group.members[k].setWeights(alphas[k]);
+        const rowsOf: [string, Matrix][] = [
+          ['bytes', byteMatrix(20, d, 55, divisor)],
+          ['prepared bytes', backend.prepareRows!(byteMatrix(20, d, 56, divisor))],
+          ['floats', randomMatrix(20, d, 57)],
+          ['bytes over the other divisor', byteMatrix(20, d, 58, divisor === 1 ? 255 : 1)],
+        ];
+        for (const [label, X] of [...rowsOf, ...rowsOf]) {
+          const outs = kernels.map(() => new Float32Array(X.rows * l));
+          await group.predictAll(X, outs);
+          kernels.forEach((kernel, k) => expect(fusedMisses(outs[k], naiveFused(kernel, X, Z, alphas[k], l, 0, n)), `${kernel.describe()}, ${label}`).toEqual([]));
+          const own = new Float32Array(X.rows * l);
+          await group.members[1].predict(X, own);
+          expect(fusedMisses(own, naiveFused(kernels[1], X, Z, alphas[1], l, 0, n)), `member ${kernels[1].describe()} alone, ${label}`).toEqual([]);
+        }
+        group.dispose();
+        await backend.dispose();
+      });
+    }
+
     it.runIf(exact)('gets the distance of bright images a few grey levels apart exactly, where the float32 GEMM cannot', async () => {
       // Raw bytes of 250 in all 784 features: ‖x‖² ≈ 4.9e7, whose float32 rounding (±4) is more than
       // the r² = j² between image 0 and image j, which is one pixel j grey levels darker.
@@ -407,10 +438,18 @@ describe.runIf(RUN_DEVICE)('onnx backend', () => {
         const out = new Float32Array(n * n);
         await set.predict(Z, out);
         const block = await backend.kernelBlock(kernel, Z, Z);
+        // A bandwidth search's group of this kernel and a wider one.
+        const group = await centerGroup(backend, [kernel, makeKernel(chooseKernel('gaussian'), 2)], Z, n);
+        for (const member of group.members) await member.setWeights(Float32Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? 1 : 0)));
+        const grouped = [new Float32Array(n * n), new Float32Array(n * n)];
+        await group.predictAll(Z, grouped);
         for (let j = 0; j < n; j++) {
           expect(out[j], `fused k(image 0, image ${j}), streamedBytes ${streamedBytes}`).toBeCloseTo(Math.exp(-(j * j) / 2), 6);
           expect(block[j], `block k(image 0, image ${j})`).toBeCloseTo(Math.exp(-(j * j) / 2), 6);
+          expect(grouped[0][j], `group's σ = 1, k(image 0, image ${j})`).toBeCloseTo(Math.exp(-(j * j) / 2), 6);
+          expect(grouped[1][j], `group's σ = 2, k(image 0, image ${j})`).toBeCloseTo(Math.exp(-(j * j) / 8), 6);
         }
+        group.dispose();
         set.dispose();
         await backend.dispose();
       }

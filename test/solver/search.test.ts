@@ -73,6 +73,28 @@ describe.each(['js', 'wasm', ...(ONNX ? (['onnx'] as const) : [])] as const)('ba
   }, 120_000);
 });
 
+describe.runIf(ONNX)('bandwidth search on onnx, byte data (the integer GEMM where it is exact)', () => {
+  /** The blobs as an image's pixels: bytes ÷ 255. */
+  const asBytes = (X: number[][]) => X.map((row) => row.map((v) => Math.min(255, Math.max(0, Math.round(((v + 2) / 6.5) * 255))) / 255));
+  const bytes = { X: asBytes(train.X), y: train.y };
+  const byteValidation = { X: asBytes(validation.X), y: validation.y };
+
+  it('each candidate trains as fit() alone (whose centers take the same form) with its bandwidth and the common batch', async () => {
+    const options: FitOptions = { ...common, validation: byteValidation, backend: 'onnx', kernel: 'gaussian', bandwidth: [0.2, 0.4, 0.8] };
+    const model = await fit(bytes.X, bytes.y, options);
+    for (const candidate of model.search!.candidates) {
+      const solo = await fit(bytes.X, bytes.y, { ...options, bandwidth: candidate.bandwidth, batchSize: model.plan.batchSize });
+      // The data are seen as bytes (the integer GEMM, or on a CPU where it is not exact the float one).
+      expect(solo.plan.distances).toMatch(/^(integer|float) GEMM.*bytes ÷ 255/);
+      expect(candidate.q).toBe(solo.plan.q);
+      closeArrays(candidate.validationMse!, solo.history.map((h) => h.validationMse!), 1e-4);
+      closeArrays(candidate.validationError!, solo.history.map((h) => h.validationError!), 0.01);
+      await solo.dispose();
+    }
+    await model.dispose();
+  }, 120_000);
+});
+
 describe.each(['wasm', ...(ONNX ? (['onnx'] as const) : [])] as const)('bandwidth search on %s, the last candidates with a kernel cache', (backend) => {
   it('once no more than two train, each goes on with a cache of its own and still trains as fit() alone (uncached) does', async () => {
     const { epochs: _given, cache: _off, ...unbounded } = common;

@@ -77,7 +77,7 @@ export interface CenterSetContext {
   /** The backend's shared graph with the centers as an input, for a kernel and feature count; in the byte form over `divisor` when given. */
   streamedSession(kernel: KernelExpression, form: DistanceForm, d: number, divisor?: number): Promise<OrtSession>;
   /** The same for a center group's kernels (kernels/onnx/models.ts streamedGroupModel). */
-  streamedGroupSession(kernels: readonly KernelExpression[], form: DistanceForm, d: number): Promise<OrtSession>;
+  streamedGroupSession(kernels: readonly KernelExpression[], form: DistanceForm, d: number, divisor?: number): Promise<OrtSession>;
   /** Whether the byte form's integer GEMM is exact on this CPU (integerGemm.ts). */
   integerGemmIsExact(): Promise<boolean>;
   /** Called when a set or group is released, so that the backend stops tracking it. */
@@ -116,10 +116,46 @@ interface StepSession {
 }
 
 /** A call's rows as a graph's inputs, chunk by chunk: rowsInput's `x`, or the byte form's `x` and `terms`; `bytes`: which. */
-interface RowFeeds {
+export interface RowFeeds {
   readonly bytes: boolean;
   /** The inputs for rows r0…r1. */
   chunk(r0: number, r1: number): Record<string, OrtTensor>;
+}
+
+/**
+ * Rows X as the inputs of graphs in the byte form over `divisor` (all of X converted once) when
+ * that is given and X's values are bytes over it, else rowsInput's in `form`, chunk by chunk.
+ */
+export function rowFeeds(runtime: OnnxRuntime, form: DistanceForm, divisor: number | undefined, X: Matrix): RowFeeds {
+  const d = X.cols;
+  const rows = divisor !== undefined ? byteRows(X, divisor) : undefined;
+  if (rows) {
+    return {
+      bytes: true,
+      chunk: (r0, r1) => ({ x: runtime.integerTensor(rows.values.subarray(r0 * d, r1 * d), [r1 - r0, d]), terms: runtime.integerTensor(rows.terms.subarray(r0, r1), [r1 - r0, 1]) }),
+    };
+  }
+  return { bytes: false, chunk: (r0, r1) => ({ x: runtime.tensor(rowsInput(form, rowSlice(X, r0, r1)), rowsShape(r1 - r0, d)) }) };
+}
+
+/** What `make` gives, made on the first get(); a failure is not kept: the next get() tries again (and reports it again). */
+export class Lazily<T> {
+  private made: Promise<T> | undefined;
+  constructor(private readonly make: () => Promise<T>) {}
+
+  get(): Promise<T> {
+    if (!this.made) {
+      const made = this.make();
+      this.made = made;
+      made.catch(() => this.made === made && (this.made = undefined));
+    }
+    return this.made;
+  }
+
+  /** Releases what was made, if it was: `release` runs on it once it is there. */
+  release(release: (value: T) => Promise<unknown>): Promise<void> {
+    return this.made ? this.made.then(release, () => undefined).then(() => undefined) : Promise.resolve();
+  }
 }
 
 export class OnnxCenterSet implements CenterSet {
@@ -127,9 +163,9 @@ export class OnnxCenterSet implements CenterSet {
   readonly dim: number;
   private readonly alpha: Float32Array;
   /** predictAndPullBack's graphs over all the centers, byte form and float form, each made on its first call. */
-  private readonly steps: { bytes?: Promise<StepSession>; float?: Promise<StepSession> } = {};
+  private readonly steps = { bytes: new Lazily(() => this.stepSession(true)), float: new Lazily(() => this.stepSession(false)) };
   /** A byte-form set's float-form shards, for rows that are not bytes; made on the first such call. */
-  private floatShards: Promise<Shard[]> | undefined;
+  private readonly floatShards = new Lazily(() => this.madeFloatShards());
   private released = false;
   private releasing: Promise<void> | undefined;
 
@@ -180,73 +216,48 @@ export class OnnxCenterSet implements CenterSet {
       const shard = { start, end, blocks: model.blocks, session: await context.runtime.createSession(model.bytes, context.options) };
       shards.push(shard);
       const first = rowSlice(centers, start, start + 1);
-      await this.runShard(shard, this.rowFeeds(first, divisor !== undefined).chunk(0, 1), 0, n);
+      await this.runShard(shard, rowFeeds(context.runtime, this.form, divisor, first).chunk(0, 1), 0, n);
     }
   }
 
   /**
    * A set whose centers are passed to the kernel's shared graph on every call; `columns`: their
-   * columnsInput, when the caller has it already (a group's members share one).
+   * columns input (columnsInput's or the byte form's), when the caller has it already (a group's
+   * members share one).
    */
-  static async streamed(context: CenterSetContext, kernel: KernelExpression, centers: Matrix, outputs: number, columns?: FormValues): Promise<OnnxCenterSet> {
+  static async streamed(context: CenterSetContext, kernel: KernelExpression, centers: Matrix, outputs: number, columns?: FormValues | ByteColumns): Promise<OnnxCenterSet> {
     checkOutputs(outputs);
     checkCenters(centers);
     const d = centers.cols;
     const form = distanceForm(d);
-    // A group's members share the group's float columns; a set of its own may take the byte form.
-    const bytes = columns === undefined ? byteFormColumns(centers) : undefined;
-    if (bytes && (await context.integerGemmIsExact())) {
+    const bytes = columns === undefined ? byteFormColumns(centers) : isFloatColumns(columns) ? undefined : columns;
+    if (bytes && (columns !== undefined || (await context.integerGemmIsExact()))) {
       const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs, bytes.divisor);
       set.shards.push(...streamedShards(form, centers, await context.streamedSession(kernel, form, d, bytes.divisor), bytes));
       return set;
     }
     const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs);
-    set.shards.push(...streamedShards(form, centers, await context.streamedSession(kernel, form, d), columns));
+    set.shards.push(...streamedShards(form, centers, await context.streamedSession(kernel, form, d), columns && isFloatColumns(columns) ? columns : undefined));
     return set;
   }
 
-  /**
-   * Rows X as the inputs of this set's graphs: in the byte form (all of X converted once) when the
-   * set's shards are and X's values are bytes over the same divisor (and `bytes` allows it), else
-   * rowsInput's, chunk by chunk.
-   */
-  private rowFeeds(X: Matrix, bytes = true): RowFeeds {
-    const { runtime } = this.context;
-    const d = X.cols;
-    const rows = bytes && this.divisor !== undefined ? byteRows(X, this.divisor) : undefined;
-    if (rows) {
-      return {
-        bytes: true,
-        chunk: (r0, r1) => ({ x: runtime.integerTensor(rows.values.subarray(r0 * d, r1 * d), [r1 - r0, d]), terms: runtime.integerTensor(rows.terms.subarray(r0, r1), [r1 - r0, 1]) }),
-      };
-    }
-    return { bytes: false, chunk: (r0, r1) => ({ x: runtime.tensor(rowsInput(this.form, rowSlice(X, r0, r1)), rowsShape(r1 - r0, d)) }) };
+  /** The shards that take `rows`: a byte-form set's float shards for rows that are not bytes. */
+  private async shardsFor(rows: RowFeeds): Promise<readonly Shard[]> {
+    return rows.bytes || this.divisor === undefined ? this.shards : this.floatShards.get();
   }
 
-  /**
-   * The shards that take rows in the form of `rows`: a byte-form set's float shards are made on
-   * first use, streamed or resident as its own.
-   */
-  private async shardsFor(rows: RowFeeds): Promise<readonly Shard[]> {
-    if (rows.bytes || this.divisor === undefined) return this.shards;
-    if (!this.floatShards) {
-      const { context, form, centers, kernel } = this;
-      const made = (async () => {
-        if (this.shards[0]?.columns !== undefined) return streamedShards(form, centers, await context.streamedSession(kernel, form, centers.cols));
-        const shards: Shard[] = [];
-        try {
-          await this.residentShards(shards, undefined);
-        } catch (error) {
-          await Promise.all(shards.map((shard) => shard.session.release()));
-          throw error;
-        }
-        return shards;
-      })();
-      this.floatShards = made;
-      // A failed creation is not kept: the next call reports it again.
-      made.catch(() => (this.floatShards = undefined));
+  /** A byte-form set's float shards, streamed or resident as its own. */
+  private async madeFloatShards(): Promise<Shard[]> {
+    const { context, form, centers, kernel } = this;
+    if (this.shards[0]?.columns !== undefined) return streamedShards(form, centers, await context.streamedSession(kernel, form, centers.cols));
+    const shards: Shard[] = [];
+    try {
+      await this.residentShards(shards, undefined);
+    } catch (error) {
+      await Promise.all(shards.map((shard) => shard.session.release()));
+      throw error;
     }
-    return this.floatShards;
+    return shards;
   }
 
   predict(X: Matrix, out: Float32Array, j0 = 0, j1 = this.count): Promise<void> {
@@ -257,7 +268,7 @@ export class OnnxCenterSet implements CenterSet {
       checkPredict(this, X, out, j0, j1);
       out.fill(0, 0, m * l);
       if (m === 0 || j0 >= j1) return;
-      const x = this.rowFeeds(X);
+      const x = rowFeeds(this.context.runtime, this.form, this.divisor, X);
       const shards = await this.shardsFor(x);
       const chunk = this.rowsPerChunk(m);
       for (let r0 = 0; r0 < m; r0 += chunk) {
@@ -287,8 +298,8 @@ export class OnnxCenterSet implements CenterSet {
       pulled.fill(0, 0, n * l);
       if (m === 0) return;
       const { runtime } = this.context;
-      const x = this.rowFeeds(X);
-      const { session, blocks } = await this.stepSession(x.bytes);
+      const x = rowFeeds(runtime, this.form, this.divisor, X);
+      const { session, blocks } = await (x.bytes ? this.steps.bytes : this.steps.float).get();
       const feeds: Record<string, OrtTensor> = { scale: runtime.tensor(Float32Array.of(scale), [1]) };
       blocks.forEach(([b0, b1], b) => (feeds[`alpha${b}`] = runtime.tensor(this.alpha.subarray(b0 * l, b1 * l), [b1 - b0, l])));
       const chunk = this.rowsPerChunk(m);
@@ -304,21 +315,10 @@ export class OnnxCenterSet implements CenterSet {
     });
   }
 
-  /** The step's graph for rows in the byte form or the float form, made on its first call. */
-  private stepSession(bytes: boolean): Promise<StepSession> {
-    const key = bytes ? 'bytes' : 'float';
-    let step = this.steps[key];
-    if (!step) {
-      const { runtime, options } = this.context;
-      step = stepModel(this.kernel, this.centers, this.outputs, bytes ? this.divisor : undefined).then(async (model) => ({
-        session: await runtime.createSession(model.bytes, options),
-        blocks: model.blocks,
-      }));
-      this.steps[key] = step;
-      // A failed creation is not kept: the next call reports it again.
-      step.catch(() => (this.steps[key] = undefined));
-    }
-    return step;
+  /** The step's graph for rows in the byte form or the float form. */
+  private async stepSession(bytes: boolean): Promise<StepSession> {
+    const model = await stepModel(this.kernel, this.centers, this.outputs, bytes ? this.divisor : undefined);
+    return { session: await this.context.runtime.createSession(model.bytes, this.context.options), blocks: model.blocks };
   }
 
   addToWeights(rows: ArrayLike<number>, deltas: Float64Array | Float32Array): Promise<void> {
@@ -360,11 +360,12 @@ export class OnnxCenterSet implements CenterSet {
     this.released = true;
     if (!this.releasing) {
       this.context.released(this);
-      const own = this.shards.filter((shard) => shard.columns === undefined).map((shard) => shard.session.release());
-      for (const step of [this.steps.bytes, this.steps.float]) if (step) own.push(step.then((made) => made.session.release(), () => undefined));
-      const ownShards = (shards: readonly Shard[]) => shards.filter((shard) => shard.columns === undefined);
-      if (this.floatShards) own.push(this.floatShards.then((shards) => Promise.all(ownShards(shards).map((shard) => shard.session.release())), () => undefined).then(() => undefined));
-      this.releasing = Promise.all(own).then(() => undefined);
+      this.releasing = Promise.all([
+        releaseShards(this.shards),
+        this.steps.bytes.release((step) => step.session.release()),
+        this.steps.float.release((step) => step.session.release()),
+        this.floatShards.release(releaseShards),
+      ]).then(() => undefined);
     }
     return this.releasing;
   }
@@ -402,6 +403,11 @@ export class OnnxCenterSet implements CenterSet {
   check(): void {
     if (this.released) throw new Error('this center set has been disposed');
   }
+}
+
+/** Releases the sessions of the shards that own theirs (resident ones; streamed shards use the backend's shared graphs). */
+export function releaseShards(shards: readonly Shard[]): Promise<unknown> {
+  return Promise.all(shards.filter((shard) => shard.columns === undefined).map((shard) => shard.session.release()));
 }
 
 /** Whether a streamed shard's centers are columnsInput's float values (else the byte form's). */

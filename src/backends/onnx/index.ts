@@ -144,7 +144,8 @@ class OnnxBackend implements Backend {
       streamedBytes,
       streamedSession: (kernel, form, d, divisor) =>
         divisor === undefined ? this.sharedSession('streamed', [kernel], form, d) : this.sharedSession('byte streamed', [kernel], form, d, 'float32', divisor),
-      streamedGroupSession: (kernels, form, d) => this.sharedSession('streamed group', kernels, form, d),
+      streamedGroupSession: (kernels, form, d, divisor) =>
+        divisor === undefined ? this.sharedSession('streamed group', kernels, form, d) : this.sharedSession('byte streamed group', kernels, form, d, 'float32', divisor),
       integerGemmIsExact: () => integerGemmIsExact(runtime, this.context.options),
       released: (set) => this.centerSets.delete(set),
     };
@@ -349,7 +350,7 @@ class OnnxBackend implements Backend {
    * made once.
    */
   private sharedSession(
-    kind: 'block' | 'byte block' | 'streamed' | 'byte streamed' | 'streamed group' | 'product',
+    kind: 'block' | 'byte block' | 'streamed' | 'byte streamed' | 'streamed group' | 'byte streamed group' | 'product',
     kernels: readonly KernelExpression[],
     form: DistanceForm,
     d: number,
@@ -371,7 +372,7 @@ class OnnxBackend implements Backend {
                 ? streamedModel(kernels[0], form, d)
                 : kind === 'byte streamed'
                   ? byteStreamedModel(kernels[0], d, divisor)
-                  : streamedGroupModel(kernels, form, d);
+                  : streamedGroupModel(kernels, form, d, kind === 'byte streamed group' ? divisor : undefined);
       // The set-up's K_SS is one large float32 block: an arena would keep its tiles for good. A
       // cache's blocks come every batch, and freed tiles would be faulted in again each time.
       const options = (kind === 'block' || kind === 'byte block') && precision === 'float32' ? sessionOptions(this.threads, false) : this.context.options;
