@@ -231,6 +231,7 @@ export class OnnxCenterSet implements CenterSet {
     const d = centers.cols;
     const form = distanceForm(d);
     const bytes = columns === undefined ? byteFormColumns(centers) : isFloatColumns(columns) ? undefined : columns;
+    // Byte columns given: their maker (a group) has found the integer GEMM exact already.
     if (bytes && (columns !== undefined || (await context.integerGemmIsExact()))) {
       const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs, bytes.divisor);
       set.shards.push(...streamedShards(form, centers, await context.streamedSession(kernel, form, d, bytes.divisor), bytes));
@@ -254,7 +255,7 @@ export class OnnxCenterSet implements CenterSet {
     try {
       await this.residentShards(shards, undefined);
     } catch (error) {
-      await Promise.all(shards.map((shard) => shard.session.release()));
+      await releaseShards(shards);
       throw error;
     }
     return shards;
