@@ -27,6 +27,7 @@ export class SharedSteps {
   private readonly scores = new Map<MonitorSet, { round: number; figures: ({ mse: number; error?: number } | undefined)[] }>();
   /** Candidates that step on their own (with a kernel cache) from an epoch on: see useOwnStepper. */
   private readonly own = new Map<number, Stepper>();
+  /** The subsample's points as the backend prepared them (Backend.prepareRows), and the matrix they came from. */
   private prepared: { source: Matrix; rows: Matrix } | undefined;
 
   constructor(
