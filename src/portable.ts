@@ -17,7 +17,7 @@ export { planRows, type PlanRow } from './model/summary.js';
 export type { BackendChoice, BackendTime, CalibrationPoint } from './solver/capacity.js';
 export type { CacheOption, CachePlan } from './solver/kernelCache.js';
 export type { CachePrecision } from './backends/backend.js';
-export type { DivergenceReport, EpochMetrics, EpochReport, IterationReport, StepHalving, StopReason } from './solver/events.js';
+export type { CacheLeft, DivergenceReport, EpochMetrics, EpochReport, IterationReport, StepHalving, StopReason } from './solver/events.js';
 export type { CheckpointOptions, CheckpointReport } from './options.js';
 export type { ClusterOptions, ClusterReport } from './cluster/options.js';
 export type { ServerAccess } from './cluster/connection.js';

@@ -1,5 +1,5 @@
 /** Text rendering of plans, epochs and results for the terminal. No math here, only formatting. */
-import type { DivergenceReport, EpochReport, StepHalving } from '../solver/events.js';
+import type { CacheLeft, DivergenceReport, EpochReport, StepHalving } from '../solver/events.js';
 import type { Plan } from '../solver/plan.js';
 import type { ClusterReport } from '../cluster/options.js';
 import { formatNumber, halvingsText, percent, planRows, residualText, searchTable } from '../model/summary.js';
@@ -26,7 +26,16 @@ export function renderEpoch(report: EpochReport, validationName: string): string
   if (report.residual !== undefined) parts.push(`train residual ${residualText(report.residual)}${report.stopping ? ` (stops at ${residualText(report.stopping.residual)})` : ''}`);
   if (report.validationMse !== undefined) parts.push(`${validationName} mse ${formatNumber(report.validationMse)}`);
   if (report.validationError !== undefined) parts.push(`${validationName} error ${percent(report.validationError)}`);
-  return parts.join('  ') + (report.best && report.validationMse !== undefined ? '  *' : '');
+  const line = parts.join('  ') + (report.best && report.validationMse !== undefined ? '  *' : '');
+  return report.cacheLeft ? `${line}\n${renderCacheLeft(report.cacheLeft)}` : line;
+}
+
+/** The line under the epoch after which training left its reduced-precision kernel cache. */
+function renderCacheLeft(left: CacheLeft): string {
+  return (
+    `  the ${left.precision} kernel cache's rounding is ${Math.round(100 * left.share)} % of the residual (it would hold the residual up): ` +
+    `training goes on without the cache, with exact kernel blocks (--cache float32 keeps exact values where memory allows)`
+  );
 }
 
 /** The warning on the first divergence. */

@@ -9,6 +9,7 @@ import type { ClassLabel, Task } from '../data/labels.js';
 import type { ScaleKind } from '../data/scaling.js';
 import { KmfitError, describeValue } from '../errors.js';
 import type { EpochMetrics, StepHalving } from '../solver/events.js';
+import { CACHE_PRECISIONS } from '../solver/kernelCache.js';
 import { AVERAGING_SOURCES, type Plan } from '../solver/plan.js';
 import type { NpyArray } from './npy.js';
 
@@ -191,6 +192,11 @@ export class HeaderFields {
       if (epoch.residual !== undefined) this.number(epoch.residual, at('residual'));
       if (epoch.stepSize !== undefined) this.number(epoch.stepSize, at('stepSize'), true);
       if (epoch.halvings !== undefined) this.integer(epoch.halvings, at('halvings'), 0);
+      if (epoch.cacheLeft !== undefined) {
+        const left = this.object(epoch.cacheLeft, at('cacheLeft'));
+        this.oneOf(left.precision, at('cacheLeft.precision'), CACHE_PRECISIONS);
+        this.number(left.share, at('cacheLeft.share'));
+      }
     });
     return list as EpochMetrics[];
   }

@@ -54,6 +54,7 @@ export class SharedSteps {
       settle: async () => undefined,
       discard: () => undefined,
       beginEpoch: (order) => this.own.get(k)?.beginEpoch?.(order),
+      checkCacheRounding: async () => this.own.get(k)?.checkCacheRounding?.(),
     };
   }
 

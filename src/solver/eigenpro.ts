@@ -9,9 +9,10 @@
  */
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
-import { takeRows, type Matrix } from '../matrix.js';
+import { rowSlice, takeRows, type Matrix } from '../matrix.js';
 import { correctionKernels } from './dense/choose.js';
 import type { CorrectionKernels } from './dense/kernels.js';
+import type { CacheLeft } from './events.js';
 import type { KernelCache } from './kernelCache.js';
 
 /** The top eigen-directions on the subsample, ready to apply. */
@@ -67,6 +68,15 @@ export interface Stepper {
   readonly projections?: number;
   /** An epoch starts with this permutation of the data's rows (a kernel cache fills in its order). */
   beginEpoch?(order: Int32Array): void;
+  /**
+   * With a kernel cache in reduced precision (float16, bfloat16): how much of the residual on the
+   * subsample is the cache's rounding, ‖K̃α − Kα‖ / ‖y − Kα‖ (K̃ the cached values, K the exact
+   * ones). The iteration goes to the interpolant of K̃, whose exact residual levels off, or rises,
+   * once the rounding is the larger part; from CACHE_ROUNDING_SHARE on, the stepper drops the cache
+   * and goes on with exact kernel blocks. Returns the share and the precision left, or undefined
+   * when it keeps its cache (or has none in reduced precision).
+   */
+  checkCacheRounding?(): Promise<CacheLeft | undefined>;
   /** Releases what the stepper holds (EigenPro 3's pending sets and θ on the device, a kernel cache). */
   dispose?(): void;
 }
@@ -86,13 +96,52 @@ export interface PendingState {
 
 /** EigenPro 2's iteration, which has nothing pending. */
 export function eigenPro2Stepper(context: StepContext): Stepper {
+  let run = context;
   return {
-    step: (batch, rate) => step(context, batch, rate, context.Y.cols),
+    step: (batch, rate) => step(run, batch, rate, run.Y.cols),
     settle: async () => undefined,
     discard: () => undefined,
-    beginEpoch: (order) => context.cache?.beginEpoch(order),
-    dispose: () => context.cache?.dispose(),
+    beginEpoch: (order) => run.cache?.beginEpoch(order),
+    dispose: () => run.cache?.dispose(),
+    checkCacheRounding: async () => {
+      const { cache, preconditioning: p } = run;
+      if (!cache || cache.precision === 'float32' || !p) return undefined;
+      const share = await cacheRoundingShare(run, cache, p);
+      if (share === undefined || share < CACHE_ROUNDING_SHARE) return undefined;
+      cache.dispose();
+      run = { ...run, cache: undefined };
+      return { precision: cache.precision, share };
+    },
   };
+}
+
+/** The share of the residual's norm that a reduced-precision cache's rounding may make before the stepper drops the cache. */
+export const CACHE_ROUNDING_SHARE = 0.8;
+/** Rows of the subsample the share is measured on: a fraction of a step's block, enough for a ratio of norms. */
+const CACHE_ROUNDING_ROWS = 500;
+
+/**
+ * ‖K̃α − Kα‖ / ‖y − Kα‖ on the preconditioner's subsample S: its rows' predictions from the cache
+ * and from exact kernel blocks (undefined while the cache does not hold them all yet).
+ */
+export async function cacheRoundingShare(run: StepContext, cache: KernelCache, p: Preconditioning): Promise<number | undefined> {
+  const l = run.Y.cols;
+  const count = Math.min(p.indices.length, CACHE_ROUNDING_ROWS);
+  const rows = p.indices.subarray(0, count);
+  const cached = new Float32Array(count * l);
+  if (!(await cache.predict(rows, cached))) return undefined;
+  const exact = new Float32Array(cached.length);
+  await (run.centers.predictOwnRows ? run.centers.predictOwnRows(rows, exact) : run.centers.predict(rowSlice(p.points, 0, count), exact));
+  let rounding = 0;
+  let residual = 0;
+  for (let i = 0; i < count; i++) {
+    for (let c = 0; c < l; c++) {
+      const f = exact[i * l + c];
+      rounding += (cached[i * l + c] - f) ** 2;
+      residual += (run.Y.data[rows[i] * l + c] - f) ** 2;
+    }
+  }
+  return residual > 0 ? Math.sqrt(rounding / residual) : rounding > 0 ? Number.POSITIVE_INFINITY : 0;
 }
 
 /** Rows per predict call when scoring, to bound the memory of one block. */

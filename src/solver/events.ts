@@ -1,5 +1,12 @@
 /** What the solver reports while it trains; the library never prints, the CLI renders these. */
+import type { CachePrecision } from '../backends/backend.js';
 import type { StoppingRule } from './convergence.js';
+
+/** A kernel cache that training went on without: its precision, and the share of the residual its rounding made. */
+export interface CacheLeft {
+  readonly precision: CachePrecision;
+  readonly share: number;
+}
 
 /** Metrics of one epoch, as kept in `model.history`. */
 export interface EpochMetrics {
@@ -27,6 +34,11 @@ export interface EpochMetrics {
   readonly stepSize?: number;
   /** …and the halvings of the step size during it. */
   readonly halvings?: number;
+  /**
+   * Set on the epoch after which training went on without its reduced-precision kernel cache: the
+   * cache's rounding made this share of the residual (eigenpro.ts, Stepper.checkCacheRounding).
+   */
+  readonly cacheLeft?: CacheLeft;
 }
 
 export interface EpochReport extends EpochMetrics {

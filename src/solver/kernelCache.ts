@@ -293,6 +293,11 @@ export class KernelCache {
    * out (rows × l) = k(X[batch], X)·α from the cache, filling it first when the batch is the next
    * block in fill order. Returns false, doing nothing, when the cache can answer neither way.
    */
+  /** The precision of the cached values. */
+  get precision(): CachePrecision {
+    return this.engine.precision;
+  }
+
   async predict(batch: Int32Array, out: Float32Array): Promise<boolean> {
     const position = this.position;
     if (!position || batch.length === 0) return false;

@@ -126,6 +126,13 @@ export interface TrainingState {
 
 /** How a run ends by itself. */
 export type FinishReason = Exclude<StopReason, 'aborted'>;
+/**
+ * An epoch whose train mse fell by less than this factor is slow: the stepper checks whether its
+ * kernel cache's rounding is the cause (Stepper.checkCacheRounding). The check costs a block over
+ * the subsample, so a run that converges at its usual pace (letter: −10 % to −30 % an epoch) pays none.
+ */
+const SLOW_EPOCH = 0.95;
+
 export const FINISH_REASONS: readonly FinishReason[] = ['epochs', 'early-stopping', 'converged'];
 
 /** The quantity early stopping and "best" are judged by: validation error, else validation mse. */
@@ -396,6 +403,9 @@ export class Training {
     const problem = this.guarded ? epochDivergence(train.mse, earlier.length > 0 ? Math.min(...earlier) : undefined, this.scale) : undefined;
     if (problem) return this.rollBack(problem);
 
+    // A slow epoch may be a reduced-precision cache's rounding holding the residual up (eigenpro.ts).
+    const previous = this.p.history.at(-1)?.trainMse;
+    const cacheLeft = previous !== undefined && train.mse > SLOW_EPOCH * previous ? await run.stepper.checkCacheRounding?.() : undefined;
     const validation = run.validation ? await score(run.validation) : undefined;
     const residual = run.stopping ? relativeResidual(train.mse, this.spread) : undefined;
     const epoch = this.p.epochsDone + 1;
@@ -410,6 +420,7 @@ export class Training {
       ...(validation?.error !== undefined ? { validationError: validation.error } : {}),
       ...(residual !== undefined ? { residual } : {}),
       ...(this.p.epochHalvings > 0 ? { stepSize: this.p.stepSize, halvings: this.p.epochHalvings } : {}),
+      ...(cacheLeft ? { cacheLeft } : {}),
     };
     this.p.history.push(metrics);
     this.p.epochsDone = epoch;
