@@ -126,13 +126,6 @@ export interface TrainingState {
 
 /** How a run ends by itself. */
 export type FinishReason = Exclude<StopReason, 'aborted'>;
-/**
- * An epoch whose train mse fell by less than this factor is slow: the stepper checks whether its
- * kernel cache's rounding is the cause (Stepper.checkCacheRounding). The check costs a block over
- * the subsample, so a run that converges at its usual pace (letter: −10 % to −30 % an epoch) pays none.
- */
-const SLOW_EPOCH = 0.95;
-
 export const FINISH_REASONS: readonly FinishReason[] = ['epochs', 'early-stopping', 'converged'];
 
 /** The quantity early stopping and "best" are judged by: validation error, else validation mse. */
@@ -482,6 +475,13 @@ function meanOf(average: NonNullable<TrainingState['average']>): Float32Array {
 
 /** At most this long between two turns of the event loop during training. */
 const YIELD_EVERY_MS = 15;
+
+/**
+ * An epoch whose train mse fell by less than this factor is slow: the stepper checks whether its
+ * kernel cache's rounding is the cause (Stepper.checkCacheRounding). The check costs a block over
+ * the subsample, so a run that converges at its usual pace (letter: −10 % to −30 % an epoch) pays none.
+ */
+const SLOW_EPOCH = 0.95;
 
 /**
  * Lets timers, signal handlers and I/O run. A backend whose calls resolve at once (js) keeps the
