@@ -20,12 +20,10 @@
  * made on their first such call.
  */
 import type { KernelExpression } from '../../../kernels/kernel.js';
-import { byteRows, type ByteColumns } from '../../../kernels/onnx/bytes.js';
+import { byteColumns, byteRows, type ByteColumns } from '../../../kernels/onnx/bytes.js';
 import {
   STREAMED_COLUMNS,
   blockCenters,
-  byteFormColumns,
-  byteFormDivisor,
   columnsInput,
   columnsShape,
   distanceForm,
@@ -78,8 +76,12 @@ export interface CenterSetContext {
   streamedSession(kernel: KernelExpression, form: DistanceForm, d: number, divisor?: number): Promise<OrtSession>;
   /** The same for a center group's kernels (kernels/onnx/models.ts streamedGroupModel). */
   streamedGroupSession(kernels: readonly KernelExpression[], form: DistanceForm, d: number, divisor?: number): Promise<OrtSession>;
-  /** Whether the byte form's integer GEMM is exact on this CPU (integerGemm.ts). */
-  integerGemmIsExact(): Promise<boolean>;
+  /**
+   * The divisor of the byte form (kernels/onnx/bytes.ts) that these centers take on this CPU: where
+   * their values are bytes and the integer GEMM is exact here (integerGemm.ts); else undefined, the
+   * float forms. Sets and groups ask it, so that all of them choose alike.
+   */
+  byteFormOf(centers: Matrix): Promise<number | undefined>;
   /** Called when a set or group is released, so that the backend stops tracking it. */
   released(owner: Releasable): void;
 }
@@ -192,9 +194,7 @@ export class OnnxCenterSet implements CenterSet {
     checkCenters(centers);
     const form = distanceForm(d);
     if (n * columnsShape(n, d)[1] * valueBytes(form) <= context.streamedBytes) return OnnxCenterSet.streamed(context, kernel, centers, outputs);
-    const divisor = byteFormDivisor(centers);
-    const byteForm = divisor !== undefined && (await context.integerGemmIsExact());
-    const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs, byteForm ? divisor : undefined);
+    const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs, await context.byteFormOf(centers));
     try {
       await set.residentShards(set.shards, set.divisor);
     } catch (error) {
@@ -230,15 +230,10 @@ export class OnnxCenterSet implements CenterSet {
     checkCenters(centers);
     const d = centers.cols;
     const form = distanceForm(d);
-    const bytes = columns === undefined ? byteFormColumns(centers) : isFloatColumns(columns) ? undefined : columns;
-    // Byte columns given: their maker (a group) has found the integer GEMM exact already.
-    if (bytes && (columns !== undefined || (await context.integerGemmIsExact()))) {
-      const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs, bytes.divisor);
-      set.shards.push(...streamedShards(form, centers, await context.streamedSession(kernel, form, d, bytes.divisor), bytes));
-      return set;
-    }
-    const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs);
-    set.shards.push(...streamedShards(form, centers, await context.streamedSession(kernel, form, d), columns && isFloatColumns(columns) ? columns : undefined));
+    // Given columns (a group's) are in the form their maker chose.
+    const divisor = columns === undefined ? await context.byteFormOf(centers) : isFloatColumns(columns) ? undefined : columns.divisor;
+    const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs, divisor);
+    set.shards.push(...streamedShards(form, centers, await context.streamedSession(kernel, form, d, divisor), columns ?? columnsIn(form, centers, divisor)));
     return set;
   }
 
@@ -409,6 +404,11 @@ export class OnnxCenterSet implements CenterSet {
 /** Releases the sessions of the shards that own theirs (resident ones; streamed shards use the backend's shared graphs). */
 export function releaseShards(shards: readonly Shard[]): Promise<unknown> {
   return Promise.all(shards.filter((shard) => shard.columns === undefined).map((shard) => shard.session.release()));
+}
+
+/** Centers as a streamed graph's columns input: in the byte form over `divisor` (byteFormOf's), else columnsInput's. */
+export function columnsIn(form: DistanceForm, centers: Matrix, divisor: number | undefined): FormValues | ByteColumns {
+  return (divisor !== undefined && byteColumns(centers, divisor)) || columnsInput(form, centers);
 }
 
 /** Whether a streamed shard's centers are columnsInput's float values (else the byte form's). */

@@ -14,12 +14,12 @@
  * second resident copy of the centers per member.
  */
 import type { KernelExpression } from '../../../kernels/kernel.js';
-import { byteColumns, type ByteColumns } from '../../../kernels/onnx/bytes.js';
-import { blockCenters, byteFormColumns, columnsInput, columnsShape, distanceForm, fusedGroupModel, groupAlpha, valueBytes, type DistanceForm, type FormValues } from '../../../kernels/onnx/models.js';
+import type { ByteColumns } from '../../../kernels/onnx/bytes.js';
+import { blockCenters, columnsShape, distanceForm, fusedGroupModel, groupAlpha, valueBytes, type DistanceForm, type FormValues } from '../../../kernels/onnx/models.js';
 import { rowSlice, type Matrix } from '../../matrix.js';
 import type { CenterGroup, CenterSet } from '../backend.js';
 import { checkCenters, checkOutputs, checkPredict } from '../misuse.js';
-import { Lazily, OnnxCenterSet, columnFeeds, outputData, releaseShards, rowFeeds, rowsPerChunk, streamedShards, type CenterSetContext, type Shard } from './centers.js';
+import { Lazily, OnnxCenterSet, columnFeeds, columnsIn, outputData, releaseShards, rowFeeds, rowsPerChunk, streamedShards, type CenterSetContext, type Shard } from './centers.js';
 import type { OrtTensor } from './runtime.js';
 
 export class OnnxCenterGroup implements CenterGroup {
@@ -48,9 +48,8 @@ export class OnnxCenterGroup implements CenterGroup {
     checkOutputs(outputs);
     checkCenters(centers);
     const form = distanceForm(centers.cols);
-    const bytes = byteFormColumns(centers);
-    const divisor = bytes && (await context.integerGemmIsExact()) ? bytes.divisor : undefined;
-    const columns = divisor !== undefined ? bytes! : columnsInput(form, centers);
+    const divisor = await context.byteFormOf(centers);
+    const columns = columnsIn(form, centers, divisor);
     const members: OnnxCenterSet[] = [];
     let group: OnnxCenterGroup | undefined;
     try {
@@ -73,7 +72,7 @@ export class OnnxCenterGroup implements CenterGroup {
     const { rows: n, cols: d } = centers;
     const outputs = this.members[0].outputs;
     if (n * columnsShape(n, d)[1] * valueBytes(form) <= context.streamedBytes) {
-      return streamedShards(form, centers, await context.streamedGroupSession(kernels, form, d, divisor), columns ?? (divisor === undefined ? undefined : byteColumns(centers, divisor)));
+      return streamedShards(form, centers, await context.streamedGroupSession(kernels, form, d, divisor), columns ?? columnsIn(form, centers, divisor));
     }
     const shards: Shard[] = [];
     try {

@@ -146,26 +146,34 @@ class OnnxBackend implements Backend {
         divisor === undefined ? this.sharedSession('streamed', [kernel], form, d) : this.sharedSession('byte streamed', [kernel], form, d, 'float32', divisor),
       streamedGroupSession: (kernels, form, d, divisor) =>
         divisor === undefined ? this.sharedSession('streamed group', kernels, form, d) : this.sharedSession('byte streamed group', kernels, form, d, 'float32', divisor),
-      integerGemmIsExact: () => integerGemmIsExact(runtime, this.context.options),
+      byteFormOf: async (centers) => {
+        const divisor = byteFormDivisor(centers);
+        return divisor !== undefined && (await this.integerGemmIsExact()) ? divisor : undefined;
+      },
       released: (set) => this.centerSets.delete(set),
     };
+  }
+
+  /** Whether the byte form's integer GEMM is exact on this CPU (integerGemm.ts; probed once per session options). */
+  private integerGemmIsExact(): Promise<boolean> {
+    return integerGemmIsExact(this.runtime, this.context.options);
   }
 
   /** Whether byte data take the integer GEMM on this CPU (the probe of integerGemm.ts). */
   async dataForms(): Promise<readonly string[]> {
     return [
-      (await this.context.integerGemmIsExact())
+      (await this.integerGemmIsExact())
         ? 'byte data (0–255, or ÷ 255): distances from the integer GEMM, exact on this CPU (its dot products add into int32)'
         : "byte data: the float form (this CPU's integer GEMM adds pairs of products in saturating 16-bit integers, which would give wrong distances)",
     ];
   }
 
-  /** The byte form, where the centers are bytes (centers.ts makes the same choice when it holds them). */
+  /** The byte form, where the centers are bytes: context.byteFormOf's choice, with why where the CPU declines it. */
   async distancesFor(centers: Matrix): Promise<string | undefined> {
     const divisor = byteFormDivisor(centers);
     if (divisor === undefined) return undefined;
     const bytes = divisor === 1 ? 'bytes' : 'bytes ÷ 255';
-    return (await this.context.integerGemmIsExact())
+    return (await this.integerGemmIsExact())
       ? `integer GEMM, exact: the centers are ${bytes}, and so are the rows that come in that form`
       : `float GEMM: the centers are ${bytes}, but this CPU's integer GEMM is not exact (kmfit devices)`;
   }
@@ -261,7 +269,7 @@ class OnnxBackend implements Backend {
       if (m === 0 || n === 0) return;
       const form = distanceForm(d);
       const byteY = columnsOf.bytes();
-      const byteX = byteY && (await this.context.integerGemmIsExact()) ? byteRows(X, byteY.divisor) : undefined;
+      const byteX = byteY && (await this.integerGemmIsExact()) ? byteRows(X, byteY.divisor) : undefined;
       const bytes = byteX && byteY ? { x: byteX, y: byteY } : undefined;
       const session = bytes
         ? await this.sharedSession('byte block', [kernel.expression], form, d, precision, bytes.y.divisor)
