@@ -127,6 +127,7 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     await opts.onCluster?.(cluster ? cluster.report() : undefined);
     const centers = cluster ? cluster.centers : await backend.createCenterSet(kernel, centerPoints, plan.outputs);
     let stepper: Stepper;
+    let cache: KernelCache | undefined;
     if (start.centers && plan.centers) {
       stepper = new CentersStepper({
         backend,
@@ -143,17 +144,24 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
       });
     } else {
       const subsample = cachePlan.subsampleColumns ? start.preconditioning?.indices : undefined;
-      const cache = cachePlan.precision ? new KernelCache(await cacheEngineOf(backend, cachePlan.precision), kernel, centerPoints, centers, plan.batchSize, subsample) : undefined;
+      cache = cachePlan.precision ? new KernelCache(await cacheEngineOf(backend, cachePlan.precision), kernel, centerPoints, centers, plan.batchSize, subsample) : undefined;
       stepper = eigenPro2Stepper({ backend, kernel, X: centerPoints, Y: targets.values, centers, preconditioning: start.preconditioning, cache });
     }
     // The validation rows scored from their kept block (planCache decides: EigenPro 2 with the cache).
     const scoring = validation && cachePlan.scoredRows ? new ScoringBlock(await cacheEngineOf(backend, 'float32'), kernel, validation.X, centerPoints, centers) : undefined;
-    const evaluateOn = scoring && (async (set: MonitorSet) => {
-      if (set !== validation) return evaluate(centers, set);
-      const scores = new Float32Array(set.X.rows * plan.outputs);
-      await scoring.predict(scores);
-      return scorePredictions(scores, set, plan.outputs);
-    });
+    // The monitored training rows scored from the cache once it holds their rows, where it keeps
+    // float32: the model's own values up to summation order, as a kernel block would give. A
+    // reduced precision's figures would be its rounded matrix's, whose floor the stepper's rounding
+    // check must see in the exact ones.
+    const cachedRows = cache?.precision === 'float32' ? cache : undefined;
+    const evaluateOn =
+      (scoring || cachedRows) &&
+      (async (set: MonitorSet) => {
+        const scores = new Float32Array(set.X.rows * plan.outputs);
+        if (set === validation && scoring) await scoring.predict(scores);
+        else if (!(set.rows && cachedRows?.complete && (await cachedRows.predict(set.rows, scores)))) return evaluate(centers, set);
+        return scorePredictions(scores, set, plan.outputs);
+      });
     const result = await runEigenPro(
       {
         ...(evaluateOn ? { evaluate: evaluateOn } : {}),

@@ -5,7 +5,7 @@
  * cache against each other and the exact interpolant (float64 Cholesky).
  */
 import { EigenvalueDecomposition, Matrix as DenseMatrix } from 'ml-matrix';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { chooseKernel, makeKernel } from '../../kernels/index.js';
 import type { Backend, CacheEngine, CachePrecision } from '../../src/backends/backend.js';
 import { onnxSupport } from '../../src/backends/onnx/index.js';
@@ -394,6 +394,29 @@ describe('training with a cache', () => {
     const mse = scores.reduce((sum, v, i) => sum + (v - truth[i]) ** 2, 0) / scores.length;
     expect(Math.abs(narrow.history[3].validationMse! - mse) / mse).toBeLessThan(1e-4);
     await narrow.dispose();
+  });
+
+  it("scores the monitored training rows from a full float32 cache (the model's own figures, up to float32 sums), and from kernel blocks beside a float16 one", async () => {
+    // n is below MONITOR_POINTS.least: every training row is monitored.
+    const monitored = (calls: unknown[][]) => calls.filter(([rows]) => (rows as Int32Array).length === n).length;
+    const truth = Y.flat();
+    for (const backend of ENGINE_BACKENDS as BackendName[]) {
+      for (const cache of ['float32', 'float16'] as const) {
+        const predict = vi.spyOn(KernelCache.prototype, 'predict');
+        try {
+          const model = await fit(points, Y, { ...base, epochs: 4, backend, cache });
+          // After each of the 4 epochs: from the cache in float32 (it is full from the first epoch's
+          // end); never in float16, whose rounding the stepper's check must see in exact figures.
+          expect(monitored(predict.mock.calls)).toBe(cache === 'float32' ? 4 : 0);
+          const scores = (await model.predictScores(points)).data;
+          const mse = scores.reduce((sum, v, i) => sum + (v - truth[i]) ** 2, 0) / scores.length;
+          expect(Math.abs(model.history[3].trainMse - mse) / mse).toBeLessThan(1e-4);
+          await model.dispose();
+        } finally {
+          predict.mockRestore();
+        }
+      }
+    }
   });
 
   it("refuses a cache option it does not know, naming what it takes", async () => {
