@@ -73,11 +73,23 @@ describe('kmfit on files', () => {
     expect(report.plan.d).toBe(784);
     expect(report.plan.outputs).toBe(10);
     expect(report.history).toHaveLength(2);
-    expect(Object.keys(report.history[0]).sort()).toEqual(['elapsedSeconds', 'epoch', 'seconds', 'trainError', 'trainMse', 'valError', 'valMse']);
+    expect(Object.keys(report.history[0]).sort()).toEqual(['elapsedSeconds', 'epoch', 'iterations', 'seconds', 'trainError', 'trainMse', 'valError', 'valMse']);
     expect(report.test.error).toBeLessThan(0.15);
     expect(report.test.error).toBe(report.history[1].valError);
     expect(report.modelPath).toBe(file('digits.kmfit'));
     expect(existsSync(file('digits.kmfit'))).toBe(true);
+  });
+
+  it("--json's history has model.history's figures: with the epochs left out, each epoch's residual, and the rule that stopped it", () => {
+    const out = kmfit('digits.npy', '--json', '--no-save');
+    expect(out.status).toBe(0);
+    const report = JSON.parse(out.stdout);
+    const residuals: number[] = report.history.map((h: { residual: number }) => h.residual);
+    expect(residuals.every((r) => r > 0 && r < 1)).toBe(true);
+    // The rule (plan.stopping): the last residual is the first at or below it, unless the cap came first.
+    const rule: number = report.plan.stopping.residual;
+    expect(residuals.slice(0, -1).every((r) => r > rule)).toBe(true);
+    expect(report.stoppedBy === 'converged' ? residuals.at(-1)! <= rule : residuals.length === report.plan.epochs).toBe(true);
   });
 
   it('predict: labels from a file with its label column scored; the same labels without it', () => {
