@@ -304,7 +304,7 @@ export const FIT_OPTIONS = {
     describe:
       "EigenPro 2: keep the kernel matrix in memory after the first epoch, which then computes each block once (symmetry); with centers (EigenPro 3): K_ZZ for the projection: " +
       `'auto', 'off', a precision (${CACHE_PRECISIONS.map((p) => `'${p}'`).join(', ')}) or { precision, bytes }; ` +
-      `'auto' caches on the wasm and onnx backends when it fits ${CACHE_SHARE * 100} % of the memory left, in ${DEFAULT_CACHE_PRECISION} (float32 up to ${AUTO_FLOAT32_BYTES / 2 ** 20} MiB)`,
+      `'auto' caches on the wasm and onnx backends when it fits ${CACHE_SHARE * 100} % of the memory left, in ${DEFAULT_CACHE_PRECISION} (float32 up to ${AUTO_FLOAT32_BYTES / 2 ** 20} MiB, or where the ${DEFAULT_CACHE_PRECISION} values' rounding holds the residual up and float32 fits)`,
     default: 'auto',
     cli: { flag: 'cache', help: `auto, off, or a precision (${CACHE_PRECISIONS.join(', ')}): the kernel matrix kept in memory` },
   }),

@@ -32,10 +32,10 @@ export function renderEpoch(report: EpochReport, validationName: string): string
 
 /** The line under the epoch after which training left its reduced-precision kernel cache. */
 function renderCacheLeft(left: CacheLeft): string {
-  return (
-    `  the ${left.precision} kernel cache's rounding is ${Math.round(100 * left.share)} % of the residual (it would hold the residual up): ` +
-    `training goes on without the cache, with exact kernel blocks (--cache float32 keeps exact values where memory allows)`
-  );
+  const why = `  the ${left.precision} kernel cache's rounding is ${Math.round(100 * left.share)} % of the residual (it would hold the residual up): `;
+  return left.refilled
+    ? `${why}training goes on with a ${left.refilled} cache of exact values, filled again over the next epoch`
+    : `${why}training goes on without the cache, with exact kernel blocks (--cache float32 keeps exact values where memory allows)`;
 }
 
 /** The warning on the first divergence. */

@@ -196,6 +196,7 @@ export class HeaderFields {
         const left = this.object(epoch.cacheLeft, at('cacheLeft'));
         this.oneOf(left.precision, at('cacheLeft.precision'), CACHE_PRECISIONS);
         this.number(left.share, at('cacheLeft.share'));
+        if (left.refilled !== undefined) this.oneOf(left.refilled, at('cacheLeft.refilled'), ['float32']);
       }
     });
     return list as EpochMetrics[];

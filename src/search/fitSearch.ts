@@ -175,15 +175,21 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
         },
       );
     });
-    const lateCache = planLateCache(opts.cache, backend, { n: train.rows, d: train.cols, l, s: plans[0].subsampleSize, q: Math.max(...plans.map((p) => p.q)), m, monitorRows, setup: false });
+    /** A candidate's sizes, for the memory plans: the largest q of them. */
+    const candidateSize = { n: train.rows, d: train.cols, l, s: plans[0].subsampleSize, q: Math.max(...plans.map((p) => p.q)), m, monitorRows, setup: false };
+    const lateCache = planLateCache(opts.cache, backend, candidateSize);
+    // 'auto' chose a reduced precision: a float32 cache, where one fits beside the others', takes its
+    // place if its rounding holds a candidate's residual up (eigenpro.ts).
+    const lateExact = opts.cache === 'auto' && lateCache.precision && lateCache.precision !== 'float32' ? planLateCache(opts.cache, backend, candidateSize, true) : undefined;
     /** A late candidate's own stepper: eigenpro.ts's, on its member set, with a kernel cache (lateCache). */
     const cachedStepper = async (member: SetUpCandidate, centers: CenterSet, plan: CachePlan) => {
       const { kernel } = member.candidate;
       const { preconditioning } = member;
-      const cache = new KernelCache(await cacheEngineOf(backend, plan.precision!), kernel, train, centers, m, plan.subsampleColumns ? preconditioning?.indices : undefined);
-      return eigenPro2Stepper({ backend, kernel, X: train, Y, centers, preconditioning, cache });
+      const cacheOf = async (kept: CachePlan) => new KernelCache(await cacheEngineOf(backend, kept.precision!), kernel, train, centers, m, kept.subsampleColumns ? preconditioning?.indices : undefined);
+      const exactCache = lateExact?.precision ? () => cacheOf(lateExact) : undefined;
+      return eigenPro2Stepper({ backend, kernel, X: train, Y, centers, preconditioning, cache: await cacheOf(plan), ...(exactCache ? { exactCache } : {}) });
     };
-    const fit = searchCandidatesPerPass(backend, { n: train.rows, d: train.cols, l, s: plans[0].subsampleSize, q: Math.max(...plans.map((p) => p.q)), m, monitorRows, setup: false }, candidates.length);
+    const fit = searchCandidatesPerPass(backend, candidateSize, candidates.length);
     const perPass = fit.count;
     const passes = Math.ceil(candidates.length / perPass);
     const searchPlan = (results?: { candidates: SearchCandidate[]; winner: number; sharesDistances: boolean; refit?: string }): SearchPlan => ({
@@ -357,10 +363,10 @@ function formatSigma(x: number): string {
 
 /**
  * The cache each of the last LATE_CACHE_CANDIDATES candidates still training would keep: the run's
- * cache plan for one, with the others' caches counted beside it.
+ * cache plan for one, with the others' caches counted beside it (`exact`: CacheContext.exact's).
  */
-function planLateCache(option: CacheOption, backend: Backend, size: PlanSize): CachePlan {
-  const run = { cluster: false, monitorRows: size.monitorRows, validationRows: 0 };
+function planLateCache(option: CacheOption, backend: Backend, size: PlanSize, exact = false): CachePlan {
+  const run = { cluster: false, monitorRows: size.monitorRows, validationRows: 0, exact };
   let plan = planRunCache(option, backend, size, run);
   for (let others = 1; others < LATE_CACHE_CANDIDATES && plan.precision; others++) plan = planRunCache(option, backend, size, { ...run, besideBytes: others * plan.bytes });
   return plan;

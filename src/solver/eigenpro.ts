@@ -47,6 +47,8 @@ export interface StepContext {
   readonly preconditioning?: Preconditioning;
   /** The kernel matrix in memory, where the plan keeps it: predictions of its rows come from it. */
   readonly cache?: KernelCache;
+  /** A float32 cache to take a reduced-precision one's place when its rounding holds the residual up; undefined where none fits. */
+  readonly exactCache?: () => Promise<KernelCache | undefined>;
 }
 
 /** One iteration's update on a batch, as the training loop (training.ts) calls it. */
@@ -73,8 +75,9 @@ export interface Stepper {
    * subsample is the cache's rounding, ‖K̃α − Kα‖ / ‖y − Kα‖ (K̃ the cached values, K the exact
    * ones). The iteration goes to the interpolant of K̃, whose exact residual levels off, or rises,
    * once the rounding is the larger part; from CACHE_ROUNDING_SHARE on, the stepper drops the cache
-   * and goes on with exact kernel blocks. Returns the share and the precision left, or undefined
-   * when it keeps its cache (or has none in reduced precision).
+   * and goes on with a float32 one where StepContext.exactCache gives one, else with exact kernel
+   * blocks. Returns the share and the precision left, or undefined when it keeps its cache (or has
+   * none in reduced precision).
    */
   checkCacheRounding?(): Promise<CacheLeft | undefined>;
   /** Releases what the stepper holds (EigenPro 3's pending sets and θ on the device, a kernel cache). */
@@ -109,8 +112,10 @@ export function eigenPro2Stepper(context: StepContext): Stepper {
       const share = await cacheRoundingShare(run, cache, p);
       if (share === undefined || share < CACHE_ROUNDING_SHARE) return undefined;
       cache.dispose();
-      run = { ...run, cache: undefined };
-      return { precision: cache.precision, share };
+      // The next epoch fills the float32 one in its order (beginEpoch), where it fits.
+      const exact = await run.exactCache?.();
+      run = { ...run, cache: exact };
+      return { precision: cache.precision, share, ...(exact ? { refilled: 'float32' as const } : {}) };
     },
   };
 }

@@ -6,6 +6,8 @@ import type { StoppingRule } from './convergence.js';
 export interface CacheLeft {
   readonly precision: CachePrecision;
   readonly share: number;
+  /** 'float32': a cache of exact values took its place, filled again over the next epoch; absent: training went on with exact kernel blocks. */
+  readonly refilled?: 'float32';
 }
 
 /** Metrics of one epoch, as kept in `model.history`. */

@@ -147,6 +147,8 @@ export interface CacheContext {
   /** The memory the process has, and what the rest of the plan needs of it. */
   readonly available?: MemoryBudget;
   readonly otherBytes: number;
+  /** 'auto' for a cache of exact float32 values (a reduced-precision one's rounding held the residual up): within the same share, or none. */
+  readonly exact?: boolean;
 }
 
 /**
@@ -162,7 +164,7 @@ export function planCache(option: CacheOption, context: CacheContext): CachePlan
   const auto = option === 'auto';
   if (auto && !context.engine) return off(`the ${context.backend} backend has no cache engine (cache: '${DEFAULT_CACHE_PRECISION}' uses the portable one)`);
   const { n, d } = context;
-  const precision = auto ? (n * n * 4 <= AUTO_FLOAT32_BYTES ? 'float32' : DEFAULT_CACHE_PRECISION) : typeof option === 'string' ? option : (option.precision ?? DEFAULT_CACHE_PRECISION);
+  const precision = auto ? (context.exact || n * n * 4 <= AUTO_FLOAT32_BYTES ? 'float32' : DEFAULT_CACHE_PRECISION) : typeof option === 'string' ? option : (option.precision ?? DEFAULT_CACHE_PRECISION);
   const bytes = cacheBytes(n, d, Math.min(context.batchSize, n), precision);
   const matrix = context.matrix ?? `the ${n}² matrix`;
   const need = `${matrix} needs ${gib(bytes)} GiB in ${precision} (with a run of gathered rows)`;

@@ -242,8 +242,8 @@ export function planRunCache(
   option: CacheOption,
   backend: Backend,
   size: { n: number; d: number; l: number; s: number; q?: number; m: number; centers?: number },
-  /** `besideBytes`: other caches kept beside this one (a search's last candidates'). */
-  run: { cluster: boolean; monitorRows: number; validationRows: number; besideBytes?: number },
+  /** `besideBytes`: other caches kept beside this one (a search's last candidates'); `exact`: CacheContext.exact. */
+  run: { cluster: boolean; monitorRows: number; validationRows: number; besideBytes?: number; exact?: boolean },
 ): CachePlan {
   const n = size.centers ?? size.n;
   const memory = { ...size, n, monitorRows: run.monitorRows, setup: false };
@@ -261,5 +261,6 @@ export function planRunCache(
     engine: backend.cacheEngine !== undefined,
     available: hostMemory(),
     otherBytes: trainingHostBytes(memory, backend.describe().threads !== undefined) + (run.besideBytes ?? 0),
+    ...(run.exact ? { exact: true } : {}),
   });
 }

@@ -2,8 +2,9 @@
  * A kernel cache in reduced precision sets a floor under the residual: the iteration goes to the
  * interpolant of the rounded matrix K̃. The stepper measures the rounding's share of the residual,
  * ‖K̃α − Kα‖ / ‖y − Kα‖ (Stepper.checkCacheRounding), and from CACHE_ROUNDING_SHARE on goes on
- * with exact kernel blocks. Checked here against float64 arithmetic with the kernel values rounded
- * to float16 by hand, through a step's own residuals, and in whole runs against float32's.
+ * with a float32 cache where one is given to it ('auto', where one fits), else with exact kernel
+ * blocks. Checked here against float64 arithmetic with the kernel values rounded to float16 by
+ * hand, through a step's own residuals, and in whole runs against float32's.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -98,6 +99,26 @@ describe("a reduced-precision kernel cache's rounding", () => {
     }
   });
 
+  it('where a float32 cache is given to take its place, the stepper fills that one over the next epoch and steps from it', async () => {
+    const run = await cachedRun(2);
+    let made: KernelCache | undefined;
+    const exactCache = async () => (made = new KernelCache(await run.backend.cacheEngine!('float32'), kernel, X, run.centers, n));
+    const stepper = eigenPro2Stepper({ ...run.context, preconditioning: run.preconditioning, exactCache });
+    expect(await stepper.checkCacheRounding!()).toMatchObject({ precision: 'float16', refilled: 'float32' });
+    expect(made?.precision).toBe('float32');
+    // The next epoch (one batch of all n rows, as cachedRun's cache) fills the float32 cache, and its
+    // predictions are the exact ones: the step's mse is δ's, not the rounding's.
+    stepper.beginEpoch!(Int32Array.from({ length: n }, (_, i) => i));
+    const all = Int32Array.from({ length: n }, (_, i) => i);
+    const mse = await stepper.step(all, 0);
+    expect(made!.complete).toBe(true);
+    const expected = Array.from(all, (i) => run.delta[i] ** 2).reduce((a, b) => a + b, 0) / n;
+    expect(Math.abs(mse - expected)).toBeLessThan(1e-3 * expected);
+    stepper.dispose?.();
+    run.centers.dispose();
+    await run.backend.dispose();
+  });
+
   it('in a whole run: a float16 cache that would hold the residual up is left, and the run ends where float32 ends', async () => {
     const next = lcg(7);
     const rows = Array.from({ length: 3000 }, () => Array.from({ length: 3 }, () => next() * 2 - 1));
@@ -108,6 +129,8 @@ describe("a reduced-precision kernel cache's rounding", () => {
     const left = half.history.filter((h) => h.cacheLeft);
     expect(left).toHaveLength(1);
     expect(left[0].cacheLeft!.share).toBeGreaterThanOrEqual(CACHE_ROUNDING_SHARE);
+    // The precision was the user's: no float32 cache takes its place ('auto' would, where it fits).
+    expect(left[0].cacheLeft!.refilled).toBeUndefined();
     expect(full.history.some((h) => h.cacheLeft)).toBe(false);
     const last = (model: typeof half) => model.history[model.history.length - 1].trainMse;
     expect(Math.abs(last(half) - last(full))).toBeLessThan(0.03 * last(full));

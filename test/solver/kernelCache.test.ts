@@ -53,6 +53,16 @@ describe('the plan of the cache', () => {
     expect(tight.reason).toMatch(/needs 6\.9 GiB in float16.*more than 60 % of the 11\.0 GiB left/);
   });
 
+  it("auto for exact values (a reduced precision's rounding held the residual up): float32 within the same share, or nothing", () => {
+    // n = 30 000: 3.5 GiB in float32 within 60 % of the 19.0 GiB left; full MNIST's 13.6 GiB is not.
+    const half = { ...context, n: 30_000 };
+    expect(planCache('auto', half).precision).toBe('float16');
+    expect(planCache('auto', { ...half, exact: true })).toMatchObject({ precision: 'float32', bytes: cacheBytes(30_000, 784, 2000, 'float32') });
+    const full = planCache('auto', { ...context, exact: true });
+    expect(full.precision).toBeUndefined();
+    expect(full.reason).toMatch(/needs 13\.6 GiB in float32.*more than 60 % of the 19\.0 GiB left/);
+  });
+
   it('a precision caches up to all that is left, and bytes bound it', () => {
     expect(planCache('float32', { ...context, available: { bytes: 12 * GIB, source: 'x' } }).precision).toBeUndefined();
     expect(planCache('float16', { ...context, available: { bytes: 12 * GIB, source: 'x' } }).precision).toBe('float16');
