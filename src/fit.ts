@@ -19,7 +19,7 @@ import type { KernelOption } from '../kernels/index.js';
 import type { SearchPlan } from './solver/plan.js';
 import { monitoredCount, inMemory, prepareTraining } from './prepare.js';
 import { memoryFailure, planRunCache } from './solver/memory.js';
-import { KernelCache, ScoringBlock, type CachePlan } from './solver/kernelCache.js';
+import { KernelCache, ScoringBlock, mayRefillExact, type CachePlan } from './solver/kernelCache.js';
 import type { ProjectionCacheSize } from './solver/setup.js';
 import type { Backend } from './backends/backend.js';
 import { cacheEngineOf } from './backends/cacheEngine.js';
@@ -146,20 +146,19 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
       const cacheOf = async (kept: CachePlan) =>
         new KernelCache(await cacheEngineOf(backend, kept.precision!), kernel, centerPoints, centers, plan.batchSize, kept.subsampleColumns ? start.preconditioning?.indices : undefined);
       cache = cachePlan.precision ? await cacheOf(cachePlan) : undefined;
-      // 'auto' chose a reduced precision: a float32 cache takes its place if its rounding holds the
-      // residual up (eigenpro.ts), where one fits within the same share of memory.
-      const exactCache =
-        opts.cache === 'auto' && cachePlan.precision && cachePlan.precision !== 'float32'
-          ? async () => {
-              const exact = planRunCache('auto', backend, { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize }, { ...run, exact: true });
-              return exact.precision ? cacheOf(exact) : undefined;
-            }
-          : undefined;
+      // A float32 cache takes its place if its rounding holds the residual up (eigenpro.ts), where
+      // one fits within the same share of memory.
+      const exactCache = mayRefillExact(opts.cache, cachePlan)
+        ? async () => {
+            const exact = planRunCache('auto', backend, { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize }, { ...run, exact: true });
+            return exact.precision ? cacheOf(exact) : undefined;
+          }
+        : undefined;
       stepper = eigenPro2Stepper({ backend, kernel, X: centerPoints, Y: targets.values, centers, preconditioning: start.preconditioning, cache, ...(exactCache ? { exactCache } : {}) });
     }
     // The validation rows scored from their kept block (planCache decides: EigenPro 2 with the cache).
     const scoring = validation && cachePlan.scoredRows ? new ScoringBlock(await cacheEngineOf(backend, 'float32'), kernel, validation.X, centerPoints, centers) : undefined;
-    // The monitored training rows scored from the cache once it holds their rows, where it keeps
+    // The monitored training rows scored from the cache once it holds the matrix, where it keeps
     // float32: the model's own values up to summation order, as a kernel block would give. A
     // reduced precision's figures would be its rounded matrix's, whose floor the stepper's rounding
     // check must see in the exact ones.

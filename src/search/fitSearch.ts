@@ -15,7 +15,7 @@ import type { Backend, CenterSet } from '../backends/backend.js';
 import { startBackend } from '../backendChoice.js';
 import { centerGroup } from '../backends/centerGroup.js';
 import { cacheEngineOf } from '../backends/cacheEngine.js';
-import { KernelCache, type CacheOption, type CachePlan } from '../solver/kernelCache.js';
+import { KernelCache, mayRefillExact, type CacheOption, type CachePlan } from '../solver/kernelCache.js';
 import type { MatrixInput } from '../data/input.js';
 import type { OpenedNpy } from '../io/openedNpy.js';
 import type { LabelInput } from '../data/labels.js';
@@ -178,9 +178,9 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
     /** A candidate's sizes, for the memory plans: the largest q of them. */
     const candidateSize = { n: train.rows, d: train.cols, l, s: plans[0].subsampleSize, q: Math.max(...plans.map((p) => p.q)), m, monitorRows, setup: false };
     const lateCache = planLateCache(opts.cache, backend, candidateSize);
-    // 'auto' chose a reduced precision: a float32 cache, where one fits beside the others', takes its
-    // place if its rounding holds a candidate's residual up (eigenpro.ts).
-    const lateExact = opts.cache === 'auto' && lateCache.precision && lateCache.precision !== 'float32' ? planLateCache(opts.cache, backend, candidateSize, true) : undefined;
+    // A float32 cache, where one fits beside the others', takes its place if its rounding holds a
+    // candidate's residual up (eigenpro.ts).
+    const lateExact = mayRefillExact(opts.cache, lateCache) ? planLateCache(opts.cache, backend, candidateSize, true) : undefined;
     /** A late candidate's own stepper: eigenpro.ts's, on its member set, with a kernel cache (lateCache). */
     const cachedStepper = async (member: SetUpCandidate, centers: CenterSet, plan: CachePlan) => {
       const { kernel } = member.candidate;

@@ -190,6 +190,15 @@ export function planCache(option: CacheOption, context: CacheContext): CachePlan
 }
 
 /**
+ * Whether a float32 cache may take this plan's place when its rounding holds the residual up
+ * (Stepper.checkCacheRounding): where 'auto' chose a reduced precision. A precision the user gave
+ * is kept to.
+ */
+export function mayRefillExact(option: CacheOption, plan: CachePlan): boolean {
+  return option === 'auto' && plan.precision !== undefined && plan.precision !== 'float32';
+}
+
+/**
  * The plan with what may be kept beside the matrix, in float32, each where it fits within `limit`
  * too, in this order: the subsample's columns K[·, S] (KernelCache's panel), then the validation
  * rows' block k(V, X) (ScoringBlock), where it pays (SCORING_BLOCK_MIN_FEATURES).
