@@ -31,6 +31,7 @@ import { SeededRandom } from '../solver/random.js';
 import { setUp } from '../solver/setup.js';
 import { epochPlan } from '../solver/convergence.js';
 import { Training } from '../solver/training.js';
+import type { EpochMetrics } from '../solver/events.js';
 import { kernelChoices, searchCandidates, type BandwidthOption, type Candidate } from '../../kernels/candidates.js';
 import { SharedSteps } from './sharedSteps.js';
 
@@ -284,8 +285,13 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
           const k = first + j;
           // A candidate without a finished epoch was stopped by an abort: neither judged nor diverged.
           if (!diverged[j] && runs[j].completedEpochs === 0) continue;
+          // The held-out figures after each epoch: a diverged candidate's up to its divergence.
+          const heldOutFigures = (history: readonly EpochMetrics[]) => ({
+            validationMse: history.map((h) => h.validationMse!),
+            ...(targets.classes ? { validationError: history.map((h) => h.validationError!) } : {}),
+          });
           if (diverged[j]) {
-            results.push({ ...candidateOf(plans[k], members[j].candidate), status: 'diverged' });
+            results.push({ ...candidateOf(plans[k], members[j].candidate), ...heldOutFigures(runs[j].history), status: 'diverged' });
             continue;
           }
           const result = await runs[j].finish(aborted);
@@ -293,8 +299,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
           const score = keptMetrics ? keptMetrics.validationError ?? keptMetrics.validationMse! : Number.POSITIVE_INFINITY;
           results.push({
             ...candidateOf(plans[k], members[j].candidate),
-            validationMse: result.history.map((h) => h.validationMse!),
-            ...(targets.classes ? { validationError: result.history.map((h) => h.validationError!) } : {}),
+            ...heldOutFigures(result.history),
             status: 'trained',
             score,
             ...(cachedFrom[j] !== undefined ? { cachedFrom: cachedFrom[j] } : {}),

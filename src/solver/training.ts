@@ -233,6 +233,11 @@ export class Training {
     return this.p.epochsDone;
   }
 
+  /** The epochs completed so far (a search keeps a diverged candidate's held-out figures from them). */
+  get history(): readonly EpochMetrics[] {
+    return this.p.history;
+  }
+
   /** Whether an epoch is in progress (false right after an epoch's end). */
   get inEpoch(): boolean {
     return this.p.order !== undefined;

@@ -5,8 +5,9 @@
  * with the lowest held-out error, and the model returned must predict as that solo model does.
  * Bad input gets a KmfitError that says what to change.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fit } from '../../src/fit.js';
+import { Training } from '../../src/solver/training.js';
 import type { FitOptions } from '../../src/options.js';
 import path from 'node:path';
 import { onnxSupport } from '../../src/backends/onnx/index.js';
@@ -238,6 +239,35 @@ describe('bandwidth search: early stopping and model files', () => {
     await loaded.dispose();
     await model.dispose();
   }, 60_000);
+});
+
+describe('bandwidth search: a candidate that diverges', () => {
+  it('leaves the search, and keeps the held-out figures of the epochs it finished (an undisturbed search\'s)', async () => {
+    const options = { ...common, epochs: 3, backend: 'js', kernel: 'gaussian', bandwidth: [1.5, 3, 6] } as const;
+    const undisturbed = (await fit(train.X, train.y, options)).search!;
+    // The third candidate's training halves its step size once it has finished 2 epochs, as a
+    // divergence would have it do (the search then drops it).
+    const runs: Training[] = [];
+    const original = Training.start.bind(Training);
+    const start = vi.spyOn(Training, 'start').mockImplementation((...args) => {
+      const run = original(...args);
+      runs.push(run);
+      return run;
+    });
+    const halvings = vi.spyOn(Training.prototype, 'halvingCount', 'get').mockImplementation(function (this: Training) {
+      return this === runs[2] && this.completedEpochs >= 2 ? 1 : 0;
+    });
+    try {
+      const search = (await fit(train.X, train.y, options)).search!;
+      expect(search.candidates.map((c) => c.status)).toEqual(['trained', 'trained', 'diverged']);
+      expect(search.candidates[2].validationError).toEqual(undisturbed.candidates[2].validationError!.slice(0, 2));
+      expect(search.candidates[2].validationMse).toEqual(undisturbed.candidates[2].validationMse!.slice(0, 2));
+      expect(search.candidates[0].validationError).toEqual(undisturbed.candidates[0].validationError);
+    } finally {
+      start.mockRestore();
+      halvings.mockRestore();
+    }
+  });
 });
 
 describe('bandwidth search: bad input', () => {
