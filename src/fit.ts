@@ -19,7 +19,7 @@ import type { KernelOption } from '../kernels/index.js';
 import type { SearchPlan } from './solver/plan.js';
 import { monitoredCount, inMemory, prepareTraining } from './prepare.js';
 import { memoryFailure, planRunCache } from './solver/memory.js';
-import { KernelCache, ScoringBlock, mayRefillExact, type CachePlan } from './solver/kernelCache.js';
+import { KernelCache, SCORING_BLOCK_MIN_FEATURES, ScoringBlock, mayRefillExact, type CachePlan } from './solver/kernelCache.js';
 import type { ProjectionCacheSize } from './solver/setup.js';
 import type { Backend } from './backends/backend.js';
 import { cacheEngineOf } from './backends/cacheEngine.js';
@@ -159,10 +159,11 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     // The validation rows scored from their kept block (planCache decides: EigenPro 2 with the cache).
     const scoring = validation && cachePlan.scoredRows ? new ScoringBlock(await cacheEngineOf(backend, 'float32'), kernel, validation.X, centerPoints, centers) : undefined;
     // The monitored training rows scored from the cache once it holds the matrix, where it keeps
-    // float32: the model's own values up to summation order, as a kernel block would give. A
+    // float32 (the model's own values up to summation order, as a kernel block would give; a
     // reduced precision's figures would be its rounded matrix's, whose floor the stepper's rounding
-    // check must see in the exact ones.
-    const cachedRows = cache?.precision === 'float32' ? cache : undefined;
+    // check must see in the exact ones) and d is large enough for that to pay, as for the
+    // validation rows' block (SCORING_BLOCK_MIN_FEATURES).
+    const cachedRows = cache?.precision === 'float32' && plan.d >= SCORING_BLOCK_MIN_FEATURES ? cache : undefined;
     const evaluateOn =
       (scoring || cachedRows) &&
       (async (set: MonitorSet) => {

@@ -406,19 +406,21 @@ describe('training with a cache', () => {
     await narrow.dispose();
   });
 
-  it("scores the monitored training rows from a full float32 cache (the model's own figures, up to float32 sums), and from kernel blocks beside a float16 one", async () => {
+  it("scores the monitored training rows from a full float32 cache where d ≥ SCORING_BLOCK_MIN_FEATURES (the model's own figures, up to float32 sums); from kernel blocks beside a float16 one or at smaller d", async () => {
     // n is below MONITOR_POINTS.least: every training row is monitored.
     const monitored = (calls: unknown[][]) => calls.filter(([rows]) => (rows as Int32Array).length === n).length;
     const truth = Y.flat();
+    const wide = randomPoints(n, SCORING_BLOCK_MIN_FEATURES, 23);
     for (const backend of ENGINE_BACKENDS as BackendName[]) {
-      for (const cache of ['float32', 'float16'] as const) {
+      for (const [X, cache, fromCache] of [[wide, 'float32', true], [wide, 'float16', false], [points, 'float32', false]] as const) {
         const predict = vi.spyOn(KernelCache.prototype, 'predict');
         try {
-          const model = await fit(points, Y, { ...base, epochs: 4, backend, cache });
+          const model = await fit(X, Y, { ...base, bandwidth: X === wide ? 4 : bandwidth, epochs: 4, backend, cache });
           // After each of the 4 epochs: from the cache in float32 (it is full from the first epoch's
-          // end); never in float16, whose rounding the stepper's check must see in exact figures.
-          expect(monitored(predict.mock.calls)).toBe(cache === 'float32' ? 4 : 0);
-          const scores = (await model.predictScores(points)).data;
+          // end); never in float16, whose rounding the stepper's check must see in exact figures;
+          // nor at d below the threshold, where a kernel block costs no more than reading the rows.
+          expect(monitored(predict.mock.calls)).toBe(fromCache ? 4 : 0);
+          const scores = (await model.predictScores(X)).data;
           const mse = scores.reduce((sum, v, i) => sum + (v - truth[i]) ** 2, 0) / scores.length;
           expect(Math.abs(model.history[3].trainMse - mse) / mse).toBeLessThan(1e-4);
           await model.dispose();
