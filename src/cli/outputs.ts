@@ -59,9 +59,9 @@ function checkWritable(output: string, file: string, noun: string): void {
  * The model (none after --no-save) and the checkpoint must not land on the files the run reads,
  * nor on each other, and must be writable where they are.
  */
-export function checkOutputPaths(inputs: readonly (readonly [role: string, file: string | undefined])[], modelPath: string | undefined, checkpointPath: string): void {
+export function checkOutputPaths(inputs: readonly (readonly [role: string, file: string | undefined])[], modelPath: string | undefined, checkpointPath: string | undefined): void {
   const read = inputs.filter(([, file]) => file !== undefined && existsSync(file));
-  const outputs = [...(modelPath === undefined ? [] : [['--save', modelPath, 'model'] as const]), ['the checkpoint', checkpointPath, 'checkpoint'] as const];
+  const outputs = [...(modelPath === undefined ? [] : [['--save', modelPath, 'model'] as const]), ...(checkpointPath === undefined ? [] : [['the checkpoint', checkpointPath, 'checkpoint'] as const])];
   for (const [output, file, noun] of outputs) {
     const clash = read.find(([, input]) => path.resolve(input!) === file);
     if (clash) throw new KmfitError('INVALID_OPTION', `${output} ${file} is also the ${clash[0]} file the run reads; give the ${noun} a path of its own.`);
@@ -135,11 +135,14 @@ export class CheckpointLog {
 
   /** A failed save of the model, with where the run can still be found. */
   modelNotSaved(error: KmfitError): KmfitError {
-    const holds = this.failure === undefined ? 'as it ended' : this.last && `up to iteration ${this.last.totalIterations}`;
+    // A run that wrote none (--no-checkpoint, a search) has no checkpoint to hold it.
+    const holds = !this.last ? undefined : this.failure === undefined ? 'as it ended' : `up to iteration ${this.last.totalIterations}`;
     const where = holds
       ? `The checkpoint ${this.path} holds the run ${holds}: free some space, or write the model to another disk with: ` +
         `${this.resumeCommand('no save')} --save OTHER/PATH.kmfit`
-      : 'No checkpoint could be written either: free some space, or train again with --save and --checkpoint on another disk.';
+      : this.failure !== undefined
+        ? 'No checkpoint could be written either: free some space, or train again with --save and --checkpoint on another disk.'
+        : 'No checkpoint holds the run: free some space, or train again with --save on another disk.';
     return new KmfitError(error.code, `the model was not saved: ${error.message}. ${where}`, { cause: error });
   }
 }

@@ -32,7 +32,8 @@ export interface TrainArgs extends DataArgs, FitFlags, ClusterAccessArgs {
   'cluster-replicate'?: boolean;
   /** false: --no-save, the model is not written. */
   save?: string | false;
-  checkpoint?: string;
+  /** false: --no-checkpoint, none is written. */
+  checkpoint?: string | false;
   'checkpoint-every'?: number;
   json?: boolean;
   quiet?: boolean;
@@ -94,7 +95,10 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   // A search judges its candidates on held-out training data (the holdout): the test set stays a test.
   const searching = isSearch(flags);
   if (args['checkpoint-every'] !== undefined) checkValue('--checkpoint-every', CHECKPOINT_SCHEDULE_RULES.everyIterations, args['checkpoint-every']);
-  if (searching && (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined)) {
+  if (args.checkpoint === false && args['checkpoint-every'] !== undefined) {
+    throw new KmfitError('INVALID_OPTION', '--no-checkpoint writes no checkpoint, and --checkpoint-every asks for them: drop one of the two.');
+  }
+  if (searching && (typeof args.checkpoint === 'string' || args['checkpoint-every'] !== undefined)) {
     throw new KmfitError(
       'INVALID_OPTION',
       'a bandwidth search (several --bandwidth or --kernel values, or --bandwidth search) keeps no checkpoint to resume from: drop --checkpoint and --checkpoint-every, or train one bandwidth.',
@@ -130,9 +134,11 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   // --no-save: no model is written, so none is checked; the checkpoint still goes where it would.
   const defaultModelPath = path.resolve(data.defaultSave);
   const modelPath = args.save === false ? undefined : path.resolve(args.save ?? defaultModelPath);
-  const checkpointPath = resuming?.from ?? path.resolve(args.checkpoint ?? defaultCheckpointPath(modelPath ?? defaultModelPath));
-  const keepCheckpoint = resuming?.keep ?? (args.checkpoint !== undefined || args['checkpoint-every'] !== undefined);
-  checkOutputPaths([['data', args.data], ['labels', args.labels], ['test', args.test]], modelPath, checkpointPath);
+  // --no-checkpoint (or a search): none is written, so its path is not checked either.
+  const writesCheckpoint = resuming !== undefined || (args.checkpoint !== false && !searching);
+  const checkpointPath = resuming?.from ?? path.resolve(args.checkpoint || defaultCheckpointPath(modelPath ?? defaultModelPath));
+  const keepCheckpoint = resuming?.keep ?? (typeof args.checkpoint === 'string' || args['checkpoint-every'] !== undefined);
+  checkOutputPaths([['data', args.data], ['labels', args.labels], ['test', args.test]], modelPath, writesCheckpoint ? checkpointPath : undefined);
   const context: CommandContext = { command: 'kmfit', args: resumableArgs(args, modelPath), keep: keepCheckpoint };
   const checkpoints = new CheckpointLog(checkpointPath, warn, context.args);
   if (resuming) say(resuming.note);
@@ -146,7 +152,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     ...(args.cluster !== undefined ? { cluster: clusterOf(args), onCluster: (report) => report && say(renderCluster(report)) } : {}),
     copyX: false, // the data read from the file is ours: no second copy of n·d floats
     validation: searching ? undefined : test && { X: shaped(test), y: test.y! },
-    checkpoint: searching ? undefined : { path: checkpointPath, everyIterations: args['checkpoint-every'], context },
+    checkpoint: writesCheckpoint ? { path: checkpointPath, everyIterations: args['checkpoint-every'], context } : undefined,
     resumeFrom: resuming?.from,
     signal: interrupt.signal,
     // A search's refit (the kept candidate trained again on all rows) has a plan of its own.
@@ -200,7 +206,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   await model.dispose();
   const interrupted = model.stoppedBy === 'aborted';
   // A checkpoint nobody asked for served only while the run could be killed.
-  if (!interrupted && !keepCheckpoint) await unlink(checkpointPath).catch(() => undefined);
+  if (writesCheckpoint && !interrupted && !keepCheckpoint) await unlink(checkpointPath).catch(() => undefined);
   const totalSeconds = (performance.now() - started) / 1000;
   // maxRSS is in KiB: the process's peak resident memory, for the benchmarks' memory figure.
   const peakBytes = process.resourceUsage().maxRSS * 1024;

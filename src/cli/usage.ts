@@ -72,7 +72,10 @@ export const TRAIN_OPTIONS = valued({
   'cluster-run': { type: 'string', describe: "with --cluster: the run's identity (workers started with --run serve only it; default random)" },
   ...CLUSTER_ACCESS_OPTIONS,
   save: { type: 'string', describe: 'model path (default: next to the data file, named after it; ./<dataset>.kmfit for a built-in one); --no-save trains and reports without writing one' },
-  checkpoint: { type: 'string', describe: 'keep a checkpoint at PATH to resume from (kmfit resume PATH); by default one is kept beside the model only until the run ends' },
+  checkpoint: {
+    type: 'string',
+    describe: 'keep a checkpoint at PATH to resume from (kmfit resume PATH); by default one is kept beside the model only until the run ends; --no-checkpoint writes none (a run stopped then cannot be resumed)',
+  },
   'checkpoint-every': { type: 'number', describe: 'checkpoint every N iterations (default: after each epoch)' },
   json: { type: 'boolean', describe: 'print one JSON object instead of text' },
   quiet: { type: 'boolean', describe: 'print nothing but errors' },
@@ -172,9 +175,10 @@ const COMMAND_OPTIONS: Readonly<Record<string, Readonly<Record<string, Options>>
 
 /**
  * The options that take a value and also mean something as --no-X (yargs reads --no-save as
- * save: false); any other --no-X of a valued option is refused (negatedOption).
+ * save: false, --no-checkpoint as checkpoint: false); any other --no-X of a valued option is
+ * refused (negatedOption).
  */
-const NEGATABLE_OPTIONS: Readonly<Record<string, readonly string[]>> = { '': ['save'], resume: ['save'] };
+const NEGATABLE_OPTIONS: Readonly<Record<string, readonly string[]>> = { '': ['save', 'checkpoint'], resume: ['save'] };
 
 /** The named commands (training has none). */
 export const COMMAND_NAMES = Object.keys(COMMAND_OPTIONS).filter((c) => c !== '');

@@ -15,6 +15,7 @@ import { runMain } from '../helpers/cli.js';
 import { lcg } from '../helpers/data.js';
 import { temporaryDirectory } from '../helpers/temporary.js';
 import { runKmfit } from '../reliability/helpers/process.js';
+import { expectSameModel } from '../reliability/helpers/runs.js';
 
 const root = temporaryDirectory('resume-files');
 const run = path.join(root, 'run'); // the training's folder: data, checkpoint, model
@@ -176,6 +177,37 @@ describe('--no-save', () => {
     expect(text).toMatch(/^interrupted in epoch 2: checkpoint saved .*; the model was not saved \(--no-save\)\.$/m);
     expect(readdirSync(folder).sort()).toEqual(['run.checkpoint', 'toy.npy']);
   }, 60_000);
+});
+
+describe('--no-checkpoint', () => {
+  it('writes no checkpoint, not even while it trains; Ctrl-C saves the model so far and says the run cannot be resumed', async () => {
+    const folder = temporaryDirectory('no-checkpoint');
+    const data = path.join(folder, 'toy.npy');
+    writeFileSync(data, readFileSync(path.join(run, 'toy.npy')));
+    // Where the checkpoint would go is a folder: a checkpoint path that is checked would be refused.
+    mkdirSync(path.join(folder, 'toy.checkpoint'));
+    const args = [data, ...TRAIN.slice(1, -4), '--epochs', '3', '--seed', '2', '--no-checkpoint'];
+    const { code, stdout: text } = await runMain(args, /epoch 1\/3/);
+    expect(code, text).toBe(130);
+    expect(text).toMatch(/^interrupted in epoch 2: no checkpoint was written, so the run cannot be resumed; .*saved to .*toy\.kmfit/m);
+    expect(readdirSync(folder).sort()).toEqual(['toy.checkpoint', 'toy.kmfit', 'toy.npy']);
+    expect(readdirSync(path.join(folder, 'toy.checkpoint'))).toEqual([]);
+    expect((await loadModel(path.join(folder, 'toy.kmfit'))).stoppedBy).toBe('aborted');
+    // To the end: the same model as a run that checkpoints (after each epoch, then removed).
+    const whole = runKmfit(folder, [...TRAIN, '--no-checkpoint', '--save', 'whole.kmfit', '--quiet']);
+    expect(whole.stderr).toBe('');
+    expect(whole.status).toBe(0);
+    expect(readdirSync(folder).sort()).toEqual(['toy.checkpoint', 'toy.kmfit', 'toy.npy', 'whole.kmfit']);
+    const reference = runKmfit(run, [...TRAIN, '--save', 'reference.kmfit', '--quiet']);
+    expect(reference.status).toBe(0);
+    expectSameModel(await loadModel(path.join(folder, 'whole.kmfit')), await loadModel(path.join(run, 'reference.kmfit')));
+  }, 60_000);
+
+  it('with --checkpoint-every: one line saying the two contradict each other', () => {
+    const refused = runKmfit(run, [...TRAIN, '--no-checkpoint', '--checkpoint-every', '5', '--no-save']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toBe('kmfit: --no-checkpoint writes no checkpoint, and --checkpoint-every asks for them: drop one of the two.\n');
+  });
 });
 
 describe('the command line a checkpoint keeps is held to the training command’s rules', () => {
