@@ -144,6 +144,16 @@ describe.skipIf(skipReason)('the kmfit command on a full disk', () => {
     expectSameModel(await loadModel(path.join(cli, 'rescued.kmfit')), await loadModel(path.join(cli, 'reference.kmfit')));
   });
 
+  it('the model cannot be saved after --no-checkpoint: one line that names no checkpoint, and says what to do', () => {
+    const filler = fillDisk(diskPath);
+    const run = runKmfit(cli, [...TRAIN, '--save', path.join(diskPath, 'lost.kmfit'), '--no-checkpoint', '--quiet']);
+    rmSync(filler);
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^kmfit: the model was not saved: cannot write .*lost\.kmfit: the disk is full.* No checkpoint holds the run: free some space, or train again with --save on another disk\.\n$/);
+    expect(onDisk()).toEqual([]);
+  });
+
   it('the checkpoints cannot be written: one warning, training goes on, the model is the same', async () => {
     const filler = fillDisk(diskPath);
     const run = runKmfit(cli, [...TRAIN, '--checkpoint', path.join(diskPath, 'cp.checkpoint'), '--checkpoint-every', '5', '--save', 'warned.kmfit', '--json']);
