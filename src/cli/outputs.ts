@@ -67,7 +67,7 @@ export function checkOutputPaths(inputs: readonly (readonly [role: string, file:
     if (clash) throw new KmfitError('INVALID_OPTION', `${output} ${file} is also the ${clash[0]} file the run reads; give the ${noun} a path of its own.`);
     checkWritable(output, file, noun);
   }
-  if (modelPath === checkpointPath) {
+  if (modelPath !== undefined && modelPath === checkpointPath) {
     throw new KmfitError('INVALID_OPTION', `--save ${modelPath} is also the checkpoint's path; give the model a path of its own (e.g. ending in .kmfit).`);
   }
 }

@@ -198,6 +198,12 @@ describe('--no-checkpoint', () => {
     expect(whole.stderr).toBe('');
     expect(whole.status).toBe(0);
     expect(readdirSync(folder).sort()).toEqual(['toy.checkpoint', 'toy.kmfit', 'toy.npy', 'whole.kmfit']);
+    // Neither a model nor a checkpoint: it trains and reports, and writes nothing.
+    const nothing = runKmfit(folder, [...TRAIN, '--no-checkpoint', '--no-save']);
+    expect(nothing.stderr).toBe('');
+    expect(nothing.status).toBe(0);
+    expect(nothing.stdout).toContain(' · model not saved (--no-save)\n');
+    expect(readdirSync(folder).sort()).toEqual(['toy.checkpoint', 'toy.kmfit', 'toy.npy', 'whole.kmfit']);
     const reference = runKmfit(run, [...TRAIN, '--save', 'reference.kmfit', '--quiet']);
     expect(reference.status).toBe(0);
     expectSameModel(await loadModel(path.join(folder, 'whole.kmfit')), await loadModel(path.join(run, 'reference.kmfit')));

@@ -4,7 +4,7 @@
  * (formatted here by hand); a cache precision or a checkpoint with a search is refused with exit code 2,
  * and Ctrl-C during a search offers no checkpoint, which a search does not write.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy } from '../../src/io/npy.js';
@@ -79,6 +79,16 @@ describe('kmfit train with a bandwidth search', () => {
 });
 
 describe('a bandwidth search and checkpoints', () => {
+  it('with --no-save (and with --no-checkpoint, which it does not need): trains, reports, and writes nothing', async () => {
+    const before = readdirSync(path.dirname(data)).sort();
+    for (const extra of [[], ['--no-checkpoint']]) {
+      const run = await runMain([data, '--backend', 'js', '--bandwidth', '1,2', '--epochs', '1', '--no-save', ...extra]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain(' · model not saved (--no-save)\n');
+    }
+    expect(readdirSync(path.dirname(data)).sort()).toEqual(before);
+  });
+
   it('refuses --checkpoint and --checkpoint-every: a search keeps no checkpoint', async () => {
     for (const extra of [['--checkpoint', path.join(dir, 's.checkpoint')], ['--checkpoint-every', '2']]) {
       const run = await runMain([data, '--backend', 'js', '--bandwidth', '1,2', '--epochs', '1', '--save', path.join(dir, 's.kmfit'), ...extra]);
