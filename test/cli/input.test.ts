@@ -183,7 +183,7 @@ describe('usage', () => {
       [['tiny.npy', '--save', 'a.kmfit', '--no-save'], '--save and --no-save are both given; give one of them.'],
       // --no-X of an option that takes a value, which yargs passes on as false (or 0: --no-seed trained with seed 0).
       [['tiny.npy', '--no-test'], '--no-test is not an option: --test takes a value; leave it out for its default (kmfit --help'],
-      [['tiny.npy', '--no-checkpoint'], '--no-checkpoint is not an option: --checkpoint takes a value'],
+      [['tiny.npy', '--no-checkpoint-every'], '--no-checkpoint-every is not an option: --checkpoint-every takes a value'],
       [['tiny.npy', '--no-labels'], '--no-labels is not an option'],
       [['tiny.npy', '--no-seed'], '--no-seed is not an option: --seed takes a value'],
       [['tiny.npy', '--no-backend'], '--no-backend is not an option: --backend takes a value'],
