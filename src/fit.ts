@@ -19,7 +19,7 @@ import type { KernelOption } from '../kernels/index.js';
 import type { SearchPlan } from './solver/plan.js';
 import { monitoredCount, inMemory, prepareTraining } from './prepare.js';
 import { memoryFailure, planRunCache } from './solver/memory.js';
-import { KernelCache, SCORING_BLOCK_MIN_FEATURES, ScoringBlock, mayRefillExact, type CachePlan } from './solver/kernelCache.js';
+import { SCORING_BLOCK_MIN_FEATURES, ScoringBlock, mayRefillExact, plannedKernelCache, type CachePlan, type KernelCache } from './solver/kernelCache.js';
 import type { ProjectionCacheSize } from './solver/setup.js';
 import type { Backend } from './backends/backend.js';
 import { cacheEngineOf } from './backends/cacheEngine.js';
@@ -143,16 +143,12 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
         projectionCache: cachePlan.precision ? await cacheEngineOf(backend, cachePlan.precision) : undefined,
       });
     } else {
-      const cacheOf = async (kept: CachePlan) =>
-        new KernelCache(await cacheEngineOf(backend, kept.precision!), kernel, centerPoints, centers, plan.batchSize, kept.subsampleColumns ? start.preconditioning?.indices : undefined);
-      cache = cachePlan.precision ? await cacheOf(cachePlan) : undefined;
+      const cacheOf = (kept: CachePlan) => plannedKernelCache(backend, kept, kernel, centerPoints, centers, plan.batchSize, start.preconditioning?.indices);
+      cache = await cacheOf(cachePlan);
       // A float32 cache takes its place if its rounding holds the residual up (eigenpro.ts), where
       // one fits within the same share of memory.
       const exactCache = mayRefillExact(opts.cache, cachePlan)
-        ? async () => {
-            const exact = planRunCache('auto', backend, { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize }, { ...run, exact: true });
-            return exact.precision ? cacheOf(exact) : undefined;
-          }
+        ? () => cacheOf(planRunCache('auto', backend, { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize }, { ...run, exact: true }))
         : undefined;
       stepper = eigenPro2Stepper({ backend, kernel, X: centerPoints, Y: targets.values, centers, preconditioning: start.preconditioning, cache, ...(exactCache ? { exactCache } : {}) });
     }

@@ -14,8 +14,7 @@ import { kernelOptionOf, type KernelOption } from '../../kernels/index.js';
 import type { Backend, CenterSet } from '../backends/backend.js';
 import { startBackend } from '../backendChoice.js';
 import { centerGroup } from '../backends/centerGroup.js';
-import { cacheEngineOf } from '../backends/cacheEngine.js';
-import { KernelCache, mayRefillExact, type CacheOption, type CachePlan } from '../solver/kernelCache.js';
+import { mayRefillExact, plannedKernelCache, type CacheOption, type CachePlan } from '../solver/kernelCache.js';
 import type { MatrixInput } from '../data/input.js';
 import type { OpenedNpy } from '../io/openedNpy.js';
 import type { LabelInput } from '../data/labels.js';
@@ -186,7 +185,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
     const cachedStepper = async (member: SetUpCandidate, centers: CenterSet, plan: CachePlan) => {
       const { kernel } = member.candidate;
       const { preconditioning } = member;
-      const cacheOf = async (kept: CachePlan) => new KernelCache(await cacheEngineOf(backend, kept.precision!), kernel, train, centers, m, kept.subsampleColumns ? preconditioning?.indices : undefined);
+      const cacheOf = (kept: CachePlan) => plannedKernelCache(backend, kept, kernel, train, centers, m, preconditioning?.indices);
       const exactCache = lateExact?.precision ? () => cacheOf(lateExact) : undefined;
       return eigenPro2Stepper({ backend, kernel, X: train, Y, centers, preconditioning, cache: await cacheOf(plan), ...(exactCache ? { exactCache } : {}) });
     };

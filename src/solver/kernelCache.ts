@@ -23,7 +23,8 @@
  * it: a resumed run fills it again.
  */
 import type { Kernel } from '../../kernels/kernel.js';
-import type { CacheEngine, CachedValues, CachePrecision, CenterSet, MemoryBudget, RowWriter } from '../backends/backend.js';
+import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterSet, MemoryBudget, RowWriter } from '../backends/backend.js';
+import { cacheEngineOf } from '../backends/cacheEngine.js';
 import { decodingTable, valueBytes } from '../backends/halfPrecision.js';
 import { KmfitError } from '../errors.js';
 import { rowSlice, takeRows, type Matrix } from '../matrix.js';
@@ -187,6 +188,23 @@ export function planCache(option: CacheOption, context: CacheContext): CachePlan
   if (limit === undefined) return auto ? off(`${need}, and this environment does not say how much memory it has`) : withExtras({ precision, bytes, reason: need }, context, undefined);
   if (bytes > limit) return off(`${need}, more than ${within}`);
   return withExtras({ precision, bytes, reason: `${matrix} fits whole in ${within}` }, context, limit);
+}
+
+/**
+ * The kernel cache a plan keeps (undefined where it keeps none), on the backend's engine in the
+ * plan's precision, with the subsample S's panel where the plan counted it (CachePlan.subsampleColumns).
+ */
+export async function plannedKernelCache(
+  backend: Backend,
+  plan: CachePlan,
+  kernel: Kernel,
+  X: Matrix,
+  centers: CenterSet,
+  batchSize: number,
+  subsample: Int32Array | undefined,
+): Promise<KernelCache | undefined> {
+  if (!plan.precision) return undefined;
+  return new KernelCache(await cacheEngineOf(backend, plan.precision), kernel, X, centers, batchSize, plan.subsampleColumns ? subsample : undefined);
 }
 
 /**
