@@ -237,8 +237,8 @@ function withExtras(plan: CachePlan, context: CacheContext, limit: number | unde
 /**
  * Features below which the scoring block is not kept, nor the monitored training rows scored from
  * the cache (fit.ts): there a fused block computes k(V, X)·α about as fast as a product reads the
- * kept values back, and building the block costs several epochs' scoring. On letter (16 000 × 16, 4 000 test rows, 26 classes, wasm, 2 threads) scoring took
- * 93 ms an epoch fused against 85–100 ms from the block, whose first epoch took 0.97 s to build it;
+ * kept values back, and building the block costs several epochs' scoring. On letter (16 000 × 16,
+ * 4 000 test rows, 26 classes, wasm, 2 threads) scoring took 93 ms an epoch fused against 85–100 ms from the block, whose first epoch took 0.97 s to build it;
  * a fused 2 000 × 16 000 block costs 1.4× as much at d = 32, 2.1× at d = 64 and 2.9× at d = 128
  * (`kmfit bench --backends wasm --shape 2000,16000,D,26`), and reading the block does not grow with d.
  */
@@ -318,15 +318,15 @@ export class KernelCache {
     if (shared.reduce((sum, buffer) => sum + buffer.byteLength, 0) >= PREFAULT_MIN_BYTES) this.faulting = prefault(shared);
   }
 
-  /**
-   * out (rows × l) = k(X[batch], X)·α from the cache, filling it first when the batch is the next
-   * block in fill order. Returns false, doing nothing, when the cache can answer neither way.
-   */
   /** The precision of the cached values. */
   get precision(): CachePrecision {
     return this.engine.precision;
   }
 
+  /**
+   * out (rows × l) = k(X[batch], X)·α from the cache, filling it first when the batch is the next
+   * block in fill order. Returns false, doing nothing, when the cache can answer neither way.
+   */
   async predict(batch: Int32Array, out: Float32Array): Promise<boolean> {
     const position = this.position;
     if (!position || batch.length === 0) return false;
