@@ -64,8 +64,11 @@ export type CachePrecision = 'float16' | 'bfloat16' | 'float32';
 /** Kernel values in a cache's precision: a Uint16Array of bit patterns, or a Float32Array. */
 export type CachedValues = Uint16Array | Float32Array;
 
-/** Writes row i of a matrix in a cache's precision into `to` (its length: the row's). */
-export type RowWriter = (i: number, to: CachedValues) => void;
+/**
+ * Row i of a matrix in a cache's precision: a view of the cache's own row, or a buffer the source
+ * fills anew on each call (a gathered row), which the engine reads before it asks for another row.
+ */
+export type RowSource<Values extends CachedValues = CachedValues> = (i: number) => Values;
 
 /**
  * What a kernel cache needs from a device: kernel blocks rounded to the cache's precision, and
@@ -86,19 +89,28 @@ export interface CacheEngine {
   multiply(K: CachedValues, rows: number, cols: number, A: Float32Array, l: number, out: Float32Array): Promise<void>;
   /**
    * multiply() for a K that is not one array (a later epoch's batch rows, scattered over the cache;
-   * a correction's columns of them): `writeRow(i, to)` writes row i's `cols` values, in the
-   * precision, into `to`. Optional: an engine that copies K into memory of its own anyway (the wasm
-   * backend's scratch) writes the rows there directly, with no gathered copy in between, while its
-   * workers multiply the rows written before. Without it, the cache gathers runs of rows and calls multiply().
+   * a correction's columns of them): `rowAt(i)` gives row i's `cols` values in the precision.
+   * Optional: an engine that reads rows from memory of its own (the wasm backend's) copies each
+   * row there while its workers multiply the rows before, or reads them in place where they lie
+   * there already (allocate()). Without it, the cache gathers runs of rows and calls multiply().
    */
-  multiplyRows?(rows: number, cols: number, writeRow: RowWriter, A: Float32Array, l: number, out: Float32Array): Promise<void>;
+  multiplyRows?(rows: number, cols: number, rowAt: RowSource, A: Float32Array, l: number, out: Float32Array): Promise<void>;
   /**
    * out (cols × l, row-major, overwritten) = Kᵀ·A for float32 values K (rows × cols) whose row i
-   * `writeRow(i, to)` writes into `to` (cols values), and A (rows × l, row-major), summed in
-   * float32. Optional: the kernel cache's subsample correction k(X_S, X_B)·G = K[B, S]ᵀ·G takes it
-   * from its float32 panel K[·, S] (rows read whole, no gather by column) where the engine has it.
+   * `rowAt(i)` gives, and A (rows × l, row-major), summed in float32. Optional: the kernel cache's
+   * subsample correction k(X_S, X_B)·G = K[B, S]ᵀ·G takes it from its float32 panel K[·, S] (rows
+   * read whole, no gather by column) where the engine has it.
    */
-  multiplyTransposedRows?(rows: number, cols: number, writeRow: (i: number, to: Float32Array) => void, A: Float32Array, l: number, out: Float32Array): Promise<void>;
+  multiplyTransposedRows?(rows: number, cols: number, rowAt: RowSource<Float32Array>, A: Float32Array, l: number, out: Float32Array): Promise<void>;
+  /**
+   * `length` values in the precision (float32 where `float32` is set), in the engine's own memory,
+   * where its products read them in place instead of copying them in; undefined where they do
+   * not fit there. Optional: the kernel cache keeps its rows and panel there when it can. Contents
+   * undefined until written; given back with free().
+   */
+  allocate?(length: number, float32?: boolean): CachedValues | undefined;
+  /** Gives back values allocate() returned (whole, not a view of part of them). */
+  free?(values: CachedValues): void;
   /** Releases what the engine holds (sessions, scratch memory). */
   dispose(): void;
 }

@@ -23,7 +23,7 @@
  * it: a resumed run fills it again.
  */
 import type { Kernel } from '../../kernels/kernel.js';
-import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterSet, MemoryBudget, RowWriter } from '../backends/backend.js';
+import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterSet, MemoryBudget, RowSource } from '../backends/backend.js';
 import { cacheEngineOf } from '../backends/cacheEngine.js';
 import { decodingTable, valueBytes } from '../backends/halfPrecision.js';
 import { KmfitError } from '../errors.js';
@@ -272,6 +272,8 @@ export class KernelCache {
   private inOwnOrder = false;
   /** K[·, S] for the subsample's correction (addToPanel), and S's positions: filled with the rows. */
   private panel: { readonly values: Float32Array; readonly gather: PanelGather } | undefined;
+  /** Values in the engine's own memory (CacheEngine.allocate), given back on release. */
+  private engineValues: CachedValues[] = [];
 
   constructor(
     private readonly engine: CacheEngine,
@@ -309,13 +311,18 @@ export class KernelCache {
     this.ordered = this.inOwnOrder ? this.X : takeRows(this.X, this.order);
     const { n } = this;
     const m = Math.min(this.batchSize, n);
-    for (let start = 0; start < n; start += m) this.reserved.push(this.allocate(Math.min(m, n - start) * n));
+    const requests = [];
+    for (let start = 0; start < n; start += m) requests.push({ length: Math.min(m, n - start) * n, float32: false });
     // The subsample's panel fills with the rows, and faults in with them (after the first batch's).
     const S = this.subsample;
-    if (S && this.engine.multiplyTransposedRows) this.panel = { values: new Float32Array(memoryOf(n * S.length * 4, true)), gather: panelGather(S, this.position) };
-    const buffers = this.panel ? [this.reserved[0], this.panel.values, ...this.reserved.slice(1)] : this.reserved;
-    const shared = buffers.flatMap((values) => (values.buffer instanceof ArrayBuffer ? [] : [values.buffer]));
-    if (shared.reduce((sum, buffer) => sum + buffer.byteLength, 0) >= PREFAULT_MIN_BYTES) this.faulting = prefault(shared);
+    const withPanel = S !== undefined && this.engine.multiplyTransposedRows !== undefined;
+    if (withPanel) requests.push({ length: n * S.length, float32: true });
+    const values = this.allocateAll(requests);
+    this.reserved = values.slice(0, Math.ceil(n / m));
+    if (withPanel) this.panel = { values: values[values.length - 1] as Float32Array, gather: panelGather(S, this.position) };
+    const regions = this.panel ? [this.reserved[0], this.panel.values, ...this.reserved.slice(1)] : this.reserved;
+    const shared = regions.filter((values) => !(values.buffer instanceof ArrayBuffer));
+    if (shared.reduce((sum, values) => sum + values.byteLength, 0) >= PREFAULT_MIN_BYTES) this.faulting = prefault(shared);
   }
 
   /** The precision of the cached values. */
@@ -338,7 +345,7 @@ export class KernelCache {
     }
     if (!batch.every((row) => position[row] < this.filled)) return false;
     const { n } = this;
-    await this.productInRuns(batch.length, n, await this.weightsInOrder(), l, out, (i, to) => to.set(this.rowOf(batch[i]), 0));
+    await this.productInRuns(batch.length, n, await this.weightsInOrder(), l, out, (i) => this.rowOf(batch[i]));
     return true;
   }
 
@@ -355,14 +362,14 @@ export class KernelCache {
       // k(X_S, X_B)·G = K[B, S]ᵀ·G from the panel's rows, read whole.
       const panel = this.panel.values;
       const s = rows.length;
-      await this.engine.multiplyTransposedRows(columns.length, s, (j, to) => to.set(panel.subarray(position[columns[j]] * s, (position[columns[j]] + 1) * s)), G, this.centers.outputs, out);
+      await this.engine.multiplyTransposedRows(columns.length, s, (j) => panel.subarray(position[columns[j]] * s, (position[columns[j]] + 1) * s), G, this.centers.outputs, out);
       return true;
     }
     const l = this.centers.outputs;
     const from = position[columns[0]];
     if (columns.every((column, j) => position[column] === from + j)) {
       // Columns at consecutive positions (fillWhole's `first`): a run of each row, copied whole.
-      await this.productInRuns(rows.length, columns.length, G, l, out, (i, to) => to.set(this.rowOf(rows[i]).subarray(from, from + columns.length), 0));
+      await this.productInRuns(rows.length, columns.length, G, l, out, (i) => this.rowOf(rows[i]).subarray(from, from + columns.length));
       return true;
     }
     // The columns in increasing position, G's rows with them: each row's reads then run forward
@@ -371,27 +378,29 @@ export class KernelCache {
     const at = Int32Array.from(order, (k) => position[columns[k]]);
     const sortedG = new Float32Array(at.length * l);
     order.forEach((k, j) => sortedG.set(G.subarray(k * l, (k + 1) * l), j * l));
-    await this.productInRuns(rows.length, at.length, sortedG, l, out, (i, to) => {
+    const gathered = this.allocate(at.length, false);
+    await this.productInRuns(rows.length, at.length, sortedG, l, out, (i) => {
       const values = this.rowOf(rows[i]);
-      for (let j = 0; j < at.length; j++) to[j] = values[at[j]];
+      for (let j = 0; j < at.length; j++) gathered[j] = values[at[j]];
+      return gathered;
     });
     return true;
   }
 
   /**
-   * out (count × l) = V·A for the count × width values V whose row i `copyRow` writes: straight
-   * into the engine's memory where it takes rows so (multiplyRows), else in runs of GATHER_BYTES,
-   * gathered into one reused buffer and multiplied by the engine.
+   * out (count × l) = V·A for the count × width values V whose row i is `rowAt(i)`: by the engine
+   * where it takes rows so (multiplyRows), else in runs of GATHER_BYTES, gathered into one reused
+   * buffer and multiplied by the engine.
    */
-  private async productInRuns(count: number, width: number, A: Float32Array, l: number, out: Float32Array, copyRow: RowWriter): Promise<void> {
-    if (this.engine.multiplyRows) return this.engine.multiplyRows(count, width, copyRow, A, l, out);
+  private async productInRuns(count: number, width: number, A: Float32Array, l: number, out: Float32Array, rowAt: RowSource): Promise<void> {
+    if (this.engine.multiplyRows) return this.engine.multiplyRows(count, width, rowAt, A, l, out);
     const run = Math.max(1, Math.floor(GATHER_BYTES / (width * valueBytes(this.engine.precision))));
     for (let start = 0; start < count; start += run) {
       const end = Math.min(start + run, count);
       const length = (end - start) * width;
       if (!this.gathered || this.gathered.length < length) this.gathered = this.allocate(length, false);
       const values = this.gathered.subarray(0, length);
-      for (let i = start; i < end; i++) copyRow(i, values.subarray((i - start) * width, (i - start + 1) * width));
+      for (let i = start; i < end; i++) values.set(rowAt(i), (i - start) * width);
       await this.engine.multiply(values, end - start, width, A, l, out.subarray(start * l, end * l));
     }
   }
@@ -484,17 +493,40 @@ export class KernelCache {
   }
 
   /**
-   * Values in the cache's precision. The cache's own rows are shared memory, which the prefaulting
-   * thread can reach (where there is any: a page must be cross-origin isolated).
+   * The cache's rows and panel: all in the engine's memory where all of them fit there (its
+   * products then read them in place), else all shared memory (rows split between the two would
+   * be copied for every product anyway).
    */
-  private allocate(length: number, shared = true): CachedValues {
-    const buffer = memoryOf(length * valueBytes(this.engine.precision), shared);
-    return this.engine.precision === 'float32' ? new Float32Array(buffer) : new Uint16Array(buffer);
+  private allocateAll(requests: readonly { readonly length: number; readonly float32: boolean }[]): CachedValues[] {
+    const kept: CachedValues[] = [];
+    for (const { length, float32 } of requests) {
+      const values = this.engine.allocate?.(length, float32);
+      if (!values) break;
+      kept.push(values);
+    }
+    if (kept.length === requests.length) {
+      this.engineValues.push(...kept);
+      return kept;
+    }
+    for (const values of kept) this.engine.free?.(values);
+    return requests.map(({ length, float32 }) => this.allocate(length, true, float32));
+  }
+
+  /**
+   * Values in the cache's precision (in float32 where asked). The cache's own rows are shared
+   * memory, which the prefaulting thread can reach (where there is any: a page must be
+   * cross-origin isolated).
+   */
+  private allocate(length: number, shared = true, float32 = false): CachedValues {
+    const buffer = memoryOf(length * (float32 ? 4 : valueBytes(this.engine.precision)), shared);
+    return float32 || this.engine.precision === 'float32' ? new Float32Array(buffer) : new Uint16Array(buffer);
   }
 
   private release(): void {
     this.faulting?.stop();
     this.faulting = undefined;
+    for (const values of this.engineValues) this.engine.free?.(values);
+    this.engineValues = [];
     this.order = this.position = this.ordered = this.gathered = this.weights = this.panel = undefined;
     this.blocks = [];
     this.reserved = [];

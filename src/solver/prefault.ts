@@ -17,8 +17,8 @@ const PAGE_BYTES = 4096;
 
 const TOUCHER_SOURCE = `'use strict';
 const { workerData, parentPort } = require('node:worker_threads');
-for (const buffer of workerData.buffers) {
-  const bytes = new Uint8Array(buffer);
+for (const region of workerData.regions) {
+  const bytes = new Uint8Array(region.buffer, region.byteOffset, region.byteLength);
   for (let i = 0; i < bytes.length; i += ${PAGE_BYTES}) Atomics.add(bytes, i, 0);
 }
 parentPort.postMessage('done');
@@ -31,11 +31,14 @@ export interface Prefault {
   readonly finished: Promise<void>;
 }
 
-/** Touches each page of `buffers`, in order, on a worker thread; does nothing where there are none. */
-export function prefault(buffers: readonly SharedArrayBuffer[]): Prefault {
+/**
+ * Touches each page of `regions` (views of shared memory: a SharedArrayBuffer's, or a
+ * WebAssembly.Memory's), in order, on a worker thread; does nothing where there are none.
+ */
+export function prefault(regions: readonly ArrayBufferView[]): Prefault {
   const threads = nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
-  if (!threads || buffers.length === 0) return { stop: () => undefined, finished: Promise.resolve() };
-  const worker = new threads.Worker(TOUCHER_SOURCE, { eval: true, workerData: { buffers } });
+  if (!threads || regions.length === 0) return { stop: () => undefined, finished: Promise.resolve() };
+  const worker = new threads.Worker(TOUCHER_SOURCE, { eval: true, workerData: { regions } });
   // Never what keeps a process alive: a run that ends (or fails) before the touching does exits.
   worker.unref();
   let stopped = false;

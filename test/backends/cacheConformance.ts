@@ -97,8 +97,14 @@ function expectFloat32Sums(out: Float32Array, rows: number, l: number, count: nu
   }
 }
 
-/** rows × cols × l: rows not a multiple of 4 or of the threads' shares, cols not of 4 or 8, l = 1 and 10. */
+/**
+ * rows × cols × l: rows not a multiple of 4 or of the threads' shares, cols not of 4 or 8, l = 1
+ * and 10; and cols multiples of 8 (rows a transposed product reads in place) with l's remainders
+ * by 4 of 1 and 2.
+ */
 const PRODUCT_SHAPES: [number, number, number][] = [
+  [33, 64, 5],
+  [130, 512, 26],
   [1, 1, 1],
   [3, 5, 10],
   [7, 13, 1],
@@ -113,6 +119,13 @@ const PRODUCT_SHAPES: [number, number, number][] = [
  * The suite for one engine: `engine(precision)` returns a fresh engine over a backend that
  * `start` created (disposed after each test).
  */
+/** The rows × cols values with their rows in reverse order. */
+function inReverse<T extends CachedValues>(K: T, rows: number, cols: number): T {
+  const out = K.slice() as T;
+  for (let i = 0; i < rows; i++) out.set(K.subarray(i * cols, (i + 1) * cols), (rows - 1 - i) * cols);
+  return out;
+}
+
 export function describeCacheEngine(
   name: string,
   start: () => Backend | Promise<Backend>,
@@ -169,18 +182,38 @@ export function describeCacheEngine(
             const values = decode(K, precision);
             expectFloat32Sums(out, rows, l, cols, (i, c, j) => values[i * cols + j] * A[j * l + c], `${rows}×${cols}×${l}`);
             if (engine.multiplyRows) {
-              // The same rows kept in reverse order and written one by one: the same sums, bit for bit.
-              const reversed = K.slice();
-              for (let i = 0; i < rows; i++) reversed.set(K.subarray(i * cols, (i + 1) * cols), (rows - 1 - i) * cols);
+              // The same rows kept in reverse order and given one by one: the same sums, bit for bit.
+              const reversed = inReverse(K, rows, cols);
               const written = new Float32Array(rows * l).fill(NaN);
-              const asked: number[] = [];
-              await engine.multiplyRows(rows, cols, (i, to) => {
-                asked.push(i);
-                expect(to.length).toBe(cols);
-                to.set(reversed.subarray((rows - 1 - i) * cols, (rows - i) * cols));
+              const asked = new Set<number>();
+              await engine.multiplyRows(rows, cols, (i) => {
+                asked.add(i);
+                return reversed.subarray((rows - 1 - i) * cols, (rows - i) * cols);
               }, A, l, written);
-              expect(asked.sort((a, b) => a - b)).toEqual(Array.from({ length: rows }, (_, i) => i));
+              expect([...asked].sort((a, b) => a - b)).toEqual(Array.from({ length: rows }, (_, i) => i));
               expect(written).toEqual(out);
+              // A gathered row: one buffer the source fills anew for every row.
+              const buffer = K.slice(0, cols);
+              const gathered = new Float32Array(rows * l).fill(NaN);
+              await engine.multiplyRows(rows, cols, (i) => {
+                buffer.set(K.subarray(i * cols, (i + 1) * cols));
+                return buffer;
+              }, A, l, gathered);
+              expect(gathered).toEqual(out);
+            }
+            const kept = engine.allocate?.(rows * cols);
+            if (kept) {
+              // The values kept in the engine's own memory, read in place: row by row in reverse
+              // order, and whole (read in one pass, so summed in another order than in chunks).
+              kept.set(inReverse(K, rows, cols));
+              const inPlace = new Float32Array(rows * l).fill(NaN);
+              await engine.multiplyRows!(rows, cols, (i) => kept.subarray((rows - 1 - i) * cols, (rows - i) * cols), A, l, inPlace);
+              expectFloat32Sums(inPlace, rows, l, cols, (i, c, j) => values[i * cols + j] * A[j * l + c], `in place, by rows, ${rows}×${cols}×${l}`);
+              kept.set(K);
+              inPlace.fill(NaN);
+              await engine.multiply(kept, rows, cols, A, l, inPlace);
+              expectFloat32Sums(inPlace, rows, l, cols, (i, c, j) => values[i * cols + j] * A[j * l + c], `in place, whole, ${rows}×${cols}×${l}`);
+              engine.free!(kept);
             }
           }
           if (engine.multiplyTransposedRows) {
@@ -189,8 +222,17 @@ export function describeCacheEngine(
               const K = Float32Array.from(decode(cachedValues(rows * cols, 'float32', rows + 7 * cols), 'float32'));
               const A = randomMatrix(rows, l, rows + 2 * l).data.map((a) => 2 * a - 1);
               const out = new Float32Array(cols * l).fill(NaN);
-              await engine.multiplyTransposedRows(rows, cols, (i, to) => to.set(K.subarray(i * cols, (i + 1) * cols)), A, l, out);
+              await engine.multiplyTransposedRows(rows, cols, (i) => K.subarray(i * cols, (i + 1) * cols), A, l, out);
               expectFloat32Sums(out, cols, l, rows, (j, c, i) => K[i * cols + j] * A[i * l + c], `transposed ${rows}×${cols}×${l}`);
+              const kept = engine.allocate?.(rows * cols, true);
+              if (kept) {
+                // Rows kept in the engine's memory, given in reverse order.
+                kept.set(inReverse(K, rows, cols));
+                const inPlace = new Float32Array(cols * l).fill(NaN);
+                await engine.multiplyTransposedRows(rows, cols, (i) => kept.subarray((rows - 1 - i) * cols, (rows - i) * cols) as Float32Array, A, l, inPlace);
+                expectFloat32Sums(inPlace, cols, l, rows, (j, c, i) => K[i * cols + j] * A[i * l + c], `transposed in place ${rows}×${cols}×${l}`);
+                engine.free!(kept);
+              }
             }
             const none = Float32Array.of(NaN, NaN);
             await engine.multiplyTransposedRows(0, 1, () => expect.fail('no rows to write'), new Float32Array(0), 2, none);

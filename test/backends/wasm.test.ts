@@ -193,6 +193,36 @@ describe('wasm backend', () => {
     await backend.dispose();
   });
 
+  it("keeps a kernel cache's values in its memory within half of 4 GiB, and reads them there, not copies", async () => {
+    const backend = await createWasmBackend({ threads: 2 });
+    const engine = await backend.cacheEngine!('float32');
+    const rows = 9;
+    const cols = 16;
+    const kept = engine.allocate!(rows * cols)!;
+    expect(kept).toBeInstanceOf(Float32Array);
+    kept.fill(1);
+    const A = new Float32Array(cols).fill(1);
+    // Row 0 is zeroed while the last row is asked for: a copy made when row 0 was asked for still
+    // holds ones; values read in place, after every row was asked for, are zeros.
+    const out = new Float32Array(rows);
+    await engine.multiplyRows!(rows, cols, (i) => {
+      if (i === rows - 1) kept.fill(0, 0, cols);
+      return kept.subarray(i * cols, (i + 1) * cols);
+    }, A, 1, out);
+    expect(Array.from(out)).toEqual([0, ...Array(rows - 1).fill(cols)]);
+    // The same rows outside its memory are copied when asked for.
+    const plain = new Float32Array(rows * cols).fill(1);
+    await engine.multiplyRows!(rows, cols, (i) => {
+      if (i === rows - 1) plain.fill(0, 0, cols);
+      return plain.subarray(i * cols, (i + 1) * cols);
+    }, A, 1, out);
+    expect(Array.from(out)).toEqual(Array(rows).fill(cols));
+    engine.free!(kept);
+    // More than half of the 4 GiB is not taken (the cache then stays in the process's memory).
+    expect(engine.allocate!(2 ** 29 + 1)).toBeUndefined();
+    await backend.dispose();
+  });
+
   it('rejects bad options with a KmfitError', async () => {
     await asyncErrorOf(createWasmBackend({ threads: 0 }), 'INVALID_OPTION');
     await asyncErrorOf(createWasmBackend({ threads: 1.5 }), 'INVALID_OPTION');

@@ -423,21 +423,32 @@ export function logInPlace(ptr: usize, count: i32): void {
  * the l outputs c: the kernel tile times the weights of its centers, into a transposed (l × rows)
  * accumulator. Register block: 8 rows × 4 outputs.
  */
-export function timesWeights(
-  tile: usize,
-  ldt: i32,
-  rowPanels: i32,
-  cols: i32,
-  alpha: usize,
-  l: i32,
-  outT: usize,
-  ldo: i32,
-): void {
-  const colBytes = <usize>ldt << 2;
+export function timesWeights(tile: usize, ldt: i32, rowPanels: i32, cols: i32, alpha: usize, l: i32, outT: usize, ldo: i32): void {
+  timesWeightsOf(false, tile, ldt, rowPanels, cols, alpha, l, outT, ldo);
+}
+
+/**
+ * timesWeights for tile rows j that lie anywhere: row j's 8·rowPanels values start at
+ * load<u32>(rows + 4j) + offset (a kernel cache's rows, read where they are kept).
+ */
+export function timesWeightsOfRows(rows: usize, offset: usize, rowPanels: i32, cols: i32, alpha: usize, l: i32, outT: usize, ldo: i32): void {
+  timesWeightsOf(true, rows, <i32>offset, rowPanels, cols, alpha, l, outT, ldo);
+}
+
+/**
+ * The body of both: TABLE (a constant after inlining) says whether `tile` is a table of row
+ * addresses (and `ldt` the offset into each row) or the tile itself (rows ldt floats apart).
+ */
+// @ts-ignore: decorator
+@inline
+function timesWeightsOf(TABLE: bool, tile: usize, ldt: i32, rowPanels: i32, cols: i32, alpha: usize, l: i32, outT: usize, ldo: i32): void {
+  const colBytes: usize = TABLE ? 0 : <usize>ldt << 2;
   const alphaRow = <usize>l << 2;
   const outBytes = <usize>ldo << 2;
   for (let p = 0; p < rowPanels; p++) {
-    const rows = tile + (<usize>p << 5);
+    // TABLE: rows j are at rowAt(j) + panelBytes; else at rows + j·colBytes.
+    const panelBytes = <usize>p << 5;
+    const rows = TABLE ? panelBytes + <usize>ldt : tile + panelBytes;
     const o = outT + (<usize>p << 5);
     let c = 0;
     for (; c + 4 <= l; c += 4) {
@@ -449,7 +460,7 @@ export function timesWeights(
       let a1 = v128.load(o1), b1 = v128.load(o1, 16);
       let a2 = v128.load(o2), b2 = v128.load(o2, 16);
       let a3 = v128.load(o3), b3 = v128.load(o3, 16);
-      let t = rows;
+      let t = TABLE ? rowAt(tile, 0) + rows : rows;
       let w = alpha + (<usize>c << 2);
       for (let j = 0; j < cols; j++) {
         const lo = v128.load(t);
@@ -466,7 +477,7 @@ export function timesWeights(
         s = v128.load32_splat(w, 12);
         a3 = madd(lo, s, a3);
         b3 = madd(hi, s, b3);
-        t += colBytes;
+        t = TABLE ? rowAt(tile, j + 1) + rows : t + colBytes;
         w += alphaRow;
       }
       v128.store(o0, a0);
@@ -484,7 +495,7 @@ export function timesWeights(
       // Two independent chains per output to hide the multiply-add latency.
       let a0 = v128.load(o0), b0 = v128.load(o0, 16);
       let a1 = v128.load(o1), b1 = v128.load(o1, 16);
-      let t = rows;
+      let t = TABLE ? rowAt(tile, 0) + rows : rows;
       let w = alpha + (<usize>c << 2);
       for (let j = 0; j < cols; j++) {
         const lo = v128.load(t);
@@ -495,7 +506,7 @@ export function timesWeights(
         s = v128.load32_splat(w, 4);
         a1 = madd(lo, s, a1);
         b1 = madd(hi, s, b1);
-        t += colBytes;
+        t = TABLE ? rowAt(tile, j + 1) + rows : t + colBytes;
         w += alphaRow;
       }
       v128.store(o0, a0);
@@ -508,19 +519,19 @@ export function timesWeights(
       const o0 = o + <usize>c * outBytes;
       let a0 = v128.load(o0), b0 = v128.load(o0, 16);
       let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
-      let t = rows;
+      let t = TABLE ? rowAt(tile, 0) + rows : rows;
       let w = alpha + (<usize>c << 2);
       let j = 0;
       for (; j + 2 <= cols; j += 2) {
         let s = v128.load32_splat(w);
         a0 = madd(v128.load(t), s, a0);
         b0 = madd(v128.load(t, 16), s, b0);
-        t += colBytes;
+        t = TABLE ? rowAt(tile, j + 1) + rows : t + colBytes;
         w += alphaRow;
         s = v128.load32_splat(w);
         a1 = madd(v128.load(t), s, a1);
         b1 = madd(v128.load(t, 16), s, b1);
-        t += colBytes;
+        t = TABLE ? rowAt(tile, j + 2) + rows : t + colBytes;
         w += alphaRow;
       }
       if (j < cols) {
@@ -532,6 +543,16 @@ export function timesWeights(
       v128.store(o0, f32x4.add(b0, b1), 16);
     }
   }
+}
+
+/**
+ * Row j's address in a table of u32 addresses. The table has one entry past the last row (the
+ * loops read the next row's address before they know there is one).
+ */
+// @ts-ignore: decorator
+@inline
+function rowAt(table: usize, j: i32): usize {
+  return <usize>load<u32>(table + (<usize>j << 2));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -704,10 +725,12 @@ function productRow1(widened: usize, n8: i32, at: usize, ldaBytes: usize, l: i32
  * zero past cols). K is read once: four rows at a time, CACHE_COL_BLOCK columns at a time,
  * widened to float32 into `widened` (4 × CACHE_COL_BLOCK floats) and multiplied there with the A
  * block for every output; the 4 × l accumulators (4 lanes each) wait in `sums` between blocks and
- * are added across lanes at the end.
+ * are added across lanes at the end. A `rowTable` other than 0 is a table of u32 addresses: row i
+ * is then at load<u32>(rowTable + 4i) (a kernel cache's rows, read where they are kept), not at
+ * k + i·cols values.
  */
 export function cachedProduct(
-  k: usize, precision: i32, r0: i32, r1: i32, cols: i32, at: usize, lda: i32, l: i32, out: usize, widened: usize, sums: usize,
+  k: usize, rowTable: usize, precision: i32, r0: i32, r1: i32, cols: i32, at: usize, lda: i32, l: i32, out: usize, widened: usize, sums: usize,
 ): void {
   const valueBytes: usize = precision == CACHE_FLOAT32 ? 4 : 2;
   const kRowBytes = <usize>cols * valueBytes;
@@ -718,8 +741,11 @@ export function cachedProduct(
     for (let j0 = 0; j0 < cols; j0 += CACHE_COL_BLOCK) {
       const n = min(CACHE_COL_BLOCK, cols - j0);
       const n8 = (n + 7) & ~7;
-      const src = k + <usize>i * kRowBytes + <usize>j0 * valueBytes;
-      for (let r = 0; r < R; r++) widenRow(precision, src + <usize>r * kRowBytes, n, widened + <usize>r * WIDENED_ROW);
+      const from = <usize>j0 * valueBytes;
+      for (let r = 0; r < R; r++) {
+        const row = rowTable ? rowAt(rowTable, i + r) : k + <usize>(i + r) * kRowBytes;
+        widenRow(precision, row + from, n, widened + <usize>r * WIDENED_ROW);
+      }
       const atBlock = at + (<usize>j0 << 2);
       if (R == 4) productRows4(widened, n8, atBlock, ldaBytes, l, sums);
       else productRow1(widened, n8, atBlock, ldaBytes, l, sums);

@@ -116,6 +116,11 @@ export class WasmHeap {
     return new Float64Array(this.memory.buffer, start, count);
   }
 
+  /** A Uint32Array over [start, start + 4·count). */
+  u32(start: number, count: number): Uint32Array {
+    return new Uint32Array(this.memory.buffer, start, count);
+  }
+
   /** A Uint16Array over [start, start + 2·count). */
   u16(start: number, count: number): Uint16Array {
     return new Uint16Array(this.memory.buffer, start, count);

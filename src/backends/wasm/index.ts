@@ -12,9 +12,11 @@
  * norms and the weights α (n×l) resident in the WebAssembly memory; batches, tiles and partial
  * outputs use one scratch region that grows as needed. wasm32 caps all of it at 4 GiB.
  *
- * A kernel cache's products (cacheEngine) stream the cached rows through scratch in chunks and
- * widen float16 / bfloat16 to float32 in SIMD, four rows at a time, each load of the weights shared
- * by the four rows; blocks are kernelBlock's, rounded in SIMD in place in scratch.
+ * A kernel cache's products (cacheEngine) widen float16 / bfloat16 to float32 in SIMD, four rows
+ * at a time, each load of the weights shared by the four rows; blocks are kernelBlock's, rounded in
+ * SIMD in place in scratch. A cache that fits in half of the 4 GiB keeps its rows in this memory
+ * (allocate), and the products read them in place, by a table of row addresses where a batch's rows
+ * are scattered; a larger one streams its rows through scratch in chunks.
  *
  * Calls are serialized: a predict, kernelBlock or weight update waits for the one before it, so the
  * solver may issue them without awaiting each (but gains nothing from overlapping them).
@@ -22,7 +24,7 @@
 import type { Kernel } from '../../../kernels/kernel.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
-import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterGroup, CenterSet, DeviceInfo, MemoryBudget, RowWriter } from '../backend.js';
+import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterGroup, CenterSet, DeviceInfo, MemoryBudget, RowSource } from '../backend.js';
 import { separateCenterSets } from '../centerGroup.js';
 import { valueBytes } from '../halfPrecision.js';
 import {
@@ -72,6 +74,8 @@ const PACK_CHUNK_BYTES = 8 * 1024 * 1024;
 const CACHE_CHUNK_BYTES = 16 * 1024 * 1024;
 /** Scratch above this is freed after the call that needed it, for center sets to reuse. */
 const KEEP_SCRATCH_BYTES = 256 * 1024 * 1024;
+/** A kernel cache's values go in the heap only while it then holds at most this much (half of its 4 GiB). */
+const CACHE_HEAP_BYTES = MAX_BYTES / 2;
 
 const GIB = 2 ** 30;
 
@@ -137,6 +141,8 @@ class WasmBackend implements Backend {
   private disposed = false;
   private disposal: Promise<void> | undefined;
   private readonly centerSets = new Set<WasmCenterSet>();
+  /** The memory's buffers that views cacheValues() returned lie on: such a view is in the heap, at its byteOffset. */
+  private readonly cacheBuffers = new WeakSet<ArrayBufferLike>();
 
   constructor(
     readonly heap: WasmHeap,
@@ -339,26 +345,67 @@ class WasmBackend implements Backend {
     }
   }
 
-  /** The engine holds nothing of its own: its calls use this backend's scratch and queue. */
+  /** The engine's calls use this backend's scratch and queue; its allocations are the cache's, in this heap. */
   async cacheEngine(precision: CachePrecision): Promise<CacheEngine> {
     return {
       precision,
       block: (kernel, X, Y, out, offset, stride) => this.blockInto(precision, kernel, X, Y, out, offset, stride),
       multiply: (K, rows, cols, A, l, out) => this.exclusive(() => this.cachedProduct(precision, K, rows, cols, A, l, out)),
-      multiplyRows: (rows, cols, writeRow, A, l, out) => this.exclusive(() => this.cachedProduct(precision, writeRow, rows, cols, A, l, out)),
-      multiplyTransposedRows: (rows, cols, writeRow, A, l, out) => this.exclusive(() => this.transposedProduct(rows, cols, writeRow, A, l, out)),
+      multiplyRows: (rows, cols, rowAt, A, l, out) => this.exclusive(() => this.cachedProduct(precision, rowAt, rows, cols, A, l, out)),
+      multiplyTransposedRows: (rows, cols, rowAt, A, l, out) => this.exclusive(() => this.transposedProduct(rows, cols, rowAt, A, l, out)),
+      allocate: (length, float32) => this.cacheValues(float32 ? 'float32' : precision, length),
+      free: (values) => {
+        if (this.cacheBuffers.has(values.buffer)) this.heap.free(values.byteOffset);
+      },
       dispose: () => undefined,
     };
   }
 
   /**
+   * A kernel cache's values in the heap (CacheEngine.allocate), where its products read them in
+   * place: no copy of every row into scratch every epoch (on diamonds, 4 000², 0.7 s of a 2.6 s
+   * run). Only while the heap stays within CACHE_HEAP_BYTES, which leaves the rest of the 4 GiB
+   * to the centers and scratch the plan counted on; a larger cache stays in the system's memory.
+   */
+  private cacheValues(precision: CachePrecision, length: number): CachedValues | undefined {
+    const bytes = length * valueBytes(precision);
+    if (this.heap.usedBytes + bytes > CACHE_HEAP_BYTES) return undefined;
+    let start: number;
+    try {
+      start = this.heap.alloc(bytes);
+    } catch (error) {
+      if (error instanceof HeapFullError) return undefined;
+      throw error;
+    }
+    const values = precision === 'float32' ? this.heap.f32(start, length) : this.heap.u16(start, length);
+    this.cacheBuffers.add(values.buffer);
+    return values;
+  }
+
+  /**
+   * Where the rows of K lie in the heap, when all of them do (cacheValues' rows): one array at an
+   * address, or rows anywhere, by their addresses (one more entry, read past the last row).
+   */
+  private rowsInHeap(K: CachedValues | RowSource, rows: number, cols: number): { readonly first: number } | { readonly addresses: Uint32Array } | undefined {
+    if (typeof K !== 'function') return this.cacheBuffers.has(K.buffer) ? { first: K.byteOffset } : undefined;
+    const addresses = new Uint32Array(rows + 1);
+    for (let i = 0; i < rows; i++) {
+      const row = K(i);
+      if (!this.cacheBuffers.has(row.buffer) || row.length !== cols) return undefined;
+      addresses[i] = row.byteOffset;
+    }
+    addresses[rows] = addresses[0];
+    return { addresses };
+  }
+
+  /**
    * out = K·A for cached values K (inside `exclusive`): A transposed into scratch once, then K
-   * chunk by chunk through two alternating scratch regions, the copy of the next chunk overlapping
-   * the workers' product of this one. Each job splits the chunk's rows across the workers. K is one
-   * array, or a RowWriter that writes each row straight into the scratch.
+   * read in place where its rows lie in the heap (rowsInHeap), else chunk by chunk through two
+   * alternating scratch regions, the copy of the next chunk overlapping the workers' product of
+   * this one. Each job splits the chunk's rows across the workers. K is one array, or a RowSource.
    */
   private async cachedProduct(
-    precision: CachePrecision, K: CachedValues | RowWriter, rows: number, cols: number, A: Float32Array, l: number, out: Float32Array,
+    precision: CachePrecision, K: CachedValues | RowSource, rows: number, cols: number, A: Float32Array, l: number, out: Float32Array,
   ): Promise<void> {
     checkCachedProduct(precision, typeof K === 'function' ? undefined : K, rows, cols, A, l, out);
     if (rows === 0) return;
@@ -367,7 +414,8 @@ class WasmBackend implements Backend {
       return;
     }
     const bytes = valueBytes(precision);
-    const chunkRows = Math.min(rows, Math.max(1, Math.floor(this.cacheChunkBytes / (cols * bytes))));
+    const inPlace = this.rowsInHeap(K, rows, cols);
+    const chunkRows = inPlace ? rows : Math.min(rows, Math.max(1, Math.floor(this.cacheChunkBytes / (cols * bytes))));
     const chunks = Math.ceil(rows / chunkRows);
     const lda = Math.ceil(cols / 8) * 8;
     const active = Math.min(this.pool.size, Math.ceil(chunkRows / 4));
@@ -376,8 +424,9 @@ class WasmBackend implements Backend {
     const product = layout.take(rows * l * 4);
     const widened = layout.take(active * CACHE_WIDENED_BYTES);
     const sums = layout.take(active * 4 * l * 16);
-    const buffers = [layout.take(chunkRows * cols * bytes)];
-    if (chunks > 1) buffers.push(layout.take(chunkRows * cols * bytes));
+    const table = inPlace && 'addresses' in inPlace ? layout.take(inPlace.addresses.byteLength) : -1;
+    const buffers = inPlace ? [] : [layout.take(chunkRows * cols * bytes)];
+    if (!inPlace && chunks > 1) buffers.push(layout.take(chunkRows * cols * bytes));
     const base = this.scratch(layout.bytes, `a product of ${chunkRows} cached rows of ${cols} values`);
     const transposed = this.heap.f32(base + at, l * lda);
     for (let c = 0; c < l; c++) {
@@ -385,13 +434,15 @@ class WasmBackend implements Backend {
       for (let j = 0; j < cols; j++) transposed[row + j] = A[j * l + c];
       transposed.fill(0, row + cols, row + lda);
     }
+    if (inPlace && 'addresses' in inPlace) this.heap.u32(base + table, inPlace.addresses.length).set(inPlace.addresses);
     const copyChunk = (chunk: number): void => {
+      if (inPlace) return;
       const first = chunk * chunkRows;
       const count = Math.min(chunkRows, rows - first);
       const at = base + buffers[chunk % buffers.length];
       const to = precision === 'float32' ? this.heap.f32(at, count * cols) : this.heap.u16(at, count * cols);
       if (typeof K !== 'function') to.set(K.subarray(first * cols, (first + count) * cols));
-      else for (let i = 0; i < count; i++) K(first + i, to.subarray(i * cols, (i + 1) * cols));
+      else for (let i = 0; i < count; i++) to.set(K(first + i), i * cols);
     };
     const start = (chunk: number): number => {
       const first = chunk * chunkRows;
@@ -402,7 +453,8 @@ class WasmBackend implements Backend {
         const p = this.pool.paramsOf(w);
         p.fill(0);
         p[P.OP] = OP_CACHED_PRODUCT;
-        p[P.K_VALUES] = base + buffers[chunk % buffers.length];
+        p[P.K_VALUES] = !inPlace ? base + buffers[chunk % buffers.length] : 'first' in inPlace ? inPlace.first : 0;
+        p[P.K_ROW_TABLE] = table >= 0 ? base + table : 0;
         p[P.K_PRECISION] = PRECISION_IDS[precision];
         p[P.K_ROW0] = Math.min(w * share, count);
         p[P.K_ROW1] = Math.min((w + 1) * share, count);
@@ -425,13 +477,14 @@ class WasmBackend implements Backend {
   }
 
   /**
-   * out (cols × l) = Kᵀ·A for float32 rows K (inside `exclusive`): the rows chunk by chunk through
+   * out (cols × l) = Kᵀ·A for float32 rows K (inside `exclusive`): the rows read in place where
+   * they all lie in the heap and are whole panels of 8 (rowsInHeap), else chunk by chunk through
    * two alternating scratch regions (the next chunk written while the workers multiply this one),
    * each worker adding its panels of 8 columns into a transposed accumulator with timesWeights, the
    * fused block's product.
    */
   private async transposedProduct(
-    rows: number, cols: number, writeRow: (i: number, to: Float32Array) => void, A: Float32Array, l: number, out: Float32Array,
+    rows: number, cols: number, rowAt: RowSource<Float32Array>, A: Float32Array, l: number, out: Float32Array,
   ): Promise<void> {
     checkTransposedProduct(rows, cols, A, l, out);
     if (cols === 0 || l === 0) return;
@@ -441,25 +494,30 @@ class WasmBackend implements Backend {
     }
     const ld = Math.ceil(cols / 8) * 8;
     const panels = ld / 8;
-    const chunkRows = Math.min(rows, Math.max(1, Math.floor(this.cacheChunkBytes / (ld * 4))));
+    // A row read in place must have no padding: its last panel would read past it.
+    const inPlace = ld === cols ? this.rowsInHeap(rowAt, rows, cols) : undefined;
+    const addresses = inPlace && 'addresses' in inPlace ? inPlace.addresses : undefined;
+    const chunkRows = addresses ? rows : Math.min(rows, Math.max(1, Math.floor(this.cacheChunkBytes / (ld * 4))));
     const chunks = Math.ceil(rows / chunkRows);
     const active = Math.min(this.pool.size, panels);
     const share = Math.ceil(panels / active);
     const layout = new ScratchLayout();
     const outT = layout.take(l * ld * 4);
     const weights = layout.take(rows * l * 4);
-    const buffers = [layout.take(chunkRows * ld * 4)];
+    const buffers = addresses ? [layout.take(addresses.byteLength)] : [layout.take(chunkRows * ld * 4)];
     if (chunks > 1) buffers.push(layout.take(chunkRows * ld * 4));
     const base = this.scratch(layout.bytes, `a transposed product of ${chunkRows} rows of ${cols} values`);
     this.heap.f32(base + outT, l * ld).fill(0);
     this.heap.f32(base + weights, rows * l).set(A.subarray(0, rows * l));
+    if (addresses) this.heap.u32(base + buffers[0], addresses.length).set(addresses);
     const copyChunk = (chunk: number): void => {
+      if (addresses) return;
       const first = chunk * chunkRows;
       const count = Math.min(chunkRows, rows - first);
       const to = this.heap.f32(base + buffers[chunk % buffers.length], count * ld);
       // The padding columns only feed accumulators past `cols`, never read; zeros keep them finite.
       if (ld > cols) to.fill(0);
-      for (let i = 0; i < count; i++) writeRow(first + i, to.subarray(i * ld, i * ld + cols));
+      for (let i = 0; i < count; i++) to.set(rowAt(first + i), i * ld);
     };
     const start = (chunk: number): number => {
       const first = chunk * chunkRows;
@@ -468,6 +526,7 @@ class WasmBackend implements Backend {
         p.fill(0);
         p[P.OP] = OP_TRANSPOSED_PRODUCT;
         p[P.T_VALUES] = base + buffers[chunk % buffers.length];
+        p[P.T_ROW_TABLE] = addresses ? base + buffers[0] : 0;
         p[P.T_LD] = ld;
         p[P.T_PANEL0] = Math.min(w * share, panels);
         p[P.T_PANEL1] = Math.min((w + 1) * share, panels);

@@ -27,8 +27,14 @@ export interface BlockExports {
     tile: number, ldt: number, rowPanels: number, cols: number, alpha: number, l: number,
     outT: number, ldo: number,
   ): void;
+  /** timesWeights for rows j at a table of addresses: row j's values start at table[j] + offset (bytes). */
+  timesWeightsOfRows(
+    rows: number, offset: number, rowPanels: number, cols: number, alpha: number, l: number,
+    outT: number, ldo: number,
+  ): void;
+  /** rowTable: 0 for rows at k, k + cols values, …; else a table of the rows' addresses. */
   cachedProduct(
-    k: number, precision: number, r0: number, r1: number, cols: number, at: number, lda: number, l: number,
+    k: number, rowTable: number, precision: number, r0: number, r1: number, cols: number, at: number, lda: number, l: number,
     out: number, widened: number, sums: number,
   ): void;
   roundRows(src: number, rows: number, n: number, ld: number, dst: number, precision: number): void;
@@ -37,7 +43,7 @@ export interface BlockExports {
 }
 
 const EXPORT_NAMES: readonly (keyof BlockExports)[] = [
-  'packRowPanels', 'packCenterPanels', 'squaredDistances', 'transform', 'timesWeights', 'cachedProduct', 'roundRows',
+  'packRowPanels', 'packCenterPanels', 'squaredDistances', 'transform', 'timesWeights', 'timesWeightsOfRows', 'cachedProduct', 'roundRows',
   'expInPlace', 'logInPlace',
 ];
 

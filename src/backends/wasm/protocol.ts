@@ -106,6 +106,7 @@ export const P = {
   PRODUCT: 15, // rows × l for the chunk
   WIDENED: 16, // this worker's CACHE_WIDENED_BYTES
   SUMS: 17, // this worker's 4 × l accumulators of 4 lanes
+  K_ROW_TABLE: 18, // 0: rows K_COLS values apart from K_VALUES; else a u32 table of each row's address
   // OP_TRANSPOSED_PRODUCT: outT[c·ld + i] += Σ_j K[j·ld + i]·A[j·l + c] for the columns i of the
   // panels [T_PANEL0, T_PANEL1) (8 columns each) of a chunk of T_ROWS float32 rows of K
   T_VALUES: 7, // the rows (a chunk of K), T_LD floats apart
@@ -116,6 +117,7 @@ export const P = {
   T_A: 12, // the chunk's rows of A, row-major (T_ROWS × l)
   T_L: 13,
   T_OUT: 14, // l × T_LD, accumulated over the chunks
+  T_ROW_TABLE: 15, // 0: rows T_LD floats apart from T_VALUES; else a u32 table of each row's address (T_ROWS + 1 entries)
 } as const;
 
 /**
@@ -249,13 +251,14 @@ function block() {
 }
 
 function cachedProduct() {
-  w.cachedProduct(p[P.K_VALUES], p[P.K_PRECISION], p[P.K_ROW0], p[P.K_ROW1], p[P.K_COLS], p[P.A_T], p[P.A_LD],
+  w.cachedProduct(p[P.K_VALUES], p[P.K_ROW_TABLE], p[P.K_PRECISION], p[P.K_ROW0], p[P.K_ROW1], p[P.K_COLS], p[P.A_T], p[P.A_LD],
     p[P.A_COLS], p[P.PRODUCT], p[P.WIDENED], p[P.SUMS]);
 }
 
 function transposedProduct() {
-  const first = p[P.T_PANEL0], ld = p[P.T_LD];
-  w.timesWeights(p[P.T_VALUES] + first * 32, ld, p[P.T_PANEL1] - first, p[P.T_ROWS], p[P.T_A], p[P.T_L], p[P.T_OUT] + first * 32, ld);
+  const first = p[P.T_PANEL0], ld = p[P.T_LD], table = p[P.T_ROW_TABLE];
+  if (table) w.timesWeightsOfRows(table, first * 32, p[P.T_PANEL1] - first, p[P.T_ROWS], p[P.T_A], p[P.T_L], p[P.T_OUT] + first * 32, ld);
+  else w.timesWeights(p[P.T_VALUES] + first * 32, ld, p[P.T_PANEL1] - first, p[P.T_ROWS], p[P.T_A], p[P.T_L], p[P.T_OUT] + first * 32, ld);
 }
 
 function fail(error) {
