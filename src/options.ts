@@ -288,7 +288,7 @@ export const FIT_OPTIONS = {
     describe: "'classification' or 'regression'",
     defaultNote: 'inferred from y',
     defines: true,
-    cli: { flag: 'task', help: "classification or regression (default: inferred from the labels; integer labels are classes, so integer targets such as prices need --task regression)" },
+    cli: { flag: 'task', help: "classification or regression (default: inferred from the labels: integers are classes, other numbers regression targets; integers with fewer than 5 rows a value over more than 10 values, such as prices, are refused until --task says which)" },
   }),
   backend: option<BackendName>()({
     check: { kind: 'enum', values: BACKEND_NAMES },

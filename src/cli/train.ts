@@ -158,12 +158,6 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     // A search's refit (the kept candidate trained again on all rows) has a plan of its own.
     onPlan: (plan) => {
       say(`${plan.search?.refit ? `plan of the refit (${plan.search.refit})` : 'plan'}\n` + renderPlan(plan));
-      if (args.task === undefined && !plan.search?.refit && looksLikeQuantity(plan)) {
-        warn(
-          `the labels hold ${plan.outputs} distinct values among ${plan.n} rows, trained as ${plan.outputs} classes; ` +
-            'if they are a quantity (a price, a count), stop and train again with --task regression',
-        );
-      }
     },
     onEpoch: (report) => {
       progress.clear();
@@ -245,15 +239,6 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   say(`${totalSeconds.toFixed(1)} s in all · peak memory ${(peakBytes / 2 ** 30).toFixed(2)} GiB (resident) · ${modelPath === undefined ? 'model not saved (--no-save)' : `model saved to ${modelPath}`}`);
   if (keepCheckpoint) say(`checkpoint at ${checkpointPath}`);
   return 0;
-}
-
-/**
- * Integer labels are classes unless --task says otherwise; ones that are a quantity (prices) give
- * many classes of a row or two each. Fewer than 5 rows per class, over more than 10 classes, is taken
- * for that.
- */
-function looksLikeQuantity(plan: { task: string; outputs: number; n: number }): boolean {
-  return plan.task === 'classification' && plan.outputs > 10 && plan.n < 5 * plan.outputs;
 }
 
 /** The test figures of a model whose training did not see the test set (a search's). */

@@ -49,6 +49,8 @@ export interface Targets {
  * - strings → classification;
  * - numbers that are all integers (plain arrays or any typed array, float ones included) →
  *   classification — pass `task: 'regression'` to fit integer-valued targets such as counts;
+ *   integers that look like a quantity rather than classes (looksLikeQuantity: a price per row)
+ *   → INVALID_LABELS, which asks for the task;
  * - numbers with at least one non-integer → regression;
  * - an n×l matrix (number[][], `{ data, shape: [n, l] }`, 2-D ndarray) → regression with l
  *   outputs (l = 1 is single-output regression).
@@ -113,7 +115,27 @@ export function encodeTargets(y: LabelInput, n: number, task: Task | undefined, 
 
   if (chosen === 'regression') return { task: 'regression', values: regressionColumn(values, what) };
   if (scan.firstNonInteger >= 0) throw nonIntegerClass(values, scan.firstNonInteger, what);
-  return encodeClassification(values, what);
+  const targets = encodeClassification(values, what);
+  const l = targets.classes!.length;
+  if (task === undefined && scan.firstString < 0 && looksLikeQuantity(l, values.length)) {
+    throw new KmfitError(
+      'INVALID_LABELS',
+      `${what} holds ${l} distinct integers among ${values.length} labels (${(values.length / l).toFixed(1)} of each on average): ` +
+        `a quantity (a price, a count) more likely than ${l} classes. Say which: task 'regression' to fit them as numbers ` +
+        `(kmfit: --task regression), or task 'classification' to train ${l} classes.`,
+    );
+  }
+  return targets;
+}
+
+/**
+ * Integer labels that would be classes of a row or two each: more than 10 classes with fewer than
+ * 5 rows each on average (diamonds' prices: 3 235 of 4 000 rows distinct; MNIST: 10 classes).
+ * Trained as classes they take l outputs and learn nothing; inferring regression instead would
+ * be a guess, so the task is asked for.
+ */
+function looksLikeQuantity(classes: number, rows: number): boolean {
+  return classes > 10 && rows < 5 * classes;
 }
 
 /** Sorts labels: numbers ascending, strings by Unicode code point. */

@@ -112,20 +112,21 @@ describe('bad input: exit 2, one line naming the file, the problem and the fix, 
   });
 });
 
-describe('labels that train, but likely not as meant: a warning', () => {
-  it('integer labels that look like a quantity (a class per row or two): trained, with a warning to use --task regression', () => {
+describe('labels that would train, but likely not as meant: one line asking for --task', () => {
+  it('integer labels that look like a quantity (a class per row or two): refused until --task says which', () => {
     // 24 rows; labels 100, 101, … 123: 24 classes of one row each. Then 4 classes of 6 rows each.
     const table = (label: (i: number) => number) =>
       encodeNpy({ data: Float32Array.from({ length: 24 * 3 }, (_, k) => (k % 3 === 2 ? label(Math.floor(k / 3)) : (k * 7) % 11)), shape: [24, 3] });
     write('prices.npy', table((i) => 100 + i));
     write('four.npy', table((i) => i % 4));
-    const warning = 'kmfit: warning: the labels hold 24 distinct values among 24 rows, trained as 24 classes; if they are a quantity (a price, a count), stop and train again with --task regression\n';
-    const prices = kmfit('prices.npy', '--epochs', '1', '--save', 'prices.kmfit');
-    expect(prices.status, prices.stderr).toBe(0);
-    expect(prices.stderr).toBe(warning);
+    expectOneLine(kmfit('prices.npy', '--epochs', '1', '--save', 'prices.kmfit'), '24 distinct integers among 24 labels', '--task regression');
+    expect(existsSync(file('prices.kmfit'))).toBe(false);
     const regression = kmfit('prices.npy', '--epochs', '1', '--save', 'prices.kmfit', '--task', 'regression');
     expect(regression.status, regression.stderr).toBe(0);
     expect(regression.stderr).toBe('');
+    const classes = kmfit('prices.npy', '--epochs', '1', '--save', 'classes.kmfit', '--task', 'classification');
+    expect(classes.status, classes.stderr).toBe(0);
+    expect(classes.stderr).toBe('');
     const four = kmfit('four.npy', '--epochs', '1', '--save', 'four.kmfit');
     expect(four.status, four.stderr).toBe(0);
     expect(four.stderr).toBe('');

@@ -168,6 +168,25 @@ describe('encodeTargets: task inference and encoding', () => {
 });
 
 describe('encodeTargets: errors', () => {
+  it('integers that look like a quantity (more than 10 classes of fewer than 5 rows on average) → INVALID_LABELS asking for the task', () => {
+    // 24 labels 100…123: 24 classes of one row each.
+    const prices = Array.from({ length: 24 }, (_, i) => 100 + i);
+    const msg = errorOf(() => encodeTargets(prices, 24, undefined, XY), 'INVALID_LABELS');
+    expect(msg).toContain('y holds 24 distinct integers among 24 labels (1.0 of each on average)');
+    expect(msg).toContain("task 'regression'");
+    expect(msg).toContain('--task regression');
+    expect(msg).toContain("task 'classification' to train 24 classes");
+    // Either task, given, is taken.
+    expect(encodeTargets(prices, 24, 'regression', XY).task).toBe('regression');
+    expect(encodeTargets(prices, 24, 'classification', XY).classes).toHaveLength(24);
+    // At the rule's edges: 11 classes of 5 rows each (55 rows), 10 classes of one row each, and
+    // strings (names, not a quantity) are classes.
+    expect(encodeTargets(Array.from({ length: 55 }, (_, i) => i % 11), 55, undefined, XY).classes).toHaveLength(11);
+    expect(encodeTargets(Array.from({ length: 10 }, (_, i) => i), 10, undefined, XY).classes).toHaveLength(10);
+    errorOf(() => encodeTargets(Array.from({ length: 54 }, (_, i) => i % 11), 54, undefined, XY), 'INVALID_LABELS');
+    expect(encodeTargets(prices.map(String), 24, undefined, XY).classes).toHaveLength(24);
+  });
+
   it("task 'classification' with non-integer numbers → INVALID_LABELS", () => {
     const msg = errorOf(() => encodeTargets([1, 2.5, 3], 3, 'classification', XY), 'INVALID_LABELS');
     expect(msg).toContain('y[1] is 2.5');
