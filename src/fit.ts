@@ -157,15 +157,17 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     // The monitored training rows scored from the cache once it holds the matrix, where it keeps
     // float32 (the model's own values up to summation order, as a kernel block would give; a
     // reduced precision's figures would be its rounded matrix's, whose floor the stepper's rounding
-    // check must see in the exact ones) and d is large enough for that to pay, as for the
-    // validation rows' block (SCORING_BLOCK_MIN_FEATURES).
-    const cachedRows = cache?.precision === 'float32' && plan.d >= SCORING_BLOCK_MIN_FEATURES ? cache : undefined;
+    // check must see in the exact ones) and reading them pays: its engine reads them in place, or
+    // d is large enough, as for the validation rows' block (SCORING_BLOCK_MIN_FEATURES).
+    const cachedRows = cache?.precision === 'float32' ? cache : undefined;
+    const fromCache = (set: MonitorSet): set is MonitorSet & { rows: Int32Array } =>
+      set.rows !== undefined && cachedRows !== undefined && cachedRows.complete && (plan.d >= SCORING_BLOCK_MIN_FEATURES || cachedRows.readInPlace);
     const evaluateOn =
       (scoring || cachedRows) &&
       (async (set: MonitorSet) => {
         const scores = new Float32Array(set.X.rows * plan.outputs);
         if (set === validation && scoring) await scoring.predict(scores);
-        else if (!(set.rows && cachedRows?.complete && (await cachedRows.predict(set.rows, scores)))) return evaluate(centers, set);
+        else if (!(fromCache(set) && (await cachedRows!.predict(set.rows, scores)))) return evaluate(centers, set);
         return scorePredictions(scores, set, plan.outputs);
       });
     const result = await runEigenPro(

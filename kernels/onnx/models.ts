@@ -421,3 +421,14 @@ export async function cachedProductModel(precision: OnnxCachePrecision): Promise
   graph.output(graph.node('MatMul', [widened, graph.input('a', ['n', 'l'])]), 'out', ['m', 'l']);
   return graph.encode();
 }
+
+/**
+ * out (n × l) = kᵀ · a for float32 rows k (m × n) and a (m × l): a Gemm with transA, so that
+ * the rows are read as they were gathered (a kernel cache's subsample panel, K[B, S]ᵀ·G).
+ */
+export async function transposedProductModel(): Promise<Uint8Array> {
+  const graph = new OnnxGraph('kmfit_transposed_product');
+  const k = graph.input('k', ['m', 'n']);
+  graph.output(graph.node('Gemm', [k, graph.input('a', ['m', 'l'])], { transA: { int: 1 } }), 'out', ['n', 'l']);
+  return graph.encode();
+}

@@ -19,6 +19,7 @@ import {
   byteFormDivisor,
   byteStreamedModel,
   cachedProductModel,
+  transposedProductModel,
   columnsInput,
   columnsShape,
   distanceForm,
@@ -33,8 +34,8 @@ import {
 } from '../../../kernels/onnx/models.js';
 import { KmfitError } from '../../errors.js';
 import type { Matrix } from '../../matrix.js';
-import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterGroup, CenterSet, DeviceInfo, MemoryBudget } from '../backend.js';
-import { checkBlock, checkBlockOutput, checkCachedProduct } from '../misuse.js';
+import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterGroup, CenterSet, DeviceInfo, MemoryBudget, RowSource } from '../backend.js';
+import { checkBlock, checkBlockOutput, checkCachedProduct, checkTransposedProduct } from '../misuse.js';
 import { SerialQueue } from '../queue.js';
 import { cpuName, halfOfFreeMemory, threadCount } from '../system.js';
 import { portableCacheEngine } from '../cacheEngine.js';
@@ -125,6 +126,8 @@ export async function createOnnxBackend(options: OnnxBackendOptions = {}): Promi
 
 class OnnxBackend implements Backend {
   readonly name = 'onnx';
+  /** The float16 and float32 engines have multiplyTransposedRows (bfloat16 takes the portable engine, which keeps no panel). */
+  readonly cacheTransposedProducts = true;
   private readonly context: CenterSetContext;
   /** Graphs with no centers of their own, per kind, kernel(s) and feature count: made once. */
   private readonly sharedSessions = new Map<string, Promise<OrtSession>>();
@@ -241,6 +244,7 @@ class OnnxBackend implements Backend {
       precision,
       block: (kernel, X, Y, out, offset, stride) => this.block(kernel, X, Y, own, columnsOf(Y), out, offset, stride),
       multiply: (K, rows, cols, A, l, out) => this.cachedProduct(own, K, rows, cols, A, l, out),
+      multiplyTransposedRows: (rows, cols, rowAt, A, l, out) => this.transposedProduct(rows, cols, rowAt, A, l, out),
       dispose: () => void (prepared = undefined), // its sessions are the backend's shared ones
     });
   }
@@ -327,6 +331,32 @@ class OnnxBackend implements Backend {
     });
   }
 
+  /**
+   * out (cols × l) = Kᵀ·A for float32 rows K given one by one (a kernel cache's subsample panel):
+   * the rows gathered in runs of PRODUCT_RUN_BYTES into one buffer, each run's Gemm (transA) added
+   * into out.
+   */
+  private transposedProduct(rows: number, cols: number, rowAt: RowSource<Float32Array>, A: Float32Array, l: number, out: Float32Array): Promise<void> {
+    return this.context.queue.run(async () => {
+      this.check();
+      checkTransposedProduct(rows, cols, A, l, out);
+      if (cols === 0 || l === 0) return;
+      out.fill(0, 0, cols * l);
+      if (rows === 0) return;
+      const session = await this.sharedSession('transposed product', [], 'gemm', 0);
+      const step = Math.min(rows, Math.max(1, Math.floor(PRODUCT_RUN_BYTES / (cols * 4))));
+      const gathered = new Float32Array(step * cols);
+      for (let r0 = 0; r0 < rows; r0 += step) {
+        const height = Math.min(step, rows - r0);
+        for (let i = 0; i < height; i++) gathered.set(rowAt(r0 + i), i * cols);
+        const k = this.runtime.tensor(gathered.subarray(0, height * cols), [height, cols]);
+        const a = this.runtime.tensor(A.subarray(r0 * l, (r0 + height) * l), [height, l]);
+        const part = outputData(await session.run({ k, a }), 'out');
+        for (let i = 0; i < cols * l; i++) out[i] += part[i];
+      }
+    });
+  }
+
   memoryBudget(): MemoryBudget {
     return halfOfFreeMemory();
   }
@@ -358,7 +388,7 @@ class OnnxBackend implements Backend {
    * made once.
    */
   private sharedSession(
-    kind: 'block' | 'byte block' | 'streamed' | 'byte streamed' | 'streamed group' | 'byte streamed group' | 'product',
+    kind: 'block' | 'byte block' | 'streamed' | 'byte streamed' | 'streamed group' | 'byte streamed group' | 'product' | 'transposed product',
     kernels: readonly KernelExpression[],
     form: DistanceForm,
     d: number,
@@ -372,15 +402,17 @@ class OnnxBackend implements Backend {
       const model =
         kind === 'product'
           ? cachedProductModel(precision)
-          : kind === 'block'
-            ? blockModel(kernels[0], form, d, precision)
-            : kind === 'byte block'
-              ? byteBlockModel(kernels[0], d, divisor, precision)
-              : kind === 'streamed'
-                ? streamedModel(kernels[0], form, d)
-                : kind === 'byte streamed'
-                  ? byteStreamedModel(kernels[0], d, divisor)
-                  : streamedGroupModel(kernels, form, d, kind === 'byte streamed group' ? divisor : undefined);
+          : kind === 'transposed product'
+            ? transposedProductModel()
+            : kind === 'block'
+              ? blockModel(kernels[0], form, d, precision)
+              : kind === 'byte block'
+                ? byteBlockModel(kernels[0], d, divisor, precision)
+                : kind === 'streamed'
+                  ? streamedModel(kernels[0], form, d)
+                  : kind === 'byte streamed'
+                    ? byteStreamedModel(kernels[0], d, divisor)
+                    : streamedGroupModel(kernels, form, d, kind === 'byte streamed group' ? divisor : undefined);
       // The set-up's K_SS is one large float32 block: an arena would keep its tiles for good. A
       // cache's blocks come every batch, and freed tiles would be faulted in again each time.
       const options = (kind === 'block' || kind === 'byte block') && precision === 'float32' ? sessionOptions(this.threads, false) : this.context.options;
