@@ -235,8 +235,7 @@ function withExtras(plan: CachePlan, context: CacheContext, limit: number | unde
 }
 
 /**
- * Features below which the scoring block is not kept, nor the monitored training rows scored from
- * a cache that its engine does not read in place (fit.ts): there a fused block computes k(V, X)·α
+ * Features below which the scoring block is not kept: there a fused block computes k(V, X)·α
  * about as fast as a product reads the kept values back, and building the block costs several
  * epochs' scoring. On letter (16 000 × 16,
  * 4 000 test rows, 26 classes, wasm, 2 threads) scoring took 93 ms an epoch fused against 85–100 ms from the block, whose first epoch took 0.97 s to build it;
@@ -324,11 +323,6 @@ export class KernelCache {
     const regions = this.panel ? [this.reserved[0], this.panel.values, ...this.reserved.slice(1)] : this.reserved;
     const shared = regions.filter((values) => !(values.buffer instanceof ArrayBuffer));
     if (shared.reduce((sum, values) => sum + values.byteLength, 0) >= PREFAULT_MIN_BYTES) this.faulting = prefault(shared);
-  }
-
-  /** Whether the cached values lie in the engine's own memory, where its products read them in place. */
-  get readInPlace(): boolean {
-    return this.engineValues.length > 0;
   }
 
   /** The precision of the cached values. */

@@ -406,21 +406,19 @@ describe('training with a cache', () => {
     await narrow.dispose();
   });
 
-  it("scores the monitored training rows from a full float32 cache where d ≥ SCORING_BLOCK_MIN_FEATURES or its engine reads it in place (the model's own figures, up to float32 sums); from kernel blocks beside a float16 one or else", async () => {
+  it("scores the monitored training rows from a full float32 cache at any d (the model's own figures, up to float32 sums); from kernel blocks beside a float16 one", async () => {
     // n is below MONITOR_POINTS.least: every training row is monitored.
     const monitored = (calls: unknown[][]) => calls.filter(([rows]) => (rows as Int32Array).length === n).length;
     const truth = Y.flat();
     const wide = randomPoints(n, SCORING_BLOCK_MIN_FEATURES, 23);
     for (const backend of ENGINE_BACKENDS as BackendName[]) {
-      // At small d only wasm's cache, kept in its WebAssembly memory, is read in place.
-      for (const [X, cache, fromCache] of [[wide, 'float32', true], [wide, 'float16', false], [points, 'float32', backend === 'wasm']] as const) {
+      for (const [X, cache, fromCache] of [[wide, 'float32', true], [wide, 'float16', false], [points, 'float32', true]] as const) {
         const predict = vi.spyOn(KernelCache.prototype, 'predict');
         try {
           const model = await fit(X, Y, { ...base, bandwidth: X === wide ? 4 : bandwidth, epochs: 4, backend, cache });
           // After each of the 4 epochs: from the cache in float32 (it is full from the first epoch's
-          // end); never in float16, whose rounding the stepper's check must see in exact figures;
-          // nor at d below the threshold where the rows would be copied out, which costs about
-          // what a kernel block does.
+          // end), at d = 64 and at the small d of `points`; never in float16, whose rounding the
+          // stepper's check must see in exact figures.
           expect(monitored(predict.mock.calls)).toBe(fromCache ? 4 : 0);
           const scores = (await model.predictScores(X)).data;
           const mse = scores.reduce((sum, v, i) => sum + (v - truth[i]) ** 2, 0) / scores.length;
