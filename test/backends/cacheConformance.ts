@@ -99,11 +99,12 @@ function expectFloat32Sums(out: Float32Array, rows: number, l: number, count: nu
 
 /**
  * rows × cols × l: rows not a multiple of 4 or of the threads' shares, cols not of 4 or 8, l = 1
- * and 10; and cols multiples of 8 (rows a transposed product reads in place) with l's remainders
- * by 4 of 1 and 2.
+ * and 10; and cols multiples of 8 (rows a transposed product reads in place, wasm: l ≤ 4) with l
+ * of 3 (the 2- and 1-output loops, odd rows), 4 and 26.
  */
 const PRODUCT_SHAPES: [number, number, number][] = [
-  [33, 64, 5],
+  [33, 64, 3],
+  [130, 512, 4],
   [130, 512, 26],
   [1, 1, 1],
   [3, 5, 10],

@@ -74,6 +74,14 @@ const PACK_CHUNK_BYTES = 8 * 1024 * 1024;
 const CACHE_CHUNK_BYTES = 16 * 1024 * 1024;
 /** Scratch above this is freed after the call that needed it, for center sets to reuse. */
 const KEEP_SCRATCH_BYTES = 256 * 1024 * 1024;
+/**
+ * Outputs up to which a transposed product reads its rows in place: timesWeights' register block
+ * (4 outputs) then passes over the rows once per panel of 8 columns. With more outputs it passes
+ * again for every 4, and rows at scattered addresses, unlike copied ones at one stride, defeat the
+ * hardware prefetcher: letter's correction (l = 26) took 1.5× as long in place as copied, diamonds'
+ * (l = 1) 0.4× (`npx tsx bench/subsampleCorrection.ts`).
+ */
+const TRANSPOSED_IN_PLACE_OUTPUTS = 4;
 /** A kernel cache's values go in the heap only while it then holds at most this much (half of its 4 GiB). */
 const CACHE_HEAP_BYTES = MAX_BYTES / 2;
 
@@ -495,7 +503,7 @@ class WasmBackend implements Backend {
     const ld = Math.ceil(cols / 8) * 8;
     const panels = ld / 8;
     // A row read in place must have no padding: its last panel would read past it.
-    const inPlace = ld === cols ? this.rowsInHeap(rowAt, rows, cols) : undefined;
+    const inPlace = ld === cols && l <= TRANSPOSED_IN_PLACE_OUTPUTS ? this.rowsInHeap(rowAt, rows, cols) : undefined;
     const addresses = inPlace && 'addresses' in inPlace ? inPlace.addresses : undefined;
     const chunkRows = addresses ? rows : Math.min(rows, Math.max(1, Math.floor(this.cacheChunkBytes / (ld * 4))));
     const chunks = Math.ceil(rows / chunkRows);
