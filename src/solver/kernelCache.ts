@@ -12,7 +12,9 @@
  *
  * Its memory is allocated when the filling epoch begins and faulted in by a thread of its own
  * ahead of the fill (prefault.ts): on this project's VMs fresh memory costs about as much time as
- * computing the blocks, and most of it is the host's, so the two overlap.
+ * computing the blocks, and most of it is the host's, so the two overlap. It is the engine's own
+ * memory where the engine keeps it (CacheEngine.allocate: wasm's WebAssembly memory, whose
+ * workers then read the rows in place), else shared memory of the process.
  *
  * EigenPro 3 keeps K_ZZ of its centers here for the projection (eigenpro3.ts): filled whole before
  * the first projection (fillWhole), in the centers' own order, then read by every inner step.
@@ -237,10 +239,11 @@ function withExtras(plan: CachePlan, context: CacheContext, limit: number | unde
 /**
  * Features below which the scoring block is not kept: there a fused block computes k(V, X)·α
  * about as fast as a product reads the kept values back, and building the block costs several
- * epochs' scoring. On letter (16 000 × 16,
- * 4 000 test rows, 26 classes, wasm, 2 threads) scoring took 93 ms an epoch fused against 85–100 ms from the block, whose first epoch took 0.97 s to build it;
- * a fused 2 000 × 16 000 block costs 1.4× as much at d = 32, 2.1× at d = 64 and 2.9× at d = 128
- * (`kmfit bench --backends wasm --shape 2000,16000,D,26`), and reading the block does not grow with d.
+ * epochs' scoring. On letter (16 000 × 16, 4 000 test rows, 26 classes, wasm, 2 threads) scoring
+ * took 93 ms an epoch fused against 85–100 ms from the block, whose first epoch took 0.97 s to
+ * build it; a fused 2 000 × 16 000 block costs 1.4× as much at d = 32, 2.1× at d = 64 and 2.9× at
+ * d = 128 (`kmfit bench --backends wasm --shape 2000,16000,D,26`), and reading the block does not
+ * grow with d.
  */
 export const SCORING_BLOCK_MIN_FEATURES = 64;
 
@@ -378,11 +381,12 @@ export class KernelCache {
     const at = Int32Array.from(order, (k) => position[columns[k]]);
     const sortedG = new Float32Array(at.length * l);
     order.forEach((k, j) => sortedG.set(G.subarray(k * l, (k + 1) * l), j * l));
-    const gathered = this.allocate(at.length, false);
+    // One row's gathered values, filled anew for each row (RowSource: read before the next).
+    const row = this.allocate(at.length, false);
     await this.productInRuns(rows.length, at.length, sortedG, l, out, (i) => {
       const values = this.rowOf(rows[i]);
-      for (let j = 0; j < at.length; j++) gathered[j] = values[at[j]];
-      return gathered;
+      for (let j = 0; j < at.length; j++) row[j] = values[at[j]];
+      return row;
     });
     return true;
   }

@@ -7,7 +7,7 @@
 import { EigenvalueDecomposition, Matrix as DenseMatrix } from 'ml-matrix';
 import { describe, expect, it, vi } from 'vitest';
 import { chooseKernel, makeKernel } from '../../kernels/index.js';
-import type { Backend, CacheEngine, CachePrecision } from '../../src/backends/backend.js';
+import type { Backend, CacheEngine, CachedValues, CachePrecision } from '../../src/backends/backend.js';
 import { onnxSupport } from '../../src/backends/onnx/index.js';
 import { createBackend, type BackendName } from '../../src/backends/select.js';
 import { fit } from '../../src/index.js';
@@ -331,6 +331,54 @@ describe.each(ENGINE_BACKENDS)('the cache on the %s engine', (backendName) => {
       expect(await cache.predict(first.subarray(0, m), out)).toBe(false);
       expect(await cache.predict(second.subarray(0, m), out)).toBe(true);
       cache.dispose();
+      centers.dispose();
+    });
+  });
+});
+
+describe("the cache in the wasm engine's memory", () => {
+  it('keeps all of its rows there or none (a failed allocation gives back the ones taken), with the same products either way', async () => {
+    await withBackend('wasm', async (backend) => {
+      const centers = await backend.createCenterSet(kernel, X, l);
+      const alpha = Float32Array.from({ length: n * l }, (_, i) => Math.sin(i * 0.29));
+      await centers.setWeights(alpha);
+      const blocks = Math.ceil(n / m);
+      // The engine's allocations succeed `room` times, then fail (a heap past its share).
+      for (const room of [blocks, 2]) {
+        const engine = await backend.cacheEngine!('float32');
+        const taken: CachedValues[] = [];
+        const freed: CachedValues[] = [];
+        const limited: CacheEngine = {
+          ...engine,
+          allocate: (length, float32) => {
+            if (taken.length >= room) return undefined;
+            const values = engine.allocate!(length, float32)!;
+            taken.push(values);
+            return values;
+          },
+          free: (values) => {
+            freed.push(values);
+            engine.free!(values);
+          },
+        };
+        const cache = new KernelCache(limited, kernel, X, centers, m);
+        const out = new Float32Array(m * l);
+        for (const seed of [5, 9]) {
+          // The filling epoch, then a later one reading rows scattered over the cache.
+          const order = permutation(seed);
+          cache.beginEpoch(order);
+          for (let start = 0; start < n; start += m) {
+            const batch = order.subarray(start, Math.min(start + m, n));
+            expect(await cache.predict(batch, out)).toBe(true);
+            expectProduct(out, batch, alpha, 'float32');
+          }
+        }
+        // All blocks kept there, none given back while in use; or the two taken given back at once.
+        expect(taken).toHaveLength(room);
+        expect(freed).toEqual(room === blocks ? [] : taken);
+        cache.dispose();
+        expect(freed).toEqual(taken);
+      }
       centers.dispose();
     });
   });
