@@ -157,9 +157,11 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     // The monitored training rows scored from the cache once it holds the matrix, where it keeps
     // float32 (the model's own values up to summation order, as a kernel block would give; a
     // reduced precision's figures would be its rounded matrix's, whose floor the stepper's rounding
-    // check must see in the exact ones). At any d: a float32 cache is small (AUTO_FLOAT32_BYTES),
-    // wasm reads it in place, and onnx's product of its rows beats its own small fused blocks
-    // between steps (diamonds, d = 9: 2 500 rows in 5.5 ms against ≈ 28 ms an epoch).
+    // check must see in the exact ones). At any d: 'auto' keeps float32 only while it is small
+    // (AUTO_FLOAT32_BYTES), so wasm holds it in its memory and reads it in place, and onnx's
+    // product of its rows beats its own small fused blocks between steps (diamonds, d = 9: 2 500
+    // rows in 5.5 ms against ≈ 28 ms an epoch). A large float32 cache asked for outright may be
+    // copied out row by row at small d, at about a fused block's cost.
     const cachedRows = cache?.precision === 'float32' ? cache : undefined;
     const evaluateOn =
       (scoring || cachedRows) &&

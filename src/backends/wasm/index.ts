@@ -486,7 +486,8 @@ class WasmBackend implements Backend {
 
   /**
    * out (cols × l) = Kᵀ·A for float32 rows K (inside `exclusive`): the rows read in place where
-   * they all lie in the heap and are whole panels of 8 (rowsInHeap), else chunk by chunk through
+   * they all lie in the heap (rowsInHeap), are whole panels of 8 and l is at most
+   * TRANSPOSED_IN_PLACE_OUTPUTS, else chunk by chunk through
    * two alternating scratch regions (the next chunk written while the workers multiply this one),
    * each worker adding its panels of 8 columns into a transposed accumulator with timesWeights, the
    * fused block's product.
