@@ -35,6 +35,13 @@ import { isSearch, singleKernel } from '../kernels/candidates.js';
 import { fitSearch } from './search/fitSearch.js';
 
 /**
+ * Idle backend memory (Backend.idleBytes) above which a model does not keep its training's
+ * backend: as much as the wasm backend keeps of scratch between calls (256 MiB), so that a model
+ * holds no more than it did before kernel caches lived in WebAssembly memory.
+ */
+const MODEL_IDLE_BYTES = 256 * 2 ** 20;
+
+/**
  * Trains a kernel machine: with EigenPro 2 on all of X's points as centers, or, with the `centers`
  * option, with EigenPro 3 on p centers apart from the data (memory and cost per epoch then grow with
  * p, not with n).
@@ -201,6 +208,14 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     });
     const weights = await centers.readWeights();
     await cluster?.close();
+    // A backend that would keep much memory the run no longer needs (wasm's WebAssembly memory,
+    // grown for a kernel cache, never shrinks: 610 MB more resident with letter's model) is let
+    // go: the model starts a fresh one, holding only its centers, at its first prediction.
+    const letsGo = cluster === undefined && (backend.idleBytes?.() ?? 0) > MODEL_IDLE_BYTES;
+    if (letsGo) {
+      centers.dispose();
+      await backend.dispose();
+    }
     return new KernelModel({
       kernel,
       task: targets.task,
@@ -212,9 +227,8 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
       history: result.history,
       stoppedBy: result.stoppedBy,
       keptEpoch: result.keptEpoch,
-      backend,
       // A cluster's workers are released: the model predicts on this machine.
-      ...(cluster ? {} : { centerSet: centers }),
+      ...(letsGo ? {} : { backend, ...(cluster ? {} : { centerSet: centers }) }),
     });
   } catch (error) {
     await cluster?.close();

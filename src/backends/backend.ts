@@ -56,6 +56,12 @@ export interface Backend {
    * subsample's columns of the matrix beside it, where they fit (kernelCache.ts).
    */
   readonly cacheTransposedProducts?: boolean;
+  /**
+   * Bytes this backend holds that nothing uses any more, and will hold until it is disposed (wasm:
+   * its WebAssembly memory never shrinks, so a kernel cache kept there stays resident). fit() hands
+   * a model a fresh backend where this is large (MODEL_IDLE_BYTES, src/fit.ts).
+   */
+  idleBytes?(): number;
 }
 
 /** How a cached kernel matrix holds its values: float16 or bfloat16 bit patterns, or float32. */

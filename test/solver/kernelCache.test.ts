@@ -10,10 +10,11 @@ import { chooseKernel, makeKernel } from '../../kernels/index.js';
 import type { Backend, CacheEngine, CachedValues, CachePrecision } from '../../src/backends/backend.js';
 import { onnxSupport } from '../../src/backends/onnx/index.js';
 import { createBackend, type BackendName } from '../../src/backends/select.js';
-import { fit } from '../../src/index.js';
+import { fit, loadModel } from '../../src/index.js';
 import { AUTO_FLOAT32_BYTES, CACHE_SHARE, KernelCache, SCORING_BLOCK_MIN_FEATURES, cacheBytes, planCache, type CacheContext } from '../../src/solver/kernelCache.js';
 import { asyncErrorOf } from '../helpers/errors.js';
-import { exactInterpolant, randomPoints, relativeError, squaredDistance } from '../helpers/data.js';
+import { exactInterpolant, lcg, randomPoints, relativeError, squaredDistance } from '../helpers/data.js';
+import { rowSlice } from '../../src/matrix.js';
 
 const GIB = 2 ** 30;
 /** Half an ulp, relative: the rounding of one cached value. */
@@ -381,6 +382,31 @@ describe("the cache in the wasm engine's memory", () => {
       }
       centers.dispose();
     });
+  });
+});
+
+describe("a model after a cache in the wasm engine's memory", () => {
+  it('does not keep a backend whose memory the cache left idle beyond 256 MiB: it predicts on a fresh one, as another backend does', async () => {
+    // 8 192² float32 values (256 MiB) and the subsample's panel: freed at the end of training,
+    // still part of the WebAssembly memory, which never shrinks.
+    const rows = 8192;
+    const next = lcg(41);
+    const big = { data: Float32Array.from({ length: rows * 4 }, next), rows, cols: 4 };
+    const targets = Array.from({ length: rows }, (_, i) => Math.sin(4 * big.data[i * 4]) + big.data[i * 4 + 1]);
+    const model = await fit(big, targets, { kernel: 'gaussian', bandwidth: 0.5, epochs: 1, backend: 'wasm', cache: 'float32', task: 'regression' });
+    try {
+      expect(model.plan.cache?.precision).toBe('float32');
+      expect((model as unknown as { backend?: unknown }).backend).toBeUndefined();
+      const probe = rowSlice(big, 0, 50);
+      const scores = (await model.predictScores(probe)).data;
+      const copy = await loadModel(model.toBytes());
+      await copy.useBackend('js');
+      const reference = (await copy.predictScores(probe)).data;
+      expect(relativeError(scores, reference)).toBeLessThan(1e-4);
+      await copy.dispose();
+    } finally {
+      await model.dispose();
+    }
   });
 });
 

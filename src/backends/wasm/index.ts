@@ -684,6 +684,11 @@ class WasmBackend implements Backend {
     this.trimScratch();
   }
 
+  /** The WebAssembly memory grown so far that no region holds now (freed cache rows, above all). */
+  idleBytes(): number {
+    return this.heap.capacityBytes - this.heap.usedBytes;
+  }
+
   memoryBudget(): MemoryBudget {
     const free = freeMemoryBytes();
     const inUse = this.heap.usedBytes - this.scratchBytes;
