@@ -13,7 +13,7 @@ import { dataFingerprint, definingOptions } from './checkpoint/resume.js';
 import { checkpointWriter } from './checkpoint/schedule.js';
 import type { MatrixInput } from './data/input.js';
 import type { LabelInput } from './data/labels.js';
-import { KernelModel } from './model/model.js';
+import { KernelModel, keptFromTraining } from './model/model.js';
 import { validateOptions, withDefaults, type FitOptions } from './options.js';
 import type { KernelOption } from '../kernels/index.js';
 import type { SearchPlan } from './solver/plan.js';
@@ -33,13 +33,6 @@ import { CHECKPOINT_FILE } from './io/modelFile.js';
 import { requireCluster, requireFiles } from './platform/require.js';
 import { isSearch, singleKernel } from '../kernels/candidates.js';
 import { fitSearch } from './search/fitSearch.js';
-
-/**
- * Idle backend memory (Backend.idleBytes) above which a model does not keep its training's
- * backend: as much as the wasm backend keeps of scratch between calls (256 MiB), so that a model
- * holds no more than it did before kernel caches lived in WebAssembly memory.
- */
-const MODEL_IDLE_BYTES = 256 * 2 ** 20;
 
 /**
  * Trains a kernel machine: with EigenPro 2 on all of X's points as centers, or, with the `centers`
@@ -111,9 +104,11 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     const start = await beginning.start(backend, prepared, { ...opts, flatStepCost, cachesProjection }, started);
     const p = start.plan;
     const j = p.centers?.projection;
+    /** The plan's sizes, for EigenPro 2's cache plans (the run's, and a float32 refill's). */
+    const planned = { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize };
     const cachePlan = j
       ? projectionCache({ p: p.centers!.count, s: j.subsampleSize, q: j.q, batchSize: j.batchSize })
-      : planRunCache(opts.cache, backend, { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize }, run);
+      : planRunCache(opts.cache, backend, planned, run);
     // EigenPro 2: the centers are the training points; EigenPro 3: the chosen centers.
     const centerPoints = start.centers?.points ?? inMemory(prepared).train;
     // On a cluster the workers' backends compute the distances: this backend's form says nothing of theirs.
@@ -155,7 +150,7 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
       // A float32 cache takes its place if its rounding holds the residual up (eigenpro.ts), where
       // one fits within the same share of memory.
       const exactCache = mayRefillExact(opts.cache, cachePlan)
-        ? () => cacheOf(planRunCache('auto', backend, { n: p.n, d: p.d, l: p.outputs, s: p.subsampleSize, q: p.q, m: p.batchSize }, { ...run, exact: true }))
+        ? () => cacheOf(planRunCache('auto', backend, planned, { ...run, exact: true }))
         : undefined;
       stepper = eigenPro2Stepper({ backend, kernel, X: centerPoints, Y: targets.values, centers, preconditioning: start.preconditioning, cache, ...(exactCache ? { exactCache } : {}) });
     }
@@ -208,14 +203,8 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     });
     const weights = await centers.readWeights();
     await cluster?.close();
-    // A backend that would keep much memory the run no longer needs (wasm's WebAssembly memory,
-    // grown for a kernel cache, never shrinks: 610 MB more resident with letter's model) is let
-    // go: the model starts a fresh one, holding only its centers, at its first prediction.
-    const letsGo = cluster === undefined && (backend.idleBytes?.() ?? 0) > MODEL_IDLE_BYTES;
-    if (letsGo) {
-      centers.dispose();
-      await backend.dispose();
-    }
+    // A cluster's workers are released: the model predicts on this machine.
+    const fromTraining = await keptFromTraining(backend, cluster ? undefined : centers);
     return new KernelModel({
       kernel,
       task: targets.task,
@@ -227,8 +216,7 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
       history: result.history,
       stoppedBy: result.stoppedBy,
       keptEpoch: result.keptEpoch,
-      // A cluster's workers are released: the model predicts on this machine.
-      ...(letsGo ? {} : { backend, ...(cluster ? {} : { centerSet: centers }) }),
+      ...fromTraining,
     });
   } catch (error) {
     await cluster?.close();

@@ -40,6 +40,27 @@ const abandoned = new FinalizationRegistry<Backend>((backend) => {
   void backend.dispose().catch(() => undefined);
 });
 
+/**
+ * Idle backend memory (Backend.idleBytes) above which a model does not keep its training's
+ * backend: as much as the wasm backend keeps of scratch between calls (256 MiB), so that a model
+ * holds no more than it did before kernel caches lived in WebAssembly memory.
+ */
+const MODEL_IDLE_BYTES = 256 * 2 ** 20;
+
+/**
+ * What a new model keeps of its training (fit()'s and a search's): the backend and, where given,
+ * the resident centers; neither where the backend would keep more than MODEL_IDLE_BYTES that the
+ * run no longer needs (wasm's WebAssembly memory, grown for a kernel cache, never shrinks: 610 MB
+ * more resident with letter's model). Those are released, and the model starts a fresh backend,
+ * holding only its centers, at its first prediction.
+ */
+export async function keptFromTraining(backend: Backend, centerSet: CenterSet | undefined): Promise<Pick<ModelParts, 'backend' | 'centerSet'>> {
+  if (!((backend.idleBytes?.() ?? 0) > MODEL_IDLE_BYTES)) return { backend, ...(centerSet ? { centerSet } : {}) };
+  centerSet?.dispose();
+  await backend.dispose();
+  return {};
+}
+
 /** Raw model outputs: n×l, row-major. */
 export interface Scores {
   readonly data: Float32Array;

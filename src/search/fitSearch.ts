@@ -20,7 +20,7 @@ import type { OpenedNpy } from '../io/openedNpy.js';
 import type { LabelInput } from '../data/labels.js';
 import { KmfitError } from '../errors.js';
 import { takeRows, matrixRows, type Matrix } from '../matrix.js';
-import { KernelModel } from '../model/model.js';
+import { KernelModel, keptFromTraining } from '../model/model.js';
 import { DEFAULT_HOLDOUT, type FitOptions, type WithDefaults } from '../options.js';
 import { monitoredCount, inMemory, monitorRows, monitorTrainingSubset, prepareTraining } from '../prepare.js';
 import { eigenPro2Stepper, type MonitorSet, type Preconditioning } from '../solver/eigenpro.js';
@@ -333,6 +333,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
         centers = await backend.createCenterSet(winner, train, l);
         await centers.setWeights(best.weights);
       }
+      const fromTraining = await keptFromTraining(backend, centers);
       return new KernelModel({
         kernel: winner,
         task: targets.task,
@@ -344,8 +345,7 @@ export async function fitSearch(X: MatrixInput | OpenedNpy, y: LabelInput, opts:
         history: best.result.history,
         stoppedBy: best.result.stoppedBy,
         keptEpoch: best.result.keptEpoch,
-        backend,
-        centerSet: centers,
+        ...fromTraining,
       });
     }
   } catch (error) {
