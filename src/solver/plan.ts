@@ -45,6 +45,18 @@ export function eigenvalueThreshold(maxBatch: number): number {
   return Math.pow(maxBatch, -1 / PRECONDITIONER_EXPONENT);
 }
 
+/**
+ * The eigensolver's tolerance (its residual bound ‖K v − θ v‖/s ≤ tolerance·λ_1) when set-up asks
+ * for the pairs above `threshold`: a thousandth of the threshold, which every pair the
+ * preconditioner uses (λ_1..λ_q, and λ_new) exceeds, so that none is off by more than 0.1 %
+ * (λ_1 ≤ β for K/s, since |k(x, z)| ≤ β). Tighter buys nothing the preconditioner can use: the
+ * eigensolver's default (1e-9) took 8–9 % more Lanczos steps on the tables of docs/benchmarks.md.
+ * Never tighter than that default, never looser than 1e-4.
+ */
+export function setupEigenTolerance(threshold: number, beta: number): number {
+  return Math.min(1e-4, Math.max(1e-9, (1e-3 * threshold) / beta));
+}
+
 /** q = #{ i : (1/λ_i)^α < maxBatch } − 1, at least MIN_AUTO_Q (values descending). */
 export function chooseQ(values: Float64Array, maxBatch: number): number {
   const threshold = eigenvalueThreshold(maxBatch);

@@ -20,6 +20,7 @@ import {
   defaultSubsampleSize,
   designBatchSize,
   eigenvalueThreshold,
+  setupEigenTolerance,
   lastUsableIndex,
   memoryBatchLimit,
   preconditioner,
@@ -83,9 +84,11 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
   const kSS = await backend.kernelBlock(kernel, points, points);
   const maxBatch = designBatchSize(s, limit.batch);
   const maxPairs = Math.max(1, Math.min(s - 1, MAX_EIGENPAIRS));
+  const threshold = eigenvalueThreshold(maxBatch);
+  // A given q asks for its pairs at the eigensolver's default tolerance: no threshold bounds them.
   const eigenRequest =
     request.q === undefined
-      ? { above: eigenvalueThreshold(maxBatch) }
+      ? { above: threshold, tolerance: setupEigenTolerance(threshold, kernel.diagonal) }
       : { count: Math.max(1, Math.min(request.q, maxPairs)) };
   // One stream for both solves: set-up then draws the same from the run's random source whatever
   // the kernel, so that a bandwidth search's candidates go on with the same permutations.

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { KmfitError } from '../../src/errors.js';
 import { topEigenpairs, tridiagonalEigen, type Eigensystem } from '../../src/solver/eigensystem.js';
+import { eigenvalueThreshold, setupEigenTolerance } from '../../src/solver/plan.js';
 
 // ---------------------------------------------------------------------------------------------
 // Test data, built independently of the code under test.
@@ -180,6 +181,19 @@ for (const kernels of ['wasm', 'js'] as const) {
       expect(result.values[result.count - 1]).toBeLessThanOrEqual(above);
       expectValuesClose(result.values, reference.values, 1e-6 * lambda1);
       expect(expectSeparatedVectorsMatch(result, reference, 1e-3 * lambda1)).toBeGreaterThan(20);
+    });
+
+    it("set-up's tolerance: every pair above the threshold within a thousandth of the threshold", () => {
+      // As set-up asks: the pairs above eigenvalueThreshold(maxBatch), at setupEigenTolerance (β = 1 here).
+      const threshold = eigenvalueThreshold(40);
+      const tolerance = setupEigenTolerance(threshold, 1);
+      expect(tolerance).toBeGreaterThan(1e-9); // looser than the default, or the test shows nothing
+      const result = topEigenpairs(kernel, n, { kernels, scale, above: threshold, tolerance });
+      expect(result.count).toBe(reference.values.filter((v) => v > threshold).length + 1);
+      expectValuesClose(result.values, reference.values, 1e-3 * threshold);
+      for (let j = 0; j < result.count; j++) {
+        expect(residual(kernel, n, scale, vectorOf(result, j), result.values[j])).toBeLessThan(1e-3 * threshold);
+      }
     });
 
     it('values come back in descending order with small residuals', () => {
