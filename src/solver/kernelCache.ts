@@ -10,9 +10,10 @@
  * earlier batches' blocks (k is symmetric), copied from the cache. So the filling epoch costs about
  * half the flops of an uncached one, and every row is whole when it is read.
  *
- * Its memory is allocated when the filling epoch begins and faulted in by a thread of its own
- * ahead of the fill (prefault.ts): on this project's VMs fresh memory costs about as much time as
- * computing the blocks, and most of it is the host's, so the two overlap. It is the engine's own
+ * Its memory is allocated when the filling epoch begins and, where its first pages show faults to
+ * be slow, faulted in by a thread of its own ahead of the fill (prefault.ts): on this project's VMs
+ * fresh memory the host has not given the guest yet costs about as much time as computing the
+ * blocks, and most of it is the host's, so the two overlap. It is the engine's own
  * memory where the engine keeps it (CacheEngine.allocate: wasm's WebAssembly memory, whose
  * workers then read the rows in place), else shared memory of the process.
  *
@@ -30,7 +31,7 @@ import { cacheEngineOf } from '../backends/cacheEngine.js';
 import { decodingTable, valueBytes } from '../backends/halfPrecision.js';
 import { KmfitError } from '../errors.js';
 import { rowSlice, takeRows, type Matrix } from '../matrix.js';
-import { prefault, type Prefault } from './prefault.js';
+import { prefaultWhereSlow, type Prefault } from './prefault.js';
 
 /** 'auto' caches when the whole matrix, with its working buffers, fits in this share of the available memory. */
 export const CACHE_SHARE = 0.6;
@@ -40,9 +41,9 @@ export const CACHE_SHARE = 0.6;
  */
 const GATHER_BYTES = 32 * 2 ** 20;
 /**
- * Fresh memory at least this large is faulted in ahead by a thread of its own (prefault.ts): at
- * ≈ 3.7 ms per MB that is 0.12 s here, more than starting the thread costs (tens of milliseconds);
- * below it, the first writes pay as they go.
+ * Fresh memory at least this large may be faulted in ahead by a thread of its own (prefault.ts,
+ * where faults are slow): at ≈ 3.7 ms per MB that is 0.12 s, more than starting the thread costs
+ * (tens of milliseconds); below it, the first writes pay as they go.
  */
 const PREFAULT_MIN_BYTES = 32 * 2 ** 20;
 /**
@@ -325,7 +326,7 @@ export class KernelCache {
     if (withPanel) this.panel = { values: values[values.length - 1] as Float32Array, gather: panelGather(S, this.position) };
     const regions = this.panel ? [this.reserved[0], this.panel.values, ...this.reserved.slice(1)] : this.reserved;
     const shared = regions.filter((values) => !(values.buffer instanceof ArrayBuffer));
-    if (shared.reduce((sum, values) => sum + values.byteLength, 0) >= PREFAULT_MIN_BYTES) this.faulting = prefault(shared);
+    if (shared.reduce((sum, values) => sum + values.byteLength, 0) >= PREFAULT_MIN_BYTES) this.faulting = prefaultWhereSlow(shared);
   }
 
   /** The precision of the cached values. */

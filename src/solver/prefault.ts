@@ -1,10 +1,18 @@
 /**
- * Faults memory in ahead of use, on a thread of its own. Memory a process has never touched is slow
- * to get on virtual machines that back it lazily: on this project's (Firecracker, pages reported
- * back to the host when freed) about 3.7 ms per MB, 26 s for a 7.1 GiB kernel cache, spent in the
- * first write to each page. Most of that time is the host's, not the guest's CPU: a worker thread
- * that touches the pages while the solver computes cost the computation 18 % of its speed and
- * faulted at 95 % of its speed alone (scratch measurement with onnxruntime's kernel block, 2 cores).
+ * Faults memory in ahead of use, on a thread of its own, where faults are slow. Memory a process
+ * has never touched is slow to get on virtual machines whose host backs the guest's memory lazily:
+ * on this project's (Firecracker) about 3.7 ms per MB when the host has not given the guest those
+ * pages yet, 26 s for a 7.1 GiB kernel cache, spent in the first write to each page. Most of that
+ * time is the host's, not the guest's CPU: a worker thread that touches the pages while the solver
+ * computes cost the computation 18 % of its speed and faulted at 95 % of its speed alone (scratch
+ * measurement with onnxruntime's kernel block, 2 cores).
+ *
+ * Where the host has the pages already, a fault is the guest's own work (mostly zeroing the page):
+ * 0.44–0.55 ms per MB on the same VMs (2026-12-07, `node` filling fresh arrays of 64 and 256 MB).
+ * A thread touching pages ahead then only takes a core from the computation: on letter (16 000²
+ * float16 plus its float32 panel, 0.6 GiB, wasm, 2 cores) the filling epoch took 2.06–2.19 s with
+ * it and 1.38 s without. So the first pages are faulted on the calling thread and timed
+ * (PROBE_BYTES), and the thread starts only where that was slow (SLOW_FAULT_MS_PER_MIB).
  *
  * The touch is an atomic add of 0 to one byte per page: it commits the page without changing a
  * value that the solver may be writing at the same moment. Node only (worker_threads); elsewhere
@@ -24,11 +32,43 @@ for (const region of workerData.regions) {
 parentPort.postMessage('done');
 `;
 
+/** Bytes at the start of the memory faulted on the calling thread to time a fault (1 024 pages). */
+const PROBE_BYTES = 4 * 2 ** 20;
+/**
+ * Faults slower than this are the host's (3.7 ms per MiB measured): three times what the guest's
+ * own work costs (0.44–0.55), under half the host's.
+ */
+const SLOW_FAULT_MS_PER_MIB = 1.5;
+
 export interface Prefault {
   /** Stops touching (the memory is about to be dropped); idempotent. */
   stop(): void;
   /** Settles when every page has been touched, or touching stopped. */
   readonly finished: Promise<void>;
+}
+
+/**
+ * Milliseconds per MiB that faulting in the first pages of `region` (at most PROBE_BYTES, touched
+ * here, values kept) took; undefined for less than a page. Pages committed already cost almost
+ * nothing: memory reused from earlier allocations then counts as fast.
+ */
+export function faultMillisecondsPerMiB(region: ArrayBufferView): number | undefined {
+  const bytes = new Uint8Array(region.buffer, region.byteOffset, Math.min(region.byteLength, PROBE_BYTES));
+  if (bytes.length < PAGE_BYTES) return undefined;
+  const started = performance.now();
+  for (let i = 0; i < bytes.length; i += PAGE_BYTES) Atomics.add(bytes, i, 0);
+  return (performance.now() - started) / (bytes.length / 2 ** 20);
+}
+
+/**
+ * prefault(regions) where faulting the first of them in here shows faults to be slow
+ * (faultMillisecondsPerMiB ≥ SLOW_FAULT_MS_PER_MIB); else nothing is touched ahead. `timeFaults`
+ * stands in for the measurement in tests.
+ */
+export function prefaultWhereSlow(regions: readonly ArrayBufferView[], timeFaults = faultMillisecondsPerMiB): Prefault & { readonly ahead: boolean } {
+  const perMiB = regions.length > 0 ? timeFaults(regions[0]) : undefined;
+  if (perMiB === undefined || perMiB < SLOW_FAULT_MS_PER_MIB) return { stop: () => undefined, finished: Promise.resolve(), ahead: false };
+  return { ...prefault(regions), ahead: true };
 }
 
 /**

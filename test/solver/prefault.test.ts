@@ -1,9 +1,10 @@
 /**
  * The prefaulting thread (src/solver/prefault.ts) commits pages with an atomic add of 0: values
- * written before it and while it runs are kept as written.
+ * written before it and while it runs are kept as written. It starts only where timing the first
+ * faults found them slow.
  */
 import { describe, expect, it } from 'vitest';
-import { prefault } from '../../src/solver/prefault.js';
+import { faultMillisecondsPerMiB, prefault, prefaultWhereSlow } from '../../src/solver/prefault.js';
 
 describe('prefault', () => {
   it('touches every page without changing a value, even while another thread writes', async () => {
@@ -29,5 +30,33 @@ describe('prefault', () => {
     running.stop();
     await running.finished;
     await prefault([]).finished;
+  });
+
+  it('times the first faults without changing a value; less than a page is not timed', () => {
+    const buffer = new SharedArrayBuffer(8 * 2 ** 20);
+    const values = new Uint32Array(buffer);
+    for (let i = 0; i < values.length; i += 997) values[i] = i;
+    const perMiB = faultMillisecondsPerMiB(new Uint8Array(buffer, 4096));
+    expect(perMiB).toBeGreaterThan(0);
+    expect(Number.isFinite(perMiB)).toBe(true);
+    for (let i = 0; i < values.length; i += 997) expect(values[i]).toBe(i);
+    expect(faultMillisecondsPerMiB(new Uint8Array(new SharedArrayBuffer(4095)))).toBeUndefined();
+  });
+
+  it('touches ahead only where the first faults were slow', async () => {
+    const regions = [new Uint8Array(new SharedArrayBuffer(2 ** 20))];
+    const timedAt = (perMiB: number | undefined) => (region: ArrayBufferView) => {
+      expect(region).toBe(regions[0]); // the first region is the one timed
+      return perMiB;
+    };
+    const slow = prefaultWhereSlow(regions, timedAt(3.7)); // the host backing memory lazily
+    expect(slow.ahead).toBe(true);
+    await slow.finished;
+    for (const perMiB of [0.5, 1.4, undefined]) {
+      const fast = prefaultWhereSlow(regions, timedAt(perMiB));
+      expect(fast.ahead).toBe(false);
+      await fast.finished;
+    }
+    expect(prefaultWhereSlow([], timedAt(3.7)).ahead).toBe(false);
   });
 });
