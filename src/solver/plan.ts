@@ -50,7 +50,7 @@ export function eigenvalueThreshold(maxBatch: number): number {
  * for the pairs above `threshold`: a thousandth of the threshold, which every pair the
  * preconditioner uses (λ_1..λ_q, and λ_new) exceeds, so that none is off by more than 0.1 %
  * (λ_1 ≤ β for K/s, since |k(x, z)| ≤ β). Tighter buys nothing the preconditioner can use: the
- * eigensolver's default (1e-9) took 8–9 % more Lanczos steps on the tables of docs/benchmarks.md.
+ * eigensolver's default (1e-9) took 8–10 % more Lanczos steps on the tables of docs/benchmarks.md.
  * Never tighter than that default, never looser than 1e-4.
  */
 export function setupEigenTolerance(threshold: number, beta: number): number {
