@@ -9,7 +9,7 @@
  *
  * Where the host has the pages already, a fault is the guest's own work (mostly zeroing the page):
  * 0.44–0.55 ms per MB on the same VMs (2026-12-07, `node` filling fresh arrays of 64 and 256 MB),
- * 0.8–1.45 ms per MiB timed page by page inside kmfit's runs. A thread touching pages ahead then
+ * 0.8–1.57 ms per MiB timed page by page inside kmfit's runs. A thread touching pages ahead then
  * only takes a core from the computation: on letter (16 000² float16 plus its float32 panel,
  * 0.6 GiB, wasm, 2 cores) the filling epoch took 2.06–2.19 s with it and 1.38 s without. So the
  * first pages are faulted on the calling thread and timed (PROBE_BYTES), and the thread starts
@@ -37,9 +37,9 @@ parentPort.postMessage('done');
 const PROBE_BYTES = 4 * 2 ** 20;
 /**
  * Faults slower than this are the host's: the touching thread faulted at 3.7 ms per MiB there,
- * while this probe read 0.8–1.45 ms per MiB in kmfit's runs where the host had the pages already
+ * while this probe read 0.8–1.57 ms per MiB in kmfit's runs where the host had the pages already
  * (letter and diamonds, 2026-12-07; more than a plain fill's 0.44–0.55, which writes whole pages in
- * order). Between the two, with a margin of 1.5–1.7 to each.
+ * order). Between the two, with a margin of about 1.5 to each.
  */
 const SLOW_FAULT_MS_PER_MIB = 2.5;
 

@@ -52,7 +52,7 @@ describe('prefault', () => {
     const slow = prefaultWhereSlow(regions, timedAt(3.7)); // the host backing memory lazily
     expect(slow.ahead).toBe(true);
     await slow.finished;
-    for (const perMiB of [0.8, 1.45, 2.4, undefined]) {
+    for (const perMiB of [0.8, 1.57, 2.4, undefined]) {
       const fast = prefaultWhereSlow(regions, timedAt(perMiB));
       expect(fast.ahead).toBe(false);
       await fast.finished;
