@@ -235,7 +235,8 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     if (resume) say(resume);
     return interruptedCode();
   }
-  if (!testResult) say(`${model.history.length} epoch${model.history.length === 1 ? '' : 's'}: ${stoppedText(model)}`);
+  // Without test data the run shows no figure of how well it predicts: say how to get one.
+  if (!testResult) say(`${model.history.length} epoch${model.history.length === 1 ? '' : 's'}: ${stoppedText(model)}; no test set scored (--test FILE, or --test-split 0.2 to hold out a fifth)`);
   say(`${totalSeconds.toFixed(1)} s in all · peak memory ${(peakBytes / 2 ** 30).toFixed(2)} GiB (resident) · ${modelPath === undefined ? 'model not saved (--no-save)' : `model saved to ${modelPath}`}`);
   if (keepCheckpoint) say(`checkpoint at ${checkpointPath}`);
   return 0;

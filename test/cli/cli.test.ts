@@ -165,6 +165,14 @@ describe('kmfit on files', () => {
     expect(JSON.parse(again.stdout).rows).toBe(300);
   });
 
+  it('without test data the result line says how to score one', () => {
+    const out = kmfit('digits.npy', '--train-size', '300', '--epochs', '1', '--no-save');
+    expect(out.status, out.stderr).toBe(0);
+    const lines = out.stdout.trimEnd().split('\n');
+    expect(lines.at(-2)).toMatch(/^1 epoch: .*; no test set scored \(--test FILE, or --test-split 0\.2 to hold out a fifth\)$/);
+    expect(lines.at(-1)).toMatch(/ s in all · .*model not saved \(--no-save\)$/);
+  });
+
   it('devices: each backend that runs, with its device, memory and the capacity training measured', () => {
     const out = kmfit('devices', '--json');
     expect(out.status, out.stderr).toBe(0);
