@@ -58,8 +58,8 @@ export interface Backend {
   readonly cacheTransposedProducts?: boolean;
   /**
    * Bytes this backend holds that nothing uses any more, and will hold until it is disposed (wasm:
-   * its WebAssembly memory never shrinks, so a kernel cache kept there stays resident). fit() hands
-   * a model a fresh backend where this is large (MODEL_IDLE_BYTES, src/fit.ts).
+   * its WebAssembly memory never shrinks, so a kernel cache kept there stays resident). A new model
+   * does not keep a backend where this is large (keptFromTraining, src/model/model.ts).
    */
   idleBytes?(): number;
 }

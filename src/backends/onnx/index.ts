@@ -124,6 +124,32 @@ export async function createOnnxBackend(options: OnnxBackendOptions = {}): Promi
   return new OnnxBackend(runtime, threads, streamedBytes);
 }
 
+/** The graphs an onnx backend makes once and shares (sharedSession), by kind. */
+type SharedGraph = 'block' | 'byte block' | 'streamed' | 'byte streamed' | 'streamed group' | 'byte streamed group' | 'product' | 'transposed product';
+
+/** The model of a shared graph: kernels[0] for the single-kernel kinds, all of them for a group. */
+function sharedGraphModel(
+  kind: SharedGraph, kernels: readonly KernelExpression[], form: DistanceForm, d: number, precision: OnnxCachePrecision, divisor: number,
+): Promise<Uint8Array> {
+  switch (kind) {
+    case 'product':
+      return cachedProductModel(precision);
+    case 'transposed product':
+      return transposedProductModel();
+    case 'block':
+      return blockModel(kernels[0], form, d, precision);
+    case 'byte block':
+      return byteBlockModel(kernels[0], d, divisor, precision);
+    case 'streamed':
+      return streamedModel(kernels[0], form, d);
+    case 'byte streamed':
+      return byteStreamedModel(kernels[0], d, divisor);
+    case 'streamed group':
+    case 'byte streamed group':
+      return streamedGroupModel(kernels, form, d, kind === 'byte streamed group' ? divisor : undefined);
+  }
+}
+
 class OnnxBackend implements Backend {
   readonly name = 'onnx';
   /** The float16 and float32 engines have multiplyTransposedRows (bfloat16 takes the portable engine, which keeps no panel). */
@@ -388,7 +414,7 @@ class OnnxBackend implements Backend {
    * made once.
    */
   private sharedSession(
-    kind: 'block' | 'byte block' | 'streamed' | 'byte streamed' | 'streamed group' | 'byte streamed group' | 'product' | 'transposed product',
+    kind: SharedGraph,
     kernels: readonly KernelExpression[],
     form: DistanceForm,
     d: number,
@@ -399,20 +425,7 @@ class OnnxBackend implements Backend {
     const key = `${kind}|${form}|${d}|${precision}|${divisor}|${names.join('||')}`;
     let session = this.sharedSessions.get(key);
     if (!session) {
-      const model =
-        kind === 'product'
-          ? cachedProductModel(precision)
-          : kind === 'transposed product'
-            ? transposedProductModel()
-            : kind === 'block'
-              ? blockModel(kernels[0], form, d, precision)
-              : kind === 'byte block'
-                ? byteBlockModel(kernels[0], d, divisor, precision)
-                : kind === 'streamed'
-                  ? streamedModel(kernels[0], form, d)
-                  : kind === 'byte streamed'
-                    ? byteStreamedModel(kernels[0], d, divisor)
-                    : streamedGroupModel(kernels, form, d, kind === 'byte streamed group' ? divisor : undefined);
+      const model = sharedGraphModel(kind, kernels, form, d, precision, divisor);
       // The set-up's K_SS is one large float32 block: an arena would keep its tiles for good. A
       // cache's blocks come every batch, and freed tiles would be faulted in again each time.
       const options = (kind === 'block' || kind === 'byte block') && precision === 'float32' ? sessionOptions(this.threads, false) : this.context.options;

@@ -513,12 +513,14 @@ class WasmBackend implements Backend {
     const layout = new ScratchLayout();
     const outT = layout.take(l * ld * 4);
     const weights = layout.take(rows * l * 4);
-    const buffers = addresses ? [layout.take(addresses.byteLength)] : [layout.take(chunkRows * ld * 4)];
-    if (chunks > 1) buffers.push(layout.take(chunkRows * ld * 4));
+    // In place: the rows' address table; else the chunks' buffers (as in cachedProduct).
+    const table = addresses ? layout.take(addresses.byteLength) : -1;
+    const buffers = addresses ? [] : [layout.take(chunkRows * ld * 4)];
+    if (!addresses && chunks > 1) buffers.push(layout.take(chunkRows * ld * 4));
     const base = this.scratch(layout.bytes, `a transposed product of ${chunkRows} rows of ${cols} values`);
     this.heap.f32(base + outT, l * ld).fill(0);
     this.heap.f32(base + weights, rows * l).set(A.subarray(0, rows * l));
-    if (addresses) this.heap.u32(base + buffers[0], addresses.length).set(addresses);
+    if (addresses) this.heap.u32(base + table, addresses.length).set(addresses);
     const copyChunk = (chunk: number): void => {
       if (addresses) return;
       const first = chunk * chunkRows;
@@ -534,8 +536,8 @@ class WasmBackend implements Backend {
         const p = this.pool.paramsOf(w);
         p.fill(0);
         p[P.OP] = OP_TRANSPOSED_PRODUCT;
-        p[P.T_VALUES] = base + buffers[chunk % buffers.length];
-        p[P.T_ROW_TABLE] = addresses ? base + buffers[0] : 0;
+        p[P.T_VALUES] = addresses ? 0 : base + buffers[chunk % buffers.length];
+        p[P.T_ROW_TABLE] = addresses ? base + table : 0;
         p[P.T_LD] = ld;
         p[P.T_PANEL0] = Math.min(w * share, panels);
         p[P.T_PANEL1] = Math.min((w + 1) * share, panels);
