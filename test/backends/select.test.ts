@@ -61,6 +61,8 @@ describe('backend selection', () => {
     expect(error).toBeInstanceOf(KmfitError);
     expect((error as KmfitError).code).toBe('INVALID_OPTION');
     expect((error as KmfitError).message).toContain('threads');
+    // 'auto' starts its timed candidates side by side: the first one's refusal is the error.
+    await expect(createAutoCandidates({ threads: 0 })).rejects.toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('threads must be') });
   });
 
   it('explains its choice from what runs here', () => {
