@@ -111,8 +111,13 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
       : planRunCache(opts.cache, backend, planned, run);
     // EigenPro 2: the centers are the training points; EigenPro 3: the chosen centers.
     const centerPoints = start.centers?.points ?? inMemory(prepared).train;
+    // The same points as this backend prepares them for the run's own work (Backend.prepareRows:
+    // onnx reads byte data once for the plan, the cache's blocks and the scoring block, instead of
+    // once or twice for each). The center set, which the model keeps, takes the plain points: the
+    // prepared ones would keep their bytes alive with it.
+    const points = backend.prepareRows?.(centerPoints) ?? centerPoints;
     // On a cluster the workers' backends compute the distances: this backend's form says nothing of theirs.
-    const distances = opts.cluster ? undefined : await backend.distancesFor?.(centerPoints);
+    const distances = opts.cluster ? undefined : await backend.distancesFor?.(points);
     const plan = { ...start.plan, cache: cachePlan, ...(choice ? { backendChoice: choice } : {}), ...(search ? { search } : {}), ...(distances ? { distances } : {}) };
     await opts.onPlan?.(plan);
     const afterIteration =
@@ -136,7 +141,7 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
         kernel,
         data: rows,
         Y: targets.values,
-        points: centerPoints,
+        points,
         centers,
         preconditioning: start.preconditioning,
         projection: start.centers.projection,
@@ -145,17 +150,17 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
         projectionCache: cachePlan.precision ? await cacheEngineOf(backend, cachePlan.precision) : undefined,
       });
     } else {
-      const cacheOf = (kept: CachePlan) => plannedKernelCache(backend, kept, kernel, centerPoints, centers, plan.batchSize, start.preconditioning?.indices);
+      const cacheOf = (kept: CachePlan) => plannedKernelCache(backend, kept, kernel, points, centers, plan.batchSize, start.preconditioning?.indices);
       cache = await cacheOf(cachePlan);
       // A float32 cache takes its place if its rounding holds the residual up (eigenpro.ts), where
       // one fits within the same share of memory.
       const exactCache = mayRefillExact(opts.cache, cachePlan)
         ? () => cacheOf(planRunCache('auto', backend, planned, { ...run, exact: true }))
         : undefined;
-      stepper = eigenPro2Stepper({ backend, kernel, X: centerPoints, Y: targets.values, centers, preconditioning: start.preconditioning, cache, ...(exactCache ? { exactCache } : {}) });
+      stepper = eigenPro2Stepper({ backend, kernel, X: points, Y: targets.values, centers, preconditioning: start.preconditioning, cache, ...(exactCache ? { exactCache } : {}) });
     }
     // The validation rows scored from their kept block (planCache decides: EigenPro 2 with the cache).
-    const scoring = validation && cachePlan.scoredRows ? new ScoringBlock(await cacheEngineOf(backend, 'float32'), kernel, validation.X, centerPoints, centers) : undefined;
+    const scoring = validation && cachePlan.scoredRows ? new ScoringBlock(await cacheEngineOf(backend, 'float32'), kernel, validation.X, points, centers) : undefined;
     // The monitored training rows scored from the cache once it holds the matrix, where it keeps
     // float32 (the model's own values up to summation order, as a kernel block would give; a
     // reduced precision's figures would be its rounded matrix's, whose floor the stepper's rounding

@@ -136,6 +136,20 @@ export interface ByteColumns {
   readonly norms: Int32Array;
 }
 
+/**
+ * `Y`'s rows as the byte form's centers over the first divisor over which every value of Y is a
+ * byte, or undefined: one reading of Y (a scan for the divisor, then byteColumns, would read it
+ * twice; kept on rows from withByteForm). A reading over a wrong divisor stops at the first value
+ * that is no byte over it.
+ */
+export function byteColumnsOf(Y: Matrix | RowsWithByteForm): ByteColumns | undefined {
+  for (const divisor of BYTE_DIVISORS) {
+    const columns = byteColumns(Y, divisor);
+    if (columns) return columns;
+  }
+  return undefined;
+}
+
 /** `Y`'s rows as the byte form's centers over `divisor` (kernel blocks' columns input), or undefined when a value of Y is not a byte over it. */
 export function byteColumns(Y: Matrix | RowsWithByteForm, divisor: number): ByteColumns | undefined {
   const forms = formsOf(Y, divisor);

@@ -21,7 +21,7 @@
  */
 import type { KernelExpression } from '../kernel.js';
 import type { Matrix } from '../../src/matrix.js';
-import { BYTE_MAX_DIM, byteBlock, byteColumns, byteDivisorOfRows, type ByteColumns } from './bytes.js';
+import { BYTE_MAX_DIM, byteBlock, byteColumnsOf, byteDivisorOfRows, type ByteColumns } from './bytes.js';
 import { emitKernel, onnxKernel, type OnnxKernel } from './expression.js';
 import { OnnxGraph } from './graph.js';
 import { DOUBLE, FLOAT, FLOAT16, INT32, INT8, UINT8 } from './schema.js';
@@ -46,7 +46,12 @@ export function distanceForm(d: number): DistanceForm {
  * undefined (the float forms).
  */
 export function byteFormDivisor(Z: Matrix): number | undefined {
-  return Z.cols > FLOAT64_MAX_DIM && Z.cols <= BYTE_MAX_DIM ? byteDivisorOfRows(Z) : undefined;
+  return suitsByteForm(Z.cols) ? byteDivisorOfRows(Z) : undefined;
+}
+
+/** Whether d is past the float64 form's and within BYTE_MAX_DIM: where the byte form is used. */
+function suitsByteForm(d: number): boolean {
+  return d > FLOAT64_MAX_DIM && d <= BYTE_MAX_DIM;
 }
 
 /** Bytes of one value of the form's rows, centers and distances before the cast. */
@@ -401,12 +406,11 @@ function byteColumnDistances(graph: OnnxGraph, d: number, divisor: number, kerne
 }
 
 /**
- * The byte form's columns input for Y (kernels/onnx/bytes.ts byteColumns) where Y's values are
- * bytes and d suits the form (byteFormDivisor), else undefined.
+ * The byte form's columns input for Y (kernels/onnx/bytes.ts byteColumnsOf) where Y's values are
+ * bytes and d suits the form (as byteFormDivisor's), else undefined.
  */
 export function byteFormColumns(Y: Matrix): ByteColumns | undefined {
-  const divisor = byteFormDivisor(Y);
-  return divisor === undefined ? undefined : byteColumns(Y, divisor);
+  return suitsByteForm(Y.cols) ? byteColumnsOf(Y) : undefined;
 }
 
 /**

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index.js';
 import type { Kernel, KernelExpression } from '../../kernels/kernel.js';
-import { byteBlock, byteDivisorOf, byteRows, withByteForm } from '../../kernels/onnx/bytes.js';
+import { byteBlock, byteColumnsOf, byteDivisorOf, byteRows, withByteForm } from '../../kernels/onnx/bytes.js';
 import { onnxKernel } from '../../kernels/onnx/expression.js';
 import { blockCenters, blockModel, distanceForm, fusedModel } from '../../kernels/onnx/models.js';
 import type { Backend } from '../../src/backends/backend.js';
@@ -132,6 +132,22 @@ describe('byte-valued data (kernels/onnx/bytes.ts)', () => {
     expect(byteRows(prepared, 1)).toBeUndefined();
     // Plain rows are converted on every call.
     expect(byteRows(X, 255)).not.toBe(byteRows(X, 255));
+  });
+
+  it('reads the centers once for their divisor and columns, the divisor the one byteDivisorOf finds', () => {
+    const raw: Matrix = { data: Float32Array.of(1, 2, 3, 250, 0, 7), rows: 2, cols: 3 };
+    expect(byteColumnsOf(raw)).toEqual({ divisor: 1, values: Int8Array.of(1 - 128, 2 - 128, 3 - 128, 250 - 128, -128, 7 - 128), norms: Int32Array.of(14, 62549) });
+    const over255: Matrix = { data: raw.data.map((k) => k / 255), rows: 2, cols: 3 };
+    expect(byteColumnsOf(over255)).toEqual({ ...byteColumnsOf(raw)!, divisor: 255 });
+    // Zeros are bytes over either divisor: the first, as byteDivisorOf says.
+    const zeros: Matrix = { data: new Float32Array(6), rows: 2, cols: 3 };
+    expect(byteColumnsOf(zeros)?.divisor).toBe(byteDivisorOf(zeros.data));
+    for (const stray of [256, 0.5, NaN]) expect(byteColumnsOf({ data: Float32Array.of(0, 3, stray), rows: 1, cols: 3 }), String(stray)).toBeUndefined();
+    // A value that is no byte over 255 in the last row: the reading over 255 fails there too.
+    expect(byteColumnsOf({ data: Float32Array.of(...over255.data, 0.3, 0, 0), rows: 3, cols: 3 })).toBeUndefined();
+    // Prepared rows keep what they read: the same columns object on a second call.
+    const prepared = withByteForm(over255);
+    expect(byteColumnsOf(prepared)).toBe(byteColumnsOf(prepared));
   });
 });
 

@@ -20,7 +20,7 @@
  * made on their first such call.
  */
 import type { KernelExpression } from '../../../kernels/kernel.js';
-import { byteColumns, byteRows, type ByteColumns } from '../../../kernels/onnx/bytes.js';
+import { byteRows, type ByteColumns } from '../../../kernels/onnx/bytes.js';
 import {
   STREAMED_COLUMNS,
   blockCenters,
@@ -82,6 +82,12 @@ export interface CenterSetContext {
    * float forms. Sets and groups ask it, so that all of them choose alike.
    */
   byteFormOf(centers: Matrix): Promise<number | undefined>;
+  /**
+   * The byte form's columns input of these centers (kernels/onnx/bytes.ts byteColumnsOf) where
+   * byteFormOf would give a divisor, else undefined: what a streamed set or group passes to its
+   * graph, made in one reading of the centers (byteFormOf, then the columns, would read them twice).
+   */
+  byteColumnsOf(centers: Matrix): Promise<ByteColumns | undefined>;
   /** Called when a set or group is released, so that the backend stops tracking it. */
   released(owner: Releasable): void;
 }
@@ -231,9 +237,10 @@ export class OnnxCenterSet implements CenterSet {
     const d = centers.cols;
     const form = distanceForm(d);
     // Given columns (a group's) are in the form their maker chose.
-    const divisor = columns === undefined ? await context.byteFormOf(centers) : isFloatColumns(columns) ? undefined : columns.divisor;
+    const input = columns ?? (await columnsFor(context, form, centers));
+    const divisor = isFloatColumns(input) ? undefined : input.divisor;
     const set = new OnnxCenterSet(context, form, [], kernel, centers, outputs, divisor);
-    set.shards.push(...streamedShards(form, centers, await context.streamedSession(kernel, form, d, divisor), columns ?? columnsIn(form, centers, divisor)));
+    set.shards.push(...streamedShards(form, centers, await context.streamedSession(kernel, form, d, divisor), input));
     return set;
   }
 
@@ -406,13 +413,13 @@ export function releaseShards(shards: readonly Shard[]): Promise<unknown> {
   return Promise.all(shards.filter((shard) => shard.columns === undefined).map((shard) => shard.session.release()));
 }
 
-/** Centers as a streamed graph's columns input: in the byte form over `divisor` (byteFormOf's), else columnsInput's. */
-export function columnsIn(form: DistanceForm, centers: Matrix, divisor: number | undefined): FormValues | ByteColumns {
-  return (divisor !== undefined && byteColumns(centers, divisor)) || columnsInput(form, centers);
+/** Centers as a streamed graph's columns input: in the byte form where they take it (context.byteColumnsOf), else columnsInput's. */
+export async function columnsFor(context: CenterSetContext, form: DistanceForm, centers: Matrix): Promise<FormValues | ByteColumns> {
+  return (await context.byteColumnsOf(centers)) ?? columnsInput(form, centers);
 }
 
 /** Whether a streamed shard's centers are columnsInput's float values (else the byte form's). */
-function isFloatColumns(columns: FormValues | ByteColumns): columns is FormValues {
+export function isFloatColumns(columns: FormValues | ByteColumns): columns is FormValues {
   return columns instanceof Float32Array || columns instanceof Float64Array;
 }
 

@@ -19,7 +19,7 @@ import { blockCenters, columnsShape, distanceForm, fusedGroupModel, groupAlpha, 
 import { rowSlice, type Matrix } from '../../matrix.js';
 import type { CenterGroup, CenterSet } from '../backend.js';
 import { checkCenters, checkOutputs, checkPredict } from '../misuse.js';
-import { Lazily, OnnxCenterSet, columnFeeds, columnsIn, outputData, releaseShards, rowFeeds, rowsPerChunk, streamedShards, type CenterSetContext, type Shard } from './centers.js';
+import { Lazily, OnnxCenterSet, columnFeeds, columnsFor, isFloatColumns, outputData, releaseShards, rowFeeds, rowsPerChunk, streamedShards, type CenterSetContext, type Shard } from './centers.js';
 import type { OrtTensor } from './runtime.js';
 
 export class OnnxCenterGroup implements CenterGroup {
@@ -48,8 +48,8 @@ export class OnnxCenterGroup implements CenterGroup {
     checkOutputs(outputs);
     checkCenters(centers);
     const form = distanceForm(centers.cols);
-    const divisor = await context.byteFormOf(centers);
-    const columns = columnsIn(form, centers, divisor);
+    const columns = await columnsFor(context, form, centers);
+    const divisor = isFloatColumns(columns) ? undefined : columns.divisor;
     const members: OnnxCenterSet[] = [];
     let group: OnnxCenterGroup | undefined;
     try {
@@ -72,7 +72,7 @@ export class OnnxCenterGroup implements CenterGroup {
     const { rows: n, cols: d } = centers;
     const outputs = this.members[0].outputs;
     if (n * columnsShape(n, d)[1] * valueBytes(form) <= context.streamedBytes) {
-      return streamedShards(form, centers, await context.streamedGroupSession(kernels, form, d, divisor), columns ?? columnsIn(form, centers, divisor));
+      return streamedShards(form, centers, await context.streamedGroupSession(kernels, form, d, divisor), columns);
     }
     const shards: Shard[] = [];
     try {

@@ -179,6 +179,10 @@ class OnnxBackend implements Backend {
         const divisor = byteFormDivisor(centers);
         return divisor !== undefined && (await this.integerGemmIsExact()) ? divisor : undefined;
       },
+      byteColumnsOf: async (centers) => {
+        const columns = byteFormColumns(centers);
+        return columns && (await this.integerGemmIsExact()) ? columns : undefined;
+      },
       released: (set) => this.centerSets.delete(set),
     };
   }
@@ -244,15 +248,16 @@ class OnnxBackend implements Backend {
     this.check();
     if (precision === 'bfloat16') return Promise.resolve(portableCacheEngine(this, precision));
     const own: OnnxCachePrecision = precision;
-    // The last matrix prepared: its points, and its columns inputs as they are asked for.
-    let prepared: { readonly source: Float32Array; readonly d: number; float?: { form: DistanceForm; values: FormValues }; bytes?: ByteColumns | null } | undefined;
+    // The last matrix prepared (the Y that began it: rows from prepareRows keep their byte form),
+    // and its columns inputs as they are asked for.
+    let prepared: { readonly source: Float32Array; readonly matrix: Matrix; float?: { form: DistanceForm; values: FormValues }; bytes?: ByteColumns | null } | undefined;
     const columnsOf = (Y: Matrix): BlockColumns => {
       const data = Y.data.subarray(0, Y.rows * Y.cols);
       const p = prepared;
       const isSuffix =
         p !== undefined && p.source.buffer === data.buffer && p.source.byteOffset + p.source.byteLength === data.byteOffset + data.byteLength && data.byteOffset >= p.source.byteOffset;
-      const whole = isSuffix ? p : (prepared = { source: data, d: Y.cols });
-      const matrix: Matrix = { data: whole.source, rows: whole.source.length / whole.d, cols: whole.d };
+      const whole = isSuffix ? p : (prepared = { source: data, matrix: Y });
+      const { matrix } = whole;
       const skipped = matrix.rows - Y.rows;
       return {
         float: (form) => {
@@ -262,7 +267,7 @@ class OnnxBackend implements Backend {
         bytes: () => {
           if (whole.bytes === undefined) whole.bytes = byteFormColumns(matrix) ?? null;
           const all = whole.bytes;
-          return all ? { divisor: all.divisor, values: all.values.subarray(skipped * whole.d), norms: all.norms.subarray(skipped) } : undefined;
+          return all ? { divisor: all.divisor, values: all.values.subarray(skipped * matrix.cols), norms: all.norms.subarray(skipped) } : undefined;
         },
       };
     };
