@@ -493,8 +493,14 @@ export class KernelCache {
     const l = this.centers.outputs;
     this.weights ??= new Float32Array(this.n * l);
     const order = this.order!;
-    for (let i = 0; i < this.n; i++) this.weights.set(weights.subarray(order[i] * l, (order[i] + 1) * l), i * l);
-    return this.weights;
+    const inOrder = this.weights;
+    // A plain gather: a subarray and a set per row cost 25× as much at l = 1 (0.8 against 0.03 ms
+    // at n = 16 000), 3.5× at l = 10.
+    for (let i = 0, to = 0; i < this.n; i++) {
+      const from = order[i] * l;
+      for (let c = 0; c < l; c++) inOrder[to++] = weights[from + c];
+    }
+    return inOrder;
   }
 
   /**
