@@ -28,6 +28,7 @@
 import type { Kernel } from '../../kernels/kernel.js';
 import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterSet, MemoryBudget, RowSource } from '../backends/backend.js';
 import { cacheEngineOf } from '../backends/cacheEngine.js';
+import { inGatheredRuns, rowsPerRun } from '../backends/gatheredRuns.js';
 import { decodingTable, valueBytes } from '../backends/halfPrecision.js';
 import { KmfitError } from '../errors.js';
 import { rowSlice, takeRows, type Matrix } from '../matrix.js';
@@ -399,15 +400,11 @@ export class KernelCache {
    */
   private async productInRuns(count: number, width: number, A: Float32Array, l: number, out: Float32Array, rowAt: RowSource): Promise<void> {
     if (this.engine.multiplyRows) return this.engine.multiplyRows(count, width, rowAt, A, l, out);
-    const run = Math.max(1, Math.floor(GATHER_BYTES / (width * valueBytes(this.engine.precision))));
-    for (let start = 0; start < count; start += run) {
-      const end = Math.min(start + run, count);
-      const length = (end - start) * width;
-      if (!this.gathered || this.gathered.length < length) this.gathered = this.allocate(length, false);
-      const values = this.gathered.subarray(0, length);
-      for (let i = start; i < end; i++) values.set(rowAt(i), (i - start) * width);
-      await this.engine.multiply(values, end - start, width, A, l, out.subarray(start * l, end * l));
-    }
+    const length = Math.min(count, rowsPerRun(width, valueBytes(this.engine.precision), GATHER_BYTES)) * width;
+    if (!this.gathered || this.gathered.length < length) this.gathered = this.allocate(length, false);
+    await inGatheredRuns(count, width, rowAt, this.gathered.subarray(0, length), (values, start, end) =>
+      this.engine.multiply(values, end - start, width, A, l, out.subarray(start * l, end * l)),
+    );
   }
 
   /**

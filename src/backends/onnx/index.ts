@@ -33,6 +33,7 @@ import {
   type OnnxCachePrecision,
 } from '../../../kernels/onnx/models.js';
 import { KmfitError } from '../../errors.js';
+import { inGatheredRuns, rowsPerRun } from '../gatheredRuns.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterGroup, CenterSet, DeviceInfo, MemoryBudget, RowSource } from '../backend.js';
 import { checkBlock, checkBlockOutput, checkCachedProduct, checkTransposedProduct } from '../misuse.js';
@@ -347,7 +348,7 @@ class OnnxBackend implements Backend {
       if (cols === 0) return void out.fill(0, 0, rows * l);
       const session = await this.sharedSession('product', [], 'gemm', 0, precision);
       const a = this.runtime.tensor(A.subarray(0, cols * l), [cols, l]);
-      const step = Math.max(1, Math.floor(PRODUCT_RUN_BYTES / (cols * 4)));
+      const step = rowsPerRun(cols, 4, PRODUCT_RUN_BYTES);
       const plain = K.buffer instanceof ArrayBuffer ? undefined : K instanceof Float32Array ? new Float32Array(step * cols) : new Uint16Array(step * cols);
       for (let r0 = 0; r0 < rows; r0 += step) {
         const height = Math.min(step, rows - r0);
@@ -375,16 +376,13 @@ class OnnxBackend implements Backend {
       out.fill(0, 0, cols * l);
       if (rows === 0) return;
       const session = await this.sharedSession('transposed product', [], 'gemm', 0);
-      const step = Math.min(rows, Math.max(1, Math.floor(PRODUCT_RUN_BYTES / (cols * 4))));
-      const gathered = new Float32Array(step * cols);
-      for (let r0 = 0; r0 < rows; r0 += step) {
-        const height = Math.min(step, rows - r0);
-        for (let i = 0; i < height; i++) gathered.set(rowAt(r0 + i), i * cols);
-        const k = this.runtime.tensor(gathered.subarray(0, height * cols), [height, cols]);
-        const a = this.runtime.tensor(A.subarray(r0 * l, (r0 + height) * l), [height, l]);
+      const gathered = new Float32Array(Math.min(rows, rowsPerRun(cols, 4, PRODUCT_RUN_BYTES)) * cols);
+      await inGatheredRuns(rows, cols, rowAt, gathered, async (values, r0, r1) => {
+        const k = this.runtime.tensor(values, [r1 - r0, cols]);
+        const a = this.runtime.tensor(A.subarray(r0 * l, r1 * l), [r1 - r0, l]);
         const part = outputData(await session.run({ k, a }), 'out');
         for (let i = 0; i < cols * l; i++) out[i] += part[i];
-      }
+      });
     });
   }
 
