@@ -19,12 +19,12 @@ import type { KernelOption } from '../kernels/index.js';
 import type { SearchPlan } from './solver/plan.js';
 import { monitoredCount, inMemory, prepareTraining } from './prepare.js';
 import { memoryFailure, planRunCache } from './solver/memory.js';
-import { ScoringBlock, mayRefillExact, plannedKernelCache, type CachePlan, type KernelCache } from './solver/kernelCache.js';
+import { ScoringBlock, mayRefillExact, plannedKernelCache, type CachePlan } from './solver/kernelCache.js';
 import type { ProjectionCacheSize } from './solver/setup.js';
 import type { Backend } from './backends/backend.js';
 import { cacheEngineOf } from './backends/cacheEngine.js';
 import { defaultSubsampleSize } from './solver/plan.js';
-import { eigenPro2Stepper, evaluate, scorePredictions, type MonitorSet, type Stepper } from './solver/eigenpro.js';
+import { eigenPro2Stepper, evaluateWith, scorePredictions, type MonitorSet, type Stepper } from './solver/eigenpro.js';
 import { CentersStepper } from './solver/eigenpro3.js';
 import { runEigenPro } from './solver/training.js';
 import type { Cluster } from './cluster/coordinator.js';
@@ -134,7 +134,6 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     await opts.onCluster?.(cluster ? cluster.report() : undefined);
     const centers = cluster ? cluster.centers : await backend.createCenterSet(kernel, centerPoints, plan.outputs);
     let stepper: Stepper;
-    let cache: KernelCache | undefined;
     if (start.centers && plan.centers) {
       stepper = new CentersStepper({
         backend,
@@ -151,7 +150,7 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
       });
     } else {
       const cacheOf = (kept: CachePlan) => plannedKernelCache(backend, kept, kernel, points, centers, plan.batchSize, start.preconditioning?.indices);
-      cache = await cacheOf(cachePlan);
+      const cache = await cacheOf(cachePlan);
       // A float32 cache takes its place if its rounding holds the residual up (eigenpro.ts), where
       // one fits within the same share of memory.
       const exactCache = mayRefillExact(opts.cache, cachePlan)
@@ -161,21 +160,13 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     }
     // The validation rows scored from their kept block (planCache decides: EigenPro 2 with the cache).
     const scoring = validation && cachePlan.scoredRows ? new ScoringBlock(await cacheEngineOf(backend, 'float32'), kernel, validation.X, points, centers) : undefined;
-    // The monitored training rows scored from the cache once it holds the matrix, where it keeps
-    // float32 (the model's own values up to summation order, as a kernel block would give; a
-    // reduced precision's figures would be its rounded matrix's, whose floor the stepper's rounding
-    // check must see in the exact ones). At any d: 'auto' keeps float32 only while it is small
-    // (AUTO_FLOAT32_BYTES), so wasm holds it in its memory and reads it in place, and onnx's
-    // product of its rows beats its own small fused blocks between steps (diamonds, d = 9: 2 500
-    // rows in 5.5 ms against ≈ 28 ms an epoch). A large float32 cache asked for outright may be
-    // copied out row by row at small d, at about a fused block's cost.
-    const cachedRows = cache?.precision === 'float32' ? cache : undefined;
+    // The monitored training rows come from the stepper's float32 cache where it holds one (evaluateWith).
     const evaluateOn =
-      (scoring || cachedRows) &&
+      scoring &&
       (async (set: MonitorSet) => {
+        if (set !== validation) return evaluateWith(stepper, centers, set);
         const scores = new Float32Array(set.X.rows * plan.outputs);
-        if (set === validation && scoring) await scoring.predict(scores);
-        else if (!(set.rows && cachedRows?.complete && (await cachedRows.predict(set.rows, scores)))) return evaluate(centers, set);
+        await scoring.predict(scores);
         return scorePredictions(scores, set, plan.outputs);
       });
     const result = await runEigenPro(

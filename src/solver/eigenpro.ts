@@ -80,6 +80,14 @@ export interface Stepper {
    * none in reduced precision).
    */
   checkCacheRounding?(): Promise<CacheLeft | undefined>;
+  /**
+   * out (rows × l) = the model's predictions at training rows `rows` from what the stepper holds,
+   * where that is the model's own values (a float32 kernel cache holding the whole matrix: a
+   * product of its rows, m·n·l, instead of a kernel block, m·n·d·2); false, doing nothing, where it
+   * holds none. A reduced precision's values are its rounded matrix's, whose floor
+   * checkCacheRounding must see in the exact figures.
+   */
+  predictTrainingRows?(rows: Int32Array, out: Float32Array): Promise<boolean>;
   /** Releases what the stepper holds (EigenPro 3's pending sets and θ on the device, a kernel cache). */
   dispose?(): void;
 }
@@ -106,6 +114,12 @@ export function eigenPro2Stepper(context: StepContext): Stepper {
     discard: () => undefined,
     beginEpoch: (order) => run.cache?.beginEpoch(order),
     dispose: () => run.cache?.dispose(),
+    // At any d: 'auto' keeps float32 only while the matrix is small (AUTO_FLOAT32_BYTES), so wasm
+    // holds it in its memory and reads it in place, and onnx's product of its rows beats its own
+    // small fused blocks between steps (diamonds, d = 9: 2 500 rows in 5.5 ms against ≈ 28 ms an
+    // epoch). A large float32 cache asked for outright may be copied out row by row at small d, at
+    // about a fused block's cost. Follows the cache a refill put in place (checkCacheRounding).
+    predictTrainingRows: async (rows, out) => (run.cache?.precision === 'float32' && run.cache.complete ? run.cache.predict(rows, out) : false),
     checkCacheRounding: async () => {
       const { cache, preconditioning: p } = run;
       if (!cache || cache.precision === 'float32' || !p) return undefined;
@@ -171,6 +185,18 @@ export async function predictInChunks(centers: CenterSet, X: Matrix): Promise<Fl
 /** Mean squared error per output, and the argmax error rate when labels are given. */
 export async function evaluate(centers: CenterSet, set: MonitorSet): Promise<{ mse: number; error?: number }> {
   return scorePredictions(await predictInChunks(centers, set.X), set, centers.outputs);
+}
+
+/**
+ * evaluate()'s figures, a subsample of the training rows predicted by the stepper where it can
+ * (Stepper.predictTrainingRows: a float32 kernel cache's rows), else by the centers.
+ */
+export async function evaluateWith(stepper: Stepper, centers: CenterSet, set: MonitorSet): Promise<{ mse: number; error?: number }> {
+  if (set.rows && stepper.predictTrainingRows) {
+    const scores = new Float32Array(set.X.rows * centers.outputs);
+    if (await stepper.predictTrainingRows(set.rows, scores)) return scorePredictions(scores, set, centers.outputs);
+  }
+  return evaluate(centers, set);
 }
 
 /** evaluate()'s figures from the predictions (rows(set.X) × l, row-major). */

@@ -20,7 +20,7 @@
 import { KmfitError } from '../errors.js';
 import type { CenterSet } from '../backends/backend.js';
 import type { Matrix } from '../matrix.js';
-import { evaluate, type MonitorSet, type PendingState, type Stepper } from './eigenpro.js';
+import { evaluateWith, type MonitorSet, type PendingState, type Stepper } from './eigenpro.js';
 import { MAX_HALVINGS, batchDivergence, divergedError, epochDivergence, lossScale, type LossScale } from './divergence.js';
 import type { DivergenceReport, EpochMetrics, EpochReport, IterationReport, StepHalving, StopReason } from './events.js';
 import type { SeededRandom } from './random.js';
@@ -67,7 +67,7 @@ export interface EigenProRun {
    */
   readonly afterIteration?: (training: Training, final: boolean) => Promise<void>;
   /**
-   * Scores the centers on a monitored set; default: their own predictions (eigenpro.ts evaluate).
+   * Scores the centers on a monitored set; default: eigenpro.ts evaluateWith (a training subsample from the stepper's float32 cache, else the centers' own predictions).
    * A bandwidth search scores all its candidates from one pass (search/sharedSteps.ts).
    */
   readonly evaluate?: (set: MonitorSet) => Promise<{ mse: number; error?: number }>;
@@ -395,7 +395,7 @@ export class Training {
       this.p.average = undefined;
     }
     this.p.epochSeconds += (performance.now() - settling) / 1000;
-    const score = run.evaluate ?? ((set: MonitorSet) => evaluate(run.centers, set));
+    const score = run.evaluate ?? ((set: MonitorSet) => evaluateWith(run.stepper, run.centers, set));
     const train = await score(run.monitorTrain);
     const earlier = this.p.history.map((h) => h.trainMse);
     const problem = this.guarded ? epochDivergence(train.mse, earlier.length > 0 ? Math.min(...earlier) : undefined, this.scale) : undefined;

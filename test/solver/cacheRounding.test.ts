@@ -104,8 +104,13 @@ describe("a reduced-precision kernel cache's rounding", () => {
     let made: KernelCache | undefined;
     const exactCache = async () => (made = new KernelCache(await run.backend.cacheEngine!('float32'), kernel, X, run.centers, n));
     const stepper = eigenPro2Stepper({ ...run.context, preconditioning: run.preconditioning, exactCache });
+    const monitored = Int32Array.of(3, 1, 4);
+    const predicted = new Float32Array(monitored.length);
+    // A float16 cache's values are its rounded matrix's: the monitored rows are not predicted from it.
+    expect(await stepper.predictTrainingRows!(monitored, predicted)).toBe(false);
     expect(await stepper.checkCacheRounding!()).toMatchObject({ precision: 'float16', refilled: 'float32' });
     expect(made?.precision).toBe('float32');
+    expect(await stepper.predictTrainingRows!(monitored, predicted)).toBe(false); // not filled yet
     // The next epoch (one batch of all n rows, as cachedRun's cache) fills the float32 cache, and its
     // predictions are the exact ones: the step's mse is δ's, not the rounding's.
     stepper.beginEpoch!(Int32Array.from({ length: n }, (_, i) => i));
@@ -114,6 +119,9 @@ describe("a reduced-precision kernel cache's rounding", () => {
     expect(made!.complete).toBe(true);
     const expected = Array.from(all, (i) => run.delta[i] ** 2).reduce((a, b) => a + b, 0) / n;
     expect(Math.abs(mse - expected)).toBeLessThan(1e-3 * expected);
+    // The refilled float32 cache now predicts the monitored rows: the model's exact values (float64 Kα).
+    expect(await stepper.predictTrainingRows!(monitored, predicted)).toBe(true);
+    monitored.forEach((row, i) => expect(Math.abs(predicted[i] - exact[row])).toBeLessThan(1e-4 * Math.max(1, Math.abs(exact[row]))));
     stepper.dispose?.();
     run.centers.dispose();
     await run.backend.dispose();
