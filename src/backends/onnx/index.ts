@@ -33,13 +33,13 @@ import {
   type OnnxCachePrecision,
 } from '../../../kernels/onnx/models.js';
 import { KmfitError } from '../../errors.js';
-import { inGatheredRuns, rowsPerRun } from '../gatheredRuns.js';
 import type { Matrix } from '../../matrix.js';
 import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterGroup, CenterSet, DeviceInfo, MemoryBudget, RowSource } from '../backend.js';
 import { checkBlock, checkBlockOutput, checkCachedProduct, checkTransposedProduct } from '../misuse.js';
 import { SerialQueue } from '../queue.js';
 import { cpuName, halfOfFreeMemory, threadCount } from '../system.js';
 import { portableCacheEngine } from '../cacheEngine.js';
+import { inGatheredRuns, rowsPerRun } from '../gatheredRuns.js';
 import { OnnxCenterSet, STREAMED_BYTES, outputData, outputValues, type CenterSetContext, type Releasable } from './centers.js';
 import { OnnxCenterGroup } from './group.js';
 import { integerGemmIsExact } from './integerGemm.js';
