@@ -112,9 +112,10 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     // EigenPro 2: the centers are the training points; EigenPro 3: the chosen centers.
     const centerPoints = start.centers?.points ?? inMemory(prepared).train;
     // The same points as this backend prepares them for the run's own work (Backend.prepareRows:
-    // onnx reads byte data once for the plan, the cache's blocks and the scoring block, instead of
-    // once or twice for each). The center set, which the model keeps, takes the plain points: the
-    // prepared ones would keep their bytes alive with it.
+    // onnx reads byte data once for the plan's distances line, the scoring block's columns and a
+    // cache filled in the points' own order (EigenPro 3's K_ZZ), instead of once or twice for each;
+    // EigenPro 2's cache fills in a permutation's order, a copy read once). The center set, which
+    // the model keeps, takes the plain points: the prepared ones would keep their bytes alive with it.
     const points = backend.prepareRows?.(centerPoints) ?? centerPoints;
     // On a cluster the workers' backends compute the distances: this backend's form says nothing of theirs.
     const distances = opts.cluster ? undefined : await backend.distancesFor?.(points);

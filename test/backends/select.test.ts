@@ -1,11 +1,17 @@
 /** Backend selection: what 'auto' may pick, named backends, and clear errors. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { platform } from '#platform';
+import { chooseKernel, makeKernel } from '../../kernels/index.js';
+import type { Backend } from '../../src/backends/backend.js';
 import { autoFor, createAutoCandidates, createBackend, explainAuto, probeBackends, type BackendAvailability, type ConcreteBackendName } from '../../src/backends/select.js';
 import { onnxSupport } from '../../src/backends/onnx/index.js';
 import { hardwareGpuPossible } from '../../src/backends/webgpu/gpu.js';
 import { wasmSupport } from '../../src/backends/wasm/index.js';
 import { fit, KmfitError } from '../../src/index.js';
 import { randomPoints } from '../helpers/data.js';
+
+/** Both timed candidates run here; in CI always, so that a missing onnxruntime-node fails the test that needs both instead of skipping it. */
+const BOTH_TIMED = ((await onnxSupport()).available && wasmSupport().available) || process.env.CI === 'true';
 
 describe('backend selection', () => {
   it("'auto' considers a hardware GPU, else onnx and wasm (timed), else js — never a software adapter nor gpu.js", async () => {
@@ -63,6 +69,25 @@ describe('backend selection', () => {
     expect((error as KmfitError).message).toContain('threads');
     // 'auto' starts its timed candidates side by side: the first one's refusal is the error.
     await expect(createAutoCandidates({ threads: 0 })).rejects.toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('threads must be') });
+  });
+
+  it.skipIf(!BOTH_TIMED)("'auto' disposes the candidates it started when another one fails to start", async () => {
+    const failure = new Error('onnx did not start');
+    const create = vi.spyOn(platform.onnx, 'create').mockRejectedValue(failure);
+    const started: Backend[] = [];
+    const wasm = await import('../../src/backends/wasm/index.js');
+    const createWasm = vi.spyOn(wasm, 'createWasmBackend');
+    try {
+      await expect(createAutoCandidates({})).rejects.toBe(failure);
+      expect(create).toHaveBeenCalledTimes(1);
+      for (const result of createWasm.mock.results) started.push(await (result.value as Promise<Backend>));
+      expect(started).toHaveLength(1);
+      // Disposed: a disposed backend refuses new work.
+      await expect(started[0].createCenterSet(makeKernel(chooseKernel('gaussian'), 1), { data: new Float32Array(2), rows: 1, cols: 2 }, 1)).rejects.toThrow();
+    } finally {
+      create.mockRestore();
+      createWasm.mockRestore();
+    }
   });
 
   it('explains its choice from what runs here', () => {

@@ -79,7 +79,8 @@ export interface CenterSetContext {
   /**
    * The divisor of the byte form (kernels/onnx/bytes.ts) that these centers take on this CPU: where
    * their values are bytes and the integer GEMM is exact here (integerGemm.ts); else undefined, the
-   * float forms. Sets and groups ask it, so that all of them choose alike.
+   * float forms. Resident sets ask it (their shards read their own centers' bytes); streamed sets
+   * and groups ask byteColumnsOf, which chooses alike.
    */
   byteFormOf(centers: Matrix): Promise<number | undefined>;
   /**
