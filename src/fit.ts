@@ -94,7 +94,8 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     // A fresh EigenPro 2 run that will cache the matrix: its later steps cost the same per point at
     // any batch size, so set-up takes the largest batch the plan allows rather than timing the device.
     // (A resumed run has its plan already: it ignores this.)
-    const s = Math.min(opts.subsampleSize ?? defaultSubsampleSize(rows.rows), rows.rows);
+    // The subsample set-up takes where the cache will hold the matrix (the smaller default, CACHED_SUBSAMPLE_SIZE).
+    const s = Math.min(opts.subsampleSize ?? defaultSubsampleSize(rows.rows, true), rows.rows);
     const upfront = { n: rows.rows, d: rows.cols, l: targets.values.cols, s, q: opts.q, m: Math.min(opts.batchSize ?? s, rows.rows) };
     const willCache = opts.centers === undefined && planRunCache(opts.cache, backend, upfront, run).precision !== undefined;
     const flatStepCost = willCache ? 'the kernel cache will hold the matrix, and a cached step costs the same per point at any batch size' : undefined;

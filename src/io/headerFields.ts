@@ -101,6 +101,7 @@ export class HeaderFields {
     this.task(plan.task, 'plan.task');
     if (plan.device !== undefined) this.text(plan.device, 'plan.device');
     if (plan.distances !== undefined) this.text(plan.distances, 'plan.distances');
+    if (plan.subsampleSource !== undefined) this.text(plan.subsampleSource, 'plan.subsampleSource');
     if (plan.capacityCurve !== undefined) {
       this.list(plan.capacityCurve, 'plan.capacityCurve').forEach((entry, i) => {
         const point = this.object(entry, `plan.capacityCurve[${i}]`);

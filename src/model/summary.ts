@@ -48,7 +48,7 @@ export function planRows(plan: Plan): PlanRow[] {
   return [
     { name: 'data', value: `n = ${plan.n} points, d = ${plan.d} features, ${outputs} (${plan.task})` },
     { name: 'kernel', value: plan.kernel, why: plan.bandwidthSource === 'given' ? 'bandwidth given' : plan.bandwidthSource },
-    { name: 'subsample s', value: String(plan.subsampleSize), ...(plan.subsampleSize === plan.n ? { why: 'all the training points' } : {}) },
+    { name: 'subsample s', value: String(plan.subsampleSize), ...(plan.subsampleSize === plan.n ? { why: 'all the training points' } : plan.subsampleSource ? { why: plan.subsampleSource } : {}) },
     { name: 'q', value: String(plan.q), why: plan.qSource },
     {
       name: 'λ_1, λ_q, λ_new',

@@ -16,8 +16,41 @@ export const MIN_AUTO_Q = 5;
 /** Pairs the eigensolver is ever asked for. */
 export const MAX_EIGENPAIRS = 1000;
 
-/** s = min(n, 2000) below 100 000 points, else 12 000. */
-export function defaultSubsampleSize(n: number): number {
+/**
+ * s where the kernel cache will hold the matrix. In the linear-scaling regime an epoch makes the
+ * same progress at any batch size (η = m/β, n/m steps); the subsample bounds m (m ≤ s, and q < s
+ * sets m*) and costs set-up (the eigensolver grows with s²·q) and every epoch (the correction is
+ * n·s·l). Without the cache a large m uses the device's parallel capacity; with it a step reads
+ * cached rows at the same cost per point at any m. So a smaller s loses nothing but the steps'
+ * fixed costs, provided the batch keeps a margin below m* (CACHED_BATCH_SHARE). Measured
+ * 2026-12-07 (2 threads; docs/benchmarks.md, "Again on 2026-12-07, evening"), s = 1 000 with
+ * m = 750 against the default s = m = 2 000: the same epochs (letter 8, fashion-5k 7, MNIST 10 000
+ * with the gaussian kernel 9) or fewer (diamonds 30 against 32), the test errors within 0.06
+ * points, set-up 0.21–0.25 s against 0.50–0.56 s (diamonds), 0.56–0.61 s against 1.09–1.15 s
+ * (fashion-5k), 1.1 s against 3.1–3.5 s (MNIST 10 000). At s = 500 the later epochs grew longer
+ * (more steps' fixed costs) for little set-up saved.
+ */
+export const CACHED_SUBSAMPLE_SIZE = 1000;
+
+/**
+ * The share of the critical batch m* = β/λ_new a run with the kernel cache takes as its batch
+ * (where the device limit, at most s, does not bind first). λ_new is estimated on the subsample,
+ * too low for a smooth kernel on 1 000 points: on MNIST 10 000 with the gaussian kernel (σ = 5,
+ * s = 1 000, m* = 1 096) m = 1 000 took 16 epochs to the stopping rule where m = 750 took 9 and
+ * m = 500 took 8 (s = m = 2 000, the default without the cache: 9). With the cache a smaller
+ * batch costs only its steps' fixed costs (letter's later epochs 0.37–0.40 s at m = 750 against
+ * 0.35–0.37 s at 1 000, 0.57 s at 500).
+ */
+export const CACHED_BATCH_SHARE = 0.7;
+
+/** The batch of a run with the kernel cache: CACHED_BATCH_SHARE of m* = β/λ, at most the device limit. */
+export function cachedBatchSize(beta: number, lambda: number, deviceBatchLimit: number): number {
+  return Math.max(1, Math.min(Math.floor((CACHED_BATCH_SHARE * beta) / lambda), deviceBatchLimit));
+}
+
+/** s = min(n, 2000) below 100 000 points, else 12 000; min(n, CACHED_SUBSAMPLE_SIZE) where the kernel cache will hold the matrix. */
+export function defaultSubsampleSize(n: number, cached = false): number {
+  if (cached) return Math.min(n, CACHED_SUBSAMPLE_SIZE);
   return n < 100_000 ? Math.min(n, 2000) : Math.min(n, 12_000);
 }
 
@@ -127,6 +160,8 @@ export interface Plan {
   readonly backendChoice?: BackendChoice;
   /** s: Nyström subsample size. */
   readonly subsampleSize: number;
+  /** Why s is what it is where that is not the usual default nor given (the kernel cache's smaller one). */
+  readonly subsampleSource?: string;
   /** q: eigen-directions flattened by the preconditioner (0: plain kernel). */
   readonly q: number;
   /** 'given …, capped at …' where the given q was more than the subsample allows. */
@@ -147,7 +182,7 @@ export interface Plan {
   /** Seconds per iteration against batch size, when the device's parallel capacity was measured. */
   readonly capacityCurve?: readonly CalibrationPoint[];
   readonly batchSize: number;
-  readonly batchSizeSource: 'analytic' | 'device limit' | 'given' | 'data size' | 'search';
+  readonly batchSizeSource: 'analytic' | 'analytic, below m* with the kernel cache' | 'device limit' | 'given' | 'data size' | 'search';
   readonly stepSize: number;
   readonly stepSizeSource: 'analytic' | 'given';
   readonly stepRegime: StepRegime;
@@ -175,7 +210,7 @@ export interface Plan {
 /** The set-up's figures (setup.ts computes them from the subsample, the device and these formulas). */
 export type SetupNumbers = Pick<
   Plan,
-  | 'subsampleSize' | 'q' | 'qSource' | 'lambda1' | 'lambdaQ' | 'lambdaNew' | 'beta'
+  | 'subsampleSize' | 'subsampleSource' | 'q' | 'qSource' | 'lambda1' | 'lambdaQ' | 'lambdaNew' | 'beta'
   | 'criticalBatchPlain' | 'criticalBatch' | 'deviceBatchLimit' | 'deviceBatchLimitSource' | 'capacityCurve'
   | 'batchSize' | 'batchSizeSource' | 'stepSize' | 'stepSizeSource' | 'stepRegime' | 'eigenSeconds'
 >;

@@ -14,6 +14,7 @@ import { checkMemory } from './memory.js';
 import {
   MAX_EIGENPAIRS,
   analyticBatchSize,
+  cachedBatchSize,
   analyticStepSize,
   chooseQ,
   criticalBatchSize,
@@ -72,7 +73,9 @@ function qSourceOf(given: number | undefined, q: number, s: number): SetupNumber
 export async function setUp(request: SetupRequest): Promise<Setup> {
   const { backend, kernel, X, outputs: l, random } = request;
   const n = X.rows;
-  const s = Math.min(request.subsampleSize ?? defaultSubsampleSize(n), n);
+  // With the kernel cache, the smaller default subsample (CACHED_SUBSAMPLE_SIZE says why).
+  const cachedDefault = request.subsampleSize === undefined && request.flatStepCost !== undefined;
+  const s = Math.min(request.subsampleSize ?? defaultSubsampleSize(n, cachedDefault), n);
   const size = { n, d: X.cols, l, s, monitorRows: request.monitorRows ?? 0 };
   // Before K_SS and the eigensolver's basis exist: with the batch size and q if given.
   checkMemory(backend, { ...size, m: Math.min(request.batchSize ?? 1, n), q: request.q, setup: true });
@@ -124,9 +127,11 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
     batchSize = Math.min(request.batchSize, dataRows);
     batchSizeSource = request.batchSize > dataRows ? 'data size' : 'given';
   } else {
-    const analytic = analyticBatchSize(beta, lambdaNew, Number.POSITIVE_INFINITY);
+    // With the kernel cache the batch costs nothing per point: a margin below m* (CACHED_BATCH_SHARE).
+    const cached = request.flatStepCost !== undefined;
+    const analytic = (cached ? cachedBatchSize : analyticBatchSize)(beta, lambdaNew, Number.POSITIVE_INFINITY);
     batchSize = Math.min(analytic, limit.batch, dataRows);
-    batchSizeSource = batchSize === analytic ? 'analytic' : batchSize === limit.batch ? 'device limit' : 'data size';
+    batchSizeSource = batchSize !== analytic ? (batchSize === limit.batch ? 'device limit' : 'data size') : cached ? 'analytic, below m* with the kernel cache' : 'analytic';
   }
   checkMemory(backend, { ...size, m: batchSize, q, setup: false });
   const analyticStep = analyticStepSize(batchSize, beta, lambdaNew);
@@ -146,6 +151,7 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
     preconditioning,
     numbers: {
       subsampleSize: s,
+      ...(cachedDefault && s < defaultSubsampleSize(n) ? { subsampleSource: 'smaller while the kernel cache holds the matrix: a smaller batch trains as fast per epoch, for less set-up' } : {}),
       q,
       qSource: qSourceOf(request.q, q, s),
       lambda1,

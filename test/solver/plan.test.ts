@@ -5,6 +5,7 @@ import {
   analyticBatchSize,
   analyticStepSize,
   chooseQ,
+  cachedBatchSize,
   criticalBatchSize,
   defaultSubsampleSize,
   designBatchSize,
@@ -15,11 +16,14 @@ import {
 
 // Expected numbers were computed by hand (Python) from the formulas of eigenpro.md.
 describe('EigenPro 2 analytic choices', () => {
-  it('subsample size: min(n, 2000) below 100 000 points, else 12 000', () => {
+  it('subsample size: min(n, 2000) below 100 000 points, else 12 000; min(n, 1 000) where the kernel cache holds the matrix', () => {
     expect(defaultSubsampleSize(500)).toBe(500);
     expect(defaultSubsampleSize(60_000)).toBe(2000);
     expect(defaultSubsampleSize(99_999)).toBe(2000);
     expect(defaultSubsampleSize(100_000)).toBe(12_000);
+    expect(defaultSubsampleSize(500, true)).toBe(500);
+    expect(defaultSubsampleSize(60_000, true)).toBe(1000);
+    expect(defaultSubsampleSize(200_000, true)).toBe(1000);
   });
 
   it('device batch limit from the memory model ((d + 3l + m + 1)·n + 1000·s)·4 bytes', () => {
@@ -108,5 +112,35 @@ describe('a given q that the subsample caps: the plan says so', () => {
     expect([kept.plan.q, kept.plan.qSource]).toEqual([20, 'given']);
     expect(planRows(kept.plan).find((row) => row.name === 'subsample s')?.why).toBeUndefined();
     await Promise.all([capped.dispose(), kept.dispose()]);
+  });
+});
+
+describe('the subsample and the batch of a run whose kernel cache holds the matrix', () => {
+  it('the batch: 0.7 of m* = β/λ_new, at most the device limit, at least 1', () => {
+    expect(cachedBatchSize(1, 1 / 1096, Number.POSITIVE_INFINITY)).toBe(767); // MNIST 10 000's m*
+    expect(cachedBatchSize(2, 1 / 1000, 1000)).toBe(1000); // 0.7·2000 = 1400, past the limit
+    expect(cachedBatchSize(1, 0.9, 100)).toBe(1); // 0.7·1.11 rounds down to 0
+  });
+
+  it('is the smaller default, and the plan says why; without the cache, or given, it is not', async () => {
+    const { fit } = await import('../../src/index.js');
+    const { planRows } = await import('../../src/model/summary.js');
+    const { randomPoints } = await import('../helpers/data.js');
+    const X = randomPoints(2400, 3, 6);
+    const y = X.map((row) => Math.sin(4 * row[0]) + row[1]);
+    const options = { kernel: 'laplacian', bandwidth: 1, epochs: 1, backend: 'wasm', task: 'regression' } as const;
+    const cached = await fit(X, y, options);
+    expect(cached.plan.cache?.precision).toBe('float32');
+    expect(cached.plan.subsampleSize).toBe(1000);
+    // m = ⌊0.7·m*⌋ (below the device limit, s): the plan's own m*, and it says so.
+    expect(cached.plan.batchSize).toBe(Math.floor(0.7 * cached.plan.criticalBatch));
+    expect(cached.plan.batchSizeSource).toBe('analytic, below m* with the kernel cache');
+    expect(planRows(cached.plan).find((row) => row.name === 'subsample s')?.why).toMatch(/^smaller while the kernel cache holds the matrix/);
+    const uncached = await fit(X, y, { ...options, cache: 'off' });
+    expect([uncached.plan.subsampleSize, uncached.plan.subsampleSource]).toEqual([2000, undefined]);
+    expect(uncached.plan.batchSizeSource).not.toBe('analytic, below m* with the kernel cache');
+    const given = await fit(X, y, { ...options, subsampleSize: 1500 });
+    expect([given.plan.subsampleSize, given.plan.subsampleSource]).toEqual([1500, undefined]);
+    await Promise.all([cached.dispose(), uncached.dispose(), given.dispose()]);
   });
 });
