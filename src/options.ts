@@ -80,6 +80,7 @@ export type OptionCheck =
   | { kind: 'boolean' }
   | { kind: 'signal' }
   | { kind: 'path' }
+  | { kind: 'text' }
   | { kind: 'any' };
 
 /** An option's constraint, and a hint on what to pass instead. */
@@ -366,6 +367,12 @@ export const FIT_OPTIONS = {
       'as scikit-learn’s copy_X=False does; the model keeps that array as its centers, so leave it unchanged',
     default: true,
   }),
+  labelName: option<string>()({
+    check: { kind: 'text' },
+    hint: "a name, such as the label column's",
+    describe: "what messages about y call it, such as its column's name (the kmfit command gives a CSV header's)",
+    default: 'y',
+  }),
   onDivergence: option<(report: DivergenceReport) => void>()({
     check: { kind: 'function' },
     hint: '',
@@ -442,6 +449,8 @@ function describeCheck(check: OptionCheck): string {
       return 'an AbortSignal';
     case 'path':
       return 'a file path';
+    case 'text':
+      return 'a non-empty string';
     case 'any':
       return 'a value';
   }
@@ -478,6 +487,7 @@ function satisfies(check: OptionCheck, value: unknown): boolean {
     case 'signal':
       return typeof value === 'object' && value !== null && 'aborted' in value && 'addEventListener' in value;
     case 'path':
+    case 'text':
       return typeof value === 'string' && value.length > 0;
     case 'any':
       return true;

@@ -54,6 +54,8 @@ export interface PrepareOptions {
   readonly scaling?: Scaling;
   /** An opened .npy X is read batch by batch rather than loaded (a model with centers). */
   readonly onDisk?: boolean;
+  /** What messages about y call it (fit's labelName). */
+  readonly labelName: string;
 }
 
 export interface Prepared {
@@ -115,7 +117,7 @@ export function prepareTraining(X: MatrixInput | OpenedNpy, y: LabelInput, optio
 export function prepareTraining(X: MatrixInput | OpenedNpy, y: LabelInput, options: PrepareOptions): Prepared {
   const choice = chooseKernel(options.kernel, options.bandwidth);
   const { raw, train, rows, scaling } = trainingFeatures(X, options);
-  const targets = encodeTargets(y, raw.rows, options.task, { X: 'X', y: 'y' });
+  const targets = encodeTargets(y, raw.rows, options.task, { X: 'X', y: options.labelName });
   const validation = options.validation && monitorValidation(options.validation, raw.cols, targets, scaling);
   const random = new SeededRandom(options.seed);
 

@@ -22,6 +22,8 @@ export interface LabeledData {
   readonly y?: Float64Array | string[];
   /** Where it came from, for messages: e.g. 'digits.npy' or 'mnist.npz: x_test'. */
   readonly source: string;
+  /** The label column's name, where the file names it (a CSV header): what messages about the labels call them. */
+  readonly labelName?: string;
 }
 
 export interface DataFile {
@@ -174,7 +176,7 @@ async function readText(file: string, name: string, head: Uint8Array, complete: 
   // With a labels file, every row is read: its length is checked against the file's.
   const table = await readDelimited(file, firstLine, options.labels ? 'none' : options.label, options.labels ? undefined : options.rows);
   requireFinite(table.X.data, table.X.cols, 'value', name);
-  return { data: { X: table.X, y: table.y, source: name }, totalRows: table.X.rows };
+  return { data: { X: table.X, y: table.y, source: name, ...(table.labelName ? { labelName: table.labelName } : {}) }, totalRows: table.X.rows };
 }
 
 /** A label column named for a format that has none would be ignored: refused, saying why. */

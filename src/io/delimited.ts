@@ -15,6 +15,8 @@ export interface DelimitedTable {
   readonly X: Matrix;
   readonly y?: Float64Array | string[];
   readonly header?: readonly string[];
+  /** The label column's name in the header, where there is one. */
+  readonly labelName?: string;
 }
 
 const MISSING = new Set(['', 'na', 'nan', 'null', '?']);
@@ -136,5 +138,5 @@ export async function readDelimited(
   const X = { data: data.trimmed(), rows, cols };
   if (labelColumn < 0) return { X, header };
   const y = labels.every(isNumber) ? Float64Array.from(labels, Number) : labels;
-  return { X, y, header };
+  return { X, y, header, ...(header ? { labelName: header[labelColumn] } : {}) };
 }

@@ -34,7 +34,19 @@ describe('the option table', () => {
 
   it('fills in the documented defaults and keeps what was given', () => {
     // epochs has no fixed default: left out, the run trains until converged (convergence.ts).
-    expect(withDefaults({})).toEqual({ seed: 0, scale: 'none', backend: 'auto', cache: 'auto', copyX: true, refit: true });
-    expect(withDefaults({ epochs: 2, seed: undefined, bandwidth: 3 })).toEqual({ epochs: 2, seed: 0, scale: 'none', backend: 'auto', cache: 'auto', copyX: true, refit: true, bandwidth: 3 });
+    const defaults = { seed: 0, scale: 'none', backend: 'auto', cache: 'auto', copyX: true, labelName: 'y', refit: true };
+    expect(withDefaults({})).toEqual(defaults);
+    expect(withDefaults({ epochs: 2, seed: undefined, bandwidth: 3 })).toEqual({ ...defaults, epochs: 2, bandwidth: 3 });
+  });
+
+  it('labelName: what the messages about y call it; a non-empty string', async () => {
+    const { fit } = await import('../../src/index.js');
+    const X = Array.from({ length: 24 }, (_, i) => [(i * 7) % 11, i % 5]);
+    const prices = X.map((_, i) => 100 + i);
+    const named = await fit(X, prices, { labelName: 'price', epochs: 1, backend: 'js' }).catch((error: Error) => error);
+    expect((named as Error).message).toMatch(/^price holds 24 distinct integers among 24 labels/);
+    const plain = await fit(X, prices, { epochs: 1, backend: 'js' }).catch((error: Error) => error);
+    expect((plain as Error).message).toMatch(/^y holds 24 distinct integers/);
+    expect(errorOf(() => validateOptions({ labelName: '' }), 'INVALID_OPTION')).toMatch(/labelName.*a non-empty string/);
   });
 });

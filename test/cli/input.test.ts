@@ -131,6 +131,18 @@ describe('labels that would train, but likely not as meant: one line asking for 
     expect(four.status, four.stderr).toBe(0);
     expect(four.stderr).toBe('');
   });
+
+  it("names the labels by the CSV header's label column, the last or the one --label gives, in a split too", () => {
+    const rows = Array.from({ length: 24 }, (_, i) => `${(i * 7) % 11},${i % 5},${100 + i}`);
+    write('prices.csv', ['width,depth,price', ...rows].join('\n'));
+    expectOneLine(kmfit('prices.csv', '--epochs', '1', '--no-save'), 'price holds 24 distinct integers among 24 labels', '--task regression');
+    expectOneLine(kmfit('prices.csv', '--test-split', '0.25', '--epochs', '1', '--no-save'), 'price holds 18 distinct integers among 18 labels');
+    write('reordered.csv', ['price,width,depth', ...rows.map((row) => row.split(',').reverse().join(','))].join('\n'));
+    expectOneLine(kmfit('reordered.csv', '--label', 'price', '--epochs', '1', '--no-save'), 'price holds 24 distinct integers');
+    // Without a header the labels keep fit()'s name for them.
+    write('headless.csv', rows.join('\n'));
+    expectOneLine(kmfit('headless.csv', '--epochs', '1', '--no-save'), 'y holds 24 distinct integers');
+  });
 });
 
 describe('usage', () => {
