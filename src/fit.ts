@@ -92,9 +92,9 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
   try {
     const run = { cluster: opts.cluster !== undefined, monitorRows: monitoredCount(rows.rows) + (validation?.X.rows ?? 0), validationRows: validation?.X.rows ?? 0 };
     // A fresh EigenPro 2 run that will cache the matrix: its later steps cost the same per point at
-    // any batch size, so set-up takes the largest batch the plan allows rather than timing the device.
+    // any batch size, so set-up does not time the device, takes the smaller default subsample
+    // (CACHED_SUBSAMPLE_SIZE, the s asked about here) and a batch below m* (CACHED_BATCH_SHARE).
     // (A resumed run has its plan already: it ignores this.)
-    // The subsample set-up takes where the cache will hold the matrix (the smaller default, CACHED_SUBSAMPLE_SIZE).
     const s = Math.min(opts.subsampleSize ?? defaultSubsampleSize(rows.rows, true), rows.rows);
     const upfront = { n: rows.rows, d: rows.cols, l: targets.values.cols, s, q: opts.q, m: Math.min(opts.batchSize ?? s, rows.rows) };
     const willCache = opts.centers === undefined && planRunCache(opts.cache, backend, upfront, run).precision !== undefined;

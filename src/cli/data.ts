@@ -126,7 +126,7 @@ function pickLabels(y: LabeledData['y'], rows: Int32Array): LabeledData['y'] {
 }
 
 function pickRows(data: LabeledData, rows: Int32Array, source: string): LabeledData {
-  return { X: takeRows(data.X, rows), y: pickLabels(data.y, rows), source, ...(data.labelName ? { labelName: data.labelName } : {}) };
+  return { ...data, X: takeRows(data.X, rows), y: pickLabels(data.y, rows), source };
 }
 
 /** A seeded split: the same seed, the same test rows. */

@@ -151,7 +151,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     ...flags,
     ...(args.cluster !== undefined ? { cluster: clusterOf(args), onCluster: (report) => report && say(renderCluster(report)) } : {}),
     copyX: false, // the data read from the file is ours: no second copy of n·d floats
-    ...('labelName' in trainSet && trainSet.labelName ? { labelName: trainSet.labelName } : {}),
+    labelName: 'labelName' in trainSet ? trainSet.labelName : undefined,
     validation: searching ? undefined : test && { X: shaped(test), y: test.y! },
     checkpoint: writesCheckpoint ? { path: checkpointPath, everyIterations: args['checkpoint-every'], context } : undefined,
     resumeFrom: resuming?.from,

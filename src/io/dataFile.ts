@@ -176,7 +176,7 @@ async function readText(file: string, name: string, head: Uint8Array, complete: 
   // With a labels file, every row is read: its length is checked against the file's.
   const table = await readDelimited(file, firstLine, options.labels ? 'none' : options.label, options.labels ? undefined : options.rows);
   requireFinite(table.X.data, table.X.cols, 'value', name);
-  return { data: { X: table.X, y: table.y, source: name, ...(table.labelName ? { labelName: table.labelName } : {}) }, totalRows: table.X.rows };
+  return { data: { X: table.X, y: table.y, source: name, labelName: table.labelName }, totalRows: table.X.rows };
 }
 
 /** A label column named for a format that has none would be ignored: refused, saying why. */

@@ -138,5 +138,5 @@ export async function readDelimited(
   const X = { data: data.trimmed(), rows, cols };
   if (labelColumn < 0) return { X, header };
   const y = labels.every(isNumber) ? Float64Array.from(labels, Number) : labels;
-  return { X, y, header, ...(header ? { labelName: header[labelColumn] } : {}) };
+  return { X, y, header, labelName: header?.[labelColumn] };
 }

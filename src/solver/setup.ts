@@ -73,8 +73,10 @@ function qSourceOf(given: number | undefined, q: number, s: number): SetupNumber
 export async function setUp(request: SetupRequest): Promise<Setup> {
   const { backend, kernel, X, outputs: l, random } = request;
   const n = X.rows;
-  // With the kernel cache, the smaller default subsample (CACHED_SUBSAMPLE_SIZE says why).
-  const cachedDefault = request.subsampleSize === undefined && request.flatStepCost !== undefined;
+  // With the kernel cache: the smaller default subsample (CACHED_SUBSAMPLE_SIZE says why), and a
+  // batch with a margin below m* (CACHED_BATCH_SHARE).
+  const cached = request.flatStepCost !== undefined;
+  const cachedDefault = cached && request.subsampleSize === undefined;
   const s = Math.min(request.subsampleSize ?? defaultSubsampleSize(n, cachedDefault), n);
   const size = { n, d: X.cols, l, s, monitorRows: request.monitorRows ?? 0 };
   // Before K_SS and the eigensolver's basis exist: with the batch size and q if given.
@@ -127,8 +129,6 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
     batchSize = Math.min(request.batchSize, dataRows);
     batchSizeSource = request.batchSize > dataRows ? 'data size' : 'given';
   } else {
-    // With the kernel cache the batch costs nothing per point: a margin below m* (CACHED_BATCH_SHARE).
-    const cached = request.flatStepCost !== undefined;
     const analytic = (cached ? cachedBatchSize : analyticBatchSize)(beta, lambdaNew, Number.POSITIVE_INFINITY);
     batchSize = Math.min(analytic, limit.batch, dataRows);
     batchSizeSource = batchSize !== analytic ? (batchSize === limit.batch ? 'device limit' : 'data size') : cached ? 'analytic, below m* with the kernel cache' : 'analytic';
