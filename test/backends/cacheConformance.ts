@@ -144,17 +144,25 @@ export function describeCacheEngine(
             for (const [m, n, d] of [[1, 1, 1], [7, 13, 5], [33, 517, 3]]) {
               const X = randomMatrix(m, d, m + d);
               const Y = randomMatrix(n, d, 3 * n + d);
-              // Written into a larger array, at an offset and a stride, as the cache lays out rows.
-              const offset = 3;
-              const stride = n + 5;
-              const padded = precision === 'float32' ? new Float32Array(offset + m * stride).fill(-1) : new Uint16Array(offset + m * stride).fill(0xffff);
-              await engine.block(kernel, X, Y, padded, offset, stride);
-              const block = precision === 'float32' ? new Float32Array(m * n) : new Uint16Array(m * n);
-              for (let i = 0; i < m; i++) block.set(padded.subarray(offset + i * stride, offset + i * stride + n), i * n);
-              const untouched = Array.from(padded).filter((_, k) => k < offset || (k - offset) % stride >= n);
-              expect(new Set(untouched)).toEqual(new Set([precision === 'float32' ? -1 : 0xffff]));
-              expect(roundToPrecision(await backend.kernelBlock(kernel, X, Y), precision)).toEqual(block);
-              const values = decode(block, precision);
+              const expected = roundToPrecision(await backend.kernelBlock(kernel, X, Y), precision);
+              // Written into a larger array, at an offset and a stride, as the cache lays out rows;
+              // and as whole rows (which an engine may have written in place), in plain and in shared memory.
+              for (const { offset, stride, shared } of [
+                { offset: 3, stride: n + 5, shared: false },
+                { offset: 2, stride: n, shared: false },
+                { offset: 0, stride: n, shared: true },
+              ]) {
+                const bytes = (offset + m * stride) * (precision === 'float32' ? 4 : 2);
+                const memory = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+                const padded = precision === 'float32' ? new Float32Array(memory).fill(-1) : new Uint16Array(memory).fill(0xffff);
+                await engine.block(kernel, X, Y, padded, offset, stride);
+                const block = precision === 'float32' ? new Float32Array(m * n) : new Uint16Array(m * n);
+                for (let i = 0; i < m; i++) block.set(padded.subarray(offset + i * stride, offset + i * stride + n), i * n);
+                const untouched = Array.from(padded).filter((_, k) => k < offset || (k - offset) % stride >= n);
+                expect(untouched.every((v) => v === (precision === 'float32' ? -1 : 0xffff)), `${m}×${n} at stride ${stride}: values outside the block`).toBe(true);
+                expect(block, `${m}×${n} at stride ${stride}${shared ? ', shared' : ''}`).toEqual(expected);
+              }
+              const values = decode(expected, precision);
               for (let i = 0; i < m; i++) {
                 for (let j = 0; j < n; j++) {
                   const exact = naiveKernel(kernel.value, X, Y, i, j);

@@ -211,6 +211,28 @@ describe.runIf(RUN_DEVICE)('onnx backend', () => {
     await backend.dispose();
   });
 
+  it("cache blocks wider than a run's whole rows: in place over several runs of whole rows, else in strips of columns", async () => {
+    const backend = await createOnnxBackend();
+    const engine = await backend.cacheEngine!('float32');
+    const kernel = makeKernel(chooseKernel('laplacian'), 3);
+    // d = 20 takes the float32 distance GEMM: 512 whole rows of 16 384 fill a run's 32 MiB, so 520
+    // rows take two runs, written in place; 16 400 columns leave room for 511 rows, so strips.
+    const X = randomMatrix(520, 20, 5);
+    for (const n of [16_384, 16_400]) {
+      const Y = randomMatrix(n, 20, n);
+      const out = new Float32Array(X.rows * n).fill(NaN);
+      await engine.block(kernel, X, Y, out, 0, n);
+      for (let k = 0; k < out.length; k += 97) {
+        const i = Math.floor(k / n);
+        const exact = naiveKernel(kernel.value, X, Y, i, k - i * n);
+        if (!(Math.abs(out[k] - exact) <= 1e-5 * exact + 1e-6)) expect.fail(`${n} columns, [${i}, ${k - i * n}]: ${out[k]} vs ${exact}`);
+      }
+      expect(out.every(Number.isFinite)).toBe(true);
+    }
+    engine.dispose();
+    await backend.dispose();
+  });
+
   for (const option of TRANSLATED_KERNELS) {
     const kernel = makeKernel(chooseKernel(option), 1.7);
     it(`translates ${kernel.describe()} faithfully, in both distance forms`, async () => {

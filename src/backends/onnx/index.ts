@@ -56,8 +56,19 @@ interface BlockColumns {
 /** Kernel blocks: rows per run (a batch's), and the bytes of a run's intermediate (its distances). */
 const BLOCK_ROWS = 2048;
 const BLOCK_RUN_BYTES = 32 * 2 ** 20;
+/**
+ * A block's runs take whole rows where this many fit in BLOCK_RUN_BYTES: each run's tile is then a
+ * stretch of the output, which onnxruntime writes in place. Fewer rows per run would pack the
+ * columns again too often (see block()).
+ */
+const WHOLE_ROW_RUN_MIN_ROWS = 512;
 /** Bytes of cached rows, widened to float32, per run of a cached product (about L3-sized runs measured no faster). */
 const PRODUCT_RUN_BYTES = 32 * 2 ** 20;
+
+/** Cached values of a precision: float32, or float16's bit patterns. */
+function newValues(precision: OnnxCachePrecision, length: number): CachedValues {
+  return precision === 'float32' ? new Float32Array(length) : new Uint16Array(length);
+}
 
 export interface OnnxBackendOptions {
   /** Threads of onnxruntime's intra-op pool; default one per core. */
@@ -314,8 +325,14 @@ class OnnxBackend implements Backend {
       const y = bytes ? undefined : columnsOf.float(form);
       const xWidth = x ? x.length / m : d;
       const yWidth = y ? y.length / n : d;
-      const columns = Math.min(n, Math.floor(BLOCK_RUN_BYTES / (BLOCK_ROWS * valueBytes(form))));
-      const rows = Math.min(m, BLOCK_ROWS);
+      const wholeRows = Math.floor(BLOCK_RUN_BYTES / (n * valueBytes(form)));
+      const columns = wholeRows >= WHOLE_ROW_RUN_MIN_ROWS ? n : Math.floor(BLOCK_RUN_BYTES / (BLOCK_ROWS * valueBytes(form)));
+      const rows = Math.min(m, BLOCK_ROWS, columns === n ? wholeRows : BLOCK_ROWS);
+      // A tile that is a stretch of out (whole rows of it) is written there by onnxruntime; any
+      // other (a strip of columns, or out in shared memory, which onnxruntime-node does not take)
+      // goes to one reused tile and is copied row by row. Either way no fresh output per run.
+      const inPlace = columns === stride && out.buffer instanceof ArrayBuffer;
+      let spare: CachedValues | undefined;
       const { runtime } = this;
       for (let c0 = 0; c0 < n; c0 += columns) {
         const width = Math.min(columns, n - c0);
@@ -327,10 +344,11 @@ class OnnxBackend implements Backend {
           const xFeeds: Record<string, OrtTensor> = x
             ? { x: runtime.tensor(x.subarray(r0 * xWidth, (r0 + height) * xWidth), rowsShape(height, d)) }
             : { x: runtime.integerTensor(bytes!.x.values.subarray(r0 * d, (r0 + height) * d), [height, d]), terms: runtime.integerTensor(bytes!.x.terms.subarray(r0, r0 + height), [height, 1]) };
-          const tile = outputValues(await session.run({ ...xFeeds, ...yFeeds }), 'k', precision);
           const at = offset + r0 * stride + c0;
-          if (width === stride) out.set(tile, at);
-          else for (let i = 0; i < height; i++) out.set(tile.subarray(i * width, (i + 1) * width), at + i * stride);
+          spare ??= inPlace ? undefined : newValues(precision, rows * Math.min(columns, n));
+          const tile = inPlace ? out.subarray(at, at + height * width) : spare!.subarray(0, height * width);
+          await session.run({ ...xFeeds, ...yFeeds }, { k: this.valuesTensor(tile, [height, width]) });
+          if (!inPlace) for (let i = 0; i < height; i++) out.set(tile.subarray(i * width, (i + 1) * width), at + i * stride);
         }
       }
     });
@@ -349,7 +367,7 @@ class OnnxBackend implements Backend {
       const session = await this.sharedSession('product', [], 'gemm', 0, precision);
       const a = this.runtime.tensor(A.subarray(0, cols * l), [cols, l]);
       const step = rowsPerRun(cols, 4, PRODUCT_RUN_BYTES);
-      const plain = K.buffer instanceof ArrayBuffer ? undefined : K instanceof Float32Array ? new Float32Array(step * cols) : new Uint16Array(step * cols);
+      const plain = K.buffer instanceof ArrayBuffer ? undefined : newValues(precision, step * cols);
       for (let r0 = 0; r0 < rows; r0 += step) {
         const height = Math.min(step, rows - r0);
         let values = K.subarray(r0 * cols, (r0 + height) * cols);
@@ -357,10 +375,14 @@ class OnnxBackend implements Backend {
           plain.set(values);
           values = plain.subarray(0, values.length);
         }
-        const k = values instanceof Float32Array ? this.runtime.tensor(values, [height, cols]) : this.runtime.float16Tensor(values, [height, cols]);
-        out.set(outputData(await session.run({ k, a }), 'out'), r0 * l);
+        out.set(outputData(await session.run({ k: this.valuesTensor(values, [height, cols]), a }), 'out'), r0 * l);
       }
     });
+  }
+
+  /** A tensor over cached values: float32, or float16's bit patterns. */
+  private valuesTensor(values: CachedValues, dims: readonly number[]): OrtTensor {
+    return values instanceof Float32Array ? this.runtime.tensor(values, dims) : this.runtime.float16Tensor(values, dims);
   }
 
   /**

@@ -12,7 +12,8 @@ export interface OrtTensor {
 }
 
 export interface OrtSession {
-  run(feeds: Readonly<Record<string, OrtTensor>>): Promise<Record<string, OrtTensor>>;
+  /** `fetches`: outputs to write into the given tensors' memory (plain, not shared) instead of new memory. */
+  run(feeds: Readonly<Record<string, OrtTensor>>, fetches?: Readonly<Record<string, OrtTensor>>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
 
