@@ -183,10 +183,12 @@ export const FIT_OPTIONS = {
       `at most ${MAX_EPOCHS_UNTIL_CONVERGED}; ${CENTERS_DEFAULT_EPOCHS} with centers`,
     cli: { flag: 'epochs' },
   }),
-  validation: option<{ X: MatrixInput; y: LabelInput }>()({
-    check: { kind: 'any' }, // { X, y }: checkValidationShape; the contents on conversion
+  validation: option<{ X: MatrixInput; y: LabelInput; name?: string }>()({
+    check: { kind: 'any' }, // { X, y, name? }: checkValidationShape; the contents on conversion
     hint: '',
-    describe: 'held-out data, evaluated after each epoch; it picks the kept epoch under earlyStopping or on abort',
+    describe:
+      'held-out data, evaluated after each epoch; it picks the kept epoch under earlyStopping or on abort. ' +
+      "name: what messages about it call it, such as its file's name (else validation.X and validation.y)",
   }),
   earlyStopping: option<number>()({
     check: { kind: 'integer', min: 1 },
@@ -552,11 +554,14 @@ export function checkValue(label: string, rule: OptionRule, value: unknown): voi
   );
 }
 
-/** The 'validation' option, when given, is { X, y } (their contents are checked on conversion). */
+/** The 'validation' option, when given, is { X, y, name? } (their contents are checked on conversion). */
 export function checkValidationShape(validation: unknown): void {
   if (validation === undefined) return;
   if (typeof validation !== 'object' || validation === null || !('X' in validation) || !('y' in validation)) {
     throw new KmfitError('INVALID_OPTION', `The 'validation' option must be { X, y }; got ${describeValue(validation)}.`);
+  }
+  if ('name' in validation && validation.name !== undefined && (typeof validation.name !== 'string' || validation.name === '')) {
+    throw new KmfitError('INVALID_OPTION', `The 'validation' option's name must be a non-empty string, such as its file's name; got ${describeValue(validation.name)}.`);
   }
 }
 

@@ -149,21 +149,22 @@ export function monitorRows(X: TrainingRows, targets: Targets, picked: Int32Arra
 
 /** Validation data in the training's feature space and target encoding. */
 function monitorValidation(
-  validation: { X: MatrixInput; y: LabelInput },
+  validation: { X: MatrixInput; y: LabelInput; name?: string },
   features: number,
   targets: Targets,
   scaling: Scaling,
 ): MonitorSet {
-  const raw = toMatrix(validation.X, 'validation.X');
+  const names = validation.name === undefined ? { X: 'validation.X', y: 'validation.y' } : { X: validation.name, y: `${validation.name}'s labels` };
+  const raw = toMatrix(validation.X, names.X);
   if (raw.cols !== features) {
     throw new KmfitError(
       'FEATURE_MISMATCH',
-      `validation.X has ${raw.cols} features per row but X has ${features}; they must have the same columns.`,
+      `${names.X} has ${raw.cols} features per row but X has ${features}; they must have the same columns.`,
     );
   }
   const X = applyScaling(raw, scaling);
   const model = { task: targets.task, classes: targets.classes, outputs: targets.values.cols };
-  const truth = encodeScoreTargets(validation.y, raw.rows, model, { X: 'validation.X', y: 'validation.y' });
+  const truth = encodeScoreTargets(validation.y, raw.rows, model, names);
   if (truth.task === 'regression') return { X, Y: truth.values };
   // One-hot rows; a label unseen in training gets an all-zero row and always counts as an error.
   const l = targets.values.cols;

@@ -9,7 +9,8 @@
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { KmfitError } from '../errors.js';
+import { KmfitError, describeValue } from '../errors.js';
+import { encodeScoreTargets, previewClasses, type LabelInput } from '../data/labels.js';
 import { fit } from '../fit.js';
 import type { KernelModel } from '../model/model.js';
 import { CHECKPOINT_SCHEDULE_RULES, checkValue, type FitOptions } from '../options.js';
@@ -152,7 +153,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     ...(args.cluster !== undefined ? { cluster: clusterOf(args), onCluster: (report) => report && say(renderCluster(report)) } : {}),
     copyX: false, // the data read from the file is ours: no second copy of n·d floats
     labelName: 'labelName' in trainSet ? trainSet.labelName : undefined,
-    validation: searching ? undefined : test && { X: shaped(test), y: test.y! },
+    validation: searching ? undefined : test && { X: shaped(test), y: test.y!, name: test.source },
     checkpoint: writesCheckpoint ? { path: checkpointPath, everyIterations: args['checkpoint-every'], context } : undefined,
     resumeFrom: resuming?.from,
     signal: interrupt.signal,
@@ -224,6 +225,8 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     return interrupted ? interruptedCode() : 0;
   }
   if (testResult) {
+    const unseen = test && !searching ? unseenTestLabels(model, test) : undefined;
+    if (unseen) warn(unseen);
     const score = 'error' in testResult ? `test error ${percent(testResult.error)}` : `test R² ${formatNumber(testResult.r2 ?? Number.NaN)}`;
     say(`${score} · test mse ${testResult.mse === undefined ? '—' : formatNumber(testResult.mse)} (epoch ${model.keptEpoch}, ${stoppedText(model)})`);
   }
@@ -241,6 +244,23 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   say(`${totalSeconds.toFixed(1)} s in all · peak memory ${(peakBytes / 2 ** 30).toFixed(2)} GiB (resident) · ${modelPath === undefined ? 'model not saved (--no-save)' : `model saved to ${modelPath}`}`);
   if (keepCheckpoint) say(`checkpoint at ${checkpointPath}`);
   return 0;
+}
+
+/**
+ * Where test labels are not among the training classes (each counts as an error), how many and
+ * the first: most often the wrong file or label column, which would otherwise show only as a high
+ * test error.
+ */
+function unseenTestLabels(model: KernelModel, test: { X: { rows: number }; y?: unknown; source: string }): string | undefined {
+  if (model.task !== 'classification' || !model.classes || test.y === undefined) return undefined;
+  const truth = encodeScoreTargets(test.y as LabelInput, test.X.rows, model, { X: test.source, y: `${test.source}'s labels` });
+  if (truth.task !== 'classification' || truth.unseen === 0) return undefined;
+  const row = truth.classIndex.indexOf(-1);
+  const label = (test.y as ArrayLike<unknown>)[row];
+  return (
+    `${truth.unseen} of the ${test.X.rows} test labels ${truth.unseen === 1 ? 'is' : 'are'} not among the training classes (${previewClasses(model.classes)}), ` +
+    `the first ${describeValue(label)} at row ${row}; each counts as an error (is the label column the same in both files?)`
+  );
 }
 
 /** The test figures of a model whose training did not see the test set (a search's). */

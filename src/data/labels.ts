@@ -629,7 +629,8 @@ function scanClassValues(values: ArrayLike<unknown>, what: string): void {
   if (scan.firstNonInteger >= 0) throw nonIntegerClass(values, scan.firstNonInteger, what);
 }
 
-function previewClasses(classes: readonly ClassLabel[]): string {
+/** The first classes, for messages: `0, 1, 2, 3, 4, … 10 in all`. */
+export function previewClasses(classes: readonly ClassLabel[]): string {
   const shown = classes.slice(0, 5).map((c) => describeValue(c));
   return shown.join(', ') + (classes.length > 5 ? `, … ${classes.length} in all` : '');
 }

@@ -105,7 +105,10 @@ export function fitRequest(X: MatrixInput, y: LabelInput, options: FitOptions | 
     }
     portable[name] = value;
   }
-  if (given.validation) portable.validation = { X: portableMatrix(given.validation.X, 'validation.X'), y: portableLabels(given.validation.y) };
+  if (given.validation) {
+    const { X, y, name } = given.validation;
+    portable.validation = { X: portableMatrix(X, name ?? 'validation.X'), y: portableLabels(y), ...(name === undefined ? {} : { name }) };
+  }
   if (given.centers !== undefined) portable.centers = typeof given.centers === 'number' ? given.centers : portableMatrix(given.centers, 'centers');
   return { type: 'fit', X: portableMatrix(X, 'X'), y: portableLabels(y), options: portable as PortableOptions, callbacks, aborted: given.signal?.aborted ?? false };
 }

@@ -80,6 +80,12 @@ describe('fit() rejects bad input with a clear KmfitError', () => {
   it('validation data with other columns', () =>
     expectError(fit(X, y, { validation: { X: [[1, 2]], y: [0] } }), 'FEATURE_MISMATCH', 'validation.X'));
 
+  it("validation data named by its name option, which must be a non-empty string", async () => {
+    await expectError(fit(X, y, { validation: { X: [[1, 2]], y: [0], name: 'holdout.csv' } }), 'FEATURE_MISMATCH', 'holdout.csv has 2 features');
+    await expectError(fit(X, y, { validation: { X: [[1, 2, 3]], y: ['a'], name: 'holdout.csv' } }), 'INVALID_LABELS', `holdout.csv's labels[0] is "a"`);
+    await expectError(fit(X, y, { validation: { X: [[1, 2, 3]], y: [0], name: 3 } } as never), 'INVALID_OPTION', "validation' option's name", 'got 3');
+  });
+
   it('a 1-D X', () => expectError(fit([1, 2, 3] as never, [0, 1, 0]), 'INVALID_SHAPE', '2-D'));
 
   it('a predict input with the wrong number of features', async () => {

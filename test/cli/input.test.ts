@@ -143,6 +143,26 @@ describe('labels that would train, but likely not as meant: one line asking for 
     write('headless.csv', rows.join('\n'));
     expectOneLine(kmfit('headless.csv', '--epochs', '1', '--no-save'), 'y holds 24 distinct integers');
   });
+
+  it('names a test file in what it says of its labels, and warns of test labels that are not training classes', () => {
+    const rows = Array.from({ length: 24 }, (_, i) => `${(i * 7) % 11},${i % 5},${i % 2}`);
+    write('classes.csv', ['width,depth,kind', ...rows].join('\n'));
+    // A label that is text: the column is text, and the model's classes are numbers.
+    write('text-test.csv', ['width,depth,kind', '1,2,0', '3,4,cat'].join('\n'));
+    expectOneLine(kmfit('classes.csv', '--test', 'text-test.csv', '--epochs', '1', '--no-save'), 'text-test.csv\'s labels[0] is "0"', 'the model\'s classes are numbers (0, 1)');
+    // Labels shifted by one: two of the three are no class of the training's; each counts as an error.
+    write('shifted-test.csv', ['width,depth,kind', '1,2,1', '3,4,2', '5,6,3'].join('\n'));
+    const shifted = kmfit('classes.csv', '--test', 'shifted-test.csv', '--epochs', '1', '--no-save');
+    expect(shifted.status, shifted.stderr).toBe(0);
+    expect(shifted.stderr).toBe(
+      'kmfit: warning: 2 of the 3 test labels are not among the training classes (0, 1), the first 2 at row 1; each counts as an error (is the label column the same in both files?)\n',
+    );
+    // Those two are errors whatever the model predicts.
+    expect(Number(/test error ([\d.]+) %/.exec(shifted.stdout)?.[1])).toBeGreaterThanOrEqual(66.66);
+    const matching = kmfit('classes.csv', '--test', 'classes.csv', '--epochs', '1', '--no-save');
+    expect(matching.status, matching.stderr).toBe(0);
+    expect(matching.stderr).toBe('');
+  });
 });
 
 describe('usage', () => {
