@@ -36,81 +36,55 @@ function madd(a: v128, b: v128, c: v128): v128 {
 // Packing
 
 /**
- * Packs `rows` rows of `src` (row-major, `d` floats each) into row panels of 8 at `dst` and writes
- * the squared norm of each padded row (0 for padding) to `norms`.
+ * Packs `rows` rows of `src` (row-major, `d` floats each) into panels of `width` rows (a multiple
+ * of 4) at `dst`: a panel holds value k of its rows side by side, for k = 0 … d − 1, the rows past
+ * `rows` as zeros. Writes each padded row's squared norm (0 for padding) to `norms`.
  */
-export function packRowPanels(src: usize, rows: i32, d: i32, dst: usize, norms: usize): void {
-  const panels = (rows + 7) >> 3;
+@inline
+function packPanels(src: usize, rows: i32, d: i32, dst: usize, norms: usize, width: i32): void {
+  const panels = (rows + width - 1) / width;
   const rowBytes = <usize>d << 2;
+  const valueStride = <usize>width << 2; // bytes between a row's value k and k + 1 in a panel
   for (let p = 0; p < panels; p++) {
-    const panel = dst + ((<usize>p * <usize>d) << 5);
-    for (let r = 0; r < 8; r++) {
-      const row = (p << 3) + r;
+    const panel = dst + <usize>p * <usize>d * valueStride;
+    for (let r = 0; r < width; r++) {
+      const row = p * width + r;
       let out = panel + (<usize>r << 2);
       if (row < rows) {
         let from = src + <usize>row * rowBytes;
         for (let k = 0; k < d; k++) {
           store<f32>(out, load<f32>(from));
           from += 4;
-          out += 32;
+          out += valueStride;
         }
       } else {
         for (let k = 0; k < d; k++) {
           store<f32>(out, 0);
-          out += 32;
+          out += valueStride;
         }
       }
     }
-    let lo = f32x4.splat(0);
-    let hi = f32x4.splat(0);
-    let at = panel;
-    for (let k = 0; k < d; k++) {
-      const a = v128.load(at);
-      const b = v128.load(at, 16);
-      lo = madd(a, a, lo);
-      hi = madd(b, b, hi);
-      at += 32;
+    for (let r = 0; r < width; r += 4) {
+      let acc = f32x4.splat(0);
+      let at = panel + (<usize>r << 2);
+      for (let k = 0; k < d; k++) {
+        const a = v128.load(at);
+        acc = madd(a, a, acc);
+        at += valueStride;
+      }
+      v128.store(norms + (<usize>(p * width + r) << 2), acc);
     }
-    v128.store(norms + (<usize>p << 5), lo);
-    v128.store(norms + (<usize>p << 5), hi, 16);
   }
 }
 
-/**
- * Packs `rows` rows of `src` into center panels of 4 at `dst` (panel index starting at 0) and
- * writes their squared norms to `norms`.
- */
+/** The rows' panels of 8 (packPanels), which the distance kernels take as X. */
+export function packRowPanels(src: usize, rows: i32, d: i32, dst: usize, norms: usize): void {
+  packPanels(src, rows, d, dst, norms, 8);
+}
+
+/** The centers' panels of 4 (packPanels, panel index starting at 0), which the distance kernels take as Y. */
 export function packCenterPanels(src: usize, rows: i32, d: i32, dst: usize, norms: usize): void {
-  const panels = (rows + 3) >> 2;
-  const rowBytes = <usize>d << 2;
-  for (let p = 0; p < panels; p++) {
-    const panel = dst + ((<usize>p * <usize>d) << 4);
-    for (let c = 0; c < 4; c++) {
-      const row = (p << 2) + c;
-      let out = panel + (<usize>c << 2);
-      if (row < rows) {
-        let from = src + <usize>row * rowBytes;
-        for (let k = 0; k < d; k++) {
-          store<f32>(out, load<f32>(from));
-          from += 4;
-          out += 16;
-        }
-      } else {
-        for (let k = 0; k < d; k++) {
-          store<f32>(out, 0);
-          out += 16;
-        }
-      }
-    }
-    let acc = f32x4.splat(0);
-    let at = panel;
-    for (let k = 0; k < d; k++) {
-      const a = v128.load(at);
-      acc = madd(a, a, acc);
-      at += 16;
-    }
-    v128.store(norms + (<usize>p << 4), acc);
-  }
+  packPanels(src, rows, d, dst, norms, 4);
 }
 
 // ---------------------------------------------------------------------------------------------
