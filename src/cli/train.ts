@@ -148,6 +148,9 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     say(stoppingNote(signal));
   });
   const interruptedCode = () => exitCodeOf(interrupt.received() ?? 'SIGINT');
+  // Seconds since the process started (performance.now()'s origin) at each epoch's report, for
+  // --json: what a benchmark timing the whole process puts beside its wall time.
+  const reportedAt = new Map<number, number>();
   const options: FitOptions = {
     ...flags,
     ...(args.cluster !== undefined ? { cluster: clusterOf(args), onCluster: (report) => report && say(renderCluster(report)) } : {}),
@@ -162,6 +165,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       say(`${plan.search?.refit ? `plan of the refit (${plan.search.refit})` : 'plan'}\n` + renderPlan(plan));
     },
     onEpoch: (report) => {
+      reportedAt.set(report.epoch, performance.now() / 1000);
       progress.clear();
       say(renderEpoch(report, searching ? 'held-out' : 'test'));
     },
@@ -208,7 +212,12 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const peakBytes = process.resourceUsage().maxRSS * 1024;
   if (args.json) {
     // model.history's figures (the residual, halvings, a cache left among them), the test set's as val*.
-    const history = model.history.map(({ validationMse, validationError, ...metrics }) => ({ ...metrics, valMse: validationMse, valError: validationError }));
+    const history = model.history.map(({ validationMse, validationError, ...metrics }) => ({
+      ...metrics,
+      valMse: validationMse,
+      valError: validationError,
+      processSeconds: reportedAt.get(metrics.epoch),
+    }));
     const result = {
       plan: model.plan,
       ...(model.search ? { search: model.search } : {}),

@@ -73,7 +73,10 @@ describe('kmfit on files', () => {
     expect(report.plan.d).toBe(784);
     expect(report.plan.outputs).toBe(10);
     expect(report.history).toHaveLength(2);
-    expect(Object.keys(report.history[0]).sort()).toEqual(['elapsedSeconds', 'epoch', 'iterations', 'seconds', 'trainError', 'trainMse', 'valError', 'valMse']);
+    expect(Object.keys(report.history[0]).sort()).toEqual(['elapsedSeconds', 'epoch', 'iterations', 'processSeconds', 'seconds', 'trainError', 'trainMse', 'valError', 'valMse']);
+    // processSeconds counts from the process's start, elapsedSeconds from fit()'s: later, by the loading in between.
+    for (const h of report.history) expect(h.processSeconds).toBeGreaterThan(h.elapsedSeconds);
+    expect(report.history[1].processSeconds - report.history[0].processSeconds).toBeCloseTo(report.history[1].elapsedSeconds - report.history[0].elapsedSeconds, 1);
     expect(report.test.error).toBeLessThan(0.15);
     expect(report.test.error).toBe(report.history[1].valError);
     expect(report.modelPath).toBe(file('digits.kmfit'));
