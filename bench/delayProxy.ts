@@ -46,7 +46,7 @@ function pace(from: Socket, to: Socket, link: LinkShape): void {
     const now = performance.now();
     busyUntil = Math.max(now, busyUntil) + (chunk.length * 8 * 1000) / link.bitsPerSecond;
     queue.push({ chunk, due: busyUntil + link.delayMs });
-    timer ??= setTimeout(drain, queue[0].due - now);
+    if (timer === undefined) timer = setTimeout(drain, queue[0].due - now);
     if (!paused && busyUntil - now > 50) {
       paused = true;
       from.pause();

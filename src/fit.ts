@@ -21,7 +21,6 @@ import { monitoredCount, inMemory, prepareTraining } from './prepare.js';
 import { memoryFailure, planRunCache } from './solver/memory.js';
 import { ScoringBlock, mayRefillExact, plannedKernelCache, type CachePlan } from './solver/kernelCache.js';
 import type { ProjectionCacheSize } from './solver/setup.js';
-import type { Backend } from './backends/backend.js';
 import { cacheEngineOf } from './backends/cacheEngine.js';
 import { defaultSubsampleSize } from './solver/plan.js';
 import { eigenPro2Stepper, evaluateWith, scorePredictions, type MonitorSet, type Stepper } from './solver/eigenpro.js';

@@ -12,11 +12,10 @@
 import type { KernelSpec } from '../../kernels/index.js';
 import type { ClassLabel, Task } from '../data/labels.js';
 import type { Scaling } from '../data/scaling.js';
-import { KmfitError, describeValue } from '../errors.js';
+import { KmfitError } from '../errors.js';
 import { HeaderFields } from '../io/headerFields.js';
 import { CHECKPOINT_FILE, readModelFile, writeModelFile, type ModelFileContents } from '../io/modelFile.js';
 import type { NpyArray } from '../io/npy.js';
-import type { EpochMetrics, StepHalving } from '../solver/events.js';
 import type { Plan } from '../solver/plan.js';
 import { FINISH_REASONS, type TrainingState } from '../solver/training.js';
 import { DEFINING_OPTIONS, checkOptions, rulesOf } from '../options.js';

@@ -10,7 +10,7 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { Msg, NatsConnection, Subscription } from 'nats';
+import type { Msg, Subscription } from 'nats';
 import { kernelFromSpec } from '../../kernels/index.js';
 import type { KernelSpec } from '../../kernels/index.js';
 import type { Backend, CenterSet } from '../backends/backend.js';

@@ -4,7 +4,6 @@ import { KmfitError, checkPath, describeValue } from '../errors.js';
 import { HeaderFields } from '../io/headerFields.js';
 import { decodeModelFile, readModelFile, type DecodedModelFile } from '../io/modelFile.js';
 import { KernelModel } from './model.js';
-import type { ModelHeader } from './save.js';
 
 /** A model file: its path (Node.js), or its bytes (anywhere), as `model.save()` and `model.toBytes()` make them. */
 export type ModelSource = string | Uint8Array | ArrayBuffer;

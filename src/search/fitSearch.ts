@@ -19,7 +19,7 @@ import type { MatrixInput } from '../data/input.js';
 import type { OpenedNpy } from '../io/openedNpy.js';
 import type { LabelInput } from '../data/labels.js';
 import { KmfitError } from '../errors.js';
-import { takeRows, matrixRows, type Matrix } from '../matrix.js';
+import { takeRows, matrixRows } from '../matrix.js';
 import { KernelModel, keptFromTraining } from '../model/model.js';
 import { DEFAULT_HOLDOUT, type FitOptions, type WithDefaults } from '../options.js';
 import { monitoredCount, inMemory, monitorRows, monitorTrainingSubset, prepareTraining } from '../prepare.js';

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -14,7 +13,7 @@ import {
 } from '../../src/io/modelFile.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { readNpz, writeNpz } from '../../src/io/npz.js';
-import { PYTHON, HAVE_NUMPY, RUN_NUMPY_TESTS, runPython } from '../helpers/numpy.js';
+import { RUN_NUMPY_TESTS, runPython } from '../helpers/numpy.js';
 import { temporaryDirectory } from '../helpers/temporary.js';
 
 const itNumpy = it.runIf(RUN_NUMPY_TESTS);

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KmfitError } from '../../src/errors.js';
 import { decodeNpy, decodeNpyPrefix, encodeNpy, halfToFloat, type NpyEncodable } from '../../src/io/npy.js';
 import { crc32, crc32Portable, readNpz, writeNpz } from '../../src/io/npz.js';
-import { PYTHON, HAVE_NUMPY, RUN_NUMPY_TESTS, runPython } from '../helpers/numpy.js';
+import { RUN_NUMPY_TESTS, runPython } from '../helpers/numpy.js';
 import { temporaryDirectory } from '../helpers/temporary.js';
 
 const itNumpy = it.runIf(RUN_NUMPY_TESTS);

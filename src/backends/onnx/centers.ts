@@ -36,7 +36,7 @@ import {
   type FormValues,
 } from '../../../kernels/onnx/models.js';
 import { rowSlice, type Matrix } from '../../matrix.js';
-import type { CachedValues, CachePrecision, CenterSet } from '../backend.js';
+import type { CenterSet } from '../backend.js';
 import { checkCenters, checkDeltas, checkOutputs, checkPredict, checkPullBack, checkWeights } from '../misuse.js';
 import type { SerialQueue } from '../queue.js';
 import type { OnnxRuntime, OrtSession, OrtSessionOptions, OrtTensor } from './runtime.js';
@@ -102,14 +102,6 @@ export interface Releasable {
 export function outputData(result: Record<string, OrtTensor>, name: string): Float32Array {
   const data = result[name]?.data;
   if (!(data instanceof Float32Array)) throw new Error(`onnxruntime returned no float32 output "${name}"`);
-  return data;
-}
-
-/** The output named `name` of a run in a cache's precision: float32 values, or 16-bit float bit patterns. */
-export function outputValues(result: Record<string, OrtTensor>, name: string, precision: CachePrecision): CachedValues {
-  if (precision === 'float32') return outputData(result, name);
-  const data = result[name]?.data;
-  if (!(data instanceof Uint16Array)) throw new Error(`onnxruntime returned no ${precision} output "${name}"`);
   return data;
 }
 

@@ -40,7 +40,7 @@ import { SerialQueue } from '../queue.js';
 import { cpuName, halfOfFreeMemory, threadCount } from '../system.js';
 import { portableCacheEngine } from '../cacheEngine.js';
 import { inGatheredRuns, rowsPerRun } from '../gatheredRuns.js';
-import { OnnxCenterSet, STREAMED_BYTES, outputData, outputValues, type CenterSetContext, type Releasable } from './centers.js';
+import { OnnxCenterSet, STREAMED_BYTES, outputData, type CenterSetContext, type Releasable } from './centers.js';
 import { OnnxCenterGroup } from './group.js';
 import { integerGemmIsExact } from './integerGemm.js';
 import { NoOnnxRuntimeError, onnxRuntime, type OnnxRuntime, type OrtSession, type OrtSessionOptions, type OrtTensor } from './runtime.js';
@@ -332,7 +332,7 @@ class OnnxBackend implements Backend {
       // other (a strip of columns, or out in shared memory, which onnxruntime-node does not take)
       // goes to one reused tile and is copied row by row. Either way no fresh output per run.
       const inPlace = columns === stride && out.buffer instanceof ArrayBuffer;
-      let spare: CachedValues | undefined;
+      const spare = inPlace ? undefined : newValues(precision, rows * Math.min(columns, n));
       const { runtime } = this;
       for (let c0 = 0; c0 < n; c0 += columns) {
         const width = Math.min(columns, n - c0);
@@ -345,7 +345,6 @@ class OnnxBackend implements Backend {
             ? { x: runtime.tensor(x.subarray(r0 * xWidth, (r0 + height) * xWidth), rowsShape(height, d)) }
             : { x: runtime.integerTensor(bytes!.x.values.subarray(r0 * d, (r0 + height) * d), [height, d]), terms: runtime.integerTensor(bytes!.x.terms.subarray(r0, r0 + height), [height, 1]) };
           const at = offset + r0 * stride + c0;
-          spare ??= inPlace ? undefined : newValues(precision, rows * Math.min(columns, n));
           const tile = inPlace ? out.subarray(at, at + height * width) : spare!.subarray(0, height * width);
           await session.run({ ...xFeeds, ...yFeeds }, { k: this.valuesTensor(tile, [height, width]) });
           if (!inPlace) for (let i = 0; i < height; i++) out.set(tile.subarray(i * width, (i + 1) * width), at + i * stride);
