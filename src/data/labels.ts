@@ -321,7 +321,9 @@ export function encodeScoreTargets(
   }
   const scan = scanValues(values, what);
   const modelHasStrings = typeof classes[0] === 'string';
-  const wrongIndex = modelHasStrings ? scan.firstNumber : scan.firstString;
+  // Against numeric classes, the first string that is no number's spelling where there is one: the
+  // value that made a file's label column text (a CSV reader reads a column with one as strings).
+  const wrongIndex = modelHasStrings ? scan.firstNumber : scan.firstString >= 0 ? firstNotNumeric(values, scan.firstString) : -1;
   if (wrongIndex >= 0) {
     throw new KmfitError(
       'INVALID_LABELS',
@@ -627,6 +629,15 @@ function nonIntegerClass(values: ArrayLike<unknown>, i: number, what: string): K
 function scanClassValues(values: ArrayLike<unknown>, what: string): void {
   const scan = scanValues(values, what);
   if (scan.firstNonInteger >= 0) throw nonIntegerClass(values, scan.firstNonInteger, what);
+}
+
+/** The first string from `from` on that no finite number spells, else `from`. */
+function firstNotNumeric(values: ArrayLike<unknown>, from: number): number {
+  for (let i = from; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v)))) return i;
+  }
+  return from;
 }
 
 /** The first classes, for messages: `0, 1, 2, 3, 4, … 10 in all`. */

@@ -147,9 +147,9 @@ describe('labels that would train, but likely not as meant: one line asking for 
   it('names a test file in what it says of its labels, and warns of test labels that are not training classes', () => {
     const rows = Array.from({ length: 24 }, (_, i) => `${(i * 7) % 11},${i % 5},${i % 2}`);
     write('classes.csv', ['width,depth,kind', ...rows].join('\n'));
-    // A label that is text: the column is text, and the model's classes are numbers.
+    // A label that is text makes the column text; the message names it, not a number read as text.
     write('text-test.csv', ['width,depth,kind', '1,2,0', '3,4,cat'].join('\n'));
-    expectOneLine(kmfit('classes.csv', '--test', 'text-test.csv', '--epochs', '1', '--no-save'), 'text-test.csv\'s labels[0] is "0"', 'the model\'s classes are numbers (0, 1)');
+    expectOneLine(kmfit('classes.csv', '--test', 'text-test.csv', '--epochs', '1', '--no-save'), 'text-test.csv\'s labels[1] is "cat"', 'the model\'s classes are numbers (0, 1)');
     // Labels shifted by one: two of the three are no class of the training's; each counts as an error.
     write('shifted-test.csv', ['width,depth,kind', '1,2,1', '3,4,2', '5,6,3'].join('\n'));
     const shifted = kmfit('classes.csv', '--test', 'shifted-test.csv', '--epochs', '1', '--no-save');

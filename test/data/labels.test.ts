@@ -303,6 +303,13 @@ describe('encodeScoreTargets', () => {
   it('labels of the other type than the classes → INVALID_LABELS', () => {
     const msg = errorOf(() => encodeScoreTargets(['1', '2'], 2, model, XY), 'INVALID_LABELS');
     expect(msg).toContain("model's classes are numbers");
+    expect(msg).toContain('y[0] is "1"');
+    // Strings that spell numbers, and one that does not (what makes a CSV column text): that one is named.
+    expect(errorOf(() => encodeScoreTargets(['1', '2', ' ', 'cat'], 4, model, XY), 'INVALID_LABELS')).toContain('y[2] is " "');
+    expect(errorOf(() => encodeScoreTargets(['1', '2', 'cat'], 3, model, XY), 'INVALID_LABELS')).toMatch(/^y\[2\] is "cat", but the model's classes are numbers \(1, 2, 3\)/);
+    // Against string classes, the first number.
+    const strings = { task: 'classification' as const, classes: ['a', 'b'], outputs: 2 };
+    expect(errorOf(() => encodeScoreTargets(['a', 3, 'b'], 3, strings, XY), 'INVALID_LABELS')).toContain('y[1] is 3');
   });
 
   it('length, emptiness and non-finite checks', () => {
