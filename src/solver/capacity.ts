@@ -48,7 +48,7 @@ const MIN_SECONDS = 0.3;
 /** A batch larger than this (bytes of rows and outputs) gets a warm-up call of its own: new buffers. */
 const WARM_BYTES = 4 * 1024 * 1024;
 /** Bump when the method changes, so that cached capacities from the old one are measured again. */
-const METHOD = 5;
+const METHOD = 6;
 
 export interface CalibrationPoint {
   readonly batch: number;
@@ -176,7 +176,7 @@ export async function measureParallelCapacity(
  * 'auto''s choice among CPU backends: each times one fused block on the run's own data, a batch of
  * rows against up to CHOICE_CENTERS of its rows (the kernel's elementwise work and the m×n×l
  * product weigh as in training: at small d they, not the distance GEMM, decide), interleaved so
- * that a change of load slows all alike; the median of CHOICE_REPEATS calls counts, each right
+ * that a change of load slows all alike; the least of CHOICE_REPEATS calls counts, each right
  * after an untimed call of the same backend, as in training, where its calls follow one another
  * (timed right after another backend's, onnx's parked threads and cold caches made it look up to
  * 1.5× slower than it is at d = 4 and 16, and 'auto' took wasm). The batch has
@@ -186,7 +186,11 @@ export async function measureParallelCapacity(
  * project's 2-core machine the timed calls took 0.25 s, five 0.38–0.43 s, of a choice of 0.5–0.8 s
  * in all (starting both backends and their first calls are the rest); where two backends are
  * closer than the timings' scatter either is within 10 % of the fastest, and where one is 2×
- * faster three calls show it. What
+ * faster three calls show it. The least, not the median: load only slows a call, and on this
+ * project's VMs it comes in spells of tens of milliseconds, longer than the interleaving: wasm's
+ * block of 1 024 × 4 000 × 9 (diamonds) took 3.4 or 6.7 ms in runs of consecutive calls, one of its
+ * two threads without a core, and three such calls in a row made the median 6.7 ms and 'auto'
+ * take onnx (4.6 ms) for a run 1.4× slower (2.1 s against 1.4–1.5 s, 1 of 5 cold runs). What
  * matters is the ratio, which the bench grid (`kmfit bench --grid`) checks against blocks of
  * 2 000 × 16 000. On a quiet machine wasm was up to 2.3× faster at d = 4, onnx 2–3× at d ≥ 64
  * (docs/benchmarks.md): no fixed order serves both.
@@ -204,7 +208,7 @@ export function choiceRows(centers: number, d: number, l: number, available: num
 
 export interface BackendTime {
   readonly backend: string;
-  /** Seconds of the timed block, the median of the calls. */
+  /** Seconds of the timed block, the least of the calls. */
   readonly seconds: number;
 }
 
@@ -277,7 +281,7 @@ export async function timeBackends(backends: readonly Backend[], kernel: Kernel,
   } finally {
     for (const set of sets) set.dispose();
   }
-  const times = backends.map((backend, i) => ({ backend: backend.name, seconds: seconds[i].sort((a, b) => a - b)[seconds[i].length >> 1] }));
+  const times = backends.map((backend, i) => ({ backend: backend.name, seconds: Math.min(...seconds[i]) }));
   if (useCache) {
     timesSeen.set(key, times);
     writeCache(key, { times });

@@ -30,17 +30,20 @@ describe('the fastest backend from measured times', () => {
 
 /**
  * A js backend under another name and device, counting the center sets timeBackends makes on it;
- * their predict does nothing (only which calls happen is checked, never a time).
+ * their predict does nothing but wait the milliseconds given for its call (0, 1, … in the order
+ * made): the tests give the times, none is measured.
  */
-function counted(name: string): { backend: Backend; sets: () => number } {
+function counted(name: string, millisecondsOfCall: (call: number) => number = () => 0): { backend: Backend; sets: () => number } {
   const inner = new JsBackend();
   let sets = 0;
+  let calls = 0;
+  const predict = () => new Promise<void>((resolve) => setTimeout(resolve, millisecondsOfCall(calls++)));
   const backend: Backend = {
     name,
     createCenterSet: async (kernel, centers, outputs) => {
       sets++;
       const set = await inner.createCenterSet(kernel, centers.rows > 1 ? rowSlice(centers, 0, 1) : centers, outputs);
-      return Object.assign(Object.create(set) as CenterSet, { predict: async () => undefined, dispose: () => set.dispose() });
+      return Object.assign(Object.create(set) as CenterSet, { predict, dispose: () => set.dispose() });
     },
     kernelBlock: (kernel, X, Y) => inner.kernelBlock(kernel, X, Y),
     memoryBudget: () => inner.memoryBudget(),
@@ -74,6 +77,19 @@ describe('the timed block', () => {
 describe('timing the candidates on the data, cached per shape class', () => {
   const saved = platform.capacityCache.read();
   afterEach(() => platform.capacityCache.write(saved ?? {}));
+
+  it('counts the least of the timed calls: a spell of load that slows two of three does not decide', async () => {
+    platform.capacityCache.write({});
+    // Calls: the warm-up, then per round an untimed call and the timed one (2, 4, 6). wasm's first
+    // two timed calls run into a spell of load (40 ms against its 0); onnx takes 10 ms each time.
+    const wasm = counted('wasm', (call) => (call === 2 || call === 4 ? 40 : 0));
+    const onnx = counted('onnx', (call) => (call > 0 && call % 2 === 0 ? 10 : 0));
+    const choice = await timeBackends([onnx.backend, wasm.backend], makeKernel(chooseKernel('laplacian'), 1), matrix(300, 3, 1), 2, { cache: false });
+    expect(choice.name).toBe('wasm');
+    const [onnxTime, wasmTime] = choice.times.map((t) => t.seconds);
+    expect(wasmTime).toBeLessThan(0.009);
+    expect(onnxTime).toBeGreaterThanOrEqual(0.009);
+  });
 
   it('measures once per shape class, and chooses from the cached times afterwards', async () => {
     platform.capacityCache.write({});
