@@ -88,8 +88,8 @@ export function scoringBlockBytes(rows: number, n: number): number {
 /**
  * k(V, X) of the validation rows V against the training points, computed when V is first scored
  * and kept (float32), so that scoring V after each epoch is one product with the weights (v·n·l,
- * memory-bound) instead of a kernel block (v·n·d·2 flops), where d is large enough for that to pay
- * (SCORING_BLOCK_MIN_FEATURES). Kept only beside a cache that holds the matrix
+ * memory-bound) instead of a kernel block (v·n·d·2 flops and v·n kernel values), where that pays
+ * (scoringBlockPays: d large, or few scores per row). Kept only beside a cache that holds the matrix
  * (planCache): the same runs, and the memory decided in one place. float32, so that the figures
  * are the model's own up to float32 summation order, whatever the cache's precision.
  */
@@ -147,6 +147,8 @@ export interface CacheContext {
   readonly engine: boolean;
   /** Rows scored after each epoch (the validation data) whose block may be kept beside the matrix. */
   readonly scoredRows?: number;
+  /** The scores per row (l): how much of scoring from a kept block is its product. */
+  readonly outputs?: number;
   /** The preconditioner's subsample size, where the engine can use its columns kept as a panel (EigenPro 2). */
   readonly subsample?: number;
   /** The memory the process has, and what the rest of the plan needs of it. */
@@ -223,13 +225,13 @@ export function mayRefillExact(option: CacheOption, plan: CachePlan): boolean {
 /**
  * The plan with what may be kept beside the matrix, in float32, each where it fits within `limit`
  * too, in this order: the subsample's columns K[·, S] (KernelCache's panel), then the validation
- * rows' block k(V, X) (ScoringBlock), where it pays (SCORING_BLOCK_MIN_FEATURES).
+ * rows' block k(V, X) (ScoringBlock), where it pays (scoringBlockPays).
  */
 function withExtras(plan: CachePlan, context: CacheContext, limit: number | undefined): CachePlan {
   const { n, subsample: s = 0, scoredRows: rows = 0 } = context;
   const extras = [
     s > 0 && { bytes: n * s * 4, part: { subsampleColumns: s }, words: `its ${s} subsample columns`, use: 'which the correction reads by rows' },
-    rows > 0 && context.d >= SCORING_BLOCK_MIN_FEATURES && { bytes: scoringBlockBytes(rows, n), part: { scoredRows: rows }, words: `k(V, X) of the ${rows} validation rows`, use: 'which scores them after each epoch' },
+    rows > 0 && scoringBlockPays(context.d, context.outputs) && { bytes: scoringBlockBytes(rows, n), part: { scoredRows: rows }, words: `k(V, X) of the ${rows} validation rows`, use: 'which scores them after each epoch' },
   ];
   return extras.reduce<CachePlan>((kept, extra) => {
     if (!extra || (limit !== undefined && kept.bytes + extra.bytes > limit)) return kept;
@@ -248,6 +250,21 @@ function withExtras(plan: CachePlan, context: CacheContext, limit: number | unde
  * grow with d.
  */
 export const SCORING_BLOCK_MIN_FEATURES = 64;
+/**
+ * Scores per row up to which the scoring block is kept at any d: the product with the weights then
+ * reads the block at memory speed, where a fused block evaluates the kernel anew (its exp or sqrt
+ * per value, whatever d). wasm, 2 threads, 1 000 rows against 4 000 points (diamonds' shape),
+ * milliseconds fused / kept: l = 1 4.3 / 1.0 at d = 9, 4.2 / 0.9 at d = 16; l = 2 3.9 / 1.0 and
+ * 4.1 / 0.8; from l = 4 the product's own work shows (4.3 / 2.4 at d = 9), and at l = 26 on
+ * letter's 4 000 × 16 000 the two were even (above). Building the block costs about one fused
+ * block: it pays from the second epoch on.
+ */
+export const SCORING_BLOCK_MAX_OUTPUTS = 2;
+
+/** Whether keeping k(V, X) pays for d features and l scores per row (l unknown: by d alone). */
+function scoringBlockPays(d: number, outputs: number | undefined): boolean {
+  return d >= SCORING_BLOCK_MIN_FEATURES || (outputs !== undefined && outputs <= SCORING_BLOCK_MAX_OUTPUTS);
+}
 
 
 /**

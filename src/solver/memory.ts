@@ -253,7 +253,7 @@ export function planRunCache(
     batchSize: size.m,
     // EigenPro 2's validation rows are scored against the matrix's points: their block may be kept;
     // and its subsample's columns, for the correction, where the engine reads them by rows.
-    ...(size.centers === undefined ? { scoredRows: run.validationRows, ...(backend.cacheTransposedProducts ? { subsample: size.s } : {}) } : {}),
+    ...(size.centers === undefined ? { scoredRows: run.validationRows, outputs: size.l, ...(backend.cacheTransposedProducts ? { subsample: size.s } : {}) } : {}),
     ...(size.centers !== undefined ? { matrix: `K_ZZ of the ${n} centers, for the projection (${n}²),` } : {}),
     // A cluster's workers hold EigenPro 2's centers; EigenPro 3's projection runs here.
     unsupported: run.cluster && size.centers === undefined ? "the centers and their kernel blocks are a cluster's workers'" : undefined,

@@ -11,7 +11,7 @@ import type { Backend, CacheEngine, CachedValues, CachePrecision } from '../../s
 import { onnxSupport } from '../../src/backends/onnx/index.js';
 import { createBackend, type BackendName } from '../../src/backends/select.js';
 import { fit, loadModel } from '../../src/index.js';
-import { AUTO_FLOAT32_BYTES, CACHE_SHARE, KernelCache, SCORING_BLOCK_MIN_FEATURES, cacheBytes, planCache, type CacheContext } from '../../src/solver/kernelCache.js';
+import { AUTO_FLOAT32_BYTES, CACHE_SHARE, KernelCache, SCORING_BLOCK_MAX_OUTPUTS, SCORING_BLOCK_MIN_FEATURES, cacheBytes, planCache, type CacheContext } from '../../src/solver/kernelCache.js';
 import { asyncErrorOf } from '../helpers/errors.js';
 import { exactInterpolant, lcg, randomPoints, relativeError, squaredDistance } from '../helpers/data.js';
 import { rowSlice } from '../../src/matrix.js';
@@ -99,9 +99,14 @@ describe('the plan of the cache', () => {
     const matrixOnly = planCache('auto', { ...context, scoredRows: 10_000, available: { bytes: 14 * GIB, source: 'x' } });
     expect(matrixOnly).toEqual({ precision: 'float16', bytes: float16, reason: expect.not.stringMatching(/validation/) });
     expect(planCache('off', { ...context, scoredRows: 10_000 }).scoredRows).toBeUndefined();
-    // Below SCORING_BLOCK_MIN_FEATURES the block is not kept however much memory there is.
-    expect(planCache('auto', { ...context, d: SCORING_BLOCK_MIN_FEATURES - 1, scoredRows: 10_000 }).scoredRows).toBeUndefined();
-    expect(planCache('auto', { ...context, d: SCORING_BLOCK_MIN_FEATURES, scoredRows: 10_000 }).scoredRows).toBe(10_000);
+    // Below SCORING_BLOCK_MIN_FEATURES the block is not kept however much memory there is, unless
+    // the rows have at most SCORING_BLOCK_MAX_OUTPUTS scores (a regression, two classes).
+    const narrow = { ...context, d: SCORING_BLOCK_MIN_FEATURES - 1, scoredRows: 10_000 };
+    expect(planCache('auto', narrow).scoredRows).toBeUndefined();
+    expect(planCache('auto', { ...narrow, outputs: SCORING_BLOCK_MAX_OUTPUTS + 1 }).scoredRows).toBeUndefined();
+    expect(planCache('auto', { ...narrow, outputs: SCORING_BLOCK_MAX_OUTPUTS }).scoredRows).toBe(10_000);
+    expect(planCache('auto', { ...narrow, outputs: 1 }).scoredRows).toBe(10_000);
+    expect(planCache('auto', { ...context, d: SCORING_BLOCK_MIN_FEATURES, scoredRows: 10_000, outputs: 26 }).scoredRows).toBe(10_000);
   });
 
   it('refuses bytes beyond the memory left, naming both', () => {
@@ -451,7 +456,7 @@ describe('training with a cache', () => {
     await model.dispose();
   });
 
-  it("scores the validation rows from their kept block (d ≥ SCORING_BLOCK_MIN_FEATURES): the model's own figures, up to float32 sums", async () => {
+  it("scores the validation rows from their kept block (d ≥ SCORING_BLOCK_MIN_FEATURES, or few scores per row): the model's own figures, up to float32 sums", async () => {
     // Points with as many features as the block needs to be kept; the targets from their first four.
     const wide = randomPoints(n, SCORING_BLOCK_MIN_FEATURES, 23);
     const wideNew = randomPoints(60, SCORING_BLOCK_MIN_FEATURES, 24);
@@ -469,15 +474,19 @@ describe('training with a cache', () => {
       expect(Math.abs(model.history[3].validationMse! - mse) / mse).toBeLessThan(1e-4);
       await model.dispose();
     }
-    // With fewer features a fused block scores them as fast: no block is kept, and the figures are the same.
-    const narrow = await fit(points, Y, { ...base, epochs: 4, backend: 'wasm', validation: { X: Xnew, y: Xnew.map(target) } });
-    expect(narrow.plan.cache?.precision).toBe('float32');
-    expect(narrow.plan.cache?.scoredRows).toBeUndefined();
-    const scores = (await narrow.predictScores(Xnew)).data;
-    const truth = Xnew.map(target).flat();
-    const mse = scores.reduce((sum, v, i) => sum + (v - truth[i]) ** 2, 0) / scores.length;
-    expect(Math.abs(narrow.history[3].validationMse! - mse) / mse).toBeLessThan(1e-4);
-    await narrow.dispose();
+    // With fewer features the block is kept only for at most SCORING_BLOCK_MAX_OUTPUTS scores per
+    // row (two here); with three a fused block scores them as fast. The figures are the same.
+    const three = (x: number[]) => [...target(x), x[0] * x[1]];
+    for (const [outputsOf, kept] of [[target, true], [three, false]] as const) {
+      const narrow = await fit(points, points.map(outputsOf), { ...base, epochs: 4, backend: 'wasm', validation: { X: Xnew, y: Xnew.map(outputsOf) } });
+      expect(narrow.plan.cache?.precision).toBe('float32');
+      expect(narrow.plan.cache?.scoredRows).toBe(kept ? Xnew.length : undefined);
+      const scores = (await narrow.predictScores(Xnew)).data;
+      const truth = Xnew.map(outputsOf).flat();
+      const mse = scores.reduce((sum, v, i) => sum + (v - truth[i]) ** 2, 0) / scores.length;
+      expect(Math.abs(narrow.history[3].validationMse! - mse) / mse).toBeLessThan(1e-4);
+      await narrow.dispose();
+    }
   });
 
   it("scores the monitored training rows from a full float32 cache at any d (the model's own figures, up to float32 sums); from kernel blocks beside a float16 one", async () => {
