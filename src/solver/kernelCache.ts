@@ -266,7 +266,6 @@ function scoringBlockPays(d: number, outputs: number | undefined): boolean {
   return d >= SCORING_BLOCK_MIN_FEATURES || (outputs !== undefined && outputs <= SCORING_BLOCK_MAX_OUTPUTS);
 }
 
-
 /**
  * The cache of one run. The solver asks it for k(X_B, X)·α (predict); it answers from its rows
  * when it holds them, computing them first when the batch is the next one to fill.
