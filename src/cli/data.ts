@@ -5,7 +5,8 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { loadFashionMnist, loadMnist, type Dataset } from '../../datasets/mnist.js';
-import { KmfitError } from '../errors.js';
+import { KmfitError, describeValue } from '../errors.js';
+import { spellsNumber } from '../data/labels.js';
 import { firstRows, readDataFile, type DataFile, type LabeledData } from '../io/dataFile.js';
 import { isNpy, npyDataOffset, parseNpyHeader, type NpyHeader } from '../io/npy.js';
 import { openNpy, type OpenedNpy } from '../io/npyFile.js';
@@ -35,6 +36,8 @@ export interface TrainingData {
   readonly defaultSave: string;
   /** Why data that could have stayed on disk (onDisk) was read into memory, for the user. */
   readonly inMemoryBecause?: string;
+  /** What looks wrong with the training file's labels, though they can be trained on (mixedLabels). */
+  readonly labelsWarning?: string;
 }
 
 /** A column option: a 0-based index when it is a whole number, else a header name. */
@@ -200,6 +203,8 @@ export async function resolveSplits(args: DataArgs): Promise<TrainingData> {
   if (!train.y) {
     throw new KmfitError('INVALID_LABELS', `${train.source} has no labels to train on: name the label column with --label, or pass --labels FILE.`);
   }
+  // Of the whole file, before a split: its own row numbers, whichever part the rows go to.
+  const labelsWarning = Array.isArray(train.y) ? mixedLabels(train.y, train.source, train.labelName) : undefined;
   if (args.test !== undefined) {
     // A sparse (libsvm) test file is densified to the training width.
     const read = { label: columnOption(args.label), rows: args['test-size'], features: train.X.cols };
@@ -215,7 +220,21 @@ export async function resolveSplits(args: DataArgs): Promise<TrainingData> {
     );
   }
   checkTestSize(args, test);
-  return { ...data, train: firstRows(train, args['train-size']), test: test && firstRows(test, args['test-size']) };
+  return { ...data, train: firstRows(train, args['train-size']), test: test && firstRows(test, args['test-size']), ...(labelsWarning ? { labelsWarning } : {}) };
+}
+
+/**
+ * Where a file's labels mix numbers and text: all are then read as text, each distinct one a class
+ * ("0", "1", "cat"): most often one row's mistake, which would otherwise train as a class of its own.
+ */
+function mixedLabels(y: readonly string[], source: string, labelName: string | undefined): string | undefined {
+  const text = y.filter((label) => !spellsNumber(label)).length;
+  if (text === 0 || text === y.length) return undefined;
+  const row = y.findIndex((label) => !spellsNumber(label));
+  return (
+    `the labels${labelName ? ` (${labelName})` : ''} of ${source} mix numbers and text: ${text} of ${y.length} ${text === 1 ? 'is' : 'are'} text, ` +
+    `the first ${describeValue(y[row])} at row ${row} (0-based), so every label is read as text and each distinct one is a class; fix or drop ${text === 1 ? 'that row' : 'those rows'} if ${text === 1 ? 'it is a mistake' : 'they are mistakes'}`
+  );
 }
 
 /** --test-size limits test data: without any it would be ignored, so it is refused. */

@@ -132,6 +132,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
       process.stderr.write(`kmfit: warning: ${text}\n`);
     }
   };
+  if (data.labelsWarning) warn(data.labelsWarning);
   // --no-save: no model is written, so none is checked; the checkpoint still goes where it would.
   const defaultModelPath = path.resolve(data.defaultSave);
   const modelPath = args.save === false ? undefined : path.resolve(args.save ?? defaultModelPath);
@@ -268,7 +269,7 @@ function unseenTestLabels(model: KernelModel, test: { X: { rows: number }; y?: u
   const label = (test.y as ArrayLike<unknown>)[row];
   return (
     `${truth.unseen} of the ${test.X.rows} test labels ${truth.unseen === 1 ? 'is' : 'are'} not among the training classes (${previewClasses(model.classes)}), ` +
-    `the first ${describeValue(label)} at row ${row}; each counts as an error (is the label column the same in both files?)`
+    `the first ${describeValue(label)} at row ${row} (0-based); each counts as an error (is the label column the same in both files?)`
   );
 }
 

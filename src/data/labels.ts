@@ -631,11 +631,16 @@ function scanClassValues(values: ArrayLike<unknown>, what: string): void {
   if (scan.firstNonInteger >= 0) throw nonIntegerClass(values, scan.firstNonInteger, what);
 }
 
+/** Whether `text` spells a finite number ('3', ' 2.5', '1e3'; not '', 'nan' or 'cat'): a label a file could have meant as one. */
+export function spellsNumber(text: string): boolean {
+  return text.trim() !== '' && Number.isFinite(Number(text));
+}
+
 /** The first string from `from` on that no finite number spells, else `from`. */
 function firstNotNumeric(values: ArrayLike<unknown>, from: number): number {
   for (let i = from; i < values.length; i++) {
     const v = values[i];
-    if (typeof v === 'string' && (v.trim() === '' || !Number.isFinite(Number(v)))) return i;
+    if (typeof v === 'string' && !spellsNumber(v)) return i;
   }
   return from;
 }

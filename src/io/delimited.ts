@@ -7,6 +7,7 @@
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse';
+import { spellsNumber } from '../data/labels.js';
 import { KmfitError } from '../errors.js';
 import type { Matrix } from '../matrix.js';
 import { Growable } from './growable.js';
@@ -32,10 +33,6 @@ export function sniffDelimiter(firstLine: string): string {
   return best[1] > 0 ? best[0] : / \S/.test(unquoted.trim()) ? ' ' : ',';
 }
 
-function isNumber(cell: string): boolean {
-  return cell !== '' && Number.isFinite(Number(cell));
-}
-
 /** inf, -Infinity, …: how numpy, R and spreadsheets write an infinite value. */
 const INFINITE = /^[+-]?inf(inity)?$/i;
 
@@ -46,7 +43,7 @@ const INFINITE = /^[+-]?inf(inity)?$/i;
  * other row instead of the row silently becoming a header.
  */
 function couldBeData(cell: string): boolean {
-  return MISSING.has(cell.toLowerCase()) || INFINITE.test(cell) || isNumber(cell);
+  return MISSING.has(cell.toLowerCase()) || INFINITE.test(cell) || spellsNumber(cell);
 }
 
 /** The 0-based label column, from --label as a name (in a header row), an index, or 'none' (-1). */
@@ -137,6 +134,6 @@ export async function readDelimited(
   if (cols < 1) throw new KmfitError('EMPTY_DATA', `${name} has no feature columns besides the label; give a table with features.`);
   const X = { data: data.trimmed(), rows, cols };
   if (labelColumn < 0) return { X, header };
-  const y = labels.every(isNumber) ? Float64Array.from(labels, Number) : labels;
+  const y = labels.every(spellsNumber) ? Float64Array.from(labels, Number) : labels;
   return { X, y, header, labelName: header?.[labelColumn] };
 }

@@ -155,13 +155,27 @@ describe('labels that would train, but likely not as meant: one line asking for 
     const shifted = kmfit('classes.csv', '--test', 'shifted-test.csv', '--epochs', '1', '--no-save');
     expect(shifted.status, shifted.stderr).toBe(0);
     expect(shifted.stderr).toBe(
-      'kmfit: warning: 2 of the 3 test labels are not among the training classes (0, 1), the first 2 at row 1; each counts as an error (is the label column the same in both files?)\n',
+      'kmfit: warning: 2 of the 3 test labels are not among the training classes (0, 1), the first 2 at row 1 (0-based); each counts as an error (is the label column the same in both files?)\n',
     );
     // Those two are errors whatever the model predicts.
     expect(Number(/test error ([\d.]+) %/.exec(shifted.stdout)?.[1])).toBeGreaterThanOrEqual(66.66);
     const matching = kmfit('classes.csv', '--test', 'classes.csv', '--epochs', '1', '--no-save');
     expect(matching.status, matching.stderr).toBe(0);
     expect(matching.stderr).toBe('');
+  });
+
+  it('warns of a label column that mixes numbers and text, by the row in the file, before a split too', () => {
+    const rows = Array.from({ length: 24 }, (_, i) => `${(i * 7) % 11},${i % 5},${i === 17 ? 'cat' : i % 2}`);
+    write('stray.csv', ['width,depth,kind', ...rows].join('\n'));
+    const warning = 'kmfit: warning: the labels (kind) of stray.csv mix numbers and text: 1 of 24 is text, the first "cat" at row 17 (0-based), so every label is read as text and each distinct one is a class; fix or drop that row if it is a mistake\n';
+    for (const split of [[], ['--test-split', '0.25']]) {
+      const run = kmfit('stray.csv', ...split, '--epochs', '1', '--no-save');
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stderr).toBe(warning);
+    }
+    // Labels all text, or all numbers: nothing to warn of.
+    write('kinds.csv', ['width,depth,kind', ...rows.map((row, i) => row.replace(/,[^,]*$/, i % 2 ? ',cat' : ',dog'))].join('\n'));
+    for (const file of ['kinds.csv', 'classes.csv']) expect(kmfit(file, '--epochs', '1', '--no-save').stderr).toBe('');
   });
 });
 
