@@ -605,25 +605,48 @@ function panelGather(S: Int32Array, position: Int32Array): PanelGather {
   return { at: Int32Array.from(columns, (k) => position[S[k]]), columns };
 }
 
-/** Tile edge of the transposed copy: a tile of the source's rows stays in cache while it is read across. */
-const TILE = 32;
+/**
+ * Source rows per pass of the transposed copy: their stretches of the target's 8 columns stay in
+ * cache while the pass reads them.
+ */
+const TRANSPOSE_TILE = 128;
 
 /**
  * target[i, s + j] = source[j, t + i] for the source block's rows j (at positions s…) and the
  * target's rows i (at positions t…, count of them): the target's columns left of its own
  * position, which the source computed as its columns. Rows are n wide.
+ *
+ * Eight target rows at a time: each source row gives eight adjacent values (one read of its cache
+ * line) to eight runs of writes. On letter's fill (16 000², float16; `node` script with the same
+ * loops) 420 ms → 134 ms, against 32 × 32 tiles one target row at a time; fashion-5k's (5 000²,
+ * float32) 47–53 → 18 ms.
  */
 function copyTransposed(source: CachedValues, s: number, target: CachedValues, t: number, count: number, n: number): void {
   const sourceRows = source.length / n;
-  for (let j0 = 0; j0 < sourceRows; j0 += TILE) {
-    const j1 = Math.min(sourceRows, j0 + TILE);
-    for (let i0 = 0; i0 < count; i0 += TILE) {
-      const i1 = Math.min(count, i0 + TILE);
-      for (let i = i0; i < i1; i++) {
-        const to = i * n + s;
-        const from = t + i;
-        for (let j = j0; j < j1; j++) target[to + j] = source[j * n + from];
+  for (let j0 = 0; j0 < sourceRows; j0 += TRANSPOSE_TILE) {
+    const j1 = Math.min(sourceRows, j0 + TRANSPOSE_TILE);
+    let i = 0;
+    for (; i + 8 <= count; i += 8) {
+      // The eight target rows' starts, kept in registers through the inner loop.
+      const to0 = i * n + s, to1 = to0 + n, to2 = to1 + n, to3 = to2 + n;
+      const to4 = to3 + n, to5 = to4 + n, to6 = to5 + n, to7 = to6 + n;
+      const from = t + i;
+      for (let j = j0; j < j1; j++) {
+        const at = j * n + from;
+        target[to0 + j] = source[at];
+        target[to1 + j] = source[at + 1];
+        target[to2 + j] = source[at + 2];
+        target[to3 + j] = source[at + 3];
+        target[to4 + j] = source[at + 4];
+        target[to5 + j] = source[at + 5];
+        target[to6 + j] = source[at + 6];
+        target[to7 + j] = source[at + 7];
       }
+    }
+    for (; i < count; i++) {
+      const to = i * n + s;
+      const from = t + i;
+      for (let j = j0; j < j1; j++) target[to + j] = source[j * n + from];
     }
   }
 }
