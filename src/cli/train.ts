@@ -211,6 +211,9 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   const totalSeconds = (performance.now() - started) / 1000;
   // maxRSS is in KiB: the process's peak resident memory, for the benchmarks' memory figure.
   const peakBytes = process.resourceUsage().maxRSS * 1024;
+  // On stderr, with --json too: the report on stdout stays JSON alone.
+  const unseen = test && !searching ? unseenTestLabels(model, test) : undefined;
+  if (unseen) warn(unseen);
   if (args.json) {
     // model.history's figures (the residual, halvings, a cache left among them), the test set's as val*.
     const history = model.history.map(({ validationMse, validationError, ...metrics }) => ({
@@ -235,8 +238,6 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     return interrupted ? interruptedCode() : 0;
   }
   if (testResult) {
-    const unseen = test && !searching ? unseenTestLabels(model, test) : undefined;
-    if (unseen) warn(unseen);
     const score = 'error' in testResult ? `test error ${percent(testResult.error)}` : `test R² ${formatNumber(testResult.r2 ?? Number.NaN)}`;
     say(`${score} · test mse ${testResult.mse === undefined ? '—' : formatNumber(testResult.mse)} (epoch ${model.keptEpoch}, ${stoppedText(model)})`);
   }

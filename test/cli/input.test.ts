@@ -157,6 +157,10 @@ describe('labels that would train, but likely not as meant: one line asking for 
     expect(shifted.stderr).toBe(
       'kmfit: warning: 2 of the 3 test labels are not among the training classes (0, 1), the first 2 at row 1 (0-based); each counts as an error (is the label column the same in both files?)\n',
     );
+    // With --json too, on stderr: stdout stays the report alone.
+    const json = kmfit('classes.csv', '--test', 'shifted-test.csv', '--epochs', '1', '--no-save', '--json');
+    expect(json.stderr).toBe(shifted.stderr);
+    expect(JSON.parse(json.stdout).history).toHaveLength(1);
     // Those two are errors whatever the model predicts.
     expect(Number(/test error ([\d.]+) %/.exec(shifted.stdout)?.[1])).toBeGreaterThanOrEqual(66.66);
     const matching = kmfit('classes.csv', '--test', 'classes.csv', '--epochs', '1', '--no-save');
