@@ -22,7 +22,7 @@ import { memoryFailure, planRunCache } from './solver/memory.js';
 import { ScoringBlock, mayRefillExact, plannedKernelCache, type CachePlan } from './solver/kernelCache.js';
 import type { ProjectionCacheSize } from './solver/setup.js';
 import { cacheEngineOf } from './backends/cacheEngine.js';
-import { defaultSubsampleSize } from './solver/plan.js';
+import { subsampleSizeFor } from './solver/plan.js';
 import { eigenPro2Stepper, evaluateWith, scorePredictions, type MonitorSet, type Stepper } from './solver/eigenpro.js';
 import { CentersStepper } from './solver/eigenpro3.js';
 import { runEigenPro } from './solver/training.js';
@@ -94,7 +94,7 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     // any batch size, so set-up does not time the device, takes the smaller default subsample
     // (CACHED_SUBSAMPLE_SIZE, the s asked about here) and a batch below m* (CACHED_BATCH_SHARE).
     // (A resumed run has its plan already: it ignores this.)
-    const s = Math.min(opts.subsampleSize ?? defaultSubsampleSize(rows.rows, true), rows.rows);
+    const s = subsampleSizeFor(rows.rows, opts.subsampleSize, true);
     const upfront = { n: rows.rows, d: rows.cols, l: targets.values.cols, s, q: opts.q, m: Math.min(opts.batchSize ?? s, rows.rows) };
     const willCache = opts.centers === undefined && planRunCache(opts.cache, backend, upfront, run).precision !== undefined;
     const flatStepCost = willCache ? 'the kernel cache will hold the matrix, and a cached step costs the same per point at any batch size' : undefined;

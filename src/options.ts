@@ -560,8 +560,8 @@ export function checkValidationShape(validation: unknown): void {
   if (typeof validation !== 'object' || validation === null || !('X' in validation) || !('y' in validation)) {
     throw new KmfitError('INVALID_OPTION', `The 'validation' option must be { X, y }; got ${describeValue(validation)}.`);
   }
-  if ('name' in validation && validation.name !== undefined && (typeof validation.name !== 'string' || validation.name === '')) {
-    throw new KmfitError('INVALID_OPTION', `The 'validation' option's name must be a non-empty string, such as its file's name; got ${describeValue(validation.name)}.`);
+  if ('name' in validation && validation.name !== undefined) {
+    checkValue("The 'validation' option's name", { check: { kind: 'text' }, hint: "such as its file's name" }, validation.name);
   }
 }
 

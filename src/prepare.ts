@@ -17,7 +17,7 @@ import { medianPairwiseDistance } from './solver/bandwidth.js';
 import type { MonitorSet, Preconditioning } from './solver/eigenpro.js';
 import { epochPlan } from './solver/convergence.js';
 import { checkMemory } from './solver/memory.js';
-import { assemblePlan, defaultSubsampleSize, type Plan } from './solver/plan.js';
+import { assemblePlan, subsampleSizeFor, type Plan } from './solver/plan.js';
 import { SeededRandom } from './solver/random.js';
 import { setUp, setUpCenters, type ProjectionCacheSize } from './solver/setup.js';
 import type { ProjectionSetup } from './solver/eigenpro3.js';
@@ -251,7 +251,7 @@ export async function freshStart(
   if (typeof options.centers === 'number') {
     // Before the centers' rows are read (from disk, perhaps): p×d float32 must fit.
     const p = Math.min(options.centers, rows.rows);
-    checkMemory(backend, { n: p, d: rows.cols, l, s: Math.min(options.subsampleSize ?? defaultSubsampleSize(p), p), q: options.q, m: 1, monitorRows, setup: true });
+    checkMemory(backend, { n: p, d: rows.cols, l, s: subsampleSizeFor(p, options.subsampleSize), q: options.q, m: 1, monitorRows, setup: true });
   }
   const chosen = options.centers === undefined ? undefined : chooseCenters(prepared, options.centers);
   const centers = chosen?.points ?? prepared.train;

@@ -54,6 +54,11 @@ export function defaultSubsampleSize(n: number, cached = false): number {
   return n < 100_000 ? Math.min(n, 2000) : Math.min(n, 12_000);
 }
 
+/** s for n points: the given size (the subsampleSize option) capped at n, else the default. */
+export function subsampleSizeFor(n: number, given: number | undefined, cached = false): number {
+  return Math.min(given ?? defaultSubsampleSize(n, cached), n);
+}
+
 /**
  * The reference code's memory model: training with batch m needs
  * ((d + 3l + m + 1)·n + 1000·s)·4 bytes; returns the largest m within the budget (at least 1,

@@ -19,6 +19,7 @@ import {
   chooseQ,
   criticalBatchSize,
   defaultSubsampleSize,
+  subsampleSizeFor,
   designBatchSize,
   eigenvalueThreshold,
   setupEigenTolerance,
@@ -77,7 +78,7 @@ export async function setUp(request: SetupRequest): Promise<Setup> {
   // batch with a margin below m* (CACHED_BATCH_SHARE).
   const cached = request.flatStepCost !== undefined;
   const cachedDefault = cached && request.subsampleSize === undefined;
-  const s = Math.min(request.subsampleSize ?? defaultSubsampleSize(n, cachedDefault), n);
+  const s = subsampleSizeFor(n, request.subsampleSize, cached);
   const size = { n, d: X.cols, l, s, monitorRows: request.monitorRows ?? 0 };
   // Before K_SS and the eigensolver's basis exist: with the batch size and q if given.
   checkMemory(backend, { ...size, m: Math.min(request.batchSize ?? 1, n), q: request.q, setup: true });

@@ -332,7 +332,7 @@ class OnnxBackend implements Backend {
       // other (a strip of columns, or out in shared memory, which onnxruntime-node does not take)
       // goes to one reused tile and is copied row by row. Either way no fresh output per run.
       const inPlace = columns === stride && out.buffer instanceof ArrayBuffer;
-      const spare = inPlace ? undefined : newValues(precision, rows * Math.min(columns, n));
+      const spare = inPlace ? undefined : newValues(precision, rows * columns);
       const { runtime } = this;
       for (let c0 = 0; c0 < n; c0 += columns) {
         const width = Math.min(columns, n - c0);
