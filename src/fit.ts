@@ -157,7 +157,10 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
       const exactCache = mayRefillExact(opts.cache, cachePlan)
         ? () => cacheOf(planRunCache('auto', backend, planned, { ...run, exact: true }))
         : undefined;
-      stepper = eigenPro2Stepper({ backend, kernel, X: points, Y: targets.values, centers, preconditioning: start.preconditioning, cache, ...(exactCache ? { exactCache } : {}) });
+      // Until the cache holds the subsample's rows, each step's correction predicts at them: prepared once.
+      const p = start.preconditioning;
+      const preconditioning = p && { ...p, points: backend.prepareRows?.(p.points) ?? p.points };
+      stepper = eigenPro2Stepper({ backend, kernel, X: points, Y: targets.values, centers, preconditioning, cache, ...(exactCache ? { exactCache } : {}) });
     }
     // The validation rows scored from their kept block (planCache decides: EigenPro 2 with the cache).
     const scoring = validation && cachePlan.scoredRows ? new ScoringBlock(await cacheEngineOf(backend, 'float32'), kernel, validation.X, points, centers) : undefined;

@@ -23,6 +23,12 @@ export interface Backend {
    */
   prepareRows?(X: Matrix): Matrix;
   /**
+   * Optional: rows `indices` of X as a copy (takeRows) that keeps the form X's rows carry from
+   * prepareRows (onnx: their bytes gathered, not read again from the copy's floats): a step's batch
+   * of the training points, the preconditioner's subsample, a kernel cache's fill order.
+   */
+  takeRows?(X: Matrix, indices: Int32Array): Matrix;
+  /**
    * Optional: one set of centers with several kernels of the same distance, each with weights of
    * its own (a bandwidth search's candidates). Its predictAll computes each block's squared
    * distances once for all members. Without it, centerGroup() (centerGroup.ts) makes one center
@@ -117,6 +123,12 @@ export interface CacheEngine {
   allocate?(length: number, float32?: boolean): CachedValues | undefined;
   /** Gives back values allocate() returned (whole, not a view of part of them). */
   free?(values: CachedValues): void;
+  /**
+   * The points' rows in `order`, the cache's fill order: its blocks' rows and columns are runs of
+   * them. Optional: without it, a plain copy (takeRows). onnx's is its Backend.takeRows, and its
+   * blocks then read the bytes of those runs from the copy's, kept with it.
+   */
+  orderRows?(X: Matrix, order: Int32Array): Matrix;
   /** Releases what the engine holds (sessions, scratch memory). */
   dispose(): void;
 }

@@ -270,7 +270,7 @@ async function correctSubsample(
 ): Promise<void> {
   const t = new Float32Array(p.points.rows * l);
   if (!(await run.cache?.subsampleProduct(p.indices, batch, residual, t))) {
-    const set = await run.backend.createCenterSet(run.kernel, takeRows(run.X, batch), l);
+    const set = await run.backend.createCenterSet(run.kernel, run.backend.takeRows?.(run.X, batch) ?? takeRows(run.X, batch), l);
     try {
       await set.setWeights(residual);
       await set.predict(p.points, t);

@@ -329,7 +329,7 @@ export class KernelCache {
     // In the points' own order (fillWhole) the points are their own columns, and the weights
     // need no reordering: no copies.
     this.inOwnOrder = this.order.every((row, i) => row === i);
-    this.ordered = this.inOwnOrder ? this.X : takeRows(this.X, this.order);
+    this.ordered = this.inOwnOrder ? this.X : (this.engine.orderRows?.(this.X, this.order) ?? takeRows(this.X, this.order));
     const { n } = this;
     const m = Math.min(this.batchSize, n);
     const requests = [];

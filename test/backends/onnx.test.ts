@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chooseKernel, makeKernel, type KernelOption } from '../../kernels/index.js';
 import type { Kernel, KernelExpression } from '../../kernels/kernel.js';
-import { byteBlock, byteColumnsOf, byteDivisorOf, byteRows, withByteForm } from '../../kernels/onnx/bytes.js';
+import { byteBlock, byteColumns, byteColumnsOf, byteDivisorOf, byteRows, rowRangeWithByteForm, takeRowsWithByteForm, withByteForm } from '../../kernels/onnx/bytes.js';
 import { onnxKernel } from '../../kernels/onnx/expression.js';
 import { blockCenters, blockModel, distanceForm, fusedModel } from '../../kernels/onnx/models.js';
 import type { Backend } from '../../src/backends/backend.js';
@@ -21,7 +21,8 @@ import { fit } from '../../src/index.js';
 import { integerGemmIsExact } from '../../src/backends/onnx/integerGemm.js';
 import { onnxRuntime, type OrtSessionOptions } from '../../src/backends/onnx/runtime.js';
 import { createAutoCandidates, createBackend } from '../../src/backends/select.js';
-import type { Matrix } from '../../src/matrix.js';
+import { rowSlice, takeRows, type Matrix } from '../../src/matrix.js';
+import { KernelCache } from '../../src/solver/kernelCache.js';
 import { asyncErrorOf } from '../helpers/errors.js';
 import { randomMatrix } from '../helpers/data.js';
 import { BACKEND_LIFE_OUTPUT, backendLifeScript, moduleUrl, runChild } from '../helpers/child.js';
@@ -148,6 +149,37 @@ describe('byte-valued data (kernels/onnx/bytes.ts)', () => {
     // Prepared rows keep what they read: the same columns object on a second call.
     const prepared = withByteForm(over255);
     expect(byteColumnsOf(prepared)).toBe(byteColumnsOf(prepared));
+  });
+
+  it('gives k − 128 for every byte, whatever the length (words of four, then the rest)', () => {
+    for (const length of [1, 4, 7, 256 + 3]) {
+      const data = Float32Array.from({ length }, (_, i) => (i * 37 + 11) % 256);
+      const columns = byteColumns({ data, rows: 1, cols: length }, 1)!;
+      expect(Array.from(columns.values), String(length)).toEqual(Array.from(data, (k) => k - 128));
+    }
+  });
+
+  it("rows taken from prepared rows, or a run of them, carry the bytes already read: the same as a fresh reading, without one", () => {
+    const n = 40;
+    const d = 5;
+    const data = Float32Array.from({ length: n * d }, (_, i) => ((i * 53) % 256) / 255);
+    const prepared = withByteForm({ data, rows: n, cols: d });
+    const read = byteRows(prepared, 255)!;
+    const order = Int32Array.from({ length: n }, (_, i) => (i * 17) % n);
+    const taken = takeRowsWithByteForm(prepared, order);
+    expect(taken.data).toEqual(takeRows(prepared, order).data);
+    const fresh = byteRows(takeRows(prepared, order), 255)!;
+    // Scribbling on the copy's floats does not change its bytes: they were gathered, not read from it.
+    taken.data.fill(0.5);
+    expect(byteRows(taken, 255)).toEqual(fresh);
+    const range = rowRangeWithByteForm(prepared, 7, 19);
+    expect(range.data).toEqual(rowSlice(prepared, 7, 19).data);
+    expect(byteRows(range, 255)).toEqual(byteRows(rowSlice(prepared, 7, 19), 255));
+    expect(byteRows(range, 255)!.values.buffer).toBe(read.values.buffer); // a view of the prepared bytes
+    // Rows that are no bytes over a divisor: a copy of some of them is read afresh, and may be.
+    const mixed = withByteForm({ data: Float32Array.of(1, 2, 0.5, 3), rows: 2, cols: 2 });
+    expect(byteRows(mixed, 1)).toBeUndefined();
+    expect(byteRows(takeRowsWithByteForm(mixed, Int32Array.of(0)), 1)?.values).toEqual(Uint8Array.of(1, 2));
   });
 });
 
@@ -385,6 +417,31 @@ describe.runIf(RUN_DEVICE)('onnx backend', () => {
       expect(onFloats.plan.distances).toBeUndefined();
       const backend = await createOnnxBackend();
       expect((await backend.dataForms!())[0]).toContain(exact ? 'exact on this CPU' : 'the float form');
+      await backend.dispose();
+    });
+
+    it("a kernel cache over prepared byte rows fills in its epoch's order from their bytes, and agrees with float64", async () => {
+      const backend = await createOnnxBackend();
+      const [n, d, l, m] = [240, 60, 2, 70];
+      const Z = backend.prepareRows!(byteMatrix(n, d, 61, 255));
+      const kernel = makeKernel(chooseKernel('laplacian'), 4);
+      const centers = await backend.createCenterSet(kernel, Z, l);
+      const alpha = randomMatrix(n, l, 62).data.map((a) => a - 0.5);
+      await centers.setWeights(alpha);
+      const cache = new KernelCache(await backend.cacheEngine!('float32'), kernel, Z, centers, m);
+      const order = Int32Array.from({ length: n }, (_, i) => (i * 97) % n);
+      cache.beginEpoch(order);
+      const out = new Float32Array(m * l);
+      for (const pass of ['filling', 'filled']) {
+        for (let start = 0; start < n; start += m) {
+          const batch = order.subarray(start, Math.min(start + m, n));
+          const part = out.subarray(0, batch.length * l);
+          expect(await cache.predict(batch, part)).toBe(true);
+          expect(fusedMisses(part, naiveFused(kernel, takeRows(Z, batch), Z, alpha, l, 0, n)), `${pass}, rows from ${start}`).toEqual([]);
+        }
+      }
+      cache.dispose();
+      centers.dispose();
       await backend.dispose();
     });
 

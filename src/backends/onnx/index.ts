@@ -11,7 +11,7 @@
  * may issue them without awaiting each.
  */
 import type { Kernel, KernelExpression } from '../../../kernels/kernel.js';
-import { byteRows, withByteForm, type ByteColumns } from '../../../kernels/onnx/bytes.js';
+import { byteRows, hasByteForm, rowRangeWithByteForm, takeRowsWithByteForm, withByteForm, type ByteColumns } from '../../../kernels/onnx/bytes.js';
 import {
   blockModel,
   byteBlockModel,
@@ -33,7 +33,7 @@ import {
   type OnnxCachePrecision,
 } from '../../../kernels/onnx/models.js';
 import { KmfitError } from '../../errors.js';
-import type { Matrix } from '../../matrix.js';
+import { takeRows, type Matrix } from '../../matrix.js';
 import type { Backend, CacheEngine, CachedValues, CachePrecision, CenterGroup, CenterSet, DeviceInfo, MemoryBudget, RowSource } from '../backend.js';
 import { checkBlock, checkBlockOutput, checkCachedProduct, checkTransposedProduct } from '../misuse.js';
 import { SerialQueue } from '../queue.js';
@@ -228,6 +228,11 @@ class OnnxBackend implements Backend {
     return withByteForm(X);
   }
 
+  /** Rows of prepared rows keep the bytes those have read (gathered); rows of others are a plain copy. */
+  takeRows(X: Matrix, indices: Int32Array): Matrix {
+    return hasByteForm(X) ? takeRowsWithByteForm(X, indices) : takeRows(X, indices);
+  }
+
   async createCenterSet(kernel: Kernel, centers: Matrix, outputs: number): Promise<CenterSet> {
     this.check();
     const set = await OnnxCenterSet.create(this.context, kernel.expression, centers, outputs);
@@ -260,9 +265,18 @@ class OnnxBackend implements Backend {
     this.check();
     if (precision === 'bfloat16') return Promise.resolve(portableCacheEngine(this, precision));
     const own: OnnxCachePrecision = precision;
-    // The last matrix prepared (the Y that began it: rows from prepareRows keep their byte form),
-    // and its columns inputs as they are asked for.
+    // The last matrix prepared (the points in fill order, or the Y that began it: rows from
+    // prepareRows keep their byte form), and its columns inputs as they are asked for.
     let prepared: { readonly source: Float32Array; readonly matrix: Matrix; float?: { form: DistanceForm; values: FormValues }; bytes?: ByteColumns | null } | undefined;
+    // A block's rows that are a run of the prepared matrix's (a fill's new rows) see its bytes.
+    const rowsOf = (X: Matrix): Matrix => {
+      const p = prepared;
+      if (!p || !hasByteForm(p.matrix) || X.data.buffer !== p.source.buffer || X.cols !== p.matrix.cols) return X;
+      const offset = X.data.byteOffset - p.source.byteOffset;
+      const rowBytes = X.cols * Float32Array.BYTES_PER_ELEMENT;
+      const start = offset / rowBytes;
+      return offset >= 0 && Number.isInteger(start) && start + X.rows <= p.matrix.rows ? rowRangeWithByteForm(p.matrix, start, start + X.rows) : X;
+    };
     const columnsOf = (Y: Matrix): BlockColumns => {
       const data = Y.data.subarray(0, Y.rows * Y.cols);
       const p = prepared;
@@ -285,7 +299,12 @@ class OnnxBackend implements Backend {
     };
     return Promise.resolve({
       precision,
-      block: (kernel, X, Y, out, offset, stride) => this.block(kernel, X, Y, own, columnsOf(Y), out, offset, stride),
+      block: (kernel, X, Y, out, offset, stride) => this.block(kernel, rowsOf(X), Y, own, columnsOf(Y), out, offset, stride),
+      orderRows: (X, order) => {
+        const ordered = this.takeRows(X, order);
+        prepared = { source: ordered.data, matrix: ordered };
+        return ordered;
+      },
       multiply: (K, rows, cols, A, l, out) => this.cachedProduct(own, K, rows, cols, A, l, out),
       multiplyTransposedRows: (rows, cols, rowAt, A, l, out) => this.transposedProduct(rows, cols, rowAt, A, l, out),
       dispose: () => void (prepared = undefined), // its sessions are the backend's shared ones
