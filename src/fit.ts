@@ -119,7 +119,15 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
     const points = backend.prepareRows?.(centerPoints) ?? centerPoints;
     // On a cluster the workers' backends compute the distances: this backend's form says nothing of theirs.
     const distances = opts.cluster ? undefined : await backend.distancesFor?.(points);
-    const plan = { ...start.plan, cache: cachePlan, ...(choice ? { backendChoice: choice } : {}), ...(search ? { search } : {}), ...(distances ? { distances } : {}) };
+    const unseen = prepared.unseenValidationLabels;
+    const plan = {
+      ...start.plan,
+      cache: cachePlan,
+      ...(choice ? { backendChoice: choice } : {}),
+      ...(search ? { search } : {}),
+      ...(distances ? { distances } : {}),
+      ...(unseen ? { unseenValidationLabels: unseen } : {}),
+    };
     await opts.onPlan?.(plan);
     const afterIteration =
       opts.checkpoint &&

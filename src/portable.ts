@@ -10,7 +10,7 @@ export { KMFIT_ERROR_CODES, KmfitError, type KmfitErrorCode } from './errors.js'
 export { FIT_OPTIONS, type FitOptions, type FitOptionName, type OptionSpec, type OptionRule, type OptionCheck, type TypedOption } from './options.js';
 export type { BackendName, ConcreteBackendName } from './backends/select.js';
 export { BACKEND_NAMES } from './backends/select.js';
-export type { CentersPlan, Plan, ProjectionPlan, SearchCandidate, SearchPlan, StepRegime } from './solver/plan.js';
+export type { CentersPlan, Plan, ProjectionPlan, SearchCandidate, SearchPlan, StepRegime, UnseenLabels } from './solver/plan.js';
 export type { BandwidthOption } from '../kernels/candidates.js';
 export type { StoppingRule } from './solver/convergence.js';
 export { planRows, type PlanRow } from './model/summary.js';

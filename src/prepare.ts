@@ -17,7 +17,7 @@ import { medianPairwiseDistance } from './solver/bandwidth.js';
 import type { MonitorSet, Preconditioning } from './solver/eigenpro.js';
 import { epochPlan } from './solver/convergence.js';
 import { checkMemory } from './solver/memory.js';
-import { assemblePlan, subsampleSizeFor, type Plan } from './solver/plan.js';
+import { assemblePlan, subsampleSizeFor, type Plan, type UnseenLabels } from './solver/plan.js';
 import { SeededRandom } from './solver/random.js';
 import { setUp, setUpCenters, type ProjectionCacheSize } from './solver/setup.js';
 import type { ProjectionSetup } from './solver/eigenpro3.js';
@@ -72,6 +72,8 @@ export interface Prepared {
   readonly scaling: Scaling;
   /** Validation data in the training's feature space and target encoding. */
   readonly validation?: MonitorSet;
+  /** Validation labels that are none of the training classes (the plan reports them). */
+  readonly unseenValidationLabels?: UnseenLabels;
   /** The run's random source: the bandwidth's subsample has been drawn from it. */
   readonly random: SeededRandom;
   readonly kernel: Kernel;
@@ -118,7 +120,9 @@ export function prepareTraining(X: MatrixInput | OpenedNpy, y: LabelInput, optio
   const choice = chooseKernel(options.kernel, options.bandwidth);
   const { raw, train, rows, scaling } = trainingFeatures(X, options);
   const targets = encodeTargets(y, raw.rows, options.task, { X: 'X', y: options.labelName });
-  const validation = options.validation && monitorValidation(options.validation, raw.cols, targets, scaling);
+  const monitored = options.validation && monitorValidation(options.validation, raw.cols, targets, scaling);
+  const validation = monitored?.set;
+  const unseen = monitored?.unseen;
   const random = new SeededRandom(options.seed);
 
   let bandwidth = choice.bandwidth;
@@ -130,7 +134,19 @@ export function prepareTraining(X: MatrixInput | OpenedNpy, y: LabelInput, optio
     bandwidthSource = `default for ${choice.name} from the median pairwise distance ${medianDistance.toPrecision(4)} of a subsample`;
   }
   const kernel = makeKernel(choice, bandwidth);
-  return { raw, train, rows, targets, scaling, validation, random, kernel, bandwidthSource, ...(medianDistance !== undefined ? { medianDistance } : {}) };
+  return {
+    raw,
+    train,
+    rows,
+    targets,
+    scaling,
+    validation,
+    ...(unseen ? { unseenValidationLabels: unseen } : {}),
+    random,
+    kernel,
+    bandwidthSource,
+    ...(medianDistance !== undefined ? { medianDistance } : {}),
+  };
 }
 
 /** Monitored training rows, and which rows they are. */
@@ -147,13 +163,13 @@ export function monitorRows(X: TrainingRows, targets: Targets, picked: Int32Arra
   return { X: X.take(picked), Y, rows: picked, ...(targets.classes ? { labels: argmaxRows(Y) } : {}) };
 }
 
-/** Validation data in the training's feature space and target encoding. */
+/** Validation data in the training's feature space and target encoding; its labels that are no class. */
 function monitorValidation(
   validation: { X: MatrixInput; y: LabelInput; name?: string },
   features: number,
   targets: Targets,
   scaling: Scaling,
-): MonitorSet {
+): { set: MonitorSet; unseen?: UnseenLabels } {
   const names = validation.name === undefined ? { X: 'validation.X', y: 'validation.y' } : { X: validation.name, y: `${validation.name}'s labels` };
   const raw = toMatrix(validation.X, names.X);
   if (raw.cols !== features) {
@@ -165,14 +181,16 @@ function monitorValidation(
   const X = applyScaling(raw, scaling);
   const model = { task: targets.task, classes: targets.classes, outputs: targets.values.cols };
   const truth = encodeScoreTargets(validation.y, raw.rows, model, names);
-  if (truth.task === 'regression') return { X, Y: truth.values };
+  if (truth.task === 'regression') return { set: { X, Y: truth.values } };
   // One-hot rows; a label unseen in training gets an all-zero row and always counts as an error.
   const l = targets.values.cols;
   const Y = new Float32Array(raw.rows * l);
   truth.classIndex.forEach((c, i) => {
     if (c >= 0) Y[i * l + c] = 1;
   });
-  return { X, Y: { data: Y, rows: raw.rows, cols: l }, labels: truth.classIndex };
+  const set = { X, Y: { data: Y, rows: raw.rows, cols: l }, labels: truth.classIndex };
+  const first = truth.firstUnseen;
+  return { set, ...(first ? { unseen: { count: truth.unseen, rows: raw.rows, row: first.row, label: first.label } } : {}) };
 }
 
 /** Where the iterations start from: what set-up or a checkpoint provides. */

@@ -9,10 +9,11 @@
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { KmfitError, describeValue } from '../errors.js';
-import { encodeScoreTargets, previewClasses, type LabelInput } from '../data/labels.js';
+import { KmfitError } from '../errors.js';
+import { previewClasses } from '../data/labels.js';
 import { fit } from '../fit.js';
 import type { KernelModel } from '../model/model.js';
+import { unseenLabelsText } from '../model/summary.js';
 import { CHECKPOINT_SCHEDULE_RULES, checkValue, type FitOptions } from '../options.js';
 import { version } from '../version.js';
 import { exitCodeOf, interruptOnSignals, stoppingNote } from './interrupt.js';
@@ -212,7 +213,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
   // maxRSS is in KiB: the process's peak resident memory, for the benchmarks' memory figure.
   const peakBytes = process.resourceUsage().maxRSS * 1024;
   // On stderr, with --json too: the report on stdout stays JSON alone.
-  const unseen = test && !searching ? unseenTestLabels(model, test) : undefined;
+  const unseen = searching ? undefined : unseenTestLabels(model);
   if (unseen) warn(unseen);
   if (args.json) {
     // model.history's figures (the residual, halvings, a cache left among them), the test set's as val*.
@@ -262,16 +263,10 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
  * the first: most often the wrong file or label column, which would otherwise show only as a high
  * test error.
  */
-function unseenTestLabels(model: KernelModel, test: { X: { rows: number }; y?: unknown; source: string }): string | undefined {
-  if (model.task !== 'classification' || !model.classes || test.y === undefined) return undefined;
-  const truth = encodeScoreTargets(test.y as LabelInput, test.X.rows, model, { X: test.source, y: `${test.source}'s labels` });
-  if (truth.task !== 'classification' || truth.unseen === 0) return undefined;
-  const row = truth.classIndex.indexOf(-1);
-  const label = (test.y as ArrayLike<unknown>)[row];
-  return (
-    `${truth.unseen} of the ${test.X.rows} test labels ${truth.unseen === 1 ? 'is' : 'are'} not among the training classes (${previewClasses(model.classes)}), ` +
-    `the first ${describeValue(label)} at row ${row} (0-based); each counts as an error (is the label column the same in both files?)`
-  );
+function unseenTestLabels(model: KernelModel): string | undefined {
+  const unseen = model.plan.unseenValidationLabels;
+  if (!unseen || !model.classes) return undefined;
+  return `${unseenLabelsText(unseen, 'test', previewClasses(model.classes))}; each counts as an error (is the label column the same in both files?)`;
 }
 
 /** The test figures of a model whose training did not see the test set (a search's). */

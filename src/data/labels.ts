@@ -244,6 +244,8 @@ export type ScoreTargets =
       readonly classIndex: Int32Array;
       /** How many rows have a label the model never saw. */
       readonly unseen: number;
+      /** The first of them: its row and label. */
+      readonly firstUnseen?: { readonly row: number; readonly label: ClassLabel };
     }
   | { readonly task: 'regression'; readonly values: Matrix };
 
@@ -335,17 +337,19 @@ export function encodeScoreTargets(
   classes.forEach((c, k) => lookup.set(c, k));
   const classIndex = new Int32Array(values.length);
   let unseen = 0;
+  let firstUnseen: { row: number; label: ClassLabel } | undefined;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     const k = typeof v === 'number' || typeof v === 'string' ? lookup.get(v) : undefined;
     if (k === undefined) {
       classIndex[i] = -1;
       unseen++;
+      firstUnseen ??= { row: i, label: typeof v === 'number' && Number.isFinite(v) ? v : String(v) };
     } else {
       classIndex[i] = k;
     }
   }
-  return { task: 'classification', classIndex, unseen };
+  return { task: 'classification', classIndex, unseen, ...(firstUnseen ? { firstUnseen } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -112,6 +112,7 @@ export class HeaderFields {
     if (plan.centers !== undefined) this.centersPlan(plan.centers);
     if (plan.stopping !== undefined) this.number(this.object(plan.stopping, 'plan.stopping').residual, 'plan.stopping.residual', true);
     if (plan.backendChoice !== undefined) this.backendChoice(plan.backendChoice);
+    if (plan.unseenValidationLabels !== undefined) this.unseenLabels(plan.unseenValidationLabels, 'plan.unseenValidationLabels');
     if (plan.stepSizeHalvings !== undefined) {
       const halvings = this.halvings(plan.stepSizeHalvings, 'plan.stepSizeHalvings');
       if (halvings.length === 0) throw this.unusable('its plan.stepSizeHalvings is an empty list (absent when the step size was never halved)');
@@ -131,6 +132,17 @@ export class HeaderFields {
       this.text(time.backend, `plan.backendChoice.times[${i}].backend`);
       this.number(time.seconds, `plan.backendChoice.times[${i}].seconds`);
     });
+  }
+
+  /** Scored rows' labels that are no class: how many of how many, and the first row and label. */
+  private unseenLabels(value: unknown, name: string): void {
+    const unseen = this.object(value, name);
+    const rows = this.integer(unseen.rows, `${name}.rows`, 1);
+    this.integer(unseen.count, `${name}.count`, 1, rows);
+    this.integer(unseen.row, `${name}.row`, 0, rows - 1);
+    if (typeof unseen.label !== 'string' && !(typeof unseen.label === 'number' && Number.isFinite(unseen.label))) {
+      throw this.unusable(`its ${name}.label is ${describeValue(unseen.label)}, not a string or a finite number`);
+    }
   }
 
   /** EigenPro 3's part of a plan: the centers and the projection's figures. */

@@ -3,9 +3,10 @@
  * (cli/render.ts) and the HTML (model/html.ts), so the two cannot disagree.
  */
 import type { EpochMetrics, StepHalving, StopReason } from '../solver/events.js';
-import { LATE_CACHE_CANDIDATES, SEARCH_WITHOUT_CACHE, type CentersPlan, type Plan, type SearchPlan } from '../solver/plan.js';
+import { LATE_CACHE_CANDIDATES, SEARCH_WITHOUT_CACHE, type CentersPlan, type Plan, type SearchPlan, type UnseenLabels } from '../solver/plan.js';
 import type { CachePlan } from '../solver/kernelCache.js';
 import type { BackendChoice } from '../solver/capacity.js';
+import { describeValue } from '../errors.js';
 
 /** 4 significant digits; exponent form outside [1e-3, 1e6). */
 export function formatNumber(x: number, digits = 4): string {
@@ -69,6 +70,7 @@ export function planRows(plan: Plan): PlanRow[] {
     ...(plan.cache ? [cacheRow(plan.cache)] : []),
     ...searchRows(plan),
     epochsRow(plan),
+    ...(plan.unseenValidationLabels ? [{ name: 'validation labels', value: unseenLabelsText(plan.unseenValidationLabels, 'validation'), why: 'each counts as an error' }] : []),
     {
       name: 'backend',
       value: plan.device ? `${plan.backend} on ${plan.device}` : plan.backend,
@@ -142,6 +144,16 @@ function epochsRow(plan: Plan): PlanRow {
     value: `until the train residual is at most ${residualText(plan.stopping.residual)} of the targets' spread, at most ${plan.epochs} ${perEpoch}`,
     why: "epochs left out: ‖y − f‖/‖y − ȳ‖ on the monitored subsample, the exact interpolant's answer",
   };
+}
+
+/**
+ * "3 of the 4000 test labels are not among the training classes (A, B, …), the first "Z" at row 17
+ * (0-based)"; `classes`: a preview of them (previewClasses), where known.
+ */
+export function unseenLabelsText(unseen: UnseenLabels, what: string, classes?: string): string {
+  const verb = unseen.count === 1 ? 'is' : 'are';
+  const among = classes === undefined ? 'the training classes' : `the training classes (${classes})`;
+  return `${unseen.count} of the ${unseen.rows} ${what} labels ${verb} not among ${among}, the first ${describeValue(unseen.label)} at row ${unseen.row} (0-based)`;
 }
 
 /** A relative residual as a percentage: "4.6 %". */

@@ -147,6 +147,15 @@ export function analyticStepSize(m: number, beta: number, lambda: number): { eta
   return { eta: (0.99 * 2 * m) / (beta + (m - 1) * lambda), regime: 'saturation' };
 }
 
+/** Labels of scored rows that are none of the model's classes (Plan.unseenValidationLabels). */
+export interface UnseenLabels {
+  readonly count: number;
+  readonly rows: number;
+  /** The first such row (0-based), and its label. */
+  readonly row: number;
+  readonly label: number | string;
+}
+
 /** The set-up block: every analytic choice, its inputs, and where it came from. */
 export interface Plan {
   readonly n: number;
@@ -202,6 +211,12 @@ export interface Plan {
   readonly cache?: CachePlan;
   /** A bandwidth search: its candidates, the held-out data that judged them, how they were trained, and the results. */
   readonly search?: SearchPlan;
+  /**
+   * Validation labels that are none of the training classes (each counts as an error, whatever
+   * the model predicts): how many of how many rows, and the first. Most often the wrong file or
+   * label column. Absent where every label is a class (and for regression).
+   */
+  readonly unseenValidationLabels?: UnseenLabels;
   /** The most epochs; exactly these unless `stopping` ends the run before. */
   readonly epochs: number;
   /** When the epochs were left out (EigenPro 2): the run stops once its relative residual reaches this rule's (convergence.ts). */

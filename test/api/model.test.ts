@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fit, KmfitError, loadModel } from '../../src/index.js';
+import { fit, KmfitError, loadModel, type Plan } from '../../src/index.js';
+import { planRows } from '../../src/model/summary.js';
 import { writeModelFile } from '../../src/io/modelFile.js';
 import { randomPoints } from '../helpers/data.js';
 import { temporaryDirectory } from '../helpers/temporary.js';
@@ -181,6 +182,32 @@ describe('the trained model', () => {
     expect(Math.min(...errors)).toBeLessThan(errors[19]); // a worse last epoch, as in the test above
     expect(model.keptEpoch).toBe(20);
     expect(1 - (await model.score(validation.X, validation.y))).toBeCloseTo(errors[19], 12);
+  });
+
+  it("says in its plan which validation labels are no training class, before training, and keeps that in its file", async () => {
+    // Training labels 0–2; the validation labels shifted by one: every 2 becomes a 3, no class.
+    const shifted = Xtest.map((x) => label(x) + 1);
+    const plans: Plan[] = [];
+    const model = await fit(X, X.map(label), { epochs: 1, validation: { X: Xtest, y: shifted }, onPlan: (plan) => void plans.push(plan) });
+    const count = shifted.filter((k) => k === 3).length;
+    const row = shifted.indexOf(3);
+    expect(count).toBeGreaterThan(0);
+    const unseen = { count, rows: Xtest.length, row, label: 3 };
+    expect(plans[0].unseenValidationLabels).toEqual(unseen);
+    expect(model.plan.unseenValidationLabels).toEqual(unseen);
+    expect(planRows(model.plan).find((r) => r.name === 'validation labels')).toEqual({
+      name: 'validation labels',
+      value: `${count} of the ${Xtest.length} validation labels ${count === 1 ? 'is' : 'are'} not among the training classes, the first 3 at row ${row} (0-based)`,
+      why: 'each counts as an error',
+    });
+    expect((await loadModel(model.toBytes())).plan.unseenValidationLabels).toEqual(unseen);
+    // Text labels; and none where every label is a class, or for regression.
+    const named = await fit(X, X.map((x) => names[label(x)]), { epochs: 1, validation: { X: Xtest.slice(0, 3), y: ['setosa', 'rose', 'tulip'] } });
+    expect(named.plan.unseenValidationLabels).toEqual({ count: 2, rows: 3, row: 1, label: 'rose' });
+    const matching = await fit(X, X.map(label), { epochs: 1, validation: { X: Xtest, y: Xtest.map(label) } });
+    const regression = await fit(X, X.map((x) => x[0]), { epochs: 1, validation: { X: Xtest, y: Xtest.map((x) => x[0] + 7) } });
+    expect([matching.plan.unseenValidationLabels, regression.plan.unseenValidationLabels]).toEqual([undefined, undefined]);
+    for (const m of [model, named, matching, regression]) await m.dispose();
   });
 });
 
