@@ -268,21 +268,24 @@ class OnnxBackend implements Backend {
     // The last matrix prepared (the points in fill order, or the Y that began it: rows from
     // prepareRows keep their byte form), and its columns inputs as they are asked for.
     let prepared: { readonly source: Float32Array; readonly matrix: Matrix; float?: { form: DistanceForm; values: FormValues }; bytes?: ByteColumns | null } | undefined;
+    // Where M's rows lie among the prepared matrix's: the first of them, or undefined.
+    const runIn = (M: Matrix): number | undefined => {
+      const p = prepared;
+      if (!p || M.data.buffer !== p.source.buffer || M.cols !== p.matrix.cols) return undefined;
+      const offset = M.data.byteOffset - p.source.byteOffset;
+      const start = offset / (M.cols * Float32Array.BYTES_PER_ELEMENT);
+      return offset >= 0 && Number.isInteger(start) && start + M.rows <= p.matrix.rows ? start : undefined;
+    };
     // A block's rows that are a run of the prepared matrix's (a fill's new rows) see its bytes.
     const rowsOf = (X: Matrix): Matrix => {
-      const p = prepared;
-      if (!p || !hasByteForm(p.matrix) || X.data.buffer !== p.source.buffer || X.cols !== p.matrix.cols) return X;
-      const offset = X.data.byteOffset - p.source.byteOffset;
-      const rowBytes = X.cols * Float32Array.BYTES_PER_ELEMENT;
-      const start = offset / rowBytes;
-      return offset >= 0 && Number.isInteger(start) && start + X.rows <= p.matrix.rows ? rowRangeWithByteForm(p.matrix, start, start + X.rows) : X;
+      const start = runIn(X);
+      return start !== undefined && hasByteForm(prepared!.matrix) ? rowRangeWithByteForm(prepared!.matrix, start, start + X.rows) : X;
     };
+    // A block's columns that end where the prepared matrix does (a fill's suffix) are served from
+    // its inputs; any others begin a new one.
     const columnsOf = (Y: Matrix): BlockColumns => {
-      const data = Y.data.subarray(0, Y.rows * Y.cols);
-      const p = prepared;
-      const isSuffix =
-        p !== undefined && p.source.buffer === data.buffer && p.source.byteOffset + p.source.byteLength === data.byteOffset + data.byteLength && data.byteOffset >= p.source.byteOffset;
-      const whole = isSuffix ? p : (prepared = { source: data, matrix: Y });
+      const start = runIn(Y);
+      const whole = start !== undefined && start + Y.rows === prepared!.matrix.rows ? prepared! : (prepared = { source: Y.data.subarray(0, Y.rows * Y.cols), matrix: Y });
       const { matrix } = whole;
       const skipped = matrix.rows - Y.rows;
       return {
