@@ -8,8 +8,9 @@ import type { SearchPlan } from '../solver/plan.js';
 export { formatNumber, percent, stoppedText } from '../model/summary.js';
 
 /** The plan as aligned "name  value  (why)" rows. */
-export function renderPlan(plan: Plan): string {
-  const rows = planRows(plan);
+/** The plan's rows; `validationName`: what the validation data are called (the CLI's --test file: 'test'). */
+export function renderPlan(plan: Plan, validationName?: string): string {
+  const rows = planRows(plan, validationName);
   const width = Math.max(...rows.map((r) => r.name.length));
   return rows.map((r) => `  ${r.name.padEnd(width)}  ${r.value}${r.why ? `   (${r.why})` : ''}`).join('\n');
 }

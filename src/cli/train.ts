@@ -164,7 +164,7 @@ export async function train(args: TrainArgs, resuming?: Resuming): Promise<numbe
     signal: interrupt.signal,
     // A search's refit (the kept candidate trained again on all rows) has a plan of its own.
     onPlan: (plan) => {
-      say(`${plan.search?.refit ? `plan of the refit (${plan.search.refit})` : 'plan'}\n` + renderPlan(plan));
+      say(`${plan.search?.refit ? `plan of the refit (${plan.search.refit})` : 'plan'}\n` + renderPlan(plan, searching ? 'held-out' : 'test'));
     },
     onEpoch: (report) => {
       reportedAt.set(report.epoch, performance.now() / 1000);

@@ -40,11 +40,12 @@ export interface PlanRow {
 
 /**
  * The plan block, in the order kmfit prints it: one row per choice, its value and where it came
- * from (the CLI's plan block, the notebook's table, the browser demo's).
+ * from (the CLI's plan block, the notebook's table, the browser demo's). `validationName`: what the
+ * validation data are called in its rows (the CLI's --test file: 'test').
  * @example
  * for (const row of planRows(model.plan)) console.log(row.name, row.value, row.why ?? '');
  */
-export function planRows(plan: Plan): PlanRow[] {
+export function planRows(plan: Plan, validationName = 'validation'): PlanRow[] {
   const outputs = outputsText(plan);
   return [
     { name: 'data', value: `n = ${plan.n} points, d = ${plan.d} features, ${outputs} (${plan.task})` },
@@ -70,7 +71,9 @@ export function planRows(plan: Plan): PlanRow[] {
     ...(plan.cache ? [cacheRow(plan.cache)] : []),
     ...searchRows(plan),
     epochsRow(plan),
-    ...(plan.unseenValidationLabels ? [{ name: 'validation labels', value: unseenLabelsText(plan.unseenValidationLabels, 'validation'), why: 'each counts as an error' }] : []),
+    ...(plan.unseenValidationLabels
+      ? [{ name: `${validationName} labels`, value: unseenLabelsText(plan.unseenValidationLabels, validationName), why: 'each counts as an error' }]
+      : []),
     {
       name: 'backend',
       value: plan.device ? `${plan.backend} on ${plan.device}` : plan.backend,

@@ -157,6 +157,9 @@ describe('labels that would train, but likely not as meant: one line asking for 
     expect(shifted.stderr).toBe(
       'kmfit: warning: 2 of the 3 test labels are not among the training classes (0, 1), the first 2 at row 1 (0-based); each counts as an error (is the label column the same in both files?)\n',
     );
+    // The plan printed before training says so already.
+    const planRow = /test labels +2 of the 3 test labels are not among the training classes, the first 2 at row 1 \(0-based\) +\(each counts as an error\)/.exec(shifted.stdout);
+    expect(planRow?.index).toBeLessThan(shifted.stdout.indexOf('epoch 1/1'));
     // With --json too, on stderr: stdout stays the report alone.
     const json = kmfit('classes.csv', '--test', 'shifted-test.csv', '--epochs', '1', '--no-save', '--json');
     expect(json.stderr).toBe(shifted.stderr);
