@@ -19,6 +19,7 @@ export interface ChoiceData {
 /** Starts the backend `name`; for 'auto' with several candidates, also what the timing found. */
 export async function startBackend(name: BackendName, options: BackendOptions, data: ChoiceData): Promise<{ backend: Backend; choice?: BackendChoice }> {
   if (name !== 'auto') return { backend: await createBackend(name, options) };
+  const started = performance.now();
   const candidates = await createAutoCandidates(options);
   if (candidates.length === 1) return { backend: candidates[0] };
   let keep: Backend | undefined;
@@ -26,7 +27,7 @@ export async function startBackend(name: BackendName, options: BackendOptions, d
     const X = data.rows.take(Int32Array.from({ length: Math.min(data.rows.rows, CHOICE_CENTERS) }, (_, i) => i));
     const choice = await timeBackends(candidates, data.kernel, X, data.outputs);
     keep = candidates.find((backend) => backend.name === choice.name);
-    return { backend: keep!, choice };
+    return { backend: keep!, choice: { ...choice, seconds: (performance.now() - started) / 1000 } };
   } finally {
     await Promise.all(candidates.filter((backend) => backend !== keep).map((backend) => backend.dispose()));
   }

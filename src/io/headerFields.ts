@@ -127,6 +127,7 @@ export class HeaderFields {
     this.integer(choice.rows, 'plan.backendChoice.rows', 1);
     this.integer(choice.centers, 'plan.backendChoice.centers', 1);
     if (typeof choice.cached !== 'boolean') throw this.unusable(`its plan.backendChoice.cached is ${describeValue(choice.cached)}, not true or false`);
+    if (choice.seconds !== undefined) this.number(choice.seconds, 'plan.backendChoice.seconds');
     this.list(choice.times, 'plan.backendChoice.times').forEach((entry, i) => {
       const time = this.object(entry, `plan.backendChoice.times[${i}]`);
       this.text(time.backend, `plan.backendChoice.times[${i}].backend`);

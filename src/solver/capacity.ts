@@ -221,6 +221,11 @@ export interface BackendChoice {
   readonly rows: number;
   readonly centers: number;
   readonly cached: boolean;
+  /**
+   * Seconds the choice took in this run: starting every candidate, and timing them unless the
+   * times were cached (absent in older model files). The cold start's cost, paid once per shape class.
+   */
+  readonly seconds?: number;
 }
 
 /** The fastest of measured times; a tie goes to the earlier (BACKENDS order). */

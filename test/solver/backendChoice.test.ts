@@ -147,6 +147,12 @@ describe("the plan says what 'auto' measured", () => {
     expect(backendChoiceText({ name: 'onnx', times: [{ backend: 'onnx', seconds: 0.001 }, { backend: 'wasm', seconds: 0.002 }], rows: 256, centers: 900, cached: true })).toContain(
       'from the calibration cache',
     );
+    // What the choice cost this run: once per shape class when timed, only the candidates' start when recalled.
+    const timed = { name: 'wasm', times: [{ backend: 'onnx', seconds: 0.0046 }, { backend: 'wasm', seconds: 0.0034 }], rows: 1024, centers: 4000, cached: false, seconds: 0.2149 };
+    expect(backendChoiceText(timed)).toBe("auto: the fastest on this data's shape: onnx 4.6 ms, wasm 3.4 ms per fused block of 1024 × 4000; choosing took 0.21 s, once for this shape class");
+    expect(backendChoiceText({ ...timed, cached: true, seconds: 0.061 })).toBe(
+      "auto: the fastest on this data's shape: onnx 4.6 ms, wasm 3.4 ms per fused block of 1024 × 4000, from the calibration cache; choosing took 0.06 s",
+    );
   });
 
   it("fit with 'auto' reports the times where it chose among several, and names the one it took", async () => {
@@ -159,6 +165,8 @@ describe("the plan says what 'auto' measured", () => {
         expect(choice.times.map((t) => t.backend)).toContain(model.plan.backend);
         expect(choice.name).toBe(model.plan.backend);
         expect(choice.name).toBe(fastestBackend(choice.times));
+        // The seconds the choice took: at least the timed calls themselves (each timed twice and warmed once).
+        expect(choice.seconds).toBeGreaterThan(choice.cached ? 0 : 3 * choice.times.reduce((sum, t) => sum + t.seconds, 0));
         const row = planRows(model.plan).find((r) => r.name === 'backend')!;
         expect(row.why).toBe(backendChoiceText(choice));
         // The plan, choice included, survives the model file.
