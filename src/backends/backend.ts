@@ -25,7 +25,7 @@ export interface Backend {
   /**
    * Optional: rows `indices` of X as a copy (takeRows) that keeps the form X's rows carry from
    * prepareRows (onnx: their bytes gathered, not read again from the copy's floats): a step's batch
-   * of the training points, the preconditioner's subsample, a kernel cache's fill order.
+   * of the training points for the subsample correction, a kernel cache's fill order.
    */
   takeRows?(X: Matrix, indices: Int32Array): Matrix;
   /**
