@@ -166,8 +166,8 @@ async function fitOne(X: MatrixInput | OpenedNpy, y: LabelInput, checked: FitOpt
         ? () => cacheOf(planRunCache('auto', backend, planned, { ...run, exact: true }))
         : undefined;
       // Until the cache holds the subsample's rows, each step's correction predicts at them: prepared once.
-      const p = start.preconditioning;
-      const preconditioning = p && { ...p, points: backend.prepareRows?.(p.points) ?? p.points };
+      const given = start.preconditioning;
+      const preconditioning = given && { ...given, points: backend.prepareRows?.(given.points) ?? given.points };
       stepper = eigenPro2Stepper({ backend, kernel, X: points, Y: targets.values, centers, preconditioning, cache, ...(exactCache ? { exactCache } : {}) });
     }
     // The validation rows scored from their kept block (planCache decides: EigenPro 2 with the cache).

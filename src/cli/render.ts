@@ -7,8 +7,7 @@ import type { SearchPlan } from '../solver/plan.js';
 
 export { formatNumber, percent, stoppedText } from '../model/summary.js';
 
-/** The plan as aligned "name  value  (why)" rows. */
-/** The plan's rows; `validationName`: what the validation data are called (the CLI's --test file: 'test'). */
+/** The plan as aligned "name  value  (why)" rows; `validationName`: what the validation data are called (the CLI's --test file: 'test'). */
 export function renderPlan(plan: Plan, validationName?: string): string {
   const rows = planRows(plan, validationName);
   const width = Math.max(...rows.map((r) => r.name.length));

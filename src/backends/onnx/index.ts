@@ -349,7 +349,7 @@ class OnnxBackend implements Backend {
       const yWidth = y ? y.length / n : d;
       const wholeRows = Math.floor(BLOCK_RUN_BYTES / (n * valueBytes(form)));
       const columns = wholeRows >= WHOLE_ROW_RUN_MIN_ROWS ? n : Math.floor(BLOCK_RUN_BYTES / (BLOCK_ROWS * valueBytes(form)));
-      const rows = Math.min(m, BLOCK_ROWS, columns === n ? wholeRows : BLOCK_ROWS);
+      const rows = Math.min(m, BLOCK_ROWS, columns === n ? wholeRows : Infinity);
       // A tile that is a stretch of out (whole rows of it) is written there by onnxruntime; any
       // other (a strip of columns, or out in shared memory, which onnxruntime-node does not take)
       // goes to one reused tile and is copied row by row. Either way no fresh output per run.
