@@ -65,11 +65,6 @@ const WHOLE_ROW_RUN_MIN_ROWS = 512;
 /** Bytes of cached rows, widened to float32, per run of a cached product (about L3-sized runs measured no faster). */
 const PRODUCT_RUN_BYTES = 32 * 2 ** 20;
 
-/** Cached values of a precision: float32, or float16's bit patterns. */
-function newValues(precision: OnnxCachePrecision, length: number): CachedValues {
-  return precision === 'float32' ? new Float32Array(length) : new Uint16Array(length);
-}
-
 export interface OnnxBackendOptions {
   /** Threads of onnxruntime's intra-op pool; default one per core. */
   readonly threads?: number;
@@ -172,6 +167,11 @@ class OnnxBackend implements Backend {
   /** Center sets and groups, released when the backend is disposed. */
   private readonly centerSets = new Set<Releasable>();
   private disposal: Promise<void> | undefined;
+  /**
+   * Plain memory that the blocks' spare tiles and the products' runs reuse, grown as asked (the
+   * queue runs one call at a time): fresh memory for each call was faulted in again at every step.
+   */
+  private scratchMemory = new ArrayBuffer(0);
 
   constructor(
     private readonly runtime: OnnxRuntime,
@@ -354,7 +354,7 @@ class OnnxBackend implements Backend {
       // other (a strip of columns, or out in shared memory, which onnxruntime-node does not take)
       // goes to one reused tile and is copied row by row. Either way no fresh output per run.
       const inPlace = columns === stride && out.buffer instanceof ArrayBuffer;
-      const spare = inPlace ? undefined : newValues(precision, rows * columns);
+      const spare = inPlace ? undefined : this.scratch(precision, rows * columns);
       const { runtime } = this;
       for (let c0 = 0; c0 < n; c0 += columns) {
         const width = Math.min(columns, n - c0);
@@ -388,7 +388,7 @@ class OnnxBackend implements Backend {
       const session = await this.sharedSession('product', [], 'gemm', 0, precision);
       const a = this.runtime.tensor(A.subarray(0, cols * l), [cols, l]);
       const step = rowsPerRun(cols, 4, PRODUCT_RUN_BYTES);
-      const plain = K.buffer instanceof ArrayBuffer ? undefined : newValues(precision, step * cols);
+      const plain = K.buffer instanceof ArrayBuffer ? undefined : this.scratch(precision, Math.min(step, rows) * cols);
       for (let r0 = 0; r0 < rows; r0 += step) {
         const height = Math.min(step, rows - r0);
         let values = K.subarray(r0 * cols, (r0 + height) * cols);
@@ -399,6 +399,13 @@ class OnnxBackend implements Backend {
         out.set(outputData(await session.run({ k: this.valuesTensor(values, [height, cols]), a }), 'out'), r0 * l);
       }
     });
+  }
+
+  /** `length` values of the precision in the scratch memory (inside the queue; contents undefined). */
+  private scratch(precision: OnnxCachePrecision, length: number): CachedValues {
+    const bytes = length * (precision === 'float32' ? 4 : 2);
+    if (this.scratchMemory.byteLength < bytes) this.scratchMemory = new ArrayBuffer(bytes);
+    return precision === 'float32' ? new Float32Array(this.scratchMemory, 0, length) : new Uint16Array(this.scratchMemory, 0, length);
   }
 
   /** A tensor over cached values: float32, or float16's bit patterns. */
@@ -419,7 +426,7 @@ class OnnxBackend implements Backend {
       out.fill(0, 0, cols * l);
       if (rows === 0) return;
       const session = await this.sharedSession('transposed product', [], 'gemm', 0);
-      const gathered = new Float32Array(Math.min(rows, rowsPerRun(cols, 4, PRODUCT_RUN_BYTES)) * cols);
+      const gathered = this.scratch('float32', Math.min(rows, rowsPerRun(cols, 4, PRODUCT_RUN_BYTES)) * cols) as Float32Array;
       await inGatheredRuns(rows, cols, rowAt, gathered, async (values, r0, r1) => {
         const k = this.runtime.tensor(values, [r1 - r0, cols]);
         const a = this.runtime.tensor(A.subarray(r0 * l, r1 * l), [r1 - r0, l]);
@@ -449,6 +456,7 @@ class OnnxBackend implements Backend {
       this.sharedSessions.clear();
       const sets = [...this.centerSets];
       this.centerSets.clear();
+      this.scratchMemory = new ArrayBuffer(0);
       await Promise.all([...shared.map(async (session) => (await session).release()), ...sets.map((set) => set.release())]);
     });
     return this.disposal;
