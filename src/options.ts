@@ -366,7 +366,8 @@ export const FIT_OPTIONS = {
     hint: 'false trains on X’s own Float32Array',
     describe:
       "false: train on X's own Float32Array (X given as { data, shape } or { data, rows, cols }) instead of a copy, " +
-      'as scikit-learn’s copy_X=False does; the model keeps that array as its centers, so leave it unchanged',
+      'as scikit-learn’s copy_X=False does, and score validation.X’s own likewise; the model keeps X’s array as its ' +
+      'centers, so leave both unchanged',
     default: true,
   }),
   labelName: option<string>()({

@@ -120,7 +120,7 @@ export function prepareTraining(X: MatrixInput | OpenedNpy, y: LabelInput, optio
   const choice = chooseKernel(options.kernel, options.bandwidth);
   const { raw, train, rows, scaling } = trainingFeatures(X, options);
   const targets = encodeTargets(y, raw.rows, options.task, { X: 'X', y: options.labelName });
-  const monitored = options.validation && monitorValidation(options.validation, raw.cols, targets, scaling);
+  const monitored = options.validation && monitorValidation(options.validation, raw.cols, targets, scaling, options.copyX);
   const validation = monitored?.set;
   const unseen = monitored?.unseen;
   const random = new SeededRandom(options.seed);
@@ -163,15 +163,20 @@ export function monitorRows(X: TrainingRows, targets: Targets, picked: Int32Arra
   return { X: X.take(picked), Y, rows: picked, ...(targets.classes ? { labels: argmaxRows(Y) } : {}) };
 }
 
-/** Validation data in the training's feature space and target encoding; its labels that are no class. */
+/**
+ * Validation data in the training's feature space and target encoding; its labels that are no
+ * class. Its X is copied only where it would otherwise be scored as it is (no scaling) and copyX
+ * asks for copies: scaling writes a new array anyway.
+ */
 function monitorValidation(
   validation: { X: MatrixInput; y: LabelInput; name?: string },
   features: number,
   targets: Targets,
   scaling: Scaling,
+  copyX: boolean,
 ): { set: MonitorSet; unseen?: UnseenLabels } {
   const names = validation.name === undefined ? { X: 'validation.X', y: 'validation.y' } : { X: validation.name, y: `${validation.name}'s labels` };
-  const raw = toMatrix(validation.X, names.X);
+  const raw = toMatrix(validation.X, names.X, { copy: copyX && scaling.kind === 'none' });
   if (raw.cols !== features) {
     throw new KmfitError(
       'FEATURE_MISMATCH',

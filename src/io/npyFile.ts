@@ -151,11 +151,11 @@ class NpyView implements OpenedNpy {
     if (header.info.itemsize === 8 && header.info.kind !== 'f') {
       for (let k = 0; k < count; k++) {
         const row = raw.subarray(k * this.viewBytes, (k + 1) * this.viewBytes);
-        out.set(decodeNpyElements(row, header, name, rowOf(k) * fileCols + this.c0), at + k * this.cols);
+        out.set(decodeNpyElements(row, header, name, rowOf(k) * fileCols + this.c0, { view: true }), at + k * this.cols);
       }
       return;
     }
-    out.set(decodeNpyElements(raw.subarray(0, count * this.viewBytes), header, name), at);
+    out.set(decodeNpyElements(raw.subarray(0, count * this.viewBytes), header, name, 0, { view: true }), at);
   }
 
   readRows(indices: ArrayLike<number>, out?: Float32Array): Float32Array {
@@ -226,9 +226,9 @@ class NpyView implements OpenedNpy {
       const raw = this.readPiece(first, count, rowBytes).subarray(0, count * this.viewBytes);
       if (header.info.itemsize === 8 && header.info.kind !== 'f') {
         // Row by row, so that a value a double cannot hold is named at its own element.
-        for (let k = 0; k < count; k++) result.set(decodeNpyElements(raw.subarray(8 * k, 8 * k + 8), header, name, (first + k) * fileCols + this.c0), first + k);
+        for (let k = 0; k < count; k++) result.set(decodeNpyElements(raw.subarray(8 * k, 8 * k + 8), header, name, (first + k) * fileCols + this.c0, { view: true }), first + k);
       } else {
-        result.set(decodeNpyElements(raw, header, name), first);
+        result.set(decodeNpyElements(raw, header, name, 0, { view: true }), first);
       }
     }
     return result;

@@ -63,7 +63,8 @@ function fortranColumns(trailing: readonly number[]): Int32Array {
 
 /**
  * Streams elements [first, first + count) of the array through `sink`, one decoded chunk at a
- * time: `sink(values, firstIndex)`. Chunks hold a whole number of `unit`s (rows, in C order).
+ * time: `sink(values, firstIndex)`, which copies them out (they may be a view of the source's
+ * reused read buffer). Chunks hold a whole number of `unit`s (rows, in C order).
  */
 async function streamElements(
   source: ByteSource,
@@ -79,7 +80,7 @@ async function streamElements(
   for (let done = 0; done < count; done += perChunk) {
     const n = Math.min(perChunk, count - done);
     const raw = await source.read(header.dataOffset + (first + done) * itemsize, n * itemsize);
-    sink(decodeNpyElements(raw, header, name, first + done), first + done);
+    sink(decodeNpyElements(raw, header, name, first + done, { view: true }), first + done);
   }
 }
 

@@ -39,6 +39,26 @@ describe('the option table', () => {
     expect(withDefaults({ epochs: 2, seed: undefined, bandwidth: 3 })).toEqual({ ...defaults, epochs: 2, bandwidth: 3 });
   });
 
+  it("copyX: false scores validation.X's own Float32Array where nothing scales it, and never writes into it", async () => {
+    const { prepareTraining } = await import('../../src/prepare.js');
+    const X = { data: new Float32Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12]), rows: 6, cols: 2 };
+    const y = [0, 1, 0, 1, 0, 1];
+    const given = new Float32Array([1, 2, 3, 5, 8, 13]);
+    const validation = { X: { data: given, rows: 3, cols: 2 }, y: [1, 0, 1] };
+    const prepare = (options: { copyX: boolean; scale: 'none' | 'standard' }) =>
+      prepareTraining(X, y, { seed: 0, labelName: 'y', bandwidth: 1, validation, ...options }).validation!.X.data;
+    expect(prepare({ copyX: false, scale: 'none' })).toBe(given);
+    const copied = prepare({ copyX: true, scale: 'none' });
+    expect(copied).not.toBe(given);
+    expect(copied).toEqual(given);
+    // Standardized: each column's (v − mean)/std of X's columns (means 5 and 6.1667), in a new array.
+    const scaled = prepare({ copyX: false, scale: 'standard' });
+    expect(scaled).not.toBe(given);
+    const std0 = Math.sqrt([0, 2, 4, 6, 8, 10].reduce((sum, v) => sum + (v - 5) ** 2, 0) / 6);
+    expect(scaled[0]).toBeCloseTo((1 - 5) / std0, 5);
+    expect(given).toEqual(new Float32Array([1, 2, 3, 5, 8, 13]));
+  });
+
   it('labelName: what the messages about y call it; a non-empty string', async () => {
     const { fit } = await import('../../src/index.js');
     const X = Array.from({ length: 24 }, (_, i) => [(i * 7) % 11, i % 5]);

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KmfitError } from '../../src/errors.js';
-import { decodeNpy, decodeNpyPrefix, encodeNpy, halfToFloat, type NpyEncodable } from '../../src/io/npy.js';
+import { decodeNpy, decodeNpyElements, decodeNpyPrefix, encodeNpy, halfToFloat, parseNpyHeader, type NpyEncodable } from '../../src/io/npy.js';
 import { crc32, crc32Portable, readNpz, writeNpz } from '../../src/io/npz.js';
 import { RUN_NUMPY_TESTS, runPython } from '../helpers/numpy.js';
 import { temporaryDirectory } from '../helpers/temporary.js';
@@ -151,6 +151,30 @@ describe('decodeNpy: shapes, order and versions', () => {
     expect(Array.from(a.data)).toEqual(FLOATS);
     a.data[0] = 123;
     expect(decodeNpy(view).data[0]).toBe(-1.25);
+  });
+
+  it('decodeNpyElements with view: a view of raw where its bytes are the values already, else a copy', () => {
+    const elements = (file: string) => {
+      const bytes = fixture(file);
+      const header = parseNpyHeader(bytes, file);
+      return { header, raw: bytes.subarray(header.dataOffset) };
+    };
+    const little = elements('f4_le.npy');
+    const shared = decodeNpyElements(little.raw, little.header, 'f4', 0, { view: true });
+    expect(shared.buffer).toBe(little.raw.buffer);
+    expect(Array.from(shared)).toEqual(FLOATS);
+    expect(decodeNpyElements(little.raw, little.header, 'f4').buffer).not.toBe(little.raw.buffer);
+    // Unaligned: a copy, with the same values.
+    const shifted = new Uint8Array(little.raw.length + 1);
+    shifted.set(little.raw, 1);
+    const unaligned = decodeNpyElements(shifted.subarray(1), little.header, 'f4', 0, { view: true });
+    expect(unaligned.buffer).not.toBe(shifted.buffer);
+    expect(Array.from(unaligned)).toEqual(FLOATS);
+    // Big-endian bytes are swapped in a copy; raw keeps its own.
+    const big = elements('f4_be.npy');
+    const before = Array.from(big.raw);
+    expect(Array.from(decodeNpyElements(big.raw, big.header, 'f4', 0, { view: true }))).toEqual(FLOATS);
+    expect(Array.from(big.raw)).toEqual(before);
   });
 
   it("decodes a Node Buffer (whose slice() is a view into Buffer's shared pool)", () => {
