@@ -24,7 +24,7 @@ export async function startBackend(name: BackendName, options: BackendOptions, d
   if (candidates.length === 1) return { backend: candidates[0] };
   let keep: Backend | undefined;
   try {
-    const X = data.rows.take(Int32Array.from({ length: Math.min(data.rows.rows, CHOICE_CENTERS) }, (_, i) => i));
+    const X = data.rows.first(Math.min(data.rows.rows, CHOICE_CENTERS));
     const choice = await timeBackends(candidates, data.kernel, X, data.outputs);
     keep = candidates.find((backend) => backend.name === choice.name);
     return { backend: keep!, choice: { ...choice, seconds: (performance.now() - started) / 1000 } };

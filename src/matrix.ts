@@ -40,9 +40,11 @@ export interface TrainingRows {
   readonly cols: number;
   /** The rows `indices`, in that order, as float32 features in the training's space (scaled). */
   take(indices: ArrayLike<number>): Matrix;
+  /** The first `count` rows, as take gives them: rows in memory as a view, not a copy. */
+  first(count: number): Matrix;
 }
 
 /** The rows of a matrix in memory. */
 export function matrixRows(X: Matrix): TrainingRows {
-  return { rows: X.rows, cols: X.cols, take: (indices) => takeRows(X, indices) };
+  return { rows: X.rows, cols: X.cols, take: (indices) => takeRows(X, indices), first: (count) => rowSlice(X, 0, count) };
 }

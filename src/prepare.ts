@@ -95,6 +95,7 @@ function trainingFeatures(X: MatrixInput | OpenedNpy, options: PrepareOptions): 
         rows: X.rows,
         cols: X.cols,
         take: (indices) => applyScaling({ data: X.readRows(indices), rows: indices.length, cols: X.cols }, scaling),
+        first: (count) => applyScaling({ data: X.readRange(0, count), rows: count, cols: X.cols }, scaling),
       };
       return { raw: X, rows, scaling };
     }

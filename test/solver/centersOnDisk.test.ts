@@ -49,6 +49,26 @@ describe('EigenPro 3 from disk', () => {
     });
   }
 
+  it("the training rows' first rows ('auto' times the backends on them) are the same from disk and from memory", async () => {
+    const { prepareTraining } = await import('../../src/prepare.js');
+    const opened = openNpy(file);
+    try {
+      for (const scale of ['none', 'standard'] as const) {
+        const options = { seed: 0, labelName: 'y', bandwidth: 60, copyX: false, scale };
+        const fromDisk = prepareTraining(opened.columns(0, d), labels, { ...options, onDisk: true }).rows;
+        const inRam = prepareTraining(inMemory, labels, options).rows;
+        const first = Int32Array.from({ length: 7 }, (_, i) => i);
+        expect(fromDisk.first(7)).toEqual(inRam.take(first));
+        expect(inRam.first(7)).toEqual(inRam.take(first));
+      }
+      // In memory, a view of the rows: no copy.
+      const shared = prepareTraining(inMemory, labels, { seed: 0, labelName: 'y', bandwidth: 60, copyX: false, scale: 'none' }).rows.first(7);
+      expect(shared.data.buffer).toBe(inMemory.data.buffer);
+    } finally {
+      opened.close();
+    }
+  });
+
   it('a checkpoint written from memory resumes from disk, to the uninterrupted model', async () => {
     const reference = await fit(inMemory, labels, base);
     const checkpoint = path.join(dir, 'run.checkpoint');
