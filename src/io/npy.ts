@@ -292,7 +292,9 @@ export function decodeNpyElements(raw: Uint8Array, header: NpyHeader, name: stri
   const { info } = header;
   const n = raw.length / info.itemsize;
   const swap = info.itemsize > 1 && header.littleEndian !== HOST_LITTLE_ENDIAN;
-  const inPlace = view && !swap && info.dtype !== 'bool' && raw.byteOffset % info.itemsize === 0;
+  // float16 and 64-bit integers are converted into a new array anyway: read in place either way.
+  const converted = info.dtype === 'float16' || info.dtype === 'int64' || info.dtype === 'uint64';
+  const inPlace = (view || converted) && !swap && info.dtype !== 'bool' && raw.byteOffset % info.itemsize === 0;
   // Else a fresh copy: aligned (typed-array views need byteOffset % itemsize == 0) and never
   // aliasing. Not raw.slice(): on a Node Buffer that is a view into Buffer's shared pool.
   const copy = inPlace ? raw : new Uint8Array(raw);
