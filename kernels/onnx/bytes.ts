@@ -117,17 +117,11 @@ export function hasByteForm(X: Matrix): X is RowsWithByteForm {
  */
 export function takeRowsWithByteForm(X: RowsWithByteForm, indices: Int32Array): RowsWithByteForm {
   const d = X.cols;
-  const taken = withByteForm(takeRows(X, indices));
-  for (const [divisor, forms] of X[BYTE_FORMS]) {
-    if (!forms) continue; // some of X's rows are no bytes over it; the copy's may be: read if asked
-    const { read } = forms;
-    const values = new Uint8Array(indices.length * d);
-    indices.forEach((row, i) => values.set(read.values.subarray(row * d, (row + 1) * d), i * d));
-    const squares = Int32Array.from(indices, (row) => read.squares[row]);
-    const sums = Int32Array.from(indices, (row) => read.sums[row]);
-    taken[BYTE_FORMS].set(divisor, { read: { values, squares, sums } });
-  }
-  return taken;
+  return carryingBytes(X, takeRows(X, indices), ({ values, squares, sums }) => {
+    const taken = new Uint8Array(indices.length * d);
+    indices.forEach((row, i) => taken.set(values.subarray(row * d, (row + 1) * d), i * d));
+    return { values: taken, squares: Int32Array.from(indices, (row) => squares[row]), sums: Int32Array.from(indices, (row) => sums[row]) };
+  });
 }
 
 /**
@@ -136,18 +130,27 @@ export function takeRowsWithByteForm(X: RowsWithByteForm, indices: Int32Array): 
  */
 export function rowRangeWithByteForm(X: RowsWithByteForm, start: number, end: number): RowsWithByteForm {
   const d = X.cols;
-  const range = withByteForm({ data: X.data.subarray(start * d, end * d), rows: end - start, cols: d });
-  for (const [divisor, forms] of X[BYTE_FORMS]) {
-    if (!forms) continue; // a part of rows that are no bytes may still be: read where asked
-    const { values, squares, sums } = forms.read;
-    range[BYTE_FORMS].set(divisor, { read: { values: values.subarray(start * d, end * d), squares: squares.subarray(start, end), sums: sums.subarray(start, end) } });
-  }
-  return range;
+  const rows = { data: X.data.subarray(start * d, end * d), rows: end - start, cols: d };
+  return carryingBytes(X, rows, ({ values, squares, sums }) => ({
+    values: values.subarray(start * d, end * d),
+    squares: squares.subarray(start, end),
+    sums: sums.subarray(start, end),
+  }));
+}
+
+/**
+ * `rows` (some of X's) keeping, per divisor, `pick` of the bytes X has read. A divisor over which
+ * some of X's rows are no bytes is left out: these rows may still be, and are read if asked.
+ */
+function carryingBytes(X: RowsWithByteForm, rows: Matrix, pick: (read: ReadBytes) => ReadBytes): RowsWithByteForm {
+  const carried = withByteForm(rows);
+  for (const [divisor, forms] of X[BYTE_FORMS]) if (forms) carried[BYTE_FORMS].set(divisor, { read: pick(forms.read) });
+  return carried;
 }
 
 /** X's bytes over `divisor`: kept on rows from withByteForm, read anew for any other matrix. */
 function formsOf(X: Matrix | RowsWithByteForm, divisor: number): ByteForms | undefined {
-  const kept = BYTE_FORMS in X ? X[BYTE_FORMS] : undefined;
+  const kept = hasByteForm(X) ? X[BYTE_FORMS] : undefined;
   if (kept?.has(divisor)) return kept.get(divisor);
   const read = readBytes(X, divisor);
   const forms = read && { read };
@@ -157,7 +160,7 @@ function formsOf(X: Matrix | RowsWithByteForm, divisor: number): ByteForms | und
 
 /** The divisor over which every value of X is a byte, or undefined (for kept rows, from the bytes they keep). */
 export function byteDivisorOfRows(X: Matrix | RowsWithByteForm): number | undefined {
-  return BYTE_FORMS in X ? BYTE_DIVISORS.find((divisor) => formsOf(X, divisor) !== undefined) : byteDivisorOf(X.data);
+  return hasByteForm(X) ? BYTE_DIVISORS.find((divisor) => formsOf(X, divisor) !== undefined) : byteDivisorOf(X.data);
 }
 
 /** `X`'s rows in the byte form over `divisor`, or undefined when a value of X is not a byte over it. */

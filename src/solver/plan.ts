@@ -8,6 +8,7 @@ import type { BackendChoice, CalibrationPoint } from './capacity.js';
 import type { StepHalving } from './events.js';
 import type { CachePlan } from './kernelCache.js';
 import type { StoppingRule } from './convergence.js';
+import type { ClassLabel } from '../data/labels.js';
 
 /** The damping exponent of the preconditioner (α in the paper's reference code). */
 export const PRECONDITIONER_EXPONENT = 0.95;
@@ -153,7 +154,7 @@ export interface UnseenLabels {
   readonly rows: number;
   /** The first such row (0-based), and its label. */
   readonly row: number;
-  readonly label: number | string;
+  readonly label: ClassLabel;
 }
 
 /** The set-up block: every analytic choice, its inputs, and where it came from. */
